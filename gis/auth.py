@@ -1,0 +1,135 @@
+"""Users, password hashing (argon2) and role-based permissions.
+
+Permissions are checked here, in ``gis/``, for every write: the store refuses to flush a change
+to a table unless the session's :class:`Actor` holds the permission that table needs (see
+:data:`TABLE_WRITE_PERMISSION`). Pages only hide what a role cannot do; they do not enforce it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gis.errors import AuthenticationError, PermissionDenied, ValidationError
+from gis.model import UserRole
+
+_hasher = PasswordHasher()
+
+MIN_PASSWORD_LENGTH = 8
+
+L, S, P, A = UserRole.LEADER, UserRole.STAFF, UserRole.PATROLLER, UserRole.ADMIN
+
+PERMISSIONS: dict[str, frozenset[UserRole]] = {
+    "read": frozenset({L, S, P, A}),
+    "geodata.write": frozenset({S, A}),  # rivers, reaches, grids, objects, imports
+    "org.write": frozenset({S, A}),  # persons, posts, leading group
+    "patrol.write": frozenset({P, S, A}),
+    "incident.report": frozenset({P, S, A}),
+    "incident.handle": frozenset({S, A}),
+    "user.manage": frozenset({A}),
+    "audit.undo": frozenset({A}),
+}
+"""What each role may do. Leaders read everything and write nothing."""
+
+TABLE_WRITE_PERMISSION: dict[str, str] = {
+    "rivers": "geodata.write",
+    "reaches": "geodata.write",
+    "grids": "geodata.write",
+    "supervised_objects": "geodata.write",
+    "persons": "org.write",
+    "grid_roles": "org.write",
+    "reach_chiefs": "org.write",
+    "org_bodies": "org.write",
+    "org_members": "org.write",
+    "patrol_tracks": "patrol.write",
+    "incidents": "incident.report",
+    "incident_events": "incident.report",
+    "users": "user.manage",
+}
+"""The permission needed to insert, change or delete rows of each table."""
+
+PERMISSION_LABELS = {
+    "geodata.write": "编辑河流、网格和监管对象",
+    "org.write": "编辑人员和职务",
+    "patrol.write": "上传巡河轨迹",
+    "incident.report": "上报事件",
+    "incident.handle": "处置事件",
+    "user.manage": "管理用户",
+    "audit.undo": "撤销修改",
+    "read": "查看",
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a signed-in user (or the ``system`` actor used by demo set-up)."""
+
+    username: str
+    role: UserRole
+    display_name: str = ""
+    user_id: int | None = None
+
+    def can(self, permission: str) -> bool:
+        return self.role in PERMISSIONS[permission]
+
+
+SYSTEM = Actor("system", UserRole.ADMIN, "系统")
+"""Actor for installation tasks (creating the schema, loading demo data)."""
+
+
+def require(actor: Actor | None, permission: str) -> Actor:
+    """Return ``actor`` if it may do ``permission``; raise :class:`PermissionDenied` otherwise."""
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+    if actor is None:
+        raise PermissionDenied("请先登录后再进行此操作", f"sign-in required for {permission}")
+    if not actor.can(permission):
+        raise PermissionDenied(
+            f"当前角色“{actor.role.label}”无权{PERMISSION_LABELS.get(permission, permission)}",
+            f"role {actor.role.value} lacks permission {permission}",
+        )
+    return actor
+
+
+def hash_password(password: str) -> str:
+    """Argon2id hash of ``password`` (at least 8 characters)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(
+            f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符", "password too short"
+        )
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def authenticate(session: Session, username: str, password: str) -> Actor:
+    """Check a user name and password against the users table.
+
+    Raises :class:`AuthenticationError` with one message for every failure, so the form does
+    not tell which of the two was wrong.
+    """
+    from gis.store.schema import User
+
+    user = session.scalar(select(User).where(User.username == username.strip()))
+    if user is None or not user.active or not verify_password(user.password_hash, password):
+        raise AuthenticationError("用户名或密码错误", "invalid credentials")
+    return Actor(user.username, UserRole(user.role), user.display_name, user.id)
+
+
+def actor_for(session: Session, username: str) -> Actor:
+    """The actor of an existing, active user (for the command line, which trusts its operator)."""
+    from gis.store.schema import User
+
+    user = session.scalar(select(User).where(User.username == username.strip()))
+    if user is None or not user.active:
+        raise AuthenticationError(f"用户“{username}”不存在或已停用", f"no active user {username!r}")
+    return Actor(user.username, UserRole(user.role), user.display_name, user.id)

@@ -1,0 +1,284 @@
+"""ORM tables of the store (SQLAlchemy 2 declarative).
+
+Geometries are shapely objects in EPSG:4326 (lon/lat degrees). Enumerated columns hold the
+English codes of :mod:`gis.model`. Tables that people edit concurrently carry a ``version``
+column used for optimistic locking: a stale save raises ``StaleDataError`` (turned into
+:class:`gis.errors.ConflictError` by the services).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from gis.store.types import Geometry, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class River(Base):
+    """A river (河流); its managed stretches are :class:`Reach` rows."""
+
+    __tablename__ = "rivers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    code: Mapped[str | None] = mapped_column(String(50), unique=True)
+    level: Mapped[str] = mapped_column(String(20), default="village")
+    note: Mapped[str] = mapped_column(Text, default="")
+    reaches: Mapped[list["Reach"]] = relationship(back_populates="river")
+
+
+class Reach(Base):
+    """A river reach (河段): LineString/MultiLineString with a start stationing in metres."""
+
+    __tablename__ = "reaches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    river_id: Mapped[int] = mapped_column(ForeignKey("rivers.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    code: Mapped[str | None] = mapped_column(String(50), unique=True)
+    level: Mapped[str] = mapped_column(String(20), default="village")
+    start_station_m: Mapped[float] = mapped_column(Float, default=0.0)
+    note: Mapped[str] = mapped_column(Text, default="")
+    geom: Mapped[BaseGeometry] = mapped_column(Geometry("Geometry"))
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    river: Mapped[River] = relationship(back_populates="reaches")
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Grid(Base):
+    """A grid (网格) of level county/township/village with its 五定 texts."""
+
+    __tablename__ = "grids"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(20))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"), index=True)
+    responsible_body: Mapped[str] = mapped_column(String(200), default="")
+    area_desc: Mapped[str] = mapped_column(Text, default="")
+    personnel_desc: Mapped[str] = mapped_column(Text, default="")
+    duties: Mapped[str] = mapped_column(Text, default="")
+    tasks: Mapped[str] = mapped_column(Text, default="")
+    rewards: Mapped[str] = mapped_column(Text, default="")
+    hotline: Mapped[str] = mapped_column(String(50), default="")
+    illustrative: Mapped[bool] = mapped_column(Boolean, default=False)
+    geom: Mapped[BaseGeometry | None] = mapped_column(Geometry("Geometry"))
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    parent: Mapped["Grid | None"] = relationship(remote_side="Grid.id")
+    roles: Mapped[list["GridRoleAssignment"]] = relationship(back_populates="grid")
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Person(Base):
+    """A person holding posts (责任人, 监管人员, 河长, …)."""
+
+    __tablename__ = "persons"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    title: Mapped[str] = mapped_column(String(100), default="")
+    unit: Mapped[str] = mapped_column(String(100), default="")
+    phone: Mapped[str] = mapped_column(String(50), default="")
+    phone_public: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    note: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version}
+
+
+class GridRoleAssignment(Base):
+    """A person's post in a grid, valid between two dates (either may be open)."""
+
+    __tablename__ = "grid_roles"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    role: Mapped[str] = mapped_column(String(30))
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    sort: Mapped[int] = mapped_column(Integer, default=0)
+    grid: Mapped[Grid] = relationship(back_populates="roles")
+    person: Mapped[Person] = relationship()
+
+
+class ReachChief(Base):
+    """A river chief (河长) of a reach."""
+
+    __tablename__ = "reach_chiefs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reach_id: Mapped[int] = mapped_column(ForeignKey("reaches.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    level: Mapped[str] = mapped_column(String(30))
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    reach: Mapped[Reach] = relationship()
+    person: Mapped[Person] = relationship()
+
+
+class OrgBody(Base):
+    """The leading group (领导小组) and its office (办公室)."""
+
+    __tablename__ = "org_bodies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(30))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_bodies.id"))
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"))
+    duties: Mapped[str] = mapped_column(Text, default="")
+    members: Mapped[list["OrgMember"]] = relationship(back_populates="body", order_by="OrgMember.sort")
+
+
+class OrgMember(Base):
+    """A member of an :class:`OrgBody` with a position (组长, 副组长, 成员, 主任)."""
+
+    __tablename__ = "org_members"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("org_bodies.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    position: Mapped[str] = mapped_column(String(30))
+    sort: Mapped[int] = mapped_column(Integer, default=0)
+    body: Mapped[OrgBody] = relationship(back_populates="members")
+    person: Mapped[Person] = relationship()
+
+
+class SupervisedObject(Base):
+    """A focus object (one of the nine categories) at a point."""
+
+    __tablename__ = "supervised_objects"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(40))
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"))
+    description: Mapped[str] = mapped_column(Text, default="")
+    geom: Mapped[BaseGeometry] = mapped_column(Geometry("Point"))
+
+
+class PatrolTrack(Base):
+    """A patrol track: line geometry plus one UTC timestamp per vertex (ISO strings)."""
+
+    __tablename__ = "patrol_tracks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), index=True)
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    geom: Mapped[BaseGeometry] = mapped_column(Geometry("Geometry"))
+    times: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    source_name: Mapped[str] = mapped_column(String(255), default="")
+    source_data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    person: Mapped[Person | None] = relationship()
+
+
+class Incident(Base):
+    """An incident (事件) at a point, with its workflow state and deadlines."""
+
+    __tablename__ = "incidents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(40))
+    severity: Mapped[str] = mapped_column(String(20), default="normal")
+    status: Mapped[str] = mapped_column(String(20), default="reported")
+    description: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(30), default="patrol")
+    reporter: Mapped[str] = mapped_column(String(100), default="")
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"), index=True)
+    reach_id: Mapped[int | None] = mapped_column(ForeignKey("reaches.id"))
+    object_id: Mapped[int | None] = mapped_column(ForeignKey("supervised_objects.id"))
+    track_id: Mapped[int | None] = mapped_column(ForeignKey("patrol_tracks.id"))
+    accept_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    close_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    geom: Mapped[BaseGeometry] = mapped_column(Geometry("Point"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    events: Mapped[list["IncidentEvent"]] = relationship(
+        back_populates="incident", order_by="IncidentEvent.at"
+    )
+    __mapper_args__ = {"version_id_col": version}
+
+
+class IncidentEvent(Base):
+    """One transition of an incident's workflow (who, when, from, to, note)."""
+
+    __tablename__ = "incident_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    action: Mapped[str] = mapped_column(String(30))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    by: Mapped[str] = mapped_column(String(100), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    incident: Mapped[Incident] = relationship(back_populates="events")
+
+
+class User(Base):
+    """A sign-in account; ``password_hash`` is an argon2 hash."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(50), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AuditEntry(Base):
+    """One row written, changed or deleted: who, when, which row, before and after."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    username: Mapped[str] = mapped_column(String(50))
+    action: Mapped[str] = mapped_column(String(10))
+    table_name: Mapped[str] = mapped_column(String(50), index=True)
+    row_id: Mapped[int | None] = mapped_column(Integer)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    batch: Mapped[str] = mapped_column(String(40), default="", index=True)
+    undone_by: Mapped[int | None] = mapped_column(Integer)
+
+
+AUDITED_TABLES = frozenset(
+    t.name for t in Base.metadata.sorted_tables if t.name != AuditEntry.__tablename__
+)
+"""Every table except the audit log itself."""
+
+GEOMETRY_TABLES = {
+    t.name: "geom" for t in Base.metadata.sorted_tables if "geom" in t.c
+}
