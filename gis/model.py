@@ -14,16 +14,16 @@ class _Labelled(StrEnum):
 
     @property
     def label(self) -> str:
-        return _LABELS[self]
+        return _LABELS[(type(self), self.value)]
 
     @classmethod
     def from_any(cls, value: str) -> "_Labelled":
         """Accept either the code (``village``) or the Chinese label (``村级网格``)."""
         text = str(value).strip()
         for member in cls:
-            if text in (member.value, _LABELS[member]):
+            if text in (member.value, member.label):
                 return member
-        choices = "、".join(_LABELS[m] for m in cls)
+        choices = "、".join(m.label for m in cls)
         from gis.errors import ValidationError
 
         raise ValidationError(
@@ -140,55 +140,55 @@ class OrgBodyKind(_Labelled):
     OFFICE = "office"
 
 
-_LABELS: dict[StrEnum, str] = {
-    GridLevel.COUNTY: "县级网格",
-    GridLevel.TOWNSHIP: "乡级网格",
-    GridLevel.VILLAGE: "村级网格",
-    GridRole.MAIN_RESPONSIBLE: "主要责任人",
-    GridRole.TOWNSHIP_SUPERVISOR: "乡级监管责任人",
-    GridRole.SUPERVISOR: "监管人员",
-    GridRole.ASSISTANT: "协管员/志愿者",
-    ReachChiefLevel.COUNTY: "县级河长",
-    ReachChiefLevel.TOWNSHIP: "乡级河长",
-    ReachChiefLevel.VILLAGE: "村级河长",
-    RiverLevel.PROVINCE: "省级",
-    RiverLevel.CITY: "市级",
-    RiverLevel.COUNTY: "县级",
-    RiverLevel.TOWNSHIP: "乡级",
-    RiverLevel.VILLAGE: "村级",
-    Category.DISCHARGE_ENTERPRISE: "排污企业",
-    Category.ECOLOGY: "生态环境",
-    Category.PETITION: "信访案件",
-    Category.POLLUTION_DISPUTE: "污染纠纷",
-    Category.SAFETY_HAZARD: "环境安全隐患",
-    Category.ILLEGAL_CONSTRUCTION: "违法建设项目",
-    Category.DRINKING_WATER_SOURCE: "饮用水源地",
-    Category.NATURE_RESERVE: "自然保护区",
-    Category.LIVESTOCK_POLLUTION: "畜禽养殖污染",
-    IncidentStatus.REPORTED: "上报",
-    IncidentStatus.ACCEPTED: "受理",
-    IncidentStatus.REJECTED: "不予受理",
-    IncidentStatus.ASSIGNED: "交办",
-    IncidentStatus.IN_PROGRESS: "处置中",
-    IncidentStatus.RESOLVED: "办结",
-    IncidentStatus.REVIEW: "审核",
-    IncidentStatus.ARCHIVED: "归档",
-    IncidentStatus.TRANSFERRED: "转执法/移送司法",
-    Severity.NORMAL: "一般",
-    Severity.MAJOR: "较大",
-    Severity.URGENT: "紧急",
-    IncidentSource.PATROL: "日常巡查",
-    IncidentSource.PUBLIC_COMPLAINT: "群众投诉举报",
-    IncidentSource.ASSIGNED_BY_UPPER: "上级交办",
-    IncidentSource.VOLUNTEER: "志愿者/协管员",
-    UserRole.LEADER: "领导",
-    UserRole.STAFF: "工作人员",
-    UserRole.PATROLLER: "巡查员",
-    UserRole.ADMIN: "管理员",
-    PersonStatus.ACTIVE: "在岗",
-    PersonStatus.LEFT: "已离任",
-    OrgBodyKind.LEADING_GROUP: "领导小组",
-    OrgBodyKind.OFFICE: "领导小组办公室",
+_LABELS: dict[tuple[type, str], str] = {
+    (GridLevel, GridLevel.COUNTY.value): "县级网格",
+    (GridLevel, GridLevel.TOWNSHIP.value): "乡级网格",
+    (GridLevel, GridLevel.VILLAGE.value): "村级网格",
+    (GridRole, GridRole.MAIN_RESPONSIBLE.value): "主要责任人",
+    (GridRole, GridRole.TOWNSHIP_SUPERVISOR.value): "乡级监管责任人",
+    (GridRole, GridRole.SUPERVISOR.value): "监管人员",
+    (GridRole, GridRole.ASSISTANT.value): "协管员/志愿者",
+    (ReachChiefLevel, ReachChiefLevel.COUNTY.value): "县级河长",
+    (ReachChiefLevel, ReachChiefLevel.TOWNSHIP.value): "乡级河长",
+    (ReachChiefLevel, ReachChiefLevel.VILLAGE.value): "村级河长",
+    (RiverLevel, RiverLevel.PROVINCE.value): "省级",
+    (RiverLevel, RiverLevel.CITY.value): "市级",
+    (RiverLevel, RiverLevel.COUNTY.value): "县级",
+    (RiverLevel, RiverLevel.TOWNSHIP.value): "乡级",
+    (RiverLevel, RiverLevel.VILLAGE.value): "村级",
+    (Category, Category.DISCHARGE_ENTERPRISE.value): "排污企业",
+    (Category, Category.ECOLOGY.value): "生态环境",
+    (Category, Category.PETITION.value): "信访案件",
+    (Category, Category.POLLUTION_DISPUTE.value): "污染纠纷",
+    (Category, Category.SAFETY_HAZARD.value): "环境安全隐患",
+    (Category, Category.ILLEGAL_CONSTRUCTION.value): "违法建设项目",
+    (Category, Category.DRINKING_WATER_SOURCE.value): "饮用水源地",
+    (Category, Category.NATURE_RESERVE.value): "自然保护区",
+    (Category, Category.LIVESTOCK_POLLUTION.value): "畜禽养殖污染",
+    (IncidentStatus, IncidentStatus.REPORTED.value): "上报",
+    (IncidentStatus, IncidentStatus.ACCEPTED.value): "受理",
+    (IncidentStatus, IncidentStatus.REJECTED.value): "不予受理",
+    (IncidentStatus, IncidentStatus.ASSIGNED.value): "交办",
+    (IncidentStatus, IncidentStatus.IN_PROGRESS.value): "处置中",
+    (IncidentStatus, IncidentStatus.RESOLVED.value): "办结",
+    (IncidentStatus, IncidentStatus.REVIEW.value): "审核",
+    (IncidentStatus, IncidentStatus.ARCHIVED.value): "归档",
+    (IncidentStatus, IncidentStatus.TRANSFERRED.value): "转执法/移送司法",
+    (Severity, Severity.NORMAL.value): "一般",
+    (Severity, Severity.MAJOR.value): "较大",
+    (Severity, Severity.URGENT.value): "紧急",
+    (IncidentSource, IncidentSource.PATROL.value): "日常巡查",
+    (IncidentSource, IncidentSource.PUBLIC_COMPLAINT.value): "群众投诉举报",
+    (IncidentSource, IncidentSource.ASSIGNED_BY_UPPER.value): "上级交办",
+    (IncidentSource, IncidentSource.VOLUNTEER.value): "志愿者/协管员",
+    (UserRole, UserRole.LEADER.value): "领导",
+    (UserRole, UserRole.STAFF.value): "工作人员",
+    (UserRole, UserRole.PATROLLER.value): "巡查员",
+    (UserRole, UserRole.ADMIN.value): "管理员",
+    (PersonStatus, PersonStatus.ACTIVE.value): "在岗",
+    (PersonStatus, PersonStatus.LEFT.value): "已离任",
+    (OrgBodyKind, OrgBodyKind.LEADING_GROUP.value): "领导小组",
+    (OrgBodyKind, OrgBodyKind.OFFICE.value): "领导小组办公室",
 }
 
 STORE_CRS = "EPSG:4326"

@@ -119,14 +119,14 @@ def _after_flush(session: Session, flush_context: Any) -> None:
         after = None if action == "delete" else row_values(obj)
         if action == "update" and after == before:
             continue
-        ident = inspect(obj).identity
+        ident = inspect(obj).mapper.primary_key_from_instance(obj)
         rows.append(
             {
                 "at": now,
                 "username": actor.username,
                 "action": action,
                 "table_name": obj.__table__.name,
-                "row_id": ident[0] if ident else None,
+                "row_id": ident[0],
                 "before": before,
                 "after": after,
                 "batch": session.info.get("batch", ""),

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gis.auth import Actor
 from gis.config import settings
 from gis.errors import ConflictError, RiverGridError
+from gis.store import rules as _rules  # noqa: F401  (registers the flush checks)
 from gis.store.audit import AuditedSession
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -60,6 +61,25 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+def _ours(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """Leave PostGIS's own tables and the GiST indexes made by the migrations out of comparisons."""
+    if type_ == "table" and reflected and name == "spatial_ref_sys":
+        return False
+    return not (type_ == "index" and reflected and compare_to is None and (name or "").endswith("_geom"))
+
+
+def schema_differences(engine: Engine) -> list[Any]:
+    """What differs between the database's schema and the models (empty when they agree)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from gis.store.schema import Base
+
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"include_object": _ours, "compare_type": True})
+        return list(compare_metadata(ctx, Base.metadata))
 
 
 class Store:

@@ -106,3 +106,13 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+
+def _register_reflection() -> None:
+    """Let SQLAlchemy reflect PostGIS ``geometry`` columns (Alembic's schema comparison)."""
+    from sqlalchemy.dialects.postgresql.base import ischema_names
+
+    ischema_names.setdefault("geometry", PostGISGeometry)
+
+
+_register_reflection()

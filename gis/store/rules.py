@@ -1,0 +1,141 @@
+"""Domain rules checked on every flush, whatever code path writes the row.
+
+* geometry type per table (grids polygonal, reaches linear, objects and incidents points),
+  non-empty, valid, inside the longitude/latitude range;
+* grid names unique among the live children of one parent;
+* enumerated columns hold known codes.
+
+A violation raises a :mod:`gis.errors` exception before anything is written, so the surrounding
+transaction is rolled back whole.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import shapely
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from gis import model
+from gis.errors import CoordinateRangeError, DuplicateNameError, GeometryError
+from gis.store.audit import AuditedSession
+from gis.store.schema import (
+    Grid,
+    GridRoleAssignment,
+    Incident,
+    PatrolTrack,
+    Person,
+    Reach,
+    ReachChief,
+    River,
+    SupervisedObject,
+    User,
+)
+
+GEOMETRY_TYPES: dict[type, tuple[str, ...]] = {
+    Grid: ("Polygon", "MultiPolygon"),
+    Reach: ("LineString", "MultiLineString"),
+    PatrolTrack: ("LineString", "MultiLineString"),
+    SupervisedObject: ("Point",),
+    Incident: ("Point",),
+}
+
+GEOMETRY_TYPE_LABELS = {
+    "Polygon": "面",
+    "MultiPolygon": "面",
+    "LineString": "线",
+    "MultiLineString": "线",
+    "Point": "点",
+}
+
+ENUM_COLUMNS: dict[type, dict[str, type[model._Labelled]]] = {
+    Grid: {"level": model.GridLevel},
+    River: {"level": model.RiverLevel},
+    Reach: {"level": model.RiverLevel},
+    Person: {"status": model.PersonStatus},
+    GridRoleAssignment: {"role": model.GridRole},
+    ReachChief: {"level": model.ReachChiefLevel},
+    SupervisedObject: {"category": model.Category},
+    Incident: {
+        "category": model.Category,
+        "severity": model.Severity,
+        "status": model.IncidentStatus,
+        "source": model.IncidentSource,
+    },
+    User: {"role": model.UserRole},
+}
+
+
+def _describe(obj: Any) -> str:
+    name = getattr(obj, "name", None) or getattr(obj, "title", None) or getattr(obj, "id", None)
+    return f"“{name}”" if name else ""
+
+
+def check_geometry(geom: BaseGeometry | None, allowed: tuple[str, ...], what: str = "") -> None:
+    """Raise :class:`GeometryError` unless ``geom`` is a valid, non-empty geometry of ``allowed``."""
+    if geom is None or geom.is_empty:
+        raise GeometryError(f"{what}缺少几何图形", "geometry is empty")
+    if geom.geom_type not in allowed:
+        want = "或".join(dict.fromkeys(GEOMETRY_TYPE_LABELS[a] for a in allowed))
+        raise GeometryError(
+            f"{what}的几何类型应为{want}，实际为 {geom.geom_type}",
+            f"expected {allowed}, got {geom.geom_type}",
+        )
+    if not geom.is_valid:
+        reason = shapely.is_valid_reason(geom)
+        raise GeometryError(f"{what}的几何图形无效（{reason}），请修复后再保存", f"invalid geometry: {reason}")
+    minx, miny, maxx, maxy = geom.bounds
+    if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
+        raise CoordinateRangeError(
+            f"{what}的坐标超出经纬度范围，请确认坐标系为 WGS84/CGCS2000 经纬度",
+            f"bounds {geom.bounds} outside lon/lat range",
+        )
+
+
+def _parent_of(session: Session, grid: Grid) -> tuple[int | None, Grid | None]:
+    """The parent's id (``None`` for a parent not yet flushed or no parent) and object."""
+    parent = grid.parent
+    if parent is None and grid.parent_id is not None:
+        parent = session.get(Grid, grid.parent_id)
+    return (parent.id if parent is not None else None), parent
+
+
+def _check_unique_grid_name(session: Session, grid: Grid) -> None:
+    if grid.deleted_at is not None:
+        return
+    parent_id, parent = _parent_of(session, grid)
+    clash = any(
+        isinstance(g, Grid) and g is not grid and g.name == grid.name and g.deleted_at is None
+        and _parent_of(session, g)[1] is parent
+        for g in session.new
+    )
+    if not clash and (parent is None or parent_id is not None):
+        query = select(Grid.id).where(Grid.name == grid.name, Grid.deleted_at.is_(None))
+        query = query.where(Grid.parent_id.is_(None) if parent_id is None else Grid.parent_id == parent_id)
+        if grid.id is not None:
+            query = query.where(Grid.id != grid.id)
+        clash = session.scalar(query.limit(1)) is not None
+    if clash:
+        where = f"上级网格“{parent.name}”下" if parent is not None else "顶层"
+        raise DuplicateNameError(
+            f"{where}已有名为“{grid.name}”的网格，请换一个名称",
+            f"duplicate grid name {grid.name!r} under parent {parent_id}",
+        )
+
+
+@event.listens_for(AuditedSession, "before_flush")
+def _check_rules(session: Session, flush_context: Any, instances: Any) -> None:
+    with session.no_autoflush:
+        for obj in list(session.new) + list(session.dirty):
+            cls = type(obj)
+            for column, enum in ENUM_COLUMNS.get(cls, {}).items():
+                value = getattr(obj, column)
+                if value is not None:
+                    setattr(obj, column, enum.from_any(value).value)
+            allowed = GEOMETRY_TYPES.get(cls)
+            if allowed is not None and (obj.geom is not None or cls is not Grid):
+                check_geometry(obj.geom, allowed, _describe(obj))
+            if cls is Grid:
+                _check_unique_grid_name(session, obj)

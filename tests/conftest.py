@@ -1,0 +1,57 @@
+"""Shared fixtures. ``store`` runs each test on SQLite and on PostgreSQL + PostGIS.
+
+PostGIS comes from ``RIVERGRID_TEST_PG_URL`` (``scripts/run_tests.sh`` starts a local cluster and
+sets it). Without it the PostGIS runs are skipped on a developer machine, but fail under
+``CI=true``: CI must never pass with the server tests silently skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from gis.store import Store
+
+PG_URL = os.environ.get("RIVERGRID_TEST_PG_URL", "")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _require_pg() -> str:
+    if not PG_URL:
+        if IN_CI:
+            pytest.fail("RIVERGRID_TEST_PG_URL is not set: PostGIS tests must run in CI")
+        pytest.skip("RIVERGRID_TEST_PG_URL not set (start PostGIS with scripts/run_tests.sh)")
+    return PG_URL
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """URL of a fresh, empty schema in the PostGIS test database (dropped afterwards)."""
+    base = _require_pg()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in base else "?"
+    yield f"{base}{sep}options=-csearch_path%3D{schema},public"
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
+def store_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: ignore[no-untyped-def]
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.sqlite'}"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    s = Store(store_url)
+    yield s
+    s.dispose()
