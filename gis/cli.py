@@ -1,0 +1,208 @@
+"""RiverGrid command line: ``python -m gis COMMAND [--json]``.
+
+Commands: ``init-demo``, ``info``, ``inspect FILE``, ``import FILE --as KIND``,
+``export --layer L --format F -o PATH``, ``undo ENTRY|--batch B``.
+
+The command line trusts its operator (who can read the database file anyway) but still acts as
+a named user: writes run as ``--user`` (default ``admin``) and are checked against that user's
+role and written to the audit log like any other write. Errors print one line on stderr,
+``错误：<中文说明> (<English reason>)``, and exit with status 2 (1 for an unexpected failure);
+no traceback unless ``RIVERGRID_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from gis.errors import RiverGridError
+
+EXPORT_LAYERS = ("reaches", "grids", "tracks", "incidents", "objects")
+EXPORT_FORMATS = ("gpkg", "shp", "geojson", "kml")
+
+
+def _print(data: Any, as_json: bool, text: str) -> None:
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        print(text)
+
+
+def _store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from gis.store import Store
+
+    return Store(args.database_url)
+
+
+def _actor(store, username: str):  # type: ignore[no-untyped-def]
+    from gis.auth import actor_for
+
+    with store.session() as s:
+        return actor_for(s, username)
+
+
+def cmd_init_demo(args: argparse.Namespace) -> int:
+    from gis.demo import load_demo
+
+    store = _store(args)
+    summary = load_demo(store, reset=args.reset)
+    text = "演示数据已就绪：" + "，".join(f"{k} {v}" for k, v in summary["counts"].items() if v)
+    if summary.get("skipped"):
+        text = "数据库中已有数据，未重复导入演示数据（如需重建请加 --reset）"
+    _print(summary, args.json, text)
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from gis.model import GridRole
+    from gis.store.queries import store_info
+
+    store = _store(args)
+    with store.session() as s:
+        info = store_info(s)
+    lines = ["各表记录数：" + "，".join(f"{k} {v}" for k, v in info["counts"].items())]
+    for g in info["grids"]:
+        people = "；".join(
+            f"{GridRole(role).label}：{'、'.join(p['name'] for p in ps)}" for role, ps in g["persons"].items()
+        )
+        lines.append(f"[{g['level_label']}] {g['name']}（上级：{g['parent'] or '无'}）{people}")
+    _print(info, args.json, "\n".join(lines))
+    return 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from gis.io import inspect
+
+    layers = inspect(args.file, crs=args.crs)
+    data = {"file": str(args.file), "layers": [layer.to_dict() for layer in layers]}
+    text = "\n".join(
+        f"{l.name}: {l.geometry_type}, {l.features} 个要素, 坐标系 {l.crs or '未知'}, 范围 {l.bounds_wgs84}"
+        for l in layers
+    )
+    _print(data, args.json, text)
+    return 0
+
+
+def _pairs(items: Sequence[str] | None, what: str) -> dict[str, str]:
+    out = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise RiverGridError(f"{what}的格式应为 键=值：{item}", f"expected key=value, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from gis.importing import KIND_LABELS, import_file
+
+    store = _store(args)
+    actor = _actor(store, args.user)
+    defaults = _pairs(args.default, "--default")
+    with store.session(actor) as s:
+        report = import_file(
+            s, args.file, args.kind, layer=args.layer, crs=args.crs, source_offset=args.from_offset,
+            mapping=_pairs(args.map, "--map"), defaults=defaults,
+        )
+    text = f"已导入 {len(report.ids)} 条{KIND_LABELS[args.kind]}（图层 {report.layer or '-'}，原坐标系 {report.source_crs}）"
+    if report.warnings:
+        text += "\n" + "\n".join(f"提示：{w}" for w in report.warnings)
+    _print(report.to_dict(), args.json, text)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from gis.io import write_layer
+    from gis.store.queries import load_map_data
+
+    store = _store(args)
+    with store.session() as s:
+        data = load_map_data(s)
+    gdf = getattr(data, args.layer)
+    path = write_layer(gdf, args.output, fmt=args.format, layer=args.layer)
+    result = {"layer": args.layer, "format": args.format, "features": len(gdf), "path": str(path)}
+    _print(result, args.json, f"已导出 {len(gdf)} 个要素到 {path}")
+    return 0
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    from gis.store.audit import undo, undo_batch
+
+    store = _store(args)
+    actor = _actor(store, args.user)
+    with store.session(actor) as s:
+        if args.batch:
+            n = undo_batch(s, args.batch)
+        else:
+            undo(s, args.entry)
+            n = 1
+    _print({"undone": n}, args.json, f"已撤销 {n} 项修改")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="机器可读的 JSON 输出")
+    common.add_argument("--database-url", default=None, help="数据库 URL（默认读取 DATABASE_URL 或 data/ 下的 SQLite 文件）")
+    parser = argparse.ArgumentParser(prog="python -m gis", description="河长网格 RiverGrid 命令行")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("init-demo", parents=[common], help="载入临江市森工街道演示数据")
+    p.add_argument("--reset", action="store_true", help="清空数据库后重新载入")
+    p.set_defaults(func=cmd_init_demo)
+
+    p = sub.add_parser("info", parents=[common], help="各表记录数及网格责任人")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("inspect", parents=[common], help="查看地理数据文件的图层、要素数、坐标系和范围")
+    p.add_argument("file", type=Path)
+    p.add_argument("--crs", help="文件未声明坐标系时采用的坐标系，如 EPSG:4490")
+    p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("import", parents=[common], help="导入地理数据文件")
+    p.add_argument("file", type=Path)
+    p.add_argument("--as", dest="kind", required=True, choices=("rivers", "grids", "tracks", "objects", "incidents"))
+    p.add_argument("--layer")
+    p.add_argument("--crs", help="文件未声明坐标系时采用的坐标系")
+    p.add_argument("--from", dest="from_offset", choices=("gcj02", "bd09"), help="坐标带有火星/百度偏移时转换为 WGS84")
+    p.add_argument("--map", action="append", metavar="KEY=COLUMN", help="字段对应，如 name=MC")
+    p.add_argument("--default", action="append", metavar="KEY=VALUE", help="缺省值，如 parent=临江市森工街道办事处")
+    p.add_argument("--user", default="admin", help="以哪个用户的身份写入（默认 admin）")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("export", parents=[common], help="导出图层")
+    p.add_argument("--layer", required=True, choices=EXPORT_LAYERS)
+    p.add_argument("--format", required=True, choices=EXPORT_FORMATS)
+    p.add_argument("-o", "--output", required=True, type=Path)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("undo", parents=[common], help="撤销一次修改（审计日志编号）或一批修改")
+    p.add_argument("entry", nargs="?", type=int)
+    p.add_argument("--batch")
+    p.add_argument("--user", default="admin")
+    p.set_defaults(func=cmd_undo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "undo" and not (args.entry or args.batch):
+        parser.error("请给出审计日志编号或 --batch")
+    try:
+        return int(args.func(args) or 0)
+    except RiverGridError as exc:
+        if os.environ.get("RIVERGRID_DEBUG") == "1":
+            raise
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - one line for the operator, never a traceback
+        if os.environ.get("RIVERGRID_DEBUG") == "1":
+            raise
+        print(f"错误：内部错误，请联系管理员 ({type(exc).__name__}: {exc})", file=sys.stderr)
+        return 1
