@@ -1,0 +1,37 @@
+"""RiverGrid (河长网格) — Streamlit router. Start with ``streamlit run app.py``."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.state import current_actor, get_store, reading_allowed, sign_out
+
+st.set_page_config(page_title="河长网格", page_icon="🌊", layout="wide")
+
+# (file, title, icon, permission needed to see it; None = readable by anyone allowed to read)
+PAGES: list[tuple[str, str, str, str | None]] = [
+    ("pages/home.py", "河湖一张图", ":material/map:", None),
+]
+
+get_store()
+actor = current_actor()
+login_page = st.Page("pages/login.py", title="登录" if actor is None else "账号", icon=":material/login:")
+visible = [
+    st.Page(path, title=title, icon=icon, default=(i == 0))
+    for i, (path, title, icon, permission) in enumerate(PAGES)
+    if reading_allowed() and (permission is None or (actor is not None and actor.can(permission)))
+]
+nav = st.navigation(visible + [login_page] if visible else [login_page])
+
+with st.sidebar:
+    st.markdown("### 河长网格")
+    st.caption("临江市森工街道河长制网格化管理")
+    if actor is None:
+        st.caption("未登录（只读浏览）" if reading_allowed() else "请先登录")
+    else:
+        st.caption(f"当前用户：{actor.display_name or actor.username}（{actor.role.label}）")
+        if st.button("退出登录", key="sign_out"):
+            sign_out()
+            st.rerun()
+
+nav.run()
