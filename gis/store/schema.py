@@ -81,6 +81,7 @@ class Grid(Base):
     __tablename__ = "grids"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
+    code: Mapped[str | None] = mapped_column(String(50), unique=True)
     level: Mapped[str] = mapped_column(String(20))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"), index=True)
     responsible_body: Mapped[str] = mapped_column(String(200), default="")
@@ -155,6 +156,8 @@ class OrgBody(Base):
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"))
     duties: Mapped[str] = mapped_column(Text, default="")
     members: Mapped[list["OrgMember"]] = relationship(back_populates="body", order_by="OrgMember.sort")
+    parent: Mapped["OrgBody | None"] = relationship(remote_side="OrgBody.id")
+    grid: Mapped[Grid | None] = relationship()
 
 
 class OrgMember(Base):
@@ -180,6 +183,7 @@ class SupervisedObject(Base):
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"))
     description: Mapped[str] = mapped_column(Text, default="")
     geom: Mapped[BaseGeometry] = mapped_column(Geometry("Point"))
+    grid: Mapped[Grid | None] = relationship()
 
 
 class PatrolTrack(Base):
@@ -197,6 +201,7 @@ class PatrolTrack(Base):
     source_name: Mapped[str] = mapped_column(String(255), default="")
     source_data: Mapped[bytes | None] = mapped_column(LargeBinary)
     person: Mapped[Person | None] = relationship()
+    grid: Mapped[Grid | None] = relationship()
 
 
 class Incident(Base):
@@ -225,6 +230,9 @@ class Incident(Base):
     events: Mapped[list["IncidentEvent"]] = relationship(
         back_populates="incident", order_by="IncidentEvent.at"
     )
+    grid: Mapped[Grid | None] = relationship()
+    reach: Mapped[Reach | None] = relationship()
+    object: Mapped[SupervisedObject | None] = relationship()
     __mapper_args__ = {"version_id_col": version}
 
 

@@ -42,6 +42,7 @@ def upgrade() -> None:
     op.create_table('grids',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('code', sa.String(length=50), nullable=True),
     sa.Column('level', sa.String(length=20), nullable=False),
     sa.Column('parent_id', sa.Integer(), nullable=True),
     sa.Column('responsible_body', sa.String(length=200), nullable=False),
@@ -56,7 +57,8 @@ def upgrade() -> None:
     sa.Column('deleted_at', gis.store.types.UTCDateTime(), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['parent_id'], ['grids.id'], name=op.f('fk_grids_parent_id_grids')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_grids'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_grids')),
+    sa.UniqueConstraint('code', name=op.f('uq_grids_code'))
     )
     with op.batch_alter_table('grids', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_grids_parent_id'), ['parent_id'], unique=False)
