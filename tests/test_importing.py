@@ -177,3 +177,70 @@ def test_a_whole_import_can_be_undone(store: Store, township: Grid, tmp_path: Pa
         assert undo_batch(s, report.batch) == 2
     with store.session() as s:
         assert s.scalars(select(Grid.name)).all() == [township.name]
+
+
+def _empty(tmp_path: Path) -> Path:
+    p = tmp_path / "empty.geojson"
+    p.write_bytes(b"")
+    return p
+
+
+def _broken_zip(tmp_path: Path) -> Path:
+    p = tmp_path / "grids.zip"
+    p.write_bytes(b"PK\x03\x04 this is not really a zip")
+    return p
+
+
+def _shp_without_prj(tmp_path: Path) -> Path:
+    gdf = gpd.GeoDataFrame({"name": ["甲村"]}, geometry=[box(126.86, 41.75, 126.9, 41.8)], crs="EPSG:4326")
+    path = write(gdf, tmp_path / "noprj.shp", encoding="UTF-8")
+    path.with_suffix(".prj").unlink()
+    return path
+
+
+def _swapped(tmp_path: Path) -> Path:
+    gdf = gpd.GeoDataFrame({"name": ["甲村"]}, geometry=[box(41.75, 126.86, 41.8, 126.9)])
+    path = tmp_path / "swapped.geojson"
+    path.write_text(gdf.to_json(), encoding="utf-8")  # GeoJSON without CRS means lon/lat
+    return path
+
+
+def _two_layers(tmp_path: Path) -> Path:
+    gdf = gpd.GeoDataFrame({"name": ["甲村"]}, geometry=[box(126.86, 41.75, 126.9, 41.8)], crs="EPSG:4326")
+    return write(gdf, tmp_path / "g.gpkg", layer="村级网格")
+
+
+@pytest.mark.parametrize(
+    ("make", "layer", "message"),
+    [
+        (_empty, None, "空"),
+        (_broken_zip, None, "zip|压缩"),
+        (_shp_without_prj, None, "坐标系"),
+        (_swapped, None, "颠倒"),
+        (_two_layers, "乡级网格", "找不到图层|没有名为"),
+    ],
+    ids=["empty", "broken-zip", "shp-without-prj", "swapped-lat-lon", "unknown-layer"],
+)
+def test_bad_files_give_a_chinese_error_and_change_nothing(
+    store: Store, township: Grid, tmp_path: Path, make, layer, message  # type: ignore[no-untyped-def]
+) -> None:
+    path = make(tmp_path)
+    before = snapshot(store)
+    with pytest.raises(RiverGridError, match=message):
+        with store.session(STAFF) as s:
+            import_file(s, path, "grids", layer=layer, defaults={"parent": township.name})
+    assert snapshot(store) == before
+
+
+def test_a_self_intersecting_grid_is_repaired_with_a_warning(store: Store, township: Grid, tmp_path: Path) -> None:
+    bowtie = Polygon([(126.86, 41.75), (126.9, 41.8), (126.9, 41.75), (126.86, 41.8), (126.86, 41.75)])
+    path = write(gpd.GeoDataFrame({"name": ["蝴蝶村"]}, geometry=[bowtie], crs="EPSG:4326"), tmp_path / "bowtie.geojson",
+                 driver="GeoJSON")
+    with store.session(STAFF) as s:
+        report = import_file(s, path, "grids", defaults={"parent": township.name})
+    assert any("蝴蝶村" in w and "修复" in w for w in report.warnings)
+    with store.session() as s:
+        grid = s.scalar(select(Grid).where(Grid.name == "蝴蝶村"))
+    # both wings kept: two triangles of base 0.05° and height 0.02°, 0.0005 square degrees each
+    assert grid.geom.is_valid and grid.geom.geom_type == "MultiPolygon" and len(grid.geom.geoms) == 2
+    assert grid.geom.area == pytest.approx(0.001)
