@@ -69,3 +69,22 @@ __all__ = [
     "sign_in",
     "sign_out",
 ]
+
+
+def data_version() -> int:
+    """Id of the newest audit entry: changes whenever anything is written (cache key for reads)."""
+    from sqlalchemy import func, select
+
+    from gis.store.schema import AuditEntry
+
+    with get_store().session() as s:
+        return int(s.scalar(select(func.max(AuditEntry.id))) or 0)
+
+
+@st.cache_data(show_spinner="正在读取地图数据…", max_entries=4)
+def map_data(version: int):  # type: ignore[no-untyped-def]
+    """All map features as of ``version`` (see :func:`data_version`)."""
+    from gis.store.queries import load_map_data
+
+    with get_store().session() as s:
+        return load_map_data(s)

@@ -7,14 +7,15 @@ none writes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from gis.model import STORE_CRS, GridLevel, GridRole
+from gis.model import STORE_CRS, GridLevel, GridRole, IncidentStatus
 from gis.store.schema import (
     AUDITED_TABLES,
     Base,
@@ -27,6 +28,10 @@ from gis.store.schema import (
     Reach,
     SupervisedObject,
 )
+
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+"""Time zone in which dates are shown and months are counted."""
 
 
 @dataclass(frozen=True)
@@ -99,8 +104,8 @@ def load_map_data(session: Session) -> MapData:
     ]
     incidents = [
         {"id": i.id, "code": i.code, "title": i.title, "category": i.category, "severity": i.severity,
-         "status": i.status, "reported_at": i.reported_at, "grid_name": grid_names.get(i.grid_id, ""),
-         "description": i.description, "geometry": i.geom}
+         "status": i.status, "reported_at": i.reported_at, "close_due_at": i.close_due_at,
+         "grid_name": grid_names.get(i.grid_id, ""), "description": i.description, "geometry": i.geom}
         for i in session.scalars(select(Incident).order_by(Incident.reported_at))
     ]
     objects = [
@@ -118,7 +123,7 @@ def load_map_data(session: Session) -> MapData:
                                  "township_supervisor", "illustrative"]),
         tracks=tracks_gdf,
         incidents=_frame(incidents, ["id", "code", "title", "category", "severity", "status", "reported_at",
-                                     "grid_name", "description"]),
+                                     "close_due_at", "grid_name", "description"]),
         objects=_frame(objects, ["id", "name", "category", "grid_name"]),
     )
 
@@ -164,3 +169,38 @@ def store_info(session: Session) -> dict:
             "members": [{"position": m.position, "name": m.person.name, "title": m.person.title} for m in body.members],
         })
     return {"counts": table_counts(session), "grids": grids, "organisation": bodies}
+
+
+
+def overview_kpis(data: MapData, *, now: datetime | None = None) -> dict[str, float | int]:
+    """Key figures for the overview page, computed from the map data.
+
+    Returns
+    -------
+    dict
+        ``reaches``, ``reach_km`` (length of all reaches in km, measured in a projected CRS),
+        ``grids``, ``village_grids``, ``incidents_open``, ``incidents_overdue`` (open and past
+        their closing deadline at ``now``), ``patrols_month`` (tracks started in ``now``'s
+        calendar month, Asia/Shanghai time).
+    """
+    from gis.crs import metric_crs_for
+
+    now = now or datetime.now(timezone.utc)
+    month = now.astimezone(LOCAL_TZ).strftime("%Y-%m")
+    reach_km = 0.0
+    if len(data.reaches):
+        reach_km = float(data.reaches.to_crs(metric_crs_for(data.reaches.total_bounds)).length.sum()) / 1000
+    incidents = data.incidents
+    is_open = incidents["status"].map(lambda s: IncidentStatus(s).is_open).astype(bool)
+    due = pd.to_datetime(incidents["close_due_at"], utc=True)
+    overdue = is_open & due.notna() & (due < pd.Timestamp(now))
+    started = pd.to_datetime(data.tracks["started_at"], utc=True)
+    return {
+        "reaches": len(data.reaches),
+        "reach_km": round(reach_km, 1),
+        "grids": len(data.grids),
+        "village_grids": int((data.grids["level"] == GridLevel.VILLAGE.value).sum()),
+        "incidents_open": int(is_open.sum()),
+        "incidents_overdue": int(overdue.sum()),
+        "patrols_month": int((started.dt.tz_convert(LOCAL_TZ).dt.strftime("%Y-%m") == month).sum()),
+    }

@@ -1,0 +1,41 @@
+"""The real app's home page in Chromium, with every request leaving the machine aborted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gis.demo_data import build_demo_data
+
+pytestmark = pytest.mark.e2e
+
+FOLIUM_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
+
+
+def test_home_page_draws_the_demo_rivers_and_grids_offline(
+    app_server, page, blocked_requests: list, browser_errors: list[str], tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    demo = build_demo_data()
+    base_url = app_server({"RIVERGRID_DATA_DIR": str(tmp_path), "RIVERGRID_BASEMAP": "osm"})
+    page.goto(base_url, wait_until="domcontentloaded")
+    page.get_by_text("河湖一张图").first.wait_for(timeout=60_000)
+    page.wait_for_selector(FOLIUM_IFRAME, timeout=90_000)
+    frame = page.frame_locator(FOLIUM_IFRAME)
+    frame.locator(".leaflet-container").wait_for(timeout=60_000)
+    # county grid starts hidden; township + villages + every reach are vector paths
+    expected_paths = len(demo.reaches) + sum(g.level != "county" for g in demo.grids)
+    paths = frame.locator("path.leaflet-interactive")
+    paths.nth(expected_paths - 1).wait_for(timeout=30_000)
+    assert paths.count() >= expected_paths
+    for grid in ("森工街道东兴村", "森工街道森工社区"):
+        assert frame.locator(".rg-grid-label", has_text=grid).count() == 1
+    assert frame.locator(".leaflet-control-layers").count() == 1
+    assert frame.locator(".rivergrid-legend", has_text="村级网格").count() == 1
+    # the KPIs come from the demo store
+    assert page.get_by_text(f"{len(demo.reaches)} 段").count() >= 1
+    # nothing but basemap tiles was asked of the internet, and it was refused
+    assets = [r for r in blocked_requests if r.resource_type in ("script", "stylesheet", "font", "document")]
+    assert assets == []
+    assert any("tile.openstreetmap.org" in r.url for r in blocked_requests)
+    page.screenshot(path=str(tmp_path / "home.png"), full_page=True)
