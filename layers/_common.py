@@ -252,6 +252,30 @@ def group(name: str, *, show: bool) -> folium.FeatureGroup:
     return folium.FeatureGroup(name=name, overlay=True, control=True, show=show)
 
 
+def shapes_group(
+    name: str,
+    *,
+    show: bool,
+    geometries: gpd.GeoSeries | np.ndarray,
+    properties: Sequence[dict],
+    base: Style,
+    style: StyleFunction,
+    extra_weight: float = 2,
+) -> folium.FeatureGroup:
+    """A layer of lines or areas: one GeoJson with merged style, hover highlight and popups."""
+    style_function = merged_style(base, style)
+    fg = group(name, show=show)
+    folium.GeoJson(
+        feature_collection(geometries, properties),
+        name=name,
+        control=False,
+        style_function=style_function,
+        highlight_function=highlight(style_function, extra_weight=extra_weight),
+        on_each_feature=bind_popups(sticky=True),
+    ).add_to(fg)
+    return fg
+
+
 def points_parent(
     fg: folium.FeatureGroup, n: int, *, cluster: bool | None
 ) -> folium.FeatureGroup | folium.plugins.MarkerCluster:

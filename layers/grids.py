@@ -14,16 +14,13 @@ from layers._common import (
     TOOLTIP,
     Style,
     StyleFunction,
-    bind_popups,
     enum_member,
     esc,
     feature_collection,
-    group,
-    highlight,
     json_value,
     label,
-    merged_style,
     prepare,
+    shapes_group,
     table_html,
     tooltip_html,
     truthy,
@@ -166,16 +163,9 @@ def grids_layer(
         color = GRID_LEVEL_STYLE.get(member, GRID_BASE_STYLE)["color"] if member else "#333"
         label_properties.append({"label_html": _label_html(title, color)})
 
-    style_function = merged_style(GRID_BASE_STYLE, style)
-    fg = group(name, show=show)
-    folium.GeoJson(
-        feature_collection(gdf.geometry.array, properties),
-        name=name,
-        control=False,
-        style_function=style_function,
-        highlight_function=highlight(style_function, extra_weight=1.5),
-        on_each_feature=bind_popups(sticky=True),
-    ).add_to(fg)
+    fg = shapes_group(
+        name, show=show, geometries=gdf.geometry.array, properties=properties, base=GRID_BASE_STYLE, style=style, extra_weight=1.5
+    )
     if labels is None:
         ranks = [m.rank for m in members if m is not None]
         finest = max(ranks, default=None)

@@ -10,15 +10,11 @@ from layers._common import (
     TOOLTIP,
     Style,
     StyleFunction,
-    bind_popups,
     esc,
-    feature_collection,
-    group,
-    highlight,
     is_missing,
     json_value,
-    merged_style,
     prepare,
+    shapes_group,
     table_html,
     text,
     tooltip_html,
@@ -101,14 +97,7 @@ def tracks_layer(
                 ),
             }
         )
-    style_function = merged_style(TRACK_BASE_STYLE, style)
-    fg = group(name, show=show)
-    folium.GeoJson(
-        feature_collection(gdf.geometry.array, properties),
-        name=name,
-        control=False,
-        style_function=style_function,
-        highlight_function=highlight(style_function),
-        on_each_feature=bind_popups(sticky=True),
-    ).add_to(fg)
+    fg = shapes_group(
+        name, show=show, geometries=gdf.geometry.array, properties=properties, base=TRACK_BASE_STYLE, style=style
+    )
     return localize(fg)  # offline-ready also as st_folium(feature_group_to_add=...)

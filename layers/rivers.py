@@ -11,16 +11,12 @@ from layers._common import (
     TOOLTIP,
     Style,
     StyleFunction,
-    bind_popups,
     enum_member,
     esc,
-    feature_collection,
-    group,
-    highlight,
     json_value,
     label,
-    merged_style,
     prepare,
+    shapes_group,
     table_html,
     tooltip_html,
 )
@@ -106,14 +102,7 @@ def reaches_layer(
                 ),
             }
         )
-    style_function = merged_style(REACH_BASE_STYLE, style)
-    fg = group(name, show=show)
-    folium.GeoJson(
-        feature_collection(gdf.geometry.array, properties),
-        name=name,
-        control=False,
-        style_function=style_function,
-        highlight_function=highlight(style_function),
-        on_each_feature=bind_popups(sticky=True),
-    ).add_to(fg)
+    fg = shapes_group(
+        name, show=show, geometries=gdf.geometry.array, properties=properties, base=REACH_BASE_STYLE, style=style
+    )
     return localize(fg)  # offline-ready also as st_folium(feature_group_to_add=...)
