@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh --test
-RIVERGRID_TEST_PG_URL="$(bash scripts/start_postgis.sh)"
+RIVERGRID_TEST_PG_URL="$(bash scripts/start_postgis.sh | tail -n 1)"
 export RIVERGRID_TEST_PG_URL
 echo "== PostGIS test database: ${RIVERGRID_TEST_PG_URL%%@*}@…"
 exec .venv/bin/python -m pytest -p no:cacheprovider "$@"

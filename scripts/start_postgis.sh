@@ -15,7 +15,7 @@ as_root() {
 db=rivergrid_test
 user=rivergrid
 password=rivergrid
-as_root pg_ctlcluster 15 main start 2>/dev/null || true
+as_root pg_ctlcluster 15 main start >&2 2>/dev/null || true
 for _ in $(seq 1 30); do
   as_postgres pg_isready -q -h 127.0.0.1 -p 5432 && break
   sleep 1
