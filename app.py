@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.state import current_actor, get_store, reading_allowed, sign_out
+from ui.state import actor_label, current_actor, get_store, reading_allowed, sign_out
 
 st.set_page_config(page_title="河长网格", page_icon="🌊", layout="wide")
 
@@ -29,7 +29,7 @@ with st.sidebar:
     if actor is None:
         st.caption("未登录（只读浏览）" if reading_allowed() else "请先登录")
     else:
-        st.caption(f"当前用户：{actor.display_name or actor.username}（{actor.role.label}）")
+        st.caption(f"当前用户：{actor_label(actor)}")
         if st.button("退出登录", key="sign_out"):
             sign_out()
             st.rerun()

@@ -5,12 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from gis.errors import AuthenticationError
-from ui.state import current_actor, show_error, sign_in, sign_out
+from ui.state import actor_label, current_actor, show_error, sign_in, sign_out
 
 st.title("登录")
 actor = current_actor()
 if actor is not None:
-    st.success(f"已登录：{actor.display_name or actor.username}（{actor.role.label}）")
+    st.success(f"已登录：{actor_label(actor)}")
     if st.button("退出登录"):
         sign_out()
         st.rerun()

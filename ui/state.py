@@ -52,6 +52,12 @@ def require_permission(permission: str) -> Actor:
         raise  # unreachable: st.stop() ends the script
 
 
+def actor_label(actor: Actor) -> str:
+    """``孙凤海（领导）``: the user's name with the role, once."""
+    name = actor.display_name or actor.username
+    return name if actor.role.label in name else f"{name}（{actor.role.label}）"
+
+
 def show_error(exc: RiverGridError) -> None:
     """A domain error as a Chinese message (the English reason in a small caption)."""
     st.error(exc.message_zh)

@@ -96,7 +96,7 @@ def load_map_data(session: Session) -> MapData:
             "geometry": g.geom,
         })
     grid_rows = [r for r in grid_rows if r["geometry"] is not None]
-    grid_names = dict(session.execute(select(Grid.id, Grid.name)).tuples().all())
+    grid_names = dict(session.execute(select(Grid.id, Grid.name)).all())
     tracks = [
         {"id": t.id, "person_name": t.person.name if t.person else "", "grid_name": grid_names.get(t.grid_id, ""),
          "started_at": t.started_at, "ended_at": t.ended_at, "geometry": t.geom}

@@ -1,0 +1,57 @@
+"""The Streamlit app driven headless with ``streamlit.testing`` (AppTest): routing and sign-in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from gis.config import PROJECT_DIR
+
+APP = str(PROJECT_DIR / "app.py")
+
+
+@pytest.fixture
+def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("RIVERGRID_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("RIVERGRID_READ_LOGIN", raising=False)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield tmp_path
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def sign_in(at: AppTest, username: str, password: str) -> AppTest:
+    inputs = {t.label: t for t in at.text_input}
+    inputs["用户名"].input(username)
+    inputs["密码"].input(password)
+    next(b for b in at.button if b.label == "登录").click()
+    return at.run()
+
+
+def test_first_start_loads_the_demo_and_shows_the_overview(app_env: Path) -> None:
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception
+    assert (app_env / "rivergrid.sqlite").exists()  # created on first run
+    assert [t.value for t in at.title] == ["河湖一张图"]
+    labels = [m.label for m in at.metric]
+    assert labels == ["河段", "网格", "在办事件", "超期事件", "本月巡河"]
+    assert at.metric[0].value.startswith("7 段")
+    assert "未登录（只读浏览）" in [c.value for c in at.sidebar.caption]
+
+
+def test_reading_can_require_sign_in(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RIVERGRID_READ_LOGIN", "1")
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert [t.value for t in at.title] == ["登录"]  # the map is not reachable
+    assert not at.metric
+    at = sign_in(at, "leader", "wrong-password")
+    assert [e.value for e in at.error] == ["用户名或密码错误"]
+    at = sign_in(at, "leader", "rivergrid-demo")
+    assert not at.exception
+    assert [s.value for s in at.success] == ["已登录：孙凤海（领导）"]
