@@ -31,6 +31,7 @@ PERMISSIONS: dict[str, frozenset[UserRole]] = {
     "incident.report": frozenset({P, S, A}),
     "incident.handle": frozenset({S, A}),
     "user.manage": frozenset({A}),
+    "audit.read": frozenset({L, S, A}),
     "audit.undo": frozenset({A}),
 }
 """What each role may do. Leaders read everything and write nothing."""
@@ -59,6 +60,7 @@ PERMISSION_LABELS = {
     "incident.report": "上报事件",
     "incident.handle": "处置事件",
     "user.manage": "管理用户",
+    "audit.read": "查看修改记录",
     "audit.undo": "撤销修改",
     "read": "查看",
 }

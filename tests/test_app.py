@@ -55,3 +55,39 @@ def test_reading_can_require_sign_in(app_env: Path, monkeypatch: pytest.MonkeyPa
     at = sign_in(at, "leader", "rivergrid-demo")
     assert not at.exception
     assert [s.value for s in at.success] == ["已登录：孙凤海（领导）"]
+
+
+def test_admin_undoes_a_change_from_the_history_page(app_env: Path) -> None:
+    from sqlalchemy import select
+
+    from gis.auth import Actor
+    from gis.model import UserRole
+    from gis.store import Store
+    from gis.store.schema import Grid
+
+    at = AppTest.from_file(APP, default_timeout=120).run()  # first start: demo loaded
+    store = Store(f"sqlite:///{app_env / 'rivergrid.sqlite'}")
+    with store.session(Actor("staff", UserRole.STAFF)) as s:
+        s.scalar(select(Grid).where(Grid.name == "森工街道东兴村")).name = "东兴村（改错了）"
+    at = sign_in(at.switch_page("pages/login.py").run(), "admin", "rivergrid-demo")
+    at = at.switch_page("pages/audit.py").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    newest = table.iloc[0]
+    assert (newest["username"], newest["action"], newest["table"], newest["name"]) == ("staff", "修改", "网格", "东兴村（改错了）")
+    assert newest["fields"] == "name"
+    at.number_input[0].set_value(int(newest["id"]))
+    next(b for b in at.button if b.label == "撤销").click()
+    at = at.run()
+    assert [s.value for s in at.success] == ["已撤销 1 项修改（撤销本身也已记录）。"]
+    with store.session() as s:
+        assert s.scalar(select(Grid.name).where(Grid.id == int(newest["row_id"]))) == "森工街道东兴村"
+    store.dispose()
+
+
+def test_leaders_see_the_history_but_cannot_undo(app_env: Path) -> None:
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at = sign_in(at.switch_page("pages/login.py").run(), "leader", "rivergrid-demo")
+    at = at.switch_page("pages/audit.py").run()
+    assert not at.exception and len(at.dataframe) == 1
+    assert not [b for b in at.button if b.label == "撤销"]

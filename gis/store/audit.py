@@ -208,3 +208,57 @@ def undo_batch(session: Session, batch: str) -> int:
     for entry in entries:
         entry.undone_by = last
     return len(entries)
+
+
+ACTION_LABELS = {"insert": "新增", "update": "修改", "delete": "删除"}
+
+TABLE_LABELS = {
+    "rivers": "河流", "reaches": "河段", "grids": "网格", "persons": "人员", "grid_roles": "网格职务",
+    "reach_chiefs": "河长", "org_bodies": "领导机构", "org_members": "机构成员", "supervised_objects": "监管对象",
+    "patrol_tracks": "巡河轨迹", "incidents": "事件", "incident_events": "事件流转", "users": "用户",
+}
+
+_HIDDEN_FIELDS = {"password_hash", "source_data", "version"}
+
+
+def changed_fields(entry: AuditEntry) -> list[str]:
+    """Names of the columns an entry changed (all columns for inserts and deletes)."""
+    before, after = entry.before or {}, entry.after or {}
+    keys = after.keys() if entry.action == "insert" else before.keys() if entry.action == "delete" else [
+        k for k in after if after.get(k) != before.get(k)
+    ]
+    return [k for k in keys if k not in _HIDDEN_FIELDS]
+
+
+def recent_entries(session: Session, *, table: str | None = None, username: str | None = None,
+                   limit: int = 200) -> list[dict[str, Any]]:
+    """The newest audit entries as display rows (geometry and secrets summarised, not shown)."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if table:
+        query = query.where(AuditEntry.table_name == table)
+    if username:
+        query = query.where(AuditEntry.username == username)
+    rows = []
+    for e in session.scalars(query):
+        state = e.after or e.before or {}
+        rows.append({
+            "id": e.id,
+            "at": e.at,
+            "username": e.username,
+            "action": ACTION_LABELS.get(e.action, e.action),
+            "table": TABLE_LABELS.get(e.table_name, e.table_name),
+            "row_id": e.row_id,
+            "name": str(state.get("name") or state.get("title") or state.get("code") or state.get("username") or ""),
+            "fields": "、".join(changed_fields(e)),
+            "batch": e.batch,
+            "undone": e.undone_by is not None,
+        })
+    return rows
+
+
+def batch_of(session: Session, entry_id: int) -> str:
+    """The transaction id of audit entry ``entry_id``."""
+    entry = session.get(AuditEntry, entry_id)
+    if entry is None:
+        raise NotFoundError(f"没有编号为 {entry_id} 的修改记录", f"no audit entry {entry_id}")
+    return entry.batch
