@@ -1,4 +1,4 @@
-"""RiverGrid (河长网格) — Streamlit router. Start with ``streamlit run app.py``."""
+"""RiverGrid (河长网格) — Streamlit router. Start with ``python -m ui.serve`` (see ui/serve.py)."""
 
 from __future__ import annotations
 

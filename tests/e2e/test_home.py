@@ -39,3 +39,17 @@ def test_home_page_draws_the_demo_rivers_and_grids_offline(
     assert assets == []
     assert any("tile.openstreetmap.org" in r.url for r in blocked_requests)
     page.screenshot(path=str(tmp_path / "home.png"), full_page=True)
+
+
+def test_a_bookmarked_page_on_a_fresh_server_goes_through_the_router(app_server, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    base_url = app_server({"RIVERGRID_DATA_DIR": str(tmp_path), "RIVERGRID_BASEMAP": "none"})
+    page.goto(f"{base_url}/login", wait_until="domcontentloaded")  # the very first request
+    page.get_by_label("用户名").fill("admin")
+    page.get_by_label("密码").fill("rivergrid-demo")
+    page.get_by_role("button", name="登录").click()
+    page.get_by_text("已登录：系统管理员").wait_for(timeout=60_000)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("当前用户：系统管理员").wait_for(timeout=30_000)
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    assert nav.get_by_text("河湖一张图").count() == 1 and nav.get_by_text("修改记录").count() == 1
+    assert nav.get_by_text("audit", exact=True).count() == 0  # no raw file names
