@@ -20,3 +20,12 @@ def format_station(m: float) -> str:
 def format_range(from_m: float, to_m: float) -> str:
     """``K3+120–K3+560`` for the stretch from ``from_m`` to ``to_m`` metres."""
     return f"{format_station(from_m)}–{format_station(to_m)}"
+
+
+def format_ranges(from_m: "np.ndarray", to_m: "np.ndarray") -> list[str]:
+    """:func:`format_range` for arrays of distances in metres (same rounding), fast."""
+    import numpy as np
+
+    a = np.floor(np.asarray(from_m, dtype=float) + 0.5).astype(np.int64).tolist()
+    b = np.floor(np.asarray(to_m, dtype=float) + 0.5).astype(np.int64).tolist()
+    return [f"K{x // 1000}+{x % 1000:03d}–K{y // 1000}+{y % 1000:03d}" for x, y in zip(a, b)]
