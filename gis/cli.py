@@ -1,7 +1,7 @@
 """RiverGrid command line: ``python -m gis COMMAND [--json]``.
 
 Commands: ``init-demo``, ``info``, ``inspect FILE``, ``import FILE --as KIND``,
-``export --layer L --format F -o PATH``, ``undo ENTRY|--batch B``.
+``export --layer L --format F -o PATH``, ``check [--rivers F --grids F]``, ``undo ENTRY|--batch B``.
 
 The command line trusts its operator (who can read the database file anyway) but still acts as
 a named user: writes run as ``--user`` (default ``admin``) and are checked against that user's
@@ -130,6 +130,33 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from gis.checks import check_files, check_store
+
+    if bool(args.rivers) != bool(args.grids):
+        raise RiverGridError("--rivers 与 --grids 需同时给出（或都不给，检查数据库）", "give both --rivers and --grids or neither")
+    if args.rivers:
+        report = check_files(args.rivers, args.grids, level=args.level, crs=args.crs, min_gap_m=args.min_gap_m)
+    else:
+        store = _store(args)
+        with store.session() as s:
+            report = check_store(s, level=args.level or "village", crs=args.crs, min_gap_m=args.min_gap_m)
+    if args.csv:
+        report.to_csv(args.csv)
+    if args.xlsx:
+        report.to_excel(args.xlsx)
+    data = report.to_dict()
+    lines = [
+        f"河段总长 {data['total_length_m'] / 1000:.3f} 公里，覆盖率 {data['coverage_rate']:.2%}；"
+        f"未覆盖 {data['uncovered_length_m']:.1f} 米（{data['uncovered_count']} 段），"
+        f"重复覆盖 {data['overlap_length_m']:.1f} 米（{data['overlap_count']} 段）；"
+        f"拓扑问题 {data['topology_count']} 项，纵向到底问题 {data['vertical_count']} 项",
+        *(f"- {m}" for m in report.findings_table()["说明"]),
+    ]
+    _print(data, args.json, "\n".join(lines))
+    return 0
+
+
 def cmd_undo(args: argparse.Namespace) -> int:
     from gis.store.audit import undo, undo_batch
 
@@ -180,6 +207,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", required=True, choices=EXPORT_FORMATS)
     p.add_argument("-o", "--output", required=True, type=Path)
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("check", parents=[common], help="盲区检查：河段覆盖、网格拓扑、纵向到底")
+    p.add_argument("--rivers", type=Path, help="河段文件（与 --grids 一起给出时检查文件而非数据库）")
+    p.add_argument("--grids", type=Path, help="网格文件")
+    p.add_argument("--level", default=None, help="检查的网格层级：village（默认）、township、county")
+    p.add_argument("--crs", help="量算用的投影坐标系，如 EPSG:4551（默认按数据中心自动选择）")
+    p.add_argument("--min-gap-m", type=float, default=0.0, help="忽略短于此长度（米）的未覆盖/重复段")
+    p.add_argument("--csv", type=Path, help="问题清单另存为 CSV")
+    p.add_argument("--xlsx", type=Path, help="报告另存为 Excel")
+    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("undo", parents=[common], help="撤销一次修改（审计日志编号）或一批修改")
     p.add_argument("entry", nargs="?", type=int)

@@ -203,3 +203,33 @@ def finish_map(m: folium.Map, *, collapsed: bool = False, base_url: str = VENDOR
     folium.LayerControl(position="topright", collapsed=collapsed).add_to(m)
     localize(m, base_url=base_url)
     return m
+
+
+def view_for_bounds(
+    bounds: tuple[float, float, float, float], *, width_px: int = 900, height_px: int = 600, max_zoom: int = 17
+) -> tuple[tuple[float, float], int]:
+    """Centre ``(lat, lon)`` and web-mercator zoom showing ``bounds`` (lon/lat degrees) whole.
+
+    Parameters
+    ----------
+    bounds
+        ``(minx, miny, maxx, maxy)`` in decimal degrees.
+    width_px, height_px
+        Size of the map on screen, in pixels.
+    max_zoom
+        Zoom used for a point or a very small feature.
+    """
+    import math
+
+    minx, miny, maxx, maxy = bounds
+    center = ((miny + maxy) / 2, (minx + maxx) / 2)
+
+    def merc_y(lat: float) -> float:
+        s = math.sin(math.radians(max(min(lat, 85.0), -85.0)))
+        return math.log((1 + s) / (1 - s)) / 2
+
+    dx = max(maxx - minx, 1e-9) / 360.0  # share of the world's width
+    dy = max(merc_y(maxy) - merc_y(miny), 1e-9) / (2 * math.pi)
+    zoom_x = math.log2(width_px / 256.0 / dx)
+    zoom_y = math.log2(height_px / 256.0 / dy)
+    return center, int(max(1, min(max_zoom, math.floor(min(zoom_x, zoom_y)) - 0)))
