@@ -34,7 +34,8 @@ The naive ``reach.difference(union_all(grids))`` in the tests is the oracle; Pos
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import geopandas as gpd
@@ -500,9 +501,11 @@ def _restrict(pieces: _Pieces, n_level: int) -> _Pieces:
                    np.asarray(merged, dtype=object))
 
 
-@dataclass
 class CoverageResult:
     """Coverage of reaches by grids of one level.
+
+    The stretch table is built on first use, so that a re-check after one grid edit
+    (:meth:`CoverageChecker.update_grid`) costs only the reaches it touched.
 
     Attributes
     ----------
@@ -513,8 +516,8 @@ class CoverageResult:
         boundary), ``ignored`` (shorter than ``min_gap_m``), ``station`` (桩号 range), and the
         stretch's geometry in :attr:`crs`.
     reach_totals
-        Per reach: ``reach_id``, ``length_m``, ``covered_m``, ``uncovered_m``, ``overlap_m``,
-        ``coverage_rate``.
+        Per reach in the check: ``reach_id``, ``length_m``, ``covered_m``, ``uncovered_m``,
+        ``overlap_m``, ``coverage_rate``.
     crs
         The projected CRS in which everything was measured.
     min_gap_m
@@ -524,11 +527,90 @@ class CoverageResult:
         Chinese notes on repaired or skipped input.
     """
 
-    intervals: gpd.GeoDataFrame
-    reach_totals: pd.DataFrame
-    crs: pyproj.CRS
-    min_gap_m: float = 0.0
-    warnings: list[str] = field(default_factory=list)
+    def __init__(self, pieces: _Pieces, reach_ids: np.ndarray, grid_ids: np.ndarray, reach_len: np.ndarray,
+                 grid_geoms: np.ndarray, crs: pyproj.CRS, min_gap_m: float, warnings: list[str]) -> None:
+        self._pieces = pieces
+        self._reach_ids = reach_ids
+        self._grid_ids = grid_ids
+        self._reach_len = reach_len
+        self._grid_geoms = grid_geoms
+        self.crs = crs
+        self.min_gap_m = min_gap_m
+        self.warnings = warnings
+        self._n_grids = np.fromiter((len(c) for c in pieces.claims), dtype=np.int64, count=len(pieces.claims))
+        self._length = pieces.to_m - pieces.from_m
+        self._ignored = (self._n_grids != 1) & (self._length < min_gap_m)
+
+    @cached_property
+    def reach_totals(self) -> pd.DataFrame:
+        p, n = self._pieces, len(self._reach_ids)
+        length, counted = self._length, ~self._ignored
+        unc_m = np.bincount(p.reach, weights=np.where(counted & (self._n_grids == 0), length, 0.0), minlength=n)
+        ov_m = np.bincount(p.reach, weights=np.where(counted & (self._n_grids > 1), length, 0.0), minlength=n)
+        in_check = np.bincount(p.reach, weights=length, minlength=n)
+        listed = np.zeros(n, bool)
+        listed[p.reach] = True
+        total = np.where(listed, in_check, self._reach_len)
+        totals = pd.DataFrame({
+            "reach_id": self._reach_ids,
+            "length_m": total,
+            "covered_m": total - unc_m,
+            "uncovered_m": unc_m,
+            "overlap_m": ov_m,
+        })[listed].reset_index(drop=True)
+        lengths = totals["length_m"].to_numpy()
+        totals["coverage_rate"] = np.where(lengths > 0, totals["covered_m"] / np.where(lengths > 0, lengths, 1), 1.0)
+        return totals
+
+    @cached_property
+    def intervals(self) -> gpd.GeoDataFrame:
+        p = self._pieces
+        n_grids, length = self._n_grids, self._length
+        status = np.where(n_grids == 0, "uncovered", np.where(n_grids == 1, "covered", "overlap"))
+        id_list = self._grid_ids.tolist()
+        nearest = np.full(len(status), None, dtype=object)
+        # an uncovered stretch next to a claimed one touches that grid (distance 0): it is nearest
+        first_claim = np.array([c[0] if c else -1 for c in p.claims], dtype=np.int64)
+        same_prev = np.r_[False, p.reach[1:] == p.reach[:-1]]
+        same_next = np.r_[p.reach[:-1] == p.reach[1:], False]
+        prev_claim = np.where(same_prev, np.r_[-1, first_claim[:-1]], -1)
+        next_claim = np.where(same_next, np.r_[first_claim[1:], -1], -1)
+        touching = np.where(prev_claim >= 0, prev_claim, next_claim)
+        unc = np.flatnonzero(n_grids == 0)
+        has = unc[touching[unc] >= 0]
+        nearest[has] = self._grid_ids[touching[has]]
+        alone = unc[touching[unc] < 0]
+        present = ~(shapely.is_missing(self._grid_geoms) | shapely.is_empty(self._grid_geoms))
+        if len(alone) and present.any():
+            # distances to boundaries simplified by 1 m: the same nearest grid but for near-ties,
+            # at a fraction of the cost of dense (e.g. 20 m vertex) boundaries
+            keep = np.flatnonzero(present)
+            rough = STRtree(shapely.simplify(self._grid_geoms[keep], 1.0, preserve_topology=False))
+            q, g = rough.query_nearest(p.geometry[alone], all_matches=False)
+            nearest[alone[q]] = self._grid_ids[keep[g]]
+        on_boundary = np.zeros(len(status), bool)
+        ov = np.flatnonzero(n_grids > 1)
+        if len(ov):
+            # a double claim along a shared edge has no area of overlap under its midpoint
+            mids = shapely.line_interpolate_point(p.geometry[ov], 0.5, normalized=True)
+            for k, i in enumerate(ov):
+                on_boundary[i] = not all(shapely.contains_properly(self._grid_geoms[g], mids[k]) for g in p.claims[i])
+        return gpd.GeoDataFrame(
+            {
+                "reach_id": self._reach_ids[p.reach],
+                "from_m": p.from_m,
+                "to_m": p.to_m,
+                "length_m": length,
+                "status": status,
+                "grid_ids": [tuple(id_list[g] for g in c) for c in p.claims],
+                "n_grids": n_grids,
+                "nearest_grid_id": nearest,
+                "on_boundary": on_boundary,
+                "ignored": self._ignored,
+                "station": format_ranges(p.from_m, p.to_m),
+            },
+            geometry=gpd.GeoSeries(p.geometry, crs=self.crs),
+        )
 
     def totals(self) -> dict[str, float]:
         """Overall lengths in metres and the coverage rate (covered / total, 0–1)."""
@@ -588,86 +670,6 @@ def _py(value: Any) -> Any:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return None
     return value.item() if hasattr(value, "item") else value
-
-
-def _result(
-    pieces: _Pieces,
-    reach_ids: np.ndarray,
-    grid_ids: np.ndarray,
-    reach_len: np.ndarray,
-    grid_geoms: np.ndarray,
-    crs: pyproj.CRS,
-    min_gap_m: float,
-    messages: list[str],
-) -> CoverageResult:
-    n_grids = np.array([len(c) for c in pieces.claims], dtype=np.int64)
-    id_list = grid_ids.tolist()
-    status = np.where(n_grids == 0, "uncovered", np.where(n_grids == 1, "covered", "overlap"))
-    length = pieces.to_m - pieces.from_m
-    nearest = np.full(len(status), None, dtype=object)
-    # an uncovered stretch next to a claimed one touches that grid (distance 0): it is nearest
-    first_claim = np.array([c[0] if c else -1 for c in pieces.claims], dtype=np.int64)
-    same_prev = np.r_[False, pieces.reach[1:] == pieces.reach[:-1]]
-    same_next = np.r_[pieces.reach[:-1] == pieces.reach[1:], False]
-    prev_claim = np.where(same_prev, np.r_[-1, first_claim[:-1]], -1)
-    next_claim = np.where(same_next, np.r_[first_claim[1:], -1], -1)
-    touching = np.where(prev_claim >= 0, prev_claim, next_claim)
-    unc = np.flatnonzero(n_grids == 0)
-    has = unc[touching[unc] >= 0]
-    nearest[has] = grid_ids[touching[has]]
-    alone = unc[touching[unc] < 0]
-    if len(alone) and len(grid_geoms):
-        # distances to boundaries simplified by 1 m: the same nearest grid but for near-ties,
-        # at a fraction of the cost of dense (20 m vertex) boundaries
-        rough = STRtree(shapely.simplify(grid_geoms, 1.0))
-        q, g = rough.query_nearest(pieces.geometry[alone], all_matches=False)
-        nearest[alone[q]] = grid_ids[g]
-    on_boundary = np.zeros(len(status), bool)
-    ov = np.flatnonzero(n_grids > 1)
-    if len(ov):
-        # an overlap on a shared boundary has no area of double claim under its midpoint
-        mids = shapely.line_interpolate_point(pieces.geometry[ov], 0.5, normalized=True)
-        for k, i in enumerate(ov):
-            on_boundary[i] = not all(
-                shapely.contains_properly(grid_geoms[g], mids[k]) for g in pieces.claims[i]
-            )
-    ignored = (status != "covered") & (length < min_gap_m)
-    intervals = gpd.GeoDataFrame(
-        {
-            "reach_id": reach_ids[pieces.reach],
-            "from_m": pieces.from_m,
-            "to_m": pieces.to_m,
-            "length_m": length,
-            "status": status,
-            "grid_ids": [tuple(id_list[g] for g in c) for c in pieces.claims],
-            "n_grids": n_grids,
-            "nearest_grid_id": nearest,
-            "on_boundary": on_boundary,
-            "ignored": ignored,
-            "station": format_ranges(pieces.from_m, pieces.to_m),
-        },
-        geometry=gpd.GeoSeries(pieces.geometry, crs=crs),
-    )
-    counted_uncovered = (status == "uncovered") & ~ignored
-    counted_overlap = (status == "overlap") & ~ignored
-    n = len(reach_ids)
-    unc_m = np.bincount(pieces.reach, weights=np.where(counted_uncovered, length, 0.0), minlength=n)
-    ov_m = np.bincount(pieces.reach, weights=np.where(counted_overlap, length, 0.0), minlength=n)
-    in_scope = np.bincount(pieces.reach, weights=length, minlength=n)
-    listed = np.zeros(n, bool)
-    listed[pieces.reach] = True
-    reach_len = np.where(listed, in_scope, reach_len)
-    totals = pd.DataFrame({
-        "reach_id": reach_ids,
-        "length_m": reach_len,
-        "covered_m": reach_len - unc_m,
-        "uncovered_m": unc_m,
-        "overlap_m": ov_m,
-    })[listed]
-    totals = totals.reset_index(drop=True)
-    lengths = totals["length_m"].to_numpy()
-    totals["coverage_rate"] = np.where(lengths > 0, totals["covered_m"] / np.where(lengths > 0, lengths, 1), 1.0)
-    return CoverageResult(intervals, totals, crs, min_gap_m, messages)
 
 
 @dataclass
@@ -798,8 +800,8 @@ class CoverageChecker:
 
     def _make_result(self) -> CoverageResult:
         level = self._tree.geometries[: len(self._p.grid_geoms)]
-        return _result(self._pieces, self._p.reach_ids, self._p.grid_ids, self._p.reach_len, level,
-                       self._p.crs, self.min_gap_m, list(self._p.messages))
+        return CoverageResult(self._pieces, self._p.reach_ids, self._p.grid_ids, self._p.reach_len, level,
+                              self._p.crs, self.min_gap_m, list(self._p.messages))
 
     def update_grid(self, grid_id: Any, geometry: Any, *, crs: Any = None) -> CoverageResult:
         """Replace the boundary of grid ``grid_id`` (``None`` removes it from the check).
