@@ -22,7 +22,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from gis.coverage import CoverageResult, check_coverage
+from gis.coverage import CoverageChecker, CoverageResult, check_coverage
 from gis.errors import ValidationError
 from gis.findings import Finding
 from gis.model import STORE_CRS, GridLevel
@@ -243,10 +243,18 @@ def check_layers(
     """The report for reaches and grids given as frames (grids with ``level`` and ``parent_id``)."""
     lvl = _level_or_error(level)
     at_level, scope = split_levels(grids, lvl)
-    coverage = check_coverage(reaches, at_level, crs=crs, min_gap_m=min_gap_m, scope=scope)
-    # topology per level: the checked level and its parents (gaps and overlaps among siblings)
-    levels = {lvl.value} | ({lvl.parent_level.value} if lvl.parent_level is not None else set())
-    topology = [f for f in check_topology(grids, crs=crs) if f.level is None or f.level in levels]
+    checker = CoverageChecker(reaches, at_level, crs=crs, min_gap_m=min_gap_m, scope=scope)
+    return _report(lvl, checker.result, _topology(grids, lvl, checker.result.crs), reaches, grids, vertical)
+
+
+def _topology(grids: gpd.GeoDataFrame, level: GridLevel, crs: Any) -> list[Finding]:
+    """Topology per level: the checked level and its parent level (gaps, overlaps among siblings)."""
+    levels = {level.value} | ({level.parent_level.value} if level.parent_level is not None else set())
+    return [f for f in check_topology(grids, crs=crs) if f.level is None or f.level in levels]
+
+
+def _report(lvl: GridLevel, coverage: CoverageResult, topology: list[Finding], reaches: gpd.GeoDataFrame,
+            grids: gpd.GeoDataFrame, vertical: list[Finding] | None) -> BlindSpotReport:
     return BlindSpotReport(
         level=lvl.value,
         coverage=coverage,
@@ -256,6 +264,76 @@ def check_layers(
         grid_names=dict(zip(grids["id"], grids["name"])) if "name" in grids else {},
         river_of_reach=dict(zip(reaches["id"], reaches["river"])) if "river" in reaches else {},
     )
+
+
+_FAMILY_RULES = {
+    "parent": {"gap_in_parent", "sliver"},
+    "sibling": {"overlap_siblings", "not_edge_matched", "sliver"},
+    "child": {"outside_parent", "sliver"},
+}
+
+
+class IncrementalCheck:
+    """A 盲区检查 kept current while grids are edited one at a time.
+
+    After :meth:`update_grid`, coverage is recomputed only for the reaches near the old and new
+    boundary, and topology only for the grid's family (its parent, siblings and children); the
+    report equals a full :func:`check_layers` on the edited data.
+    """
+
+    def __init__(self, reaches: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, level: str = "village",
+                 crs: Any = None, min_gap_m: float = 0.0, vertical: list[Finding] | None = None) -> None:
+        self.level = _level_or_error(level)
+        self.reaches = reaches
+        self.grids = grids.copy()
+        self.crs, self.min_gap_m, self.vertical = crs, min_gap_m, vertical
+        at_level, scope = split_levels(self.grids, self.level)
+        self._coverage = CoverageChecker(reaches, at_level, crs=crs, min_gap_m=min_gap_m, scope=scope)
+        self._metric = self._coverage.result.crs
+        self._topology = _topology(self.grids, self.level, self._metric)
+        self.report = _report(self.level, self._coverage.result, self._topology, reaches, self.grids, vertical)
+
+    def _affected(self, grid_id: Any) -> Any:
+        g = self.grids.set_index("id")
+        parent = g.at[grid_id, "parent_id"]
+        siblings = set(g.index[g["parent_id"] == parent]) if parent is not None and parent == parent else set(
+            g.index[g["parent_id"].isna() & (g["level"] == g.at[grid_id, "level"])])
+        children = set(g.index[g["parent_id"] == grid_id])
+
+        def about(f: Finding) -> bool:
+            return (
+                f.object_id == grid_id
+                or grid_id in f.related_ids
+                or (f.object_id == parent and f.rule in _FAMILY_RULES["parent"])
+                or (f.object_id in siblings and f.rule in _FAMILY_RULES["sibling"])
+                or (f.object_id in children and f.rule in _FAMILY_RULES["child"])
+            )
+
+        family = {grid_id, *siblings, *children} | ({parent} if parent is not None and parent == parent else set())
+        return about, family
+
+    def update_grid(self, grid_id: Any, geometry: Any) -> BlindSpotReport:
+        """Give grid ``grid_id`` a new boundary (shapely, in the grids' CRS; ``None``: undrawn)."""
+        rows = self.grids.index[self.grids["id"] == grid_id]
+        if not len(rows):
+            raise ValidationError(f"没有编号为 {grid_id} 的网格", f"unknown grid id {grid_id!r}")
+        level = self.grids.at[rows[0], "level"]
+        self.grids.loc[rows[0], "geometry"] = geometry
+        if level == self.level.value:
+            metric = gpd.GeoSeries([geometry], crs=self.grids.crs).to_crs(self._metric).iloc[0] if geometry is not None else None
+            coverage = self._coverage.update_grid(grid_id, metric)
+        else:  # the scope (or an unrelated level) changed: redo the coverage
+            at_level, scope = split_levels(self.grids, self.level)
+            self._coverage = CoverageChecker(self.reaches, at_level, crs=self.crs, min_gap_m=self.min_gap_m, scope=scope)
+            coverage = self._coverage.result
+        about, family = self._affected(grid_id)
+        subset = self.grids[self.grids["id"].isin(family)].copy()
+        # the family's top grid is checked without its own parent here: leave its parent out
+        fresh = [f for f in _topology(subset.assign(parent_id=subset["parent_id"].where(subset["parent_id"].isin(family))),
+                                      self.level, self._metric) if about(f)]
+        self._topology = [f for f in self._topology if not about(f)] + fresh
+        self.report = _report(self.level, coverage, self._topology, self.reaches, self.grids, self.vertical)
+        return self.report
 
 
 def check_store(session: Session, *, level: str = "village", crs: Any = None, min_gap_m: float = 0.0) -> BlindSpotReport:

@@ -126,3 +126,40 @@ def test_page_lists_findings_and_zooms_to_one(tmp_path: Path, monkeypatch: pytes
     assert any("当前定位" in c.value and "K12+620–K13+338" in c.value for c in at.caption)
     st.cache_resource.clear()
     st.cache_data.clear()
+
+
+def _topology_key(findings) -> list[tuple]:  # type: ignore[no-untyped-def]
+    return sorted((f.rule, f.object_id, tuple(f.related_ids), round(f.area_m2 or 0, 3), round(f.length_m or 0, 3))
+                  for f in findings)
+
+
+def test_incremental_check_equals_a_full_check_after_each_edit(tmp_path: Path) -> None:
+    import shapely
+
+    from gis.checks import IncrementalCheck, check_layers, store_layers
+
+    store = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
+    load_demo(store)
+    with store.session() as s:
+        reaches, grids = store_layers(s)
+    ids = dict(zip(grids["name"], grids["id"]))
+    live = IncrementalCheck(reaches, grids)
+    dongxing = grids.set_index("id").geometry[ids["森工街道东兴村"]]
+    township = grids.set_index("id").geometry[ids["临江市森工街道办事处"]]
+    edits = [
+        (ids["森工街道东兴村"], shapely.buffer(dongxing, -0.002)),  # pull back from the overlap
+        (ids["森工街道森工社区"], shapely.buffer(grids.set_index("id").geometry[ids["森工街道森工社区"]], 0.003)),
+        (ids["临江市森工街道办事处"], shapely.buffer(township, -0.001)),  # the scope itself
+        (ids["森工街道东兴村"], None),  # boundary removed
+    ]
+    for grid_id, geom in edits:
+        incremental = live.update_grid(grid_id, geom)
+        full = check_layers(reaches, live.grids)
+        a, b = incremental.to_dict(), full.to_dict()
+        for key in ("total_length_m", "covered_length_m", "uncovered_length_m", "overlap_length_m"):
+            assert a[key] == pytest.approx(b[key], rel=1e-12, abs=1e-9)
+        assert [(u["reach_id"], u["station"]) for u in a["uncovered"]] == [(u["reach_id"], u["station"]) for u in b["uncovered"]]
+        assert [(o["reach_id"], o["station"]) for o in a["overlaps"]] == [(o["reach_id"], o["station"]) for o in b["overlaps"]]
+        assert _topology_key(incremental.topology) == _topology_key(full.topology)
+    assert all(f.rule != "overlap_siblings" for f in live.report.topology)  # the edits removed the overlap
+    store.dispose()
