@@ -568,6 +568,7 @@ class CoverageResult:
         n_grids, length = self._n_grids, self._length
         status = np.where(n_grids == 0, "uncovered", np.where(n_grids == 1, "covered", "overlap"))
         id_list = self._grid_ids.tolist()
+        identity = id_list == list(range(len(id_list)))  # ids are the row positions: claims as they are
         nearest = np.full(len(status), None, dtype=object)
         # an uncovered stretch next to a claimed one touches that grid (distance 0): it is nearest
         first_claim = np.array([c[0] if c else -1 for c in p.claims], dtype=np.int64)
@@ -593,8 +594,10 @@ class CoverageResult:
         if len(ov):
             # a double claim along a shared edge has no area of overlap under its midpoint
             mids = shapely.line_interpolate_point(p.geometry[ov], 0.5, normalized=True)
-            for k, i in enumerate(ov):
-                on_boundary[i] = not all(shapely.contains_properly(self._grid_geoms[g], mids[k]) for g in p.claims[i])
+            which = np.repeat(np.arange(len(ov)), n_grids[ov])
+            grids = np.fromiter((g for i in ov for g in p.claims[i]), dtype=np.int64, count=len(which))
+            inside = shapely.contains_properly(self._grid_geoms[grids], mids[which])
+            on_boundary[ov] = np.bincount(which, weights=~inside, minlength=len(ov)) > 0
         return gpd.GeoDataFrame(
             {
                 "reach_id": self._reach_ids[p.reach],
@@ -602,7 +605,7 @@ class CoverageResult:
                 "to_m": p.to_m,
                 "length_m": length,
                 "status": status,
-                "grid_ids": [tuple(id_list[g] for g in c) for c in p.claims],
+                "grid_ids": p.claims if identity else [tuple(id_list[g] for g in c) for c in p.claims],
                 "n_grids": n_grids,
                 "nearest_grid_id": nearest,
                 "on_boundary": on_boundary,
