@@ -1,7 +1,8 @@
 """RiverGrid command line: ``python -m gis COMMAND [--json]``.
 
 Commands: ``init-demo``, ``info``, ``inspect FILE``, ``import FILE --as KIND``,
-``export --layer L --format F -o PATH``, ``check [--rivers F --grids F]``, ``undo ENTRY|--batch B``.
+``export --layer L --format F -o PATH``, ``check [--rivers F --grids F]``, ``undo ENTRY|--batch B``,
+``who --lon X --lat Y [--tolerance-m 50]``.
 
 The command line trusts its operator (who can read the database file anyway) but still acts as
 a named user: writes run as ``--user`` (default ``admin``) and are checked against that user's
@@ -172,6 +173,18 @@ def cmd_undo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_who(args: argparse.Namespace) -> int:
+    from gis.responsibility import ResponsibilityIndex
+
+    store = _store(args)
+    with store.session() as s:
+        index = ResponsibilityIndex.from_session(s)
+    chain = index.lookup(args.lon, args.lat, tolerance_m=args.tolerance_m)
+    private = not args.public_phones_only
+    _print(chain.to_dict(include_private_phones=private), args.json, chain.to_text(include_private_phones=private))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="机器可读的 JSON 输出")
@@ -217,6 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", type=Path, help="问题清单另存为 CSV")
     p.add_argument("--xlsx", type=Path, help="报告另存为 Excel")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("who", parents=[common], help="查询某点的责任链：所在网格、河段、河长及各级责任人")
+    p.add_argument("--lon", type=float, required=True, help="经度（WGS84，度）")
+    p.add_argument("--lat", type=float, required=True, help="纬度（WGS84，度）")
+    p.add_argument("--tolerance-m", type=float, default=50.0, help="查找河段和相邻网格的距离（米，默认 50）")
+    p.add_argument("--public-phones-only", action="store_true", help="只显示公开的电话号码")
+    p.set_defaults(func=cmd_who)
 
     p = sub.add_parser("undo", parents=[common], help="撤销一次修改（审计日志编号）或一批修改")
     p.add_argument("entry", nargs="?", type=int)
