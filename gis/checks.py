@@ -209,7 +209,8 @@ def store_layers(session: Session) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     ).all()
     grids = session.scalars(select(Grid).where(Grid.deleted_at.is_(None)).order_by(Grid.id)).all()
     r = gpd.GeoDataFrame(
-        {"id": [x.id for x in reaches], "name": [x.name for x in reaches], "river": [x.river.name for x in reaches]},
+        {"id": [x.id for x in reaches], "name": [x.name for x in reaches], "river": [x.river.name for x in reaches],
+         "start_station_m": [x.start_station_m for x in reaches]},
         geometry=[x.geom for x in reaches], crs=STORE_CRS,
     )
     g = gpd.GeoDataFrame(

@@ -253,6 +253,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("请给出审计日志编号或 --batch")
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:  # output piped into `head` and the like: not an error
+        sys.stderr.close()
+        return 0
     except RiverGridError as exc:
         if os.environ.get("RIVERGRID_DEBUG") == "1":
             raise

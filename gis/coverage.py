@@ -49,6 +49,11 @@ from gis.crs import metric_crs_for
 from gis.errors import CRSError, GeometryError, ValidationError
 from gis.linref import format_ranges
 
+STATION_COLUMN = "start_station_m"
+"""Optional reach column: the 桩号 of the reach's first vertex, in metres (stationing that
+continues from an upstream reach). ``from_m``/``to_m`` stay metres from the reach's start; the
+``station`` text adds it."""
+
 STATUS_LABELS = {"covered": "已覆盖", "uncovered": "未覆盖（盲区）", "overlap": "重复覆盖"}
 
 _BREAK_TOL_M = 1e-9
@@ -528,7 +533,9 @@ class CoverageResult:
     """
 
     def __init__(self, pieces: _Pieces, reach_ids: np.ndarray, grid_ids: np.ndarray, reach_len: np.ndarray,
-                 grid_geoms: np.ndarray, crs: pyproj.CRS, min_gap_m: float, warnings: list[str]) -> None:
+                 grid_geoms: np.ndarray, crs: pyproj.CRS, min_gap_m: float, warnings: list[str],
+                 start_station_m: np.ndarray | None = None) -> None:
+        self._start = start_station_m if start_station_m is not None else np.zeros(len(reach_ids))
         self._pieces = pieces
         self._reach_ids = reach_ids
         self._grid_ids = grid_ids
@@ -610,7 +617,7 @@ class CoverageResult:
                 "nearest_grid_id": nearest,
                 "on_boundary": on_boundary,
                 "ignored": self._ignored,
-                "station": format_ranges(p.from_m, p.to_m),
+                "station": format_ranges(p.from_m + self._start[p.reach], p.to_m + self._start[p.reach]),
             },
             geometry=gpd.GeoSeries(p.geometry, crs=self.crs),
         )
@@ -682,6 +689,7 @@ class _Prepared:
     reach_geoms: np.ndarray
     grid_geoms: np.ndarray
     reach_len: np.ndarray
+    start_station_m: np.ndarray
     crs: pyproj.CRS
     messages: list[str]
 
@@ -705,7 +713,9 @@ def _prepare(reaches: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, reach_id: str, 
     g_geoms = _clean_grids(g_geoms, g_ids, messages)
     r_geoms = shapely.force_2d(r_geoms)
     g_geoms = shapely.force_2d(g_geoms)
-    return _Prepared(r_ids, g_ids, r_geoms, g_geoms, shapely.length(r_geoms), metric, messages)
+    start = (pd.to_numeric(reaches[STATION_COLUMN], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+             if STATION_COLUMN in reaches.columns else np.zeros(len(reaches)))
+    return _Prepared(r_ids, g_ids, r_geoms, g_geoms, shapely.length(r_geoms), start, metric, messages)
 
 
 def _scope_geoms(scope: gpd.GeoDataFrame | gpd.GeoSeries | None, reaches: gpd.GeoDataFrame,
@@ -804,7 +814,7 @@ class CoverageChecker:
     def _make_result(self) -> CoverageResult:
         level = self._tree.geometries[: len(self._p.grid_geoms)]
         return CoverageResult(self._pieces, self._p.reach_ids, self._p.grid_ids, self._p.reach_len, level,
-                              self._p.crs, self.min_gap_m, list(self._p.messages))
+                              self._p.crs, self.min_gap_m, list(self._p.messages), self._p.start_station_m)
 
     def update_grid(self, grid_id: Any, geometry: Any, *, crs: Any = None) -> CoverageResult:
         """Replace the boundary of grid ``grid_id`` (``None`` removes it from the check).

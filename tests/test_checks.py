@@ -32,7 +32,7 @@ def test_store_check_finds_exactly_the_demo_flaws_with_stationing(demo_store: St
         grids = {g.id: g.name for g in s.query(Grid)}
     data = report.to_dict()
     (gap,) = data["uncovered"]
-    assert names[gap["reach_id"]] == "鸭绿江森工街道段（下段）" and gap["station"] == "K12+620–K13+338"
+    assert names[gap["reach_id"]] == "鸭绿江森工街道段（下段）" and gap["station"] == "K26+223–K26+940"
     assert grids[gap["nearest_grid_id"]] == "森工街道森工社区"
     assert [names[o["reach_id"]] for o in data["overlaps"]] == ["鸭绿江森工街道段（上段）", "鸭绿江森工街道段（下段）"]
     assert all({grids[g] for g in o["grid_ids"]} == {"森工街道东兴村", "森工街道森工社区"} for o in data["overlaps"])
@@ -51,7 +51,7 @@ def test_csv_and_excel_exports(demo_store: Store, tmp_path: Path) -> None:
     with demo_store.session() as s:
         report = check_store(s)
     csv = report.to_csv(tmp_path / "f.csv").read_text(encoding="utf-8-sig")
-    assert csv.splitlines()[0].startswith("类别,规则,级别") and "K12+620–K13+338" in csv
+    assert csv.splitlines()[0].startswith("类别,规则,级别") and "K26+223–K26+940" in csv
     book = openpyxl.load_workbook(report.to_excel(tmp_path / "r.xlsx"))
     assert book.sheetnames == ["汇总", "问题清单", "河段", "网格"]
     summary = {row[0].value: row[1].value for row in book["汇总"].iter_rows(min_row=2)}
@@ -123,7 +123,7 @@ def test_page_lists_findings_and_zooms_to_one(tmp_path: Path, monkeypatch: pytes
     assert len(zoom) == 5
     zoom[2].click()
     at = at.run()
-    assert any("当前定位" in c.value and "K12+620–K13+338" in c.value for c in at.caption)
+    assert any("当前定位" in c.value and "K26+223–K26+940" in c.value for c in at.caption)
     st.cache_resource.clear()
     st.cache_data.clear()
 

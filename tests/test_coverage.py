@@ -101,6 +101,14 @@ def test_an_area_overlap_is_a_double_claim_not_on_a_boundary() -> None:
     assert res.by_grid().set_index("grid_id").loc["乙", ["claimed_m", "shared_m"]].tolist() == pytest.approx([1200, 200])
 
 
+def test_stationing_continues_from_the_reach_start_station(two_squares: gpd.GeoDataFrame) -> None:
+    reaches = frame([LineString([(-500, 500), (500, 500)])], ids=["下段"]).assign(start_station_m=[13_602.1])
+    res = check_coverage(reaches, two_squares)
+    (gap,) = res.uncovered()
+    assert (gap["from_m"], gap["to_m"]) == (0, 500)  # metres from this reach's start
+    assert gap["station"] == "K13+602–K14+102"  # 桩号 continue the upstream reach's
+
+
 def test_min_gap_ignores_short_pieces_and_counts_them_covered() -> None:
     grids = frame([box(0, 0, 1000, 1000), box(1003, 0, 2000, 1000)], ids=[1, 2])  # a 3 m slit
     reaches = frame([LineString([(0, 500), (2000, 500)])], ids=[9])
