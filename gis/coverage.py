@@ -395,15 +395,17 @@ def _pieces(reach_geoms: np.ndarray, grid_geoms: np.ndarray, grid_tree: STRtree)
     seg_g0 = offset[rseg.owner] + rseg.m0
     vertex_g = offset[part_owner[rx["coord_part"]]] + rx["vertex_m"]
 
-    def point_at(g: np.ndarray, seg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def point_at(m: np.ndarray, reach: np.ndarray, side: str) -> tuple[np.ndarray, np.ndarray]:
+        """Coordinates at measure ``m`` (metres from each reach's start). The global axis only
+        finds the segment; the position within it uses local measures, so that a reach's result
+        does not depend on how many reaches come before it."""
         if len(rseg.x0) == 0:
-            return np.zeros(len(g)), np.zeros(len(g))
-        f = np.clip((g - seg_g0[seg]) / rseg.length[seg], 0.0, 1.0)
+            return np.zeros(len(m)), np.zeros(len(m))
+        seg = _locate(seg_g0, offset[reach] + m, side)
+        f = np.clip((m - rseg.m0[seg]) / rseg.length[seg], 0.0, 1.0)
         return rseg.x0[seg] + f * rseg.dx[seg], rseg.y0[seg] + f * rseg.dy[seg]
 
-    mid_g = offset[i_reach] + (a + b) / 2
-    mid_seg = _locate(seg_g0, mid_g, "right")
-    mx, my = point_at(mid_g, mid_seg)
+    mx, my = point_at((a + b) / 2, i_reach, "right")
 
     # point-in-grid of every stretch's midpoint, against the grids around its reach
     pr_order = np.argsort(pr, kind="stable")
@@ -453,8 +455,8 @@ def _pieces(reach_geoms: np.ndarray, grid_geoms: np.ndarray, grid_tree: STRtree)
 
     # geometry of every piece: start point, the vertices strictly inside, end point
     ga, gb = offset[p_reach] + p_from, offset[p_reach] + p_to
-    sx, sy = point_at(ga, _locate(seg_g0, ga, "right"))
-    ex, ey = point_at(gb, _locate(seg_g0, gb, "left"))
+    sx, sy = point_at(p_from, p_reach, "right")
+    ex, ey = point_at(p_to, p_reach, "left")
     v_lo = np.searchsorted(vertex_g, ga, "right")
     v_hi = np.maximum(v_lo, np.searchsorted(vertex_g, gb, "left"))
     # a piece never spans a part junction, but vertex_g repeats at junctions: stay in the part

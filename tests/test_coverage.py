@@ -296,3 +296,27 @@ def test_demo_data_has_exactly_the_deliberate_gap_and_overlap() -> None:
     assert overlaps[1]["station"].startswith("K0+000")
     # reaches outside the township (the rest of the Yalu) are not the villages' business
     assert set(res.reach_totals["reach_id"]) == {"YLJ-SG-01", "YLJ-SG-02", "DXG-01", "SGH-01", "BSG-01"}
+
+
+def test_a_reach_result_does_not_depend_on_the_other_reaches_in_the_call() -> None:
+    # two river pieces drawn exactly along shared Voronoi edges of the small case (found by the
+    # PostGIS comparison): checked after thousands of other reaches they must come out as alone
+    reaches, grids = make_case("small")
+    along = [
+        LineString([(503443.02943627094, 4604425.872308201), (503459.82756015996, 4604415.437063184)]),
+        LineString([(495721.1756971634, 4596908.852367045), (495723.49903736106, 4596928.638113872)]),
+    ]
+    many = [reaches.geometry.iloc[i % len(reaches)] for i in range(4000)] + along
+    batch = check_coverage(frame(many), grids).reach_totals.set_index("reach_id")
+    for k, line in enumerate(along):
+        alone = check_coverage(frame([line]), grids).reach_totals.iloc[0]
+        together = batch.loc[4000 + k]
+        assert together[["uncovered_m", "overlap_m"]].tolist() == pytest.approx(
+            alone[["uncovered_m", "overlap_m"]].tolist(), abs=1e-9)
+    # every reach of the small case gives the same answer in a batch and on its own
+    sample = reaches.sample(25, random_state=1)
+    in_batch = check_coverage(reaches, grids).reach_totals.set_index("reach_id").loc[sample["id"]]
+    for rid, geom in zip(sample["id"], sample.geometry):
+        alone = check_coverage(frame([geom], ids=[rid]), grids).reach_totals.iloc[0]
+        assert in_batch.loc[rid, ["uncovered_m", "overlap_m"]].tolist() == pytest.approx(
+            alone[["uncovered_m", "overlap_m"]].tolist(), abs=1e-9)
