@@ -301,12 +301,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch")
     p.add_argument("--user", default="admin")
     p.set_defaults(func=cmd_undo)
-
-    p = sub.add_parser("undo", parents=[common], help="撤销一次修改（审计日志编号）或一批修改")
-    p.add_argument("entry", nargs="?", type=int)
-    p.add_argument("--batch")
-    p.add_argument("--user", default="admin")
-    p.set_defaults(func=cmd_undo)
     return parser
 
 
