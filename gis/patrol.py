@@ -26,7 +26,6 @@ import math
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -52,8 +51,8 @@ __all__ = [
     "detect_offset",
     "match_track",
     "merge_intervals",
-    "read_tracks",
     "reaches_frame",
+    "read_tracks",
     "track_from_record",
 ]
 
@@ -116,11 +115,11 @@ class Track:
     def __len__(self) -> int:
         return len(self.lon)
 
-    def subset(self, mask: np.ndarray) -> "Track":
+    def subset(self, mask: np.ndarray) -> Track:
         """A copy with only the points where ``mask`` is true (or at the given positions)."""
         return replace(self, lon=self.lon[mask], lat=self.lat[mask], times=self.times[mask])
 
-    def converted(self, from_crs: str | None) -> "Track":
+    def converted(self, from_crs: str | None) -> Track:
         """A copy converted from GCJ-02 (``"gcj02"``) or BD-09 (``"bd09"``) to WGS84."""
         if from_crs is None:
             return self
@@ -423,7 +422,7 @@ def clean_track(track: Track, *, max_speed_kmh: float = 30.0, noise_m: float = 1
         keep[idx[backwards | duplicate]] = False
     idx = np.flatnonzero(keep)
     jumps = _jump_points(track.lon[idx], track.lat[idx], t[idx], max_speed_kmh / 3.6, noise_m, lookahead)
-    dropped["jump"] = int(len(jumps))
+    dropped["jump"] = len(jumps)
     keep[idx[jumps]] = False
     kept = track.subset(keep)
     return kept, CleanReport(points_in=n, points_kept=int(keep.sum()), dropped=dropped)
@@ -620,8 +619,8 @@ class PatrolResult:
     def text(self) -> str:
         """Chinese summary (times in Asia/Shanghai)."""
         lines = [
-            f"轨迹“{self.track.name or self.track.source_name}”：{local_text(self.start)} 至 {local_text(self.end)}（北京时间），"
-            f"历时 {self.duration_s / 60:.1f} 分钟，长 {self.length_m / 1000:.2f} 公里，均速 {self.avg_speed_kmh:.1f} km/h",
+            (f"轨迹“{self.track.name or self.track.source_name}”：{local_text(self.start)} 至 {local_text(self.end)}（北京时间），"
+            f"历时 {self.duration_s / 60:.1f} 分钟，长 {self.length_m / 1000:.2f} 公里，均速 {self.avg_speed_kmh:.1f} km/h"),
             self.clean.text(),
             f"沿河巡查 {self.river_length_m / 1000:.2f} 公里：" + (
                 "；".join(f"河段 {r.reach_id} {r.from_m:.0f}–{r.to_m:.0f} 米" for r in self.matched.itertuples())
@@ -987,7 +986,3 @@ def analyse_tracks(tracks: Iterable[Track], reaches: gpd.GeoDataFrame, *, option
             warns.append(exc.message_zh)
     cross_flags(results, rules=flag_rules)
     return results, warns
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)

@@ -19,7 +19,6 @@ and carries none of the fake-patrol flags ``fast_speed``, ``far_from_river``, ``
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,8 +37,8 @@ __all__ = [
     "BLOCKING_FLAGS",
     "DEFAULT_RULES",
     "FREQUENCIES",
-    "Period",
     "PatrolRule",
+    "Period",
     "compliance",
     "counts_as_patrol",
     "parse_period",

@@ -19,12 +19,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from gis.model import GridLevel, GridRole
-from gis.patrol import FlagRules, MatchOptions, PatrolResult, analyse_tracks, reaches_frame, track_from_record
+from gis.patrol import (
+    FlagRules,
+    MatchOptions,
+    PatrolResult,
+    analyse_tracks,
+    reaches_frame,
+    track_from_record,
+)
 from gis.patrol_rules import (
     BLOCKING_FLAGS,
     DEFAULT_RULES,
-    Period,
     PatrolRule,
+    Period,
     compliance,
     counts_as_patrol,
     parse_period,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import geopandas as gpd
@@ -23,7 +23,7 @@ GK = pyproj.CRS.from_epsg(4551)  # CGCS2000 3-degree GK CM 126E (Linjiang)
 TO_LL = pyproj.Transformer.from_crs(GK, "EPSG:4326", always_xy=True)
 TO_M = pyproj.Transformer.from_crs("EPSG:4326", GK, always_xy=True)
 X0, Y0 = TO_M.transform(126.90, 41.80)
-T0 = datetime(2026, 11, 4, 1, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 4, 1, 0, tzinfo=UTC)
 
 
 def _ll(xs, ys):  # type: ignore[no-untyped-def]
@@ -146,7 +146,7 @@ def test_times_going_backwards_are_dropped() -> None:
     base = walk(0, 300)
     times = list(base.times)
     times[10] = times[3]
-    kept, report = P.clean_track(P.Track(lon=base.lon, lat=base.lat, times=times))
+    _kept, report = P.clean_track(P.Track(lon=base.lon, lat=base.lat, times=times))
     assert report.dropped["time_backwards"] == 1
 
 
