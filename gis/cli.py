@@ -186,6 +186,69 @@ def cmd_who(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_incident_report(args: argparse.Namespace) -> int:
+    from gis.incidents import incident_dict, report_incident
+
+    store = _store(args)
+    actor = _actor(store, args.user)
+    with store.session(actor) as s:
+        inc = report_incident(
+            s, lon=args.lon, lat=args.lat, category=args.category, description=args.description,
+            severity=args.severity, source=args.source, reporter=args.reporter, title=args.title,
+            object_id=args.object_id, track_id=args.track_id, photos=args.photo, tolerance_m=args.tolerance_m,
+        )
+        routing = inc.routing
+        data = incident_dict(inc)
+    data.update({
+        "grid": routing.to_dict()["grid"], "reach": routing.to_dict()["reach"], "persons": routing.persons,
+        "chain": routing.chain, "warnings": routing.warnings, "blind_spot": routing.blind_spot,
+    })
+    lines = [f"已上报事件 {data['code']}（编号 {data['id']}）：{data['title']}",
+             f"网格：{routing.grid_name or '无'}；河段：{routing.reach_name or '附近没有河段'}",
+             "责任人：" + ("、".join(dict.fromkeys(routing.persons)) or "无"),
+             f"受理期限：{data['accept_due_at']}；办结期限：{data['close_due_at']}",
+             *(f"提示：{w}" for w in routing.warnings)]
+    _print(data, args.json, "\n".join(lines))
+    return 0
+
+
+def cmd_incident_move(args: argparse.Namespace) -> int:
+    from gis.incidents import ACTION_LABELS, incident_dict, move
+
+    store = _store(args)
+    actor = _actor(store, args.user)
+    with store.session(actor) as s:
+        inc = move(s, args.id, args.to, note=args.note, to_grid_id=args.grid, to_person_id=args.person,
+                   expected_version=args.expected_version, attachments=args.attach)
+        event = max(inc.events, key=lambda e: (e.at, e.id or 0))
+        data = incident_dict(inc)
+        data["event"] = {"action": event.action, "action_label": ACTION_LABELS.get(event.action, event.action),
+                         "from": event.from_status, "to": event.to_status, "by": event.by,
+                         "at": event.at.isoformat(), "note": event.note}
+    text = (f"事件 {data['code']}：{data['event']['action_label']}，当前状态“{data['status_label']}”"
+            f"（{data['event']['by']}，{data['event']['at']}）")
+    _print(data, args.json, text)
+    return 0
+
+
+def cmd_incident_list(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from gis.incidents import incident_dict, list_incidents
+
+    now = datetime.fromisoformat(args.now) if args.now else None
+    store = _store(args)
+    with store.session() as s:
+        rows = list_incidents(s, status=args.status, category=args.category, grid_id=args.grid,
+                              overdue=True if args.overdue else None, due_soon=True if args.due_soon else None,
+                              now=now)
+        data = [incident_dict(i, now=now) for i in rows]
+    lines = [f"{d['code']} [{d['status_label']}] {d['title']}（{d['grid']['name'] if d['grid'] else '无网格'}）"
+             f"{' ' + d['deadline']['label'] if d['deadline']['label'] else ''}" for d in data]
+    _print(data, args.json, "\n".join(lines) if lines else "没有符合条件的事件")
+    return 0
+
+
 def cmd_patrol(args: argparse.Namespace) -> int:
     from gis.patrol import MatchOptions, analyse_tracks, reaches_frame, read_tracks
 
@@ -301,6 +364,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch")
     p.add_argument("--user", default="admin")
     p.set_defaults(func=cmd_undo)
+
+    inc = sub.add_parser("incident", help="事件：上报、流转、列表")
+    isub = inc.add_subparsers(dest="incident_command", required=True)
+    p = isub.add_parser("report", parents=[common], help="上报事件（自动派往所在网格、河段和责任人）")
+    p.add_argument("--lon", type=float, required=True, help="经度（WGS84，度）")
+    p.add_argument("--lat", type=float, required=True, help="纬度（WGS84，度）")
+    p.add_argument("--category", required=True, help="类别（代码或中文，如 ecology、生态环境）")
+    p.add_argument("--description", required=True, help="事件描述")
+    p.add_argument("--severity", default="normal", help="紧急程度：normal 一般、major 较大、urgent 紧急")
+    p.add_argument("--source", default="patrol", help="来源：patrol、public_complaint、assigned_by_upper、volunteer")
+    p.add_argument("--reporter", help="上报人（默认为当前用户）")
+    p.add_argument("--title", help="标题（默认取描述开头）")
+    p.add_argument("--object-id", type=int, help="关联的监管对象编号")
+    p.add_argument("--track-id", type=int, help="关联的巡河轨迹编号")
+    p.add_argument("--photo", action="append", help="照片文件名（可重复）")
+    p.add_argument("--tolerance-m", type=float, default=50.0, help="查找河段的距离（米，默认 50）")
+    p.add_argument("--as", "--user", dest="user", default="admin", help="以哪个用户的身份上报（默认 admin）")
+    p.set_defaults(func=cmd_incident_report)
+    p = isub.add_parser("move", parents=[common], help="事件流转：受理、交办、办结、审核、督办、移送等")
+    p.add_argument("id", help="事件编号（数字）或代码（如 SJ-2026-001）")
+    p.add_argument("--to", required=True, help="目标状态或操作（如 accepted、受理、assign、通过、退回）")
+    p.add_argument("--note", default="", help="说明（不予受理、办结、退回、上报上级、移送时必填）")
+    p.add_argument("--grid", type=int, help="交办或上报的网格编号")
+    p.add_argument("--person", type=int, help="交办的责任人编号")
+    p.add_argument("--attach", action="append", help="附件文件名（可重复）")
+    p.add_argument("--expected-version", type=int, help="读取时的版本号（乐观锁）")
+    p.add_argument("--as", "--user", dest="user", default="admin", help="以哪个用户的身份操作（默认 admin）")
+    p.set_defaults(func=cmd_incident_move)
+    p = isub.add_parser("list", parents=[common], help="事件列表")
+    p.add_argument("--overdue", action="store_true", help="只列超期事件")
+    p.add_argument("--due-soon", action="store_true", help="只列即将到期的事件")
+    p.add_argument("--status", action="append", help="状态（可重复）")
+    p.add_argument("--category")
+    p.add_argument("--grid", type=int, help="网格编号")
+    p.add_argument("--now", help="按此时刻判断超期（ISO 8601，默认当前时间）")
+    p.set_defaults(func=cmd_incident_list)
     return parser
 
 
