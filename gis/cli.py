@@ -3,7 +3,9 @@
 Commands: ``init-demo``, ``info``, ``inspect FILE``, ``import FILE --as KIND``,
 ``export --layer L --format F -o PATH``, ``check [--rivers F --grids F]``, ``undo ENTRY|--batch B``,
 ``who --lon X --lat Y [--tolerance-m 50]``, ``patrol FILE [--rivers F] [--corridor-m 50] [--from-crs gcj02]``,
-``patrol-report --period 2026-11``.
+``patrol-report --period 2026-11``,
+``incident report --lon X --lat Y --category C --description D``, ``incident move ID --to STATE --as USER``,
+``incident list [--overdue] [--due-soon] [--now ISO]``.
 
 The command line trusts its operator (who can read the database file anyway) but still acts as
 a named user: writes run as ``--user`` (default ``admin``) and are checked against that user's

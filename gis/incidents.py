@@ -50,7 +50,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shapely.geometry import Point
@@ -61,16 +61,31 @@ from sqlalchemy.orm.exc import StaleDataError
 from gis.auth import Actor, require
 from gis.crs import check_lonlat_range
 from gis.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
-from gis.model import Category, GridLevel, IncidentSource, IncidentStatus, Severity, UserRole
+from gis.model import (
+    Category,
+    GridLevel,
+    IncidentSource,
+    IncidentStatus,
+    Severity,
+    UserRole,
+)
 from gis.store.codes import next_incident_code
-from gis.store.schema import Grid, Incident, IncidentEvent, PatrolTrack, Person, SupervisedObject, User
+from gis.store.schema import (
+    Grid,
+    Incident,
+    IncidentEvent,
+    PatrolTrack,
+    Person,
+    SupervisedObject,
+    User,
+)
 from gis.workdays import DEFAULT_CALENDAR, LOCAL_TZ, WorkCalendar
 
 __all__ = [
     "ACTIONS",
     "ACTION_LABELS",
-    "Action",
     "DEFAULT_POLICY",
+    "Action",
     "DeadlinePolicy",
     "DeadlineRule",
     "DeadlineStatus",
@@ -91,7 +106,6 @@ __all__ = [
     "transitions_table",
 ]
 
-UTC = timezone.utc
 BLIND_SPOT_MARK = "【盲区】"
 """Written at the start of the report event's note when the point lies in no village grid."""
 

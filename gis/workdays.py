@@ -68,11 +68,11 @@ class WorkCalendar:
             raise ValidationError(f"以下日期既是假日又是调休上班日：{days}", f"dates both holiday and workday: {days}")
 
     @classmethod
-    def china_2026(cls) -> "WorkCalendar":
+    def china_2026(cls) -> WorkCalendar:
         """China's official 2026 schedule (the default)."""
         return cls()
 
-    def with_dates(self, *, holidays: Iterable[date] = (), workdays: Iterable[date] = ()) -> "WorkCalendar":
+    def with_dates(self, *, holidays: Iterable[date] = (), workdays: Iterable[date] = ()) -> WorkCalendar:
         """A copy with more holidays and adjusted working days (e.g. a local flood-season rule)."""
         return WorkCalendar(self.holidays | frozenset(holidays), self.workdays | frozenset(workdays), self.tz)
 
