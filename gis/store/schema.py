@@ -23,6 +23,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -290,3 +291,31 @@ AUDITED_TABLES = frozenset(
 GEOMETRY_TABLES = {
     t.name: "geom" for t in Base.metadata.sorted_tables if "geom" in t.c
 }
+
+
+class GridVersion(Base):
+    """One saved state of a grid (网格历史版本): boundary and attributes, who saved it and when.
+
+    Written by :mod:`gis.editing` on every save, restore, split, merge, delete and restore from
+    deletion, in the save's transaction. ``version`` is the grid's ``version`` right after that
+    save, so the row with ``version == grid.version`` describes the live grid. The table is a
+    history log like the audit log: rows are only ever added (they go away with their grid when
+    a grid row itself is removed, e.g. when the creation of a grid is undone), and they are not
+    audited themselves. ``saved_at`` is ``None`` only for a state of unknown date recorded from a
+    grid that predates the history (see :func:`gis.editing.grid_history`).
+    """
+
+    __tablename__ = "grid_versions"
+    __table_args__ = (UniqueConstraint("grid_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(20))
+    parent_id: Mapped[int | None] = mapped_column(Integer)
+    geom: Mapped[BaseGeometry | None] = mapped_column(Geometry("Geometry"))
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    author: Mapped[str] = mapped_column(String(50), default="")
+    saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    note: Mapped[str] = mapped_column(Text, default="")
