@@ -40,6 +40,7 @@ TABLE_WRITE_PERMISSION: dict[str, str] = {
     "rivers": "geodata.write",
     "reaches": "geodata.write",
     "grids": "geodata.write",
+    "grid_versions": "geodata.write",
     "supervised_objects": "geodata.write",
     "persons": "org.write",
     "grid_roles": "org.write",

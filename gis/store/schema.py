@@ -283,14 +283,6 @@ class AuditEntry(Base):
     undone_by: Mapped[int | None] = mapped_column(Integer)
 
 
-AUDITED_TABLES = frozenset(
-    t.name for t in Base.metadata.sorted_tables if t.name != AuditEntry.__tablename__
-)
-"""Every table except the audit log itself."""
-
-GEOMETRY_TABLES = {
-    t.name: "geom" for t in Base.metadata.sorted_tables if "geom" in t.c
-}
 
 
 class GridVersion(Base):
@@ -319,3 +311,13 @@ class GridVersion(Base):
     author: Mapped[str] = mapped_column(String(50), default="")
     saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+AUDITED_TABLES = frozenset(
+    t.name for t in Base.metadata.sorted_tables if t.name != AuditEntry.__tablename__
+)
+"""Every table except the audit log itself."""
+
+GEOMETRY_TABLES = {
+    t.name: "geom" for t in Base.metadata.sorted_tables if "geom" in t.c
+}
