@@ -3,6 +3,7 @@
 ``make_map`` → add layers → ``finish_map`` (layer control + local assets for offline use).
 """
 
+from layers import safety as _safety  # noqa: F401  (first: renders user text literally, see safety.py)
 from layers.assets import OfflineAssetError, localize
 from layers.basemap import finish_map, make_map
 from layers.grids import grids_layer
