@@ -77,6 +77,7 @@ from gis.errors import (
     NotFoundError,
     ValidationError,
 )
+from gis.formatting import format_area as _fmt_area
 from gis.model import STORE_CRS, GridLevel
 from gis.store.queries import LOCAL_TZ
 from gis.store.schema import AuditEntry, Grid, GridVersion, User, utcnow
@@ -306,15 +307,6 @@ _MIN_SHARED_M = 1.0
 
 _ON_EDGE_M = 1e-9
 """A vertex closer than this (metres) to a reference vertex or edge is already on it: not moved."""
-
-
-def _fmt_area(area_m2: float) -> str:
-    """``123 m²`` below one hectare, ``1.25 公顷（12,500 m²）`` from one hectare on."""
-    if area_m2 >= 10_000.0:
-        return f"{area_m2 / 10_000.0:,.2f} 公顷（{area_m2:,.0f} m²）"
-    if area_m2 >= 10.0:
-        return f"{area_m2:,.0f} m²"
-    return f"{area_m2:.3g} m²"
 
 
 def _polygons(geom: BaseGeometry | None) -> list[Polygon]:

@@ -34,6 +34,7 @@ from shapely.geometry.base import BaseGeometry
 from gis.crs import metric_crs_for
 from gis.errors import CRSError, ValidationError
 from gis.findings import Finding
+from gis.formatting import format_area as _fmt_area
 from gis.model import STORE_CRS, GridLevel
 
 __all__ = ["NOISE_AREA_M2", "RULES", "check_topology"]
@@ -123,15 +124,6 @@ class _Frames:
 # =============================================================================================
 # Formatting
 # =============================================================================================
-
-
-def _fmt_area(area_m2: float) -> str:
-    """``123 m²`` below one hectare, ``1.25 公顷（12,500 m²）`` from one hectare on."""
-    if area_m2 >= 10_000.0:
-        return f"{area_m2 / 10_000.0:,.2f} 公顷（{area_m2:,.0f} m²）"
-    if area_m2 >= 10.0:
-        return f"{area_m2:,.0f} m²"
-    return f"{area_m2:.3g} m²"
 
 
 def _fmt_length(length_m: float) -> str:

@@ -51,6 +51,24 @@ def store_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: ignore[
 
 
 @pytest.fixture
+def app_env(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator:  # type: ignore[no-untyped-def]
+    """A fresh data folder for the app (demo loaded on first run), no basemap tiles, and
+    Streamlit's process-wide caches emptied before and after."""
+    import streamlit as st
+
+    monkeypatch.setenv("RIVERGRID_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("RIVERGRID_BASEMAP", "none")
+    monkeypatch.delenv("TIANDITU_KEY", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("RIVERGRID_READ_LOGIN", raising=False)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield tmp_path
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+@pytest.fixture
 def store(store_url: str) -> Iterator[Store]:
     s = Store(store_url)
     yield s

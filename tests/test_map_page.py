@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +12,6 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-import streamlit as st
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
@@ -460,20 +458,6 @@ def test_incident_card_of_the_demo(demo_store) -> None:  # type: ignore[no-untyp
 # =============================================================================================
 # The page (AppTest)
 # =============================================================================================
-
-
-@pytest.fixture
-def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("RIVERGRID_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("RIVERGRID_BASEMAP", "none")
-    monkeypatch.delenv("TIANDITU_KEY", raising=False)
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.delenv("RIVERGRID_READ_LOGIN", raising=False)
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield tmp_path
-    st.cache_resource.clear()
-    st.cache_data.clear()
 
 
 def panel_text(at: AppTest) -> str:

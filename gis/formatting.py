@@ -1,0 +1,12 @@
+"""Numbers for people: areas and lengths as Chinese reports write them."""
+
+from __future__ import annotations
+
+
+def format_area(area_m2: float) -> str:
+    """``123 m²`` below one hectare, ``1.25 公顷（12,500 m²）`` from one hectare on."""
+    if area_m2 >= 10_000.0:
+        return f"{area_m2 / 10_000.0:,.2f} 公顷（{area_m2:,.0f} m²）"
+    if area_m2 >= 10.0:
+        return f"{area_m2:,.0f} m²"
+    return f"{area_m2:.3g} m²"
