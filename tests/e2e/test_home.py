@@ -53,3 +53,16 @@ def test_a_bookmarked_page_on_a_fresh_server_goes_through_the_router(app_server,
     nav = page.locator('[data-testid="stSidebarNav"]')
     assert nav.get_by_text("河湖一张图").count() == 1 and nav.get_by_text("修改记录").count() == 1
     assert nav.get_by_text("audit", exact=True).count() == 0  # no raw file names
+
+
+def test_the_frontend_bundles_are_sent_gzipped(app_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import re
+    import urllib.request
+
+    base_url = app_server({"RIVERGRID_DATA_DIR": str(tmp_path), "RIVERGRID_BASEMAP": "none"})
+    index = urllib.request.urlopen(base_url + "/", timeout=30).read().decode()
+    bundle = re.search(r'src="\.?/?(static/js/[^"]+\.js)"', index)
+    assert bundle, "no script bundle in the root document"
+    request = urllib.request.Request(f"{base_url}/{bundle.group(1)}", headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.headers.get("Content-Encoding") == "gzip"
