@@ -113,9 +113,15 @@ def _row_label(i: int, name: str) -> str:
     return f"第 {i + 1} 条要素" + (f"“{name}”" if name else "")
 
 
-def _lines(geom: BaseGeometry, label: str) -> BaseGeometry:
-    if geom.geom_type not in ("LineString", "MultiLineString"):
-        raise ValidationError(f"{label}不是线要素（{geom.geom_type}），不能作为河段导入", "not a line")
+_SHAPES = {"line": ("线", ("LineString", "MultiLineString")), "polygon": ("面", ("Polygon", "MultiPolygon")),
+           "point": ("点", ("Point",))}
+
+
+def _shaped(geom: BaseGeometry, shape: str, label: str, what: str) -> BaseGeometry:
+    """``geom`` if it is a ``shape`` (line/polygon/point); else a Chinese error naming the row."""
+    word, types = _SHAPES[shape]
+    if geom.geom_type not in types:
+        raise ValidationError(f"{label}不是{word}要素（{geom.geom_type}），不能作为{what}导入", f"not a {shape}")
     return geom
 
 
@@ -137,7 +143,7 @@ def _import_rivers(session: Session, frame: pd.DataFrame, rows: _Rows, report: I
         reach = Reach(
             river=river, name=name, code=rows.text(row, "code") or None, level=level,
             start_station_m=float(rows.value(row, "start_station_m", 0.0)),
-            geom=_lines(row.geometry, label),
+            geom=_shaped(row.geometry, "line", label, "河段"),
         )
         session.add(reach)
         session.flush()
@@ -162,9 +168,7 @@ def _import_grids(session: Session, frame: pd.DataFrame, rows: _Rows, report: Im
         level = GridLevel.from_any(rows.text(row, "level") or defaults.get("level", "village")).value
         parent_name = rows.text(row, "parent") or defaults.get("parent", "")
         parent = _find_grid(session, parent_name) if parent_name else None
-        geom = row.geometry
-        if geom.geom_type not in ("Polygon", "MultiPolygon"):
-            raise ValidationError(f"{label}不是面要素（{geom.geom_type}），不能作为网格导入", "not a polygon")
+        geom = _shaped(row.geometry, "polygon", label, "网格")
         grid = Grid(name=name, level=level, parent=parent, responsible_body=rows.text(row, "responsible_body"), geom=geom)
         session.add(grid)
         session.flush()
@@ -176,9 +180,7 @@ def _import_objects(session: Session, frame: pd.DataFrame, rows: _Rows, report: 
     rows.require("category", "监管对象")
     for i, row in frame.iterrows():
         name = rows.text(row, "name")
-        geom = row.geometry
-        if geom.geom_type != "Point":
-            raise ValidationError(f"{_row_label(i, name)}不是点要素（{geom.geom_type}）", "not a point")
+        geom = _shaped(row.geometry, "point", _row_label(i, name), "监管对象")
         obj = SupervisedObject(
             name=name, category=Category.from_any(rows.text(row, "category")).value,
             description=rows.text(row, "description"), geom=geom,
@@ -204,9 +206,7 @@ def _import_incidents(session: Session, frame: pd.DataFrame, rows: _Rows, report
 
     for i, row in frame.iterrows():
         title = rows.text(row, "name")
-        geom = row.geometry
-        if geom.geom_type != "Point":
-            raise ValidationError(f"{_row_label(i, title)}不是点要素（{geom.geom_type}）", "not a point")
+        geom = _shaped(row.geometry, "point", _row_label(i, title), "事件")
         reported_at = _timestamp(rows.value(row, "reported_at"))
         incident = Incident(
             code=next_incident_code(session, reported_at), title=title,
