@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, selectinload
 from gis.coverage import CoverageChecker, CoverageResult, check_coverage
 from gis.errors import ValidationError
 from gis.findings import Finding
+from gis.formatting import plain as _plain
 from gis.model import STORE_CRS, GridLevel
 from gis.topology import check_topology
 
@@ -180,14 +181,6 @@ class BlindSpotReport:
                 columns={"grid_id": "网格编号", "grid": "网格", "claimed_m": "负责河长（米）", "shared_m": "与其他网格重叠（米）"}
             ).to_excel(xl, sheet_name="网格", index=False)
         return path
-
-
-def _plain(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, float) and value != value:
-        return None
-    return value.item() if hasattr(value, "item") else value
 
 
 def _level_or_error(level: str) -> GridLevel:

@@ -47,6 +47,7 @@ from shapely import STRtree
 
 from gis.crs import metric_crs_for
 from gis.errors import CRSError, GeometryError, ValidationError
+from gis.formatting import plain as _py
 from gis.linref import format_ranges
 
 STATION_COLUMN = "start_station_m"
@@ -675,13 +676,6 @@ class CoverageResult:
     def intervals_wgs84(self) -> gpd.GeoDataFrame:
         """The stretches with geometry in EPSG:4326, for maps and files."""
         return self.intervals.to_crs("EPSG:4326")
-
-
-def _py(value: Any) -> Any:
-    """A plain Python value for JSON (numpy scalars → int/float/str)."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    return value.item() if hasattr(value, "item") else value
 
 
 @dataclass

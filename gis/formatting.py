@@ -1,6 +1,9 @@
-"""Numbers for people: areas and lengths as Chinese reports write them."""
+"""Values for people and for JSON: areas as Chinese reports write them, plain scalars."""
 
 from __future__ import annotations
+
+import math
+from typing import Any
 
 
 def format_area(area_m2: float) -> str:
@@ -10,3 +13,14 @@ def format_area(area_m2: float) -> str:
     if area_m2 >= 10.0:
         return f"{area_m2:,.0f} m²"
     return f"{area_m2:.3g} m²"
+
+
+def plain(value: Any) -> Any:
+    """A JSON-friendly scalar: numpy scalars become Python ones, NaN becomes None."""
+    if value is None:
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value

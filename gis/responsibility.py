@@ -51,6 +51,7 @@ from sqlalchemy.orm import Session
 
 from gis.crs import check_lonlat_range, metric_crs_for
 from gis.errors import CRSError, NotFoundError, ValidationError
+from gis.formatting import plain as _plain
 from gis.linref import format_station
 from gis.model import (
     STORE_CRS,
@@ -325,17 +326,6 @@ class Chain:
 # =============================================================================================
 # The index
 # =============================================================================================
-
-
-def _plain(value: Any) -> Any:
-    """A JSON-friendly scalar: numpy scalars become Python ones, NaN becomes None."""
-    if value is None:
-        return None
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
 
 
 def _text(value: Any) -> str:
