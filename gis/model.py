@@ -6,7 +6,9 @@ Each enumeration maps a stable English code (stored in the database) to its Chin
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 
 class _Labelled(StrEnum):
@@ -195,3 +197,11 @@ STORE_CRS = "EPSG:4326"
 """CRS of every geometry in the store: WGS84 longitude/latitude in decimal degrees."""
 
 STORE_SRID = 4326
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+"""Time zone in which dates are shown, days and months counted, and posts are current."""
+
+
+def local_today() -> date:
+    """Today's date in :data:`LOCAL_TZ` (not the server's own zone)."""
+    return datetime.now(LOCAL_TZ).date()

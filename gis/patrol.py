@@ -36,6 +36,7 @@ import pandas as pd
 import pyproj
 import shapely
 
+from gis import model
 from gis.crs import bd09_to_wgs84, gcj02_to_wgs84, metric_crs_for
 from gis.errors import CRSError, FileFormatError, ValidationError
 
@@ -56,7 +57,7 @@ __all__ = [
     "track_from_record",
 ]
 
-LOCAL_TZ = "Asia/Shanghai"
+LOCAL_TZ = model.LOCAL_TZ.key  # pandas takes the zone by name
 _MIN_VALID_TIME = np.datetime64("2000-01-01T00:00:00", "ns")
 """Times before this are treated as missing (0 / epoch / GPS week roll-over garbage)."""
 _GEOD = pyproj.Geod(ellps="WGS84")

@@ -17,11 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
-from zoneinfo import ZoneInfo
 
 from gis.errors import ValidationError
-
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+from gis.model import LOCAL_TZ
 
 CHINA_2026_HOLIDAYS: frozenset[date] = frozenset(
     [date(2026, 1, d) for d in (1, 2, 3)]  # 元旦

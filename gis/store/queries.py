@@ -8,14 +8,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from gis.model import STORE_CRS, GridLevel, GridRole, IncidentStatus
+from gis.model import (
+    LOCAL_TZ,
+    STORE_CRS,
+    GridLevel,
+    GridRole,
+    IncidentStatus,
+    local_today,
+)
 from gis.store.schema import (
     AUDITED_TABLES,
     Base,
@@ -28,10 +34,6 @@ from gis.store.schema import (
     Reach,
     SupervisedObject,
 )
-
-
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
-"""Time zone in which dates are shown and months are counted."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ def _active(assignment_valid_to: date | None, today: date) -> bool:
 
 def grid_people(grid: Grid, *, today: date | None = None) -> dict[GridRole, list[Person]]:
     """Current holders of each post of ``grid`` (assignments whose period includes ``today``)."""
-    today = today or date.today()
+    today = today or local_today()
     people: dict[GridRole, list[Person]] = {role: [] for role in GridRole}
     for a in sorted(grid.roles, key=lambda a: (a.sort, a.id)):
         if (a.valid_from is None or a.valid_from <= today) and _active(a.valid_to, today):
