@@ -51,8 +51,11 @@ def make_engine(url: str | None = None) -> Engine:
     return engine
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` with Alembic, keeping existing data."""
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Bring the schema to ``revision`` with Alembic, keeping existing data.
+
+    ``heads``: features may add migrations on separate branches from a common parent.
+    """
     from alembic import command
     from alembic.config import Config
 
