@@ -58,6 +58,7 @@ class GridRole(_Labelled):
     TOWNSHIP_SUPERVISOR = "township_supervisor"
     SUPERVISOR = "supervisor"
     ASSISTANT = "assistant"
+    VOLUNTEER = "volunteer"
 
 
 class ReachChiefLevel(_Labelled):
@@ -149,7 +150,8 @@ _LABELS: dict[tuple[type, str], str] = {
     (GridRole, GridRole.MAIN_RESPONSIBLE.value): "主要责任人",
     (GridRole, GridRole.TOWNSHIP_SUPERVISOR.value): "乡级监管责任人",
     (GridRole, GridRole.SUPERVISOR.value): "监管人员",
-    (GridRole, GridRole.ASSISTANT.value): "协管员/志愿者",
+    (GridRole, GridRole.ASSISTANT.value): "协管员",
+    (GridRole, GridRole.VOLUNTEER.value): "志愿者",
     (ReachChiefLevel, ReachChiefLevel.COUNTY.value): "县级河长",
     (ReachChiefLevel, ReachChiefLevel.TOWNSHIP.value): "乡级河长",
     (ReachChiefLevel, ReachChiefLevel.VILLAGE.value): "村级河长",
