@@ -19,12 +19,14 @@ as_root() {
 
 debs=()
 python3 -m venv --help >/dev/null 2>&1 && python3 -c 'import ensurepip' 2>/dev/null || debs+=(python3-venv)
+# signboards (公示牌) are drawn with CJK fonts at run time too
+fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || debs+=(fonts-noto-cjk)
 if [ "$want_test" = 1 ]; then
   command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /usr/share/postgresql/15/extension ] \
     && ls /usr/share/postgresql/15/extension/postgis.control >/dev/null 2>&1 \
     || debs+=(postgresql postgresql-15-postgis-3)
   [ -x /usr/bin/chromium ] || debs+=(chromium)
-  fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || debs+=(fonts-noto-cjk)
+  command -v pdftoppm >/dev/null 2>&1 || debs+=(poppler-utils)  # renders signboard PDFs in tests
 fi
 if [ "${#debs[@]}" -gt 0 ]; then
   echo "== apt-get install ${debs[*]}"
