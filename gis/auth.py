@@ -50,6 +50,7 @@ TABLE_WRITE_PERMISSION: dict[str, str] = {
     "patrol_tracks": "patrol.write",
     "incidents": "incident.report",
     "incident_events": "incident.report",
+    "attachments": "incident.report",
     "users": "user.manage",
 }
 """The permission needed to insert, change or delete rows of each table."""

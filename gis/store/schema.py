@@ -313,6 +313,27 @@ class GridVersion(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
 
+class Attachment(Base):
+    """A photo of an incident (事件附件), given with its report or one of its transitions.
+
+    The file itself lives outside the database under the data folder, named by its SHA-256
+    (:mod:`gis.attachments`); this row is its metadata. Rows are only ever added.
+    """
+
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("incident_events.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    original_name: Mapped[str] = mapped_column(String(255), default="")
+    mime: Mapped[str] = mapped_column(String(50))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    width_px: Mapped[int | None] = mapped_column(Integer)
+    height_px: Mapped[int | None] = mapped_column(Integer)
+    uploaded_by: Mapped[str] = mapped_column(String(50), default="")
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 AUDITED_TABLES = frozenset(
     t.name for t in Base.metadata.sorted_tables if t.name != AuditEntry.__tablename__
 )
