@@ -33,6 +33,7 @@ PERMISSIONS: dict[str, frozenset[UserRole]] = {
     "user.manage": frozenset({A}),
     "audit.read": frozenset({L, S, A}),
     "audit.undo": frozenset({A}),
+    "assessment.write": frozenset({S, A}),  # self-evaluations and evaluations of lower grids
 }
 """What each role may do. Leaders read everything and write nothing."""
 
@@ -52,6 +53,7 @@ TABLE_WRITE_PERMISSION: dict[str, str] = {
     "incident_events": "incident.report",
     "attachments": "incident.report",
     "users": "user.manage",
+    "evaluations": "assessment.write",
 }
 """The permission needed to insert, change or delete rows of each table."""
 
@@ -64,6 +66,7 @@ PERMISSION_LABELS = {
     "user.manage": "管理用户",
     "audit.read": "查看修改记录",
     "audit.undo": "撤销修改",
+    "assessment.write": "填写考核评价",
     "read": "查看",
 }
 

@@ -334,6 +334,39 @@ class Attachment(Base):
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class Evaluation(Base):
+    """A yearly evaluation (考核评价) of a grid: its self-evaluation or its upper grid's evaluation.
+
+    ``kind`` is ``self`` (自评) or ``upper`` (上级评价, by ``evaluator_grid_id``). ``scores``
+    maps rubric item codes (:mod:`gis.assessment`) to points. ``edition`` numbers the versions
+    of one (grid, year, kind): a ``submitted`` row is locked (the flush rules refuse to change or
+    delete it) and a change needs a new edition with a ``change_reason``. ``version`` is the
+    optimistic lock of a draft.
+    """
+
+    __tablename__ = "evaluations"
+    __table_args__ = (UniqueConstraint("grid_id", "year", "kind", "edition"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(10))
+    edition: Mapped[int] = mapped_column(Integer, default=1)
+    evaluator_grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"))
+    scores: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    total: Mapped[float] = mapped_column(Float, default=0.0)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    change_reason: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    author: Mapped[str] = mapped_column(String(50), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    submitted_by: Mapped[str] = mapped_column(String(50), default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    grid: Mapped[Grid] = relationship(foreign_keys=[grid_id])
+    evaluator_grid: Mapped[Grid | None] = relationship(foreign_keys=[evaluator_grid_id])
+    __mapper_args__ = {"version_id_col": version}
+
+
 AUDITED_TABLES = frozenset(
     t.name for t in Base.metadata.sorted_tables if t.name != AuditEntry.__tablename__
 )
