@@ -216,6 +216,7 @@ TABLE_LABELS = {
     "rivers": "河流", "reaches": "河段", "grids": "网格", "grid_versions": "网格历史版本", "persons": "人员", "grid_roles": "网格职务",
     "reach_chiefs": "河长", "org_bodies": "领导机构", "org_members": "机构成员", "supervised_objects": "监管对象",
     "patrol_tracks": "巡河轨迹", "incidents": "事件", "incident_events": "事件流转", "attachments": "事件附件", "users": "用户",
+    "evaluations": "考核评价",
 }
 
 _HIDDEN_FIELDS = {"password_hash", "source_data", "version"}
