@@ -139,3 +139,23 @@ def _check_rules(session: Session, flush_context: Any, instances: Any) -> None:
                 check_geometry(obj.geom, allowed, _describe(obj))
             if cls is Grid:
                 _check_unique_grid_name(session, obj)
+
+
+@event.listens_for(AuditedSession, "before_flush")
+def _check_locked_evaluations(session: Session, flush_context: Any, instances: Any) -> None:
+    """A submitted evaluation (考核评价) is locked: nothing may change or delete it."""
+    from sqlalchemy.orm.attributes import get_history
+
+    from gis.errors import ValidationError
+    from gis.store.schema import Evaluation
+
+    for obj in list(session.dirty) + list(session.deleted):
+        if not isinstance(obj, Evaluation):
+            continue
+        h = get_history(obj, "status")
+        before = (h.deleted or h.unchanged or [None])[0]
+        if before == "submitted" and (obj in session.deleted or session.is_modified(obj)):
+            raise ValidationError(
+                f"第 {obj.edition} 版评价已提交并锁定，不能修改或删除；如需更改请新建版本",
+                f"evaluation {obj.id} is submitted and locked",
+            )
