@@ -26,7 +26,8 @@ Workflow
     :func:`move` runs one action: the session's actor must hold ``incident.handle`` and the
     grid scope of the action (see :func:`can_move`); every transition is one
     :class:`~gis.store.schema.IncidentEvent` (who = the actor's user name, when, from, to, note
-    with attachments as file names) and, through the audited session, audit entries with the
+    naming the photos) with its photos as :class:`~gis.store.schema.Attachment` rows (files
+    checked and stored by :mod:`gis.attachments`) and, through the audited session, audit entries with the
     incident row before and after. Optimistic locking: ``expected_version`` and the incident's
     ``version`` column (:class:`~gis.errors.ConflictError`).
 
@@ -58,6 +59,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from gis.attachments import AttachmentStore, attach, check_uploads
 from gis.auth import Actor, require
 from gis.crs import check_lonlat_range
 from gis.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
@@ -494,16 +496,6 @@ def _text(value: Any, what: str, *, required: bool = False, max_len: int = MAX_T
     return text
 
 
-def _files(files: Iterable[str] | None, what: str) -> list[str]:
-    out = []
-    for f in files or []:
-        name = str(f).strip()
-        if not name:
-            raise ValidationError(f"{what}的文件名不能为空", f"empty {what} file name")
-        out.append(name)
-    return out
-
-
 def report_incident(
     session: Session,
     *,
@@ -522,6 +514,7 @@ def report_incident(
     tolerance_m: float = 50.0,
     index: Any = None,
     policy: DeadlinePolicy = DEFAULT_POLICY,
+    files: AttachmentStore | None = None,
 ) -> Incident:
     """Report an incident at a point and route it (上报).
 
@@ -544,14 +537,19 @@ def report_incident(
         Default: the start of the description.
     object_id, track_id : int, optional
         A related supervised object or patrol track (must exist).
-    photos : sequence of str, optional
-        File names of photos; listed in the report event's note.
+    photos : sequence, optional
+        Photos: file paths, ``(name, bytes)`` pairs or uploaded files (see
+        :func:`gis.attachments.to_upload`). Each is checked (size, a real image) before anything
+        is written, stored under the data folder by its SHA-256 with a thumbnail, recorded as an
+        :class:`~gis.store.schema.Attachment` of the report event and named in its note.
     tolerance_m : float
         Search radius for the nearest reach, metres.
     index : ResponsibilityIndex, optional
         A prebuilt index (default: built from ``session``).
     policy : DeadlinePolicy
         Deadline rules.
+    files : AttachmentStore, optional
+        Where photos go (default ``<RIVERGRID_DATA_DIR>/attachments``).
 
     Returns
     -------
@@ -576,7 +574,7 @@ def report_incident(
     title_text = _text(title, "事件标题", max_len=200) or (desc[:30] + ("…" if len(desc) > 30 else ""))
     reporter_text = _text(reporter, "上报人", max_len=100) or actor.display_name or actor.username
     at = _aware(reported_at) or datetime.now(UTC)
-    photo_names = _files(photos, "照片")
+    checked = check_uploads(photos)
     if object_id is not None and session.get(SupervisedObject, object_id) is None:
         raise NotFoundError(f"没有编号为 {object_id} 的监管对象", f"no supervised object {object_id}")
     if track_id is not None and session.get(PatrolTrack, track_id) is None:
@@ -585,18 +583,20 @@ def report_incident(
     routing = route(index if index is not None else session, lon_f, lat_f, tolerance_m=tolerance_m)
     accept_due, close_due = policy.deadlines(cat.value, sev.value, at)
     note = routing.note()
-    if photo_names:
-        note += "；附件：" + "、".join(photo_names)
+    if checked:
+        note += "；附件：" + "、".join(p.name for p in checked)
     incident = Incident(
         code=next_incident_code(session, at), title=title_text, category=cat.value, severity=sev.value,
         status=S.REPORTED.value, description=desc, source=src.value, reporter=reporter_text, reported_at=at,
         grid_id=routing.grid_id, reach_id=routing.reach_id, object_id=object_id, track_id=track_id,
         accept_due_at=accept_due, close_due_at=close_due, geom=Point(lon_f, lat_f),
     )
-    incident.events = [IncidentEvent(action="report", from_status=None, to_status=S.REPORTED.value, at=at,
-                                     by=actor.username, note=note)]
+    event = IncidentEvent(action="report", from_status=None, to_status=S.REPORTED.value, at=at,
+                          by=actor.username, note=note)
+    incident.events = [event]
     session.add(incident)
     session.flush()
+    attach(session, checked, incident_id=incident.id, event_id=event.id, by=actor.username, at=at, files=files)
     incident.routing = routing  # type: ignore[attr-defined]
     return incident
 
@@ -686,8 +686,9 @@ def move(
     to_grid_id: int | None = None,
     to_person_id: int | None = None,
     expected_version: int | None = None,
-    attachments: Sequence[str] | None = None,
+    attachments: Sequence[Any] | None = None,
     at: datetime | None = None,
+    files: AttachmentStore | None = None,
 ) -> Incident:
     """Run one workflow action on an incident.
 
@@ -706,10 +707,13 @@ def move(
         person the case goes to; for ``escalate``: an upper grid (default: the parent grid).
     expected_version : int, optional
         The ``version`` the caller read; a different current version raises ConflictError.
-    attachments : sequence of str, optional
-        File names, listed in the event's note.
+    attachments : sequence, optional
+        Photos, as for :func:`report_incident`: checked first, stored by hash, recorded as
+        :class:`~gis.store.schema.Attachment` rows of this transition and named in its note.
     at : datetime, optional
         Time of the action (default now; a naive time is Beijing time).
+    files : AttachmentStore, optional
+        Where photos go (default ``<RIVERGRID_DATA_DIR>/attachments``).
 
     Raises
     ------
@@ -735,7 +739,7 @@ def move(
     text = _text(note, "说明")
     if act.note_required and not text:
         raise IllegalTransition(f"“{act.label}”必须填写{act.note_required}", f"{act.code} requires a note")
-    files = _files(attachments, "附件")
+    checked = check_uploads(attachments)
     when = _aware(at) or datetime.now(UTC)
     extra: list[str] = []
 
@@ -774,14 +778,17 @@ def move(
     if target in (S.ARCHIVED, S.REJECTED, S.TRANSFERRED):
         incident.closed_at = when
     incident.status = target.value
-    full = "；".join([*extra, *([text] if text else []), *(["附件：" + "、".join(files)] if files else [])])
-    session.add(IncidentEvent(incident=incident, action=act.code, from_status=st.value, to_status=target.value,
-                              at=when, by=actor.username, note=full))
+    names = [p.name for p in checked]
+    full = "；".join([*extra, *([text] if text else []), *(["附件：" + "、".join(names)] if names else [])])
+    event = IncidentEvent(incident=incident, action=act.code, from_status=st.value, to_status=target.value,
+                          at=when, by=actor.username, note=full)
+    session.add(event)
     code = incident.code
     try:
         session.flush()
     except StaleDataError as exc:
         raise ConflictError(f"事件 {code} 已被他人修改，请刷新后重试", f"stale incident: {exc}") from exc
+    attach(session, checked, incident_id=incident.id, event_id=event.id, by=actor.username, at=when, files=files)
     return incident
 
 
@@ -794,23 +801,36 @@ def list_incidents(
     session: Session,
     *,
     status: str | Iterable[str] | None = None,
-    category: str | None = None,
-    grid_id: int | None = None,
+    category: str | Iterable[str] | None = None,
+    grid_id: int | Iterable[int] | None = None,
     overdue: bool | None = None,
     due_soon: bool | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
     now: datetime | None = None,
     policy: DeadlinePolicy = DEFAULT_POLICY,
 ) -> list[Incident]:
-    """Incidents by reporting time (newest first), filtered; ``overdue``/``due_soon`` at ``now``."""
+    """Incidents by reporting time (newest first), filtered.
+
+    ``status``, ``category`` and ``grid_id`` take one value or several (codes or Chinese
+    labels); ``since`` (inclusive) and ``until`` (exclusive) bound the reporting time (a naive
+    time is Beijing time); ``overdue``/``due_soon`` are judged at ``now``.
+    """
     query = select(Incident).options(selectinload(Incident.grid), selectinload(Incident.reach)).order_by(
         Incident.reported_at.desc(), Incident.id.desc())
     if status is not None:
         states = [status] if isinstance(status, str) else list(status)
         query = query.where(Incident.status.in_([IncidentStatus.from_any(s).value for s in states]))
     if category is not None:
-        query = query.where(Incident.category == Category.from_any(category).value)
+        cats = [category] if isinstance(category, str) else list(category)
+        query = query.where(Incident.category.in_([Category.from_any(c).value for c in cats]))
     if grid_id is not None:
-        query = query.where(Incident.grid_id == grid_id)
+        ids = [grid_id] if isinstance(grid_id, int) else list(grid_id)
+        query = query.where(Incident.grid_id.in_(ids))
+    if since is not None:
+        query = query.where(Incident.reported_at >= _aware(since))
+    if until is not None:
+        query = query.where(Incident.reported_at < _aware(until))
     rows = list(session.scalars(query))
     if overdue is None and due_soon is None:
         return rows

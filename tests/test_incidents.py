@@ -61,6 +61,22 @@ def bj(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> datetime
 FRI = bj(2026, 11, 20, 15, 0)  # Friday
 
 
+def photo(path, color: str = "green"):  # type: ignore[no-untyped-def]
+    """A small real JPEG at ``path`` (its file name is what the notes show)."""
+    from PIL import Image
+
+    Image.new("RGB", (40, 30), color).save(path, format="JPEG")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Photos go to a temporary data folder, never into the checkout's ``data/``."""
+    folder = tmp_path / "data"
+    monkeypatch.setenv("RIVERGRID_DATA_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture
 def demo(store: Store) -> Store:
     load_demo(store)
@@ -137,7 +153,7 @@ def test_transitions_table_is_the_issue_s_workflow() -> None:
         resolve_action("fly", "reported")
 
 
-def test_happy_path_records_every_step_with_who_and_when(demo: Store) -> None:
+def test_happy_path_records_every_step_with_who_and_when(demo: Store, tmp_path) -> None:  # type: ignore[no-untyped-def]
     iid = report(demo, "patroller")
     dongxing = grid_id(demo, DONGXING)
     with demo.session() as s:
@@ -146,7 +162,7 @@ def test_happy_path_records_every_step_with_who_and_when(demo: Store) -> None:
     step(demo, "staff", iid, "accept", note="受理", at=t + timedelta(hours=1))
     step(demo, "staff", iid, "assign", to_grid_id=dongxing, to_person_id=person, note="限期清理", at=t + timedelta(hours=2))
     step(demo, "staff", iid, "start", at=t + timedelta(days=3))
-    step(demo, "staff", iid, "resolve", note="已清运", attachments=["after.jpg"], at=t + timedelta(days=4))
+    step(demo, "staff", iid, "resolve", note="已清运", attachments=[photo(tmp_path / "after.jpg")], at=t + timedelta(days=4))
     step(demo, "staff", iid, "submit_review", at=t + timedelta(days=4, hours=1))
     inc = step(demo, "admin", iid, "archive", note="复核合格", at=t + timedelta(days=5))
     assert inc.status == "archived" and inc.closed_at == (t + timedelta(days=5)).astimezone(inc.closed_at.tzinfo)
@@ -349,11 +365,11 @@ def test_concurrent_moves_raise_conflict(demo: Store) -> None:
 # --- report and routing --------------------------------------------------------------------------
 
 
-def test_point_in_dongxing_routes_to_the_village_with_the_chain(demo: Store) -> None:
+def test_point_in_dongxing_routes_to_the_village_with_the_chain(demo: Store, tmp_path) -> None:  # type: ignore[no-untyped-def]
     with demo.session(actor(demo, "patroller")) as s:
         inc = report_incident(s, lon=DONGXING_POINT[0], lat=DONGXING_POINT[1], category="生态环境",
                               description="岸边垃圾", severity="一般", source="日常巡查", reported_at=FRI,
-                              photos=["a.jpg", "b.jpg"])
+                              photos=[photo(tmp_path / "a.jpg"), photo(tmp_path / "b.jpg", "blue")])
         routing = inc.routing
         assert inc.code.startswith("SJ-2026-") and inc.code == "SJ-2026-015"
         assert inc.grid.name == DONGXING and inc.status == "reported" and inc.reporter == "何兆花（巡查员）"
