@@ -3,7 +3,7 @@
 Commands: ``init-demo``, ``info``, ``inspect FILE``, ``import FILE --as KIND``,
 ``export --layer L --format F -o PATH``, ``check [--rivers F --grids F]``, ``undo ENTRY|--batch B``,
 ``who --lon X --lat Y [--tolerance-m 50]``, ``patrol FILE [--rivers F] [--corridor-m 50] [--from-crs gcj02]``,
-``patrol-report --period 2026-11``,
+``patrol-report --period 2026-11``, ``assess --period 2026 [--grid ID] [--xlsx FILE]``,
 ``incident report --lon X --lat Y --category C --description D``, ``incident move ID --to STATE --as USER``,
 ``incident list [--overdue] [--due-soon] [--now ISO]``.
 
@@ -188,6 +188,26 @@ def cmd_who(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_signboard(args: argparse.Namespace) -> int:
+    import shutil
+
+    from gis.signboard import make_signboard
+
+    out = Path(args.output)
+    if out.suffix.lower() not in (".pdf", ".png"):
+        raise RiverGridError("输出文件须以 .pdf 或 .png 结尾", f"unsupported signboard file {out.name!r}")
+    store = _store(args)
+    with store.session() as s:
+        board = make_signboard(s, grid_id=args.grid, reach_id=args.reach, base_url=args.base_url)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(board.pdf_path if out.suffix.lower() == ".pdf" else board.png_path, out)
+    info = {**board.to_dict(), "output": str(out)}
+    text = (f"公示牌已生成：{out}（{board.content.heading}·{board.content.subject}，"
+            f"更新日期 {board.generated_on.isoformat()}，二维码 {board.content.url}）")
+    _print(info, args.json, text)
+    return 0
+
+
 def cmd_incident_report(args: argparse.Namespace) -> int:
     from gis.incidents import incident_dict, report_incident
 
@@ -294,6 +314,39 @@ def cmd_patrol_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_assess(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from gis.assessment import DEFAULT_RUBRIC, Rubric, assess
+    from gis.assessment_excel import write_assessment_xlsx
+    from gis.evaluations import rollup
+
+    rubric = Rubric.from_file(args.rubric) if args.rubric else DEFAULT_RUBRIC
+    try:
+        now = datetime.fromisoformat(args.now) if args.now else None
+    except ValueError as exc:
+        raise RiverGridError(f"--now 时间格式无效：{args.now}（应为 ISO 8601，如 2026-11-20T09:00）",
+                             f"bad --now {args.now!r}") from exc
+    store = _store(args)
+    with store.session() as s:
+        result = assess(s, args.period, grid_id=args.grid, rubric=rubric, now=now)
+        year = result.period.start.year
+        rows = rollup(s, year, result)
+    data = result.to_dict()
+    final = {r["grid_id"]: r for r in rows}
+    for g in data["grids"]:
+        r = final[g["grid_id"]]
+        g["evaluation"] = {k: r[k] for k in ("self_total", "self_edition", "upper_total", "upper_edition", "final",
+                                             "final_source", "lower_mean")}
+    text = result.text()
+    if args.xlsx:
+        write_assessment_xlsx(result, args.xlsx, rows)
+        data["xlsx"] = str(args.xlsx)
+        text += f"\n已导出 Excel：{args.xlsx}"
+    _print(data, args.json, text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="机器可读的 JSON 输出")
@@ -347,6 +400,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--public-phones-only", action="store_true", help="只显示公开的电话号码")
     p.set_defaults(func=cmd_who)
 
+    p = sub.add_parser("signboard", parents=[common], help="生成网格或河段公示牌（PDF 或 PNG，含二维码）")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--grid", type=int, help="网格编号")
+    which.add_argument("--reach", type=int, help="河段编号")
+    p.add_argument("-o", "--output", required=True, help="输出文件（.pdf 或 .png）")
+    p.add_argument("--base-url", help="二维码链接的应用地址（默认 RIVERGRID_PUBLIC_URL）")
+    p.set_defaults(func=cmd_signboard)
+
     p = sub.add_parser("patrol", parents=[common], help="分析巡河轨迹：清洗、沿河匹配、疑似虚假巡查")
     p.add_argument("file", type=Path, help="轨迹文件（GPX、KML/KMZ、CSV）")
     p.add_argument("--rivers", type=Path, help="河段文件（默认用数据库中的河段；河段编号取 id 属性或从 0 起的序号）")
@@ -360,6 +421,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corridor-m", type=float, default=50.0, help="河道缓冲距离（米，默认 50）")
     p.add_argument("--fix-offsets", action="store_true", help="对疑似 GCJ-02/BD-09 偏移的轨迹按建议转换后再统计")
     p.set_defaults(func=cmd_patrol_report)
+
+    p = sub.add_parser("assess", parents=[common], help="考核评价：各网格的巡河、事件处置、覆盖等指标、得分和同级排名")
+    p.add_argument("--period", required=True, help="考核时段：年度 2026、月份 2026-11（也可 2026-Q4 等）")
+    p.add_argument("--grid", type=int, help="只输出此网格（编号）；排名仍在全部同级网格中计算")
+    p.add_argument("--xlsx", type=Path, help="导出 Excel 汇总表（每个层级一张表，含合计行）")
+    p.add_argument("--rubric", type=Path, help="评分细则 JSON 文件（权重与扣分，缺省项用默认值）")
+    p.add_argument("--now", help="按此时刻判断事件是否超期（ISO 8601，默认当前时间）")
+    p.set_defaults(func=cmd_assess)
 
     p = sub.add_parser("undo", parents=[common], help="撤销一次修改（审计日志编号）或一批修改")
     p.add_argument("entry", nargs="?", type=int)
