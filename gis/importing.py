@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,7 +22,7 @@ from sqlalchemy.orm import Session
 from gis import io
 from gis.errors import NotFoundError, ValidationError
 from gis.model import Category, GridLevel, IncidentSource, IncidentStatus, RiverLevel, Severity
-from gis.store.schema import Grid, Incident, PatrolTrack, Person, Reach, River, SupervisedObject
+from gis.store.schema import Grid, Incident, Reach, River, SupervisedObject
 
 KINDS = ("rivers", "grids", "tracks", "objects", "incidents")
 
@@ -221,39 +220,18 @@ def _import_incidents(session: Session, frame: pd.DataFrame, rows: _Rows, report
         report.ids.append(incident.id)
 
 
-def _person(session: Session, name: str | None) -> Person | None:
-    if not name:
-        return None
-    person = session.scalar(select(Person).where(Person.name == name).limit(1))
-    if person is None:
-        raise NotFoundError(f"找不到人员“{name}”，请先在人员名单中添加", f"no person named {name!r}")
-    return person
+def _import_tracks(session: Session, path: Path, report: ImportReport, *, source_offset: str | None,
+                   defaults: Mapping[str, str]) -> None:
+    """Tracks go through :func:`gis.patrol_store.import_track_file` (GPX, KML/KMZ, CSV; cleaned,
+    checked all or nothing, original file kept)."""
+    from gis.patrol_store import import_track_file
 
-
-def _import_tracks(session: Session, path: Path, report: ImportReport, *, crs: str | None,
-                   source_offset: str | None, defaults: Mapping[str, str]) -> None:
-    tracks = io.read_gpx_tracks(path, source_offset=source_offset) if path.suffix.lower() == ".gpx" else None
-    if tracks is None:
-        raise ValidationError("巡河轨迹目前只能从 GPX 文件导入", "tracks import needs a GPX file")
-    person = _person(session, defaults.get("person"))
-    grid = _find_grid(session, defaults["grid"]) if defaults.get("grid") else None
-    raw = path.read_bytes()
-    for t in tracks:
-        if len(t.coords) < 2:
-            report.warnings.append(f"轨迹“{t.name or ''}”少于两个点，已跳过")
-            continue
-        times = [x.isoformat() if x is not None else None for x in t.times]
-        known = [x for x in t.times if x is not None]
-        track = PatrolTrack(
-            name=t.name or path.stem, person=person, grid_id=grid.id if grid else None,
-            started_at=min(known) if known else None, ended_at=max(known) if known else None,
-            geom=shapely.LineString(t.coords), times=times, source_name=path.name, source_data=raw,
-        )
-        session.add(track)
-        session.flush()
-        report.ids.append(track.id)
-    if not report.ids:
-        raise ValidationError("文件中没有可导入的轨迹", "no usable track")
+    if not defaults.get("person"):
+        raise ValidationError("导入巡河轨迹需要指定巡查人员（--default person=姓名）", "tracks need a person")
+    done = import_track_file(session, path, person=defaults["person"], grid=defaults.get("grid") or None,
+                             from_crs=source_offset)
+    report.ids.extend(done.ids)
+    report.warnings.extend(done.warnings)
 
 
 def import_file(
@@ -293,7 +271,7 @@ def import_file(
     defaults = defaults or {}
     report = ImportReport(kind=kind, layer=layer or "", source_crs="EPSG:4326", batch=session.info.get("batch", ""))
     if kind == "tracks":
-        _import_tracks(session, path, report, crs=crs, source_offset=source_offset, defaults=defaults)
+        _import_tracks(session, path, report, source_offset=source_offset, defaults=defaults)
     else:
         result = io.read_layer(path, layer=layer, crs=crs, source_offset=source_offset)
         report.layer, report.source_crs = result.layer, result.source_crs

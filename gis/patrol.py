@@ -525,7 +525,8 @@ class FlagRules:
 
     fast_speed_kmh, fast_min_s
         Median speed (over 3 steps) above ``fast_speed_kmh`` for at least ``fast_min_s`` seconds
-        in a row → ``fast_speed`` (defaults 15 km/h, 180 s: a car covers 1.5 km in 3 minutes).
+        in a row, or in several stretches adding up to it (a drive with stops) → ``fast_speed``
+        (defaults 15 km/h, 180 s: a car covers 1.5 km in 3 minutes).
     far_share
         Share of points beyond the corridor of every reach above which ``far_from_river`` is
         raised (default 0.5).
@@ -779,12 +780,19 @@ def _single_flags(x: np.ndarray, y: np.ndarray, secs: np.ndarray, dist: np.ndarr
         starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
         durations = np.array([dt[s:e].sum() for s, e in zip(starts, ends)])
         longest = int(np.argmax(durations))
+        total = float(durations.sum())
         if durations[longest] >= rules.fast_min_s:
             s, e = starts[longest], ends[longest]
             med = float(np.median(speed[s:e]))
             flags.append(_flag("fast_speed", f"连续 {durations[longest] / 60:.1f} 分钟速度中位数 {med:.1f} km/h"
                                              f"（超过 {rules.fast_speed_kmh:g} km/h）",
                                median_speed_kmh=round(med, 1), duration_s=round(float(durations[longest]), 1)))
+        elif total >= rules.fast_min_s:
+            # A drive broken by stops (traffic lights, a look at the river) is sustained too.
+            med = float(np.median(speed[fast]))
+            flags.append(_flag("fast_speed", f"分 {len(durations)} 段累计 {total / 60:.1f} 分钟速度中位数 {med:.1f} km/h"
+                                             f"（超过 {rules.fast_speed_kmh:g} km/h）",
+                               median_speed_kmh=round(med, 1), duration_s=round(total, 1)))
     far = float(np.mean(dist > corridor_m))
     if far > rules.far_share:
         flags.append(_flag("far_from_river", f"{far:.0%} 的轨迹点距河道超过 {corridor_m:g} 米",

@@ -1,5 +1,14 @@
-"""Patrol report from the store: the period's tracks analysed, compliance per person, grid and
-reach, and river coverage (used by ``python -m gis patrol-report``).
+"""Patrol tracks in the store: import of a track file (all or nothing), and the period's report
+(tracks analysed, compliance per person, grid and reach, river coverage; used by
+``python -m gis patrol-report`` and the page 巡河管理).
+
+Import (:func:`check_track_file`, then :func:`import_track_file`): GPX, KML/KMZ or CSV points are
+read with :func:`gis.patrol.read_tracks`, optionally converted from GCJ-02/BD-09, cleaned and
+checked; every track of the file must be usable or nothing is written. Each track becomes one
+``PatrolTrack`` row (the cleaned points and their UTC times) attached to a person and a grid,
+carrying the original file (``source_name``/``source_data``). A probable GCJ-02/BD-09 offset
+(the track runs systematically beside the rivers) is reported so the user can re-import with
+the conversion.
 
 Posts decide a person's level: 主要责任人, 监管人员 and 协管员 take their grid's level, a 乡级监管责任人
 the township level; a person with several posts follows the most frequent rule. People with
@@ -9,22 +18,34 @@ tracks but no post are listed with nothing required.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
+import pyproj
+import shapely
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from gis.errors import NotFoundError, ValidationError
 from gis.model import GridLevel, GridRole
 from gis.patrol import (
+    DROP_REASONS,
     FlagRules,
     MatchOptions,
     PatrolResult,
+    Track,
+    analyse_track,
     analyse_tracks,
+    clean_track,
+    local_text,
+    merge_intervals,
     reaches_frame,
+    read_tracks,
     track_from_record,
 )
 from gis.patrol_rules import (
@@ -39,9 +60,24 @@ from gis.patrol_rules import (
     rule_for,
     slots,
 )
-from gis.store.schema import Grid, GridRoleAssignment, PatrolTrack, Reach
+from gis.store.schema import Grid, GridRoleAssignment, PatrolTrack, Person, Reach
 
-__all__ = ["PatrolReport", "patrol_report"]
+__all__ = [
+    "MAX_BACKWARD_SHARE",
+    "PatrolReport",
+    "TrackFileCheck",
+    "check_track_file",
+    "import_track_file",
+    "patrol_report",
+    "store_reaches",
+]
+
+_GEOD = pyproj.Geod(ellps="WGS84")
+
+MAX_BACKWARD_SHARE = 0.05
+"""A track whose times go backwards at more than this share of its timed points is refused on
+import (a file stitched from several recordings, or a clock reset); below it the few backward
+points are dropped like GPS glitches and reported."""
 
 _FREQ_RANK = {"day": 0, "week": 1, "xun": 2, "month": 3, "quarter": 4, "year": 5}
 
@@ -106,6 +142,270 @@ def _best_level(levels: set[str], rules: Mapping[str, PatrolRule]) -> str | None
     return min(ruled, key=lambda lv: (_FREQ_RANK.get(rule_for(lv, rules).frequency, 9), lv))  # type: ignore[union-attr]
 
 
+# ---------------------------------------------------------------------------------------------
+# Reading the store
+# ---------------------------------------------------------------------------------------------
+
+
+def store_reaches(session: Session) -> gpd.GeoDataFrame:
+    """The store's live reaches for matching (:func:`gis.patrol.reaches_frame`): index = reach id,
+    columns code, name, river_name, level, start_station_m; EPSG:4326."""
+    rows = session.scalars(select(Reach).where(Reach.deleted_at.is_(None))
+                           .options(selectinload(Reach.river)).order_by(Reach.id)).all()
+    return reaches_frame(gpd.GeoDataFrame(
+        {"id": [r.id for r in rows], "code": [r.code or "" for r in rows], "name": [r.name for r in rows],
+         "river_name": [r.river.name if r.river is not None else "" for r in rows],
+         "level": [r.level for r in rows], "start_station_m": [r.start_station_m or 0.0 for r in rows]},
+        geometry=[r.geom for r in rows], crs="EPSG:4326"))
+
+
+def _store_grids(session: Session) -> gpd.GeoDataFrame:
+    grids = session.scalars(select(Grid).where(Grid.deleted_at.is_(None), Grid.geom.is_not(None))
+                            .order_by(Grid.id)).all()
+    return gpd.GeoDataFrame({"id": [g.id for g in grids]}, geometry=[g.geom for g in grids],
+                            crs="EPSG:4326").set_index("id")
+
+
+# ---------------------------------------------------------------------------------------------
+# Import
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TrackFileCheck:
+    """What :func:`check_track_file` found in a file, before anything is written.
+
+    ``results`` has one analysed track per track of the file (after cleaning and, when reaches
+    exist, matching); ``offset_guess`` the probable GCJ-02/BD-09 offset of the file (see
+    :func:`gis.patrol.detect_offset`; ``None`` when the tracks lie on the rivers or no reach is
+    known); ``warnings`` Chinese notes (points dropped, offset suspected).
+    """
+
+    source_name: str
+    from_crs: str | None
+    results: list[PatrolResult]
+    offset_guess: dict[str, Any] | None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def suggested_from_crs(self) -> str | None:
+        """``gcj02``/``bd09`` when the file looks offset and was read without conversion."""
+        return self.offset_guess["source"] if self.offset_guess and self.from_crs is None else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source_name": self.source_name, "from_crs": self.from_crs, "offset_guess": self.offset_guess,
+                "suggested_from_crs": self.suggested_from_crs, "warnings": self.warnings,
+                "tracks": [r.to_dict() for r in self.results]}
+
+
+@dataclass
+class TrackImport:
+    """What :func:`import_track_file` wrote: the new ``PatrolTrack`` ids and the check behind them."""
+
+    ids: list[int]
+    check: TrackFileCheck
+    person: str
+    grid: str | None
+    batch: str = ""
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.check.warnings
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ids": self.ids, "person": self.person, "grid": self.grid, "batch": self.batch,
+                **self.check.to_dict()}
+
+
+def _track_label(track: Track, k: int, n: int) -> str:
+    name = track.name or track.source_name
+    return f"轨迹“{name}”" if n == 1 else f"第 {k + 1} 条轨迹“{name}”"
+
+
+def _usable(track: Track, label: str, options: MatchOptions) -> None:
+    """Raise a Chinese :class:`ValidationError` when ``track`` cannot be stored as a patrol."""
+    if len(track) < 2:
+        raise ValidationError(f"{label}只有 {len(track)} 个点，至少需要 2 个带时间的点才能作为巡河轨迹",
+                              f"track has {len(track)} point(s)")
+    _, report = clean_track(track, max_speed_kmh=options.max_speed_kmh, noise_m=options.noise_m)
+    d = report.dropped
+    if d["bad_coords"] == len(track):
+        raise ValidationError(f"{label}的坐标全部无效（0,0 或缺失），可能是定位失败时记录的点",
+                              "all coordinates are (0, 0) or missing")
+    timed = len(track) - d["bad_coords"] - d["no_time"]
+    if timed < 2:
+        raise ValidationError(f"{label}没有逐点时间（{len(track)} 个点中只有 {timed} 个带有效时间），"
+                              "无法判断巡查时段和速度", f"only {timed} timed points")
+    if d["time_backwards"] > MAX_BACKWARD_SHARE * timed:
+        t = track.times
+        ok = ~np.isnat(t)
+        ti = t[ok]
+        k = int(np.flatnonzero(ti[1:] < np.maximum.accumulate(ti)[:-1])[0]) + 1
+        raise ValidationError(
+            f"{label}的时间倒退：{d['time_backwards']} 个点（共 {timed} 个带时间的点）早于之前的点，"
+            f"首次在第 {int(np.flatnonzero(ok)[k]) + 1} 个点（{local_text(ti[k])}，前一点 {local_text(ti[k - 1])}）。"
+            "可能是多次记录拼接或设备时钟被重置，请分开上传或检查设备时间",
+            f"{d['time_backwards']} of {timed} points go back in time")
+    if report.points_kept < 2:
+        why = "，".join(f"{DROP_REASONS[k]} {v} 个" for k, v in d.items() if v)
+        raise ValidationError(f"{label}清洗后可用的点少于 2 个（共 {report.points_in} 个；{why}）",
+                              f"fewer than 2 usable points ({d})")
+
+
+def check_track_file(session: Session, path: str | Path, *, from_crs: str | None = None,
+                     options: MatchOptions | None = None, flag_rules: FlagRules | None = None) -> TrackFileCheck:
+    """Read, clean and check every track of ``path``; match them to the store's reaches.
+
+    Writes nothing. Raises the first problem as a Chinese error, so that :func:`import_track_file`
+    stores all tracks of a file or none.
+
+    Parameters
+    ----------
+    session : Session
+        An open store session (read only here).
+    path : str or path-like
+        GPX, KML/KMZ or CSV (see :func:`gis.patrol.read_tracks`).
+    from_crs : {"gcj02", "bd09"}, optional
+        Convert from that offset before anything else.
+    options : MatchOptions, optional
+        Corridor (default 50 m) and speed limits of cleaning and matching.
+
+    Raises
+    ------
+    FileFormatError
+        Unreadable file or no track in it (GPX without ``<trk>``, KML with only polygons).
+    ValidationError
+        A track with fewer than two usable points, no times, coordinates all at (0, 0), or times
+        going backwards (more than :data:`MAX_BACKWARD_SHARE` of its points).
+    """
+    options = options or MatchOptions()
+    p = Path(path)
+    tracks = read_tracks(p, from_crs=from_crs)
+    for k, t in enumerate(tracks):
+        _usable(t, _track_label(t, k, len(tracks)), options)
+    reaches = store_reaches(session)
+    warnings: list[str] = []
+    results: list[PatrolResult] = []
+    if len(reaches):
+        results, _ = analyse_tracks(tracks, reaches, options=options, grids=_store_grids(session),
+                                    flag_rules=flag_rules, skip_unusable=False)
+    else:
+        warnings.append("数据库中还没有河段，轨迹未与河道匹配（沿河里程为 0）")
+        empty = gpd.GeoDataFrame({"id": []}, geometry=gpd.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326")
+        results = [_unmatched(t, options, empty) for t in tracks]
+    guesses = [r.offset_guess for r in results if r.offset_guess is not None]
+    offset = None
+    if from_crs is None and guesses and len(guesses) * 2 > len(results):
+        offset = max(guesses, key=lambda g: g["median_m_before"])
+        warnings.append(f"轨迹整体偏离河道约 {offset['median_m_before']:.0f} 米，按 {offset['source'].upper()} "
+                        f"纠偏后仅 {offset['median_m_after']:.0f} 米：很可能是从高德/腾讯（GCJ-02）或百度（BD-09）"
+                        "地图导出的坐标，建议纠偏后导入")
+    for k, r in enumerate(results):
+        if sum(r.clean.dropped.values()):
+            warnings.append(f"{_track_label(r.track, k, len(results))}：{r.clean.text()}")
+    return TrackFileCheck(source_name=p.name, from_crs=from_crs, results=results, offset_guess=offset,
+                          warnings=warnings)
+
+
+def _unmatched(track: Track, options: MatchOptions, empty: gpd.GeoDataFrame) -> PatrolResult:
+    """A track analysed without reaches (nothing to match to): cleaning and figures only."""
+    kept, report = clean_track(track, max_speed_kmh=options.max_speed_kmh, noise_m=options.noise_m)
+    _, _, d = _GEOD.inv(kept.lon[:-1], kept.lat[:-1], kept.lon[1:], kept.lat[1:])
+    secs = (kept.times[-1] - kept.times[0]) / np.timedelta64(1, "s")
+    return PatrolResult(track=kept, clean=report, length_m=float(np.sum(d)), duration_s=float(secs),
+                        start=kept.times[0], end=kept.times[-1],
+                        matched=merge_intervals(np.zeros(0, dtype=object), np.zeros(0), np.zeros(0)),
+                        river_length_m=0.0, river_duration_s=0.0, reaches=[], grids=[], near_share=0.0)
+
+
+def _find_person(session: Session, person: str | int) -> Person:
+    if isinstance(person, int) or (isinstance(person, str) and person.strip().isdigit()):
+        found = session.get(Person, int(person))
+    else:
+        found = session.scalar(select(Person).where(Person.name == str(person).strip()).order_by(Person.id).limit(1))
+    if found is None:
+        raise NotFoundError(f"找不到人员“{person}”，请先在人员名单中添加", f"no person {person!r}")
+    return found
+
+
+def _find_grid(session: Session, grid: str | int) -> Grid:
+    if isinstance(grid, int) or (isinstance(grid, str) and grid.strip().isdigit()):
+        found = session.get(Grid, int(grid))
+        found = found if found is not None and found.deleted_at is None else None
+    else:
+        found = session.scalar(select(Grid).where(Grid.name == str(grid).strip(), Grid.deleted_at.is_(None))
+                               .order_by(Grid.id).limit(1))
+    if found is None:
+        raise NotFoundError(f"找不到网格“{grid}”", f"no grid {grid!r}")
+    return found
+
+
+def _post_grid(session: Session, person: Person, on: Any) -> Grid | None:
+    """The grid of the person's current post, village posts first (None without a post)."""
+    posts = session.scalars(select(GridRoleAssignment).where(GridRoleAssignment.person_id == person.id)
+                            .options(selectinload(GridRoleAssignment.grid))).all()
+    live = [a for a in posts if a.grid is not None and a.grid.deleted_at is None
+            and (a.valid_from is None or a.valid_from <= on) and (a.valid_to is None or a.valid_to >= on)]
+    order = {GridLevel.VILLAGE.value: 0, GridLevel.TOWNSHIP.value: 1, GridLevel.COUNTY.value: 2}
+    live.sort(key=lambda a: (order.get(a.grid.level, 9), a.sort, a.id))
+    return live[0].grid if live else None
+
+
+def import_track_file(session: Session, path: str | Path, *, person: str | int, grid: str | int | None = None,
+                      from_crs: str | None = None, options: MatchOptions | None = None,
+                      flag_rules: FlagRules | None = None) -> TrackImport:
+    """Store every track of ``path`` as a patrol of ``person`` in ``grid``, all or nothing.
+
+    Parameters
+    ----------
+    session : Session
+        An open store session whose actor holds ``patrol.write``.
+    path : str or path-like
+        GPX, KML/KMZ or CSV file; its bytes are kept with each track (``source_data``).
+    person : str or int
+        Name or id of the patroller.
+    grid : str or int, optional
+        Name or id of the grid patrolled; default the grid of the person's current post
+        (village first), else none.
+    from_crs : {"gcj02", "bd09"}, optional
+        Convert from that offset (see :attr:`TrackFileCheck.suggested_from_crs`).
+
+    Returns
+    -------
+    TrackImport
+        The ids written and the check (figures, flags, warnings, offset guess).
+
+    Raises
+    ------
+    FileFormatError, ValidationError, NotFoundError
+        See :func:`check_track_file`; unknown person or grid. Nothing is written then.
+    """
+    p = Path(path)
+    who = _find_person(session, person)
+    check = check_track_file(session, p, from_crs=from_crs, options=options, flag_rules=flag_rules)
+    start = min(r.start for r in check.results)
+    where = _find_grid(session, grid) if grid not in (None, "") else _post_grid(
+        session, who, pd.Timestamp(start).tz_localize("UTC").tz_convert("Asia/Shanghai").date())
+    raw = p.read_bytes()
+    ids: list[int] = []
+    for r in check.results:
+        t = r.track
+        row = PatrolTrack(
+            name=(t.name or p.stem)[:200], person=who, grid_id=where.id if where is not None else None,
+            started_at=pd.Timestamp(t.times[0]).tz_localize("UTC").to_pydatetime(),
+            ended_at=pd.Timestamp(t.times[-1]).tz_localize("UTC").to_pydatetime(),
+            geom=shapely.LineString(np.column_stack([t.lon, t.lat])),
+            times=[pd.Timestamp(x).tz_localize("UTC").isoformat() for x in t.times],
+            source_name=p.name[:255], source_data=raw,
+        )
+        session.add(row)
+        session.flush()
+        ids.append(row.id)
+        t.track_id, t.person, t.grid = row.id, who.name, row.grid_id
+    return TrackImport(ids=ids, check=check, person=who.name, grid=where.name if where is not None else None,
+                       batch=session.info.get("batch", ""))
+
+
 def patrol_report(session: Session, period: str | Period, *, rules: Mapping[str, PatrolRule] | None = None,
                   options: MatchOptions | None = None, flag_rules: FlagRules | None = None,
                   fix_offsets: bool = False) -> PatrolReport:
@@ -131,12 +431,7 @@ def patrol_report(session: Session, period: str | Period, *, rules: Mapping[str,
     lo = min(s.start_utc for s in owned)
     hi = max(s.end_utc for s in owned)
 
-    reach_rows = session.scalars(select(Reach).where(Reach.deleted_at.is_(None)).order_by(Reach.id)).all()
-    reaches = reaches_frame(gpd.GeoDataFrame(
-        {"id": [r.id for r in reach_rows], "code": [r.code or "" for r in reach_rows],
-         "name": [r.name for r in reach_rows], "level": [r.level for r in reach_rows],
-         "start_station_m": [r.start_station_m or 0.0 for r in reach_rows]},
-        geometry=[r.geom for r in reach_rows], crs="EPSG:4326"))
+    reaches = store_reaches(session)
     grids = session.scalars(
         select(Grid).where(Grid.deleted_at.is_(None))
         .options(selectinload(Grid.roles).selectinload(GridRoleAssignment.person))
@@ -151,8 +446,6 @@ def patrol_report(session: Session, period: str | Period, *, rules: Mapping[str,
               and lo <= np.nanmin(t.times[~np.isnat(t.times)]) < hi]
     results, warnings = analyse_tracks(tracks, reaches, options=options, grids=grid_gdf, flag_rules=flag_rules)
     if fix_offsets:
-        from gis.patrol import analyse_track
-
         for k, res in enumerate(results):
             if res.offset_guess is not None:
                 fixed = analyse_track(res.track, reaches, from_crs=res.offset_guess["source"], options=options,
