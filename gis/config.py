@@ -10,6 +10,11 @@ variable                    meaning                                     default
                             ``osm`` or ``none``                         else ``osm``
 ``RIVERGRID_READ_LOGIN``    ``1``: reading pages needs sign-in          ``0`` (open, for the demo)
 ``RIVERGRID_DATA_DIR``      folder of the embedded database and uploads ``data/`` beside ``gis/``
+``RIVERGRID_PUBLIC_URL``    address of the app as the public reaches it ``http://localhost:8501``
+                            (QR codes on signboards link to its
+                            public page ``/public?grid=ID``)
+``RIVERGRID_HOTLINE``       supervision hotline shown where a grid has  ``12345``
+                            none of its own (公示, 公示牌)
 =========================== =========================================== ==========================
 """
 
@@ -32,6 +37,8 @@ class Settings:
     tianditu_key: str | None
     basemap: str
     read_requires_login: bool
+    public_url: str = "http://localhost:8501"
+    hotline: str = "12345"
 
 
 def _truthy(value: str | None) -> bool:
@@ -54,4 +61,6 @@ def settings() -> Settings:
         tianditu_key=key,
         basemap=basemap,
         read_requires_login=_truthy(os.environ.get("RIVERGRID_READ_LOGIN")),
+        public_url=(os.environ.get("RIVERGRID_PUBLIC_URL") or "").strip().rstrip("/") or "http://localhost:8501",
+        hotline=(os.environ.get("RIVERGRID_HOTLINE") or "").strip() or "12345",
     )
