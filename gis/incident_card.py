@@ -38,6 +38,17 @@ def _label(enum: Any, code: str | None) -> str:
 
 
 @dataclass(frozen=True)
+class PhotoRef:
+    """A photo of a step: its hash and MIME type (to find the file with
+    :class:`gis.attachments.AttachmentStore`), original name and size in bytes."""
+
+    sha256: str
+    mime: str
+    name: str
+    size_bytes: int
+
+
+@dataclass(frozen=True)
 class IncidentStep:
     """One row of an incident's history.
 
@@ -54,6 +65,7 @@ class IncidentStep:
     to_label: str
     by: str
     note: str
+    photos: tuple[PhotoRef, ...] = ()
 
     @property
     def at_local(self) -> str:
@@ -84,7 +96,7 @@ class IncidentCard:
     lon, lat
         Location in decimal degrees (WGS84).
     history
-        :class:`IncidentStep` rows, oldest first.
+        :class:`IncidentStep` rows, oldest first, each with its photos.
     """
 
     id: int
@@ -128,7 +140,7 @@ def load_incident_card(session: Session, incident_id: int, *, now: datetime | No
     gis.errors.NotFoundError
         No incident with that id.
     """
-    from gis.store.schema import Incident
+    from gis.store.schema import Attachment, Incident
 
     incident = session.scalar(
         select(Incident).where(Incident.id == incident_id).options(
@@ -146,11 +158,15 @@ def load_incident_card(session: Session, incident_id: int, *, now: datetime | No
     due = incident.close_due_at
     overdue = bool(is_open and due is not None and due < now)
     events = sorted(incident.events, key=lambda e: (e.at, e.id))
+    photos: dict[int | None, list[PhotoRef]] = {}
+    for a in session.scalars(select(Attachment).where(Attachment.incident_id == incident.id).order_by(Attachment.id)):
+        photos.setdefault(a.event_id, []).append(PhotoRef(a.sha256, a.mime, a.original_name, a.size_bytes))
     history = [
         IncidentStep(
             at=e.at, action=e.action, action_label=ACTION_LABELS.get(e.action, e.action),
             from_status=e.from_status, from_label=_label(IncidentStatus, e.from_status),
             to_status=e.to_status, to_label=_label(IncidentStatus, e.to_status), by=e.by or "", note=e.note or "",
+            photos=tuple(photos.get(e.id, ())),
         )
         for e in events
     ]
@@ -171,4 +187,4 @@ def load_incident_card(session: Session, incident_id: int, *, now: datetime | No
     )
 
 
-__all__ = ["ACTION_LABELS", "IncidentCard", "IncidentStep", "load_incident_card", "local_time"]
+__all__ = ["ACTION_LABELS", "IncidentCard", "IncidentStep", "PhotoRef", "load_incident_card", "local_time"]

@@ -99,6 +99,7 @@ __all__ = [
     "can_move",
     "deadline_status",
     "get_incident",
+    "grid_and_below",
     "incident_dict",
     "list_incidents",
     "move",
@@ -840,6 +841,21 @@ def list_incidents(
         d = deadline_status(inc, now=t, policy=policy)
         if (overdue is None or d.overdue == overdue) and (due_soon is None or d.due_soon == due_soon):
             out.append(inc)
+    return out
+
+
+def grid_and_below(session: Session, grid_id: int) -> list[int]:
+    """``grid_id`` and the ids of every grid below it (children, grandchildren…), for the list
+    filter "incidents of this grid"."""
+    children: dict[int | None, list[int]] = {}
+    for gid, parent in session.execute(select(Grid.id, Grid.parent_id)):
+        children.setdefault(parent, []).append(gid)
+    out, todo = [], [grid_id]
+    while todo:
+        gid = todo.pop()
+        if gid not in out:
+            out.append(gid)
+            todo.extend(children.get(gid, []))
     return out
 
 

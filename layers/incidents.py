@@ -181,3 +181,21 @@ def incidents_layer(
         on_each_feature=bind_popups(sticky=False),
     ).add_to(parent)
     return localize(fg)  # offline-ready also as st_folium(feature_group_to_add=...)
+
+
+def picked_point_layer(lon: float, lat: float, *, name: str = "上报位置") -> folium.FeatureGroup:
+    """The point chosen for a new report: a red ring around a red dot (clicks on it go on to
+    the map, so the point can be moved by clicking again).
+
+    Parameters
+    ----------
+    lon, lat
+        WGS84 decimal degrees.
+    name
+        Layer name.
+    """
+    fg = folium.FeatureGroup(name=name, control=False)
+    for radius, style in ((12, {"color": "#d32f2f", "weight": 3, "fill": False}),
+                          (3, {"color": "#d32f2f", "weight": 1, "fill": True, "fill_opacity": 1})):
+        folium.CircleMarker(location=[lat, lon], radius=radius, **style).add_to(fg)
+    return localize(fg)

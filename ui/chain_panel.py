@@ -144,13 +144,33 @@ def render_incident(card: Any) -> None:
         st.markdown(f"**描述**：{md_text(card.description)}")
 
 
-def render_history(card: Any) -> None:
-    """An incident's handling history, oldest first (times in Asia/Shanghai)."""
+def render_history(card: Any, *, photos: bool = True) -> None:
+    """An incident's handling history, oldest first (times in Asia/Shanghai), each step with
+    the thumbnails of its photos (``photos``)."""
     with st.expander(f"办理过程（{len(card.history)} 条）", expanded=True):
         if not card.history:
             st.caption("暂无办理记录。")
         for step in card.history:
             st.markdown(history_line(step))
+            if photos and getattr(step, "photos", ()):
+                render_photos(step.photos)
+
+
+def render_photos(refs: Sequence[Any], *, per_row: int = 4) -> None:
+    """Thumbnails of :class:`gis.incident_card.PhotoRef` photos with their names (escaped)."""
+    from gis.attachments import AttachmentStore
+
+    files = AttachmentStore()
+    for start in range(0, len(refs), per_row):
+        cols = st.columns(per_row)
+        for col, ref in zip(cols, refs[start:start + per_row]):
+            thumb = files.thumbnail(ref.sha256, ref.mime)
+            with col:
+                if thumb is None:
+                    st.caption(f"（照片文件缺失）{md_text(ref.name)}")
+                    continue
+                st.image(str(thumb), width="stretch")
+                st.caption(f"{md_text(ref.name)} · {ref.size_bytes / 1024:,.0f} KB")
 
 
 def history_line(step: Any) -> str:
@@ -258,6 +278,7 @@ __all__ = [
     "render_incident",
     "render_location",
     "render_placeholder",
+    "render_photos",
     "render_selection",
     "show_phone",
 ]

@@ -1,0 +1,317 @@
+"""事件处置: report an incident (click the map or type coordinates), the filtered list with its map
+and Excel export, and one incident's details, responsibility chain, timeline with photos and the
+transitions the current user may do. Rules and permissions live in gis.incidents."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy import func, select
+from streamlit_folium import st_folium
+
+from gis.config import settings
+from gis.errors import RiverGridError
+from gis.incident_export import COLUMNS, incident_rows, incidents_excel
+from gis.incidents import allowed_actions, can_move, grid_and_below, list_incidents, move, report_incident
+from gis.model import LOCAL_TZ, Category, GridLevel, IncidentSource, IncidentStatus, Severity
+from gis.store.schema import Attachment, Grid, Incident, Person
+from layers.basemap import finish_map, make_map, view_for_bounds
+from layers.grids import grids_layer
+from layers.incidents import incidents_layer, picked_point_layer
+from layers.rivers import reaches_layer
+from ui.chain_panel import md_text, render_chain, render_history, render_incident, render_location
+from ui.map_state import incident_card, responsibility_index
+from ui.state import current_actor, data_version, get_store, map_data, show_error
+
+LON, LAT, CLICK = "inc_report_lon", "inc_report_lat", "inc_report_click"
+SELECTED, PICK, FLASH, MODE, NEXT_MODE = "inc_selected", "inc_pick", "inc_flash", "inc_mode", "inc_mode_next"
+RESET_POINT = "inc_report_reset"
+PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
+MODE_LIST, MODE_REPORT = "事件列表", "上报事件"
+
+cfg = settings()
+actor = current_actor()
+version = data_version()
+data = map_data(version)
+index = responsibility_index(version)
+may_report = actor is not None and actor.can("incident.report")
+
+st.title("事件处置")
+flash = st.session_state.pop(FLASH, None)
+if flash:
+    st.success(flash)
+modes = [MODE_LIST, MODE_REPORT] if may_report else [MODE_LIST]
+if NEXT_MODE in st.session_state:  # set by the previous run (a widget's value cannot change after it is drawn)
+    st.session_state[MODE] = st.session_state.pop(NEXT_MODE)
+mode = st.radio("功能", modes, horizontal=True, label_visibility="collapsed", key=MODE)
+if not may_report:
+    st.caption("登录巡查员、工作人员或管理员账号后可上报事件；领导账号只读。")
+
+
+def base_map(*, center: tuple[float, float] | None = None, zoom: int | None = None):  # type: ignore[no-untyped-def]
+    """The base map with the township and village grids and the reaches."""
+    grids = data.grids[data.grids["level"] != GridLevel.COUNTY.value]
+    bounds = grids.total_bounds if len(grids) else data.reaches.total_bounds
+    if center is None or zoom is None:
+        center, zoom = view_for_bounds(tuple(bounds), width_px=760, height_px=520)
+    m = make_map(basemap=cfg.basemap, tianditu_key=cfg.tianditu_key, center=center, zoom=zoom)
+    if len(grids):
+        grids_layer(grids).add_to(m)
+    if len(data.reaches):
+        reaches_layer(data.reaches).add_to(m)
+    return m
+
+
+# =============================================================================================
+# Report
+# =============================================================================================
+
+
+def report_section() -> None:
+    if st.session_state.pop(RESET_POINT, False):
+        st.session_state[LON] = st.session_state[LAT] = None
+    st.session_state.setdefault(LON, None)
+    st.session_state.setdefault(LAT, None)
+    left, right = st.columns([3, 2], gap="medium")
+    with left:
+        st.markdown("**在地图上点击事件位置**（或在右侧输入经纬度）")
+        m = base_map()
+        finish_map(m)
+        lon, lat = st.session_state[LON], st.session_state[LAT]
+        marker = picked_point_layer(lon, lat) if lon is not None and lat is not None else None
+        out = st_folium(m, key="inc_report_map", height=520, use_container_width=True,
+                        returned_objects=["last_clicked"], feature_group_to_add=marker)
+        click = (out or {}).get("last_clicked")
+        if click and click != st.session_state.get(CLICK):
+            st.session_state[CLICK] = click
+            st.session_state[LON] = round(float(click["lng"]), 6)
+            st.session_state[LAT] = round(float(click["lat"]), 6)
+            st.rerun()
+        st.caption("网格边界为示意数据。")
+    with right:
+        c1, c2 = st.columns(2)
+        lon = c1.number_input("经度", key=LON, min_value=-180.0, max_value=180.0, format="%.6f", placeholder="点击地图")
+        lat = c2.number_input("纬度", key=LAT, min_value=-90.0, max_value=90.0, format="%.6f", placeholder="点击地图")
+        if lon is not None and lat is not None and index is not None:
+            with st.expander("派往（按位置自动确定）", expanded=True):
+                chain = index.lookup(lon, lat)
+                render_location(chain)
+                persons = [link.person for link in chain.chain if link.person]
+                if persons:
+                    st.markdown("**责任人**：" + "、".join(md_text(p) for p in dict.fromkeys(persons)))
+                for warning in chain.warnings:
+                    st.warning(md_text(warning), icon=":material/warning:")
+        report_form(lon, lat)
+
+
+def report_form(lon: float | None, lat: float | None) -> None:
+    objects = {int(r.id): f"{r.name}（{r.grid_name or '无网格'}）" for r in data.objects.itertuples()}
+    tracks = {int(r.id): f"{r.person_name or '巡河轨迹'} {pd.Timestamp(r.started_at).tz_convert(LOCAL_TZ):%Y-%m-%d}"
+              if pd.notna(r.started_at) else f"巡河轨迹 {r.id}" for r in data.tracks.itertuples()}
+    with st.form("inc_report_form"):
+        c1, c2 = st.columns(2)
+        category = c1.selectbox("类别", list(Category), format_func=lambda c: c.label)
+        severity = c2.selectbox("严重程度", list(Severity), format_func=lambda c: c.label)
+        c3, c4 = st.columns(2)
+        source = c3.selectbox("来源", list(IncidentSource), format_func=lambda c: c.label)
+        reporter = c4.text_input("上报人", value=actor.display_name if actor else "", max_chars=100)
+        description = st.text_area("事件描述", max_chars=2000, placeholder="发现了什么、在哪里、规模多大")
+        photos = st.file_uploader("现场照片（每张不超过 10 MB）", type=PHOTO_TYPES, accept_multiple_files=True)
+        c5, c6 = st.columns(2)
+        object_id = c5.selectbox("关联监管对象（可选）", list(objects), index=None, format_func=objects.get,
+                                 placeholder="不关联")
+        track_id = c6.selectbox("关联巡河轨迹（可选）", list(tracks), index=None, format_func=tracks.get,
+                                placeholder="不关联")
+        submitted = st.form_submit_button("上报", type="primary")
+    if not submitted:
+        return
+    if lon is None or lat is None:
+        st.error("请先在地图上点击事件位置，或输入经纬度。")
+        return
+    try:
+        with get_store().session(actor) as s:
+            inc = report_incident(
+                s, lon=lon, lat=lat, category=category.value, severity=severity.value, source=source.value,
+                reporter=reporter, description=description, photos=photos or None, object_id=object_id,
+                track_id=track_id, index=index,
+            )
+            code, new_id, routing = inc.code, inc.id, inc.routing
+    except RiverGridError as exc:
+        show_error(exc)
+        return
+    notes = [f"已上报事件 {code}，派往“{routing.grid_name or '未定网格'}”。"] + [f"提示：{w}" for w in routing.warnings]
+    st.session_state[FLASH] = "  \n".join(md_text(n) for n in notes)
+    st.session_state[SELECTED] = new_id
+    st.session_state[PICK] = new_id
+    st.session_state[RESET_POINT] = True
+    st.session_state[NEXT_MODE] = MODE_LIST
+    st.rerun()
+
+
+# =============================================================================================
+# List, map, export
+# =============================================================================================
+
+
+def filters() -> dict:
+    grid_names = {int(r.id): f"{r.name}（{GridLevel(r.level).label}）" for r in data.grids.itertuples()}
+    c1, c2, c3 = st.columns([2, 2, 2])
+    states = c1.multiselect("状态", list(IncidentStatus), format_func=lambda s: s.label, placeholder="全部状态")
+    cats = c2.multiselect("类别", list(Category), format_func=lambda c: c.label, placeholder="全部类别")
+    grid = c3.selectbox("网格（含下级）", list(grid_names), index=None, format_func=grid_names.get,
+                        placeholder="全部网格")
+    c4, c5 = st.columns([2, 4], vertical_alignment="bottom")
+    period = c4.date_input("上报时间", value=(), format="YYYY-MM-DD", help="选择起止日期（含两端）")
+    overdue = c5.checkbox("只看超期", help="受理或办结已超过期限的在办事件")
+    since = until = None
+    if isinstance(period, (tuple, list)) and period:
+        start: date = period[0]
+        end: date = period[1] if len(period) > 1 else period[0]
+        since = datetime.combine(start, time(), LOCAL_TZ)
+        until = datetime.combine(end + timedelta(days=1), time(), LOCAL_TZ)
+    return {"status": [s.value for s in states] or None, "category": [c.value for c in cats] or None,
+            "grid": grid, "overdue": True if overdue else None, "since": since, "until": until}
+
+
+def list_section() -> None:
+    f = filters()
+    with get_store().session() as s:
+        grid_ids = grid_and_below(s, f["grid"]) if f["grid"] is not None else None
+        rows = list_incidents(s, status=f["status"], category=f["category"], grid_id=grid_ids,
+                              overdue=f["overdue"], since=f["since"], until=f["until"])
+        ids = [i.id for i in rows]
+        counts = dict(s.execute(select(Attachment.incident_id, func.count()).where(Attachment.incident_id.in_(ids))
+                                .group_by(Attachment.incident_id)).all()) if ids else {}
+        table = incident_rows(rows, photo_counts=counts)
+    left, right = st.columns([3, 2], gap="medium")
+    with left:
+        overdue_n = sum(r["overdue"] == "是" for r in table)
+        st.markdown(f"**共 {len(table)} 件**" + (f"，其中超期 {overdue_n} 件" if overdue_n else ""))
+        frame = pd.DataFrame(table, columns=list(COLUMNS))
+        shown = ["code", "title", "status", "deadline", "category", "severity", "grid", "reported_at", "photos"]
+        st.dataframe(frame[shown].rename(columns=COLUMNS), hide_index=True, height=420, key="inc_table")
+        stamp = datetime.now(LOCAL_TZ).strftime("%Y%m%d_%H%M")
+        st.download_button("导出 Excel（当前筛选）", incidents_excel(table), file_name=f"事件清单_{stamp}.xlsx",
+                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                           icon=":material/download:", disabled=not table)
+    with right:
+        points = data.incidents[data.incidents["id"].isin(ids)]
+        if len(points):
+            minx, miny, maxx, maxy = points.total_bounds
+            pad = 0.01
+            center, zoom = view_for_bounds((minx - pad, miny - pad, maxx + pad, maxy + pad), width_px=520,
+                                           height_px=460, max_zoom=15)
+            m = base_map(center=center, zoom=zoom)
+            incidents_layer(points, name="筛选出的事件").add_to(m)
+        else:
+            m = base_map()
+        finish_map(m)
+        st_folium(m, key="inc_list_map", height=460, use_container_width=True, returned_objects=[])
+    if not ids:
+        st.info("没有符合条件的事件。")
+        return
+    labels = {i.id: f"{i.code} {i.title}" for i in rows}
+    if st.session_state.get(PICK) not in labels:
+        remembered = st.session_state.get(SELECTED)
+        st.session_state[PICK] = remembered if remembered in labels else ids[0]
+    picked = st.selectbox("查看事件", list(labels), format_func=labels.get, key=PICK)
+    st.session_state[SELECTED] = picked
+    detail_section(int(picked))
+
+
+# =============================================================================================
+# One incident
+# =============================================================================================
+
+
+def detail_section(incident_id: int) -> None:
+    st.divider()
+    try:
+        card = incident_card(version, incident_id)
+    except RiverGridError as exc:
+        show_error(exc)
+        return
+    left, right = st.columns([1, 1], gap="large")
+    with left:
+        render_incident(card)
+        render_history(card)
+    with right:
+        if index is None:
+            st.warning("还没有绘制边界的网格，无法查询责任链。")
+        else:
+            try:
+                chain = index.lookup_incident(incident_id)
+            except RiverGridError as exc:
+                show_error(exc)
+            else:
+                render_location(chain)
+                render_chain(chain, signed_in=actor is not None)
+        actions_section(incident_id)
+
+
+def actions_section(incident_id: int) -> None:
+    st.markdown("##### 办理")
+    if actor is None or not actor.can("incident.handle"):
+        st.caption("工作人员和管理员登录后可在此受理、交办、办结、审核事件；领导账号只读。")
+        return
+    with get_store().session() as s:
+        inc = s.get(Incident, incident_id)
+        if inc is None:
+            st.warning("该事件已不存在。")
+            return
+        status = IncidentStatus(inc.status)
+        permitted = [a for a in allowed_actions(status) if can_move(s, actor, inc, a)]
+        current_version, grid_now = inc.version, inc.grid_id
+        grid_names = {g.id: f"{g.name}（{GridLevel(g.level).label}）" for g in
+                      s.scalars(select(Grid).where(Grid.deleted_at.is_(None)).order_by(Grid.id))}
+        persons = {p.id: f"{p.name}（{p.title}）" if p.title else p.name for p in
+                   s.scalars(select(Person).where(Person.status == "active").order_by(Person.id))}
+    seen_key = f"inc_seen_version_{incident_id}"
+    expected = st.session_state.get(seen_key, current_version)
+    st.session_state[seen_key] = current_version
+    if not permitted:
+        closed = not status.is_open
+        st.caption("该事件已结束。" if closed else "当前状态下，您没有可办理的操作（需由其他网格的工作人员办理）。")
+        return
+    needs_note = [f"{a.label}须填写{a.note_required}" for a in permitted if a.note_required]
+    with st.form(f"inc_move_{incident_id}", clear_on_submit=True):
+        note = st.text_area("办理说明", max_chars=2000, help="；".join(needs_note) or None)
+        to_grid = to_person = None
+        if any(a.code == "assign" for a in permitted):
+            c1, c2 = st.columns(2)
+            ids = list(grid_names)
+            to_grid = c1.selectbox("交办网格", ids, index=ids.index(grid_now) if grid_now in ids else None,
+                                   format_func=grid_names.get)
+            to_person = c2.selectbox("交办责任人（可选）", list(persons), index=None, format_func=persons.get,
+                                     placeholder="不指定")
+        photos = st.file_uploader("照片（可选，每张不超过 10 MB）", type=PHOTO_TYPES, accept_multiple_files=True)
+        st.caption("可执行的操作：")
+        cols = st.columns(min(len(permitted), 4))
+        clicked = None
+        for n, action in enumerate(permitted):
+            kind = "primary" if action.target is not None and n == 0 else "secondary"
+            if cols[n % len(cols)].form_submit_button(action.label, type=kind, key=f"inc_do_{action.code}"):
+                clicked = action
+    if clicked is None:
+        return
+    try:
+        with get_store().session(actor) as s:
+            inc = move(s, incident_id, clicked.code, note=note,
+                       to_grid_id=to_grid if clicked.code == "assign" else None,
+                       to_person_id=to_person if clicked.code == "assign" else None,
+                       expected_version=expected, attachments=photos or None)
+            label, code, new_version = IncidentStatus(inc.status).label, inc.code, inc.version
+    except RiverGridError as exc:
+        show_error(exc)
+        return
+    st.session_state[seen_key] = new_version
+    st.session_state[FLASH] = f"事件 {md_text(code)}：已{md_text(clicked.label)}，当前状态“{md_text(label)}”。"
+    st.rerun()
+
+
+if mode == MODE_REPORT and may_report:
+    report_section()
+else:
+    list_section()
