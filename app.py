@@ -12,6 +12,7 @@ st.set_page_config(page_title="河长网格", page_icon="🌊", layout="wide")
 PAGES: list[tuple[str, str, str, str | None]] = [
     ("pages/home.py", "河湖一张图", ":material/map:", None),
     ("pages/blind_spots.py", "盲区检查", ":material/rule:", None),
+    ("pages/incidents.py", "事件处置", ":material/assignment:", None),
     ("pages/audit.py", "修改记录", ":material/history:", "audit.read"),
 ]
 
