@@ -218,6 +218,83 @@ def localize(element: E, *, base_url: str = VENDOR_URL) -> E:
     return element
 
 
+JS_BUNDLES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        # Leaflet and the two controls on every RiverGrid map: one request instead of three.
+        "rivergrid/map-core.js": (
+            "leaflet/leaflet.js",
+            "leaflet.fullscreen/Control.FullScreen.js",
+            "leaflet-measure/leaflet-measure.min.js",
+        ),
+    }
+)
+"""Bundle under :data:`VENDOR_DIR` → the vendored scripts it concatenates, in load order.
+
+streamlit-folium loads a map's scripts one after another (each waits for the previous), so on a
+slow intranet link every script is a round trip before the map can draw. The bundles are
+written by :func:`write_bundles` (``scripts/vendor_assets.sh`` calls it); a test checks that the
+committed files equal :func:`bundle_text` of their parts."""
+
+
+def bundle_text(name: str) -> str:
+    """The content of bundle ``name``: its parts in order, each headed by its path."""
+    return "".join(
+        f"/* ---- {part} (see its LICENSE in the same folder) ---- */\n"
+        + (VENDOR_DIR / part).read_text(encoding="utf-8").rstrip("\n")
+        + "\n;\n"
+        for part in JS_BUNDLES[name]
+    )
+
+
+def write_bundles() -> list[Path]:
+    """Write every bundle of :data:`JS_BUNDLES` into :data:`VENDOR_DIR`; the paths written."""
+    written = []
+    for name, parts in JS_BUNDLES.items():
+        path = VENDOR_DIR / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(bundle_text(name), encoding="utf-8")
+        written.append(path)
+        licence = path.parent / "LICENSE"
+        notices = [f"{path.name} concatenates the following files unchanged; their licences follow.\n"]
+        for part in parts:
+            folder = (VENDOR_DIR / part).parent
+            for text in sorted(folder.glob("LICEN[CS]E*")) + sorted(folder.glob("MIT-LICEN[CS]E*")):
+                notices.append(f"\n==== {part} ({text.name}) ====\n\n{text.read_text(encoding='utf-8')}")
+        licence.write_text("".join(notices), encoding="utf-8")
+        written.append(licence)
+    return written
+
+
+def use_bundles(element: E, *, base_url: str = VENDOR_URL) -> E:
+    """Load the scripts of a bundle as that one file where a (localized) map uses all its parts.
+
+    The bundle takes the place of its first part (Leaflet, which comes first), so scripts that
+    need Leaflet still load after it. Maps that use only some parts are left as they are.
+    """
+    prefix = base_url.rstrip("/") + "/"
+    _, js = collect_links(element)
+    for name, parts in JS_BUNDLES.items():
+        urls = [prefix + part for part in parts]
+        if not set(urls) <= set(js):
+            continue
+        placed = False
+        for elem in iter_elements(element):
+            scripts = getattr(elem, "default_js", None)
+            if not scripts or not any(url in urls for _, url in scripts):
+                continue
+            kept = []
+            for entry_name, url in scripts:
+                if url not in urls:
+                    kept.append((entry_name, url))
+                elif not placed and url == urls[0]:
+                    kept.append((f"bundle:{name}", prefix + name))
+                    placed = True
+            elem.default_js = kept
+        if not placed:  # Leaflet itself came from elsewhere: put the bundle first
+            element.default_js = [(f"bundle:{name}", prefix + name), *getattr(element, "default_js", [])]
+    return element
+
+
 def _local(url: str, elem: Element, base_url: str) -> str:
     try:
         return local_url(url, base_url=base_url)

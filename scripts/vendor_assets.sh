@@ -137,3 +137,6 @@ require("fs").writeFileSync(process.argv[2],
 ' "$ROOT/package-lock.json" "$OUT/VERSIONS.txt"
 
 echo "static/vendor refreshed: $(find "$OUT" -type f | wc -l) files, $(du -sh "$OUT" | cut -f1)"
+
+# Bundles (layers/assets.py JS_BUNDLES): scripts every map needs, concatenated into one request
+python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); from layers.assets import write_bundles; write_bundles()' "$ROOT"

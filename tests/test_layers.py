@@ -256,6 +256,37 @@ def test_streamlit_folium_collects_only_local_links(full_map, monkeypatch):
     assert external_assets(sent["header"] + sent["html"]) == []
 
 
+def test_committed_bundles_are_their_parts_concatenated():
+    """static/vendor/rivergrid/*.js must be rebuilt (scripts/vendor_assets.sh) when a part changes."""
+    from layers.assets import JS_BUNDLES, bundle_text
+
+    for name, parts in JS_BUNDLES.items():
+        text = (VENDOR_DIR / name).read_text(encoding="utf-8")
+        assert text == bundle_text(name), f"{name} is stale: run scripts/vendor_assets.sh"
+        for part in parts:  # each part whole, in order
+            assert (VENDOR_DIR / part).read_text(encoding="utf-8").rstrip("\n") in text
+        positions = [text.index(f"---- {part} ") for part in parts]
+        assert positions == sorted(positions)
+
+
+def test_bundle_replaces_its_parts_only_when_all_are_used(monkeypatch):
+    from layers.assets import use_bundles
+
+    m = use_bundles(finish_map(make_map(basemap="none", tianditu_key=None)))  # fullscreen + measure
+    sent = st_folium_links(m, monkeypatch)
+    js = sent["js_links"]
+    assert js[0] == f"{VENDOR_URL}/rivergrid/map-core.js"  # Leaflet's place: first
+    for part in ("leaflet/leaflet.js", "leaflet.fullscreen/Control.FullScreen.js",
+                 "leaflet-measure/leaflet-measure.min.js"):
+        assert f"{VENDOR_URL}/{part}" not in js
+    assert vendor_file(js[0]).is_file()
+    # a map without the measuring control keeps plain Leaflet
+    bare = use_bundles(localize(folium.Map(tiles=None)))
+    _, bare_js = collect_links(bare)
+    assert bare_js[0] == f"{VENDOR_URL}/leaflet/leaflet.js"
+    assert f"{VENDOR_URL}/rivergrid/map-core.js" not in bare_js
+
+
 def _every_plugin_map() -> folium.Map:
     m = make_map(basemap="none", tianditu_key=None)
     folium.plugins.MarkerCluster().add_to(m)
