@@ -16,6 +16,11 @@ PAGES: list[tuple[str, str, str, str | None]] = [
     ("pages/audit.py", "修改记录", ":material/history:", "audit.read"),
 ]
 
+# (file, title, icon, URL path): open to everyone, even when RIVERGRID_READ_LOGIN asks sign-in for the rest
+PUBLIC_PAGES: list[tuple[str, str, str, str]] = [
+    ("pages/public.py", "责任公示", ":material/campaign:", "public"),
+]
+
 get_store()
 actor = current_actor()
 login_page = st.Page("pages/login.py", title="登录" if actor is None else "账号", icon=":material/login:")
@@ -24,7 +29,8 @@ visible = [
     for i, (path, title, icon, permission) in enumerate(PAGES)
     if reading_allowed() and (permission is None or (actor is not None and actor.can(permission)))
 ]
-nav = st.navigation(visible + [login_page] if visible else [login_page])
+public = [st.Page(path, title=title, icon=icon, url_path=url) for path, title, icon, url in PUBLIC_PAGES]
+nav = st.navigation(visible + public + [login_page] if visible else [login_page, *public])
 
 with st.sidebar:
     st.markdown("### 河长网格")

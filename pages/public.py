@@ -1,0 +1,137 @@
+"""责任公示 — the public page: open without sign-in, even when reading needs it elsewhere.
+
+Shows, per grid, what the plan publishes (五定, responsible persons, supervised reaches and their
+chiefs, hotline) and the grid's signboard for download. Its only data source is
+:mod:`gis.disclosure` (public fields; phones only when marked public) through
+:mod:`ui.disclosure`: no incident, patrol, user or audit entry is read here. ``?grid=ID``
+selects a grid (signboard QR codes link here), ``&reach=ID`` emphasises a reach.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+from streamlit_folium import st_folium
+
+from gis.config import settings
+from gis.disclosure import PublicPerson, grid_of_reach
+from gis.errors import RiverGridError
+from gis.model import GridLevel, local_today
+from layers.public import disclosure_map
+from ui.chain_panel import md_text
+from ui.disclosure import published_grids, signboard_files
+from ui.state import data_version, show_error
+
+GRID_KEY = "public_grid"
+
+
+def _int_param(name: str) -> int | None:
+    value = st.query_params.get(name)
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _people_rows(persons: list[PublicPerson] | tuple[PublicPerson, ...]) -> list[dict[str, str]]:
+    return [{"职务": p.post, "姓名": p.name, "单位及职务": p.title, "联系电话": p.phone or "—"} for p in persons]
+
+
+cfg = settings()
+today = local_today()
+version = data_version()
+st.title("责任公示")
+st.caption("依据《临江市森工街道河长制工作网格化管理实施方案》，向社会公开各级网格的区域、人员、职责、任务和奖惩（五定）。"
+           "欢迎监督举报。")
+
+try:
+    grids = published_grids(version, today)
+except RiverGridError as exc:
+    show_error(exc)
+    st.stop()
+if not grids:
+    st.info("暂无公示信息。")
+    st.stop()
+
+by_id = {g.id: g for g in grids}
+reach_id = _int_param("reach")
+wanted = _int_param("grid")
+if wanted not in by_id and reach_id is not None:
+    found = grid_of_reach(grids, reach_id)
+    wanted = found.id if found is not None else None
+if wanted in by_id and st.session_state.get("_public_param") != (wanted, reach_id):
+    st.session_state[GRID_KEY] = wanted  # a link (QR code) chose the grid
+    st.session_state["_public_param"] = (wanted, reach_id)
+if st.session_state.get(GRID_KEY) not in by_id:
+    villages = [g.id for g in grids if g.level == GridLevel.VILLAGE.value]
+    st.session_state[GRID_KEY] = villages[0] if villages else grids[0].id
+
+ids = [g.id for g in grids]
+grid_id = st.selectbox("选择网格", ids, key=GRID_KEY,
+                       format_func=lambda i: f"{by_id[i].level_label} · {by_id[i].name}")
+grid = by_id[grid_id]
+if st.query_params.get("grid") != str(grid_id):
+    st.query_params["grid"] = str(grid_id)
+    if reach_id is not None and all(r.id != reach_id for r in grid.reaches):
+        del st.query_params["reach"]
+        reach_id = None
+
+st.header(grid.name + ("（边界示意）" if grid.illustrative else ""), divider="blue")
+left, right = st.columns([3, 2], gap="medium")
+with right:
+    st.metric("监督举报电话", grid.hotline)
+    st.markdown(f"**网格层级**：{md_text(grid.level_label)}" + (f"　**上级网格**：{md_text(grid.parent_name)}"
+                                                              if grid.parent_name else ""))
+    if grid.responsible_body:
+        st.markdown(f"**责任主体**：{md_text(grid.responsible_body)}")
+    st.markdown("**责任人及监管人员**")
+    if grid.persons:
+        st.dataframe(_people_rows(grid.persons), hide_index=True, width="stretch")
+    else:
+        st.caption("待补充")
+    for upper_name, level_label, persons in grid.upper:
+        st.markdown(f"**{md_text(level_label)}（{md_text(upper_name)}）主要责任人**："
+                    + ("、".join(md_text(f"{p.name}（{p.title}）" if p.title else p.name) for p in persons) or "待补充"))
+    try:
+        pdf, png, printed_on, stem = signboard_files(version, today, grid_id=grid.id)
+    except RiverGridError as exc:
+        show_error(exc)
+    else:
+        st.markdown(f"**公示牌**（更新日期 {printed_on}）")
+        a, b = st.columns(2)
+        a.download_button("下载公示牌 PDF", pdf, file_name=f"{stem}.pdf", mime="application/pdf",
+                          icon=":material/picture_as_pdf:", key="board_pdf")
+        b.download_button("下载公示牌图片", png, file_name=f"{stem}.png", mime="image/png",
+                          icon=":material/image:", key="board_png")
+
+with left:
+    try:
+        m = disclosure_map(grid, basemap=cfg.basemap, tianditu_key=cfg.tianditu_key, reach_id=reach_id)
+    except RiverGridError as exc:
+        show_error(exc)
+    else:
+        st_folium(m, key=f"public_map_{grid.id}_{reach_id}", height=480, use_container_width=True,
+                  returned_objects=[])
+    if grid.illustrative:
+        st.caption("网格边界为示意范围，非精确边界。")
+
+st.subheader("监管河段及河长")
+if grid.reaches:
+    rows = [{"河段": r.name, "所属河流": r.river, "网格内长度（公里）": r.length_km,
+             "河长": "、".join(f"{p.name}（{p.post}）" for p in r.chiefs) or "待补充"} for r in grid.reaches]
+    st.dataframe(rows, hide_index=True, width="stretch")
+    if reach_id is not None and any(r.id == reach_id for r in grid.reaches):
+        chosen = next(r for r in grid.reaches if r.id == reach_id)
+        st.info(f"所选河段：{md_text(chosen.name)}（地图上以深蓝色加粗显示）")
+else:
+    st.caption("本网格内暂无登记的河段。")
+
+st.subheader("五定")
+for title, body in (
+    ("定区域", grid.area_desc),
+    ("定人员", grid.personnel_desc),
+    ("定职责", grid.duties),
+    ("定任务", grid.tasks),
+    ("定奖惩", grid.rewards),
+):
+    st.markdown(f"**{title}**")
+    st.markdown(md_text(body) if body else "待补充")
