@@ -18,9 +18,9 @@ from gis.incidents import allowed_actions, can_move, grid_and_below, list_incide
 from gis.model import LOCAL_TZ, Category, GridLevel, IncidentSource, IncidentStatus, Severity
 from gis.store.schema import Attachment, Grid, Incident, Person
 from layers.basemap import finish_map, make_map, view_for_bounds
-from layers.grids import grids_layer
+from layers.grids import grid_style, grids_layer
 from layers.incidents import incidents_layer, picked_point_layer
-from layers.rivers import reaches_layer
+from layers.rivers import reach_style, reaches_layer
 from ui.chain_panel import md_text, render_chain, render_history, render_incident, render_location
 from ui.map_state import incident_card, responsibility_index
 from ui.state import current_actor, data_version, get_store, map_data, show_error
@@ -50,17 +50,26 @@ if not may_report:
     st.caption("登录巡查员、工作人员或管理员账号后可上报事件；领导账号只读。")
 
 
-def base_map(*, center: tuple[float, float] | None = None, zoom: int | None = None):  # type: ignore[no-untyped-def]
-    """The base map with the township and village grids and the reaches."""
+def inert(style_function):  # type: ignore[no-untyped-def]
+    """``style_function`` plus ``interactive: false``: the shapes take no clicks, so every click
+    reaches the map (a click on a grid would otherwise open its popup and not pick the point)."""
+    return lambda feature: {**style_function(feature), "interactive": False}
+
+
+def base_map(*, center: tuple[float, float] | None = None, zoom: int | None = None,
+             picking: bool = False):  # type: ignore[no-untyped-def]
+    """The base map with the township and village grids and the reaches (``picking``: for
+    choosing a point, shapes without popups and grids without name labels)."""
     grids = data.grids[data.grids["level"] != GridLevel.COUNTY.value]
     bounds = grids.total_bounds if len(grids) else data.reaches.total_bounds
     if center is None or zoom is None:
         center, zoom = view_for_bounds(tuple(bounds), width_px=760, height_px=520)
     m = make_map(basemap=cfg.basemap, tianditu_key=cfg.tianditu_key, center=center, zoom=zoom)
     if len(grids):
-        grids_layer(grids).add_to(m)
+        grids_layer(grids, labels=False if picking else None,
+                    **({"style": inert(grid_style)} if picking else {})).add_to(m)
     if len(data.reaches):
-        reaches_layer(data.reaches).add_to(m)
+        reaches_layer(data.reaches, **({"style": inert(reach_style)} if picking else {})).add_to(m)
     return m
 
 
@@ -77,7 +86,7 @@ def report_section() -> None:
     left, right = st.columns([3, 2], gap="medium")
     with left:
         st.markdown("**在地图上点击事件位置**（或在右侧输入经纬度）")
-        m = base_map()
+        m = base_map(picking=True)
         finish_map(m)
         lon, lat = st.session_state[LON], st.session_state[LAT]
         marker = picked_point_layer(lon, lat) if lon is not None and lat is not None else None
