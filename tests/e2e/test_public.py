@@ -1,0 +1,113 @@
+"""The public page 责任公示 and a signboard in headless Chromium (CJK fonts), on the real server
+with sign-in required for reading: the public page opens, the others do not.
+
+Screenshots are kept under ``<repo>/tmp/screenshots/`` (ignored by git) for a human to look at.
+"""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from gis.store import Store
+from gis.store.schema import Grid
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "tmp" / "screenshots"
+PUBLIC = "https://hezhang.example.gov.cn/rivergrid"
+FOLIUM_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
+
+# Two different ideographs drawn on a canvas: real glyphs differ, missing-glyph boxes do not.
+_GLYPHS_DIFFER = """() => {
+    const draw = (ch) => {
+        const c = document.createElement('canvas'); c.width = 64; c.height = 64;
+        const g = c.getContext('2d'); g.font = '48px sans-serif'; g.fillText(ch, 4, 52);
+        return Array.from(g.getImageData(0, 0, 64, 64).data).join(',');
+    };
+    return draw('何') !== draw('兆') && draw('何') !== draw('\\u0378');
+}"""
+
+
+def _qr_texts(png: Path) -> list[str]:
+    import zxingcpp
+    from PIL import Image
+
+    with Image.open(png) as im:
+        return [r.text for r in zxingcpp.read_barcodes(im.copy()) if r.format == zxingcpp.BarcodeFormat.QRCode]
+
+
+def test_public_page_and_signboard_in_chromium(
+    app_server, page, blocked_requests: list, browser_errors: list[str], tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    base_url = app_server({"RIVERGRID_DATA_DIR": str(tmp_path), "RIVERGRID_BASEMAP": "none",
+                           "RIVERGRID_READ_LOGIN": "1", "RIVERGRID_PUBLIC_URL": PUBLIC})
+    # the server loads the demo on its first session; open the sign-in page first
+    page.goto(base_url, wait_until="domcontentloaded")
+    page.get_by_role("button", name="登录").wait_for(timeout=90_000)
+    store = Store(f"sqlite:///{tmp_path / 'rivergrid.sqlite'}", migrate=False)
+    with store.session() as s:
+        dongxing = s.scalar(select(Grid.id).where(Grid.name == "森工街道东兴村"))
+    store.dispose()
+
+    # -- the public page, as a signboard's QR code opens it --------------------------------
+    page.goto(f"{base_url}/public?grid={dongxing}", wait_until="domcontentloaded")
+    page.get_by_role("heading", name="责任公示").wait_for(timeout=60_000)
+    page.get_by_role("heading", name="森工街道东兴村（边界示意）").wait_for(timeout=60_000)
+    frame = page.frame_locator(FOLIUM_IFRAME)
+    frame.locator("path.leaflet-interactive").first.wait_for(timeout=60_000)
+    for name in ("五定", "定职责", "监管河段及河长"):
+        page.get_by_text(name, exact=False).first.wait_for(timeout=30_000)
+    page.get_by_text("0439-52xxx03（示意）").first.wait_for(timeout=30_000)
+    assert page.evaluate(_GLYPHS_DIFFER), "Chinese text is drawn as missing-glyph boxes (install fonts-noto-cjk)"
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "public_page.png"), full_page=True)
+    # the tables are drawn on a canvas (glide data grid): read the names through its accessible copy
+    tables = page.locator('[data-testid="stDataFrame"]')
+    assert tables.count() == 2
+    html = page.content()
+    for person in ("何兆花", "张力文", "王立军", "陈宝山", "东兴沟（示意）"):
+        assert person in html
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    assert nav.get_by_text("责任公示").count() == 1
+    assert nav.get_by_text("河湖一张图").count() == 0 and nav.get_by_text("修改记录").count() == 0
+
+    # -- the signboard, downloaded from the page -----------------------------------------
+    with page.expect_download(timeout=60_000) as pdf_download:
+        page.get_by_role("button", name="下载公示牌 PDF").click()
+    pdf = tmp_path / "board.pdf"
+    pdf_download.value.save_as(pdf)
+    subprocess.run(["pdftoppm", "-r", "100", "-png", "-singlefile", str(pdf), str(tmp_path / "board_pdf")],
+                   check=True, timeout=60)
+    assert _qr_texts(tmp_path / "board_pdf.png") == [f"{PUBLIC}/public?grid={dongxing}"]
+    with page.expect_download(timeout=60_000) as png_download:
+        page.get_by_role("button", name="下载公示牌图片").click()
+    board_png = tmp_path / "board.png"
+    png_download.value.save_as(board_png)
+
+    # ... and shown in the browser, screenshot kept and its QR code read from the screenshot
+    data = base64.b64encode(board_png.read_bytes()).decode()
+    page.set_viewport_size({"width": 827, "height": 1170})
+    page.set_content(f'<html><body style="margin:0"><img id="board" src="data:image/png;base64,{data}" '
+                     'style="width:827px;display:block"></body></html>')
+    page.wait_for_function("document.getElementById('board').complete")
+    shot = ARTIFACTS / "signboard.png"
+    page.locator("#board").screenshot(path=str(shot))
+    assert _qr_texts(shot) == [f"{PUBLIC}/public?grid={dongxing}"]
+
+    # -- pages behind sign-in stay closed -----------------------------------------------------
+    page.set_viewport_size({"width": 1400, "height": 900})
+    for path in ("audit", "home", "blind_spots"):
+        page.goto(f"{base_url}/{path}", wait_until="domcontentloaded")
+        page.get_by_role("button", name="登录").wait_for(timeout=60_000)
+        assert page.get_by_role("heading", name="修改记录").count() == 0
+        assert page.get_by_role("heading", name="河湖一张图").count() == 0
+        assert page.get_by_role("heading", name="盲区检查").count() == 0
+    assets = [r for r in blocked_requests if r.resource_type in ("script", "stylesheet", "font", "document")]
+    assert assets == []
