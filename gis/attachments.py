@@ -43,11 +43,11 @@ from gis.errors import ValidationError
 
 __all__ = [
     "ALLOWED_FORMATS",
-    "AttachmentStore",
     "MAX_BYTES",
     "MAX_FILES",
     "MAX_PIXELS",
     "THUMB_PX",
+    "AttachmentStore",
     "CheckedPhoto",
     "Upload",
     "attach",

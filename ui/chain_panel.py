@@ -277,8 +277,8 @@ __all__ = [
     "render_history",
     "render_incident",
     "render_location",
-    "render_placeholder",
     "render_photos",
+    "render_placeholder",
     "render_selection",
     "show_phone",
 ]
