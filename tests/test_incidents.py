@@ -42,7 +42,7 @@ from gis.incidents import (
 )
 from gis.model import IncidentStatus, UserRole
 from gis.store import Store
-from gis.store.schema import AuditEntry, Grid, Incident, IncidentEvent, User
+from gis.store.schema import Attachment, AuditEntry, Grid, Incident, IncidentEvent, User
 from gis.workdays import LOCAL_TZ, WorkCalendar
 
 DONGXING = "森工街道东兴村"
@@ -214,6 +214,12 @@ def test_returned_and_redone_escalated_and_transferred(demo: Store) -> None:
     assert history(demo, iid2)[-1][:3] == ("escalate", "accepted", "accepted")
     inc = step(demo, "admin", iid2, "escalate", note="报县")
     assert inc.grid_id == grid_id(demo, "临江市")
+    with demo.session() as s:  # the grid moves are in the audit log with before and after
+        audit = s.scalars(select(AuditEntry).where(AuditEntry.table_name == "incidents", AuditEntry.row_id == iid2,
+                                                   AuditEntry.action == "update").order_by(AuditEntry.id)).all()
+        assert [(a.username, a.before["grid_id"], a.after["grid_id"]) for a in audit[-2:]] == [
+            ("staff", grid_id(demo, DONGXING), grid_id(demo, TOWNSHIP)),
+            ("admin", grid_id(demo, TOWNSHIP), grid_id(demo, "临江市"))]
     with pytest.raises(IllegalTransition, match="最高一级"):
         step(demo, "admin", iid2, "escalate", note="再报")
     # urge: recorded, no state change
@@ -511,10 +517,25 @@ def run(*args: str, url: str, check: bool = True) -> subprocess.CompletedProcess
     return proc
 
 
-def test_cli_report_move_list(demo: Store) -> None:
+def test_cli_report_move_list(demo: Store, tmp_path, data_dir) -> None:  # type: ignore[no-untyped-def]
     url = demo.url
+    missing = run("incident", "report", "--lon", "126.812", "--lat", "41.729", "--category", "ecology",
+                  "--description", "x", "--photo", str(tmp_path / "nope.jpg"), url=url, check=False)
+    assert missing.returncode == 2 and "找不到照片文件" in missing.stderr
+    not_image = tmp_path / "notes.jpg"
+    not_image.write_text("岸边油污，见照片")
+    refused = run("incident", "report", "--lon", "126.812", "--lat", "41.729", "--category", "ecology",
+                  "--description", "x", "--photo", str(not_image), url=url, check=False)
+    assert refused.returncode == 2 and "不是可识别的图片文件" in refused.stderr
+    with demo.session() as s:
+        assert len(s.scalars(select(Incident)).all()) == 14  # nothing saved
     out = json.loads(run("incident", "report", "--lon", "126.812", "--lat", "41.729", "--category", "环境安全隐患",
-                         "--description", "岸边油污", "--json", "--as", "patroller", url=url).stdout)
+                         "--description", "岸边油污", "--json", "--as", "patroller",
+                         "--photo", str(photo(tmp_path / "油污.jpg")), url=url).stdout)
+    with demo.session() as s:
+        (att,) = s.scalars(select(Attachment).where(Attachment.incident_id == out["id"])).all()
+        assert att.original_name == "油污.jpg" and att.uploaded_by == "patroller"
+    assert (data_dir / "attachments" / att.sha256[:2] / f"{att.sha256}.jpg").is_file()
     assert {"id", "code", "grid", "reach", "persons", "chain", "accept_due_at", "close_due_at", "deadline",
             "warnings", "blind_spot", "status"} <= out.keys()
     assert out["grid"]["name"] == SENGONG and out["blind_spot"] and any("盲区" in w for w in out["warnings"])
