@@ -277,7 +277,7 @@ def test_expired_only_for_a_post_no_other_rule_covers(demo: Store) -> None:
             post(s, SENGONG, name, GridRole.ASSISTANT).valid_to = YESTERDAY
     (f,) = check(demo)
     assert (f.rule, f.object_id, f.severity, f.level) == ("expired_only", grid_id(demo, SENGONG), "warning", "village")
-    assert f.message.startswith("村级网格“森工街道森工社区”的协管员/志愿者任期均已结束，无人接替（原协管员/志愿者")
+    assert f.message.startswith("村级网格“森工街道森工社区”的协管员任期均已结束，无人接替（原协管员")
     assert "赵春梅已于2026-11-27任期届满" in f.message and "吴玉华已于2026-11-27任期届满" in f.message
     with demo.session(SYSTEM) as s:  # a successor booked from tomorrow: a replacement exists
         assign(s, SENGONG, "赵春梅", GridRole.ASSISTANT, valid_from=TODAY + timedelta(days=1))
