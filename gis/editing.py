@@ -52,7 +52,7 @@ import inspect as _inspect
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import geopandas as gpd
@@ -92,14 +92,18 @@ __all__ = [
     "GridVersionInfo",
     "SaveResult",
     "delete_grid",
+    "deleted_grids",
     "fit_grid",
     "grid_history",
     "grids_as_of",
     "merge_grids",
+    "preview_fit",
     "restore_grid",
     "restore_version",
     "save_grid",
+    "siblings",
     "split_grid",
+    "split_parts",
 ]
 
 FIT_STEPS = ("repair", "snap", "clip_to_parent", "cut_overlaps", "drop_slivers")
@@ -119,6 +123,9 @@ ATTRIBUTE_FIELDS = ("code", "responsible_body", "area_desc", "personnel_desc", "
 
 EDITABLE_FIELDS = ("name", "level", "parent_id", *ATTRIBUTE_FIELDS)
 """Keys accepted in ``attributes`` of :func:`save_grid`."""
+
+_KEEP: Any = object()
+"""Default of :func:`preview_fit`'s ``parent_id``: the grid's own parent."""
 
 PIECE_REASONS = {"outside_parent": "超出上级网格", "overlap": "与相邻网格重叠", "sliver": "碎片"}
 
@@ -1185,6 +1192,34 @@ def restore_grid(session: Session, grid_id: int, *, expected_version: int, note:
     return _result(grid)
 
 
+def split_parts(geom: BaseGeometry, line: Any) -> tuple[BaseGeometry, BaseGeometry]:
+    """The two parts a line cuts a grid boundary into, larger first (pure; EPSG:4326).
+
+    Raises
+    ------
+    GeometryError
+        The line is not a line, or does not cut ``geom`` into exactly two parts (pieces below
+        :data:`gis.topology.NOISE_AREA_M2` do not count).
+    """
+    cut = _as_geometry(line, "分割线")
+    if cut.geom_type not in ("LineString", "MultiLineString"):
+        raise GeometryError(f"分割线应为线，实际为 {cut.geom_type}", f"expected a line, got {cut.geom_type}")
+    metric = _Metric(metric_crs_for(geom))
+    parts = _pieces(_split(geom, cut), metric)
+    if len(parts) < 2:
+        raise GeometryError(
+            "分割线没有把网格分开：线应完整穿过网格，两端都画到网格边界之外",
+            "the line does not cut the grid",
+        )
+    if len(parts) > 2:
+        raise GeometryError(
+            f"分割线把网格分成了 {len(parts)} 块，只能分成两块：请画一条只穿过网格一次的线",
+            f"the line cuts the grid into {len(parts)} parts",
+        )
+    (geom_a, _), (geom_b, _) = sorted(parts, key=lambda pa: -pa[1])
+    return geom_a, geom_b
+
+
 def split_grid(
     session: Session,
     grid_id: int,
@@ -1226,19 +1261,7 @@ def split_grid(
         raise GeometryError(f"分割线应为线，实际为 {cut.geom_type}", f"expected a line, got {cut.geom_type}")
     if grid.geom is None:
         raise GeometryError(f"网格“{grid.name}”还没有边界，无法分割", f"grid {grid_id} has no geometry")
-    metric = _Metric(metric_crs_for(grid.geom))
-    parts = _pieces(_split(grid.geom, cut), metric)
-    if len(parts) < 2:
-        raise GeometryError(
-            "分割线没有把网格分开：线应完整穿过网格，两端都画到网格边界之外",
-            f"the line does not cut grid {grid_id}",
-        )
-    if len(parts) > 2:
-        raise GeometryError(
-            f"分割线把网格分成了 {len(parts)} 块，只能分成两块：请画一条只穿过网格一次的线",
-            f"the line cuts grid {grid_id} into {len(parts)} parts",
-        )
-    (geom_a, _), (geom_b, _) = sorted(parts, key=lambda pa: -pa[1])
+    geom_a, geom_b = split_parts(grid.geom, cut)
     name_a, name_b = names if names is not None else (grid.name, f"{grid.name}（二）")
     if not str(name_a).strip() or not str(name_b).strip():
         raise ValidationError("分割后的两个网格都需要名称", "empty name")
@@ -1326,6 +1349,58 @@ def merge_grids(
 # =============================================================================================
 
 
+def preview_fit(
+    session: Session,
+    grid_id: int | None,
+    geometry: Any,
+    *,
+    level: str | None = None,
+    parent_id: Any = _KEEP,
+    **fit_options: Any,
+) -> FitResult:
+    """What :func:`save_grid` with ``fit=True`` would make of ``geometry`` (nothing is written).
+
+    Fits against the live parent and siblings, exactly as the save will, so the page can show
+    the changes (areas added and removed, pieces dropped) before the user confirms.
+
+    Parameters
+    ----------
+    grid_id
+        The grid being edited, or ``None`` for a new one.
+    geometry
+        The drawing (shapely or GeoJSON-like, EPSG:4326).
+    level, parent_id
+        For a new grid (or one being moved): its level and parent; by default the grid's own.
+    """
+    grid = _live(_load(session, grid_id, lock=False)) if grid_id is not None else None
+    if grid is None and level is None:
+        raise ValidationError("新建网格需要先选择层级", "level is required to preview a new grid")
+    lvl = GridLevel.from_any(level if level is not None else grid.level).value  # type: ignore[union-attr]
+    parent = (grid.parent_id if grid is not None else None) if parent_id is _KEEP else parent_id
+    unknown = sorted(set(fit_options) - _FIT_OPTIONS)
+    if unknown:
+        raise TypeError(f"unknown fit options: {', '.join(unknown)}")
+    parent_geom, neighbours = _family(session, grid_id, parent, lvl)
+    return fit_grid(_as_geometry(geometry, "绘制的网格"), parent=parent_geom, neighbours=neighbours, **fit_options)
+
+
+def siblings(session: Session, grid_id: int) -> list[Grid]:
+    """The live grids of the same level and parent as ``grid_id``, drawn ones only, by name
+    (candidates for :func:`merge_grids`)."""
+    grid = _live(_load(session, grid_id, lock=False))
+    parent = Grid.parent_id == grid.parent_id if grid.parent_id is not None else Grid.parent_id.is_(None)
+    query = select(Grid).where(Grid.deleted_at.is_(None), Grid.geom.is_not(None), Grid.id != grid.id,
+                               Grid.level == grid.level, parent)
+    return sorted(session.scalars(query), key=lambda g: (g.name, g.id))
+
+
+def deleted_grids(session: Session) -> list[Grid]:
+    """Soft-deleted grids, newest deletion first (candidates for :func:`restore_grid`)."""
+    rows = session.scalars(select(Grid).where(Grid.deleted_at.is_not(None)))
+    return sorted(rows, key=lambda g: g.deleted_at, reverse=True)  # type: ignore[arg-type, return-value]
+
+
+
 def grid_history(session: Session, grid_id: int) -> list[GridVersionInfo]:
     """The versions of a grid, oldest first, the last one marked ``current``.
 
@@ -1363,7 +1438,7 @@ def grids_as_of(session: Session, when: datetime) -> gpd.GeoDataFrame:
     """
     if not isinstance(when, datetime) or when.tzinfo is None:
         raise ValidationError("查询时间需要带时区（例如北京时间或 UTC）", "when must be a timezone-aware datetime")
-    when = when.astimezone(timezone.utc)
+    when = when.astimezone(UTC)
     grids = list(session.scalars(select(Grid).order_by(Grid.id)))
     rows = []
     for gid, versions in _timelines(session, grids).items():

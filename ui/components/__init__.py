@@ -1,0 +1,1 @@
+"""Streamlit custom components of RiverGrid (plain HTML/JS frontends, served offline)."""
