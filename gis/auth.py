@@ -22,13 +22,14 @@ _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 8
 
 L, S, P, A = UserRole.LEADER, UserRole.STAFF, UserRole.PATROLLER, UserRole.ADMIN
+V = UserRole.VOLUNTEER  # 志愿者/协管员 of a village grid: read, report incidents, upload own patrols
 
 PERMISSIONS: dict[str, frozenset[UserRole]] = {
-    "read": frozenset({L, S, P, A}),
+    "read": frozenset({L, S, P, A, V}),
     "geodata.write": frozenset({S, A}),  # rivers, reaches, grids, objects, imports
     "org.write": frozenset({S, A}),  # persons, posts, leading group
-    "patrol.write": frozenset({P, S, A}),
-    "incident.report": frozenset({P, S, A}),
+    "patrol.write": frozenset({P, S, A, V}),
+    "incident.report": frozenset({P, S, A, V}),
     "incident.handle": frozenset({S, A}),
     "user.manage": frozenset({A}),
     "audit.read": frozenset({L, S, A}),
@@ -36,6 +37,10 @@ PERMISSIONS: dict[str, frozenset[UserRole]] = {
     "assessment.write": frozenset({S, A}),  # self-evaluations and evaluations of lower grids
 }
 """What each role may do. Leaders read everything and write nothing."""
+
+INSERT_ONLY_ROLES: frozenset[UserRole] = frozenset({V})
+"""Roles that may add rows (an incident report, a patrol track) but never change or delete any:
+volunteers report, they do not edit (checked on every flush, see :mod:`gis.store.rules`)."""
 
 TABLE_WRITE_PERMISSION: dict[str, str] = {
     "rivers": "geodata.write",

@@ -1287,6 +1287,7 @@ def build_demo_data(*, yalu_path: Path | str = YALU_FILE) -> DemoData:
         DemoUser("staff", "高雪（工作人员）", UserRole.STAFF.value, "高雪", TOWNSHIP),
         DemoUser("patroller", "何兆花（巡查员）", UserRole.PATROLLER.value, "何兆花", DONGXING),
         DemoUser("admin", "系统管理员", UserRole.ADMIN.value, None, None),
+        DemoUser("volunteer", "赵春梅（志愿者/协管员）", UserRole.VOLUNTEER.value, "赵春梅", SENGONG),
     )
     return DemoData(
         rivers=rivers, reaches=reaches, grids=grids, persons=persons, grid_roles=tuple(grid_roles),

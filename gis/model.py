@@ -131,6 +131,7 @@ class UserRole(_Labelled):
     STAFF = "staff"
     PATROLLER = "patroller"
     ADMIN = "admin"
+    VOLUNTEER = "volunteer"
 
 
 class PersonStatus(_Labelled):
@@ -189,6 +190,7 @@ _LABELS: dict[tuple[type, str], str] = {
     (UserRole, UserRole.STAFF.value): "工作人员",
     (UserRole, UserRole.PATROLLER.value): "巡查员",
     (UserRole, UserRole.ADMIN.value): "管理员",
+    (UserRole, UserRole.VOLUNTEER.value): "志愿者/协管员",
     (PersonStatus, PersonStatus.ACTIVE.value): "在岗",
     (PersonStatus, PersonStatus.LEFT.value): "已离任",
     (OrgBodyKind, OrgBodyKind.LEADING_GROUP.value): "领导小组",

@@ -159,3 +159,45 @@ def _check_locked_evaluations(session: Session, flush_context: Any, instances: A
                 f"第 {obj.edition} 版评价已提交并锁定，不能修改或删除；如需更改请新建版本",
                 f"evaluation {obj.id} is submitted and locked",
             )
+
+
+@event.listens_for(AuditedSession, "before_flush")
+def _check_volunteer_writes(session: Session, flush_context: Any, instances: Any) -> None:
+    """Volunteers and 协管员 (:data:`gis.auth.INSERT_ONLY_ROLES`) only add their own reports.
+
+    They may not change or delete any row; a patrol track they upload belongs to the person
+    their account is linked to (filled in when left empty, refused when it names someone
+    else); an incident they report is recorded with the source 志愿者/协管员, so both count
+    separately in the grid's figures.
+    """
+    from gis.auth import INSERT_ONLY_ROLES
+    from gis.errors import PermissionDenied
+
+    actor = session.info.get("actor")
+    if actor is None or actor.role not in INSERT_ONLY_ROLES:
+        return
+    with session.no_autoflush:
+        for obj in list(session.dirty) + list(session.deleted):
+            if obj in session.deleted or session.is_modified(obj, include_collections=False):
+                raise PermissionDenied(
+                    f"当前角色“{actor.role.label}”只能上报事件和上传巡河轨迹，不能修改或删除已有记录",
+                    f"role {actor.role.value} may only insert rows ({obj.__table__.name} {obj.id})",
+                )
+        own: int | None = None
+        if any(isinstance(o, PatrolTrack) for o in session.new):
+            user = session.get(User, actor.user_id) if actor.user_id is not None else None
+            user = user or session.scalar(select(User).where(User.username == actor.username))
+            own = user.person_id if user is not None else None
+        for obj in session.new:
+            if isinstance(obj, PatrolTrack):
+                person_id = obj.person.id if obj.person is not None else obj.person_id
+                if own is None:
+                    raise PermissionDenied("该账号未关联人员，不能上传巡河轨迹，请联系管理员",
+                                           f"user {actor.username} is linked to no person")
+                if person_id is None:
+                    obj.person_id = own
+                elif person_id != own:
+                    raise PermissionDenied("志愿者/协管员只能上传本人的巡河轨迹",
+                                           f"user {actor.username} may not upload tracks of person {person_id}")
+            elif isinstance(obj, Incident):
+                obj.source = model.IncidentSource.VOLUNTEER.value

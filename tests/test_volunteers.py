@@ -1,0 +1,157 @@
+"""Volunteers and 协管员 (gis.volunteers, UserRole.VOLUNTEER): registered under village grids,
+they may read, report incidents and upload their own patrols, and nothing else."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from gis import demo_data as dd
+from gis.auth import Actor, actor_for, authenticate
+from gis.demo import load_demo
+from gis.errors import DuplicateNameError, NotFoundError, PermissionDenied, ValidationError
+from gis.incidents import move, report_incident
+from gis.model import GridRole, IncidentSource, UserRole
+from gis.patrol_store import import_track_file
+from gis.store import Store
+from gis.store.schema import AuditEntry, Grid, GridRoleAssignment, Incident, PatrolTrack, Person, User
+from gis.volunteers import register_volunteer, volunteers_of
+
+DONGXING = "森工街道东兴村"
+SENGONG = "森工街道森工社区"
+ADMIN = Actor("admin", UserRole.ADMIN, "系统管理员")
+STAFF = Actor("staff", UserRole.STAFF, "高雪")
+ZHAO_GPX = dd.GPX_DIR / "2026-11-04_zhaochunmei_BSG-01.gpx"  # 赵春梅's walk along 北山沟
+DONGXING_POINT = (127.0, 41.84)  # inside 东兴村 only
+
+
+@pytest.fixture
+def demo(store: Store) -> Store:
+    load_demo(store)
+    return store
+
+
+def grid_id(store: Store, name: str) -> int:
+    with store.session() as s:
+        return s.scalar(select(Grid.id).where(Grid.name == name))
+
+
+def audit_count(store: Store) -> int:
+    with store.session() as s:
+        return s.scalar(select(func.count()).select_from(AuditEntry))
+
+
+def volunteer(store: Store, username: str = "volunteer", password: str = dd.DEMO_PASSWORD) -> Actor:
+    with store.session() as s:
+        return authenticate(s, username, password)
+
+
+def test_register_a_volunteer_with_an_account_under_a_village_grid(demo: Store) -> None:
+    dongxing = grid_id(demo, DONGXING)
+    with demo.session(ADMIN) as s:
+        reg = register_volunteer(s, grid_id=dongxing, name="孙小红", title="河道保护志愿者", username="sunxh",
+                                 password="long-enough-1")
+    with demo.session() as s:
+        post = s.get(GridRoleAssignment, reg.post_id)
+        assert (post.grid_id, post.role, post.person.name) == (dongxing, GridRole.VOLUNTEER.value, "孙小红")
+        user = s.get(User, reg.user_id)
+        assert (user.role, user.person_id, user.grid_id) == ("volunteer", reg.person_id, dongxing)
+        assert volunteers_of(s, dongxing) == [
+            {"name": "陈宝山", "post": "协管员", "title": "河道监管协管员", "username": ""},
+            {"name": "孙小红", "post": "志愿者", "title": "河道保护志愿者", "username": "sunxh"},
+        ]
+    actor = volunteer(demo, "sunxh", "long-enough-1")
+    assert actor.role is UserRole.VOLUNTEER and actor.role.label == "志愿者/协管员"
+
+
+def test_registration_refuses_bad_input_and_saves_nothing(demo: Store) -> None:
+    dongxing, township = grid_id(demo, DONGXING), grid_id(demo, "临江市森工街道办事处")
+    before = audit_count(demo)
+    cases = [
+        (ADMIN, {"grid_id": township, "name": "甲"}, ValidationError, "登记在村级网格下"),
+        (ADMIN, {"grid_id": dongxing, "name": "甲", "post": "监管人员"}, ValidationError, "只能登记为志愿者或协管员"),
+        (ADMIN, {"grid_id": dongxing, "name": "  "}, ValidationError, "姓名不能为空"),
+        (ADMIN, {"grid_id": 9999, "name": "甲"}, NotFoundError, "没有编号为 9999 的网格"),
+        (ADMIN, {"grid_id": dongxing, "name": "甲", "username": "volunteer", "password": "long-enough-1"},
+         DuplicateNameError, "用户名“volunteer”已被使用"),
+        (ADMIN, {"grid_id": dongxing, "name": "甲", "username": "jia"}, ValidationError, "同时填写用户名和密码"),
+        (ADMIN, {"grid_id": dongxing, "name": "甲", "username": "jia", "password": "short"}, ValidationError, "密码至少"),
+        # staff may add persons and posts but not accounts: the person is not saved either
+        (STAFF, {"grid_id": dongxing, "name": "甲", "username": "jia", "password": "long-enough-1"},
+         PermissionDenied, "无权管理用户"),
+    ]
+    for actor, kwargs, error, message in cases:
+        with pytest.raises(error, match=message), demo.session(actor) as s:
+            register_volunteer(s, **kwargs)  # type: ignore[arg-type]
+    assert audit_count(demo) == before
+    with demo.session() as s:
+        assert s.scalar(select(Person.id).where(Person.name == "甲")) is None
+
+
+def test_a_volunteer_reports_an_incident_attributed_to_them(demo: Store) -> None:
+    actor = volunteer(demo)  # the demo's 赵春梅, 森工社区
+    with demo.session(actor) as s:
+        incident = report_incident(s, lon=DONGXING_POINT[0], lat=DONGXING_POINT[1], category="生态环境",
+                                   description="河边堆放生活垃圾", source="patrol")
+        iid = incident.id
+    with demo.session() as s:
+        inc = s.get(Incident, iid)
+        assert inc.source == IncidentSource.VOLUNTEER.value  # counted apart from the staff's patrols
+        assert inc.reporter == "赵春梅（志愿者/协管员）"
+        assert [e.by for e in inc.events] == ["volunteer"]
+        assert inc.grid.name == DONGXING  # routed like any report
+        users = set(s.scalars(select(AuditEntry.username).where(AuditEntry.table_name == "incidents",
+                                                                AuditEntry.row_id == iid)))
+        assert users == {"volunteer"}
+
+
+def test_a_volunteer_uploads_their_own_patrol_and_no_one_elses(demo: Store) -> None:
+    actor = volunteer(demo)
+    with demo.session(actor) as s:
+        result = import_track_file(s, ZHAO_GPX, person="赵春梅")
+    with demo.session() as s:
+        tracks = [s.get(PatrolTrack, i) for i in result.ids]
+        assert tracks and {t.person.name for t in tracks} == {"赵春梅"}
+    before = audit_count(demo)
+    with pytest.raises(PermissionDenied, match="只能上传本人的巡河轨迹"), demo.session(actor) as s:
+        import_track_file(s, ZHAO_GPX, person="何兆花")
+    with demo.session(actor) as s:  # a track added without a person becomes the volunteer's own
+        t = s.get(PatrolTrack, result.ids[0])
+        copy = PatrolTrack(name="补录", geom=t.geom, times=list(t.times), started_at=t.started_at, ended_at=t.ended_at)
+        s.add(copy)
+        s.flush()
+        assert copy.person_id == s.scalar(select(User.person_id).where(User.username == "volunteer"))
+    assert audit_count(demo) == before + 1
+
+
+def test_a_volunteer_cannot_edit_grids_people_or_handle_incidents(demo: Store) -> None:
+    actor = volunteer(demo)
+    with demo.session(actor) as s:
+        iid = report_incident(s, lon=DONGXING_POINT[0], lat=DONGXING_POINT[1], category="生态环境",
+                              description="疑似排污").id
+        track_id = s.scalar(select(PatrolTrack.id).limit(1))
+    before = audit_count(demo)
+    attempts = {
+        "rename a grid": lambda s: setattr(s.scalar(select(Grid).where(Grid.name == SENGONG)), "name", "改名"),
+        "edit a person": lambda s: setattr(s.scalar(select(Person).where(Person.name == "赵春梅")), "title", "组长"),
+        "accept an incident": lambda s: move(s, iid, "accept"),
+        "change own report": lambda s: setattr(s.get(Incident, iid), "status", "archived"),
+        "delete a track": lambda s: s.delete(s.get(PatrolTrack, track_id)),
+    }
+    for what, attempt in attempts.items():
+        with pytest.raises(PermissionDenied), demo.session(actor) as s:
+            attempt(s)
+            s.flush()
+        assert audit_count(demo) == before, what
+    with demo.session() as s:
+        assert s.get(Incident, iid).status == "reported"
+        assert s.scalar(select(Grid.id).where(Grid.name == SENGONG)) is not None
+
+
+def test_the_demo_volunteer_account_is_linked_to_zhao_chunmei(demo: Store) -> None:
+    with demo.session() as s:
+        actor = actor_for(s, "volunteer")
+        user = s.get(User, actor.user_id)
+        assert actor.role is UserRole.VOLUNTEER
+        assert s.get(Person, user.person_id).name == "赵春梅"
+        assert s.get(Grid, user.grid_id).name == SENGONG
