@@ -12,6 +12,7 @@ st.set_page_config(page_title="河长网格", page_icon="🌊", layout="wide")
 PAGES: list[tuple[str, str, str, str | None]] = [
     ("pages/home.py", "河湖一张图", ":material/map:", None),
     ("pages/blind_spots.py", "盲区检查", ":material/rule:", None),
+    ("pages/patrol.py", "巡河管理", ":material/directions_walk:", None),
     ("pages/incidents.py", "事件处置", ":material/assignment:", None),
     ("pages/grids.py", "网格管理", ":material/grid_on:", None),
     ("pages/audit.py", "修改记录", ":material/history:", "audit.read"),

@@ -52,6 +52,8 @@ __all__ = [
     "detect_offset",
     "match_track",
     "merge_intervals",
+    "path_length_m",
+    "position_at",
     "reaches_frame",
     "read_tracks",
     "track_from_record",
@@ -354,6 +356,35 @@ def track_from_record(record: Any) -> Track:
     person = record.person.name if getattr(record, "person", None) is not None else None
     return Track(lon=coords[:, 0], lat=coords[:, 1], times=times, name=record.name, source_name=record.source_name,
                  person=person, grid=record.grid_id, track_id=record.id)
+
+
+def path_length_m(path: Sequence[tuple[float, float]]) -> float:
+    """Geodesic length (WGS84 ellipsoid), in metres, of a path of (lon, lat) in decimal degrees."""
+    xy = np.asarray(path, dtype=np.float64).reshape(-1, 2)
+    if len(xy) < 2:
+        return 0.0
+    return float(_step_m(xy[:, 0], xy[:, 1], np.arange(len(xy) - 1), np.arange(1, len(xy))).sum())
+
+
+def position_at(track: Track, t: np.datetime64) -> tuple[float, float, int]:
+    """Where a patrol was at UTC time ``t`` (for playback): lon, lat (decimal degrees, linear
+    between the two points around ``t``) and how many points were recorded by then.
+
+    Before the first point: the first point (count 1); after the last: the last. Points without
+    a time are ignored; the times must increase (a cleaned or stored track).
+    """
+    ok = ~np.isnat(track.times)
+    if not ok.any():
+        raise ValidationError("轨迹没有时间，无法回放", "track has no times")
+    lon, lat, ns = track.lon[ok], track.lat[ok], track.times[ok].astype("int64")
+    x = np.datetime64(t, "ns").astype("int64")
+    k = int(np.searchsorted(ns, x, side="right"))
+    if k == 0:
+        return float(lon[0]), float(lat[0]), 1
+    if k >= len(ns):
+        return float(lon[-1]), float(lat[-1]), len(ns)
+    f = (x - ns[k - 1]) / (ns[k] - ns[k - 1])
+    return float(lon[k - 1] + f * (lon[k] - lon[k - 1])), float(lat[k - 1] + f * (lat[k] - lat[k - 1])), k
 
 
 # ---------------------------------------------------------------------------------------------

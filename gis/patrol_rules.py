@@ -42,8 +42,10 @@ __all__ = [
     "compliance",
     "counts_as_patrol",
     "parse_period",
+    "period_choices",
     "period_coverage",
     "slots",
+    "stretch_lines",
 ]
 
 FREQUENCIES = {"day": "每日", "week": "每周", "xun": "每旬", "month": "每月", "quarter": "每季度", "year": "每年"}
@@ -140,6 +142,18 @@ def parse_period(text: str) -> Period:
         "2026-11-01..2026-11-15",
         f"unrecognised period {s!r}",
     )
+
+
+def period_choices(today: date) -> list[str]:
+    """Period labels to offer on ``today`` (Beijing date): this month, its 旬 up to today, last
+    month, this ISO week, this quarter, last quarter, this year."""
+    y, m = today.year, today.month
+    py, pm = (y, m - 1) if m > 1 else (y - 1, 12)
+    q = (m - 1) // 3 + 1
+    pq_y, pq = (y, q - 1) if q > 1 else (y - 1, 4)
+    week_y, week, _ = today.isocalendar()
+    xun = [f"{y}-{m:02d}-{XUN_NAMES[k]}" for k in range(min((today.day - 1) // 10, 2) + 1)]
+    return [f"{y}-{m:02d}", *xun, f"{py}-{pm:02d}", f"{week_y}-W{week:02d}", f"{y}-Q{q}", f"{pq_y}-Q{pq}", str(y)]
 
 
 def _iso(s: str) -> str:
@@ -364,3 +378,35 @@ def period_coverage(results: Iterable[PatrolResult], reaches: gpd.GeoDataFrame) 
     offset = st["reach_id"].map(starts.fillna(0.0)).to_numpy(float) if len(st) else np.zeros(0)
     st["stations"] = [format_range(a + o, b + o) for a, b, o in zip(st["from_m"], st["to_m"], offset)]
     return per_reach, st
+
+
+def _substring(line: Any, a: float, b: float) -> Any:
+    """Part of a (Multi)LineString between ``a`` and ``b`` metres along it; parts of a
+    MultiLineString are chained in order (as :func:`shapely.line_locate_point` measures)."""
+    import shapely
+    import shapely.ops
+
+    parts = list(line.geoms) if line.geom_type == "MultiLineString" else [line]
+    out, pos = [], 0.0
+    for part in parts:
+        lo, hi = max(a - pos, 0.0), min(b - pos, part.length)
+        if hi > lo:
+            piece = shapely.ops.substring(part, lo, hi)
+            if piece.geom_type == "LineString":
+                out.append(piece)
+        pos += part.length
+    if not out:
+        return None
+    return out[0] if len(out) == 1 else shapely.MultiLineString(out)
+
+
+def stretch_lines(reaches: gpd.GeoDataFrame, reach_ids: Sequence[Any], from_m: Sequence[float],
+                  to_m: Sequence[float]) -> gpd.GeoSeries:
+    """The lines of stretches ``[from_m, to_m]`` (metres from each reach's start, as in
+    :func:`period_coverage`) of ``reaches`` (index = reach ids), in the reaches' CRS."""
+    from gis.crs import metric_crs_for
+
+    crs = metric_crs_for(reaches)
+    metric = reaches.geometry.to_crs(crs)
+    geoms = [_substring(metric.loc[r], float(a), float(b)) for r, a, b in zip(reach_ids, from_m, to_m, strict=True)]
+    return gpd.GeoSeries(geoms, crs=crs).to_crs(reaches.crs)

@@ -59,6 +59,7 @@ from gis.patrol_rules import (
     period_coverage,
     rule_for,
     slots,
+    stretch_lines,
 )
 from gis.store.schema import Grid, GridRoleAssignment, PatrolTrack, Person, Reach
 
@@ -67,9 +68,11 @@ __all__ = [
     "PatrolReport",
     "TrackFileCheck",
     "check_track_file",
+    "coverage_frame",
     "import_track_file",
     "patrol_report",
     "store_reaches",
+    "track_frame",
 ]
 
 _GEOD = pyproj.Geod(ellps="WGS84")
@@ -511,3 +514,63 @@ def patrol_report(session: Session, period: str | Period, *, rules: Mapping[str,
         })
     return PatrolReport(period=period, persons=persons, grids=grid_rows, reaches=reach_rows_out, coverage=coverage,
                         tracks=track_rows, rules=rules, warnings=warnings)
+
+
+# ---------------------------------------------------------------------------------------------
+# Map data of a report
+# ---------------------------------------------------------------------------------------------
+
+
+def coverage_frame(report: PatrolReport, reaches: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The reaches cut into patrolled and never-patrolled stretches for ``report``'s period.
+
+    Columns: reach_id, reach (name), status (``patrolled`` or ``never``), from_m, to_m, length_m
+    (metres from the reach start), stations (桩号 with the reach's start station), share (of the
+    whole reach patrolled) and the stretch's line (EPSG:4326). ``reaches`` as from
+    :func:`store_reaches`.
+    """
+    from gis.linref import format_range
+
+    rows = []
+    for c in report.coverage:
+        rid = c["reach_id"]
+        if rid not in reaches.index:
+            continue
+        pos = 0.0
+        cuts = [(s["from_m"], s["to_m"]) for s in c["never_patrolled"]] + [(c["length_m"], c["length_m"])]
+        for a, b in cuts:
+            if a - pos > 0.05:
+                rows.append((rid, c["reach"], "patrolled", pos, a))
+            if b - a > 0.05:
+                rows.append((rid, c["reach"], "never", a, b))
+            pos = max(pos, b)
+    frame = pd.DataFrame(rows, columns=["reach_id", "reach", "status", "from_m", "to_m"])
+    frame["length_m"] = frame["to_m"] - frame["from_m"]
+    starts = frame["reach_id"].map(reaches["start_station_m"]).fillna(0.0) if len(frame) and \
+        "start_station_m" in reaches.columns else pd.Series(0.0, index=frame.index)
+    frame["stations"] = [format_range(a + o, b + o) for a, b, o in zip(frame["from_m"], frame["to_m"], starts)]
+    share = {c["reach_id"]: c["share"] for c in report.coverage}
+    frame["share"] = frame["reach_id"].map(share)
+    geoms = stretch_lines(reaches, list(frame["reach_id"]), frame["from_m"].to_numpy(), frame["to_m"].to_numpy()) \
+        if len(frame) else gpd.GeoSeries([], crs=reaches.crs)
+    out = gpd.GeoDataFrame(frame, geometry=geoms.to_numpy(), crs=reaches.crs)
+    return out[out.geometry.notna()].reset_index(drop=True)
+
+
+def track_frame(session: Session, ids: list[int]) -> gpd.GeoDataFrame:
+    """Stored tracks ``ids`` for the map and playback: id, name, person_name, grid_name,
+    started_at, ended_at (UTC), length_m (geodesic, metres), times (ISO UTC per vertex), line."""
+    if not ids:
+        return gpd.GeoDataFrame({c: [] for c in ("id", "name", "person_name", "grid_name", "started_at", "ended_at",
+                                                 "length_m", "times")}, geometry=[], crs="EPSG:4326")
+    rows = session.scalars(select(PatrolTrack).where(PatrolTrack.id.in_(ids))
+                           .options(selectinload(PatrolTrack.person), selectinload(PatrolTrack.grid))
+                           .order_by(PatrolTrack.started_at, PatrolTrack.id)).all()
+    geoms = [r.geom for r in rows]
+    return gpd.GeoDataFrame({
+        "id": [r.id for r in rows], "name": [r.name for r in rows],
+        "person_name": [r.person.name if r.person else "" for r in rows],
+        "grid_name": [r.grid.name if r.grid else "" for r in rows],
+        "started_at": [r.started_at for r in rows], "ended_at": [r.ended_at for r in rows],
+        "length_m": [float(_GEOD.geometry_length(g)) for g in geoms], "times": [list(r.times or []) for r in rows],
+    }, geometry=geoms, crs="EPSG:4326")

@@ -1,0 +1,148 @@
+"""Cached data and small helpers of the page 巡河管理 (pages/patrol.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import streamlit as st
+from sqlalchemy import select
+
+from gis.linref import format_range
+from gis.model import GridLevel
+from gis.patrol_rules import FREQUENCIES
+from gis.patrol_store import (
+    PatrolReport,
+    TrackFileCheck,
+    check_track_file,
+    coverage_frame,
+    patrol_report,
+    store_reaches,
+    track_frame,
+)
+from gis.store.schema import Grid, Person
+from layers.home_map import Overlay
+from layers.patrol_map import patrol_overlays
+from ui.state import get_store
+
+UPLOAD_TYPES = ["gpx", "kml", "kmz", "csv"]
+
+
+@dataclass
+class PeriodData:
+    """Everything the page shows for one period, as of one data version."""
+
+    report: PatrolReport
+    inside: list[dict[str, Any]]  # report.tracks started in the period
+    stretches: gpd.GeoDataFrame
+    tracks: gpd.GeoDataFrame
+    stations: dict[int, tuple[str, float]]  # reach id → (name, start station in metres)
+    bounds: tuple[float, float, float, float] | None
+
+
+@st.cache_data(show_spinner="正在统计巡河考核…", max_entries=8)
+def period_data(version: int, period: str) -> PeriodData:
+    """:func:`gis.patrol_store.patrol_report` for ``period`` with its map frames (``version``:
+    :func:`ui.state.data_version`, the cache key)."""
+    with get_store().session() as s:
+        report = patrol_report(s, period)
+        reaches = store_reaches(s)
+        # the report also analyses tracks of slots reaching outside the period (a quarter, a week
+        # that began last month): the map and the lists show those started inside it
+        inside = [t for t in report.tracks if t["track_id"] is not None and t["start"] is not None
+                  and report.period.contains(np.datetime64(t["start"].rstrip("Z"), "ns"))]
+        tracks = track_frame(s, [t["track_id"] for t in inside])
+    stretches = coverage_frame(report, reaches)
+    focus = tracks if len(tracks) else reaches  # the period's tracks, else every reach
+    if len(focus):
+        x0, y0, x1, y1 = (float(v) for v in focus.total_bounds)
+        pad = max(x1 - x0, y1 - y0, 0.02) * 0.15
+        bounds: tuple[float, float, float, float] | None = (x0 - pad, y0 - pad, x1 + pad, y1 + pad)
+    else:
+        bounds = None
+    stations = {int(k): (str(r["name"]), float(r["start_station_m"] or 0.0)) for k, r in reaches.iterrows()}
+    return PeriodData(report, inside, stretches, tracks, stations, bounds)  # type: ignore[arg-type]
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def period_overlays(version: int, period: str) -> list[Overlay]:
+    """The packed map layers of :func:`period_data` (built once per version and period)."""
+    data = period_data(version, period)
+    uncounted = {t["track_id"] for t in data.inside if not t["counted"]}
+    return patrol_overlays(data.stretches, data.tracks, uncounted=uncounted)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def people_and_grids(version: int) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """(id, name) of persons and (id, "name（level）") of live grids, for the upload form."""
+    with get_store().session() as s:
+        persons = [(p.id, p.name) for p in s.scalars(select(Person).order_by(Person.name))]
+        grids = [(g.id, f"{g.name}（{GridLevel(g.level).label}）") for g in
+                 s.scalars(select(Grid).where(Grid.deleted_at.is_(None)).order_by(Grid.level, Grid.id))]
+    return persons, grids
+
+
+def saved_upload(data: bytes, name: str) -> Path:
+    """The uploaded bytes in a private temporary file named like the upload (its folder is
+    per content, so two uploads never mix; the name is reduced to its last part)."""
+    folder = Path(tempfile.gettempdir()) / "rivergrid-uploads" / hashlib.sha256(data).hexdigest()[:24]
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = folder / (Path(name).name or "track")
+    if not path.exists() or path.read_bytes() != data:
+        path.write_bytes(data)
+    return path
+
+
+@st.cache_data(show_spinner="正在检查轨迹…", max_entries=4)
+def checked_upload(version: int, data: bytes, name: str, from_crs: str | None) -> TrackFileCheck:
+    """:func:`gis.patrol_store.check_track_file` of an upload (raises its Chinese errors)."""
+    with get_store().session() as s:
+        return check_track_file(s, saved_upload(data, name), from_crs=from_crs)
+
+
+def _rate(v: Any) -> str:
+    return "不考核" if v is None else f"{v:.0%}"
+
+
+def compliance_table(rows: list[dict[str, Any]], subject: str, key: str) -> pd.DataFrame:
+    """Persons' or grids' compliance rows of a report as a Chinese table."""
+    return pd.DataFrame({
+        subject: [r[key] for r in rows],
+        "层级": [GridLevel(r["level"]).label if r["level"] in GridLevel._value2member_map_ else "无岗位"
+               for r in rows],
+        "频次": [FREQUENCIES.get(r["frequency"] or "", "—") for r in rows],
+        "应巡": [r["required"] for r in rows],
+        "达标": [r["done"] for r in rows],
+        "巡查次数": [r["patrols"] for r in rows],
+        "有效次数": [r["counted"] for r in rows],
+        "完成率": [_rate(r["rate"]) for r in rows],
+        "未完成时段": ["、".join(r["missing_slots"]) for r in rows],
+    })
+
+
+def coverage_table(report: PatrolReport) -> pd.DataFrame:
+    """Per reach: length, patrolled share and the never-patrolled stretches with 桩号."""
+    return pd.DataFrame({
+        "河段": [c["reach"] for c in report.coverage],
+        "编码": [c["code"] for c in report.coverage],
+        "长度（公里）": [round(c["length_m"] / 1000, 2) for c in report.coverage],
+        "已巡（公里）": [round(c["covered_m"] / 1000, 2) for c in report.coverage],
+        "覆盖率": [f"{c['share']:.0%}" for c in report.coverage],
+        "从未巡查的区段（桩号）": ["；".join(s["stations"] for s in c["never_patrolled"]) or "无"
+                          for c in report.coverage],
+    })
+
+
+def matched_text(matched: list[dict[str, Any]], stations: dict[int, tuple[str, float]]) -> list[str]:
+    """``河段名 K1+000–K4+200（3.20 公里）`` per matched interval of a track."""
+    out = []
+    for m in matched:
+        name, start = stations.get(int(m["reach_id"]), (str(m["reach_id"]), 0.0))
+        out.append(f"{name} {format_range(m['from_m'] + start, m['to_m'] + start)}（{m['length_m'] / 1000:.2f} 公里）")
+    return out
