@@ -156,6 +156,26 @@ def _chief_names(persons: Sequence[PublicPerson]) -> str:
     return "、".join(f"{p.name}（{p.post}）" for p in persons) or "待补充"
 
 
+def _data_version(session: Session) -> int:
+    from sqlalchemy import func, select
+
+    from gis.store.schema import AuditEntry
+
+    return int(session.scalar(select(func.max(AuditEntry.id))) or 0)
+
+
+def _public_grids(session: Session, today: date) -> list[PublicGrid]:
+    """:func:`gis.disclosure.public_grids`, computed once per session while nothing is written
+    (every write adds audit entries, which changes the key), so that checking the boards of many
+    grids (the assessment does) reads the store once."""
+    key = (_data_version(session), today, settings().hotline)
+    cached = session.info.get("_signboard_public_grids")
+    if cached is None or cached[0] != key:
+        cached = (key, public_grids(session, today=today))
+        session.info["_signboard_public_grids"] = cached
+    return cached[1]
+
+
 def signboard_content(
     session: Session,
     *,
@@ -175,7 +195,7 @@ def signboard_content(
     """
     if (grid_id is None) == (reach_id is None):
         raise ValidationError("请指定一个网格或一个河段（二选一）", "give exactly one of grid_id and reach_id")
-    grids = public_grids(session, today=today)
+    grids = _public_grids(session, today or local_today())
     if grid_id is not None:
         g = next((x for x in grids if x.id == int(grid_id)), None)
         if g is None:
@@ -547,35 +567,54 @@ def make_signboard(
     return Signboard(content, fp, now, png_path, pdf_path, True)
 
 
+def _shown_table_changes(session: Session) -> list[tuple[str, int | None, set[Any], datetime]]:
+    """Audit entries of the tables a board shows: (table, row id, grid or reach ids the row
+    referred to before or after, time); read once per session while nothing is written."""
+    from sqlalchemy import select
+
+    from gis.store.schema import AuditEntry
+
+    key = _data_version(session)
+    cached = session.info.get("_signboard_changes")
+    if cached is None or cached[0] != key:
+        rows = []
+        for e in session.scalars(select(AuditEntry).where(
+                AuditEntry.table_name.in_(("grids", "grid_roles", "persons", "reaches", "reach_chiefs")))):
+            ref = {"grid_roles": "grid_id", "reach_chiefs": "reach_id"}.get(e.table_name)
+            refs = {r.get(ref) for r in (e.before, e.after) if r} if ref else set()
+            rows.append((e.table_name, e.row_id, refs, e.at))
+        cached = (key, rows)
+        session.info["_signboard_changes"] = cached
+    return cached[1]
+
+
 def _content_changed_at(session: Session, grid_id: int) -> datetime | None:
     """Time of the newest audited change to the rows a grid's board shows (grid and upper
     grids, their posts and persons, the reaches and their chiefs)."""
     from sqlalchemy import select
 
-    from gis.store.schema import AuditEntry, Grid, GridRoleAssignment, ReachChief
+    from gis.store.schema import Grid, GridRoleAssignment, ReachChief
 
     grid_ids: set[int] = set()
     gid: int | None = grid_id
     while gid is not None and gid not in grid_ids:
         grid_ids.add(gid)
         gid = session.scalar(select(Grid.parent_id).where(Grid.id == gid))
-    grids = public_grids(session)
+    grids = _public_grids(session, local_today())
     reach_ids = {r.id for g in grids if g.id == grid_id for r in g.reaches}
     person_ids = set(session.scalars(select(GridRoleAssignment.person_id).where(GridRoleAssignment.grid_id.in_(grid_ids))))
     person_ids |= set(session.scalars(select(ReachChief.person_id).where(ReachChief.reach_id.in_(reach_ids or {-1}))))
     newest: datetime | None = None
-    for e in session.scalars(select(AuditEntry).where(
-            AuditEntry.table_name.in_(("grids", "grid_roles", "persons", "reaches", "reach_chiefs")))):
-        rows = [r for r in (e.before, e.after) if r]
+    for table, row_id, refs, at in _shown_table_changes(session):
         hit = (
-            (e.table_name == "grids" and e.row_id in grid_ids)
-            or (e.table_name == "persons" and e.row_id in person_ids)
-            or (e.table_name == "reaches" and e.row_id in reach_ids)
-            or (e.table_name == "grid_roles" and any(r.get("grid_id") in grid_ids for r in rows))
-            or (e.table_name == "reach_chiefs" and any(r.get("reach_id") in reach_ids for r in rows))
+            (table == "grids" and row_id in grid_ids)
+            or (table == "persons" and row_id in person_ids)
+            or (table == "reaches" and row_id in reach_ids)
+            or (table == "grid_roles" and bool(refs & grid_ids))
+            or (table == "reach_chiefs" and bool(refs & reach_ids))
         )
-        if hit and (newest is None or e.at > newest):
-            newest = e.at
+        if hit and (newest is None or at > newest):
+            newest = at
     return newest
 
 
