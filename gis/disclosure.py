@@ -33,7 +33,14 @@ from sqlalchemy.orm import Session, selectinload
 from gis.config import settings
 from gis.crs import metric_crs_for
 from gis.errors import NotFoundError
-from gis.model import STORE_CRS, GridLevel, GridRole, PersonStatus, ReachChiefLevel, local_today
+from gis.model import (
+    STORE_CRS,
+    GridLevel,
+    GridRole,
+    PersonStatus,
+    ReachChiefLevel,
+    local_today,
+)
 
 __all__ = [
     "PUBLIC_POSTS",

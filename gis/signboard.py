@@ -24,7 +24,7 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,13 @@ from sqlalchemy.orm import Session
 
 from gis.config import settings
 from gis.crs import metric_crs_for
-from gis.disclosure import PublicGrid, PublicPerson, grid_of_reach, public_grids, public_url
+from gis.disclosure import (
+    PublicGrid,
+    PublicPerson,
+    grid_of_reach,
+    public_grids,
+    public_url,
+)
 from gis.errors import NotFoundError, RiverGridError, ValidationError
 from gis.model import LOCAL_TZ, GridRole, local_today
 
@@ -545,7 +551,7 @@ def make_signboard(
     now : datetime, keyword-only
         Time of drawing (default now); its Asia/Shanghai date is printed.
     """
-    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    now = (now or datetime.now(UTC)).astimezone(UTC)
     today = now.astimezone(LOCAL_TZ).date()
     content = signboard_content(session, grid_id=grid_id, reach_id=reach_id, base_url=base_url, today=today)
     fp = content.fingerprint()

@@ -18,7 +18,15 @@ from gis.disclosure import grid_of_reach, public_grid, public_grids, public_url
 from gis.errors import NotFoundError
 from gis.model import GridLevel, GridRole, PersonStatus, ReachChiefLevel, UserRole
 from gis.store import Store
-from gis.store.schema import Grid, GridRoleAssignment, Incident, Person, Reach, ReachChief, River
+from gis.store.schema import (
+    Grid,
+    GridRoleAssignment,
+    Incident,
+    Person,
+    Reach,
+    ReachChief,
+    River,
+)
 
 APP = str(PROJECT_DIR / "app.py")
 STAFF = Actor("staff", UserRole.STAFF, "高雪")

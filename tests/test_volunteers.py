@@ -9,12 +9,25 @@ from sqlalchemy import func, select
 from gis import demo_data as dd
 from gis.auth import Actor, actor_for, authenticate
 from gis.demo import load_demo
-from gis.errors import DuplicateNameError, NotFoundError, PermissionDenied, ValidationError
+from gis.errors import (
+    DuplicateNameError,
+    NotFoundError,
+    PermissionDenied,
+    ValidationError,
+)
 from gis.incidents import move, report_incident
 from gis.model import GridRole, IncidentSource, UserRole
 from gis.patrol_store import import_track_file
 from gis.store import Store
-from gis.store.schema import AuditEntry, Grid, GridRoleAssignment, Incident, PatrolTrack, Person, User
+from gis.store.schema import (
+    AuditEntry,
+    Grid,
+    GridRoleAssignment,
+    Incident,
+    PatrolTrack,
+    Person,
+    User,
+)
 from gis.volunteers import register_volunteer, volunteers_of
 
 DONGXING = "森工街道东兴村"
