@@ -18,12 +18,26 @@ from sqlalchemy import func, select
 from gis import patrol as P
 from gis.auth import Actor
 from gis.crs import wgs84_to_gcj02
-from gis.errors import FileFormatError, NotFoundError, PermissionDenied, RiverGridError, ValidationError
+from gis.errors import (
+    FileFormatError,
+    NotFoundError,
+    PermissionDenied,
+    RiverGridError,
+    ValidationError,
+)
 from gis.importing import import_file
 from gis.model import UserRole
 from gis.patrol_store import check_track_file, import_track_file
 from gis.store import Store
-from gis.store.schema import AuditEntry, Grid, GridRoleAssignment, PatrolTrack, Person, Reach, River
+from gis.store.schema import (
+    AuditEntry,
+    Grid,
+    GridRoleAssignment,
+    PatrolTrack,
+    Person,
+    Reach,
+    River,
+)
 
 DATA = Path(__file__).resolve().parent / "data" / "gpx"
 STAFF = Actor("staff", UserRole.STAFF)
@@ -106,7 +120,7 @@ def test_broken_timestamps_are_dropped_and_reported() -> None:
     (t,) = P.read_tracks(DATA / "Mojstrovka.gpx")
     ref = _gpxpy("Mojstrovka.gpx").tracks[0].segments[0].points
     assert sum(p.time.year == 1901 for p in ref) == len(ref) == 184
-    kept, report = P.clean_track(t)
+    _, report = P.clean_track(t)
     assert report.dropped["no_time"] == 184 and report.points_kept == 0
     with pytest.raises(ValidationError, match="无时间或时间为 0 184 个"):
         P.analyse_track(t, _nearby_reach(t))
@@ -275,9 +289,8 @@ def _trk(points: list[tuple[float, float, str]]) -> str:
 
 def _refused(store: Store, path: Path, match: str, exc: type[Exception] = RiverGridError, **kw) -> None:  # type: ignore[no-untyped-def]
     before = _counts(store)
-    with pytest.raises(exc, match=match):
-        with store.session(PATROLLER) as s:
-            import_track_file(s, path, person="何兆花", **kw)
+    with pytest.raises(exc, match=match), store.session(PATROLLER) as s:
+        import_track_file(s, path, person="何兆花", **kw)
     assert _counts(store) == before
     assert before[0] == 0
 
