@@ -188,6 +188,34 @@ def cmd_who(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_volunteer_add(args: argparse.Namespace) -> int:
+    from gis.volunteers import register_volunteer
+
+    password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else None
+    store = _store(args)
+    actor = _actor(store, args.user)
+    with store.session(actor) as s:
+        reg = register_volunteer(s, grid_id=args.grid, name=args.name, post=args.post, title=args.title or "",
+                                 unit=args.unit or "", phone=args.phone or "", phone_public=args.phone_public,
+                                 username=args.username, password=password)
+    info = {"person_id": reg.person_id, "post_id": reg.post_id, "user_id": reg.user_id}
+    text = f"已登记：{args.name}（人员编号 {reg.person_id}）" + (f"，账号 {args.username}" if reg.user_id else "")
+    _print(info, args.json, text)
+    return 0
+
+
+def cmd_volunteer_list(args: argparse.Namespace) -> int:
+    from gis.volunteers import volunteers_of
+
+    store = _store(args)
+    with store.session() as s:
+        rows = volunteers_of(s, args.grid)
+    text = "\n".join(f"{r['post']} {r['name']}（{r['title'] or '-'}）" + (f" 账号 {r['username']}" if r["username"] else "")
+                     for r in rows) or "该网格没有登记志愿者或协管员"
+    _print(rows, args.json, text)
+    return 0
+
+
 def cmd_signboard(args: argparse.Namespace) -> int:
     import shutil
 
@@ -407,6 +435,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="输出文件（.pdf 或 .png）")
     p.add_argument("--base-url", help="二维码链接的应用地址（默认 RIVERGRID_PUBLIC_URL）")
     p.set_defaults(func=cmd_signboard)
+
+    vol = sub.add_parser("volunteer", help="志愿者和协管员：登记到村级网格、列表")
+    vsub = vol.add_subparsers(dest="volunteer_command", required=True)
+    p = vsub.add_parser("add", parents=[common], help="登记志愿者或协管员（可同时创建只能上报事件、上传轨迹的账号）")
+    p.add_argument("--grid", type=int, required=True, help="村级网格编号")
+    p.add_argument("--name", required=True, help="姓名")
+    p.add_argument("--post", default="volunteer", help="volunteer 志愿者（默认）或 assistant 协管员")
+    p.add_argument("--title", help="职务")
+    p.add_argument("--unit", help="单位")
+    p.add_argument("--phone", help="电话")
+    p.add_argument("--phone-public", action="store_true", help="电话可向社会公示")
+    p.add_argument("--username", help="同时创建的账号用户名（密码从标准输入读取，见 --password-stdin）")
+    p.add_argument("--password-stdin", action="store_true", help="从标准输入第一行读取新账号的密码")
+    p.add_argument("--user", default="admin", help="以哪个用户的身份登记（默认 admin）")
+    p.set_defaults(func=cmd_volunteer_add)
+    p = vsub.add_parser("list", parents=[common], help="列出网格的志愿者和协管员")
+    p.add_argument("--grid", type=int, required=True, help="网格编号")
+    p.set_defaults(func=cmd_volunteer_list)
 
     p = sub.add_parser("patrol", parents=[common], help="分析巡河轨迹：清洗、沿河匹配、疑似虚假巡查")
     p.add_argument("file", type=Path, help="轨迹文件（GPX、KML/KMZ、CSV）")

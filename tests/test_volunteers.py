@@ -168,3 +168,26 @@ def test_the_demo_volunteer_account_is_linked_to_zhao_chunmei(demo: Store) -> No
         assert actor.role is UserRole.VOLUNTEER
         assert s.get(Person, user.person_id).name == "赵春梅"
         assert s.get(Grid, user.grid_id).name == SENGONG
+
+
+def test_cli_registers_a_volunteer_whose_account_can_sign_in(demo: Store) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from gis.config import PROJECT_DIR
+
+    def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "gis", *args, "--database-url", demo.url], cwd=PROJECT_DIR,
+                              input=stdin, capture_output=True, text=True, timeout=120, check=False)
+
+    dongxing = grid_id(demo, DONGXING)
+    proc = run("volunteer", "add", "--grid", str(dongxing), "--name", "钱小兵", "--post", "协管员",
+               "--username", "qianxb", "--password-stdin", "--json", stdin="long-enough-2\n")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["user_id"] is not None
+    assert volunteer(demo, "qianxb", "long-enough-2").role is UserRole.VOLUNTEER
+    listed = json.loads(run("volunteer", "list", "--grid", str(dongxing), "--json").stdout)
+    assert {"name": "钱小兵", "post": "协管员", "title": "", "username": "qianxb"} in listed
+    bad = run("volunteer", "add", "--grid", str(grid_id(demo, "临江市")), "--name", "某人")
+    assert bad.returncode == 2 and "登记在村级网格下" in bad.stderr
