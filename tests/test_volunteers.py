@@ -191,3 +191,21 @@ def test_cli_registers_a_volunteer_whose_account_can_sign_in(demo: Store) -> Non
     assert {"name": "钱小兵", "post": "协管员", "title": "", "username": "qianxb"} in listed
     bad = run("volunteer", "add", "--grid", str(grid_id(demo, "临江市")), "--name", "某人")
     assert bad.returncode == 2 and "登记在村级网格下" in bad.stderr
+
+
+def test_volunteer_signs_in_to_the_app_and_sees_no_history_page(app_env) -> None:  # type: ignore[no-untyped-def]
+    from streamlit.testing.v1 import AppTest
+
+    from gis.config import PROJECT_DIR
+
+    at = AppTest.from_file(str(PROJECT_DIR / "app.py"), default_timeout=120).run()
+    at = at.switch_page("pages/login.py").run()
+    inputs = {t.label: t for t in at.text_input}
+    inputs["用户名"].input("volunteer")
+    inputs["密码"].input(dd.DEMO_PASSWORD)
+    next(b for b in at.button if b.label == "登录").click()
+    at = at.run()
+    assert [s.value for s in at.success] == ["已登录：赵春梅（志愿者/协管员）"]
+    at = at.switch_page("pages/audit.py").run()  # 修改记录 needs audit.read
+    assert [w.value for w in at.warning] == ["当前角色“志愿者/协管员”无权查看修改记录"]
+    assert not at.dataframe
