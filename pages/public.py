@@ -122,6 +122,13 @@ if grid.reaches:
     if reach_id is not None and any(r.id == reach_id for r in grid.reaches):
         chosen = next(r for r in grid.reaches if r.id == reach_id)
         st.info(f"所选河段：{md_text(chosen.name)}（地图上以深蓝色加粗显示）")
+        try:
+            pdf, _, printed_on, stem = signboard_files(version, today, reach_id=chosen.id)
+        except RiverGridError as exc:
+            show_error(exc)
+        else:
+            st.download_button(f"下载河段公示牌 PDF（更新日期 {printed_on}）", pdf, file_name=f"{stem}.pdf",
+                               mime="application/pdf", icon=":material/picture_as_pdf:", key="reach_board_pdf")
 else:
     st.caption("本网格内暂无登记的河段。")
 

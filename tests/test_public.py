@@ -201,3 +201,4 @@ def test_a_qr_link_selects_the_grid_and_the_reach(app_env: Path) -> None:
     assert at.selectbox[0].value == sengong
     assert [h.value for h in at.header] == ["森工街道森工社区（边界示意）"]
     assert any(f"所选河段：{reach_name}" in i.value.replace("\\", "") for i in at.info)
+    assert any(d.label.startswith("下载河段公示牌 PDF") for d in at.get("download_button"))
