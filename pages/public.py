@@ -75,7 +75,7 @@ if st.query_params.get("grid") != str(grid_id):
         del st.query_params["reach"]
         reach_id = None
 
-st.header(grid.name + ("（边界示意）" if grid.illustrative else ""), divider="blue")
+st.header(md_text(grid.name) + ("（边界示意）" if grid.illustrative else ""), divider="blue")
 left, right = st.columns([3, 2], gap="medium")
 with right:
     st.metric("监督举报电话", grid.hotline)

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from gis.auth import Actor
+from gis.model import UserRole
 from gis.store import Store
 from gis.store.schema import Grid
 
@@ -22,6 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "tmp" / "screenshots"
 PUBLIC = "https://hezhang.example.gov.cn/rivergrid"
 FOLIUM_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
+NASTY = '奖惩<b>加粗</b>![x](http://evil.example/p.png)<img src="http://evil.example/q.png">'
 
 # Two different ideographs drawn on a canvas: real glyphs differ, missing-glyph boxes do not.
 _GLYPHS_DIFFER = """() => {
@@ -54,6 +57,8 @@ def test_public_page_and_signboard_in_chromium(
     store = Store(f"sqlite:///{tmp_path / 'rivergrid.sqlite'}", migrate=False)
     with store.session() as s:
         dongxing = s.scalar(select(Grid.id).where(Grid.name == "森工街道东兴村"))
+    with store.session(Actor("staff", UserRole.STAFF)) as s:  # text typed by users stays text
+        s.get(Grid, dongxing).rewards = NASTY
     store.dispose()
 
     # -- the public page, as a signboard's QR code opens it --------------------------------
@@ -65,6 +70,8 @@ def test_public_page_and_signboard_in_chromium(
     for name in ("五定", "定职责", "监管河段及河长"):
         page.get_by_text(name, exact=False).first.wait_for(timeout=30_000)
     page.get_by_text("0439-52xxx03（示意）").first.wait_for(timeout=30_000)
+    page.get_by_text("奖惩<b>加粗</b>", exact=False).first.wait_for(timeout=30_000)  # shown literally
+    assert page.locator('img[src*="evil.example"]').count() == 0
     assert page.evaluate(_GLYPHS_DIFFER), "Chinese text is drawn as missing-glyph boxes (install fonts-noto-cjk)"
     page.wait_for_timeout(500)
     page.screenshot(path=str(ARTIFACTS / "public_page.png"), full_page=True)
@@ -111,3 +118,4 @@ def test_public_page_and_signboard_in_chromium(
         assert page.get_by_role("heading", name="盲区检查").count() == 0
     assets = [r for r in blocked_requests if r.resource_type in ("script", "stylesheet", "font", "document")]
     assert assets == []
+    assert not [r for r in blocked_requests if r.host == "evil.example"]
