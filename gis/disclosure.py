@@ -25,6 +25,7 @@ from datetime import date
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
@@ -47,6 +48,7 @@ __all__ = [
     "PublicGrid",
     "PublicPerson",
     "PublicReach",
+    "grid_of_reach",
     "public_grid",
     "public_grids",
     "public_url",
@@ -211,6 +213,8 @@ def public_grids(session: Session, *, today: date | None = None, hotline: str | 
     geoms = [g.geom for g in grids if g.geom is not None] + [r.geom for r in reaches]
     crs = metric_crs_for(shapely.GeometryCollection(geoms).bounds) if geoms else None
     reach_m = gpd.GeoSeries([r.geom for r in reaches], crs=STORE_CRS).to_crs(crs) if reaches else None
+    reach_arr = np.asarray(reach_m.array) if reach_m is not None else np.empty(0, dtype=object)
+    reach_tree = shapely.STRtree(reach_arr)
     for r in reaches:
         shown = []
         for level in CHIEF_ORDER:
@@ -224,8 +228,10 @@ def public_grids(session: Session, *, today: date | None = None, hotline: str | 
         inside: list[PublicReach] = []
         if g.geom is not None and reach_m is not None:
             area_m = gpd.GeoSeries([g.geom], crs=STORE_CRS).to_crs(crs).iloc[0]
-            lengths = shapely.length(shapely.intersection(reach_m.array, area_m))
-            for r, length_m in zip(reaches, lengths, strict=True):
+            near = np.sort(reach_tree.query(area_m, predicate="intersects"))  # in reach order
+            lengths = shapely.length(shapely.intersection(reach_arr[near], area_m))
+            for k, length_m in zip(near, lengths, strict=True):
+                r = reaches[int(k)]
                 if length_m > MIN_REACH_LENGTH_M:
                     base = public_reaches[r.id][0]
                     inside.append(PublicReach(base.id, base.name, base.river, round(float(length_m) / 1000, 2),
