@@ -381,7 +381,8 @@ def import_track_file(session: Session, path: str | Path, *, person: str | int, 
     Raises
     ------
     FileFormatError, ValidationError, NotFoundError
-        See :func:`check_track_file`; unknown person or grid. Nothing is written then.
+        See :func:`check_track_file`; unknown person or grid; a track of the person with the same
+        start and end is already stored (the file was imported before). Nothing is written then.
     """
     p = Path(path)
     who = _find_person(session, person)
@@ -391,12 +392,17 @@ def import_track_file(session: Session, path: str | Path, *, person: str | int, 
         session, who, pd.Timestamp(start).tz_localize("UTC").tz_convert("Asia/Shanghai").date())
     raw = p.read_bytes()
     ids: list[int] = []
-    for r in check.results:
+    for k, r in enumerate(check.results):
         t = r.track
+        started = pd.Timestamp(t.times[0]).tz_localize("UTC").to_pydatetime()
+        ended = pd.Timestamp(t.times[-1]).tz_localize("UTC").to_pydatetime()
+        if session.scalar(select(PatrolTrack.id).where(PatrolTrack.person_id == who.id, PatrolTrack.started_at == started,
+                                                       PatrolTrack.ended_at == ended).limit(1)) is not None:
+            raise ValidationError(f"{_track_label(t, k, len(check.results))}（{who.name}，{local_text(t.times[0])} 开始）"
+                                  "已经导入过，未重复导入", "track already imported")
         row = PatrolTrack(
             name=(t.name or p.stem)[:200], person=who, grid_id=where.id if where is not None else None,
-            started_at=pd.Timestamp(t.times[0]).tz_localize("UTC").to_pydatetime(),
-            ended_at=pd.Timestamp(t.times[-1]).tz_localize("UTC").to_pydatetime(),
+            started_at=started, ended_at=ended,
             geom=shapely.LineString(np.column_stack([t.lon, t.lat])),
             times=[pd.Timestamp(x).tz_localize("UTC").isoformat() for x in t.times],
             source_name=p.name[:255], source_data=raw,

@@ -51,7 +51,7 @@ today = datetime.now(LOCAL_TZ).date()
 def upload_panel() -> None:
     persons, grids = people_and_grids(version)
     file = st.file_uploader("轨迹文件（GPX、KML/KMZ，或含经度、纬度、时间列的 CSV）", type=UPLOAD_TYPES,
-                            key="patrol_upload")
+                            key=f"patrol_upload_{st.session_state.get('patrol_uploads', 0)}")
     c1, c2 = st.columns(2)
     person = c1.selectbox("巡查人员", [p[0] for p in persons], format_func=dict(persons).get, index=None,
                           placeholder="选择巡查人员…", key="patrol_person")
@@ -100,6 +100,7 @@ def upload_panel() -> None:
             st.caption("文件未导入，数据库没有任何改动。")
             return
         st.session_state[TRACK_KEY] = done.ids[0]
+        st.session_state["patrol_uploads"] = st.session_state.get("patrol_uploads", 0) + 1  # empty the uploader
         st.session_state["patrol_flash"] = (f"已导入 {len(done.ids)} 条轨迹（{done.person}"
                                             + (f"，{done.grid}" if done.grid else "") + "）")
         st.rerun(scope="app")

@@ -365,3 +365,14 @@ def test_leader_may_not_import(world: Store, tmp_path: Path) -> None:
         with world.session(LEADER) as s:
             import_track_file(s, path, person="何兆花")
     assert _counts(world) == before
+
+
+def test_importing_the_same_file_twice_is_refused(world: Store, tmp_path: Path) -> None:
+    path = tmp_path / "walk.csv"
+    _walk_csv(path, from_m=0, to_m=800)
+    with world.session(PATROLLER) as s:
+        import_track_file(s, path, person="何兆花")
+    before = _counts(world)
+    with pytest.raises(ValidationError, match="已经导入过，未重复导入"), world.session(PATROLLER) as s:
+        import_track_file(s, path, person="何兆花")
+    assert _counts(world) == before
