@@ -15,6 +15,7 @@ PAGES: list[tuple[str, str, str, str | None]] = [
     ("pages/patrol.py", "巡河管理", ":material/directions_walk:", None),
     ("pages/incidents.py", "事件处置", ":material/assignment:", None),
     ("pages/grids.py", "网格管理", ":material/grid_on:", None),
+    ("pages/assessment.py", "考核评价", ":material/leaderboard:", None),
     ("pages/audit.py", "修改记录", ":material/history:", "audit.read"),
 ]
 

@@ -406,7 +406,7 @@ def _static(session: Session, grids: Sequence[Any]) -> _Static:
             notes += [f"{names.get(o['reach_id'], o['reach_id'])} {o['station']} 共 {o['length_m']:,.0f} 米重复覆盖"
                       for o in mine_o]
             coverage[g.id] = (rate, notes)
-    assignment_grid = dict(session.execute(select(GridRoleAssignment.id, GridRoleAssignment.grid_id)).tuples().all())
+    assignment_grid = dict(session.execute(select(GridRoleAssignment.id, GridRoleAssignment.grid_id)).all())
     vertical: dict[int, list[Finding]] = {}
     for f in check_vertical(session):
         if f.rule in ("post_held_by_departed", "person_outside_branch"):
@@ -527,7 +527,7 @@ def assess(session: Session, period: str | Period, *, grid_id: int | None = None
     compliance = {row["grid_id"]: row for row in report.grids}
 
     # Patrols started in the period, attributed like patrol_report does (filed grid or post holder).
-    track_grid = dict(session.execute(select(PatrolTrack.id, PatrolTrack.grid_id)).tuples().all())
+    track_grid = dict(session.execute(select(PatrolTrack.id, PatrolTrack.grid_id)).all())
     in_period = []
     for t in report.tracks:
         start = pd.Timestamp(t["start"]).tz_convert("UTC").tz_localize(None).to_datetime64() if t["start"] else None

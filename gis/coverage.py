@@ -496,7 +496,7 @@ def _restrict(pieces: _Pieces, n_level: int) -> _Pieces:
     claims = [claims[i] for i in keep]
     geometry = pieces.geometry[keep]
     join = np.r_[False, (reach[1:] == reach[:-1]) & (from_m[1:] == to_m[:-1])]
-    join &= np.r_[False, [claims[i] == claims[i - 1] for i in range(1, len(claims))]] if len(claims) else join
+    join &= np.r_[False, np.array([claims[i] == claims[i - 1] for i in range(1, len(claims))], dtype=bool)] if len(claims) else join
     if not join.any():
         return _Pieces(reach, from_m, to_m, claims, geometry)
     first = np.flatnonzero(~join)

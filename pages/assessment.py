@@ -1,0 +1,177 @@
+"""考核评价: indicators and scores per grid, monthly trend, comparison of grids, yearly self and
+upper evaluations, and the Excel summary in the county offices' shape."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from gis.assessment import INDICATOR_LABELS, assess, monthly_trend
+from gis.assessment_excel import write_assessment_xlsx
+from gis.errors import RiverGridError
+from gis.evaluations import KINDS, STATUS_LABELS, editions, new_edition, rollup, save_evaluation
+from gis.model import GridLevel, local_today
+from ui.state import current_actor, data_version, get_store, show_error
+
+
+@st.cache_data(show_spinner="正在计算考核指标…", max_entries=16)
+def run_assessment(version: int, period: str):  # type: ignore[no-untyped-def]
+    with get_store().session() as s:
+        result = assess(s, period)
+        return result, rollup(s, result.period.start.year, result)
+
+
+@st.cache_data(show_spinner="正在计算逐月趋势…", max_entries=8)
+def run_trend(version: int, year: int) -> pd.DataFrame:
+    with get_store().session() as s:
+        return monthly_trend(s, year)
+
+
+def excel_bytes(result, rows) -> bytes:  # type: ignore[no-untyped-def]
+    with tempfile.TemporaryDirectory() as tmp:
+        return write_assessment_xlsx(result, Path(tmp) / "assessment.xlsx", rows).read_bytes()
+
+
+st.title("考核评价")
+st.caption("按巡河、事件处置、横向到边、纵向到底和公示牌等指标，对各级网格计算得分并在同级网格间排名；"
+           "每年各网格自评，上级网格评价下级网格，结果逐级汇总。")
+
+this_year = local_today().year
+c1, c2, c3 = st.columns([1, 1, 2])
+year = c1.selectbox("考核年度", [this_year, this_year - 1, this_year - 2])
+month = c2.selectbox("时段", ["全年", *[f"{m} 月" for m in range(1, 13)]])
+period = str(year) if month == "全年" else f"{year}-{int(month.split()[0]):02d}"
+version = data_version()
+try:
+    result, rows = run_assessment(version, period)
+except RiverGridError as exc:
+    show_error(exc)
+    st.stop()
+levels = [lv.value for lv in GridLevel if any(g.level == lv.value for g in result.grids)]
+level = c3.radio("网格层级", levels, index=len(levels) - 1, horizontal=True,
+                 format_func=lambda v: GridLevel(v).label)
+for note in result.warnings:
+    st.info(note)
+
+grids = [g for g in result.grids if g.level == level]
+tab_scores, tab_trend, tab_eval = st.tabs(["指标与得分", "逐月趋势", "年度评价"])
+
+with tab_scores:
+    if grids:
+        best = max(grids, key=lambda g: -1 if g.score is None else g.score)
+        done = sum(g.indicators["patrol_done"] for g in grids)
+        required = sum(g.indicators["patrol_required"] for g in grids)
+        m1, m2, m3, m4 = st.columns(4)
+        m1.metric("网格数", len(grids))
+        m2.metric("巡河完成率", "不考核" if not required else f"{done / required:.0%}")
+        m3.metric("发现问题 / 超期", f"{sum(g.indicators['incidents_found'] for g in grids)} / "
+                  f"{sum(g.indicators['overdue'] for g in grids)}")
+        m4.metric("同级最高分", "—" if best.score is None else f"{best.score:.1f}")
+    table = result.table(level)
+    pct = {h: st.column_config.NumberColumn(h, format="percent") for h in
+           (INDICATOR_LABELS[k] for k in ("patrol_rate", "river_patrolled_share", "accept_rate", "close_rate",
+                                         "coverage_rate")) if h in table}
+    st.dataframe(table, hide_index=True, use_container_width=True, column_config=pct)
+    st.subheader("各网格得分比较")
+    chart = pd.DataFrame({"网格": [g.grid for g in grids], "百分制得分": [g.score for g in grids]})
+    if len(chart):
+        st.bar_chart(chart, x="网格", y="百分制得分", horizontal=True, height=max(160, 60 * len(chart)))
+    names = {g.grid_id: g.grid for g in grids}
+    if names:
+        pick = st.selectbox("查看网格的问题明细", list(names), format_func=lambda i: names[i], key="detail_grid")
+        ind = result.get(pick).indicators
+        details = ([("横向到边", m) for m in ind["coverage_findings"]]
+                   + [("纵向到底", m) for m in ind["vertical_findings"]])
+        if details:
+            st.dataframe(pd.DataFrame(details, columns=["类别", "说明"]), hide_index=True, use_container_width=True)
+        else:
+            st.success("该网格没有盲区、重复覆盖或缺员问题。")
+    st.download_button("下载考核汇总表 Excel", excel_bytes(result, rows), file_name=f"考核评价_{period}.xlsx",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    with st.expander("评分细则"):
+        st.dataframe(pd.DataFrame(result.rubric.items()).rename(
+            columns={"code": "代码", "label": "考核项", "weight": "分值", "basis": "评分方法"}),
+            hide_index=True, use_container_width=True)
+
+with tab_trend:
+    trend = run_trend(version, int(year))
+    if trend.empty:
+        st.info(f"{year} 年还没有已开始的月份。")
+    else:
+        shown = trend[trend["grid_id"].isin([g.grid_id for g in grids])]
+        wide = shown.pivot_table(index="month", columns="grid", values="score")
+        st.markdown("**百分制得分（逐月）**")
+        st.line_chart(wide, height=280)
+        rate = shown.pivot_table(index="month", columns="grid", values="patrol_rate")
+        st.markdown("**巡河完成率（逐月）**")
+        st.line_chart(rate, height=240)
+        counts = shown.groupby("month")[["incidents_found", "overdue"]].sum().rename(
+            columns={"incidents_found": "发现问题", "overdue": "超期"})
+        st.markdown("**发现问题与超期（件，逐月合计）**")
+        st.bar_chart(counts, height=240, stack=False)
+
+with tab_eval:
+    roll = pd.DataFrame(rows)
+    if len(roll):
+        view = roll[roll["level"] == level][["grid", "parent", "system_score", "self_total", "upper_total", "final",
+                                             "final_source_label", "lower_mean"]]
+        st.dataframe(view.rename(columns={"grid": "网格", "parent": "上级网格", "system_score": "系统评分",
+                                          "self_total": "自评得分", "upper_total": "上级评价得分", "final": "最终得分",
+                                          "final_source_label": "最终得分来源", "lower_mean": "下级平均分"}),
+                     hide_index=True, use_container_width=True)
+    st.caption("最终得分：有已提交的上级评价取上级评价，否则取已提交的自评，否则取系统评分。提交后即锁定，修改须新建版本并说明原因。")
+    actor = current_actor()
+    if actor is None or not actor.can("assessment.write"):
+        st.info("登录具有“填写考核评价”权限的账号（工作人员、管理员）后可填写自评和上级评价。")
+        st.stop()
+    all_names = {g.grid_id: f"{g.grid}（{GridLevel(g.level).label}）" for g in result.grids}
+    f1, f2 = st.columns(2)
+    gid = f1.selectbox("评价的网格", list(all_names), format_func=lambda i: all_names[i], key="eval_grid")
+    kind = f2.radio("评价类型", list(KINDS), format_func=lambda k: KINDS[k], horizontal=True, key="eval_kind")
+    with get_store().session() as s:
+        history = editions(s, gid, year, kind)
+    current = history[-1] if history else None
+    if history:
+        st.dataframe(pd.DataFrame([{"版本": e.edition, "状态": STATUS_LABELS.get(e.status, e.status), "总分": e.total,
+                                    "填写人": e.author, "更改原因": e.change_reason} for e in history]),
+                     hide_index=True, use_container_width=True)
+    if current is not None and current.status == "submitted":
+        st.warning(f"第 {current.edition} 版已提交并锁定。")
+        reason = st.text_input("更改原因（新建版本时必填）", key="eval_reason")
+        if st.button("新建版本", key="eval_new"):
+            try:
+                with get_store().session(actor) as s:
+                    new_edition(s, gid, year, kind, reason)
+            except RiverGridError as exc:
+                show_error(exc)
+            else:
+                st.rerun()
+    else:
+        system = result.get(gid).scores
+        with st.form(f"eval_form_{gid}_{kind}"):
+            scores = {}
+            cols = st.columns(4)
+            for k, item in enumerate(result.rubric.items()):
+                start = (current.scores or {}).get(item["code"]) if current is not None else None
+                if start is None:
+                    start = system.get(item["code"]) or 0.0
+                scores[item["code"]] = cols[k % 4].number_input(
+                    f"{item['label']}（满分 {item['weight']:g}）", min_value=0.0, max_value=float(item["weight"]),
+                    value=float(min(start, item["weight"])), step=0.5, key=f"eval_{gid}_{kind}_{item['code']}")
+            comment = st.text_area("评价说明", value=current.comment if current is not None else "", max_chars=4000)
+            b1, b2 = st.columns(2)
+            save = b1.form_submit_button("保存草稿")
+            submit = b2.form_submit_button("提交（提交后锁定）", type="primary")
+        if save or submit:
+            try:
+                with get_store().session(actor) as s:
+                    save_evaluation(s, gid, year, kind, scores, comment, submit=submit,
+                                    expected_version=current.version if current is not None else None)
+            except RiverGridError as exc:
+                show_error(exc)
+            else:
+                st.success("已提交并锁定。" if submit else "草稿已保存。")
+                st.rerun()
