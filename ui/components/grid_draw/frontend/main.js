@@ -102,7 +102,7 @@
         setBar("分割线已画好，可在下方预览并确认分割。", [["重新画分割线", "grid-draw-restart", restart]]);
       }
     });
-    SEND("streamlit:setFrameHeight", {height: (args.height || 560) + 40});
+    SEND("streamlit:setFrameHeight", {height: (args.height || 560) + 36});
   }
 
   function styleOf(feature, fallback) {

@@ -1,0 +1,280 @@
+"""网格管理 in Chromium, with the mouse: draw a new village grid, move a vertex of an existing one,
+split one by a line; each time the database holds the expected boundary (computed here with
+plain shapely from the demo boundaries) and the page's gap list changes accordingly. Leaders see
+no editing tools."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pyproj
+import pytest
+import shapely
+from playwright.sync_api import expect
+from shapely.geometry import LineString, Point, Polygon
+from shapely.ops import split
+from sqlalchemy import select
+
+from gis.demo import load_demo
+from gis.store import Store
+from gis.store.schema import Grid
+
+pytestmark = pytest.mark.e2e
+
+MAP_IFRAME = 'iframe[title="ui.components.grid_draw.grid_draw"]'
+GAPS = ".st-key-grid_gaps"
+OFFLINE_ENV = {"RIVERGRID_BASEMAP": "none", "TIANDITU_KEY": ""}
+TOWNSHIP, DONGXING, SENGONG = "临江市森工街道办事处", "森工街道东兴村", "森工街道森工社区"
+_TO_M = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:4551", always_xy=True).transform
+
+
+def area_m2(geom) -> float:  # type: ignore[no-untyped-def]
+    """Area in m² in CGCS2000 / 3-degree Gauss-Kruger CM 126E (EPSG:4551)."""
+    return shapely.transform(geom, lambda xy: np.column_stack(_TO_M(xy[:, 0], xy[:, 1]))).area
+
+
+def demo_store(data_dir: Path) -> Store:
+    store = Store(f"sqlite:///{data_dir / 'rivergrid.sqlite'}")
+    load_demo(store)
+    return store
+
+
+def live(store: Store) -> dict[str, Grid]:
+    with store.session() as s:
+        return {g.name: g for g in s.scalars(select(Grid).where(Grid.deleted_at.is_(None)))}
+
+
+def open_editor(page, base_url: str, user: str | None = "staff"):  # type: ignore[no-untyped-def]
+    page.goto(base_url, wait_until="domcontentloaded")
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    nav.get_by_text("河湖一张图").wait_for(timeout=60_000)
+    if user is not None:
+        nav.get_by_text("登录").click()
+        page.get_by_label("用户名").fill(user)
+        page.get_by_label("密码").fill("rivergrid-demo")
+        page.get_by_role("button", name="登录").click()
+        page.get_by_text("已登录").wait_for(timeout=60_000)
+    nav.get_by_text("网格管理").click()
+    page.locator(GAPS).get_by_text("剩余盲区").wait_for(timeout=90_000)
+    page.frame_locator(MAP_IFRAME).locator("path.leaflet-interactive").first.wait_for(timeout=60_000)
+
+
+def map_frame(page):  # type: ignore[no-untyped-def]
+    return next(f for f in page.frames if f.url and "grid_draw" in f.url)
+
+
+def settle(page) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the map stops moving on the page (reruns re-lay the page out)."""
+    last = None
+    for _ in range(40):
+        page.wait_for_timeout(250)
+        box = page.locator(MAP_IFRAME).bounding_box()
+        if box == last:
+            return
+        last = box
+
+
+def fit_view(page, south: float, west: float, north: float, east: float) -> None:  # type: ignore[no-untyped-def]
+    """Show the whole map on screen (a click into a partly hidden frame scrolls the page) and
+    fit it to the bounds."""
+    settle(page)
+    page.locator(MAP_IFRAME).scroll_into_view_if_needed()
+    settle(page)
+    map_frame(page).evaluate("(b) => window.map.fitBounds(b, {animate: false})", [[south, west], [north, east]])
+    settle(page)
+
+
+def screen_xy(page, lat: float, lon: float) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Page coordinates of (lat, lon) on the editor map."""
+    x, y = map_frame(page).evaluate(
+        "([lat, lon]) => { var p = window.map.latLngToContainerPoint([lat, lon]);"
+        " var r = window.map.getContainer().getBoundingClientRect(); return [r.left + p.x, r.top + p.y]; }",
+        [lat, lon],
+    )
+    box = page.locator(MAP_IFRAME).bounding_box()
+    return box["x"] + x, box["y"] + y
+
+
+def lat_lon_at(page, x: float, y: float) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """(lat, lon) under the page point (x, y): where Leaflet puts a vertex dropped there."""
+    box = page.locator(MAP_IFRAME).bounding_box()
+    return tuple(map_frame(page).evaluate(
+        "([x, y]) => { var r = window.map.getContainer().getBoundingClientRect();"
+        " var ll = window.map.containerPointToLatLng([x - r.left, y - r.top]); return [ll.lat, ll.lng]; }",
+        [x - box["x"], y - box["y"]],
+    ))
+
+
+def click(page, lat: float, lon: float) -> None:  # type: ignore[no-untyped-def]
+    page.mouse.click(*screen_xy(page, lat, lon))
+    page.wait_for_timeout(250)
+
+
+def choose_mode(page, label: str) -> None:  # type: ignore[no-untyped-def]
+    page.get_by_text(label, exact=True).click()
+    page.frame_locator(MAP_IFRAME).locator("#hint").wait_for(timeout=30_000)
+    page.wait_for_timeout(500)
+
+
+def gap_lines(page) -> list[str]:  # type: ignore[no-untyped-def]
+    return page.locator(GAPS).locator("li").all_inner_texts()
+
+
+def gap_areas_m2(lines: list[str]) -> list[float]:
+    """The areas (m²) of the 上级网格内的空白区 named in the gap list."""
+    return [float(m.group(1).replace(",", "")) for line in lines if "不属于任何下级网格" in line
+            for m in [re.search(r"（([\d,]+) m²）", line)] if m]
+
+
+def test_draw_a_new_village_grid_fitted_into_the_gap(app_server, page, browser_errors: list[str],
+                                                     tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    store = demo_store(tmp_path)
+    before = live(store)
+    base_url = app_server({"RIVERGRID_DATA_DIR": str(tmp_path), **OFFLINE_ENV})
+    open_editor(page, base_url)
+    lines = gap_lines(page)
+    assert any("不在任何村级网格内" in line for line in lines), lines  # the demo's blind spot
+    assert gap_areas_m2(lines), lines  # and the strip of the township outside both villages
+
+    choose_mode(page, "绘制新网格")
+    fit_view(page, 41.71, 126.79, 41.86, 126.86)
+    # a rough rectangle: spills west out of the township and east over 森工社区
+    corners = [(41.85, 126.80), (41.85, 126.84), (41.72, 126.84), (41.72, 126.80)]
+    drawn_ll = [lat_lon_at(page, *screen_xy(page, *c)) for c in corners]
+    for corner in corners:
+        click(page, *corner)
+    click(page, *corners[0])  # the first vertex again closes the ring
+    page.get_by_text("调整后面积").wait_for(timeout=30_000)
+    changes = page.locator(".st-key-ge_changes")
+    changes.get_by_text("超出上级网格").wait_for()
+    changes.get_by_text("重叠").first.wait_for()
+    page.get_by_label("网格名称").fill("森工街道西岸村")
+    page.get_by_label("网格名称").press("Enter")
+    page.wait_for_timeout(800)
+    page.get_by_role("button", name="确认保存").click()
+    page.get_by_text("已保存网格“森工街道西岸村”").wait_for(timeout=30_000)
+
+    after = live(store)
+    new = after["森工街道西岸村"]
+    assert new.level == "village" and new.parent_id == before[TOWNSHIP].id and new.version == 1
+    township, villages = before[TOWNSHIP].geom, shapely.union_all([before[DONGXING].geom, before[SENGONG].geom])
+    drawn = Polygon([(lon, lat) for lat, lon in drawn_ll])
+    oracle = drawn.intersection(township).difference(villages)  # what fitting should leave
+    assert area_m2(new.geom.difference(township)) < 1.0  # inside the parent
+    assert area_m2(new.geom.intersection(villages)) < 1.0  # no overlap with the neighbours
+    assert area_m2(new.geom.symmetric_difference(oracle)) < 0.001 * area_m2(oracle)
+    assert new.geom.geom_type == "Polygon"  # no sliver left over
+
+    # the gap list was re-checked: the blind-spot reach stretch and the township's strip are gone
+    expect(page.locator(GAPS).get_by_text("不在任何村级网格内")).to_have_count(0, timeout=30_000)
+    assert not gap_areas_m2(gap_lines(page)) or max(gap_areas_m2(gap_lines(page))) < 100
+    assert not [e for e in browser_errors if "pageerror" in e], browser_errors
+    page.screenshot(path=str(tmp_path / "grid_draw.png"), full_page=True)
+
+
+def test_move_one_vertex_of_a_grid_and_save(app_server, page, browser_errors: list[str],
+                                            tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    store = demo_store(tmp_path)
+    before = live(store)
+    ring = list(before[DONGXING].geom.exterior.coords)
+    index = ring.index((127.03, 41.8))  # a vertex on the township's east boundary
+    base_url = app_server({"RIVERGRID_DATA_DIR": str(tmp_path), **OFFLINE_ENV})
+    open_editor(page, base_url)
+    gaps_before = gap_areas_m2(gap_lines(page))
+
+    choose_mode(page, "编辑边界顶点")
+    fit_view(page, 41.76, 126.98, 41.84, 127.05)
+    start = screen_xy(page, 41.8, 127.03)
+    end = screen_xy(page, 41.8, 127.012)
+    dropped_lat, dropped_lon = lat_lon_at(page, *end)
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move((start[0] + end[0]) / 2, start[1], steps=5)
+    page.mouse.move(*end, steps=5)
+    page.mouse.up()
+    page.get_by_text("调整后面积").wait_for(timeout=30_000)
+    page.get_by_text("保存时自动贴合（修复、吸附、裁剪到上级、去除重叠与碎片）").click()  # switch fitting off: store exactly what was drawn
+    expect(page.get_by_text("调整后面积")).to_have_count(0, timeout=30_000)
+    page.get_by_role("button", name="确认保存").click()
+    page.get_by_text(f"已保存网格“{DONGXING}”（第 2 版）").wait_for(timeout=30_000)
+
+    saved = live(store)[DONGXING]
+    assert saved.version == 2
+    expected = ring.copy()
+    expected[index] = (dropped_lon, dropped_lat)
+    if index == 0:
+        expected[-1] = expected[0]
+    got = list(saved.geom.exterior.coords)
+    assert len(got) == len(ring)
+    # GeoJSON from Leaflet keeps 6 decimals (0.1 m)
+    bad = [(i, a, b) for i, (a, b) in enumerate(zip(got, expected, strict=True))
+           if abs(a[0] - b[0]) >= 2e-6 or abs(a[1] - b[1]) >= 2e-6]
+    assert not bad, f"vertex {index} moved: differences {bad}"
+    # a new gap opened between the grid and the township boundary: the page lists it, with its area
+    villages = shapely.union_all([saved.geom, before[SENGONG].geom])
+    gaps = before[TOWNSHIP].geom.difference(villages)
+    opened = [p for p in getattr(gaps, "geoms", [gaps]) if p.intersects(Point(127.025, 41.8))]
+    assert len(opened) == 1
+    expect(page.locator(GAPS).get_by_text(f"（{area_m2(opened[0]):,.0f} m²）")).to_have_count(1, timeout=30_000)
+    assert len(gap_areas_m2(gap_lines(page))) == len(gaps_before) + 1, gap_lines(page)
+    with store.session() as s:
+        from gis.editing import grid_history
+
+        history = grid_history(s, saved.id)
+    assert [v.version for v in history] == [1, 2] and history[-1].author == "staff"
+    assert not [e for e in browser_errors if "pageerror" in e], browser_errors
+
+
+def test_split_a_grid_by_a_drawn_line(app_server, page, browser_errors: list[str],
+                                      tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    store = demo_store(tmp_path)
+    before = live(store)
+    original = before[DONGXING].geom
+    base_url = app_server({"RIVERGRID_DATA_DIR": str(tmp_path), **OFFLINE_ENV})
+    open_editor(page, base_url)
+    assert not any("东兴村（二）" in line for line in gap_lines(page))
+
+    choose_mode(page, "分割网格")
+    fit_view(page, 41.72, 126.90, 41.90, 127.05)
+    a, b = (41.83, 126.915), (41.83, 127.04)
+    line_ll = [lat_lon_at(page, *screen_xy(page, *p)) for p in (a, b)]
+    click(page, *a)
+    click(page, *b)
+    click(page, *b)  # the last point again ends the line
+    page.get_by_role("button", name="确认分割").click()
+    page.get_by_text("已将网格分割为").wait_for(timeout=30_000)
+
+    after = live(store)
+    kept, new = after[DONGXING], after[f"{DONGXING}（二）"]
+    assert kept.id == before[DONGXING].id and new.parent_id == before[DONGXING].parent_id
+    line = LineString([(round(lon, 6), round(lat, 6)) for lat, lon in line_ll])  # Leaflet's GeoJSON: 6 decimals
+    oracle = sorted(split(original, line).geoms, key=lambda g: -g.area)
+    assert len(oracle) == 2
+    for got, want in ((kept.geom, oracle[0]), (new.geom, oracle[1])):
+        assert area_m2(got.symmetric_difference(want)) < 1.0
+    # the parts tile the original: the areas add up (planar, in degrees², where the cut is straight)
+    assert kept.geom.area + new.geom.area == pytest.approx(original.area, rel=1e-9)
+    assert area_m2(kept.geom.intersection(new.geom)) < 1e-3
+    # the check re-ran: the overlap with 森工社区 is now reported for both parts
+    page.locator(GAPS).get_by_text("东兴村（二）").first.wait_for(timeout=30_000)
+    assert not [e for e in browser_errors if "pageerror" in e], browser_errors
+
+
+@pytest.mark.parametrize("user", ["leader", None])
+def test_leaders_and_visitors_see_no_editing_tools(app_server, page, tmp_path: Path, user: str | None) -> None:  # type: ignore[no-untyped-def]
+    demo_store(tmp_path).dispose()
+    base_url = app_server({"RIVERGRID_DATA_DIR": str(tmp_path), **OFFLINE_ENV})
+    open_editor(page, base_url, user=user)
+    page.get_by_text("当前为只读浏览").wait_for(timeout=30_000)
+    for tool in ("绘制新网格", "编辑边界顶点", "分割网格", "确认保存", "导入"):
+        expect(page.get_by_text(tool, exact=True)).to_have_count(0)
+    expect(page.get_by_role("button", name="保存属性")).to_be_disabled()
+    expect(page.get_by_role("button", name="恢复此版本")).to_have_count(0)
+    page.get_by_role("tab", name="合并与删除").click()
+    page.get_by_text("需要工作人员或管理员账号").first.wait_for()
+    # the map shows the grids but nothing on it is editable
+    frame = page.frame_locator(MAP_IFRAME)
+    expect(frame.locator(".leaflet-editing-icon")).to_have_count(0)
+    expect(frame.locator("button")).to_have_count(0)
