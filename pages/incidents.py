@@ -11,6 +11,7 @@ import streamlit as st
 from sqlalchemy import func, select
 from streamlit_folium import st_folium
 
+from gis.attachments import MAX_BYTES
 from gis.config import settings
 from gis.errors import RiverGridError
 from gis.incident_export import COLUMNS, incident_rows, incidents_excel
@@ -29,6 +30,7 @@ LON, LAT, CLICK = "inc_report_lon", "inc_report_lat", "inc_report_click"
 SELECTED, PICK, FLASH, MODE, NEXT_MODE = "inc_selected", "inc_pick", "inc_flash", "inc_mode", "inc_mode_next"
 RESET_POINT = "inc_report_reset"
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
+PHOTO_MB = MAX_BYTES // (1024 * 1024)  # the browser refuses bigger files early; gis.attachments decides
 MODE_LIST, MODE_REPORT = "事件列表", "上报事件"
 
 cfg = settings()
@@ -127,7 +129,8 @@ def report_form(lon: float | None, lat: float | None) -> None:
         source = c3.selectbox("来源", list(IncidentSource), format_func=lambda c: c.label)
         reporter = c4.text_input("上报人", value=actor.display_name if actor else "", max_chars=100)
         description = st.text_area("事件描述", max_chars=2000, placeholder="发现了什么、在哪里、规模多大")
-        photos = st.file_uploader("现场照片（每张不超过 10 MB）", type=PHOTO_TYPES, accept_multiple_files=True)
+        photos = st.file_uploader(f"现场照片（每张不超过 {PHOTO_MB} MB）", type=PHOTO_TYPES, accept_multiple_files=True,
+                                  max_upload_size=PHOTO_MB)
         c5, c6 = st.columns(2)
         object_id = c5.selectbox("关联监管对象（可选）", list(objects), index=None, format_func=objects.get,
                                  placeholder="不关联")
@@ -171,9 +174,10 @@ def filters() -> dict:
     cats = c2.multiselect("类别", list(Category), format_func=lambda c: c.label, placeholder="全部类别")
     grid = c3.selectbox("网格（含下级）", list(grid_names), index=None, format_func=grid_names.get,
                         placeholder="全部网格")
-    c4, c5 = st.columns([2, 4], vertical_alignment="bottom")
+    c4, c5, c6 = st.columns([2, 1, 3], vertical_alignment="bottom")
     period = c4.date_input("上报时间", value=(), format="YYYY-MM-DD", help="选择起止日期（含两端）")
     overdue = c5.checkbox("只看超期", help="受理或办结已超过期限的在办事件")
+    due_soon = c6.checkbox("只看即将到期", help="一个工作日内（紧急事件 2 小时内）到期的在办事件")
     since = until = None
     if isinstance(period, (tuple, list)) and period:
         start: date = period[0]
@@ -181,7 +185,8 @@ def filters() -> dict:
         since = datetime.combine(start, time(), LOCAL_TZ)
         until = datetime.combine(end + timedelta(days=1), time(), LOCAL_TZ)
     return {"status": [s.value for s in states] or None, "category": [c.value for c in cats] or None,
-            "grid": grid, "overdue": True if overdue else None, "since": since, "until": until}
+            "grid": grid, "overdue": True if overdue else None, "due_soon": True if due_soon else None,
+            "since": since, "until": until}
 
 
 def list_section() -> None:
@@ -189,7 +194,7 @@ def list_section() -> None:
     with get_store().session() as s:
         grid_ids = grid_and_below(s, f["grid"]) if f["grid"] is not None else None
         rows = list_incidents(s, status=f["status"], category=f["category"], grid_id=grid_ids,
-                              overdue=f["overdue"], since=f["since"], until=f["until"])
+                              overdue=f["overdue"], due_soon=f["due_soon"], since=f["since"], until=f["until"])
         ids = [i.id for i in rows]
         counts = dict(s.execute(select(Attachment.incident_id, func.count()).where(Attachment.incident_id.in_(ids))
                                 .group_by(Attachment.incident_id)).all()) if ids else {}
@@ -295,7 +300,8 @@ def actions_section(incident_id: int) -> None:
                                    format_func=grid_names.get)
             to_person = c2.selectbox("交办责任人（可选）", list(persons), index=None, format_func=persons.get,
                                      placeholder="不指定")
-        photos = st.file_uploader("照片（可选，每张不超过 10 MB）", type=PHOTO_TYPES, accept_multiple_files=True)
+        photos = st.file_uploader(f"照片（可选，每张不超过 {PHOTO_MB} MB）", type=PHOTO_TYPES, accept_multiple_files=True,
+                                  max_upload_size=PHOTO_MB)
         st.caption("可执行的操作：")
         cols = st.columns(min(len(permitted), 4))
         clicked = None

@@ -108,6 +108,17 @@ def test_leaders_read_everything_and_move_nothing(app_env: Path) -> None:
     assert "共 14 件" in at.markdown[0].value
     assert not {"受理", "交办", "开始处置", "督办"} & buttons(at)
     assert any("领导账号只读" in c.value for c in at.caption)
+    # the overdue filter shows what the deadline rules call overdue now (naive oracle over every case)
+    next(c for c in at.checkbox if c.label == "只看超期").check()
+    at = at.run()
+    from gis.incidents import deadline_status
+
+    store = Store(f"sqlite:///{app_env / 'rivergrid.sqlite'}", migrate=False)
+    with store.session() as s:
+        overdue = [i for i in s.scalars(select(Incident)) if deadline_status(i).overdue]
+    store.dispose()
+    assert overdue and at.markdown[0].value.startswith(f"**共 {len(overdue)} 件**")
+    assert sorted(at.dataframe[0].value["事件编号"]) == sorted(i.code for i in overdue)
 
 
 def test_a_patroller_reports_but_does_not_handle(app_env: Path) -> None:
