@@ -278,3 +278,47 @@ def test_leaders_and_visitors_see_no_editing_tools(app_server, page, tmp_path: P
     frame = page.frame_locator(MAP_IFRAME)
     expect(frame.locator(".leaflet-editing-icon")).to_have_count(0)
     expect(frame.locator("button")).to_have_count(0)
+
+
+def test_a_concurrent_save_is_refused_naming_who_and_the_drawing_is_kept(app_server, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from gis.auth import actor_for
+    from gis.editing import grid_history, save_grid
+
+    store = demo_store(tmp_path)
+    before = live(store)
+    base_url = app_server({"RIVERGRID_DATA_DIR": str(tmp_path), **OFFLINE_ENV})
+    open_editor(page, base_url)
+    choose_mode(page, "编辑边界顶点")
+    fit_view(page, 41.76, 126.98, 41.84, 127.05)
+    start, end = screen_xy(page, 41.8, 127.03), screen_xy(page, 41.8, 127.012)
+    dropped_lat, dropped_lon = lat_lon_at(page, *end)
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(*end, steps=8)
+    page.mouse.up()
+    page.get_by_text("调整后面积").wait_for(timeout=30_000)
+
+    # meanwhile the administrator saves the same grid (attributes only)
+    with store.session() as s:
+        admin = actor_for(s, "admin")
+    with store.session(admin) as s:
+        save_grid(s, before[DONGXING].id, geometry=None, attributes={"hotline": "0439-5220000"}, expected_version=1)
+
+    page.get_by_text("保存时自动贴合（修复、吸附、裁剪到上级、去除重叠与碎片）").click()
+    page.get_by_role("button", name="确认保存").click()
+    page.get_by_text(re.compile(r"该网格已被 系统管理员 于 \d{4}-\d\d-\d\d \d\d:\d\d 修改.*您的图形已保留")).wait_for(
+        timeout=30_000)
+    assert live(store)[DONGXING].geom.equals(before[DONGXING].geom)  # nothing overwritten
+    # the drawing is still on the map, and can be re-applied on top of the new version
+    vertex = map_frame(page).evaluate("() => window.gridDraw.editable().getLatLngs()[0][2]")
+    assert (vertex["lat"], vertex["lng"]) == pytest.approx((dropped_lat, dropped_lon), abs=2e-6)
+    page.get_by_role("button", name="在最新版本上重新应用我的图形").click()
+    page.get_by_role("button", name="确认保存").click()
+    page.get_by_text(f"已保存网格“{DONGXING}”（第 3 版）").wait_for(timeout=30_000)
+
+    saved = live(store)[DONGXING]
+    assert saved.hotline == "0439-5220000"  # the administrator's change stays
+    assert list(saved.geom.exterior.coords)[2] == pytest.approx((dropped_lon, dropped_lat), abs=2e-6)
+    with store.session() as s:
+        history = grid_history(s, saved.id)
+    assert [(v.version, v.author) for v in history] == [(1, "system"), (2, "admin"), (3, "staff")]
