@@ -74,7 +74,7 @@ with tab_scores:
     pct = {h: st.column_config.NumberColumn(h, format="percent") for h in
            (INDICATOR_LABELS[k] for k in ("patrol_rate", "river_patrolled_share", "accept_rate", "close_rate",
                                          "coverage_rate")) if h in table}
-    st.dataframe(table, hide_index=True, use_container_width=True, column_config=pct)
+    st.dataframe(table, hide_index=True, width="stretch", column_config=pct)
     st.subheader("各网格得分比较")
     chart = pd.DataFrame({"网格": [g.grid for g in grids], "百分制得分": [g.score for g in grids]})
     if len(chart):
@@ -86,7 +86,7 @@ with tab_scores:
         details = ([("横向到边", m) for m in ind["coverage_findings"]]
                    + [("纵向到底", m) for m in ind["vertical_findings"]])
         if details:
-            st.dataframe(pd.DataFrame(details, columns=["类别", "说明"]), hide_index=True, use_container_width=True)
+            st.dataframe(pd.DataFrame(details, columns=["类别", "说明"]), hide_index=True, width="stretch")
         else:
             st.success("该网格没有盲区、重复覆盖或缺员问题。")
     st.download_button("下载考核汇总表 Excel", excel_bytes(result, rows), file_name=f"考核评价_{period}.xlsx",
@@ -94,7 +94,7 @@ with tab_scores:
     with st.expander("评分细则"):
         st.dataframe(pd.DataFrame(result.rubric.items()).rename(
             columns={"code": "代码", "label": "考核项", "weight": "分值", "basis": "评分方法"}),
-            hide_index=True, use_container_width=True)
+            hide_index=True, width="stretch")
 
 with tab_trend:
     trend = run_trend(version, int(year))
@@ -121,7 +121,7 @@ with tab_eval:
         st.dataframe(view.rename(columns={"grid": "网格", "parent": "上级网格", "system_score": "系统评分",
                                           "self_total": "自评得分", "upper_total": "上级评价得分", "final": "最终得分",
                                           "final_source_label": "最终得分来源", "lower_mean": "下级平均分"}),
-                     hide_index=True, use_container_width=True)
+                     hide_index=True, width="stretch")
     st.caption("最终得分：有已提交的上级评价取上级评价，否则取已提交的自评，否则取系统评分。提交后即锁定，修改须新建版本并说明原因。")
     actor = current_actor()
     if actor is None or not actor.can("assessment.write"):
@@ -137,7 +137,7 @@ with tab_eval:
     if history:
         st.dataframe(pd.DataFrame([{"版本": e.edition, "状态": STATUS_LABELS.get(e.status, e.status), "总分": e.total,
                                     "填写人": e.author, "更改原因": e.change_reason} for e in history]),
-                     hide_index=True, use_container_width=True)
+                     hide_index=True, width="stretch")
     if current is not None and current.status == "submitted":
         st.warning(f"第 {current.edition} 版已提交并锁定。")
         reason = st.text_input("更改原因（新建版本时必填）", key="eval_reason")
