@@ -1,0 +1,193 @@
+"""网格管理 beyond the editing core: the fit preview equals what a save stores, split preview,
+merge candidates, posts with validity dates, and the editor map's GeoJSON (escaped user text).
+
+Store tests run on SQLite and PostGIS (``store`` fixture); layouts and actors are those of
+``test_editing``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import LineString
+from shapely.ops import split
+from sqlalchemy import select
+from test_editing import (
+    ADMIN,
+    LEADER,
+    LI,
+    PARENT,
+    ROUGH,
+    WEST,
+    ZHANG,
+    grid,
+    lb,
+    line,
+    m,
+    make_family,
+)
+
+from gis.checks import check_layers
+from gis.editing import (
+    delete_grid,
+    deleted_grids,
+    fit_grid,
+    grid_history,
+    preview_fit,
+    save_grid,
+    siblings,
+    split_parts,
+)
+from gis.errors import GeometryError, NotFoundError, PermissionDenied, ValidationError
+from gis.posts import add_post, end_post, grid_posts
+from gis.store import Store
+from gis.store.schema import AuditEntry, Person
+from layers.editing import (
+    bounds_of,
+    findings_overlay,
+    fit_overlays,
+    grids_collection,
+    version_overlay,
+)
+
+XSS = '<img src=x onerror="window.__xss=1">'
+
+
+def test_the_preview_is_what_the_save_stores(store: Store) -> None:
+    ids = make_family(store)
+    with store.session() as s:
+        new = preview_fit(s, None, ROUGH, level="village", parent_id=ids["town"])
+    with store.session(ZHANG) as s:
+        saved = save_grid(s, None, geometry=ROUGH, expected_version=None,
+                          attributes={"name": "东村", "level": "village", "parent_id": ids["town"]})
+    assert grid(store, saved.grid_id).geom.equals_exact(new.geometry, 0)
+    assert new.dropped_pieces and new.removed_m2 > 0  # it did spill out and overlap
+    # editing an existing grid: its own parent and siblings, without any level given
+    drawing = lb(-30, 0, 1040, 1000)  # west grid pushed 30 m out of the parent and 40 m into 东村
+    with store.session() as s:
+        edit = preview_fit(s, ids["west"], drawing, snap_tolerance_m=2.0)
+    with store.session(LI) as s:
+        save_grid(s, ids["west"], geometry=drawing, expected_version=1, snap_tolerance_m=2.0)
+    assert grid(store, ids["west"]).geom.equals_exact(edit.geometry, 0)
+    east = grid(store, saved.grid_id).geom
+    assert m(edit.geometry.intersection(east)).area < 1e-3  # cut free of 东村
+    assert m(edit.geometry.difference(PARENT)).area < 1e-3  # clipped to the parent
+    assert m(edit.geometry.union(east)).area == pytest.approx(m(PARENT).area, rel=1e-6)  # no gap between them
+    assert grid(store, ids["west"]).version == 2  # the preview wrote nothing
+
+
+def test_preview_refuses_bad_input(store: Store) -> None:
+    ids = make_family(store)
+    with store.session() as s:
+        with pytest.raises(ValidationError, match="新建网格需要先选择层级"):
+            preview_fit(s, None, ROUGH)
+        with pytest.raises(NotFoundError, match="没有编号为 999"):
+            preview_fit(s, 999, ROUGH)
+        with pytest.raises(TypeError, match="unknown fit options"):
+            preview_fit(s, ids["west"], ROUGH, snap_m=3)
+
+
+def test_split_parts_tile_the_grid_larger_part_first() -> None:
+    cut = line([(-50, 700), (2050, 700)])
+    a, b = split_parts(PARENT, cut)
+    oracle = sorted(split(PARENT, LineString(cut.coords)).geoms, key=lambda g: -g.area)
+    assert a.equals(oracle[0]) and b.equals(oracle[1])
+    assert a.area + b.area == pytest.approx(PARENT.area, rel=1e-12)  # planar: the cut is straight in lon/lat
+    assert m(a).area == pytest.approx(2000 * 700, rel=0.01)  # 70 % below the line
+    with pytest.raises(GeometryError, match="没有把网格分开"):
+        split_parts(PARENT, line([(-50, 700), (500, 700)]))  # ends inside
+    with pytest.raises(GeometryError, match="只能分成两块"):
+        split_parts(PARENT, line([(-50, 300), (2050, 300), (2050, 700), (-50, 700)]))
+    with pytest.raises(GeometryError, match="分割线应为线"):
+        split_parts(PARENT, WEST)
+
+
+def test_merge_candidates_and_deleted_grids(store: Store) -> None:
+    ids = make_family(store)
+    with store.session(ZHANG) as s:
+        east = save_grid(s, None, geometry=lb(1000, 0, 2000, 1000), expected_version=None,
+                         attributes={"name": "东村", "level": "village", "parent_id": ids["town"]}).grid_id
+        north = save_grid(s, None, geometry=None, expected_version=None,  # undrawn: nothing to merge with
+                          attributes={"name": "北村", "level": "village", "parent_id": ids["town"]}).grid_id
+    with store.session() as s:
+        assert [g.name for g in siblings(s, ids["west"])] == ["东村"]
+        assert siblings(s, ids["town"]) == []
+        assert deleted_grids(s) == []
+    with store.session(ZHANG) as s:
+        delete_grid(s, east, expected_version=1)
+    with store.session() as s:
+        assert [g.id for g in deleted_grids(s)] == [east]
+        assert siblings(s, ids["west"]) == []
+    assert north
+
+
+def test_posts_have_validity_dates_and_need_org_rights(store: Store) -> None:
+    ids = make_family(store)
+    with store.session(ADMIN) as s:
+        s.add(Person(name="何兆花"))
+    with store.session() as s:
+        person = s.scalar(select(Person).where(Person.name == "何兆花")).id
+    with pytest.raises(PermissionDenied, match="无权编辑人员和职务"), store.session(LEADER) as s:
+        add_post(s, ids["west"], person, "主要责任人")
+    with store.session(ZHANG) as s:
+        post = add_post(s, ids["west"], person, "主要责任人", valid_from=date(2026, 1, 1)).id
+        add_post(s, ids["west"], person, "supervisor", valid_from=date(2025, 1, 1), valid_to=date(2025, 12, 31))
+    with pytest.raises(ValidationError, match="不能早于开始日期"), store.session(ZHANG) as s:
+        end_post(s, post, date(2025, 6, 30))
+    with pytest.raises(ValidationError, match="无法识别的职务"), store.session(ZHANG) as s:
+        add_post(s, ids["west"], person, "河神")
+    with store.session() as s:
+        rows = grid_posts(s, ids["west"], today=date(2026, 11, 28))
+    assert [(p.role_label, p.person_name, p.current) for p in rows] == [
+        ("主要责任人", "何兆花", True), ("监管人员", "何兆花", False)]
+    with store.session(ZHANG) as s:
+        end_post(s, post, date(2026, 11, 30))
+    with store.session() as s:
+        assert not grid_posts(s, ids["west"], today=date(2026, 12, 1))[0].current
+        assert grid_posts(s, ids["west"], today=date(2026, 11, 30))[0].current  # the last day counts
+        who = s.scalars(select(AuditEntry.username).where(AuditEntry.table_name == "grid_roles")).all()
+    assert who == ["zhangsan", "zhangsan", "zhangsan"]
+
+
+def grids_frame(names: list[str]) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"id": [1, 2], "name": names, "level": ["village", "township"],
+                             "illustrative": [True, False]}, geometry=[WEST, PARENT], crs="EPSG:4326")
+
+
+def test_editor_map_data_escapes_user_text_and_marks_the_selection() -> None:
+    fc = grids_collection(grids_frame([f"东村{XSS}", "森工街道"]), selected_id=2)
+    first, second = (f["properties"] for f in fc["features"])
+    assert "<img" not in first["tooltip_html"] and "&lt;img src=x" in first["tooltip_html"]
+    assert "（示意）" in first["tooltip_html"] and first["style"]["dashArray"]  # illustrative: dashed
+    assert second["style"]["color"] == "#1565c0" and first["style"]["color"] != "#1565c0"
+    assert bounds_of([WEST, PARENT]) == [[PARENT.bounds[1], PARENT.bounds[0]], [PARENT.bounds[3], PARENT.bounds[2]]]
+    assert bounds_of([None]) is None
+
+
+def test_fit_preview_overlays_show_added_removed_and_dropped() -> None:
+    fit = fit_grid(ROUGH, parent=PARENT, neighbours={f"西村{XSS}": WEST})
+    overlays = {o["name"]: o for o in fit_overlays(fit)}
+    assert set(overlays) == {"调整后边界", "增加的面积", "减少的面积", "去除的部分"}
+    dropped = overlays["去除的部分"]["data"]["features"]
+    assert len(dropped) == len(fit.dropped_pieces)
+    assert any("与相邻网格重叠" in f["properties"]["tooltip_html"] for f in dropped)
+    assert all("<img" not in f["properties"]["tooltip_html"] for f in dropped)
+
+
+def test_gaps_and_versions_as_overlays(store: Store) -> None:
+    ids = make_family(store)
+    reaches = gpd.GeoDataFrame({"id": [1], "name": ["河"], "river": ["河"], "start_station_m": [0.0]},
+                               geometry=[line([(100, 500), (1900, 500)])], crs="EPSG:4326")
+    with store.session() as s:
+        from gis.checks import store_layers
+
+        _, grids = store_layers(s)
+        history = grid_history(s, ids["west"])
+    report = check_layers(reaches, grids, level="village")
+    overlay = findings_overlay(report.findings())
+    rules = {f["properties"]["style"].get("color") for f in overlay["data"]["features"]}
+    assert "#d50000" in rules  # the 900 m east of the west village are uncovered: red as on 盲区检查
+    v = version_overlay(history[0])
+    assert v["name"] == "第 1 版" and "张三" in v["data"]["features"][0]["properties"]["tooltip_html"]
