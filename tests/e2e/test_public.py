@@ -73,8 +73,10 @@ def test_public_page_and_signboard_in_chromium(
     page.get_by_text("奖惩<b>加粗</b>", exact=False).first.wait_for(timeout=30_000)  # shown literally
     assert page.locator('img[src*="evil.example"]').count() == 0
     assert page.evaluate(_GLYPHS_DIFFER), "Chinese text is drawn as missing-glyph boxes (install fonts-noto-cjk)"
-    page.wait_for_timeout(500)
+    page.set_viewport_size({"width": 1400, "height": 2400})  # Streamlit scrolls inside: show it all
+    page.wait_for_timeout(1000)
     page.screenshot(path=str(ARTIFACTS / "public_page.png"), full_page=True)
+    page.set_viewport_size({"width": 1400, "height": 900})
     # the tables are drawn on a canvas (glide data grid): read the names through its accessible copy
     tables = page.locator('[data-testid="stDataFrame"]')
     assert tables.count() == 2
