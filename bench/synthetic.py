@@ -28,7 +28,7 @@ import numpy as np
 import shapely
 from shapely.geometry import LineString, MultiLineString
 
-__all__ = ["CRS", "SIZES", "make_case"]
+__all__ = ["CRS", "SIZES", "make_case", "make_reaches"]
 
 CRS = "EPSG:4551"
 CENTRE = (500_000.0, 4_600_000.0)
@@ -64,6 +64,15 @@ def make_case(
     grids = _grids(rng, n_cells, n_grids, (x0, y0, x1, y1), overlap_frac, overlap_m)
     reaches = _reaches(rng, n_reaches, (x0, y0, x1, y1))
     return reaches, grids
+
+
+def make_reaches(n: int, *, seed: int = 0) -> gpd.GeoDataFrame:
+    """``n`` reaches as in :func:`make_case` (same density as its sizes: one per ~1 km²), in a
+    square extent centred like them; EPSG:4551, ``int`` ``id`` column. Same seed, same data."""
+    rng = np.random.default_rng([seed, n])
+    side = math.sqrt(n * CELL_AREA_M2 / 10.0 / (1 - GAP_FRAC))
+    x0, y0 = CENTRE[0] - side / 2, CENTRE[1] - side / 2
+    return _reaches(rng, n, (x0, y0, x0 + side, y0 + side))
 
 
 def _grids(

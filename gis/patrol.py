@@ -50,6 +50,7 @@ __all__ = [
     "clean_track",
     "cross_flags",
     "detect_offset",
+    "match_many",
     "match_track",
     "merge_intervals",
     "path_length_m",
@@ -700,12 +701,106 @@ def merge_intervals(reach_ids: np.ndarray, a: np.ndarray, b: np.ndarray) -> pd.D
 
 
 @dataclass
+class _Segments:
+    """The reaches cut into straight segments (metric CRS), hashed into square cells.
+
+    Every segment is listed in each cell its bounding box, grown by the corridor, overlaps, so
+    the segments within the corridor of a point are among those of the point's own cell.
+    ``m0`` is the distance along the reach to the segment's start (parts of a MultiLineString
+    chained in order, as :func:`shapely.line_locate_point` measures).
+    """
+
+    ax: np.ndarray
+    ay: np.ndarray
+    dx: np.ndarray
+    dy: np.ndarray
+    length: np.ndarray
+    m0: np.ndarray
+    reach: np.ndarray
+    corridor_m: float
+    cell_m: float
+    x0: float
+    y0: float
+    ny: int
+    keys: np.ndarray  # sorted cell keys of the (cell, segment) entries
+    segs: np.ndarray  # segment of each entry
+
+    @classmethod
+    def build(cls, geoms: np.ndarray, corridor_m: float) -> _Segments:
+        parts, part_of = shapely.get_parts(geoms, return_index=True)
+        coords, vertex_part = shapely.get_coordinates(parts, return_index=True)
+        same = vertex_part[1:] == vertex_part[:-1]
+        a, b = coords[:-1][same], coords[1:][same]
+        seg_part = vertex_part[:-1][same]
+        dx, dy = b[:, 0] - a[:, 0], b[:, 1] - a[:, 1]
+        length = np.hypot(dx, dy)
+        # distance along the reach: segments of a part, parts of a reach, in order
+        part_len = shapely.length(parts)
+        part_m0 = np.cumsum(part_len) - part_len
+        reach_start = np.zeros(len(parts))
+        if len(parts):
+            first = np.concatenate([[True], part_of[1:] != part_of[:-1]])
+            reach_start = np.maximum.accumulate(np.where(first, part_m0, 0.0))
+        cum = np.cumsum(length) - length
+        part_first_seg = np.searchsorted(seg_part, np.arange(len(parts)))
+        seg_m0 = cum - cum[np.minimum(part_first_seg[seg_part], max(len(cum) - 1, 0))] \
+            + (part_m0 - reach_start)[seg_part] if len(cum) else cum
+        keep = length > 0
+        a, dx, dy, length, seg_m0, seg_part = a[keep], dx[keep], dy[keep], length[keep], seg_m0[keep], seg_part[keep]
+        reach = part_of[seg_part].astype(np.int64)
+        cell = max(2.0 * corridor_m, 20.0)
+        lo_x = np.minimum(a[:, 0], a[:, 0] + dx) - corridor_m
+        hi_x = np.maximum(a[:, 0], a[:, 0] + dx) + corridor_m
+        lo_y = np.minimum(a[:, 1], a[:, 1] + dy) - corridor_m
+        hi_y = np.maximum(a[:, 1], a[:, 1] + dy) + corridor_m
+        x0 = float(lo_x.min()) if len(a) else 0.0
+        y0 = float(lo_y.min()) if len(a) else 0.0
+        ix0, ix1 = ((lo_x - x0) // cell).astype(np.int64), ((hi_x - x0) // cell).astype(np.int64)
+        iy0, iy1 = ((lo_y - y0) // cell).astype(np.int64), ((hi_y - y0) // cell).astype(np.int64)
+        ny = int(iy1.max()) + 1 if len(a) else 1
+        wx, wy = ix1 - ix0 + 1, iy1 - iy0 + 1
+        n = wx * wy
+        seg = np.repeat(np.arange(len(a)), n)
+        k = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+        keys = (ix0[seg] + k // wy[seg]) * ny + (iy0[seg] + k % wy[seg])
+        order = np.argsort(keys, kind="stable")
+        return cls(ax=a[:, 0].copy(), ay=a[:, 1].copy(), dx=dx, dy=dy, length=length, m0=seg_m0, reach=reach,
+                   corridor_m=float(corridor_m), cell_m=cell, x0=x0, y0=y0, ny=ny, keys=keys[order], segs=seg[order])
+
+    def pairs(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(point, segment, distance, m) for every segment within the corridor of each point,
+        grouped by point in point order (m: metres along the segment's reach)."""
+        ix = np.floor((x - self.x0) / self.cell_m)
+        iy = np.floor((y - self.y0) / self.cell_m)
+        ok = np.isfinite(ix) & np.isfinite(iy) & (iy >= 0) & (iy < self.ny) & (ix >= 0)
+        key = np.where(ok, ix * self.ny + iy, -1).astype(np.int64)
+        lo = np.searchsorted(self.keys, key, side="left")
+        hi = np.searchsorted(self.keys, key, side="right")
+        cnt = np.where(ok, hi - lo, 0)
+        pt = np.repeat(np.arange(len(x)), cnt)
+        seg = self.segs[np.repeat(lo, cnt) + (np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt))]
+        px, py = x[pt] - self.ax[seg], y[pt] - self.ay[seg]
+        t = np.clip((px * self.dx[seg] + py * self.dy[seg]) / (self.length[seg] ** 2), 0.0, 1.0)
+        d = np.hypot(px - t * self.dx[seg], py - t * self.dy[seg])
+        near = d <= self.corridor_m
+        return pt[near], seg[near], d[near], self.m0[seg[near]] + t[near] * self.length[seg[near]]
+
+
+@dataclass
 class _ReachIndex:
     ids: np.ndarray
     geoms_m: np.ndarray
     tree: shapely.STRtree
     crs: pyproj.CRS
     to_m: pyproj.Transformer
+    segments: dict[float, _Segments] = field(default_factory=dict)
+
+    def segments_for(self, corridor_m: float) -> _Segments:
+        """The segment hash for ``corridor_m`` (built once per corridor)."""
+        key = float(corridor_m)
+        if key not in self.segments:
+            self.segments[key] = _Segments.build(self.geoms_m, key)
+        return self.segments[key]
 
 
 def _reach_index(reaches: gpd.GeoDataFrame, crs: pyproj.CRS | None = None) -> _ReachIndex:
@@ -731,28 +826,60 @@ def _nearest(index: _ReachIndex, x: np.ndarray, y: np.ndarray, max_distance: flo
     return which, dist
 
 
-def _prefer_continuity(index: _ReachIndex, x: np.ndarray, y: np.ndarray, which: np.ndarray, corridor_m: float) -> None:
-    """Where a point lies within the corridor of several reaches (a confluence, a reach end),
-    keep the reach of the point before it (else of the next point) when it is a candidate; in place."""
-    if len(x) == 0:
-        return
-    src, tgt = index.tree.query(shapely.points(x, y), predicate="dwithin", distance=corridor_m)
-    counts = np.bincount(src, minlength=len(x))
-    multi = np.flatnonzero(counts > 1)
-    if len(multi) == 0:
-        return
-    order = np.argsort(src, kind="stable")
-    src, tgt = src[order], tgt[order]
-    starts = np.searchsorted(src, multi)
-    single = counts == 1
-    for p, s0 in zip(multi.tolist(), starts.tolist()):
-        cands = set(tgt[s0:s0 + counts[p]].tolist())
-        if p > 0 and which[p - 1] in cands:
-            which[p] = which[p - 1]
-            continue
-        nxt = p + 1 + int(np.argmax(single[p + 1:])) if single[p + 1:].any() else None
-        if nxt is not None and which[nxt] in cands:
-            which[p] = which[nxt]
+def _match_xy(index: _ReachIndex, x: np.ndarray, y: np.ndarray, corridor_m: float, *,
+              breaks: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per point (metric x, y): the position of the nearest reach within ``corridor_m`` (-1 when
+    none), the distance to it (``inf`` beyond the corridor) and the point's projection on it in
+    metres from the reach's start (NaN when none).
+
+    Where several reaches lie within the corridor (a confluence, a reach end), the reach of the
+    point before is kept when it is one of them, else that of the next point with a single
+    candidate. ``breaks``: True where a new track starts (continuity does not cross it).
+    """
+    n = len(x)
+    which = np.full(n, -1, dtype=np.int64)
+    dist = np.full(n, np.inf)
+    m = np.full(n, np.nan)
+    if n == 0 or len(index.geoms_m) == 0:
+        return which, dist, m
+    segs = index.segments_for(corridor_m)
+    pt, seg, d, along = segs.pairs(np.asarray(x, np.float64), np.asarray(y, np.float64))
+    if len(pt) == 0:
+        return which, dist, m
+    starts = np.flatnonzero(np.concatenate([[True], pt[1:] != pt[:-1]]))
+    pts = pt[starts]
+    size = np.diff(np.append(starts, len(pt)))
+    dmin = np.minimum.reduceat(d, starts)
+    first_min = np.flatnonzero(d == np.repeat(dmin, size))
+    first_min = first_min[np.concatenate([[True], pt[first_min][1:] != pt[first_min][:-1]])]
+    reach = segs.reach[seg]
+    which[pts] = reach[first_min]
+    dist[pts] = dmin
+    m[pts] = along[first_min]
+    multi = np.flatnonzero(np.minimum.reduceat(reach, starts) != np.maximum.reduceat(reach, starts))
+    if len(multi):
+        single = np.zeros(n, dtype=bool)
+        single[pts] = True
+        single[pts[multi]] = False
+        # next point (from each position on) with a single candidate; n: none
+        nxt = np.minimum.accumulate(np.where(single, np.arange(n), n)[::-1])[::-1].tolist() + [n]
+        track = (np.cumsum(breaks) if breaks is not None else np.zeros(n, dtype=np.int64)).tolist()
+        reach_l, d_l, along_l = reach.tolist(), d.tolist(), along.tolist()
+        which_l, pts_l, starts_l, size_l = which.tolist(), pts.tolist(), starts.tolist(), size.tolist()
+        for g in multi.tolist():  # confluences and reach ends only: plain Python is fastest here
+            p, lo = pts_l[g], starts_l[g]
+            hi = lo + size_l[g]
+            cands = reach_l[lo:hi]
+            prefer = which_l[p - 1] if p > 0 and track[p - 1] == track[p] else -1
+            if prefer < 0 or prefer not in cands:
+                q = nxt[p + 1] if p + 1 < n else n
+                prefer = which_l[q] if q < n and track[q] == track[p] else -1
+            if prefer >= 0 and prefer in cands and prefer != which_l[p]:
+                best = min((k for k in range(lo, hi) if reach_l[k] == prefer), key=d_l.__getitem__)
+                which_l[p] = prefer
+                dist[p], m[p] = d_l[best], along_l[best]
+        which = np.asarray(which_l, dtype=np.int64)
+    return which, dist, m
 
 
 def detect_offset(track: Track, reaches: gpd.GeoDataFrame, *, corridor_m: float = 50.0,
@@ -839,6 +966,65 @@ def _single_flags(x: np.ndarray, y: np.ndarray, secs: np.ndarray, dist: np.ndarr
     return flags
 
 
+def _runs(key: np.ndarray, m: np.ndarray, step: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of consecutive walked steps (``step[i]``: points i → i+1) along one ``key`` (per
+    point): the key and the [lo, hi] span of ``m`` of each run (the union of its steps)."""
+    idx = np.flatnonzero(step)
+    if len(idx) == 0:
+        return key[:0], np.zeros(0), np.zeros(0)
+    new = np.concatenate([[True], (idx[1:] != idx[:-1] + 1) | (key[idx[1:]] != key[idx[:-1]])])
+    starts = np.flatnonzero(new)
+    lo = np.minimum.reduceat(np.minimum(m[idx], m[idx + 1]), starts)
+    hi = np.maximum.reduceat(np.maximum(m[idx], m[idx + 1]), starts)
+    return key[idx[starts]], lo, hi
+
+
+def _walked(which: np.ndarray, m: np.ndarray, secs: np.ndarray, options: MatchOptions) -> np.ndarray:
+    """Per step between consecutive points: both matched to the same reach and the distance
+    along it plausible for the time between them (≤ ``max_speed_kmh`` × Δt + 2 × ``noise_m``)."""
+    same = (which[:-1] >= 0) & (which[:-1] == which[1:])
+    dm = np.abs(m[1:] - m[:-1])
+    return same & (dm <= options.max_speed_kmh / 3.6 * (secs[1:] - secs[:-1]) + 2 * options.noise_m)
+
+
+def match_many(tracks: Sequence[Track], reaches: gpd.GeoDataFrame, *, options: MatchOptions | None = None,
+               _index: _ReachIndex | None = None) -> pd.DataFrame:
+    """Patrolled intervals of many cleaned tracks at once (the matching step of
+    :func:`match_track`, vectorised over all their points; no figures, no flags).
+
+    Returns
+    -------
+    DataFrame
+        track (position in ``tracks``), reach_id, from_m, to_m, length_m (metres along the
+        reach), sorted by track, reach and start; the same intervals :func:`match_track` finds.
+    """
+    options = options or MatchOptions()
+    index = _index or _reach_index(reaches)
+    sizes = np.array([len(t) for t in tracks], dtype=np.int64)
+    if sizes.sum() == 0:
+        out = merge_intervals(np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0))
+        return out.assign(track=pd.Series(dtype=np.int64))[["track", "reach_id", "from_m", "to_m", "length_m"]]
+    lon = np.concatenate([t.lon for t in tracks])
+    lat = np.concatenate([t.lat for t in tracks])
+    ns = np.concatenate([t.times.astype("int64") for t in tracks])
+    first = np.repeat(np.cumsum(sizes) - sizes, sizes)
+    secs = (ns - ns[first]) / 1e9
+    track_of = np.repeat(np.arange(len(tracks)), sizes)
+    breaks = np.zeros(len(lon), dtype=bool)
+    breaks[(np.cumsum(sizes) - sizes)[sizes > 0]] = True
+    x, y = index.to_m.transform(lon, lat)
+    which, _, m = _match_xy(index, np.asarray(x, np.float64), np.asarray(y, np.float64), options.corridor_m,
+                            breaks=breaks)
+    step = _walked(which, m, secs, options) & ~breaks[1:]
+    n_reach = max(len(index.ids), 1)
+    key, lo, hi = _runs(track_of * n_reach + which, m, step)
+    merged = merge_intervals(key, lo, hi)
+    keys = merged["reach_id"].to_numpy(dtype=np.int64)
+    merged.insert(0, "track", keys // n_reach)
+    merged["reach_id"] = index.ids[keys % n_reach]
+    return merged
+
+
 def match_track(track: Track, reaches: gpd.GeoDataFrame, *, options: MatchOptions | None = None,
                 grids: gpd.GeoDataFrame | None = None, flag_rules: FlagRules | None = None,
                 clean_report: CleanReport | None = None, _index: _ReachIndex | None = None) -> PatrolResult:
@@ -870,21 +1056,13 @@ def match_track(track: Track, reaches: gpd.GeoDataFrame, *, options: MatchOption
     x, y = index.to_m.transform(track.lon, track.lat)
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     secs = (track.times.astype("int64") - (track.times[0].astype("int64") if n else 0)) / 1e9
-    which, dist = _nearest(index, x, y)
-    near = dist <= options.corridor_m
-    which = np.where(near, which, -1)
-    _prefer_continuity(index, x, y, which, options.corridor_m)
-    m = np.full(n, np.nan)
-    if near.any():
-        pts = shapely.points(x[near], y[near])
-        m[near] = shapely.line_locate_point(index.geoms_m[which[near]], pts)
+    which, dist, m = _match_xy(index, x, y, options.corridor_m)
+    near = which >= 0
     if n >= 2:
         i, j = np.arange(n - 1), np.arange(1, n)
-        same = (which[i] >= 0) & (which[i] == which[j])
-        dm = np.abs(m[j] - m[i])
-        plausible = same & (dm <= options.max_speed_kmh / 3.6 * (secs[j] - secs[i]) + 2 * options.noise_m)
-        pi = i[plausible]
-        matched = merge_intervals(index.ids[which[pi]], m[pi], m[pi + 1])
+        plausible = _walked(which, m, secs, options)
+        run_reach, lo, hi = _runs(which, m, plausible)
+        matched = merge_intervals(index.ids[run_reach], lo, hi)
         river_duration = float(np.sum((secs[j] - secs[i])[plausible]))
         lengths = _step_m(track.lon, track.lat, i, j)
         length_m = float(lengths.sum())
@@ -906,7 +1084,8 @@ def match_track(track: Track, reaches: gpd.GeoDataFrame, *, options: MatchOption
         reaches=list(dict.fromkeys(matched["reach_id"].tolist())), grids=touched_grids,
         near_share=float(near.mean()) if n else 0.0, x=x, y=y, crs=index.crs,
     )
-    if options.detect_offsets and n:
+    if options.detect_offsets and n and float(np.median(dist)) > options.corridor_m:
+        # (most points beyond the corridor: only then can detect_offset find anything)
         guess = detect_offset(track, reaches, corridor_m=options.corridor_m, _index=index)
         if guess is not None:
             result.offset_guess = guess
