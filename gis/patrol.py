@@ -557,8 +557,9 @@ class FlagRules:
 
     fast_speed_kmh, fast_min_s
         Median speed (over 3 steps) above ``fast_speed_kmh`` for at least ``fast_min_s`` seconds
-        in a row, or in several stretches adding up to it (a drive with stops) → ``fast_speed``
-        (defaults 15 km/h, 180 s: a car covers 1.5 km in 3 minutes).
+        in a row, or, averaged over ``fast_window_s`` (where GPS noise no longer looks like
+        speed), above it for ``fast_min_s`` in all (a drive with stops) → ``fast_speed``
+        (defaults 15 km/h, 180 s, 60 s: a car covers 1.5 km in 3 minutes).
     far_share
         Share of points beyond the corridor of every reach above which ``far_from_river`` is
         raised (default 0.5).
@@ -576,6 +577,7 @@ class FlagRules:
 
     fast_speed_kmh: float = 15.0
     fast_min_s: float = 180.0
+    fast_window_s: float = 60.0
     far_share: float = 0.5
     copy_tolerance_m: float = 5.0
     copy_share: float = 0.9
@@ -938,7 +940,16 @@ def _single_flags(x: np.ndarray, y: np.ndarray, secs: np.ndarray, dist: np.ndarr
         starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
         durations = np.array([dt[s:e].sum() for s, e in zip(starts, ends)])
         longest = int(np.argmax(durations))
-        total = float(durations.sum())
+        # Over windows of fast_window_s the GPS noise (metres) no longer looks like speed:
+        # time spent moving faster than the limit, stops and all, adds up.
+        half = rules.fast_window_s / 2
+        a = np.searchsorted(secs, secs[:-1] - half, side="left")  # window centred on each step
+        b = np.minimum(np.searchsorted(secs, secs[1:] + half, side="right") - 1, n - 1)
+        span = secs[b] - secs[a]
+        has = span >= half  # at least half a window of track (short tracks: none)
+        window_kmh = np.zeros(n - 1)
+        window_kmh[has] = np.hypot(x[b[has]] - x[a[has]], y[b[has]] - y[a[has]]) / span[has] * 3.6
+        total = float(dt[window_kmh > rules.fast_speed_kmh].sum())
         if durations[longest] >= rules.fast_min_s:
             s, e = starts[longest], ends[longest]
             med = float(np.median(speed[s:e]))
@@ -947,9 +958,9 @@ def _single_flags(x: np.ndarray, y: np.ndarray, secs: np.ndarray, dist: np.ndarr
                                median_speed_kmh=round(med, 1), duration_s=round(float(durations[longest]), 1)))
         elif total >= rules.fast_min_s:
             # A drive broken by stops (traffic lights, a look at the river) is sustained too.
-            med = float(np.median(speed[fast]))
-            flags.append(_flag("fast_speed", f"分 {len(durations)} 段累计 {total / 60:.1f} 分钟速度中位数 {med:.1f} km/h"
-                                             f"（超过 {rules.fast_speed_kmh:g} km/h）",
+            med = float(np.median(window_kmh[window_kmh > rules.fast_speed_kmh]))
+            flags.append(_flag("fast_speed", f"累计 {total / 60:.1f} 分钟以 {med:.1f} km/h 行进（按 "
+                                             f"{rules.fast_window_s:g} 秒平均，超过 {rules.fast_speed_kmh:g} km/h）",
                                median_speed_kmh=round(med, 1), duration_s=round(total, 1)))
     far = float(np.mean(dist > corridor_m))
     if far > rules.far_share:

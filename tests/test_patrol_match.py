@@ -69,3 +69,12 @@ def test_no_points_and_no_reaches() -> None:
     reach = gpd.GeoDataFrame(geometry=[shapely.LineString([(126.9, 41.8), (126.91, 41.8)])], crs="EPSG:4326")
     empty = P.match_many([], P.reaches_frame(reach))
     assert list(empty.columns) == ["track", "reach_id", "from_m", "to_m", "length_m"] and empty.empty
+
+
+def test_noisy_walks_with_frequent_fixes_are_not_taken_for_driving(case) -> None:  # type: ignore[no-untyped-def]
+    """Walks at 3–6 km/h, a fix every 4–6 s, 7 m of GPS noise: step speeds jump above 15 km/h
+    all the time, but neither the sustained nor the accumulated speed rule may fire."""
+    reaches_m, reaches, index = case
+    tracks, _, _ = make_tracks(np.random.default_rng(4), np.asarray(reaches_m.geometry.array), 10, 10_000)
+    results, _ = P.analyse_tracks(tracks, reaches)
+    assert not [r.track.name for r in results if "fast_speed" in r.flag_codes]
