@@ -291,7 +291,9 @@ class Assessment:
             if level is not None and g.level != level:
                 continue
             ind = g.indicators
-            row: dict[str, Any] = {"网格": g.grid, "层级": GridLevel(g.level).label, "上级网格": g.parent or ""}
+            row: dict[str, Any] = {"网格": g.grid, "层级": GridLevel(g.level).label, "上级网格": g.parent or "",
+                                   "百分制得分": g.score, "同级排名": f"{g.rank}/{g.siblings}" if g.rank is not None else "",
+                                   "得分": g.total, "满分": g.max_total}
             for key in (*COUNT_KEYS, *RATE_KEYS, "signboard"):
                 if key in ("patrol_required", "patrol_done", "river_length_m", "river_patrolled_m"):
                     continue
@@ -299,10 +301,6 @@ class Assessment:
                 row[INDICATOR_LABELS[key]] = signboard_label(value) if key == "signboard" else value
             for item in self.rubric.items():
                 row[f"{item['label']}（{item['weight']:g}分）"] = g.scores.get(item["code"])
-            row["得分"] = g.total
-            row["满分"] = g.max_total
-            row["百分制得分"] = g.score
-            row["同级排名"] = f"{g.rank}/{g.siblings}" if g.rank is not None else ""
             rows.append(row)
         return pd.DataFrame(rows)
 

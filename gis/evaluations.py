@@ -36,13 +36,18 @@ from gis.incidents import _grid_line, _home_grid  # one definition of a user's g
 from gis.model import GridLevel, UserRole
 from gis.store.schema import Evaluation, Grid
 
-__all__ = ["KINDS", "STATUS_LABELS", "editions", "latest", "new_edition", "rollup", "save_evaluation",
+__all__ = ["KINDS", "STATUS_LABELS", "editions", "home_grid", "latest", "new_edition", "rollup", "save_evaluation",
            "submit_evaluation"]
 
 KINDS = {"self": "自评", "upper": "上级评价"}
 STATUS_LABELS = {"draft": "草稿", "submitted": "已提交（已锁定）"}
 MAX_COMMENT = 4000
 FINAL_SOURCES = {"upper": "上级评价", "self": "自评", "system": "系统评分"}
+
+
+def home_grid(session: Session, actor: Any) -> int | None:
+    """The grid of the actor's account (``None``: no home grid, or not signed in)."""
+    return None if actor is None else _home_grid(session, actor)
 
 
 def _year(year: Any) -> int:

@@ -12,7 +12,7 @@ import streamlit as st
 from gis.assessment import INDICATOR_LABELS, assess, monthly_trend
 from gis.assessment_excel import write_assessment_xlsx
 from gis.errors import RiverGridError
-from gis.evaluations import KINDS, STATUS_LABELS, editions, new_edition, rollup, save_evaluation
+from gis.evaluations import KINDS, STATUS_LABELS, editions, home_grid, new_edition, rollup, save_evaluation
 from gis.model import GridLevel, local_today
 from ui.state import current_actor, data_version, get_store, show_error
 
@@ -118,7 +118,7 @@ with tab_eval:
     if len(roll):
         view = roll[roll["level"] == level][["grid", "parent", "system_score", "self_total", "upper_total", "final",
                                              "final_source_label", "lower_mean"]]
-        st.dataframe(view.rename(columns={"grid": "网格", "parent": "上级网格", "system_score": "系统评分",
+        st.dataframe(view.astype(object).where(view.notna(), "—").rename(columns={"grid": "网格", "parent": "上级网格", "system_score": "系统评分",
                                           "self_total": "自评得分", "upper_total": "上级评价得分", "final": "最终得分",
                                           "final_source_label": "最终得分来源", "lower_mean": "下级平均分"}),
                      hide_index=True, width="stretch")
@@ -128,8 +128,12 @@ with tab_eval:
         st.info("登录具有“填写考核评价”权限的账号（工作人员、管理员）后可填写自评和上级评价。")
         st.stop()
     all_names = {g.grid_id: f"{g.grid}（{GridLevel(g.level).label}）" for g in result.grids}
+    with get_store().session() as s:
+        home = home_grid(s, actor)
+    ids = list(all_names)
     f1, f2 = st.columns(2)
-    gid = f1.selectbox("评价的网格", list(all_names), format_func=lambda i: all_names[i], key="eval_grid")
+    gid = f1.selectbox("评价的网格", ids, index=ids.index(home) if home in ids else 0,
+                       format_func=lambda i: all_names[i], key="eval_grid")
     kind = f2.radio("评价类型", list(KINDS), format_func=lambda k: KINDS[k], horizontal=True, key="eval_kind")
     with get_store().session() as s:
         history = editions(s, gid, year, kind)
