@@ -2,7 +2,7 @@
 
 Generates ``--reaches`` meandering reaches (:func:`bench.synthetic.make_reaches`, EPSG:4551 near
 Linjiang) and ``--tracks`` patrols with ``--points`` GPS points in all: each walks along a random
-reach at 3–6 km/h (one fix every 4–6 s, turning back at the reach's ends) with 7 m of GPS noise;
+single-part reach at 3–6 km/h (one fix every 4–6 s, turning back at the reach's ends) with 7 m of GPS noise;
 one in ten walks 150 m beside its river (nothing to match). Then:
 
 1. builds the reach index (STRtree and the segment hash of the corridor; ``index_s``);
@@ -64,7 +64,9 @@ def make_tracks(rng: np.random.Generator, reaches_m: np.ndarray, n_tracks: int, 
     """Tracks (lon/lat, UTC times) walking along random reaches; also all points' metric x, y."""
     sizes = np.full(n_tracks, n_points // n_tracks)
     sizes[: n_points % n_tracks] += 1
-    which = rng.integers(0, len(reaches_m), n_tracks)
+    # along single-part reaches: on a MultiLineString the walker would jump the gap between parts
+    simple = np.flatnonzero(shapely.get_type_id(reaches_m) == 1)
+    which = simple[rng.integers(0, len(simple), n_tracks)]
     length = shapely.length(reaches_m)[which]
     track_of = np.repeat(np.arange(n_tracks), sizes)
     step_m = rng.uniform(3, 6, n_tracks)[track_of] / 3.6 * rng.uniform(4, 6, len(track_of))
