@@ -3,6 +3,8 @@ they may read, report incidents and upload their own patrols, and nothing else."
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import func, select
 
@@ -118,16 +120,23 @@ def test_a_volunteer_reports_an_incident_attributed_to_them(demo: Store) -> None
         assert users == {"volunteer"}
 
 
-def test_a_volunteer_uploads_their_own_patrol_and_no_one_elses(demo: Store) -> None:
+def walk_on(day: str, folder: Path) -> Path:
+    """赵春梅's demo walk along 北山沟, recorded again on ``day`` (a new patrol, not a copy)."""
+    path = folder / f"{day}.gpx"
+    path.write_text(ZHAO_GPX.read_text(encoding="utf-8").replace("2026-11-04", day), encoding="utf-8")
+    return path
+
+
+def test_a_volunteer_uploads_their_own_patrol_and_no_one_elses(demo: Store, tmp_path: Path) -> None:
     actor = volunteer(demo)
     with demo.session(actor) as s:
-        result = import_track_file(s, ZHAO_GPX, person="赵春梅")
+        result = import_track_file(s, walk_on("2026-11-12", tmp_path), person="赵春梅")
     with demo.session() as s:
         tracks = [s.get(PatrolTrack, i) for i in result.ids]
         assert tracks and {t.person.name for t in tracks} == {"赵春梅"}
     before = audit_count(demo)
     with pytest.raises(PermissionDenied, match="只能上传本人的巡河轨迹"), demo.session(actor) as s:
-        import_track_file(s, ZHAO_GPX, person="何兆花")
+        import_track_file(s, walk_on("2026-11-19", tmp_path), person="何兆花")
     with demo.session(actor) as s:  # a track added without a person becomes the volunteer's own
         t = s.get(PatrolTrack, result.ids[0])
         copy = PatrolTrack(name="补录", geom=t.geom, times=list(t.times), started_at=t.started_at, ended_at=t.ended_at)
