@@ -149,7 +149,7 @@ class Rubric:
                 "vertical_warning_deduction": self.vertical_warning_deduction}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Rubric":
+    def from_dict(cls, data: Mapping[str, Any]) -> Rubric:
         """A rubric from :meth:`to_dict`'s shape; missing keys keep the defaults."""
         known = {"weights", "points_per_incident", "overdue_deduction", "coverage_deduction",
                  "vertical_deduction", "vertical_warning_deduction"}
@@ -159,7 +159,7 @@ class Rubric:
         return cls(**{k: (dict(v) if k == "weights" else v) for k, v in data.items()})
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "Rubric":
+    def from_file(cls, path: str | Path) -> Rubric:
         """A rubric from a JSON file (see :meth:`to_dict`)."""
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))

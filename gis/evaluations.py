@@ -32,7 +32,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from gis.assessment import DEFAULT_RUBRIC, Assessment, Rubric
 from gis.auth import require
 from gis.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
-from gis.incidents import _grid_line, _home_grid  # one definition of a user's grid scope
+from gis.incidents import (  # one definition of a user's grid scope
+    _grid_line,
+    _home_grid,
+)
 from gis.model import GridLevel, UserRole
 from gis.store.schema import Evaluation, Grid
 

@@ -12,7 +12,15 @@ import streamlit as st
 from gis.assessment import INDICATOR_LABELS, assess, monthly_trend
 from gis.assessment_excel import write_assessment_xlsx
 from gis.errors import RiverGridError
-from gis.evaluations import KINDS, STATUS_LABELS, editions, home_grid, new_edition, rollup, save_evaluation
+from gis.evaluations import (
+    KINDS,
+    STATUS_LABELS,
+    editions,
+    home_grid,
+    new_edition,
+    rollup,
+    save_evaluation,
+)
 from gis.model import GridLevel, local_today
 from ui.state import current_actor, data_version, get_store, show_error
 

@@ -27,12 +27,24 @@ import pytest
 import shapely
 from sqlalchemy import func, select
 
-from gis.assessment import DEFAULT_RUBRIC, Rubric, assess, monthly_trend, score_indicators
+from gis.assessment import (
+    DEFAULT_RUBRIC,
+    Rubric,
+    assess,
+    monthly_trend,
+    score_indicators,
+)
 from gis.assessment_excel import write_assessment_xlsx
 from gis.auth import SYSTEM, actor_for, hash_password
 from gis.cli import main
 from gis.errors import PermissionDenied, ValidationError
-from gis.evaluations import editions, new_edition, rollup, save_evaluation, submit_evaluation
+from gis.evaluations import (
+    editions,
+    new_edition,
+    rollup,
+    save_evaluation,
+    submit_evaluation,
+)
 from gis.incidents import move, report_incident
 from gis.model import LOCAL_TZ
 from gis.store import Store
@@ -242,9 +254,8 @@ def test_monthly_trend_and_the_year(store: Store, family: dict[str, int], no_sig
     assert year["incidents_found"] == 4  # October's case too
     # 2026 has 53 ISO weeks: it starts and ends on a Thursday (week 1 is 29 Dec 2025 – 4 Jan 2026)
     assert year["patrol_required"] == 53 and year["patrol_done"] == 3
-    with pytest.raises(ValidationError, match="年份"):
-        with store.session() as s:
-            monthly_trend(s, "二〇二六")
+    with pytest.raises(ValidationError, match="年份"), store.session() as s:
+        monthly_trend(s, "二〇二六")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -274,18 +285,15 @@ def test_self_evaluation_is_locked_once_submitted_and_changes_need_a_new_edition
         ev = submit_evaluation(s, ev.id)
         assert ev.status == "submitted" and ev.submitted_by == "v1staff"
         ev_id = ev.id
-    with pytest.raises(ValidationError, match="已提交并锁定"):
-        with store.session(staff) as s:
-            save_evaluation(s, v1, 2026, "self", {**FULL, "patrol": 20})
-    with pytest.raises(ValidationError, match="锁定"):  # whatever the code path: the store refuses
-        with store.session(SYSTEM) as s:
-            s.get(Evaluation, ev_id).total = 100.0
-    with pytest.raises(ValidationError, match="锁定"):
-        with store.session(SYSTEM) as s:
-            s.delete(s.get(Evaluation, ev_id))
-    with pytest.raises(ValidationError, match="更改原因"):
-        with store.session(staff) as s:
-            new_edition(s, v1, 2026, "self", "  ")
+    with pytest.raises(ValidationError, match="已提交并锁定"), store.session(staff) as s:
+        save_evaluation(s, v1, 2026, "self", {**FULL, "patrol": 20})
+    # whatever the code path, the store refuses (and the row stays as submitted, checked below)
+    with pytest.raises(ValidationError, match="锁定"), store.session(SYSTEM) as s:
+        s.get(Evaluation, ev_id).total = 100.0
+    with pytest.raises(ValidationError, match="锁定"), store.session(SYSTEM) as s:
+        s.delete(s.get(Evaluation, ev_id))
+    with pytest.raises(ValidationError, match="更改原因"), store.session(staff) as s:
+        new_edition(s, v1, 2026, "self", "  ")
     with store.session(staff) as s:
         second = new_edition(s, v1, 2026, "self", "补充巡河记录")
         assert (second.edition, second.status, second.total) == (2, "draft", 87.0)
@@ -301,27 +309,21 @@ def test_self_evaluation_is_locked_once_submitted_and_changes_need_a_new_edition
 
 def test_evaluation_scope_permissions_and_bad_input_save_nothing(store: Store, family: dict[str, int]) -> None:
     v1, town = family["v1"], family["town"]
-    with pytest.raises(PermissionDenied, match="无权填写考核评价"):
-        with store.session(as_user(store, "boss")) as s:
-            save_evaluation(s, v1, 2026, "self", FULL)
-    with pytest.raises(PermissionDenied, match="上级网格"):
-        with store.session(as_user(store, "v1staff")) as s:  # a village may not grade itself as its upper grid
-            save_evaluation(s, v1, 2026, "upper", FULL)
-    with pytest.raises(PermissionDenied, match="本网格"):
-        with store.session(as_user(store, "tstaff")) as s:  # nor may the township fill the village's self-evaluation
-            save_evaluation(s, v1, 2026, "self", FULL)
-    with pytest.raises(ValidationError, match="0 到 20"):
-        with store.session(as_user(store, "v1staff")) as s:
-            save_evaluation(s, v1, 2026, "self", {**FULL, "patrol": 25})
-    with pytest.raises(ValidationError, match="四位年份"):
-        with store.session(as_user(store, "v1staff")) as s:
-            save_evaluation(s, v1, "26", "self", FULL)
-    with pytest.raises(ValidationError, match="尚缺：公示牌"):
-        with store.session(as_user(store, "v1staff")) as s:
-            save_evaluation(s, v1, 2026, "self", {k: v for k, v in FULL.items() if k != "signboard"}, submit=True)
-    with pytest.raises(ValidationError, match="没有上级网格"):
-        with store.session(SYSTEM) as s:
-            save_evaluation(s, family["county"], 2026, "upper", FULL)
+    with pytest.raises(PermissionDenied, match="无权填写考核评价"), store.session(as_user(store, "boss")) as s:
+        save_evaluation(s, v1, 2026, "self", FULL)
+    # a village may not grade itself as its upper grid, nor the township fill the village's self-evaluation
+    with pytest.raises(PermissionDenied, match="上级网格"), store.session(as_user(store, "v1staff")) as s:
+        save_evaluation(s, v1, 2026, "upper", FULL)
+    with pytest.raises(PermissionDenied, match="本网格"), store.session(as_user(store, "tstaff")) as s:
+        save_evaluation(s, v1, 2026, "self", FULL)
+    with pytest.raises(ValidationError, match="0 到 20"), store.session(as_user(store, "v1staff")) as s:
+        save_evaluation(s, v1, 2026, "self", {**FULL, "patrol": 25})
+    with pytest.raises(ValidationError, match="四位年份"), store.session(as_user(store, "v1staff")) as s:
+        save_evaluation(s, v1, "26", "self", FULL)
+    with pytest.raises(ValidationError, match="尚缺：公示牌"), store.session(as_user(store, "v1staff")) as s:
+        save_evaluation(s, v1, 2026, "self", {k: v for k, v in FULL.items() if k != "signboard"}, submit=True)
+    with pytest.raises(ValidationError, match="没有上级网格"), store.session(SYSTEM) as s:
+        save_evaluation(s, family["county"], 2026, "upper", FULL)
     with store.session() as s:
         assert s.scalar(select(func.count()).select_from(Evaluation)) == 0
     with store.session(as_user(store, "tstaff")) as s:  # the township grades its village, and itself
