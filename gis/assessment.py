@@ -496,7 +496,7 @@ def assess(session: Session, period: str | Period, *, grid_id: int | None = None
     from gis.crs import metric_crs_for
     from gis.patrol_store import patrol_report
     from gis.store.queries import live_grids
-    from gis.store.schema import Incident, PatrolTrack, Reach
+    from gis.store.schema import Incident, PatrolTrack, Reach, User
 
     period = parse_period(period) if isinstance(period, str) else period
     now_utc = _utc(now) or datetime.now(UTC)
@@ -522,6 +522,13 @@ def assess(session: Session, period: str | Period, *, grid_id: int | None = None
     posts = {g.id: [a for a in g.roles if _post_current(a, period)] for g in grids}
     holders = {gid: {a.person.name for a in ps} for gid, ps in posts.items()}
     volunteers = {gid: {a.person.name for a in ps if a.role in VOLUNTEER_ROLES} for gid, ps in posts.items()}
+    # an incident's reporter is a person's name, or the user name / display name of their account
+    accounts: dict[int, set[str]] = {}
+    for person_id, username, display in session.execute(
+            select(User.person_id, User.username, User.display_name).where(User.person_id.is_not(None))).all():
+        accounts.setdefault(person_id, set()).update(x for x in (username, display) if x)
+    reporters = {gid: volunteers[gid].union(*(accounts.get(a.person_id, set()) for a in ps if a.role in VOLUNTEER_ROLES))
+                 for gid, ps in posts.items()}
     compliance = {row["grid_id"]: row for row in report.grids}
 
     # Patrols started in the period, attributed like patrol_report does (filed grid or post holder).
@@ -586,7 +593,7 @@ def assess(session: Session, period: str | Period, *, grid_id: int | None = None
             "volunteer_patrol_count": len(vol), "volunteer_patrol_km": round(sum(t["river_length_m"] for t in vol) / 1000, 3),
             "river_length_m": round(total_m, 1), "river_patrolled_m": round(done_m, 1),
             "river_patrolled_share": round(done_m / total_m, 4) if total_m > 0 else None,
-            **_incident_figures(cases, now_utc, volunteers[g.id]),
+            **_incident_figures(cases, now_utc, reporters[g.id]),
             "coverage_rate": None if rate is None else round(rate, 4), "coverage_count": len(cov_notes),
             "coverage_findings": cov_notes,
             "vertical_errors": sum(f.severity == "error" for f in vfind),

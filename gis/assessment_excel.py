@@ -2,8 +2,9 @@
 
 One sheet per grid level present (县级网格, 乡级网格, 村级网格 — from the top down), one row
 per grid with Chinese headers: indicators, points per rubric item, system score, sibling rank,
-the submitted self and upper evaluations and the final result; a 合计 row at the bottom (counts
-summed, rates recomputed from the summed counts, scores averaged). Then 评分细则 (the rubric)
+the submitted self and upper evaluations, the final result and the mean final result of the
+grid's lower grids (逐级汇总); a 合计 row at the bottom (counts summed, rates recomputed from the
+summed counts, scores averaged). Then 评分细则 (the rubric)
 and 说明 (period, time of assessment, notes).
 """
 
@@ -60,6 +61,7 @@ TAIL_COLUMNS: list[tuple[str, str, str | None]] = [
     ("上级评价得分", "r:upper_total", "mean"),
     ("最终得分", "r:final", "mean"),
     ("最终得分来源", "r:final_source_label", None),
+    ("下级网格平均分", "r:lower_mean", "mean"),
 ]
 RATE_HEADERS = {h for h, key, _ in SHEET_COLUMNS if key.endswith(("rate", "share"))}
 

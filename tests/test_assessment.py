@@ -381,6 +381,9 @@ def test_excel_has_one_sheet_per_level_with_chinese_headers_and_totals(store: St
     assert rows[0][col["上级评价得分"]] == 87.0 and rows[0][col["最终得分"]] == 87.0
     assert rows[1][col["最终得分来源"]] == "系统评分"
     assert ws.cell(3, col["巡河完成率"] + 1).number_format == "0.0%"
+    town = [[c.value for c in r] for r in wb["乡级网格"].iter_rows(min_row=3)][0]
+    assert town[1] == "森工街道" and town[col["下级网格平均分"]] == pytest.approx((87.0 + rows[1][col["最终得分"]]) / 2,
+                                                                              abs=0.01)
     rubric = [[c.value for c in r] for r in wb["评分细则"].iter_rows(min_row=2)]
     assert rubric[0][:2] == ["巡河履职", 20] and rubric[-1][:2] == ["合计", 100]
 
@@ -405,3 +408,18 @@ def test_cli_assess_json_grid_and_xlsx(store: Store, family: dict[str, int], tmp
     assert "时段“2026-13”无效" in capsys.readouterr().err
     assert main(["assess", "--period", "2026", "--grid", "999", *url]) == 2
     assert "没有编号为 999 的网格" in capsys.readouterr().err
+
+
+def test_a_volunteer_account_s_reports_count_as_the_volunteers(store: Store, family: dict[str, int],
+                                                               no_signboard: None) -> None:
+    with store.session(SYSTEM) as s:
+        person = s.scalar(select(Person).where(Person.name == "小王"))
+        s.add(User(username="xiaowang", display_name="王小明", role="volunteer", person_id=person.id,
+                   grid_id=family["v1"], password_hash=hash_password("password-1")))
+    lon, lat = ll(40, 700)
+    with store.session(as_user(store, "xiaowang")) as s:  # default source and reporter (the display name)
+        inc = report_incident(s, lon=lon, lat=lat, category="ecology", description="岸边垃圾", reported_at=bj(11, 24))
+        assert inc.reporter == "王小明"
+    with store.session() as s:
+        v1 = assess(s, "2026-11", now=NOW).get(family["v1"]).indicators
+    assert (v1["incidents_found"], v1["volunteer_incidents"]) == (4, 2)
