@@ -381,7 +381,7 @@ def test_excel_has_one_sheet_per_level_with_chinese_headers_and_totals(store: St
     assert rows[0][col["上级评价得分"]] == 87.0 and rows[0][col["最终得分"]] == 87.0
     assert rows[1][col["最终得分来源"]] == "系统评分"
     assert ws.cell(3, col["巡河完成率"] + 1).number_format == "0.0%"
-    town = [[c.value for c in r] for r in wb["乡级网格"].iter_rows(min_row=3)][0]
+    town = [c.value for c in next(wb["乡级网格"].iter_rows(min_row=3))]
     assert town[1] == "森工街道" and town[col["下级网格平均分"]] == pytest.approx((87.0 + rows[1][col["最终得分"]]) / 2,
                                                                               abs=0.01)
     rubric = [[c.value for c in r] for r in wb["评分细则"].iter_rows(min_row=2)]
