@@ -7,6 +7,7 @@ are shown only to roles with ``geodata.write`` (posts: ``org.write``). The store
 
 from __future__ import annotations
 
+import re
 import tempfile
 import time
 import uuid
@@ -25,6 +26,7 @@ from gis.formatting import format_area
 from gis.model import LOCAL_TZ, GridLevel, GridRole, local_today
 from gis.posts import add_post, end_post, grid_posts
 from gis.store.schema import Grid, Person
+from layers._common import esc
 from layers.editing import (
     bounds_of,
     findings_overlay,
@@ -107,6 +109,22 @@ def after_save(grid_id: int | None, geometry: Any, *, incremental: bool, message
     S["ge_token"] = uuid.uuid4().hex[:8]
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:@])")  # ":" and "@": no autolinks either
+
+
+def md(text: object) -> str:
+    """User text made literal for st.markdown/st.success/…: Markdown punctuation escaped, so a
+    grid name like ``![x](http://…)`` stays text (no image, no link, no request)."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+def text_list(items: list[str]) -> None:
+    """A bullet list of user-derived text as escaped HTML (Markdown would autolink URLs in names)."""
+    if items:
+        st.html("<ul style='margin:0 0 0.5rem 0;padding-left:1.2rem;font-size:0.95rem'>"
+                + "".join(f"<li style='margin:0.15rem 0'>{esc(item)}</li>" for item in items) + "</ul>")
+
+
 def label_of(row: pd.Series) -> str:
     mark = "" if row["drawn"] else "（未绘制）"
     return f"{'　' * int(row['depth'])}{'└ ' if row['depth'] else ''}{row['name']}{mark}"
@@ -128,7 +146,7 @@ st.title("网格管理")
 st.caption("网格树、属性与“五定”、人员任职；绘制、修改、分割、合并网格边界，保存时自动贴合上级与相邻网格，"
            "每次保存都留有历史版本，可恢复。" + ("" if can_edit else "当前为只读浏览：编辑网格需要工作人员或管理员账号。"))
 if S.get("ge_flash"):
-    st.success(S.pop("ge_flash"))
+    st.success(md(S.pop("ge_flash")))
 
 left, right = st.columns([1, 2], gap="medium")
 
@@ -159,6 +177,8 @@ base_version = seen.get(selected_id, int(selected["version"])) if selected is no
 with right:
     mode = "view"
     if can_edit:
+        if "ge_mode_next" in S:
+            S["ge_mode"] = S.pop("ge_mode_next")
         mode = st.radio("操作", list(MODE_LABELS), format_func=MODE_LABELS.get, horizontal=True, key="ge_mode")
     map_slot = st.container()  # the map is drawn here, above the controls below (which feed its overlays)
     draft = S.get("ge_draft")
@@ -254,12 +274,11 @@ with right:
             m3.metric("增加 / 减少", f"{format_area(preview.added_m2)} / {format_area(preview.removed_m2)}")
             m4.metric("去除的块数", len(preview.dropped_pieces))
             with st.container(key="ge_changes"):
-                for line in preview.changes:
-                    st.markdown(f"- {line}")
+                text_list(preview.changes)
                 st.caption("地图上：蓝色为调整后边界，绿色为增加的面积，红色为减少的面积，棕色为去除的部分。")
         conflict = S.get("ge_conflict")
         if conflict:
-            st.error(conflict)
+            st.error(md(conflict))
             if st.button("在最新版本上重新应用我的图形", key="ge_reapply"):
                 S["ge_draft"]["base_version"] = int(selected["version"])
                 S.pop("ge_conflict", None)
@@ -285,6 +304,7 @@ with right:
                 seen[result.grid_id] = result.version
                 if result.created:
                     S["ge_select_next"] = result.grid_id  # the selectbox exists already in this run
+                    S["ge_mode_next"] = "view"
                 after_save(result.grid_id, result.geometry, incremental=not result.created,
                            message=f"已保存网格“{result.name}”（第 {result.version} 版）")
                 st.rerun()
@@ -304,21 +324,21 @@ with right:
                     show_error(exc)
                 else:
                     seen[kept.grid_id] = kept.version
+                    S["ge_mode_next"] = "view"
                     after_save(None, None, incremental=False,
                                message=f"已将网格分割为“{kept.name}”和“{new.name}”")
                     st.rerun()
 
-    # --- remaining gaps -----------------------------------------------------------------
-    with st.container(key="grid_gaps"):
-        if gaps is None:
-            st.warning(S.get("ge_check_error", "无法进行盲区检查"))
-        else:
-            uncovered = gaps[gaps["rule"] == "uncovered"]
-            st.subheader(f"剩余盲区（村级）：未覆盖河段 {len(uncovered)} 段，网格问题 {len(gaps) - len(uncovered)} 处")
-            if gaps.empty:
-                st.success("没有未覆盖河段、空白区或重叠：横向到边。")
-            for row in gaps.itertuples():
-                st.markdown(f"- {row.message}")
+# --- remaining gaps (under the tree; recomputed after every save) -------------------------------
+with left, st.container(key="grid_gaps"):
+    if gaps is None:
+        st.warning(S.get("ge_check_error", "无法进行盲区检查"))
+    else:
+        uncovered = gaps[gaps["rule"] == "uncovered"]
+        st.markdown(f"**剩余盲区（村级）：未覆盖河段 {len(uncovered)} 段，网格问题 {len(gaps) - len(uncovered)} 处**")
+        if gaps.empty:
+            st.success("没有未覆盖河段、空白区或重叠：横向到边。")
+        text_list(gaps["message"].tolist())
 
 if selected is None:
     st.stop()
@@ -451,7 +471,7 @@ with tabs[2]:
             st.markdown("**已删除的网格**")
             for gid, gname, gver, when in gone[:20]:
                 c1, c2 = st.columns([3, 1])
-                c1.write(f"{gname}（删除于 {when.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}）")
+                c1.markdown(md(f"{gname}（删除于 {when.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}）"))
                 if c2.button("恢复", key=f"ge_restore_{gid}"):
                     try:
                         with get_store().session(actor) as s:
@@ -512,8 +532,7 @@ with tabs[4]:
                      f"未覆盖 {summary['uncovered_count']} 段（{summary['uncovered_length_m']:,.0f} 米），"
                      f"拓扑问题 {summary['topology_count']} 处。")
             past_gaps = report.findings()
-            for row in past_gaps[past_gaps["rule"].isin(GAP_RULES)].itertuples():
-                st.markdown(f"- {row.message}")
+            text_list(past_gaps[past_gaps["rule"].isin(GAP_RULES)]["message"].tolist())
 
 with tabs[5]:
     st.markdown("**导出网格**")

@@ -262,11 +262,29 @@ def test_split_a_grid_by_a_drawn_line(app_server, page, browser_errors: list[str
     assert not [e for e in browser_errors if "pageerror" in e], browser_errors
 
 
+XSS = '<img src=x onerror="window.__xss=1">![p](http://example.com/p.png)'
+
+
 @pytest.mark.parametrize("user", ["leader", None])
-def test_leaders_and_visitors_see_no_editing_tools(app_server, page, tmp_path: Path, user: str | None) -> None:  # type: ignore[no-untyped-def]
-    demo_store(tmp_path).dispose()
+def test_leaders_and_visitors_see_no_editing_tools(app_server, page, blocked_requests: list, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                   user: str | None) -> None:
+    from gis.auth import SYSTEM
+
+    store = demo_store(tmp_path)
+    with store.session(SYSTEM) as s:  # a hostile name: must stay text in the list, the gaps and the map
+        s.scalar(select(Grid).where(Grid.name == DONGXING)).name = f"东兴村{XSS}"
+    store.dispose()
     base_url = app_server({"RIVERGRID_DATA_DIR": str(tmp_path), **OFFLINE_ENV})
     open_editor(page, base_url, user=user)
+    page.locator(GAPS).get_by_text(f"“东兴村{XSS}”与").wait_for(timeout=30_000)  # shown as typed
+    assert page.locator(GAPS).locator("a, img").count() == 0
+    frame = page.frame_locator(MAP_IFRAME)
+    map_frame(page).evaluate("() => window.map.eachLayer(l => l.getTooltip && l.getTooltip() && l.openTooltip())")
+    frame.locator(".leaflet-tooltip", has_text=XSS).first.wait_for(timeout=10_000)
+    for where in (page, map_frame(page)):
+        assert where.locator("img[src='x']").count() == 0
+        assert where.evaluate("() => typeof window.__xss") == "undefined"
+    assert not [r for r in blocked_requests if "example.com" in r.url]
     page.get_by_text("当前为只读浏览").wait_for(timeout=30_000)
     for tool in ("绘制新网格", "编辑边界顶点", "分割网格", "确认保存", "导入"):
         expect(page.get_by_text(tool, exact=True)).to_have_count(0)
@@ -275,7 +293,6 @@ def test_leaders_and_visitors_see_no_editing_tools(app_server, page, tmp_path: P
     page.get_by_role("tab", name="合并与删除").click()
     page.get_by_text("需要工作人员或管理员账号").first.wait_for()
     # the map shows the grids but nothing on it is editable
-    frame = page.frame_locator(MAP_IFRAME)
     expect(frame.locator(".leaflet-editing-icon")).to_have_count(0)
     expect(frame.locator("button")).to_have_count(0)
 

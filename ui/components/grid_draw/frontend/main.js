@@ -151,7 +151,9 @@
 
   function startEditing(geometry, color) {
     stopHandler();
-    var layers = L.geoJSON(geometry, {style: {color: color, weight: 3, fillOpacity: 0.15}}).getLayers();
+    // outline only: the fit preview drawn under it (gained/lost areas) stays visible
+    var layers = L.geoJSON(geometry, {style: {color: color, weight: 2, dashArray: "6 4", fillOpacity: 0.02}})
+      .getLayers();
     if (!layers.length) { return; }
     editable = layers[0];
     editGroup.addLayer(editable);
