@@ -27,6 +27,7 @@ from ui.patrol import (
     people_and_grids,
     period_data,
     period_overlays,
+    person_of_user,
     saved_upload,
 )
 from ui.state import current_actor, data_version, get_store, show_error
@@ -53,7 +54,9 @@ def upload_panel() -> None:
     file = st.file_uploader("轨迹文件（GPX、KML/KMZ，或含经度、纬度、时间列的 CSV）", type=UPLOAD_TYPES,
                             key=f"patrol_upload_{st.session_state.get('patrol_uploads', 0)}")
     c1, c2 = st.columns(2)
-    person = c1.selectbox("巡查人员", [p[0] for p in persons], format_func=dict(persons).get, index=None,
+    ids = [p[0] for p in persons]
+    mine = person_of_user(version, actor.user_id if actor is not None else None)
+    person = c1.selectbox("巡查人员", ids, format_func=dict(persons).get, index=ids.index(mine) if mine in ids else None,
                           placeholder="选择巡查人员…", key="patrol_person")
     grid = c2.selectbox("巡查网格", [None] + [g[0] for g in grids],
                         format_func=lambda g: "按人员岗位自动确定" if g is None else dict(grids)[g], key="patrol_grid")

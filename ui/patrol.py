@@ -26,7 +26,7 @@ from gis.patrol_store import (
     store_reaches,
     track_frame,
 )
-from gis.store.schema import Grid, Person
+from gis.store.schema import Grid, Person, User
 from layers.home_map import Overlay
 from layers.patrol_map import patrol_overlays
 from ui.state import get_store
@@ -86,6 +86,15 @@ def people_and_grids(version: int) -> tuple[list[tuple[int, str]], list[tuple[in
         grids = [(g.id, f"{g.name}（{GridLevel(g.level).label}）") for g in
                  s.scalars(select(Grid).where(Grid.deleted_at.is_(None)).order_by(Grid.level, Grid.id))]
     return persons, grids
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def person_of_user(version: int, user_id: int | None) -> int | None:
+    """The person id linked to a user account (the upload form's default patroller)."""
+    if user_id is None:
+        return None
+    with get_store().session() as s:
+        return s.scalar(select(User.person_id).where(User.id == user_id))
 
 
 def saved_upload(data: bytes, name: str) -> Path:

@@ -76,8 +76,8 @@ def test_patroller_uploads_a_gcj02_track_and_reads_summaries(
     page.locator('input[type="file"]').set_input_files(str(upload))
     page.get_by_text("很可能是从高德").wait_for(timeout=60_000)
     expect(page.get_by_label("按 GCJ02 纠偏后导入（推荐）")).to_be_checked()
-    page.locator('[data-testid="stSelectbox"]', has_text="巡查人员").locator("input").click()
-    page.get_by_role("option", name="何兆花").click()
+    # the patroller account belongs to 何兆花: she is the default patroller
+    expect(page.locator('[data-testid="stSelectbox"]', has_text="巡查人员").locator("input")).to_have_value("何兆花")
     page.get_by_role("button", name="导入").click()
     page.get_by_text("已导入 1 条轨迹（何兆花").wait_for(timeout=60_000)
     expect(page.get_by_text(upload.name)).to_have_count(0)  # the uploader was emptied: no double import
@@ -92,7 +92,9 @@ def test_patroller_uploads_a_gcj02_track_and_reads_summaries(
         assert rows[-1].source_name == upload.name and rows[-1].source_data == upload.read_bytes()
     store.dispose()
 
-    # a click on another track shows its summary
+    # a click on another track shows its summary (on the new map: the import made a new one)
+    page.wait_for_timeout(2_000)  # the old map fades out after the rerun
+    expect(page.locator(FOLIUM_IFRAME)).to_have_count(1, timeout=30_000)
     page.frame_locator(FOLIUM_IFRAME).locator("path.leaflet-interactive").first.wait_for(timeout=60_000)
     click_at(page, other_mid.y, other_mid.x, zoom=16)
     panel.get_by_text(f"巡河轨迹：{other_person}").wait_for(timeout=30_000)
