@@ -28,7 +28,7 @@ from ui.state import current_actor, data_version, get_store, map_data, show_erro
 
 LON, LAT, CLICK = "inc_report_lon", "inc_report_lat", "inc_report_click"
 SELECTED, PICK, FLASH, MODE, NEXT_MODE = "inc_selected", "inc_pick", "inc_flash", "inc_mode", "inc_mode_next"
-RESET_POINT = "inc_report_reset"
+RESET_POINT, LIST_CLICK = "inc_report_reset", "inc_list_click"
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
 PHOTO_MB = MAX_BYTES // (1024 * 1024)  # the browser refuses bigger files early; gis.attachments decides
 MODE_LIST, MODE_REPORT = "事件列表", "上报事件"
@@ -222,7 +222,15 @@ def list_section() -> None:
         else:
             m = base_map()
         finish_map(m)
-        st_folium(m, key="inc_list_map", height=460, use_container_width=True, returned_objects=[])
+        out = st_folium(m, key="inc_list_map", height=460, use_container_width=True,
+                        returned_objects=["last_object_clicked"])
+        st.caption("点击地图上的事件，下方显示其详情。")
+        hit = (out or {}).get("last_object_clicked")
+        if hit and hit != st.session_state.get(LIST_CLICK) and len(points):
+            st.session_state[LIST_CLICK] = hit
+            d2 = (points.geometry.x - float(hit["lng"])) ** 2 + (points.geometry.y - float(hit["lat"])) ** 2
+            if float(d2.min()) < 1e-12:  # the click's object is one of the dots (not a grid or reach)
+                st.session_state[PICK] = int(points["id"].loc[d2.idxmin()])
     if not ids:
         st.info("没有符合条件的事件。")
         return

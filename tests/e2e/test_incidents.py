@@ -54,7 +54,8 @@ def test_report_by_clicking_the_map_accept_assign_and_see_it_on_the_leaders_map(
     page.get_by_text("派往（按位置自动确定）").wait_for(timeout=30_000)
     page.get_by_text("森工街道东兴村", exact=False).first.wait_for(timeout=30_000)
     page.get_by_label("事件描述").fill("东兴村后山沟岸边倾倒建筑垃圾约5立方米")
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(photo))
+    with page.expect_response(lambda r: "upload_file" in r.url and r.request.method == "PUT", timeout=60_000):
+        page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(photo))
     page.get_by_text("现场.jpg").first.wait_for(timeout=30_000)
     page.get_by_role("button", name="上报", exact=True).click()
     page.get_by_text(f"已上报事件 {NEW_CODE}").wait_for(timeout=60_000)
@@ -80,8 +81,15 @@ def test_report_by_clicking_the_map_accept_assign_and_see_it_on_the_leaders_map(
         assert [(e.action, e.by) for e in events] == [("report", "admin"), ("accept", "admin"), ("assign", "admin")]
         (att,) = s.scalars(select(Attachment).where(Attachment.incident_id == inc.id)).all()
         assert (att.original_name, att.event_id) == ("现场.jpg", events[0].id)
+        other = s.scalar(select(Incident).where(Incident.code == "SJ-2026-005")).geom  # 森工社区
     store.dispose()
     assert (tmp_path / "attachments" / att.sha256[:2] / f"{att.sha256}.jpg").read_bytes() == photo.read_bytes()
+
+    # a click on another case's dot on the list's map opens that case
+    page.locator(FOLIUM_IFRAME).scroll_into_view_if_needed()  # the mouse clicks what is on screen
+    click_at(page, other.y, other.x, zoom=15)
+    page.get_by_text("事件 SJ-2026-005").first.wait_for(timeout=60_000)
+    page.get_by_text("管荣波").first.wait_for(timeout=30_000)
 
     # the leaders' map: the new case at its place, with the chain of 东兴村
     open_page(page, "河湖一张图")
