@@ -98,6 +98,7 @@ class CheckedPhoto:
     ext: str
     width_px: int
     height_px: int
+    thumbnail: bytes = b""
 
     @property
     def size_bytes(self) -> int:
@@ -161,6 +162,7 @@ def _check_one(upload: Upload, *, max_bytes: int, max_pixels: int) -> CheckedPho
                 im.verify()
             with Image.open(io.BytesIO(upload.data)) as im:
                 im.load()  # verify() does not decode the pixels; a truncated file fails here
+            thumb = _thumbnail_bytes(upload.data)  # made now, so an odd image is refused, not half-stored
     except ValidationError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
@@ -169,7 +171,7 @@ def _check_one(upload: Upload, *, max_bytes: int, max_pixels: int) -> CheckedPho
     if fmt not in ALLOWED_FORMATS:
         raise refuse
     mime, ext = ALLOWED_FORMATS[fmt]
-    return CheckedPhoto(name, upload.data, hashlib.sha256(upload.data).hexdigest(), mime, ext, width, height)
+    return CheckedPhoto(name, upload.data, hashlib.sha256(upload.data).hexdigest(), mime, ext, width, height, thumb)
 
 
 def check_uploads(items: Iterable[Any] | None, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS,
@@ -223,7 +225,11 @@ class AttachmentStore:
         original = self.find(sha256, mime)
         if original is None:
             return None
-        self._write_once(thumb, _thumbnail_bytes(original.read_bytes()))
+        try:
+            data = _thumbnail_bytes(original.read_bytes())
+        except (OSError, ValueError, SyntaxError):
+            return None
+        self._write_once(thumb, data)
         return thumb
 
     def save(self, photo: CheckedPhoto) -> Path:
@@ -232,7 +238,7 @@ class AttachmentStore:
         self._write_once(path, photo.data)
         thumb = self.thumbnail_path(photo.sha256)
         if not thumb.exists():
-            self._write_once(thumb, _thumbnail_bytes(photo.data))
+            self._write_once(thumb, photo.thumbnail or _thumbnail_bytes(photo.data))
         return path
 
     @staticmethod

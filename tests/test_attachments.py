@@ -183,3 +183,14 @@ def test_a_leader_cannot_add_photos(demo: Store, files: AttachmentStore) -> None
     with pytest.raises(PermissionDenied, match="领导"):
         report(demo, files, [("a.jpg", image_bytes())], who="leader")
     assert stored_files(files.root) == []
+
+
+@pytest.mark.parametrize(("mode", "fmt"), [("I;16", "PNG"), ("P", "GIF"), ("LA", "PNG"), ("CMYK", "JPEG"),
+                                           ("1", "BMP"), ("F", "TIFF"), ("RGBA", "WEBP")])
+def test_every_accepted_kind_of_image_gets_a_jpeg_thumbnail(mode: str, fmt: str, files: AttachmentStore) -> None:
+    out = io.BytesIO()
+    Image.new(mode, (500, 400)).save(out, format=fmt)
+    (photo,) = check_uploads([Upload(f"a.{fmt.lower()}", out.getvalue())])
+    files.save(photo)
+    with Image.open(files.thumbnail(photo.sha256, photo.mime)) as thumb:
+        assert (thumb.format, thumb.size) == ("JPEG", (320, 256))
