@@ -677,27 +677,26 @@ def _jsonable(v: Any) -> Any:
 def merge_intervals(reach_ids: np.ndarray, a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
     """Union of intervals [a, b] per reach: DataFrame reach_id, from_m, to_m, length_m.
 
-    Overlapping or touching intervals of one reach merge; rows sorted by reach then start.
+    Overlapping or touching intervals of one reach merge; rows sorted by reach (in order of
+    first appearance) then start. Empty results of zero length are left out.
     """
     cols = ["reach_id", "from_m", "to_m", "length_m"]
     if len(a) == 0:
         return pd.DataFrame({c: pd.Series(dtype=float) for c in cols}).astype({"reach_id": object})
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     lo, hi = np.minimum(a, b), np.maximum(a, b)
-    df = pd.DataFrame({"reach_id": np.asarray(reach_ids, dtype=object), "from_m": lo, "to_m": hi})
-    df["_k"] = pd.factorize(df["reach_id"], sort=False)[0]
-    df = df.sort_values(["_k", "from_m", "to_m"], kind="stable").reset_index(drop=True)
-    k = df["_k"].to_numpy()
-    f = df["from_m"].to_numpy()
-    t = df["to_m"].to_numpy()
-    reach_max = pd.Series(t).groupby(k).cummax().to_numpy()
-    prev_max = np.concatenate([[-np.inf], reach_max[:-1]])
-    new = np.concatenate([[True], k[1:] != k[:-1]]) | (f > prev_max)
-    group = np.cumsum(new) - 1
-    out = pd.DataFrame({
-        "reach_id": df["reach_id"].to_numpy()[new],
-        "from_m": f[new],
-        "to_m": pd.Series(t).groupby(group).max().to_numpy(),
-    })
+    ids = np.asarray(reach_ids, dtype=object)
+    codes = pd.factorize(ids, sort=False)[0]
+    order = np.lexsort((hi, lo, codes))
+    k, f, t = codes[order], lo[order], hi[order]
+    first = np.concatenate([[True], k[1:] != k[:-1]])
+    starts = np.flatnonzero(first)
+    reach_max = np.empty_like(t)  # running maximum of the ends within each reach
+    for s0, s1 in zip(starts.tolist(), [*starts[1:].tolist(), len(t)]):
+        reach_max[s0:s1] = np.maximum.accumulate(t[s0:s1])
+    new = first | (f > np.concatenate([[-np.inf], reach_max[:-1]]))
+    heads = np.flatnonzero(new)
+    out = pd.DataFrame({"reach_id": ids[order][heads], "from_m": f[heads], "to_m": np.maximum.reduceat(t, heads)})
     out["length_m"] = out["to_m"] - out["from_m"]
     return out[out["length_m"] > 0].reset_index(drop=True)
 

@@ -8,6 +8,8 @@ import numpy as np
 import pyproj
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bench.patrol import make_tracks
 from bench.synthetic import CRS, make_reaches
@@ -74,7 +76,27 @@ def test_no_points_and_no_reaches() -> None:
 def test_noisy_walks_with_frequent_fixes_are_not_taken_for_driving(case) -> None:  # type: ignore[no-untyped-def]
     """Walks at 3–6 km/h, a fix every 4–6 s, 7 m of GPS noise: step speeds jump above 15 km/h
     all the time, but neither the sustained nor the accumulated speed rule may fire."""
-    reaches_m, reaches, index = case
+    reaches_m, reaches, _ = case
     tracks, _, _ = make_tracks(np.random.default_rng(4), np.asarray(reaches_m.geometry.array), 10, 10_000)
     results, _ = P.analyse_tracks(tracks, reaches)
     assert not [r.track.name for r in results if "fast_speed" in r.flag_codes]
+
+
+@given(st.lists(st.tuples(st.sampled_from(["a", 7, "b"]), st.integers(0, 60), st.integers(0, 60)), max_size=40))
+@settings(max_examples=200, deadline=None)
+def test_merge_intervals_is_the_union_per_reach(rows) -> None:  # type: ignore[no-untyped-def]
+    """Against a naive sweep over whole metres: same covered metres, disjoint, non-touching."""
+    ids = np.array([r[0] for r in rows], dtype=object)
+    out = P.merge_intervals(ids, np.array([r[1] for r in rows], float), np.array([r[2] for r in rows], float))
+    for rid in ("a", 7, "b"):
+        naive = set()
+        for r, x, y in rows:
+            if r == rid:
+                naive |= set(range(min(x, y), max(x, y)))
+        mine = out[out["reach_id"] == rid]
+        covered = set()
+        for f, t in zip(mine["from_m"], mine["to_m"]):
+            covered |= set(range(int(f), int(t)))
+        assert covered == naive
+        starts, ends = mine["from_m"].to_numpy(), mine["to_m"].to_numpy()
+        assert (starts[1:] > ends[:-1]).all()  # sorted, apart
