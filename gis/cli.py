@@ -307,17 +307,11 @@ def cmd_patrol(args: argparse.Namespace) -> int:
 
         reaches = reaches_frame(read_layer(args.rivers).gdf)
     else:
-        import geopandas as gpd
-        from sqlalchemy import select
-
-        from gis.store.schema import Reach
+        from gis.patrol_store import store_reaches
 
         store = _store(args)
         with store.session() as s:
-            rows = s.scalars(select(Reach).where(Reach.deleted_at.is_(None)).order_by(Reach.id)).all()
-            reaches = reaches_frame(gpd.GeoDataFrame(
-                {"id": [r.id for r in rows], "code": [r.code or "" for r in rows]},
-                geometry=[r.geom for r in rows], crs="EPSG:4326"))
+            reaches = store_reaches(s)
     if reaches.empty:
         raise RiverGridError("没有河段可供匹配（请用 --rivers 指定河段文件或先导入河段）", "no reaches")
     tracks = read_tracks(args.file)
