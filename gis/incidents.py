@@ -372,16 +372,33 @@ def _now(now: datetime | None) -> datetime:
     return _aware(now) or datetime.now(UTC)
 
 
+def running_deadline(status: str | IncidentStatus, accept_due_at: datetime | None,
+                     close_due_at: datetime | None) -> tuple[str | None, datetime | None]:
+    """The deadline that runs in ``status``: ``("accept", accept_due_at)`` while 上报,
+    ``("close", close_due_at)`` while 受理/交办/处置中, ``(None, None)`` once 办结 (the review
+    has no deadline here) and for closed cases. The one rule for "overdue" everywhere."""
+    st = IncidentStatus(status)
+    if st is S.REPORTED:
+        return "accept", accept_due_at
+    if st in (S.ACCEPTED, S.ASSIGNED, S.IN_PROGRESS):
+        return "close", close_due_at
+    return None, None
+
+
+def is_overdue(status: str | IncidentStatus, accept_due_at: datetime | None, close_due_at: datetime | None,
+               now: datetime) -> bool:
+    """Whether the deadline running in ``status`` has passed at ``now`` (see :func:`running_deadline`)."""
+    _, due = running_deadline(status, accept_due_at, close_due_at)
+    due = _aware(due)
+    return due is not None and _now(now) > due
+
+
 def deadline_status(incident: Incident, *, now: datetime | None = None,
                     policy: DeadlinePolicy = DEFAULT_POLICY) -> DeadlineStatus:
     """The current deadline of ``incident`` at ``now`` (default: the clock), overdue or due soon."""
     now = _now(now)
-    st = IncidentStatus(incident.status)
-    if st is S.REPORTED:
-        kind, due = "accept", incident.accept_due_at
-    elif st in (S.ACCEPTED, S.ASSIGNED, S.IN_PROGRESS):
-        kind, due = "close", incident.close_due_at
-    else:
+    kind, due = running_deadline(incident.status, incident.accept_due_at, incident.close_due_at)
+    if kind is None:
         return DeadlineStatus(None, None, False, False)
     if due is None:
         return DeadlineStatus(kind, None, False, False)

@@ -36,12 +36,19 @@ def data() -> MapData:
         [box(126.85, 41.75, 127.0, 41.85), box(126.85, 41.75, 126.92, 41.85)],
     )
     due_past, due_future = NOW - timedelta(days=1), NOW + timedelta(days=1)
+    cases = [  # status, accept due, close due
+        ("in_progress", due_past, due_past),  # overdue: closing deadline passed while handled
+        ("accepted", due_past, due_future),  # accepted in time or not, closing is what runs now
+        ("archived", due_past, due_past),  # closed
+        ("reported", None, None),
+        ("reported", due_past, due_future),  # overdue: not accepted in time
+        ("resolved", due_past, due_past),  # 办结, waiting for review: no deadline runs
+    ]
     incidents = frame(
         [{"id": i, "code": f"SJ-2026-00{i}", "title": "t", "category": "ecology", "severity": "normal", "status": st,
-          "reported_at": NOW, "close_due_at": due, "grid_name": "", "description": ""}
-         for i, (st, due) in enumerate([("in_progress", due_past), ("accepted", due_future), ("archived", due_past),
-                                        ("reported", None)], start=1)],
-        [Point(126.9, 41.8)] * 4,
+          "reported_at": NOW, "accept_due_at": accept, "close_due_at": close, "grid_name": "", "description": ""}
+         for i, (st, accept, close) in enumerate(cases, start=1)],
+        [Point(126.9, 41.8)] * len(cases),
     )
     shanghai_november = datetime(2026, 10, 31, 17, 0, tzinfo=timezone.utc)  # 2026-11-01 01:00 in Shanghai
     tracks = frame(
@@ -60,8 +67,8 @@ def test_kpis_match_hand_computed_figures(data: MapData) -> None:
     expected_km = sum(geod.geometry_length(g) for g in data.reaches.geometry) / 1000
     assert kpi["reach_km"] == pytest.approx(expected_km, abs=0.05)
     assert (kpi["reaches"], kpi["grids"], kpi["village_grids"]) == (2, 2, 1)
-    assert kpi["incidents_open"] == 3  # archived is closed
-    assert kpi["incidents_overdue"] == 1  # open and past due
+    assert kpi["incidents_open"] == 5  # archived is closed
+    assert kpi["incidents_overdue"] == 2  # the deadline running in the state has passed
     assert kpi["patrols_month"] == 2  # 10-31 17:00 UTC is already November in Asia/Shanghai
 
 

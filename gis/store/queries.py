@@ -53,6 +53,11 @@ def _frame(rows: list[dict], columns: list[str]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(pd.DataFrame(rows, columns=columns + ["geometry"]), geometry="geometry", crs=STORE_CRS)
 
 
+def _py_time(value: object) -> datetime | None:
+    """A frame cell as ``datetime`` (``None`` for missing)."""
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).to_pydatetime()
+
+
 def _active(assignment_valid_to: date | None, today: date) -> bool:
     return assignment_valid_to is None or assignment_valid_to >= today
 
@@ -106,7 +111,8 @@ def load_map_data(session: Session) -> MapData:
     ]
     incidents = [
         {"id": i.id, "code": i.code, "title": i.title, "category": i.category, "severity": i.severity,
-         "status": i.status, "reported_at": i.reported_at, "close_due_at": i.close_due_at,
+         "status": i.status, "reported_at": i.reported_at, "accept_due_at": i.accept_due_at,
+         "close_due_at": i.close_due_at,
          "grid_name": grid_names.get(i.grid_id, ""), "description": i.description, "geometry": i.geom}
         for i in session.scalars(select(Incident).order_by(Incident.reported_at))
     ]
@@ -125,7 +131,7 @@ def load_map_data(session: Session) -> MapData:
                                  "township_supervisor", "illustrative"]),
         tracks=tracks_gdf,
         incidents=_frame(incidents, ["id", "code", "title", "category", "severity", "status", "reported_at",
-                                     "close_due_at", "grid_name", "description"]),
+                                     "accept_due_at", "close_due_at", "grid_name", "description"]),
         objects=_frame(objects, ["id", "name", "category", "grid_name"]),
     )
 
@@ -181,11 +187,13 @@ def overview_kpis(data: MapData, *, now: datetime | None = None) -> dict[str, fl
     -------
     dict
         ``reaches``, ``reach_km`` (length of all reaches in km, measured in a projected CRS),
-        ``grids``, ``village_grids``, ``incidents_open``, ``incidents_overdue`` (open and past
-        their closing deadline at ``now``), ``patrols_month`` (tracks started in ``now``'s
+        ``grids``, ``village_grids``, ``incidents_open``, ``incidents_overdue`` (past the deadline
+        running in their state at ``now``: accepting while 上报, closing while being handled; the
+        rule of :func:`gis.incidents.is_overdue`, as on the page 事件处置), ``patrols_month`` (tracks started in ``now``'s
         calendar month, Asia/Shanghai time).
     """
     from gis.crs import metric_crs_for
+    from gis.incidents import is_overdue
 
     now = now or datetime.now(timezone.utc)
     month = now.astimezone(LOCAL_TZ).strftime("%Y-%m")
@@ -194,8 +202,10 @@ def overview_kpis(data: MapData, *, now: datetime | None = None) -> dict[str, fl
         reach_km = float(data.reaches.to_crs(metric_crs_for(data.reaches.total_bounds)).length.sum()) / 1000
     incidents = data.incidents
     is_open = incidents["status"].map(lambda s: IncidentStatus(s).is_open).astype(bool)
-    due = pd.to_datetime(incidents["close_due_at"], utc=True)
-    overdue = is_open & due.notna() & (due < pd.Timestamp(now))
+    overdue = [
+        is_overdue(status, _py_time(accept), _py_time(close), now)
+        for status, accept, close in zip(incidents["status"], incidents["accept_due_at"], incidents["close_due_at"])
+    ]
     started = pd.to_datetime(data.tracks["started_at"], utc=True)
     return {
         "reaches": len(data.reaches),
@@ -203,6 +213,6 @@ def overview_kpis(data: MapData, *, now: datetime | None = None) -> dict[str, fl
         "grids": len(data.grids),
         "village_grids": int((data.grids["level"] == GridLevel.VILLAGE.value).sum()),
         "incidents_open": int(is_open.sum()),
-        "incidents_overdue": int(overdue.sum()),
+        "incidents_overdue": sum(overdue),
         "patrols_month": int((started.dt.tz_convert(LOCAL_TZ).dt.strftime("%Y-%m") == month).sum()),
     }
