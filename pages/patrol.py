@@ -95,9 +95,8 @@ def upload_panel() -> None:
     if st.button("导入", type="primary", disabled=person is None, key="patrol_import",
                  help=None if person is not None else "请先选择巡查人员"):
         try:
-            with get_store().session(actor) as s:
-                done = import_track_file(s, saved_upload(data, file.name), person=person, grid=grid,
-                                         from_crs=convert)
+            with get_store().session(actor) as s, saved_upload(data, file.name) as path:
+                done = import_track_file(s, path, person=person, grid=grid, from_crs=convert)
         except RiverGridError as exc:
             show_error(exc)
             st.caption("文件未导入，数据库没有任何改动。")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,22 +98,21 @@ def person_of_user(version: int, user_id: int | None) -> int | None:
         return s.scalar(select(User.person_id).where(User.id == user_id))
 
 
-def saved_upload(data: bytes, name: str) -> Path:
-    """The uploaded bytes in a private temporary file named like the upload (its folder is
-    per content, so two uploads never mix; the name is reduced to its last part)."""
-    folder = Path(tempfile.gettempdir()) / "rivergrid-uploads" / hashlib.sha256(data).hexdigest()[:24]
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = folder / (Path(name).name or "track")
-    if not path.exists() or path.read_bytes() != data:
+@contextmanager
+def saved_upload(data: bytes, name: str) -> Iterator[Path]:
+    """The uploaded bytes in a private temporary file named like the upload (the name reduced to
+    its last part: readers pick the format by the suffix), removed again on leaving the block."""
+    with tempfile.TemporaryDirectory(prefix="rivergrid-upload-") as folder:
+        path = Path(folder) / (Path(name).name or "track")
         path.write_bytes(data)
-    return path
+        yield path
 
 
 @st.cache_data(show_spinner="正在检查轨迹…", max_entries=4)
 def checked_upload(version: int, data: bytes, name: str, from_crs: str | None) -> TrackFileCheck:
     """:func:`gis.patrol_store.check_track_file` of an upload (raises its Chinese errors)."""
-    with get_store().session() as s:
-        return check_track_file(s, saved_upload(data, name), from_crs=from_crs)
+    with get_store().session() as s, saved_upload(data, name) as path:
+        return check_track_file(s, path, from_crs=from_crs)
 
 
 def _rate(v: Any) -> str:
