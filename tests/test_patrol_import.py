@@ -53,6 +53,7 @@ TRACK_FILES = [
     "around-visnjan-with-car.gpx", "Mojstrovka.gpx", "cerknicko-jezero.gpx", "cerknicko-without-times.gpx",
     "korita-zbevnica.gpx", "track-with-empty-segment.gpx", "track-with-less-sec-time.gpx",
     "gpx1.0_with_all_fields.gpx", "gpx1.1_with_all_fields.gpx",
+    "healthfit-gpxtpx-extensions.gpx", "mapsource-lannion-plestin.gpx", "wikiloc-6197472.gpx",
 ]
 WAYPOINT_ONLY = ["gpx_with_garmin_extension.gpx", "gpx1.1_with_extensions.gpx", "unicode.gpx"]
 
@@ -87,7 +88,8 @@ def test_point_counts_agree_with_gpxpy(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["around-visnjan-with-car.gpx", "cerknicko-jezero.gpx", "korita-zbevnica.gpx",
-                                  "track-with-empty-segment.gpx", "track-with-less-sec-time.gpx"])
+                                  "track-with-empty-segment.gpx", "track-with-less-sec-time.gpx",
+                                  "healthfit-gpxtpx-extensions.gpx"])
 def test_length_and_duration_of_timed_tracks_agree_with_gpxpy(name: str) -> None:
     ref_tracks = [t for t in _gpxpy(name).tracks if t.get_points_no()]
     checked = 0
