@@ -145,8 +145,9 @@ S.setdefault("ge_token", "t0")
 st.title("网格管理")
 st.caption("网格树、属性与“五定”、人员任职；绘制、修改、分割、合并网格边界，保存时自动贴合上级与相邻网格，"
            "每次保存都留有历史版本，可恢复。" + ("" if can_edit else "当前为只读浏览：编辑网格需要工作人员或管理员账号。"))
-if S.get("ge_flash"):
-    st.success(md(S.pop("ge_flash")))
+with st.container():  # always there, so the elements below (e.g. the open tab) keep their place
+    if S.get("ge_flash"):
+        st.success(md(S.pop("ge_flash")))
 
 left, right = st.columns([1, 2], gap="medium")
 

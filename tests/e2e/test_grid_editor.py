@@ -118,6 +118,15 @@ def choose_mode(page, label: str) -> None:  # type: ignore[no-untyped-def]
     page.wait_for_timeout(500)
 
 
+def pick(page, label: str, option: str) -> None:  # type: ignore[no-untyped-def]
+    """Choose ``option`` in the select box labelled ``label``."""
+    box = page.get_by_role("combobox", name=label, exact=True)
+    box.click()
+    box.press("ArrowDown")
+    page.get_by_role("option", name=option, exact=True).click()
+    page.wait_for_timeout(500)
+
+
 def gap_lines(page) -> list[str]:  # type: ignore[no-untyped-def]
     return page.locator(GAPS).locator("li").all_inner_texts()
 
@@ -339,3 +348,36 @@ def test_a_concurrent_save_is_refused_naming_who_and_the_drawing_is_kept(app_ser
     with store.session() as s:
         history = grid_history(s, saved.id)
     assert [(v.version, v.author) for v in history] == [(1, "system"), (2, "admin"), (3, "staff")]
+
+
+def test_import_boundaries_with_a_field_mapping_and_export(app_server, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    store = demo_store(tmp_path)
+    square = Polygon([(126.815, 41.80), (126.83, 41.80), (126.83, 41.81), (126.815, 41.81)])
+    upload = tmp_path / "边界.geojson"
+    upload.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"村名": "森工街道西岸村", "备用": "x"},
+        "geometry": shapely.geometry.mapping(square)}]}, ensure_ascii=False), encoding="utf-8")
+    base_url = app_server({"RIVERGRID_DATA_DIR": str(tmp_path), **OFFLINE_ENV})
+    open_editor(page, base_url)
+    page.get_by_role("tab", name="导入与导出").click()
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload))
+    page.get_by_text("共 1 个要素").wait_for(timeout=30_000)
+    # the name column is not one the importer knows: map it by hand
+    pick(page, "名称字段", "村名")
+    pick(page, "缺省上级网格", TOWNSHIP)
+    page.get_by_role("button", name="导入", exact=True).click()
+    page.get_by_text("已导入 1 个网格").wait_for(timeout=30_000)
+    page.get_by_role("tab", name="导入与导出").click()
+    new = live(store)["森工街道西岸村"]
+    assert new.level == "village" and new.parent_id == live(store)[TOWNSHIP].id
+    assert new.geom.equals_exact(square, 1e-9)
+
+    pick(page, "格式", "geojson")  # the tab stays open across the reruns
+    page.get_by_role("button", name="生成导出文件").click()
+    with page.expect_download(timeout=30_000) as download:
+        page.get_by_role("button", name=re.compile("下载 网格")).click()
+    exported = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    names = sorted(f["properties"]["name"] for f in exported["features"])
+    assert names == sorted(live(store))  # every live drawn grid, the imported one included
