@@ -191,3 +191,25 @@ def test_gaps_and_versions_as_overlays(store: Store) -> None:
     assert "#d50000" in rules  # the 900 m east of the west village are uncovered: red as on 盲区检查
     v = version_overlay(history[0])
     assert v["name"] == "第 1 版" and "张三" in v["data"]["features"][0]["properties"]["tooltip_html"]
+
+
+def test_the_editor_component_loads_only_vendored_files() -> None:
+    """Offline: every script and stylesheet of the component is a local file (Leaflet and
+    Leaflet.Draw from static/vendor, reached from /component/<name>/ by ../../app/static/)."""
+    import re
+    from pathlib import Path
+
+    from layers.assets import VENDOR_DIR
+    from ui.components.grid_draw import FRONTEND
+
+    html = (FRONTEND / "index.html").read_text(encoding="utf-8")
+    refs = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert refs and not [r for r in refs if re.match(r"^(?:[a-z]+:)?//", r, re.IGNORECASE)]
+    for ref in refs:
+        if ref.startswith("../../app/static/vendor/"):
+            assert (VENDOR_DIR / ref.removeprefix("../../app/static/vendor/")).is_file(), ref
+        else:
+            assert (FRONTEND / ref).is_file(), ref
+    assert {"leaflet/leaflet.js", "leaflet-draw/leaflet.draw.js"} <= {
+        r.removeprefix("../../app/static/vendor/") for r in refs}
+    assert Path(FRONTEND / "main.js").read_text(encoding="utf-8").count("innerHTML") == 0  # text only

@@ -137,8 +137,8 @@ def gap_areas_m2(lines: list[str]) -> list[float]:
             for m in [re.search(r"（([\d,]+) m²）", line)] if m]
 
 
-def test_draw_a_new_village_grid_fitted_into_the_gap(app_server, page, browser_errors: list[str],
-                                                     tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_draw_a_new_village_grid_fitted_into_the_gap(app_server, page, blocked_requests: list, browser_errors: list[str],  # type: ignore[no-untyped-def]
+                                                     tmp_path: Path) -> None:
     store = demo_store(tmp_path)
     before = live(store)
     base_url = app_server({"RIVERGRID_DATA_DIR": str(tmp_path), **OFFLINE_ENV})
@@ -180,6 +180,7 @@ def test_draw_a_new_village_grid_fitted_into_the_gap(app_server, page, browser_e
     expect(page.locator(GAPS).get_by_text("不在任何村级网格内")).to_have_count(0, timeout=30_000)
     assert not gap_areas_m2(gap_lines(page)) or max(gap_areas_m2(gap_lines(page))) < 100
     assert not [e for e in browser_errors if "pageerror" in e], browser_errors
+    assert not [r for r in blocked_requests if r.resource_type in ("script", "stylesheet", "font", "document")]
     page.screenshot(path=str(tmp_path / "grid_draw.png"), full_page=True)
 
 
