@@ -213,3 +213,41 @@ def test_the_editor_component_loads_only_vendored_files() -> None:
     assert {"leaflet/leaflet.js", "leaflet-draw/leaflet.draw.js"} <= {
         r.removeprefix("../../app/static/vendor/") for r in refs}
     assert Path(FRONTEND / "main.js").read_text(encoding="utf-8").count("innerHTML") == 0  # text only
+
+
+def test_the_page_saves_attributes_and_posts_and_hides_tools_from_leaders(app_env) -> None:  # type: ignore[no-untyped-def]
+    from streamlit.testing.v1 import AppTest
+    from test_app import APP, sign_in
+
+    from gis.store.schema import Grid, GridRoleAssignment
+
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at = sign_in(at.switch_page("pages/login.py").run(), "leader", "rivergrid-demo")
+    at = at.switch_page("pages/grids.py").run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["网格管理"]
+    assert not [r for r in at.radio if r.label == "操作"]  # no drawing tools
+    assert next(b for b in at.button if b.label == "保存属性").disabled
+    assert not [b for b in at.button if b.label in ("添加任职", "删除", "恢复此版本", "导入")]
+
+    at = at.switch_page("pages/login.py").run()
+    at = next(b for b in at.button if b.label == "退出登录").click().run()
+    at = sign_in(at, "staff", "rivergrid-demo")
+    at = at.switch_page("pages/grids.py").run()
+    assert [r.label for r in at.radio] == ["操作"]
+    next(t for t in at.text_input if t.label == "责任主体").input(f"东兴村村委会{XSS}")
+    at = next(b for b in at.button if b.label == "保存属性").click().run()
+    assert not at.exception
+    assert any("已保存" in s.value for s in at.success)
+    store = Store(f"sqlite:///{app_env / 'rivergrid.sqlite'}")
+    with store.session() as s:
+        grid_row = s.scalar(select(Grid).where(Grid.name == "森工街道东兴村"))
+        assert (grid_row.responsible_body, grid_row.version) == (f"东兴村村委会{XSS}", 2)
+        before = s.query(GridRoleAssignment).filter_by(grid_id=grid_row.id).count()
+    next(s for s in at.selectbox if s.label == "职务").set_value("volunteer")
+    at = next(b for b in at.button if b.label == "添加任职").click().run()
+    assert not at.exception
+    with store.session() as s:
+        assert s.query(GridRoleAssignment).filter_by(grid_id=grid_row.id, role="volunteer").count() == 1
+        assert s.query(GridRoleAssignment).filter_by(grid_id=grid_row.id).count() == before + 1
+    store.dispose()
