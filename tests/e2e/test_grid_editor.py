@@ -65,6 +65,12 @@ def map_frame(page):  # type: ignore[no-untyped-def]
     return next(f for f in page.frames if f.url and "grid_draw" in f.url)
 
 
+def idle(page) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the page's script run has finished (Streamlit marks the app's state)."""
+    page.wait_for_timeout(300)
+    page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=60_000)
+
+
 def settle(page) -> None:  # type: ignore[no-untyped-def]
     """Wait until the map stops moving on the page (reruns re-lay the page out)."""
     last = None
@@ -124,7 +130,7 @@ def pick(page, label: str, option: str) -> None:  # type: ignore[no-untyped-def]
     box.click()
     box.press("ArrowDown")
     page.get_by_role("option", name=option, exact=True).click()
-    page.wait_for_timeout(500)
+    idle(page)
 
 
 def gap_lines(page) -> list[str]:  # type: ignore[no-untyped-def]
@@ -161,7 +167,7 @@ def test_draw_a_new_village_grid_fitted_into_the_gap(app_server, page, blocked_r
     changes.get_by_text("重叠").first.wait_for()
     page.get_by_label("网格名称").fill("森工街道西岸村")
     page.get_by_label("网格名称").press("Enter")
-    page.wait_for_timeout(800)
+    idle(page)
     page.get_by_role("button", name="确认保存").click()
     page.get_by_text("已保存网格“森工街道西岸村”").wait_for(timeout=30_000)
 
@@ -332,6 +338,7 @@ def test_a_concurrent_save_is_refused_naming_who_and_the_drawing_is_kept(app_ser
         save_grid(s, before[DONGXING].id, geometry=None, attributes={"hotline": "0439-5220000"}, expected_version=1)
 
     page.get_by_text("保存时自动贴合（修复、吸附、裁剪到上级、去除重叠与碎片）").click()
+    expect(page.get_by_text("调整后面积")).to_have_count(0, timeout=30_000)  # the rerun is done
     page.get_by_role("button", name="确认保存").click()
     page.get_by_text(re.compile(r"该网格已被 系统管理员 于 \d{4}-\d\d-\d\d \d\d:\d\d 修改.*您的图形已保留")).wait_for(
         timeout=30_000)
@@ -340,6 +347,7 @@ def test_a_concurrent_save_is_refused_naming_who_and_the_drawing_is_kept(app_ser
     vertex = map_frame(page).evaluate("() => window.gridDraw.editable().getLatLngs()[0][2]")
     assert (vertex["lat"], vertex["lng"]) == pytest.approx((dropped_lat, dropped_lon), abs=2e-6)
     page.get_by_role("button", name="在最新版本上重新应用我的图形").click()
+    expect(page.get_by_text("您的图形已保留")).to_have_count(0, timeout=30_000)  # the rerun is done
     page.get_by_role("button", name="确认保存").click()
     page.get_by_text(f"已保存网格“{DONGXING}”（第 3 版）").wait_for(timeout=30_000)
 
@@ -366,6 +374,7 @@ def test_import_boundaries_with_a_field_mapping_and_export(app_server, page, tmp
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload))
     page.get_by_text("共 1 个要素").wait_for(timeout=30_000)
     # the name column is not one the importer knows: map it by hand
+    idle(page)
     pick(page, "名称字段", "村名")
     pick(page, "缺省上级网格", TOWNSHIP)
     page.get_by_role("button", name="导入", exact=True).click()
