@@ -13,7 +13,6 @@ import streamlit as st
 
 from gis import editing
 from gis.errors import ConflictError, RiverGridError
-from gis.formatting import format_area
 from gis.model import GridLevel
 from gis.store.schema import Grid
 from layers.editing import (
@@ -30,6 +29,7 @@ from ui.grid_editor import (
     GAP_RULES,
     Screen,
     after_save,
+    area_short,
     attributes_tab,
     current_check,
     grid_rows,
@@ -183,9 +183,9 @@ with right:
             show_error(preview_error)
         if preview is not None:
             m1, m2, m3, m4 = st.columns(4)
-            m1.metric("绘制面积", format_area(preview.area_before_m2))
-            m2.metric("调整后面积", format_area(preview.area_after_m2))
-            m3.metric("增加 / 减少", f"{format_area(preview.added_m2)} / {format_area(preview.removed_m2)}")
+            m1.metric("绘制面积", area_short(preview.area_before_m2))
+            m2.metric("调整后面积", area_short(preview.area_after_m2))
+            m3.metric("增加 / 减少", f"{area_short(preview.added_m2)} / {area_short(preview.removed_m2)}")
             m4.metric("去除的块数", len(preview.dropped_pieces))
             with st.container(key="ge_changes"):
                 text_list(preview.changes)

@@ -130,6 +130,11 @@ def text_list(items: list[str]) -> None:
                 + "".join(f"<li style='margin:0.15rem 0'>{esc(item)}</li>" for item in items) + "</ul>")
 
 
+def area_short(area_m2: float) -> str:
+    """An area for a metric tile: hectares from one hectare on, square metres below."""
+    return f"{area_m2 / 10_000:,.2f} 公顷" if area_m2 >= 10_000 else f"{area_m2:,.0f} m²"
+
+
 def label_of(row: pd.Series) -> str:
     mark = "" if row["drawn"] else "（未绘制）"
     return f"{'　' * int(row['depth'])}{'└ ' if row['depth'] else ''}{row['name']}{mark}"
