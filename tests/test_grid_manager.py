@@ -251,3 +251,42 @@ def test_the_page_saves_attributes_and_posts_and_hides_tools_from_leaders(app_en
         assert s.query(GridRoleAssignment).filter_by(grid_id=grid_row.id, role="volunteer").count() == 1
         assert s.query(GridRoleAssignment).filter_by(grid_id=grid_row.id).count() == before + 1
     store.dispose()
+
+
+def test_the_page_deletes_with_confirmation_restores_and_merges(app_env) -> None:  # type: ignore[no-untyped-def]
+    from streamlit.testing.v1 import AppTest
+    from test_app import APP, sign_in
+
+    from gis.store.schema import Grid
+
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at = sign_in(at.switch_page("pages/login.py").run(), "staff", "rivergrid-demo")
+    at = at.switch_page("pages/grids.py").run()
+    store = Store(f"sqlite:///{app_env / 'rivergrid.sqlite'}")
+
+    def grids() -> dict[str, Grid]:
+        with store.session() as s:
+            return {g.name: g for g in s.scalars(select(Grid))}
+
+    sengong = grids()["森工街道森工社区"]
+    at = at.selectbox(key="ge_selected").set_value(sengong.id).run()
+    delete = next(b for b in at.button if b.label == "删除")
+    assert delete.disabled  # not before the confirmation is ticked
+    at = at.checkbox(key="ge_delete_sure").check().run()
+    at = next(b for b in at.button if b.label == "删除").click().run()
+    assert not at.exception
+    assert grids()["森工街道森工社区"].deleted_at is not None
+    assert any("已删除网格" in s.value for s in at.success)
+    at = at.button(key=f"ge_restore_{sengong.id}").click().run()
+    assert not at.exception and grids()["森工街道森工社区"].deleted_at is None
+
+    dongxing = grids()["森工街道东兴村"]
+    union = dongxing.geom.union(sengong.geom)
+    at = at.selectbox(key="ge_selected").set_value(dongxing.id).run()
+    at = at.selectbox(key="ge_merge_other").set_value(sengong.id).run()
+    at = at.button(key="ge_merge").click().run()
+    assert not at.exception
+    after = grids()
+    assert after["森工街道森工社区"].deleted_at is not None
+    assert m(after["森工街道东兴村"].geom.symmetric_difference(union)).area < 1.0
+    store.dispose()
