@@ -290,3 +290,38 @@ def test_the_page_deletes_with_confirmation_restores_and_merges(app_env) -> None
     assert after["森工街道森工社区"].deleted_at is not None
     assert m(after["森工街道东兴村"].geom.symmetric_difference(union)).area < 1.0
     store.dispose()
+
+
+def test_the_page_restores_a_version_and_checks_a_past_date(app_env) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from streamlit.testing.v1 import AppTest
+    from test_app import APP, sign_in
+
+    from gis.model import local_today
+    from gis.store.schema import Grid
+
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at = sign_in(at.switch_page("pages/login.py").run(), "staff", "rivergrid-demo")
+    at = at.switch_page("pages/grids.py").run()
+    store = Store(f"sqlite:///{app_env / 'rivergrid.sqlite'}")
+    with store.session() as s:
+        original = s.scalar(select(Grid).where(Grid.name == "森工街道东兴村")).responsible_body
+    next(t for t in at.text_input if t.label == "责任主体").input("临时改动")
+    at = next(b for b in at.button if b.label == "保存属性").click().run()
+    at = at.selectbox(key="ge_hist_pick").set_value(1).run()
+    at = at.button(key="ge_hist_restore").click().run()
+    assert not at.exception
+    assert any("已恢复为第 1 版（现为第 3 版）" in s.value for s in at.success)
+    with store.session() as s:
+        grid_row = s.scalar(select(Grid).where(Grid.name == "森工街道东兴村"))
+        assert (grid_row.responsible_body, grid_row.version) == (original, 3)
+    # the check at a date before the demo was loaded: no grids were valid then
+    at = at.date_input(key="ge_past_day").set_value(local_today() - timedelta(days=400)).run()
+    at = at.button(key="ge_past_check").click().run()
+    assert not at.exception
+    assert any("没有已绘制边界的村级网格" in e.value for e in at.error)
+    at = at.date_input(key="ge_past_day").set_value(local_today()).run()
+    at = at.button(key="ge_past_check").click().run()
+    assert any("时有效的网格 4 个" in md.value for md in at.markdown)
+    store.dispose()
