@@ -42,6 +42,10 @@ Permissions: every writing function requires ``geodata.write`` (staff, admin) of
 session's actor and raises :class:`~gis.errors.PermissionDenied` otherwise (leaders); the
 reads need none, like every read of the store, so leaders can look at the history.
 
+For the editor page (网格管理): :func:`preview_fit` is the fit a save would apply, against the
+live family, without writing; :func:`split_parts` the two parts a line would make;
+:func:`siblings` the merge candidates and :func:`deleted_grids` the restorable grids.
+
 After a save, hand ``SaveResult.grid_id`` and ``SaveResult.geometry`` to
 :meth:`gis.checks.IncrementalCheck.update_grid` to refresh the 盲区检查.
 """
