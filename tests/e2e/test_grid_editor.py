@@ -391,3 +391,41 @@ def test_import_boundaries_with_a_field_mapping_and_export(app_server, page, tmp
     exported = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
     names = sorted(f["properties"]["name"] for f in exported["features"])
     assert names == sorted(live(store))  # every live drawn grid, the imported one included
+
+
+def test_a_multi_part_grid_keeps_its_other_parts_when_a_vertex_moves(app_server, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from shapely.geometry import MultiPolygon, box
+
+    from gis.auth import SYSTEM
+
+    store = demo_store(tmp_path)
+    island = box(127.04, 41.79, 127.05, 41.80)  # a detached part (outside the township: fitting is off)
+    with store.session(SYSTEM) as s:
+        grid_row = s.scalar(select(Grid).where(Grid.name == DONGXING))
+        main = grid_row.geom
+        grid_row.geom = MultiPolygon([main, island])
+    base_url = app_server({"RIVERGRID_DATA_DIR": str(tmp_path), **OFFLINE_ENV})
+    open_editor(page, base_url)
+    choose_mode(page, "编辑边界顶点")
+    assert map_frame(page).evaluate("() => window.gridDraw.parts().length") == 2  # both parts editable
+    fit_view(page, 41.76, 126.98, 41.84, 127.06)
+    start, end = screen_xy(page, 41.8, 127.03), screen_xy(page, 41.8, 127.012)
+    dropped_lat, dropped_lon = lat_lon_at(page, *end)
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(*end, steps=8)
+    page.mouse.up()
+    page.get_by_text("调整后面积").wait_for(timeout=30_000)
+    page.get_by_text("保存时自动贴合（修复、吸附、裁剪到上级、去除重叠与碎片）").click()
+    expect(page.get_by_text("调整后面积")).to_have_count(0, timeout=30_000)
+    page.get_by_role("button", name="确认保存").click()
+    page.get_by_text(f"已保存网格“{DONGXING}”（第 3 版）").wait_for(timeout=30_000)
+
+    saved = live(store)[DONGXING].geom
+    assert saved.geom_type == "MultiPolygon" and len(saved.geoms) == 2
+    moved, kept = saved.geoms
+    assert kept.equals_exact(island, 1e-6)
+    expected = list(main.exterior.coords)
+    expected[expected.index((127.03, 41.8))] = (dropped_lon, dropped_lat)
+    assert all(abs(a[0] - b[0]) < 2e-6 and abs(a[1] - b[1]) < 2e-6
+               for a, b in zip(moved.exterior.coords, expected, strict=True))

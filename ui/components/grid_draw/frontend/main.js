@@ -36,7 +36,8 @@
 
   var map = null, gridLayer = null, overlayGroup = null, editGroup = null;
   var handler = null;       // active L.Draw handler (polygon or polyline)
-  var editable = null;      // the layer whose vertices are being edited
+  var editable = null;      // the (first) polygon whose vertices are being edited
+  var parts = [];           // every polygon being edited (the parts of a MultiPolygon grid)
   var last = {grids: null, overlays: null, scene: null, view: null};
   var args = {};
   var seq = 0;
@@ -75,7 +76,8 @@
 
   function stopHandler() {
     if (handler) { handler.disable(); handler = null; }
-    if (editable && editable.editing) { editable.editing.disable(); }
+    parts.forEach(function (p) { if (p.editing) { p.editing.disable(); } });
+    parts = [];
     editable = null;
     editGroup.clearLayers();
   }
@@ -86,7 +88,8 @@
     el.style.height = (args.height || 560) + "px";
     map = L.map(el, {drawControlTooltips: true, doubleClickZoom: false, zoomControl: true});
     window.map = map;  // for tests and debugging, like folium's maps
-    window.gridDraw = {handler: function () { return handler; }, editable: function () { return editable; }};
+    window.gridDraw = {handler: function () { return handler; }, editable: function () { return editable; },
+                       parts: function () { return parts; }};
     gridLayer = L.featureGroup().addTo(map);
     overlayGroup = L.featureGroup().addTo(map);
     editGroup = L.featureGroup().addTo(map);
@@ -149,19 +152,30 @@
     return null;
   }
 
+  function currentGeometry() {
+    // one part: a Polygon; several (a MultiPolygon grid): all parts, each possibly edited
+    if (parts.length === 1) { return geojsonOf(parts[0]); }
+    return {type: "MultiPolygon", coordinates: parts.map(function (p) { return geojsonOf(p).coordinates; })};
+  }
+
   function startEditing(geometry, color) {
     stopHandler();
-    // outline only: the fit preview drawn under it (gained/lost areas) stays visible
-    var layers = L.geoJSON(geometry, {style: {color: color, weight: 2, dashArray: "6 4", fillOpacity: 0.02}})
-      .getLayers();
-    if (!layers.length) { return; }
-    editable = layers[0];
-    editGroup.addLayer(editable);
-    // what L.EditToolbar.Edit would set up: the style while editing and the style to restore
-    editable.options.original = L.extend({}, editable.options);
-    editable.options.editing = L.extend({}, editable.options);
-    editable.editing.enable();
-    editable.on("edit", function () { post(geojsonOf(editable)); });
+    var polygons = geometry.type === "MultiPolygon"
+      ? geometry.coordinates.map(function (c) { return {type: "Polygon", coordinates: c}; })
+      : [geometry];
+    polygons.forEach(function (g) {
+      // outline only: the fit preview drawn under it (gained/lost areas) stays visible
+      var layer = L.geoJSON(g, {style: {color: color, weight: 2, dashArray: "6 4", fillOpacity: 0.02}}).getLayers()[0];
+      if (!layer) { return; }
+      editGroup.addLayer(layer);
+      // what L.EditToolbar.Edit would set up: the style while editing and the style to restore
+      layer.options.original = L.extend({}, layer.options);
+      layer.options.editing = L.extend({}, layer.options);
+      layer.editing.enable();
+      layer.on("edit", function () { post(currentGeometry()); });
+      parts.push(layer);
+    });
+    editable = parts.length ? parts[0] : null;
     setBar("拖动顶点修改边界（拖动边中点可增加顶点），修改会自动带回页面。",
            [["放弃修改", "grid-draw-restart", restart]]);
   }
