@@ -17,6 +17,7 @@ from layers.blindspots import RULE_LABELS, findings_layer
 from layers.grids import grids_layer
 from layers.rivers import reaches_layer
 from ui.state import data_version, get_store, map_data, show_error
+from ui.text import md_text
 
 FOCUS = "blind_spot_focus"
 
@@ -46,7 +47,7 @@ m3.metric(f"重复覆盖（{s['overlap_count']} 段）", f"{s['overlap_length_m'
 m4.metric("拓扑问题", s["topology_count"])
 m5.metric("纵向到底问题", s["vertical_count"])
 for note in report.warnings + report.coverage.warnings:
-    st.warning(note)
+    st.warning(md_text(note))
 
 findings = report.findings()
 left, right = st.columns([2, 3])
@@ -59,7 +60,7 @@ with left:
             text, button = st.columns([3, 1], vertical_alignment="center")
             label = RULE_LABELS.get(row.rule, row.rule)
             text.markdown(f"**{KIND_LABELS[row.kind]} · {label}**")
-            text.caption(row.message)
+            text.caption(md_text(row.message))
             if row.geometry is not None and not row.geometry.is_empty:
                 if button.button("定位", key=f"focus_{i}", help="在地图上显示此处"):
                     st.session_state[FOCUS] = i
@@ -87,7 +88,7 @@ with right:
         center, zoom = view_for_bounds(tuple(findings.geometry.iloc[focus].bounds), width_px=800, height_px=560,
                                        max_zoom=16)
         zoom = max(zoom - 1, 1)  # a little context around the finding
-        st.caption(f"当前定位：{findings['message'].iloc[focus]}")
+        st.caption(f"当前定位：{md_text(findings['message'].iloc[focus])}")
     else:
         bounds = shown.total_bounds if len(shown) else data.reaches.total_bounds
         center, zoom = view_for_bounds(tuple(bounds), width_px=800, height_px=560)

@@ -22,7 +22,8 @@ from layers.basemap import finish_map, make_map, view_for_bounds
 from layers.grids import grid_style, grids_layer
 from layers.incidents import incidents_layer, picked_point_layer
 from layers.rivers import reach_style, reaches_layer
-from ui.chain_panel import md_text, render_chain, render_history, render_incident, render_location
+from ui.text import md_text
+from ui.chain_panel import render_chain, render_history, render_incident, render_location
 from ui.map_state import incident_card, responsibility_index
 from ui.state import current_actor, data_version, get_store, map_data, show_error
 

@@ -6,11 +6,12 @@ import streamlit as st
 
 from gis.errors import AuthenticationError
 from ui.state import actor_label, current_actor, show_error, sign_in, sign_out
+from ui.text import md_text
 
 st.title("登录")
 actor = current_actor()
 if actor is not None:
-    st.success(f"已登录：{actor_label(actor)}")
+    st.success(f"已登录：{md_text(actor_label(actor))}")
     if st.button("退出登录"):
         sign_out()
         st.rerun()

@@ -31,6 +31,7 @@ from ui.patrol import (
     saved_upload,
 )
 from ui.state import current_actor, data_version, get_store, show_error
+from ui.text import md_text
 
 TRACK_KEY = "patrol_track"  # id of the track shown in the summary and played back
 HANDLED_KEY = "patrol_map_handled"  # map key → last click handled
@@ -216,7 +217,7 @@ with right, st.container(height=MAP_HEIGHT_PX + 200, border=False, key="patrol_p
     reach_id = st.session_state.get("patrol_reach")
     cov = next((c for c in report.coverage if c["reach_id"] == reach_id), None)
     if cov is not None:
-        st.markdown(f"#### {cov['reach']}")
+        st.markdown(f"#### {md_text(cov['reach'])}")
         st.write(f"本时段覆盖率 **{cov['share']:.0%}**（已巡 {cov['covered_m'] / 1000:.2f} / "
                  f"{cov['length_m'] / 1000:.2f} 公里）")
         if cov["never_patrolled"]:
@@ -227,18 +228,18 @@ with right, st.container(height=MAP_HEIGHT_PX + 200, border=False, key="patrol_p
             st.session_state.pop("patrol_reach", None)
             st.rerun()
     elif (sel := tracks_by_id.get(st.session_state.get(TRACK_KEY))) is not None:
-        st.markdown(f"#### 巡河轨迹：{sel['person'] or '未指定人员'}")
-        st.caption(sel["name"] or "")
-        st.write(f"所属网格：{sel['grid'] or '—'}")
+        st.markdown(f"#### 巡河轨迹：{md_text(sel['person']) or '未指定人员'}")
+        st.caption(md_text(sel["name"]))
+        st.write(f"所属网格：{md_text(sel['grid']) or '—'}")
         st.write(f"开始：{sel['start_local']}（北京时间）")
         st.write(f"历时 {sel['duration_s'] / 60:.1f} 分钟，全长 {sel['length_m'] / 1000:.2f} 公里，"
                  f"沿河 {sel['river_length_m'] / 1000:.2f} 公里")
         if sel["counted"]:
             st.success("计入考核（有效巡查）")
         else:
-            st.warning("不计入考核：" + "；".join(sel["not_counted_because"]))
+            st.warning("不计入考核：" + md_text("；".join(sel["not_counted_because"])))
         for f in sel["flags"]:
-            st.error(f"{f['label']}：{f.get('message', '')}")
+            st.error(f"{md_text(f['label'])}：{md_text(f.get('message', ''))}")
         lines = matched_text(sel["matched"], data.stations)
         st.write("巡查的河段：")
         st.markdown("\n".join(f"- {x}" for x in lines) if lines else "（未沿任何河段）")
@@ -267,4 +268,4 @@ with tabs[3]:
         "原因/疑似问题": ["；".join(t["not_counted_because"]) for t in inside],
     }), hide_index=True, width="stretch")
 for w in report.warnings:
-    st.caption(f"提示：{w}")
+    st.caption(f"提示：{md_text(w)}")

@@ -17,7 +17,7 @@ from gis.disclosure import PublicPerson, grid_of_reach
 from gis.errors import RiverGridError
 from gis.model import GridLevel, local_today
 from layers.public import disclosure_map
-from ui.chain_panel import md_text
+from ui.text import md_text
 from ui.disclosure import published_grids, signboard_files
 from ui.state import data_version, show_error
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+
 import json
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from gis.checks import check_files, check_store
 from gis.config import PROJECT_DIR
 from gis.demo import load_demo
 from gis.store import Store
+from ui.text import md_text
 
 
 @pytest.fixture
@@ -123,7 +125,7 @@ def test_page_lists_findings_and_zooms_to_one(tmp_path: Path, monkeypatch: pytes
     assert len(zoom) == 5
     zoom[2].click()
     at = at.run()
-    assert any("当前定位" in c.value and "K26+223–K26+940" in c.value for c in at.caption)
+    assert any("当前定位" in c.value and md_text("K26+223–K26+940") in c.value for c in at.caption)
     st.cache_resource.clear()
     st.cache_data.clear()
 

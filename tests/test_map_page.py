@@ -49,7 +49,8 @@ from layers.packed import (
     pack_layer,
     parse_ref,
 )
-from ui.chain_panel import chain_lines, history_line, md_text, show_phone
+from ui.chain_panel import chain_lines, history_line, show_phone
+from ui.text import md_text
 from ui.map_state import (
     PICK_KEY,
     STATE_KEY,
@@ -383,10 +384,19 @@ def test_snapping_a_coordinate_click_to_a_marker() -> None:
 
 
 def test_md_text_shows_user_text_literally() -> None:
-    text = md_text(XSS + " **粗** [链接](http://x) :red[红] $x$\n第二行")
+    raw = XSS + " **粗** [链接](http://x) ![图](https://evil.example/x.png) www.evil.example :red[红] $x$\n第二行"
+    text = md_text(raw)
     assert "<" not in text and ">" not in text
-    assert "\\*\\*粗\\*\\*" in text and "\\[链接\\]\\(http\\:" in text and "\\$x\\$" in text
+    assert "\\*\\*粗\\*\\*" in text and "\\[链接\\]\\(http" in text and "\\$x\\$" in text
+    assert "\\!\\[图\\]" in text  # no image syntax left
     assert "\n" not in text
+    # no autolink trigger survives (GFM links bare http://, https://, www.)
+    for trigger in ("http:", "https:", "www.", "http\\:", "https\\:", "www\\."):
+        assert trigger not in text
+    # and what shows is exactly what was typed: undo entities, escapes and word joiners
+    shown = re.sub(r"\\(.)", r"\1", text.replace("\u2060", ""))
+    shown = shown.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    assert shown == raw.replace("\n", " ")
 
 
 class Link:

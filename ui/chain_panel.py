@@ -1,6 +1,6 @@
 """The panel beside the map: what was clicked, its responsibility chain, an incident's history.
 
-Every piece of stored text (names, titles, descriptions, notes…) goes through :func:`md_text`
+Every piece of stored text (names, titles, descriptions, notes…) goes through :func:`ui.text.md_text`
 before reaching ``st.markdown``: HTML special characters become entities and Markdown
 punctuation is backslash-escaped, so it shows as typed and never becomes markup.
 ``unsafe_allow_html`` is never used here.
@@ -8,26 +8,12 @@ punctuation is backslash-escaped, so it shows as typed and never becomes markup.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import streamlit as st
 
-_MD_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|~:$=^\"'])")
-
-
-def md_text(value: Any) -> str:
-    """``value`` as inert Markdown text: shown literally, never as markup or HTML.
-
-    Markdown punctuation is backslash-escaped, ``&``, ``<``, ``>`` become HTML entities (which
-    Markdown shows as the characters) and line breaks become spaces.
-    """
-    text = "" if value is None else str(value)
-    text = _MD_PUNCTUATION.sub(r"\\\1", text)
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return re.sub(r"\s*[\r\n]+\s*", " ", text)
-
+from ui.text import md_text
 
 KIND_TITLES = {
     "incident": "事件",
@@ -271,7 +257,6 @@ __all__ = [
     "chain_lines",
     "history_line",
     "incident_options",
-    "md_text",
     "render_chain",
     "render_heading",
     "render_history",

@@ -26,6 +26,7 @@ from gis.store.queries import MapData
 from gis.store.schema import Grid, Person
 from layers._common import esc
 from ui.state import data_version, get_store, show_error
+from ui.text import md_text
 
 GAP_RULES = ("uncovered", "overlap", "gap_in_parent", "overlap_siblings", "outside_parent")
 """The findings listed as remaining gaps: uncovered and doubly claimed stretches, gaps, overlaps."""
@@ -377,7 +378,7 @@ def import_export_tab(c: Screen) -> None:
                 show_error(exc)
             else:
                 columns = [c for c in frame.columns if c != frame.geometry.name]
-                st.caption(f"共 {len(frame)} 个要素；字段：{'、'.join(map(str, columns))}")
+                st.caption(f"共 {len(frame)} 个要素；字段：{md_text('、'.join(map(str, columns)))}")
                 auto = "（自动识别）"
                 fields = {"name": "名称字段", "level": "层级字段", "parent": "上级网格字段", "responsible_body": "责任主体字段"}
                 mapping = {}

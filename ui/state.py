@@ -8,6 +8,7 @@ from gis.auth import Actor, authenticate, require
 from gis.config import settings
 from gis.errors import AuthenticationError, PermissionDenied, RiverGridError
 from gis.store import Store
+from ui.text import md_text
 
 ACTOR_KEY = "actor"
 
@@ -60,9 +61,9 @@ def actor_label(actor: Actor) -> str:
 
 def show_error(exc: RiverGridError) -> None:
     """A domain error as a Chinese message (the English reason in a small caption)."""
-    st.error(exc.message_zh)
+    st.error(md_text(exc.message_zh))  # messages quote names and file fields: shown as typed
     if exc.reason_en:
-        st.caption(exc.reason_en)
+        st.caption(md_text(exc.reason_en))
 
 
 __all__ = [
