@@ -57,12 +57,43 @@ def test_a_bookmarked_page_on_a_fresh_server_goes_through_the_router(app_server,
 
 def test_the_frontend_bundles_are_sent_gzipped(app_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     import re
+    import urllib.error
     import urllib.request
 
     base_url = app_server({"RIVERGRID_DATA_DIR": str(tmp_path), "RIVERGRID_BASEMAP": "none"})
     index = urllib.request.urlopen(base_url + "/", timeout=30).read().decode()
     bundle = re.search(r'src="\.?/?(static/js/[^"]+\.js)"', index)
     assert bundle, "no script bundle in the root document"
-    request = urllib.request.Request(f"{base_url}/{bundle.group(1)}", headers={"Accept-Encoding": "gzip"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        assert response.headers.get("Content-Encoding") == "gzip"
+    import gzip
+
+    from streamlit import file_util
+
+    from layers.assets import VENDOR_DIR
+
+    cases = [(bundle.group(1), Path(file_util.get_static_dir()) / bundle.group(1)),
+             ("app/static/vendor/rivergrid/map-core.js", VENDOR_DIR / "rivergrid" / "map-core.js")]
+    for url_path, on_disk in cases:
+        bodies = []
+        for _ in range(2):  # the second answer comes from the server's cache: the same bytes
+            request = urllib.request.Request(f"{base_url}/{url_path}", headers={"Accept-Encoding": "gzip"})
+            with urllib.request.urlopen(request, timeout=30) as response:
+                assert response.headers.get("Content-Encoding") == "gzip", url_path
+                body = response.read()
+                assert int(response.headers["Content-Length"]) == len(body)
+                etag = response.headers.get("ETag")
+            bodies.append(body)
+        assert bodies[0] == bodies[1]
+        assert gzip.decompress(bodies[0]) == on_disk.read_bytes(), url_path  # the file, whole
+        assert len(bodies[0]) < on_disk.stat().st_size / 2
+        if url_path.startswith("static/"):  # Streamlit's own revalidation of its bundles still answers
+            request = urllib.request.Request(f"{base_url}/{url_path}",
+                                             headers={"Accept-Encoding": "gzip", "If-None-Match": etag or ""})
+            try:
+                urllib.request.urlopen(request, timeout=30)
+                raise AssertionError("expected 304 Not Modified")
+            except urllib.error.HTTPError as exc:
+                assert exc.code == 304
+    # a client that does not accept gzip gets the plain file
+    with urllib.request.urlopen(f"{base_url}/{cases[1][0]}", timeout=30) as response:
+        assert response.headers.get("Content-Encoding") is None
+        assert response.read() == cases[1][1].read_bytes()
