@@ -58,3 +58,14 @@ class AuthenticationError(RiverGridError):
 
 class PermissionDenied(RiverGridError):
     """The signed-in user's role does not allow this action."""
+
+
+def checked_text(value: object, what: str, *, required: bool = False, max_len: int = 2000) -> str:
+    """``value`` as stripped text for field ``what``; ``ValidationError`` when empty but
+    ``required`` (“请填写…”) or longer than ``max_len`` characters."""
+    text = "" if value is None else str(value).strip()
+    if required and not text:
+        raise ValidationError(f"请填写{what}", f"{what} is required")
+    if len(text) > max_len:
+        raise ValidationError(f"{what}过长（{len(text)} 字，最多 {max_len} 字）", f"{what} longer than {max_len}")
+    return text

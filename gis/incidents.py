@@ -62,7 +62,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from gis.attachments import AttachmentStore, attach, check_uploads
 from gis.auth import Actor, require
 from gis.crs import check_lonlat_range
-from gis.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
+from gis.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError, checked_text
 from gis.model import (
     Category,
     GridLevel,
@@ -506,12 +506,7 @@ def _actor(session: Session) -> Actor | None:
 
 
 def _text(value: Any, what: str, *, required: bool = False, max_len: int = MAX_TEXT) -> str:
-    text = "" if value is None else str(value).strip()
-    if required and not text:
-        raise ValidationError(f"请填写{what}", f"{what} is required")
-    if len(text) > max_len:
-        raise ValidationError(f"{what}过长（{len(text)} 字，最多 {max_len} 字）", f"{what} longer than {max_len}")
-    return text
+    return checked_text(value, what, required=required, max_len=max_len)
 
 
 def report_incident(

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gis.auth import hash_password
-from gis.errors import DuplicateNameError, NotFoundError, ValidationError
+from gis.errors import DuplicateNameError, NotFoundError, ValidationError, checked_text
 from gis.model import GridLevel, GridRole, UserRole
 
 __all__ = ["VOLUNTEER_POSTS", "Registration", "register_volunteer", "volunteers_of"]
@@ -36,12 +36,7 @@ class Registration:
 
 
 def _clean(value: str | None, what: str, *, required: bool = False, max_len: int = 100) -> str:
-    text = (value or "").strip()
-    if required and not text:
-        raise ValidationError(f"{what}不能为空", f"{what} is required")
-    if len(text) > max_len:
-        raise ValidationError(f"{what}不能超过 {max_len} 个字", f"{what} longer than {max_len}")
-    return text
+    return checked_text(value, what, required=required, max_len=max_len)
 
 
 def register_volunteer(

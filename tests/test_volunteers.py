@@ -85,7 +85,7 @@ def test_registration_refuses_bad_input_and_saves_nothing(demo: Store) -> None:
     cases = [
         (ADMIN, {"grid_id": township, "name": "甲"}, ValidationError, "登记在村级网格下"),
         (ADMIN, {"grid_id": dongxing, "name": "甲", "post": "监管人员"}, ValidationError, "只能登记为志愿者或协管员"),
-        (ADMIN, {"grid_id": dongxing, "name": "  "}, ValidationError, "姓名不能为空"),
+        (ADMIN, {"grid_id": dongxing, "name": "  "}, ValidationError, "请填写姓名"),
         (ADMIN, {"grid_id": 9999, "name": "甲"}, NotFoundError, "没有编号为 9999 的网格"),
         (ADMIN, {"grid_id": dongxing, "name": "甲", "username": "volunteer", "password": "long-enough-1"},
          DuplicateNameError, "用户名“volunteer”已被使用"),
