@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ui.static_gzip import GzipCache, serve_memoized, wants_memo
@@ -38,7 +39,9 @@ def run(app: Any, cache: GzipCache, path: str = "/static/js/x.js") -> tuple[dict
         return {"type": "http.request"}
 
     scope = {"type": "http", "method": "GET", "path": path, "headers": [(b"accept-encoding", b"gzip, br")]}
-    asyncio.run(serve_memoized(app, scope, receive, send, cache))
+    # in a thread of its own: other tests (Playwright, AppTest) may leave an event loop running here
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(lambda: asyncio.run(serve_memoized(app, scope, receive, send, cache))).result()
     start = sent[0]
     body = b"".join(m.get("body", b"") for m in sent[1:] if m["type"] == "http.response.body")
     return {k.decode(): v.decode() for k, v in start["headers"]} | {"status": start["status"]}, body
