@@ -86,6 +86,8 @@ def test_report_by_clicking_the_map_accept_assign_and_see_it_on_the_leaders_map(
     assert (tmp_path / "attachments" / att.sha256[:2] / f"{att.sha256}.jpg").read_bytes() == photo.read_bytes()
 
     # a click on another case's dot on the list's map opens that case
+    # after the reruns of the moves, Streamlit may briefly keep the report view's map beside the list's
+    expect(page.locator(FOLIUM_IFRAME)).to_have_count(1, timeout=60_000)
     page.locator(FOLIUM_IFRAME).scroll_into_view_if_needed()  # the mouse clicks what is on screen
     click_at(page, other.y, other.x, zoom=15)
     page.get_by_text("事件 SJ-2026-005").first.wait_for(timeout=60_000)

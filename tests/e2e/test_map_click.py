@@ -52,6 +52,7 @@ def map_frame(page):  # type: ignore[no-untyped-def]
 
 def click_at(page, lat: float, lon: float, *, zoom: int | None = None) -> None:  # type: ignore[no-untyped-def]
     """Centre the map on (lat, lon) (optionally at ``zoom``), then click there with the mouse."""
+    expect(page.locator(FOLIUM_IFRAME)).to_have_count(1, timeout=60_000)  # not a map a rerun is replacing
     frame = map_frame(page)
     frame.evaluate(
         "([lat, lon, zoom]) => window.map.setView([lat, lon], zoom || window.map.getZoom(), {animate: false})",
