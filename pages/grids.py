@@ -36,13 +36,13 @@ from ui.grid_editor import (
     history_tab,
     import_export_tab,
     label_of,
-    md,
     merge_delete_tab,
     past_check_tab,
     posts_tab,
     text_list,
 )
 from ui.state import current_actor, data_version, get_store, map_data, show_error
+from ui.text import md_text
 
 MODE_LABELS = {"view": "浏览", "draw": "绘制新网格", "edit": "编辑边界顶点", "split": "分割网格"}
 S = st.session_state
@@ -60,7 +60,7 @@ st.caption("网格树、属性与“五定”、人员任职；绘制、修改�
            "每次保存都留有历史版本，可恢复。" + ("" if can_edit else "当前为只读浏览：编辑网格需要工作人员或管理员账号。"))
 with st.container():  # always there, so the elements below (e.g. the open tab) keep their place
     if S.get("ge_flash"):
-        st.success(md(S.pop("ge_flash")))
+        st.success(md_text(S.pop("ge_flash")))
 
 left, right = st.columns([1, 2], gap="medium")
 
@@ -192,7 +192,7 @@ with right:
                 st.caption("地图上：蓝色为调整后边界，绿色为增加的面积，红色为减少的面积，棕色为去除的部分。")
         conflict = S.get("ge_conflict")
         if conflict:
-            st.error(md(conflict))
+            st.error(md_text(conflict))
             if st.button("在最新版本上重新应用我的图形", key="ge_reapply"):
                 S["ge_draft"]["base_version"] = int(selected["version"])
                 S.pop("ge_conflict", None)

@@ -3,7 +3,6 @@ safe text output, and the tabs under the map. Streamlit code only; the logic is 
 
 from __future__ import annotations
 
-import re
 import tempfile
 import time
 import uuid
@@ -113,15 +112,6 @@ def after_save(grid_id: int | None, geometry: Any, *, incremental: bool, message
     S.pop("ge_draft", None)
     S.pop("ge_conflict", None)
     S["ge_token"] = uuid.uuid4().hex[:8]
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:@])")  # ":" and "@": no autolinks either
-
-
-def md(text: object) -> str:
-    """User text made literal for st.markdown/st.success/…: Markdown punctuation escaped, so a
-    grid name like ``![x](http://…)`` stays text (no image, no link, no request)."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
 def text_list(items: list[str]) -> None:
@@ -274,7 +264,7 @@ def merge_delete_tab(c: Screen) -> None:
             st.markdown("**已删除的网格**")
             for gid, gname, gver, when in gone[:20]:
                 c1, c2 = st.columns([3, 1])
-                c1.markdown(md(f"{gname}（删除于 {when.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}）"))
+                c1.markdown(md_text(f"{gname}（删除于 {when.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}）"))
                 if c2.button("恢复", key=f"ge_restore_{gid}"):
                     try:
                         with get_store().session(actor) as s:
