@@ -1,9 +1,13 @@
-"""Values for people and for JSON: areas as Chinese reports write them, plain scalars."""
+"""Values for people and for JSON: areas as Chinese reports write them, local times, plain scalars."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
+
+import pandas as pd
+
+from gis.model import LOCAL_TZ
 
 
 def format_area(area_m2: float) -> str:
@@ -13,6 +17,17 @@ def format_area(area_m2: float) -> str:
     if area_m2 >= 10.0:
         return f"{area_m2:,.0f} m²"
     return f"{area_m2:.3g} m²"
+
+
+def local_time(value: Any) -> str:
+    """``YYYY-MM-DD HH:MM`` in Asia/Shanghai for a datetime or pandas timestamp; ``""`` when
+    missing (None, NaT). Naive times are taken as UTC (the store keeps UTC)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize("UTC")
+    return stamp.tz_convert(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 def plain(value: Any) -> Any:

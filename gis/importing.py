@@ -21,7 +21,15 @@ from sqlalchemy.orm import Session
 
 from gis import io
 from gis.errors import NotFoundError, ValidationError
-from gis.model import Category, GridLevel, IncidentSource, IncidentStatus, RiverLevel, Severity
+from gis.model import (
+    LOCAL_TZ,
+    Category,
+    GridLevel,
+    IncidentSource,
+    IncidentStatus,
+    RiverLevel,
+    Severity,
+)
 from gis.store.schema import Grid, Incident, Reach, River, SupervisedObject
 
 KINDS = ("rivers", "grids", "tracks", "objects", "incidents")
@@ -194,7 +202,7 @@ def _timestamp(value: Any) -> datetime:
         return datetime.now(timezone.utc)
     stamp = pd.Timestamp(value)
     if stamp.tzinfo is None:
-        stamp = stamp.tz_localize("Asia/Shanghai")
+        stamp = stamp.tz_localize(LOCAL_TZ)
     return stamp.tz_convert("UTC").to_pydatetime()
 
 

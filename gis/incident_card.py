@@ -14,18 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from gis.errors import NotFoundError
+from gis.formatting import local_time
 from gis.incidents import ACTION_LABELS  # the workflow's own names of its actions
 from gis.model import Category, IncidentSource, IncidentStatus, Severity
-from gis.store.queries import LOCAL_TZ
-
-
-def local_time(value: datetime | None) -> str:
-    """``YYYY-MM-DD HH:MM`` in Asia/Shanghai; ``""`` for None. Naive times are taken as UTC."""
-    if value is None:
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 def _label(enum: Any, code: str | None) -> str:

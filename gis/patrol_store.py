@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from gis.errors import NotFoundError, ValidationError
-from gis.model import GridLevel, GridRole
+from gis.model import LOCAL_TZ, GridLevel, GridRole
 from gis.patrol import (
     DROP_REASONS,
     FlagRules,
@@ -389,7 +389,7 @@ def import_track_file(session: Session, path: str | Path, *, person: str | int, 
     check = check_track_file(session, p, from_crs=from_crs, options=options, flag_rules=flag_rules)
     start = min(r.start for r in check.results)
     where = _find_grid(session, grid) if grid not in (None, "") else _post_grid(
-        session, who, pd.Timestamp(start).tz_localize("UTC").tz_convert("Asia/Shanghai").date())
+        session, who, pd.Timestamp(start).tz_localize("UTC").tz_convert(LOCAL_TZ).date())
     raw = p.read_bytes()
     ids: list[int] = []
     for k, r in enumerate(check.results):

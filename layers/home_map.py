@@ -33,8 +33,9 @@ from branca.element import MacroElement
 from folium.template import Template
 
 from gis.errors import ValidationError
+from gis.formatting import local_time
 from gis.model import Category, GridLevel, IncidentStatus, RiverLevel, Severity
-from layers._common import enum_member, is_missing, label, merged_style, text, truthy
+from layers._common import enum_member, label, merged_style, text, truthy
 from layers.assets import localize, use_bundles
 from layers.basemap import (
     MAX_ZOOM,
@@ -200,7 +201,7 @@ def track_layer_data(tracks: gpd.GeoDataFrame, *, tolerance_m: float = DISPLAY_T
     style = _style(TRACK_BASE_STYLE, track_style, {})
     tips = []
     for row in tracks.itertuples(index=False):
-        period = " — ".join(t for t in (_local_time(row.started_at), _local_time(row.ended_at)) if t)
+        period = " — ".join(t for t in (local_time(row.started_at), local_time(row.ended_at)) if t)
         tips.append([f"巡河轨迹：{text(row.person_name)}", period, format_length(row.length_m)])
     return pack_layer("track", tracks.geometry, geometry="line", ids=list(tracks["id"]), styles=[style] * len(tracks),
                       tooltips=tips, hover_weight=2, tolerance_m=tolerance_m)
@@ -266,16 +267,6 @@ def gap_layer_data(findings: gpd.GeoDataFrame, *, tolerance_m: float = DISPLAY_T
         else gaps.geometry
     return pack_layer("gap", geoms, geometry="line", ids=list(range(len(gaps))), styles=styles, tooltips=tips,
                       hover_weight=2, tolerance_m=tolerance_m)
-
-
-def _local_time(value: Any) -> str:
-    """A time as ``YYYY-MM-DD HH:MM`` in Asia/Shanghai (naive times are taken as UTC)."""
-    if is_missing(value):
-        return ""
-    ts = pd.Timestamp(value)
-    if ts.tzinfo is None:
-        ts = ts.tz_localize("UTC")
-    return ts.tz_convert("Asia/Shanghai").strftime("%Y-%m-%d %H:%M")
 
 
 # =============================================================================================

@@ -14,9 +14,10 @@ import folium
 import geopandas as gpd
 import numpy as np
 
+from gis.formatting import local_time
 from layers._common import Style, esc, text
 from layers.assets import localize
-from layers.home_map import Overlay, _item, _local_time, _require, _row, _swatch
+from layers.home_map import Overlay, _item, _require, _row, _swatch
 from layers.packed import PackedLayer, pack_layer
 from layers.patrol import TRACK_BASE_STYLE, format_length, track_style
 
@@ -61,7 +62,7 @@ def track_layer_data(tracks: gpd.GeoDataFrame, *, uncounted: Collection[int] = (
     for row in tracks.itertuples(index=False):
         bad = row.id in uncounted
         styles.append({**base, **UNCOUNTED_TRACK_STYLE} if bad else dict(base))
-        period = " — ".join(t for t in (_local_time(row.started_at), _local_time(row.ended_at)) if t)
+        period = " — ".join(t for t in (local_time(row.started_at), local_time(row.ended_at)) if t)
         tips.append([f"巡河轨迹：{text(row.person_name)}", period, format_length(row.length_m),
                      "不计入考核（点击查看原因）" if bad else "点击查看摘要"])
     return pack_layer("track", tracks.geometry, geometry="line", ids=list(tracks["id"]), styles=styles,
