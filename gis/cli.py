@@ -249,8 +249,9 @@ def cmd_incident_report(args: argparse.Namespace) -> int:
         )
         routing = inc.routing
         data = incident_dict(inc)
+    routed = routing.to_dict()
     data.update({
-        "grid": routing.to_dict()["grid"], "reach": routing.to_dict()["reach"], "persons": routing.persons,
+        "grid": routed["grid"], "reach": routed["reach"], "persons": routing.persons,
         "chain": routing.chain, "warnings": routing.warnings, "blind_spot": routing.blind_spot,
     })
     lines = [f"已上报事件 {data['code']}（编号 {data['id']}）：{data['title']}",
