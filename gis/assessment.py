@@ -54,6 +54,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from gis import clock
 from gis.errors import NotFoundError, ValidationError
 from gis.findings import Finding
 from gis.model import GridLevel, GridRole, IncidentStatus
@@ -499,7 +500,7 @@ def assess(session: Session, period: str | Period, *, grid_id: int | None = None
     from gis.store.schema import Incident, PatrolTrack, Reach, User
 
     period = parse_period(period) if isinstance(period, str) else period
-    now_utc = _utc(now) or datetime.now(UTC)
+    now_utc = _utc(now) or clock.now()
     grids = live_grids(session)
     if grid_id is not None and grid_id not in {g.id for g in grids}:
         raise NotFoundError(f"没有编号为 {grid_id} 的网格", f"no live grid {grid_id}")
@@ -643,7 +644,7 @@ def monthly_trend(session: Session, year: int | str, *, grid_ids: Sequence[int] 
     y = int(str(year).strip()) if str(year).strip().isdigit() else None
     if y is None:
         raise ValidationError(f"年份“{year}”无效，应为四位数字，如 2026", f"invalid year {year!r}")
-    now_utc = _utc(now) or datetime.now(UTC)
+    now_utc = _utc(now) or clock.now()
     static = _static(session, live_grids(session))
     rows = []
     for m in months or range(1, 13):

@@ -30,7 +30,7 @@ import tempfile
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gis import clock
 from gis.config import settings
 from gis.errors import ValidationError
 
@@ -281,7 +282,7 @@ def attach(session: Session, photos: Sequence[CheckedPhoto], *, incident_id: int
     from gis.store.schema import Attachment
 
     files = files or AttachmentStore()
-    when = at or datetime.now(UTC)
+    when = at or clock.now()
     rows = []
     for photo in photos:
         files.save(photo)

@@ -31,6 +31,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from gis import clock
 from gis.config import settings
 from gis.crs import metric_crs_for
 from gis.errors import NotFoundError
@@ -40,7 +41,6 @@ from gis.model import (
     GridRole,
     PersonStatus,
     ReachChiefLevel,
-    local_today,
 )
 
 __all__ = [
@@ -197,7 +197,7 @@ def public_grids(session: Session, *, today: date | None = None, hotline: str | 
     from gis.store.queries import live_grids
     from gis.store.schema import Reach, ReachChief
 
-    today = today or local_today()
+    today = today or clock.today()
     fallback = hotline or settings().hotline
     grids = live_grids(session)
     by_id = {g.id: g for g in grids}

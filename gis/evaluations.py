@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from gis import clock
 from gis.assessment import DEFAULT_RUBRIC, Assessment, Rubric
 from gis.auth import require
 from gis.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
@@ -180,7 +180,7 @@ def _mark_submitted(ev: Evaluation, username: str, rubric: Rubric) -> None:
     if missing:
         raise ValidationError(f"提交前请为每一项打分，尚缺：{'、'.join(missing)}", f"missing scores {missing}")
     ev.status = "submitted"
-    ev.submitted_at = datetime.now(UTC)
+    ev.submitted_at = clock.now()
     ev.submitted_by = username
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gis import io
+from gis import clock, io
 from gis.errors import NotFoundError, ValidationError
 from gis.model import (
     LOCAL_TZ,
@@ -199,7 +199,7 @@ def _import_objects(session: Session, frame: pd.DataFrame, rows: _Rows, report: 
 
 def _timestamp(value: Any) -> datetime:
     if value is None:
-        return datetime.now(timezone.utc)
+        return clock.now()
     stamp = pd.Timestamp(value)
     if stamp.tzinfo is None:
         stamp = stamp.tz_localize(LOCAL_TZ)

@@ -7,12 +7,13 @@ timezone-aware (UTC, as stored) and written in Asia/Shanghai by :func:`local_tim
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from gis import clock
 from gis.errors import NotFoundError
 from gis.formatting import local_time
 from gis.incidents import ACTION_LABELS  # the workflow's own names of its actions
@@ -141,7 +142,7 @@ def load_incident_card(session: Session, incident_id: int, *, now: datetime | No
     )
     if incident is None:
         raise NotFoundError(f"没有编号为 {incident_id} 的事件", f"no incident with id {incident_id!r}")
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     try:
         is_open = IncidentStatus(incident.status).is_open
     except ValueError:

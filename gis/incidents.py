@@ -59,10 +59,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from gis import clock
 from gis.attachments import AttachmentStore, attach, check_uploads
 from gis.auth import Actor, require
 from gis.crs import check_lonlat_range
-from gis.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError, checked_text
+from gis.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDenied,
+    ValidationError,
+    checked_text,
+)
 from gis.model import (
     Category,
     GridLevel,
@@ -369,7 +376,7 @@ def _aware(moment: datetime | None, what: str = "时间") -> datetime | None:
 
 
 def _now(now: datetime | None) -> datetime:
-    return _aware(now) or datetime.now(UTC)
+    return _aware(now) or clock.now()
 
 
 def running_deadline(status: str | IncidentStatus, accept_due_at: datetime | None,
@@ -467,7 +474,7 @@ def route(session_or_index: Any, lon: float, lat: float, *, tolerance_m: float =
 
     index = session_or_index
     if not isinstance(index, ResponsibilityIndex):
-        index = ResponsibilityIndex.from_session(index, today=datetime.now(LOCAL_TZ).date())
+        index = ResponsibilityIndex.from_session(index, today=clock.today())
     chain = index.lookup(lon, lat, tolerance_m=tolerance_m)
     warnings = list(chain.warnings)
     target = None
@@ -586,7 +593,7 @@ def report_incident(
     desc = _text(description, "事件描述", required=True)
     title_text = _text(title, "事件标题", max_len=200) or (desc[:30] + ("…" if len(desc) > 30 else ""))
     reporter_text = _text(reporter, "上报人", max_len=100) or actor.display_name or actor.username
-    at = _aware(reported_at) or datetime.now(UTC)
+    at = _aware(reported_at) or clock.now()
     checked = check_uploads(photos)
     if object_id is not None and session.get(SupervisedObject, object_id) is None:
         raise NotFoundError(f"没有编号为 {object_id} 的监管对象", f"no supervised object {object_id}")
@@ -753,7 +760,7 @@ def move(
     if act.note_required and not text:
         raise IllegalTransition(f"“{act.label}”必须填写{act.note_required}", f"{act.code} requires a note")
     checked = check_uploads(attachments)
-    when = _aware(at) or datetime.now(UTC)
+    when = _aware(at) or clock.now()
     extra: list[str] = []
 
     if act.code == "assign":

@@ -6,7 +6,6 @@ Each enumeration maps a stable English code (stored in the database) to its Chin
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -204,8 +203,3 @@ STORE_SRID = 4326
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 """Time zone in which dates are shown, days and months counted, and posts are current."""
-
-
-def local_today() -> date:
-    """Today's date in :data:`LOCAL_TZ` (not the server's own zone)."""
-    return datetime.now(LOCAL_TZ).date()

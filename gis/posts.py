@@ -15,9 +15,10 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from gis import clock
 from gis.auth import require
 from gis.errors import NotFoundError, ValidationError
-from gis.model import GridRole, local_today
+from gis.model import GridRole
 from gis.store.schema import Grid, GridRoleAssignment, Person
 
 __all__ = ["PostInfo", "add_post", "end_post", "grid_posts"]
@@ -39,7 +40,7 @@ class PostInfo:
 
 def grid_posts(session: Session, grid_id: int, *, today: date | None = None) -> list[PostInfo]:
     """Every post of a grid (current and past), by role order then start date."""
-    today = today or local_today()
+    today = today or clock.today()
     rows = session.scalars(
         select(GridRoleAssignment).where(GridRoleAssignment.grid_id == grid_id)
         .options(selectinload(GridRoleAssignment.person))

@@ -37,7 +37,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import geopandas as gpd
@@ -49,6 +49,7 @@ from shapely import STRtree
 from shapely.geometry import Point
 from sqlalchemy.orm import Session
 
+from gis import clock
 from gis.crs import check_lonlat_range, metric_crs_for
 from gis.errors import CRSError, NotFoundError, ValidationError
 from gis.formatting import plain as _plain
@@ -869,10 +870,10 @@ def _frames_from_session(session: Session, *, today: date | None) -> dict[str, A
     from sqlalchemy import select
     from sqlalchemy.orm import selectinload
 
-    from gis.store.queries import LOCAL_TZ, grid_people, live_grids
+    from gis.store.queries import grid_people, live_grids
     from gis.store.schema import Incident, OrgBody, OrgMember, Reach, ReachChief
 
-    today = today or datetime.now(LOCAL_TZ).date()
+    today = today or clock.today()
     grid_rows = live_grids(session)
     grids = gpd.GeoDataFrame(
         {"id": [g.id for g in grid_rows], "name": [g.name for g in grid_rows], "level": [g.level for g in grid_rows],

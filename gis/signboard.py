@@ -35,6 +35,7 @@ from PIL import Image, ImageDraw, ImageFont
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
+from gis import clock
 from gis.config import settings
 from gis.crs import metric_crs_for
 from gis.disclosure import (
@@ -45,7 +46,7 @@ from gis.disclosure import (
     public_url,
 )
 from gis.errors import NotFoundError, RiverGridError, ValidationError
-from gis.model import LOCAL_TZ, GridRole, local_today
+from gis.model import LOCAL_TZ, GridRole
 
 __all__ = [
     "DPI",
@@ -201,7 +202,7 @@ def signboard_content(
     """
     if (grid_id is None) == (reach_id is None):
         raise ValidationError("请指定一个网格或一个河段（二选一）", "give exactly one of grid_id and reach_id")
-    grids = _public_grids(session, today or local_today())
+    grids = _public_grids(session, today or clock.today())
     if grid_id is not None:
         g = next((x for x in grids if x.id == int(grid_id)), None)
         if g is None:
@@ -551,7 +552,7 @@ def make_signboard(
     now : datetime, keyword-only
         Time of drawing (default now); its Asia/Shanghai date is printed.
     """
-    now = (now or datetime.now(UTC)).astimezone(UTC)
+    now = (now or clock.now()).astimezone(UTC)
     today = now.astimezone(LOCAL_TZ).date()
     content = signboard_content(session, grid_id=grid_id, reach_id=reach_id, base_url=base_url, today=today)
     fp = content.fingerprint()
@@ -606,7 +607,7 @@ def _content_changed_at(session: Session, grid_id: int) -> datetime | None:
     while gid is not None and gid not in grid_ids:
         grid_ids.add(gid)
         gid = session.scalar(select(Grid.parent_id).where(Grid.id == gid))
-    grids = _public_grids(session, local_today())
+    grids = _public_grids(session, clock.today())
     reach_ids = {r.id for g in grids if g.id == grid_id for r in g.reaches}
     person_ids = set(session.scalars(select(GridRoleAssignment.person_id).where(GridRoleAssignment.grid_id.in_(grid_ids))))
     person_ids |= set(session.scalars(select(ReachChief.person_id).where(ReachChief.reach_id.in_(reach_ids or {-1}))))
@@ -649,7 +650,7 @@ def signboard_status(
     NotFoundError
         No live grid ``grid_id``.
     """
-    content = signboard_content(session, grid_id=grid_id, base_url=base_url, today=today or local_today())
+    content = signboard_content(session, grid_id=grid_id, base_url=base_url, today=today or clock.today())
     fp = content.fingerprint()
     newest: dict[str, Any] | None = None
     folder = signboard_dir(data_dir)

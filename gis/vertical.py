@@ -61,15 +61,16 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from gis import clock
 from gis.errors import ValidationError
 from gis.findings import Finding
 from gis.model import GridLevel, GridRole, PersonStatus, ReachChiefLevel
-from gis.store.queries import LOCAL_TZ, live_grids
+from gis.store.queries import live_grids
 from gis.store.schema import Grid, GridRoleAssignment, Person, Reach, ReachChief
 
 __all__ = ["RULE_LABELS", "check_vertical", "grid_keys", "unit_grids"]
@@ -307,7 +308,7 @@ def check_vertical(session: Session, *, today: date | None = None, min_superviso
             f"监管人员最少人数不能为负数（当前为 {min_supervisors}）",
             f"min_supervisors must be >= 0, got {min_supervisors}",
         )
-    today = today or datetime.now(LOCAL_TZ).date()
+    today = today or clock.today()
     grids = live_grids(session)
     by_rule: dict[str, list[Finding]] = {rule: [] for rule in RULE_LABELS}
 

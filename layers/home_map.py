@@ -32,6 +32,7 @@ import shapely
 from branca.element import MacroElement
 from folium.template import Template
 
+from gis import clock
 from gis.errors import ValidationError
 from gis.formatting import local_time
 from gis.model import Category, GridLevel, IncidentStatus, RiverLevel, Severity
@@ -187,7 +188,7 @@ def recent_tracks(
     """The tracks started within ``days`` days before ``now`` (UTC aware; default: now)."""
     if not len(tracks):
         return tracks
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     started = pd.to_datetime(tracks["started_at"], utc=True)
     return tracks[(started >= pd.Timestamp(now) - pd.Timedelta(days=days)).to_numpy()]
 

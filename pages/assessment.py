@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from gis import clock
 from gis.assessment import INDICATOR_LABELS, assess, monthly_trend
 from gis.assessment_excel import write_assessment_xlsx
 from gis.errors import RiverGridError
@@ -21,7 +22,7 @@ from gis.evaluations import (
     rollup,
     save_evaluation,
 )
-from gis.model import GridLevel, local_today
+from gis.model import GridLevel
 from ui.state import current_actor, data_version, get_store, show_error
 
 
@@ -47,7 +48,7 @@ st.title("考核评价")
 st.caption("按巡河、事件处置、横向到边、纵向到底和公示牌等指标，对各级网格计算得分并在同级网格间排名；"
            "每年各网格自评，上级网格评价下级网格，结果逐级汇总。")
 
-this_year = local_today().year
+this_year = clock.today().year
 c1, c2, c3 = st.columns([1, 1, 2])
 year = c1.selectbox("考核年度", [this_year, this_year - 1, this_year - 2])
 month = c2.selectbox("时段", ["全年", *[f"{m} 月" for m in range(1, 13)]])

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import streamlit as st
 from streamlit_folium import st_folium
 
+from gis import clock
 from gis.config import settings
 from gis.errors import RiverGridError
-from gis.store.queries import LOCAL_TZ
 from layers.home_map import available_basemaps, home_map
 from ui.chain_panel import incident_options, render_placeholder, render_selection
 from ui.map_state import (
@@ -36,7 +34,7 @@ entering = PICK_KEY not in st.session_state  # first run of this page since it w
 st.title("河湖一张图")
 
 version = data_version()
-today = datetime.now(LOCAL_TZ).date()
+today = clock.today()
 kpi = cached_kpis(version, today)
 coverage = coverage_summary(layer_key(table_versions(version), "gaps"))
 cols = st.columns(6)

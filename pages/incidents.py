@@ -11,21 +11,41 @@ import streamlit as st
 from sqlalchemy import func, select
 from streamlit_folium import st_folium
 
+from gis import clock
 from gis.attachments import MAX_BYTES
 from gis.config import settings
 from gis.errors import RiverGridError
 from gis.incident_export import COLUMNS, incident_rows, incidents_excel
-from gis.incidents import allowed_actions, can_move, grid_and_below, list_incidents, move, report_incident
-from gis.model import LOCAL_TZ, Category, GridLevel, IncidentSource, IncidentStatus, Severity
+from gis.incidents import (
+    allowed_actions,
+    can_move,
+    grid_and_below,
+    list_incidents,
+    move,
+    report_incident,
+)
+from gis.model import (
+    LOCAL_TZ,
+    Category,
+    GridLevel,
+    IncidentSource,
+    IncidentStatus,
+    Severity,
+)
 from gis.store.schema import Attachment, Grid, Incident, Person
 from layers.basemap import finish_map, make_map, view_for_bounds
 from layers.grids import grid_style, grids_layer
 from layers.incidents import incidents_layer, picked_point_layer
 from layers.rivers import reach_style, reaches_layer
-from ui.text import md_text
-from ui.chain_panel import render_chain, render_history, render_incident, render_location
+from ui.chain_panel import (
+    render_chain,
+    render_history,
+    render_incident,
+    render_location,
+)
 from ui.map_state import incident_card, responsibility_index
 from ui.state import current_actor, data_version, get_store, map_data, show_error
+from ui.text import md_text
 
 LON, LAT, CLICK = "inc_report_lon", "inc_report_lat", "inc_report_click"
 SELECTED, PICK, FLASH, MODE, NEXT_MODE = "inc_selected", "inc_pick", "inc_flash", "inc_mode", "inc_mode_next"
@@ -207,7 +227,7 @@ def list_section() -> None:
         frame = pd.DataFrame(table, columns=list(COLUMNS))
         shown = ["code", "title", "status", "deadline", "category", "severity", "grid", "reported_at", "photos"]
         st.dataframe(frame[shown].rename(columns=COLUMNS), hide_index=True, height=420, key="inc_table")
-        stamp = datetime.now(LOCAL_TZ).strftime("%Y%m%d_%H%M")
+        stamp = clock.local_now().strftime("%Y%m%d_%H%M")
         st.download_button("导出 Excel（当前筛选）", incidents_excel(table), file_name=f"事件清单_{stamp}.xlsx",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                            icon=":material/download:", disabled=not table)

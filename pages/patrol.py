@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from gis import clock
 from gis.config import settings
 from gis.errors import RiverGridError
 from gis.model import LOCAL_TZ
@@ -41,7 +42,7 @@ cfg = settings()
 actor = current_actor()
 st.title("巡河管理")
 version = data_version()
-today = datetime.now(LOCAL_TZ).date()
+today = clock.today()
 
 
 # ---------------------------------------------------------------------------------------------

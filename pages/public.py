@@ -12,14 +12,15 @@ from __future__ import annotations
 import streamlit as st
 from streamlit_folium import st_folium
 
+from gis import clock
 from gis.config import settings
 from gis.disclosure import PublicPerson, grid_of_reach
 from gis.errors import RiverGridError
-from gis.model import GridLevel, local_today
+from gis.model import GridLevel
 from layers.public import disclosure_map
-from ui.text import md_text
 from ui.disclosure import published_grids, signboard_files
 from ui.state import data_version, show_error
+from ui.text import md_text
 
 GRID_KEY = "public_grid"
 
@@ -37,7 +38,7 @@ def _people_rows(persons: list[PublicPerson] | tuple[PublicPerson, ...]) -> list
 
 
 cfg = settings()
-today = local_today()
+today = clock.today()
 version = data_version()
 st.title("责任公示")
 st.caption("依据《临江市森工街道河长制工作网格化管理实施方案》，向社会公开各级网格的区域、人员、职责、任务和奖惩（五定）。"

@@ -8,6 +8,7 @@ sets it). Without it the PostGIS runs are skipped on a developer machine, but fa
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -15,6 +16,13 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from gis.store import Store
+
+TEST_NOW = "2026-11-28T08:00:00+08:00"
+"""Where the clock of every test starts (:mod:`gis.clock`): the demo's reference time, a Saturday.
+It runs on in real time from the start of the session; set in the environment, so that the CLI
+and app processes started by tests share it. The suite gives the same result on any real date."""
+os.environ["RIVERGRID_NOW"] = TEST_NOW
+os.environ["RIVERGRID_NOW_SINCE"] = repr(time.time())
 
 PG_URL = os.environ.get("RIVERGRID_TEST_PG_URL", "")
 IN_CI = os.environ.get("CI", "").lower() == "true"

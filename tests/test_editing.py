@@ -17,6 +17,7 @@ import shapely
 from shapely.geometry import LineString, Polygon, box
 from sqlalchemy import func, inspect, select, text
 
+from gis import clock
 from gis.auth import Actor, hash_password
 from gis.checks import check_layers, check_store, store_layers
 from gis.editing import (
@@ -308,10 +309,10 @@ def test_attributes_only_and_unchanged_saves(store: Store) -> None:
 
 def test_history_lists_versions_with_author_time_and_note(store: Store) -> None:
     ids = make_family(store)
-    t0 = datetime.now(timezone.utc)
+    t0 = clock.now()
     with store.session(LI) as s:
         save_grid(s, ids["west"], geometry=lb(0, 0, 900, 1000), expected_version=1, note="西界调整")
-    t1 = datetime.now(timezone.utc)
+    t1 = clock.now()
     with store.session() as s:  # reading needs no write permission
         history = grid_history(s, ids["west"])
     assert [(v.version, v.author, v.note, v.recorded) for v in history] == [
@@ -435,12 +436,12 @@ def test_delete_and_restore_are_soft_and_versioned(store: Store) -> None:
 
 def test_grids_as_of_a_time_before_an_edit_returns_the_old_boundary(store: Store) -> None:
     ids = make_family(store)
-    t_before = datetime.now(timezone.utc)
+    t_before = clock.now()
     with store.session(ZHANG) as s:
         save_grid(s, ids["west"], geometry=lb(0, 0, 800, 1000), expected_version=1)
         delete_grid(s, ids["west"], expected_version=2)
     with store.session(ZHANG) as s:
-        past, now = grids_as_of(s, t_before), grids_as_of(s, datetime.now(timezone.utc))
+        past, now = grids_as_of(s, t_before), grids_as_of(s, clock.now())
         before_anything = grids_as_of(s, datetime(2000, 1, 1, tzinfo=timezone.utc))
     assert list(past.columns[:4]) == ["id", "name", "level", "parent_id"] and past.crs == "EPSG:4326"
     assert past.set_index("id").loc[ids["west"], "geometry"].equals_exact(WEST, 0)
@@ -464,7 +465,7 @@ def test_the_check_runs_against_the_boundaries_of_a_past_date(store: Store) -> N
         before = check_store(s)
     assert [(v.version, v.author, v.recorded) for v in history] == [(1, "system", False)]
     assert len(before.coverage.uncovered()) == 1
-    t_before = datetime.now(timezone.utc)
+    t_before = clock.now()
     west_strip = shapely.intersection(town.geom, box(126.80, 41.0, 126.8179, 42.0))
     with store.session(ZHANG) as s:
         r = save_grid(s, village.id, geometry=shapely.union(village.geom, west_strip), expected_version=village.version)

@@ -298,7 +298,7 @@ def test_the_page_restores_a_version_and_checks_a_past_date(app_env) -> None:  #
     from streamlit.testing.v1 import AppTest
     from test_app import APP, sign_in
 
-    from gis.model import local_today
+    from gis.clock import today as local_today
     from gis.store.schema import Grid
 
     at = AppTest.from_file(APP, default_timeout=120).run()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -10,6 +10,7 @@ from shapely.geometry import LineString
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gis import clock
 from gis.auth import SYSTEM
 from gis.demo import load_demo
 from gis.errors import ValidationError
@@ -286,7 +287,7 @@ def test_expired_only_for_a_post_no_other_rule_covers(demo: Store) -> None:
 
 def test_deleted_grids_and_reaches_are_ignored(demo: Store) -> None:
     with demo.session(SYSTEM) as s:
-        now = datetime.now(UTC)
+        now = clock.now()
         s.add(Grid(name="已删除的村", level="village", parent=grid(s, TOWNSHIP), deleted_at=now))
         river = s.scalars(select(River).where(River.name == "鸭绿江")).one()
         s.add(Reach(river=river, name="已删除河段", deleted_at=now,

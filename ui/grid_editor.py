@@ -15,11 +15,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from gis import editing
+from gis import clock, editing
 from gis.auth import Actor
 from gis.checks import IncrementalCheck, check_layers, store_layers
 from gis.errors import RiverGridError
-from gis.model import LOCAL_TZ, GridLevel, GridRole, local_today
+from gis.model import LOCAL_TZ, GridLevel, GridRole
 from gis.posts import add_post, end_post, grid_posts
 from gis.store.queries import MapData
 from gis.store.schema import Grid, Person
@@ -190,7 +190,7 @@ def posts_tab(c: Screen) -> None:
             c1, c2, c3, c4 = st.columns(4)
             person_id = c1.selectbox("人员", list(people), format_func=people.get)
             role = c2.selectbox("职务", [r.value for r in GridRole], format_func=lambda v: GridRole(v).label)
-            valid_from = c3.date_input("开始日期", value=local_today())
+            valid_from = c3.date_input("开始日期", value=clock.today())
             valid_to = c4.date_input("结束日期（可空）", value=None)
             if st.form_submit_button("添加任职"):
                 try:
@@ -208,7 +208,7 @@ def posts_tab(c: Screen) -> None:
                 post_id = c1.selectbox("结束任职", [p.id for p in current],
                                        format_func=lambda i: next(f"{p.person_name}（{p.role_label}）" for p in current
                                                                   if p.id == i))
-                end = c2.date_input("最后在任日期", value=local_today())
+                end = c2.date_input("最后在任日期", value=clock.today())
                 if st.form_submit_button("结束任职"):
                     try:
                         with get_store().session(actor) as s:
@@ -314,7 +314,7 @@ def past_check_tab(c: Screen) -> None:
     """按日期检查: the 盲区检查 against the boundaries valid at a past date and time."""
     st.caption("按某一时刻有效的网格边界进行盲区检查（村级）。")
     c1, c2, c3 = st.columns([1, 1, 1])
-    day = c1.date_input("日期", value=local_today(), key="ge_past_day")
+    day = c1.date_input("日期", value=clock.today(), key="ge_past_day")
     at = c2.time_input("时间", value=dtime(23, 59), key="ge_past_time")
     if c3.button("检查", key="ge_past_check"):
         when = datetime.combine(day, at).replace(tzinfo=LOCAL_TZ)

@@ -7,20 +7,20 @@ none writes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 import geopandas as gpd
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from gis import clock
 from gis.model import (
     LOCAL_TZ,
     STORE_CRS,
     GridLevel,
     GridRole,
     IncidentStatus,
-    local_today,
 )
 from gis.store.schema import (
     AUDITED_TABLES,
@@ -64,7 +64,7 @@ def _active(assignment_valid_to: date | None, today: date) -> bool:
 
 def grid_people(grid: Grid, *, today: date | None = None) -> dict[GridRole, list[Person]]:
     """Current holders of each post of ``grid`` (assignments whose period includes ``today``)."""
-    today = today or local_today()
+    today = today or clock.today()
     people: dict[GridRole, list[Person]] = {role: [] for role in GridRole}
     for a in sorted(grid.roles, key=lambda a: (a.sort, a.id)):
         if (a.valid_from is None or a.valid_from <= today) and _active(a.valid_to, today):
@@ -195,7 +195,7 @@ def overview_kpis(data: MapData, *, now: datetime | None = None) -> dict[str, fl
     from gis.crs import metric_crs_for
     from gis.incidents import is_overdue
 
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     month = now.astimezone(LOCAL_TZ).strftime("%Y-%m")
     reach_km = 0.0
     if len(data.reaches):

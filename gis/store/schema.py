@@ -8,7 +8,7 @@ column used for optimistic locking: a stale save raises ``StaleDataError`` (turn
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Any
 
 from shapely.geometry.base import BaseGeometry
@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from gis import clock
 from gis.store.types import Geometry, UTCDateTime
 
 NAMING = {
@@ -39,7 +40,7 @@ NAMING = {
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return clock.now()
 
 
 class Base(DeclarativeBase):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from e2e.test_map_click import FOLIUM_IFRAME, click_at, demo_store, map_frame
+from gis import clock
 from gis.crs import metric_crs_for, wgs84_to_gcj02
 from gis.store.schema import PatrolTrack, Reach
 
@@ -39,7 +40,7 @@ def amap_csv(path: Path, reach: shapely.LineString, *, from_m: float, to_m: floa
     pts = shapely.line_interpolate_point(line, stations)
     lon, lat = to_ll.transform(shapely.get_x(pts), shapely.get_y(pts))
     glon, glat = wgs84_to_gcj02(np.asarray(lon), np.asarray(lat))
-    end = datetime.now(UTC) + timedelta(hours=8) - timedelta(hours=1)  # Beijing wall clock
+    end = clock.local_now().replace(tzinfo=None) - timedelta(hours=1)  # Beijing wall clock, pinned in tests
     secs = np.cumsum(rng.integers(8, 13, len(stations)))
     start = end - timedelta(seconds=int(secs[-1]))
     rows = ["经度,纬度,时间"] + [
@@ -95,7 +96,9 @@ def test_patroller_uploads_a_gcj02_track_and_reads_summaries(
     # a click on another track shows its summary (on the new map: the import made a new one)
     page.wait_for_timeout(2_000)  # the old map fades out after the rerun
     expect(page.locator(FOLIUM_IFRAME)).to_have_count(1, timeout=30_000)
-    page.frame_locator(FOLIUM_IFRAME).locator("path.leaflet-interactive").first.wait_for(timeout=60_000)
+    # Leaflet empties the paths that lie out of view: wait for one that is drawn
+    page.frame_locator(FOLIUM_IFRAME).locator("path.leaflet-interactive").filter(visible=True).first.wait_for(
+        timeout=60_000)
     click_at(page, other_mid.y, other_mid.x, zoom=16)
     panel.get_by_text(f"巡河轨迹：{other_person}").wait_for(timeout=30_000)
 
