@@ -15,6 +15,28 @@ variable                    meaning                                     default
                             public page ``/public?grid=ID``)
 ``RIVERGRID_HOTLINE``       supervision hotline shown where a grid has  ``12345``
                             none of its own (公示, 公示牌)
+``RIVERGRID_DEMO``          ``1``: load the demo into an empty database ``0``
+                            on start (``scripts/run_app.sh`` sets it)
+``RIVERGRID_NOW``           start the clock at this moment (tests,      system clock
+                            training; see :mod:`gis.clock`)
+``RIVERGRID_MAX_FILE_MB``   largest uploaded or imported file, MB       ``50``
+``RIVERGRID_MAX_UNPACKED_MB`` most bytes unpacked from one archive, MB  ``500``
+``RIVERGRID_MAX_RATIO``     highest compression ratio of an archive     ``100``
+                            member
+``RIVERGRID_MAX_TRACK_POINTS`` most points in one imported track file   ``2000000``
+``RIVERGRID_MAX_DISTANCE_KM`` how far from the top-level grid imported  ``50``
+                            or reported features may lie, km
+``RIVERGRID_LOCK_ATTEMPTS`` failed sign-ins of one user name that lock  ``5``
+                            it
+``RIVERGRID_LOCK_WINDOW_S`` within how many seconds they count          ``900``
+``RIVERGRID_LOCK_S``        how long a lock lasts, seconds              ``900``
+``RIVERGRID_IP_ATTEMPTS``   failed sign-ins from one client address     ``20``
+                            (any names) that lock the address
+``RIVERGRID_SESSION_IDLE_S`` idle time after which a browser session    ``28800`` (8 hours)
+                            is signed out, seconds
+``RIVERGRID_CALENDAR_FILE`` local holiday schedule (JSON) for years the ``<data dir>/calendar.json``
+                            official one does not cover yet
+``RIVERGRID_BACKUP_DIR``    where backups are written                   ``<data dir>/backups``
 =========================== =========================================== ==========================
 """
 
@@ -39,10 +61,33 @@ class Settings:
     read_requires_login: bool
     public_url: str = "http://localhost:8501"
     hotline: str = "12345"
+    demo: bool = False
+    max_file_mb: float = 50.0
+    max_unpacked_mb: float = 500.0
+    max_ratio: float = 100.0
+    max_track_points: int = 2_000_000
+    max_distance_km: float = 50.0
+    lock_attempts: int = 5
+    lock_window_s: float = 900.0
+    lock_s: float = 900.0
+    ip_attempts: int = 20
+    session_idle_s: float = 8 * 3600.0
+    calendar_file: Path | None = None
+    backup_dir: Path | None = None
 
 
 def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _number(name: str, default: float, *, minimum: float = 0.0) -> float:
+    """A positive number from the environment (``default`` when unset or unreadable)."""
+    text = (os.environ.get(name) or "").strip()
+    try:
+        value = float(text) if text else default
+    except ValueError:
+        return default
+    return value if value > minimum else default
 
 
 def settings() -> Settings:
@@ -63,4 +108,17 @@ def settings() -> Settings:
         read_requires_login=_truthy(os.environ.get("RIVERGRID_READ_LOGIN")),
         public_url=(os.environ.get("RIVERGRID_PUBLIC_URL") or "").strip().rstrip("/") or "http://localhost:8501",
         hotline=(os.environ.get("RIVERGRID_HOTLINE") or "").strip() or "12345",
+        demo=_truthy(os.environ.get("RIVERGRID_DEMO")),
+        max_file_mb=_number("RIVERGRID_MAX_FILE_MB", 50.0),
+        max_unpacked_mb=_number("RIVERGRID_MAX_UNPACKED_MB", 500.0),
+        max_ratio=_number("RIVERGRID_MAX_RATIO", 100.0, minimum=1.0),
+        max_track_points=int(_number("RIVERGRID_MAX_TRACK_POINTS", 2_000_000)),
+        max_distance_km=_number("RIVERGRID_MAX_DISTANCE_KM", 50.0),
+        lock_attempts=int(_number("RIVERGRID_LOCK_ATTEMPTS", 5)),
+        lock_window_s=_number("RIVERGRID_LOCK_WINDOW_S", 900.0),
+        lock_s=_number("RIVERGRID_LOCK_S", 900.0),
+        ip_attempts=int(_number("RIVERGRID_IP_ATTEMPTS", 20)),
+        session_idle_s=_number("RIVERGRID_SESSION_IDLE_S", 8 * 3600.0),
+        calendar_file=Path(os.environ.get("RIVERGRID_CALENDAR_FILE") or data_dir / "calendar.json"),
+        backup_dir=Path(os.environ.get("RIVERGRID_BACKUP_DIR") or data_dir / "backups"),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -19,6 +20,7 @@ from gis.errors import (
     CoordinateRangeError,
     NotFoundError,
     PermissionDenied,
+    RiverGridError,
     ValidationError,
 )
 from gis.incidents import (
@@ -354,18 +356,45 @@ def test_concurrent_moves_raise_conflict(demo: Store) -> None:
     step(demo, "staff", iid, "accept", expected_version=version)
     with pytest.raises(ConflictError, match="已被他人修改"):
         step(demo, "admin", iid, "reject", note="重复", expected_version=version)
-    # two sessions that both read the case before either writes
     staff, admin = actor(demo, "staff"), actor(demo, "admin")
-    with pytest.raises(ConflictError), demo.session(staff) as first:
-        seen = get_incident(first, iid)  # held, as a page holds what it shows
+    if demo.backend == "postgresql":
+        # two sessions that both read the case before either writes: the later write is refused
+        with pytest.raises(ConflictError), demo.session(staff) as first:
+            seen = get_incident(first, iid)  # held, as a page holds what it shows
+            assert seen.version == version + 1
+            with demo.session(admin) as second:
+                move(second, iid, "assign", to_grid_id=grid_id(demo, DONGXING))
+            move(first, iid, "transfer", note="移送")
+        with demo.session() as s:
+            inc = s.get(Incident, iid)
+            assert inc.status == "assigned" and inc.version == version + 2
+        assert [h[0] for h in history(demo, iid)] == ["report", "accept", "assign"]
+        return
+    # SQLite: a writing session holds the write lock from its start, so a second writer waits for
+    # the first to commit, then reads the case as the first left it and is refused in Chinese
+    outcome: list[BaseException | str] = []
+
+    def second_writer() -> None:
+        try:
+            with demo.session(admin) as second:
+                move(second, iid, "assign", to_grid_id=grid_id(demo, DONGXING))
+            outcome.append("saved")
+        except RiverGridError as exc:
+            outcome.append(exc)
+
+    with demo.session(staff) as first:
+        seen = get_incident(first, iid)
         assert seen.version == version + 1
-        with demo.session(admin) as second:
-            move(second, iid, "assign", to_grid_id=grid_id(demo, DONGXING))
+        waiting = threading.Thread(target=second_writer)
+        waiting.start()
         move(first, iid, "transfer", note="移送")
+    waiting.join()
+    assert len(outcome) == 1 and isinstance(outcome[0], IllegalTransition)
+    assert "已经结束" in outcome[0].message_zh
     with demo.session() as s:
         inc = s.get(Incident, iid)
-        assert inc.status == "assigned" and inc.version == version + 2
-    assert [h[0] for h in history(demo, iid)] == ["report", "accept", "assign"]
+        assert inc.status == "transferred" and inc.version == version + 2
+    assert [h[0] for h in history(demo, iid)] == ["report", "accept", "transfer"]
 
 
 # --- report and routing --------------------------------------------------------------------------

@@ -1,4 +1,17 @@
-"""Opening the store: engine, schema migrations (Alembic) and transactional sessions."""
+"""Opening the store: engine, schema migrations (Alembic) and transactional sessions.
+
+Concurrency. On PostgreSQL every session is a READ COMMITTED transaction; rows that writers must
+not both change are guarded by optimistic locking (``version`` columns) or by atomic statements
+(:mod:`gis.store.codes`). On SQLite the file is in WAL mode (readers never wait for the writer)
+with a busy timeout, and a session that writes (one opened with an actor, or ``write=True``)
+starts with ``BEGIN IMMEDIATE``: it takes the one write lock before it reads anything, so two
+writers run one after the other and the second sees what the first committed. Without that, a
+transaction that read first and wrote later fails at once with "database is locked" as soon as
+another writer committed in between (SQLite cannot upgrade a stale read snapshot).
+
+Whatever the store, a write that loses against another one reaches the caller as
+:class:`~gis.errors.ConflictError` with a Chinese message, never as a raw database error.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +23,9 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.exc import IntegrityError, OperationalError, PendingRollbackError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from gis.auth import Actor
 from gis.config import settings
@@ -20,6 +34,16 @@ from gis.store import rules as _rules  # noqa: F401  (registers the flush checks
 from gis.store.audit import AuditedSession
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+SQLITE_BUSY_TIMEOUT_S = 30.0
+"""How long a SQLite writer waits for the write lock before giving up (seconds)."""
+
+_BEGIN_OPTION = "rivergrid_sqlite_begin"
+
+_BUSY_MARKERS = (
+    "database is locked", "database table is locked", "database is busy",  # SQLite
+    "could not serialize access", "deadlock detected", "lock timeout", "canceling statement due to lock",  # PostgreSQL
+)
 
 
 def make_engine(url: str | None = None) -> Engine:
@@ -30,7 +54,7 @@ def make_engine(url: str | None = None) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}
     elif parsed.get_backend_name() == "postgresql":
         kwargs["pool_pre_ping"] = True
     else:
@@ -43,19 +67,22 @@ def make_engine(url: str | None = None) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # the driver starts no transaction: _sqlite_begin does
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_BEGIN_OPTION) else "BEGIN")
 
     return engine
 
 
-def upgrade(engine: Engine, revision: str = "heads") -> None:
-    """Bring the schema to ``revision`` with Alembic, keeping existing data.
-
-    ``heads``: features may add migrations on separate branches from a common parent.
-    """
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` with Alembic, keeping existing data."""
     from alembic import command
     from alembic.config import Config
 
@@ -85,6 +112,23 @@ def schema_differences(engine: Engine) -> list[Any]:
         return list(compare_metadata(ctx, Base.metadata))
 
 
+def as_conflict(exc: BaseException) -> ConflictError | None:
+    """The Chinese conflict message for a database error caused by a simultaneous write, or None."""
+    if isinstance(exc, StaleDataError):
+        return ConflictError("保存失败：该记录已被他人修改，请刷新后重新提交", f"stale data: {exc}")
+    if isinstance(exc, IntegrityError):
+        return ConflictError(
+            "保存失败：与他人同时提交的内容冲突（编号、名称等已被占用或记录已变化），数据未保存，请刷新后重新提交",
+            f"integrity error: {exc.orig}",
+        )
+    if isinstance(exc, PendingRollbackError):
+        return ConflictError("保存失败：与他人同时提交的内容冲突，数据未保存，请刷新后重新提交",
+                             f"transaction rolled back: {exc}")
+    if isinstance(exc, OperationalError) and any(m in str(exc.orig).lower() for m in _BUSY_MARKERS):
+        return ConflictError("数据库正忙（他人正在保存），数据未保存，请稍后重试", f"database busy: {exc.orig}")
+    return None
+
+
 class Store:
     """The database: one engine and a factory of audited sessions.
 
@@ -109,24 +153,32 @@ class Store:
         return self.engine.dialect.name
 
     @contextmanager
-    def session(self, actor: Actor | None = None) -> Iterator[Session]:
+    def session(self, actor: Actor | None = None, *, write: bool | None = None) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back entirely on any error.
 
-        Writes need an ``actor`` whose role allows them; reads need none.
+        Writes need an ``actor`` whose role allows them; reads need none. ``write`` (default:
+        whether an actor is given) makes a SQLite session take the write lock at its start (see
+        the module notes); a session that writes without an actor (sign-in bookkeeping) says so.
+
+        Raises
+        ------
+        ConflictError
+            The transaction lost against a simultaneous one (a row changed since it was read, a
+            number or name taken in between, the database busy for longer than the timeout).
         """
         session = self._sessions()
         session.info["actor"] = actor
         session.info["batch"] = uuid.uuid4().hex
         try:
+            if self.backend == "sqlite" and (actor is not None if write is None else write):
+                session.connection(execution_options={_BEGIN_OPTION: True})
             yield session
             session.commit()
-        except StaleDataError as exc:
+        except BaseException as exc:
             session.rollback()
-            raise ConflictError(
-                "保存失败：该记录已被他人修改，请刷新后重新提交", f"stale data: {exc}"
-            ) from exc
-        except BaseException:
-            session.rollback()
+            conflict = as_conflict(exc)
+            if conflict is not None:
+                raise conflict from exc
             raise
         finally:
             session.close()

@@ -219,6 +219,7 @@ class Incident(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     source: Mapped[str] = mapped_column(String(30), default="patrol")
     reporter: Mapped[str] = mapped_column(String(100), default="")
+    reporter_contact: Mapped[str] = mapped_column(String(100), default="")
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"), index=True)
     reach_id: Mapped[int | None] = mapped_column(ForeignKey("reaches.id"))
@@ -227,6 +228,7 @@ class Incident(Base):
     accept_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     close_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deadline_estimated: Mapped[bool] = mapped_column(Boolean, default=False)
     geom: Mapped[BaseGeometry] = mapped_column(Geometry("Point"))
     version: Mapped[int] = mapped_column(Integer, default=1)
     events: Mapped[list["IncidentEvent"]] = relationship(
@@ -254,7 +256,13 @@ class IncidentEvent(Base):
 
 
 class User(Base):
-    """A sign-in account; ``password_hash`` is an argon2 hash."""
+    """A sign-in account; ``password_hash`` is an argon2 hash.
+
+    ``grid_id`` binds the account to a grid: it sees and acts on that grid and the grids below it
+    only (数据权限, :mod:`gis.scope`); unbound accounts see everything. ``must_change_password``
+    is set when an administrator creates or resets the account: the next sign-in must choose a
+    new password first.
+    """
 
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -265,6 +273,8 @@ class User(Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -368,10 +378,52 @@ class Evaluation(Base):
     __mapper_args__ = {"version_id_col": version}
 
 
-AUDITED_TABLES = frozenset(
-    t.name for t in Base.metadata.sorted_tables if t.name != AuditEntry.__tablename__
-)
-"""Every table except the audit log itself."""
+class Counter(Base):
+    """A named counter (e.g. ``incident:2026``, the last case number of that year).
+
+    Advanced with one atomic ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` in the caller's
+    transaction (:mod:`gis.store.codes`), so simultaneous writers never get the same number.
+    Not audited: the numbers it hands out are.
+    """
+
+    __tablename__ = "counters"
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SignInAttempt(Base):
+    """One sign-in attempt, or an administrator's unlock of a user name (:mod:`gis.signin`).
+
+    ``outcome`` is ``ok``, ``failed``, ``locked`` (refused while the name or address was locked)
+    or ``unlock``. Unknown user names are recorded like known ones, so that locks reveal nothing.
+    """
+
+    __tablename__ = "sign_in_attempts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    username: Mapped[str] = mapped_column(String(100), index=True)
+    ip: Mapped[str] = mapped_column(String(64), default="", index=True)
+    outcome: Mapped[str] = mapped_column(String(10))
+
+
+class DeploymentInfo(Base):
+    """Facts about this database as a whole, by key: ``mode`` is ``production`` (made by
+    ``gis init``) or ``demo`` (made by ``gis init-demo``); the demo is never loaded into a
+    production database."""
+
+    __tablename__ = "deployment_info"
+    key: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+
+
+SERVICE_TABLES = frozenset({
+    AuditEntry.__tablename__, Counter.__tablename__, SignInAttempt.__tablename__, DeploymentInfo.__tablename__,
+})
+"""Tables of the system's own bookkeeping, written with SQL statements rather than audited rows:
+the audit log itself, counters, sign-in attempts and deployment facts."""
+
+AUDITED_TABLES = frozenset(t.name for t in Base.metadata.sorted_tables if t.name not in SERVICE_TABLES)
+"""Every table of the application's data (written through audited sessions)."""
 
 GEOMETRY_TABLES = {
     t.name: "geom" for t in Base.metadata.sorted_tables if "geom" in t.c
