@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.state import actor_label, current_actor, get_store, reading_allowed, sign_out
+from gis.installation import first_steps_zh
+from ui.state import (
+    actor_label,
+    current_actor,
+    get_store,
+    must_change_password,
+    needs_first_account,
+    reading_allowed,
+    sign_out,
+)
 
 st.set_page_config(page_title="河长网格", page_icon="🌊", layout="wide")
 
@@ -17,6 +26,7 @@ PAGES: list[tuple[str, str, str, str | None]] = [
     ("pages/grids.py", "网格管理", ":material/grid_on:", None),
     ("pages/assessment.py", "考核评价", ":material/leaderboard:", None),
     ("pages/audit.py", "修改记录", ":material/history:", "audit.read"),
+    ("pages/users.py", "用户管理", ":material/manage_accounts:", "user.manage"),
 ]
 
 # (file, title, icon, URL path): open to everyone, even when RIVERGRID_READ_LOGIN asks sign-in for the rest
@@ -25,15 +35,23 @@ PUBLIC_PAGES: list[tuple[str, str, str, str]] = [
 ]
 
 get_store()
+if needs_first_account():
+    st.title("河长网格：请先建立管理员账号")
+    st.markdown(first_steps_zh())
+    st.stop()
+
 actor = current_actor()
 login_page = st.Page("pages/login.py", title="登录" if actor is None else "账号", icon=":material/login:")
-visible = [
-    st.Page(path, title=title, icon=icon, default=(i == 0))
-    for i, (path, title, icon, permission) in enumerate(PAGES)
-    if reading_allowed() and (permission is None or (actor is not None and actor.can(permission)))
-]
-public = [st.Page(path, title=title, icon=icon, url_path=url) for path, title, icon, url in PUBLIC_PAGES]
-nav = st.navigation(visible + public + [login_page] if visible else [login_page, *public])
+if actor is not None and must_change_password():
+    nav = st.navigation([login_page])  # a new password first, nothing else
+else:
+    visible = [
+        st.Page(path, title=title, icon=icon, default=(i == 0))
+        for i, (path, title, icon, permission) in enumerate(PAGES)
+        if reading_allowed() and (permission is None or (actor is not None and actor.can(permission)))
+    ]
+    public = [st.Page(path, title=title, icon=icon, url_path=url) for path, title, icon, url in PUBLIC_PAGES]
+    nav = st.navigation(visible + public + [login_page] if visible else [login_page, *public])
 
 with st.sidebar:
     st.markdown("### 河长网格")

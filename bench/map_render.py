@@ -163,7 +163,7 @@ def _free_port() -> int:
 def start_server(data_dir: Path, log: Path, *, app: Path | None = None) -> tuple[subprocess.Popen, str]:
     """The app (or a reference app script) on a free port; returns the process and its URL."""
     port = _free_port()
-    env = {**os.environ, "RIVERGRID_DATA_DIR": str(data_dir), "RIVERGRID_BASEMAP": "none",
+    env = {**os.environ, "RIVERGRID_DATA_DIR": str(data_dir), "RIVERGRID_BASEMAP": "none", "RIVERGRID_DEMO": "1",
            "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p),
            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     env.pop("TIANDITU_KEY", None)

@@ -1,8 +1,18 @@
-"""Users, password hashing (argon2) and role-based permissions.
+"""Roles, permissions and password hashing (argon2).
 
 Permissions are checked here, in ``gis/``, for every write: the store refuses to flush a change
 to a table unless the session's :class:`Actor` holds the permission that table needs (see
 :data:`TABLE_WRITE_PERMISSION`). Pages only hide what a role cannot do; they do not enforce it.
+
+Three administrators are kept apart, as government systems require (三员分立): the system
+administrator (``admin``: data, imports, settings, undo), the security administrator
+(``security``: accounts, passwords, locks) and the auditor (``auditor``: reads and verifies the
+audit log). None of them holds another's permission. Accounts themselves are managed in
+:mod:`gis.accounts`, sign-in in :mod:`gis.signin`, what an account may see in :mod:`gis.scope`.
+
+Password hashes are Argon2id with the parameters in :data:`HASHER` (``bench/password_hash.py``
+prints the cost of one check on this machine against argon2-cffi's defaults). Hashes made with
+other parameters still verify and are upgraded at the next successful sign-in.
 """
 
 from __future__ import annotations
@@ -17,22 +27,30 @@ from sqlalchemy.orm import Session
 from gis.errors import AuthenticationError, PermissionDenied, ValidationError
 from gis.model import UserRole
 
-_hasher = PasswordHasher()
+ARGON2_TIME_COST = 5
+ARGON2_MEMORY_KIB = 64 * 1024
+ARGON2_PARALLELISM = 1
+HASHER = PasswordHasher(time_cost=ARGON2_TIME_COST, memory_cost=ARGON2_MEMORY_KIB, parallelism=ARGON2_PARALLELISM)
+"""Argon2id, 64 MiB, 5 passes, one lane: about 0.2 s of one core per check on the 2-core machine
+this was tuned on (argon2-cffi's default, 3 passes over 4 lanes, keeps both cores busy). One lane
+lets two sign-ins run side by side on two cores."""
 
-MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_LENGTH = 10
 
 L, S, P, A = UserRole.LEADER, UserRole.STAFF, UserRole.PATROLLER, UserRole.ADMIN
 V = UserRole.VOLUNTEER  # 志愿者/协管员 of a village grid: read, report incidents, upload own patrols
+SEC, AUD = UserRole.SECURITY, UserRole.AUDITOR
 
 PERMISSIONS: dict[str, frozenset[UserRole]] = {
-    "read": frozenset({L, S, P, A, V}),
+    "read": frozenset({L, S, P, A, V, SEC, AUD}),
     "geodata.write": frozenset({S, A}),  # rivers, reaches, grids, objects, imports
     "org.write": frozenset({S, A}),  # persons, posts, leading group
     "patrol.write": frozenset({P, S, A, V}),
     "incident.report": frozenset({P, S, A, V}),
     "incident.handle": frozenset({S, A}),
-    "user.manage": frozenset({A}),
-    "audit.read": frozenset({L, S, A}),
+    "user.manage": frozenset({SEC}),  # accounts, passwords, roles, locks
+    "audit.read": frozenset({L, S, A, AUD}),  # the history of the data (修改记录)
+    "audit.security": frozenset({AUD}),  # sign-ins, locks, accounts, who read a reporter's contact
     "audit.undo": frozenset({A}),
     "assessment.write": frozenset({S, A}),  # self-evaluations and evaluations of lower grids
 }
@@ -68,8 +86,9 @@ PERMISSION_LABELS = {
     "patrol.write": "上传巡河轨迹",
     "incident.report": "上报事件",
     "incident.handle": "处置事件",
-    "user.manage": "管理用户",
+    "user.manage": "管理用户账号",
     "audit.read": "查看修改记录",
+    "audit.security": "查看安全审计记录",
     "audit.undo": "撤销修改",
     "assessment.write": "填写考核评价",
     "read": "查看",
@@ -78,19 +97,21 @@ PERMISSION_LABELS = {
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is acting: a signed-in user (or the ``system`` actor used by demo set-up)."""
+    """Who is acting: a signed-in user, the command line's operator or the ``system`` actor."""
 
     username: str
     role: UserRole
     display_name: str = ""
     user_id: int | None = None
+    installer: bool = False
 
     def can(self, permission: str) -> bool:
-        return self.role in PERMISSIONS[permission]
+        return self.installer or self.role in PERMISSIONS[permission]
 
 
-SYSTEM = Actor("system", UserRole.ADMIN, "系统")
-"""Actor for installation tasks (creating the schema, loading demo data)."""
+SYSTEM = Actor("system", UserRole.ADMIN, "系统", installer=True)
+"""Actor for installation tasks (creating the schema, loading the demo data with its accounts):
+the only one that holds every permission."""
 
 
 def require(actor: Actor | None, permission: str) -> Actor:
@@ -108,23 +129,32 @@ def require(actor: Actor | None, permission: str) -> Actor:
 
 
 def hash_password(password: str) -> str:
-    """Argon2id hash of ``password`` (at least 8 characters)."""
+    """Argon2id hash of ``password`` (at least :data:`MIN_PASSWORD_LENGTH` characters)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationError(
-            f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符", "password too short"
+            f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符", f"password shorter than {MIN_PASSWORD_LENGTH}"
         )
-    return _hasher.hash(password)
+    return HASHER.hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        return HASHER.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
 
+def needs_rehash(password_hash: str) -> bool:
+    """Whether a (verified) hash was made with other parameters than :data:`HASHER`'s."""
+    try:
+        return HASHER.check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return True
+
+
 def authenticate(session: Session, username: str, password: str) -> Actor:
-    """Check a user name and password against the users table.
+    """Check a user name and password against the users table (no throttling: pages and the API
+    sign in through :func:`gis.signin.sign_in`, which locks names and addresses).
 
     Raises :class:`AuthenticationError` with one message for every failure, so the form does
     not tell which of the two was wrong.

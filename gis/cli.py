@@ -50,6 +50,121 @@ def _actor(store, username: str):  # type: ignore[no-untyped-def]
         return actor_for(s, username)
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    from gis.installation import FIRST_ADMIN_COMMANDS, init_production
+
+    result = init_production(_store(args))
+    text = "已建立正式数据库（仅数据结构，无演示数据）。" if result["created"] else "该数据库已是正式数据库，未做改动。"
+    if not result["accounts"]:
+        text += "\n下一步：建立管理员账号，例如\n  " + "\n  ".join(FIRST_ADMIN_COMMANDS[1:])
+    _print(result, args.json, text)
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str | None:
+    if not getattr(args, "password_stdin", False):
+        return None
+    line = sys.stdin.readline()
+    if not line:
+        raise RiverGridError("标准输入中没有读到密码", "no password on standard input")
+    return line.rstrip("\r\n")
+
+
+def _account_session(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from gis.accounts import command_line_actor
+
+    return _store(args).session(command_line_actor())
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    import secrets
+
+    from gis.accounts import create_user
+
+    password = _read_password(args)
+    chosen = password is not None
+    if password is None:
+        password = secrets.token_urlsafe(12)
+    with _account_session(args) as s:
+        user = create_user(s, username=args.username, role=args.role, password=password,
+                           display_name=args.display_name or "", grid_id=args.grid, person_id=args.person,
+                           must_change_password=not chosen)
+        info = {"id": user.id, "username": user.username, "role": user.role, "grid_id": user.grid_id,
+                "must_change_password": user.must_change_password}
+    text = f"已建立账号 {info['username']}（{info['role']}）"
+    if not chosen:
+        info["temporary_password"] = password
+        text += f"，临时密码：{password}（首次登录后须修改）"
+    _print(info, args.json, text)
+    return 0
+
+
+def cmd_user_passwd(args: argparse.Namespace) -> int:
+    import secrets
+
+    from gis.accounts import reset_password
+
+    password = _read_password(args)
+    temporary = password is None
+    if password is None:
+        password = secrets.token_urlsafe(12)
+    with _account_session(args) as s:
+        user = reset_password(s, args.username, password)
+        info: dict[str, Any] = {"username": user.username, "must_change_password": True}
+    text = f"已重置 {args.username} 的密码，下次登录时须修改"
+    if temporary:
+        info["temporary_password"] = password
+        text += f"；临时密码：{password}"
+    _print(info, args.json, text)
+    return 0
+
+
+def cmd_user_active(args: argparse.Namespace) -> int:
+    from gis.accounts import set_active
+
+    active = args.user_command == "enable"
+    with _account_session(args) as s:
+        set_active(s, args.username, active)
+    _print({"username": args.username, "active": active}, args.json,
+           f"已{'启用' if active else '停用'}账号 {args.username}")
+    return 0
+
+
+def cmd_user_set(args: argparse.Namespace) -> int:
+    from gis.accounts import update_user
+
+    grid: int | None | bool = False
+    if args.grid is not None:
+        grid = None if args.grid.strip().lower() in ("none", "无", "") else int(args.grid)
+    with _account_session(args) as s:
+        user = update_user(s, args.username, role=args.role, display_name=args.display_name, grid_id=grid)
+        info = {"username": user.username, "role": user.role, "grid_id": user.grid_id,
+                "display_name": user.display_name}
+    _print(info, args.json, f"已修改账号 {args.username}：角色 {info['role']}，网格 {info['grid_id'] or '不限'}")
+    return 0
+
+
+def cmd_user_unlock(args: argparse.Namespace) -> int:
+    from gis.signin import unlock
+
+    with _account_session(args) as s:
+        unlock(s, args.username)
+    _print({"username": args.username, "unlocked": True}, args.json, f"已解除 {args.username} 的登录锁定")
+    return 0
+
+
+def cmd_user_list(args: argparse.Namespace) -> int:
+    from gis.accounts import list_users
+
+    with _account_session(args) as s:
+        rows = [u.to_dict() for u in list_users(s)]
+    lines = ["\t".join([r["username"], r["role_label"], r["display_name"] or "-", f"网格：{r['grid_name'] or '不限'}",
+                        *(["已停用"] if not r["active"] else []), *(["已锁定"] if r["locked"] else []),
+                        *(["须改密码"] if r["must_change_password"] else [])]) for r in rows]
+    _print(rows, args.json, "\n".join(lines) or "还没有任何账号")
+    return 0
+
+
 def cmd_init_demo(args: argparse.Namespace) -> int:
     from gis.demo import load_demo
 
@@ -189,6 +304,7 @@ def cmd_who(args: argparse.Namespace) -> int:
 
 
 def cmd_volunteer_add(args: argparse.Namespace) -> int:
+    from gis.accounts import command_line_actor
     from gis.volunteers import register_volunteer
 
     password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else None
@@ -197,7 +313,7 @@ def cmd_volunteer_add(args: argparse.Namespace) -> int:
     with store.session(actor) as s:
         reg = register_volunteer(s, grid_id=args.grid, name=args.name, post=args.post, title=args.title or "",
                                  unit=args.unit or "", phone=args.phone or "", phone_public=args.phone_public,
-                                 username=args.username, password=password)
+                                 username=args.username, password=password, account_actor=command_line_actor())
     info = {"person_id": reg.person_id, "post_id": reg.post_id, "user_id": reg.user_id}
     text = f"已登记：{args.name}（人员编号 {reg.person_id}）" + (f"，账号 {args.username}" if reg.user_id else "")
     _print(info, args.json, text)
@@ -289,7 +405,8 @@ def cmd_incident_list(args: argparse.Namespace) -> int:
 
     now = datetime.fromisoformat(args.now) if args.now else None
     store = _store(args)
-    with store.session() as s:
+    viewer = _actor(store, args.user) if args.user else None
+    with store.session(viewer, write=False) as s:
         rows = list_incidents(s, status=args.status, category=args.category, grid_id=args.grid,
                               overdue=True if args.overdue else None, due_soon=True if args.due_soon else None,
                               now=now)
@@ -376,6 +493,42 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--database-url", default=None, help="数据库 URL（默认读取 DATABASE_URL 或 data/ 下的 SQLite 文件）")
     parser = argparse.ArgumentParser(prog="python -m gis", description="河长网格 RiverGrid 命令行")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("init", parents=[common], help="建立正式数据库（仅数据结构，不含演示数据和账号）")
+    p.set_defaults(func=cmd_init)
+
+    users = sub.add_parser("user", help="账号管理（安全管理员）：建立、重置密码、停用/启用、修改、解锁、列表")
+    usub = users.add_subparsers(dest="user_command", required=True)
+    p = usub.add_parser("add", parents=[common], help="建立账号")
+    p.add_argument("--username", required=True, help="用户名")
+    p.add_argument("--role", required=True,
+                   help="角色：admin 系统管理员、security 安全管理员、auditor 审计员、staff 工作人员、leader 领导、"
+                        "patroller 巡查员、volunteer 志愿者/协管员")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="从标准输入读取密码（本人设定，无需首次登录后修改）；不给出时生成临时密码")
+    p.add_argument("--display-name", help="显示名称")
+    p.add_argument("--grid", type=int, help="绑定网格编号（只能查看和处理该网格及下级网格的数据）")
+    p.add_argument("--person", type=int, help="关联人员编号")
+    p.set_defaults(func=cmd_user_add)
+    p = usub.add_parser("passwd", parents=[common], help="重置密码（下次登录时须修改）")
+    p.add_argument("username")
+    p.add_argument("--password-stdin", action="store_true", help="从标准输入读取新密码；不给出时生成临时密码")
+    p.set_defaults(func=cmd_user_passwd)
+    for name, help_text in (("disable", "停用账号"), ("enable", "启用账号")):
+        p = usub.add_parser(name, parents=[common], help=help_text)
+        p.add_argument("username")
+        p.set_defaults(func=cmd_user_active)
+    p = usub.add_parser("set", parents=[common], help="修改角色、绑定网格或显示名称")
+    p.add_argument("username")
+    p.add_argument("--role")
+    p.add_argument("--grid", help="网格编号；none 表示不限网格")
+    p.add_argument("--display-name")
+    p.set_defaults(func=cmd_user_set)
+    p = usub.add_parser("unlock", parents=[common], help="解除登录锁定")
+    p.add_argument("username")
+    p.set_defaults(func=cmd_user_unlock)
+    p = usub.add_parser("list", parents=[common], help="列出账号")
+    p.set_defaults(func=cmd_user_list)
 
     p = sub.add_parser("init-demo", parents=[common], help="载入临江市森工街道演示数据")
     p.add_argument("--reset", action="store_true", help="清空数据库后重新载入")
@@ -511,6 +664,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--category")
     p.add_argument("--grid", type=int, help="网格编号")
     p.add_argument("--now", help="按此时刻判断超期（ISO 8601，默认当前时间）")
+    p.add_argument("--as", "--user", dest="user", help="以哪个用户的身份查看（只列出其数据权限内的事件）")
     p.set_defaults(func=cmd_incident_list)
     return parser
 

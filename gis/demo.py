@@ -1,18 +1,22 @@
 """Load the demo data of 临江市森工街道 (:mod:`gis.demo_data`) into a store.
 
-``python -m gis init-demo`` and the app's first start call :func:`load_demo`. It runs as the
-``system`` actor in one transaction, so every demo row is in the audit log too, and a failure
-leaves the database empty as before.
+``python -m gis init-demo`` and the app's start with ``RIVERGRID_DEMO=1`` call :func:`load_demo`.
+It runs as the ``system`` actor in one transaction, so every demo row is in the audit log too,
+and a failure leaves the database empty as before. The database is marked as a demo
+(:mod:`gis.installation`); a production database is refused.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from sqlalchemy import func, select
 
 from gis import demo_data as dd
+from gis import installation
 from gis.auth import SYSTEM, hash_password
+from gis.errors import ValidationError
 from gis.store import Store
 from gis.store.queries import table_counts
 from gis.store.schema import (
@@ -49,6 +53,13 @@ def _read_track(track: dd.Track) -> tuple[Any, list[str | None], bytes]:
     return shapely.LineString(gpx.coords), times, path.read_bytes()
 
 
+@cache
+def _demo_hash(password: str) -> str:
+    """One Argon2 hash per demo password and process (every demo account has the same password;
+    hashing it once keeps loading the demo quick)."""
+    return hash_password(password)
+
+
 def _clear(store: Store) -> None:
     with store.session(SYSTEM) as s:
         for table in reversed(Base.metadata.sorted_tables):
@@ -59,8 +70,13 @@ def load_demo(store: Store, *, reset: bool = False) -> dict[str, Any]:
     """Fill an empty store with the demo; with ``reset``, empty it first.
 
     A store that already holds grids or users is left alone (``skipped`` is True): the demo
-    never overwrites real data.
+    never overwrites real data. A production database (``gis init``) is refused: the demo's
+    published accounts must never reach one.
     """
+    with store.session() as s:
+        if installation.mode(s) == installation.PRODUCTION:
+            raise ValidationError("这是正式数据库（由 gis init 建立），不能载入演示数据；演示请使用单独的数据库",
+                                  "refusing to load the demo into a production database")
     if reset:
         _clear(store)
     with store.session() as s:
@@ -68,6 +84,7 @@ def load_demo(store: Store, *, reset: bool = False) -> dict[str, Any]:
             return {"skipped": True, "counts": table_counts(s)}
     data = dd.build_demo_data()
     with store.session(SYSTEM) as s:
+        installation.mark(s, installation.DEMO)
         persons = {p.name: Person(name=p.name, title=p.title, unit=p.unit, phone=p.phone, phone_public=p.phone_public,
                                   status=p.status, note=_note(p.note, p.illustrative)) for p in data.persons}
         rivers = {r.name: River(name=r.name, code=r.code, level=r.level, note=_note(r.note, r.illustrative))
@@ -125,7 +142,7 @@ def load_demo(store: Store, *, reset: bool = False) -> dict[str, Any]:
         s.flush()
         for u in data.users:
             s.add(User(username=u.username, display_name=u.display_name, role=u.role,
-                       password_hash=hash_password(u.password),
+                       password_hash=_demo_hash(u.password),
                        person_id=persons[u.person_name].id if u.person_name else None,
                        grid_id=grids[u.grid_name].id if u.grid_name else None))
         s.flush()

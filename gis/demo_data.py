@@ -1288,6 +1288,12 @@ def build_demo_data(*, yalu_path: Path | str = YALU_FILE) -> DemoData:
         DemoUser("patroller", "何兆花（巡查员）", UserRole.PATROLLER.value, "何兆花", DONGXING),
         DemoUser("admin", "系统管理员", UserRole.ADMIN.value, None, None),
         DemoUser("volunteer", "赵春梅（志愿者/协管员）", UserRole.VOLUNTEER.value, "赵春梅", SENGONG),
+        # a village grid's own handler, limited to 东兴村 (数据权限), and the county grid's work group,
+        # which approves what the township resolves (办结 and 审核 by different people)
+        DemoUser("dongxing", "王立军（东兴村工作人员）", UserRole.STAFF.value, "王立军", DONGXING),
+        DemoUser("county", "县级网格工作组（示意）", UserRole.STAFF.value, None, COUNTY),
+        DemoUser("security", "安全管理员", UserRole.SECURITY.value, None, None),
+        DemoUser("auditor", "审计员", UserRole.AUDITOR.value, None, None),
     )
     return DemoData(
         rivers=rivers, reaches=reaches, grids=grids, persons=persons, grid_roles=tuple(grid_roles),

@@ -78,6 +78,7 @@ from gis.model import (
     Severity,
     UserRole,
 )
+from gis.scope import grid_and_below, grid_line, home_grid, scope_of
 from gis.store.codes import next_incident_code
 from gis.store.schema import (
     Grid,
@@ -86,7 +87,6 @@ from gis.store.schema import (
     PatrolTrack,
     Person,
     SupervisedObject,
-    User,
 )
 from gis.workdays import DEFAULT_CALENDAR, LOCAL_TZ, WorkCalendar
 
@@ -107,6 +107,8 @@ __all__ = [
     "deadline_status",
     "get_incident",
     "grid_and_below",
+    "resolved_by",
+    "visible_incident",
     "incident_dict",
     "list_incidents",
     "move",
@@ -626,8 +628,18 @@ def report_incident(
 # =============================================================================================
 
 
+def visible_incident(session: Session, incident_id: int | str) -> Incident:
+    """The incident ``incident_id`` if the session's actor may see it (:mod:`gis.scope`);
+    NotFoundError otherwise, with the same message as for a case that does not exist."""
+    inc = get_incident(session, incident_id)
+    if not scope_of(session).covers(inc.grid_id):
+        raise NotFoundError(f"没有编号为 {incident_id} 的事件", f"incident {incident_id!r} outside the actor's grids")
+    return inc
+
+
 def get_incident(session: Session, incident_id: int | str) -> Incident:
-    """The incident with id ``incident_id`` (or code ``SJ-2026-001``)."""
+    """The incident with id ``incident_id`` (or code ``SJ-2026-001``), whoever may see it (for the
+    workflow, which checks the actor's grid itself; pages show :func:`visible_incident`)."""
     inc = None
     if isinstance(incident_id, int) or str(incident_id).isdigit():
         inc = session.get(Incident, int(incident_id))
@@ -638,30 +650,13 @@ def get_incident(session: Session, incident_id: int | str) -> Incident:
     return inc
 
 
-def _grid_line(session: Session, grid_id: int | None) -> list[int]:
-    """``grid_id`` and its ancestors, bottom-up."""
-    line: list[int] = []
-    while grid_id is not None and grid_id not in line:
-        line.append(grid_id)
-        grid = session.get(Grid, grid_id)
-        grid_id = None if grid is None else grid.parent_id
-    return line
-
-
-def _home_grid(session: Session, actor: Actor) -> int | None:
-    user = session.get(User, actor.user_id) if actor.user_id is not None else None
-    if user is None:
-        user = session.scalar(select(User).where(User.username == actor.username))
-    return None if user is None else user.grid_id
-
-
 def _in_scope(session: Session, actor: Actor, action: Action, grid_id: int | None) -> bool:
-    if actor.role is UserRole.ADMIN:
+    if actor.role is UserRole.ADMIN or actor.installer:
         return True
-    home = _home_grid(session, actor)
+    home = home_grid(session, actor)
     if home is None or grid_id is None:
         return True
-    line = _grid_line(session, grid_id)
+    line = grid_line(session, grid_id)
     if action.scope == "own":
         return home in line
     if home in line[1:]:
@@ -671,11 +666,35 @@ def _in_scope(session: Session, actor: Actor, action: Action, grid_id: int | Non
 
 
 def can_move(session: Session, actor: Actor | None, incident: Incident, action: str | Action) -> bool:
-    """True when ``actor`` may run ``action`` on ``incident`` now (state, role and grid scope)."""
+    """True when ``actor`` may run ``action`` on ``incident`` now (state, role, grid scope and
+    separation of duties)."""
     a = action if isinstance(action, Action) else ACTIONS.get(_ALIASES.get(action, action))
     if a is None or actor is None or not actor.can("incident.handle"):
         return False
-    return IncidentStatus(incident.status) in a.sources and _in_scope(session, actor, a, incident.grid_id)
+    return (IncidentStatus(incident.status) in a.sources and _in_scope(session, actor, a, incident.grid_id)
+            and not _own_resolution(actor, a, incident))
+
+
+REVIEW_ACTIONS = frozenset({"archive", "return"})
+"""审核: approving or returning what someone resolved (办结). Never by the one who resolved it."""
+
+
+def resolved_by(incident: Incident) -> str | None:
+    """User name of whoever marked the case 办结 last (None if it never was)."""
+    resolutions = [e for e in incident.events if e.action == "resolve"]
+    return max(resolutions, key=lambda e: (e.at, e.id or 0)).by if resolutions else None
+
+
+def _own_resolution(actor: Actor, action: Action, incident: Incident) -> bool:
+    return action.code in REVIEW_ACTIONS and resolved_by(incident) == actor.username
+
+
+def _check_separation(actor: Actor, action: Action, incident: Incident) -> None:
+    if _own_resolution(actor, action, incident):
+        raise PermissionDenied(
+            f"事件 {incident.code} 是您本人办结的，不能由您本人“{action.label}”；请由上级网格的其他人员审核",
+            f"{actor.username} resolved incident {incident.id} and may not {action.code} it",
+        )
 
 
 def _check_scope(session: Session, actor: Actor, action: Action, incident: Incident) -> None:
@@ -756,6 +775,7 @@ def move(
     st = IncidentStatus(incident.status)
     act = resolve_action(action, st)
     _check_scope(session, actor, act, incident)
+    _check_separation(actor, act, incident)
     text = _text(note, "说明")
     if act.note_required and not text:
         raise IllegalTransition(f"“{act.label}”必须填写{act.note_required}", f"{act.code} requires a note")
@@ -768,8 +788,8 @@ def move(
             raise ValidationError("交办须指定网格或责任人", "assign needs to_grid_id or to_person_id")
         if to_grid_id is not None:
             grid = _live_grid(session, to_grid_id)
-            home = _home_grid(session, actor) if actor.role is not UserRole.ADMIN else None
-            if home is not None and home not in _grid_line(session, grid.id):
+            home = home_grid(session, actor) if actor.role is not UserRole.ADMIN else None
+            if home is not None and home not in grid_line(session, grid.id):
                 raise PermissionDenied(f"只能交办给本网格或下级网格，“{grid.name}”不在您的网格范围内",
                                        f"grid {grid.id} outside {actor.username}'s grids")
             incident.grid_id = grid.id
@@ -780,7 +800,7 @@ def move(
                 raise NotFoundError(f"没有编号为 {to_person_id} 的人员", f"no person {to_person_id}")
             extra.append(f"责任人：{person.name}")
     elif act.code == "escalate":
-        line = _grid_line(session, incident.grid_id)
+        line = grid_line(session, incident.grid_id)
         if to_grid_id is None:
             if len(line) < 2:
                 raise IllegalTransition("事件所在网格已是最高一级（或未指定网格），无法上报上级",
@@ -832,12 +852,17 @@ def list_incidents(
 ) -> list[Incident]:
     """Incidents by reporting time (newest first), filtered.
 
-    ``status``, ``category`` and ``grid_id`` take one value or several (codes or Chinese
-    labels); ``since`` (inclusive) and ``until`` (exclusive) bound the reporting time (a naive
-    time is Beijing time); ``overdue``/``due_soon`` are judged at ``now``.
+    Only the cases the session's actor may see (:func:`gis.scope.scope_of`: an account bound to a
+    grid sees its grid and those below). ``status``, ``category`` and ``grid_id`` take one value
+    or several (codes or Chinese labels); ``since`` (inclusive) and ``until`` (exclusive) bound
+    the reporting time (a naive time is Beijing time); ``overdue``/``due_soon`` are judged at
+    ``now``.
     """
     query = select(Incident).options(selectinload(Incident.grid), selectinload(Incident.reach)).order_by(
         Incident.reported_at.desc(), Incident.id.desc())
+    visible = scope_of(session).where(Incident.grid_id)
+    if visible is not None:
+        query = query.where(visible)
     if status is not None:
         states = [status] if isinstance(status, str) else list(status)
         query = query.where(Incident.status.in_([IncidentStatus.from_any(s).value for s in states]))
@@ -860,21 +885,6 @@ def list_incidents(
         d = deadline_status(inc, now=t, policy=policy)
         if (overdue is None or d.overdue == overdue) and (due_soon is None or d.due_soon == due_soon):
             out.append(inc)
-    return out
-
-
-def grid_and_below(session: Session, grid_id: int) -> list[int]:
-    """``grid_id`` and the ids of every grid below it (children, grandchildren…), for the list
-    filter "incidents of this grid"."""
-    children: dict[int | None, list[int]] = {}
-    for gid, parent in session.execute(select(Grid.id, Grid.parent_id)):
-        children.setdefault(parent, []).append(gid)
-    out, todo = [], [grid_id]
-    while todo:
-        gid = todo.pop()
-        if gid not in out:
-            out.append(gid)
-            todo.extend(children.get(gid, []))
     return out
 
 

@@ -124,13 +124,17 @@ class IncidentSource(_Labelled):
 
 
 class UserRole(_Labelled):
-    """Roles of sign-in accounts."""
+    """Roles of sign-in accounts. ``admin``, ``security`` and ``auditor`` are the three
+    administrators that government systems keep apart (三员分立): the system administrator
+    (data and settings), the security administrator (accounts) and the auditor (audit log)."""
 
     LEADER = "leader"
     STAFF = "staff"
     PATROLLER = "patroller"
     ADMIN = "admin"
     VOLUNTEER = "volunteer"
+    SECURITY = "security"
+    AUDITOR = "auditor"
 
 
 class PersonStatus(_Labelled):
@@ -188,7 +192,9 @@ _LABELS: dict[tuple[type, str], str] = {
     (UserRole, UserRole.LEADER.value): "领导",
     (UserRole, UserRole.STAFF.value): "工作人员",
     (UserRole, UserRole.PATROLLER.value): "巡查员",
-    (UserRole, UserRole.ADMIN.value): "管理员",
+    (UserRole, UserRole.ADMIN.value): "系统管理员",
+    (UserRole, UserRole.SECURITY.value): "安全管理员",
+    (UserRole, UserRole.AUDITOR.value): "审计员",
     (UserRole, UserRole.VOLUNTEER.value): "志愿者/协管员",
     (PersonStatus, PersonStatus.ACTIVE.value): "在岗",
     (PersonStatus, PersonStatus.LEFT.value): "已离任",

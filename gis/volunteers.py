@@ -16,7 +16,8 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gis.auth import hash_password
+from gis.accounts import check_password, create_user
+from gis.auth import Actor, require
 from gis.errors import DuplicateNameError, NotFoundError, ValidationError, checked_text
 from gis.model import GridLevel, GridRole, UserRole
 
@@ -52,13 +53,15 @@ def register_volunteer(
     valid_from: date | None = None,
     username: str | None = None,
     password: str | None = None,
+    account_actor: Actor | None = None,
+    must_change_password: bool = True,
 ) -> Registration:
     """Register a volunteer or 协管员 under a village grid, with an optional account.
 
     Parameters
     ----------
     session : Session
-        Open store session; its actor needs ``org.write`` (and ``user.manage`` for an account).
+        Open store session; its actor needs ``org.write``.
     grid_id : int
         A live village grid (村级网格).
     name : str
@@ -70,7 +73,13 @@ def register_volunteer(
     valid_from : date, optional
         First day of the post.
     username, password : str, optional
-        Create an account with the role 志愿者/协管员 linked to the person and the grid.
+        Create an account with the role 志愿者/协管员 linked to the person and the grid
+        (:func:`gis.accounts.create_user`: accounts are the security administrator's, 三员分立).
+    account_actor : Actor, optional
+        Who creates the account (needs ``user.manage``; default the session's actor), recorded
+        as its author in the audit log; the person and post are the session actor's.
+    must_change_password : bool
+        The account must choose a new password at its first sign-in (default).
 
     Raises
     ------
@@ -102,7 +111,9 @@ def register_volunteer(
         raise ValidationError("创建账号需要同时填写用户名和密码", "username and password go together")
     if login and session.scalar(select(User.id).where(User.username == login)) is not None:
         raise DuplicateNameError(f"用户名“{login}”已被使用", f"username {login!r} taken")
-    password_hash = hash_password(password) if password else None  # checked before anything is added
+    if login:  # checked before anything is added
+        check_password(password or "", login)
+        require(account_actor or session.info.get("actor"), "user.manage")
 
     person = Person(name=person_name, title=_clean(title, "职务", max_len=100), unit=_clean(unit, "单位"),
                     phone=_clean(phone, "电话", max_len=50), phone_public=bool(phone_public))
@@ -112,10 +123,14 @@ def register_volunteer(
     session.flush()
     user = None
     if login:
-        user = User(username=login, display_name=f"{person_name}（{role.label}）", role=UserRole.VOLUNTEER.value,
-                    password_hash=password_hash, person_id=person.id, grid_id=grid.id)
-        session.add(user)
-        session.flush()
+        acting = session.info.get("actor")
+        session.info["actor"] = account_actor or acting  # the account is the security administrator's act
+        try:
+            user = create_user(session, username=login, role=UserRole.VOLUNTEER, password=password or "",
+                               display_name=f"{person_name}（{role.label}）", grid_id=grid.id, person_id=person.id,
+                               must_change_password=must_change_password)
+        finally:
+            session.info["actor"] = acting
     return Registration(person_id=person.id, post_id=assignment.id, user_id=user.id if user is not None else None)
 
 

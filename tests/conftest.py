@@ -60,11 +60,12 @@ def store_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: ignore[
 
 @pytest.fixture
 def app_env(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator:  # type: ignore[no-untyped-def]
-    """A fresh data folder for the app (demo loaded on first run), no basemap tiles, and
+    """A fresh data folder for the app in demo mode (demo loaded on first run), no basemap tiles, and
     Streamlit's process-wide caches emptied before and after."""
     import streamlit as st
 
     monkeypatch.setenv("RIVERGRID_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("RIVERGRID_DEMO", "1")
     monkeypatch.setenv("RIVERGRID_BASEMAP", "none")
     monkeypatch.delenv("TIANDITU_KEY", raising=False)
     monkeypatch.delenv("DATABASE_URL", raising=False)

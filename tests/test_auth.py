@@ -10,7 +10,7 @@ from gis.model import UserRole
 from gis.store import Store
 from gis.store.schema import User
 
-ADMIN = Actor("root", UserRole.ADMIN)
+SECURITY = Actor("root", UserRole.SECURITY)  # accounts are the security administrator's
 
 
 def test_passwords_are_stored_as_argon2_hashes() -> None:
@@ -19,13 +19,13 @@ def test_passwords_are_stored_as_argon2_hashes() -> None:
     assert verify_password(h, "河长网格-secret")
     assert not verify_password(h, "河长网格-secreT")
     assert not verify_password("not a hash", "x")
-    with pytest.raises(ValidationError, match="至少需要 8 个字符"):
-        hash_password("short")
+    with pytest.raises(ValidationError, match="至少需要 10 个字符"):
+        hash_password("short-pwd")
 
 
 def test_sign_in_checks_the_users_table(tmp_path) -> None:  # type: ignore[no-untyped-def]
     store = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
-    with store.session(ADMIN) as s:
+    with store.session(SECURITY) as s:
         s.add_all([
             User(username="hezh", display_name="何兆花", role="staff", password_hash=hash_password("dongxing-2026")),
             User(username="gone", role="staff", password_hash=hash_password("dongxing-2026"), active=False),
@@ -39,17 +39,29 @@ def test_sign_in_checks_the_users_table(tmp_path) -> None:  # type: ignore[no-un
 
 
 @pytest.mark.parametrize("role", list(UserRole))
-def test_leaders_only_read_and_admins_do_everything(role: UserRole) -> None:
+def test_leaders_only_read_and_the_three_administrators_are_kept_apart(role: UserRole) -> None:
     actor = Actor("u", role)
     for permission in PERMISSIONS:
-        if role is UserRole.ADMIN or permission == "read":
+        if permission == "read":
             assert require(actor, permission) is actor
-        elif role is UserRole.LEADER and permission.endswith(".read"):  # leaders may read the history
+        elif role is UserRole.LEADER and permission == "audit.read":  # leaders may read the history
             assert require(actor, permission) is actor
-        elif role is UserRole.LEADER:
+        elif role in (UserRole.LEADER, UserRole.AUDITOR, UserRole.SECURITY) and not actor.can(permission):
             with pytest.raises(PermissionDenied, match="无权"):
                 require(actor, permission)
-    assert actor.can("user.manage") == (role is UserRole.ADMIN)
-    assert actor.can("incident.report") == (role is not UserRole.LEADER)
+    # 三员分立: accounts only for the security administrator, the security audit only for the
+    # auditor, data and undo only for the system administrator (and staff for data)
+    assert actor.can("user.manage") == (role is UserRole.SECURITY)
+    assert actor.can("audit.security") == (role is UserRole.AUDITOR)
+    assert actor.can("audit.undo") == (role is UserRole.ADMIN)
+    assert actor.can("geodata.write") == (role in (UserRole.ADMIN, UserRole.STAFF))
+    assert actor.can("incident.report") == (role not in (UserRole.LEADER, UserRole.SECURITY, UserRole.AUDITOR))
     with pytest.raises(PermissionDenied, match="请先登录"):
         require(None, "read")
+
+
+def test_only_the_installer_holds_every_permission() -> None:
+    from gis.auth import SYSTEM
+
+    assert all(SYSTEM.can(p) for p in PERMISSIONS)
+    assert not any(all(Actor("u", role).can(p) for p in PERMISSIONS) for role in UserRole)

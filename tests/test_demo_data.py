@@ -273,7 +273,11 @@ def test_reach_chiefs(demo: dd.DemoData) -> None:
 
 def test_users(demo: dd.DemoData) -> None:
     persons = {p.name for p in demo.persons}
-    assert [(u.username, u.role) for u in demo.users] == [(r.value, r.value) for r in UserRole]
+    roles = {r.value for r in UserRole}
+    named = [u for u in demo.users if u.username in roles]
+    assert [(u.username, u.role) for u in named] == [(r.value, r.value) for r in UserRole]
+    extra = {u.username: (u.role, u.grid_name) for u in demo.users if u.username not in roles}
+    assert extra == {"dongxing": ("staff", dd.DONGXING), "county": ("staff", dd.COUNTY)}
     for u in demo.users:
         assert u.password == dd.DEMO_PASSWORD == "rivergrid-demo"
         assert u.display_name

@@ -215,7 +215,7 @@ def make_family(store: Store) -> dict[str, int]:
     """A township (the parent box) with one village (the west half)."""
     with store.session(ADMIN) as s:
         s.add_all([User(username=a.username, display_name=a.display_name, role=a.role.value,
-                        password_hash=hash_password("12345678")) for a in (ZHANG, LI)])
+                        password_hash=hash_password("1234567890")) for a in (ZHANG, LI)])
     with store.session(ZHANG) as s:
         town = save_grid(s, None, geometry=PARENT, attributes={"name": "森工街道", "level": "乡级网格"},
                          expected_version=None)

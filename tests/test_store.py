@@ -99,7 +99,7 @@ def test_writes_need_a_user_with_the_right_role(store: Store) -> None:
             s.add(Grid(name="领导画的", level="village", geom=box(0, 0, 1, 1)))
     with pytest.raises(PermissionDenied, match="管理用户"):
         with store.session(STAFF) as s:
-            s.add(User(username="x", role="admin", password_hash=hash_password("12345678")))
+            s.add(User(username="x", role="admin", password_hash=hash_password("1234567890")))
     assert count(store, Grid) == 0 and count(store, User) == 0
 
 

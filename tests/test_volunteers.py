@@ -36,6 +36,7 @@ DONGXING = "森工街道东兴村"
 SENGONG = "森工街道森工社区"
 ADMIN = Actor("admin", UserRole.ADMIN, "系统管理员")
 STAFF = Actor("staff", UserRole.STAFF, "高雪")
+SECURITY = Actor("security", UserRole.SECURITY, "安全管理员")  # accounts are the security administrator's
 ZHAO_GPX = dd.GPX_DIR / "2026-11-04_zhaochunmei_BSG-01.gpx"  # 赵春梅's walk along 北山沟
 DONGXING_POINT = (127.0, 41.84)  # inside 东兴村 only
 
@@ -65,7 +66,7 @@ def test_register_a_volunteer_with_an_account_under_a_village_grid(demo: Store) 
     dongxing = grid_id(demo, DONGXING)
     with demo.session(ADMIN) as s:
         reg = register_volunteer(s, grid_id=dongxing, name="孙小红", title="河道保护志愿者", username="sunxh",
-                                 password="long-enough-1")
+                                 password="long-enough-1", account_actor=SECURITY)
     with demo.session() as s:
         post = s.get(GridRoleAssignment, reg.post_id)
         assert (post.grid_id, post.role, post.person.name) == (dongxing, GridRole.VOLUNTEER.value, "孙小红")
@@ -91,6 +92,9 @@ def test_registration_refuses_bad_input_and_saves_nothing(demo: Store) -> None:
          DuplicateNameError, "用户名“volunteer”已被使用"),
         (ADMIN, {"grid_id": dongxing, "name": "甲", "username": "jia"}, ValidationError, "同时填写用户名和密码"),
         (ADMIN, {"grid_id": dongxing, "name": "甲", "username": "jia", "password": "short"}, ValidationError, "密码至少"),
+        # 三员分立: the system administrator registers persons but does not create accounts
+        (ADMIN, {"grid_id": dongxing, "name": "甲", "username": "jia", "password": "long-enough-1"},
+         PermissionDenied, "无权管理用户"),
         # staff may add persons and posts but not accounts: the person is not saved either
         (STAFF, {"grid_id": dongxing, "name": "甲", "username": "jia", "password": "long-enough-1"},
          PermissionDenied, "无权管理用户"),

@@ -1,45 +1,125 @@
-"""Per-process store and per-browser-session user state."""
+"""Per-process store and per-browser-session user state: sign-in, idle expiry, password change."""
 
 from __future__ import annotations
 
-import streamlit as st
+import logging
+from collections.abc import Mapping
+from datetime import datetime
 
-from gis.auth import Actor, authenticate, require
+import streamlit as st
+from sqlalchemy import select
+
+from gis import clock
+from gis.auth import Actor, require
 from gis.config import settings
 from gis.errors import AuthenticationError, PermissionDenied, RiverGridError
+from gis.installation import has_accounts
+from gis.model import UserRole
+from gis.signin import client_address
+from gis.signin import sign_in as check_sign_in
 from gis.store import Store
+from gis.store.schema import User
 from ui.text import md_text
 
 ACTOR_KEY = "actor"
+MUST_CHANGE_KEY = "must_change_password"
+ACTIVE_KEY = "last_active_at"
+EXPIRED_KEY = "session_expired"
+
+log = logging.getLogger(__name__)
 
 
 @st.cache_resource(show_spinner="正在打开数据库…")
 def get_store() -> Store:
-    """The store of this app process; loads the demo data into an empty database on first start."""
-    from gis.demo import load_demo
-
+    """The store of this app process. With ``RIVERGRID_DEMO=1`` the demo is loaded into an empty
+    database (never into a production one: that is logged and the app runs on without it)."""
     store = Store()
-    load_demo(store, reset=False)
+    if settings().demo:
+        from gis.demo import load_demo
+
+        try:
+            load_demo(store, reset=False)
+        except RiverGridError as exc:
+            log.warning("RIVERGRID_DEMO=1 ignored: %s", exc)
     return store
 
 
-def current_actor() -> Actor | None:
-    return st.session_state.get(ACTOR_KEY)
-
-
-def sign_in(username: str, password: str) -> Actor:
+def needs_first_account() -> bool:
+    """Whether the database has no account yet (the app then shows how to create one)."""
     with get_store().session() as s:
-        actor = authenticate(s, username, password)
-    st.session_state[ACTOR_KEY] = actor
+        return not has_accounts(s)
+
+
+def _still_valid(actor: Actor) -> Actor | None:
+    """The actor as the database describes the account now (role changes apply at once), or None
+    when the account was disabled or removed since sign-in."""
+    with get_store().session() as s:
+        user = s.get(User, actor.user_id) if actor.user_id is not None else None
+        if user is None:
+            user = s.scalar(select(User).where(User.username == actor.username))
+        if user is None or not user.active:
+            return None
+        if (user.id, user.role, user.display_name) != (actor.user_id, actor.role.value, actor.display_name):
+            return Actor(user.username, UserRole(user.role), user.display_name, user.id)
     return actor
 
 
+def current_actor() -> Actor | None:
+    """The signed-in actor, or None. A session idle for longer than ``RIVERGRID_SESSION_IDLE_S``
+    (default 8 hours) is signed out (the sign-in page says why); each call counts as activity."""
+    actor: Actor | None = st.session_state.get(ACTOR_KEY)
+    if actor is None:
+        return None
+    now = clock.now()
+    last: datetime | None = st.session_state.get(ACTIVE_KEY)
+    if last is not None and (now - last).total_seconds() > settings().session_idle_s:
+        sign_out()
+        st.session_state[EXPIRED_KEY] = True
+        return None
+    checked = _still_valid(actor)
+    if checked is None:
+        sign_out()
+        return None
+    if checked is not actor:
+        st.session_state[ACTOR_KEY] = checked
+    st.session_state[ACTIVE_KEY] = now
+    return checked
+
+
+def must_change_password() -> bool:
+    """Whether the signed-in user must choose a new password before anything else."""
+    return bool(st.session_state.get(MUST_CHANGE_KEY)) and st.session_state.get(ACTOR_KEY) is not None
+
+
+def password_changed() -> None:
+    st.session_state.pop(MUST_CHANGE_KEY, None)
+
+
+def sign_in(username: str, password: str) -> Actor:
+    """Sign in with the throttling of :mod:`gis.signin` (per user name and client address)."""
+    headers = st.context.headers
+    ip = client_address(st.context.ip_address, dict(headers.items()) if isinstance(headers, Mapping) else None)
+    result = check_sign_in(get_store(), username, password, ip=ip)
+    st.session_state[ACTOR_KEY] = result.actor
+    st.session_state[MUST_CHANGE_KEY] = result.must_change_password
+    st.session_state[ACTIVE_KEY] = clock.now()
+    st.session_state.pop(EXPIRED_KEY, None)
+    return result.actor
+
+
 def sign_out() -> None:
-    st.session_state.pop(ACTOR_KEY, None)
+    for key in (ACTOR_KEY, MUST_CHANGE_KEY, ACTIVE_KEY):
+        st.session_state.pop(key, None)
+
+
+def session_expired() -> bool:
+    """Whether this browser session was just signed out for being idle (shown once)."""
+    return bool(st.session_state.pop(EXPIRED_KEY, False))
 
 
 def reading_allowed() -> bool:
-    """Whether the current visitor may read pages (always, unless ``RIVERGRID_READ_LOGIN=1``)."""
+    """Whether the current visitor may read pages (signed in, or ``RIVERGRID_READ_LOGIN`` off:
+    by default only in demo mode)."""
     return current_actor() is not None or not settings().read_requires_login
 
 
@@ -70,8 +150,11 @@ __all__ = [
     "AuthenticationError",
     "current_actor",
     "get_store",
+    "must_change_password",
+    "needs_first_account",
     "reading_allowed",
     "require_permission",
+    "session_expired",
     "show_error",
     "sign_in",
     "sign_out",

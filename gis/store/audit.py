@@ -22,12 +22,16 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Date, LargeBinary, event, func, insert, inspect, select
 from sqlalchemy.orm import Session
 
+from gis import clock
 from gis.auth import TABLE_WRITE_PERMISSION, Actor, require
 from gis.errors import ConflictError, NotFoundError
 from gis.store.schema import AuditEntry, Base, utcnow
 from gis.store.types import Geometry, UTCDateTime
 
 _PENDING = "_audit_pending"
+
+SELF_SERVICE_COLUMNS = frozenset({"password_hash", "must_change_password", "password_changed_at"})
+"""Columns of their own ``users`` row that every signed-in user may change (a new password)."""
 
 
 class AuditedSession(Session):
@@ -86,6 +90,25 @@ def _values_before(obj: Base) -> dict[str, Any]:
     return values
 
 
+def _own_password_change(session: Session, actor: Actor | None, obj: Base, action: str) -> bool:
+    """Whether a change is a user changing their own password (allowed without ``user.manage``)."""
+    if actor is None or action != "update" or obj.__table__.name != "users" or obj.id != actor.user_id:
+        return False
+    state = inspect(obj)
+    changed = {attr.key for attr in state.mapper.column_attrs if state.attrs[attr.key].history.has_changes()}
+    return changed <= SELF_SERVICE_COLUMNS
+
+
+def record_event(session: Session, *, actor_name: str, action: str, table: str, row_id: int | None = None,
+                 before: dict[str, Any] | None = None, after: dict[str, Any] | None = None) -> None:
+    """An audit entry that is not a row change: a sign-in lock, an unlock, who read a reporter's
+    contact. Written in the session's transaction, like the entries of row changes."""
+    session.execute(insert(AuditEntry), [{
+        "at": clock.now(), "username": actor_name, "action": action, "table_name": table, "row_id": row_id,
+        "before": before, "after": after, "batch": session.info.get("batch", ""),
+    }])
+
+
 @event.listens_for(AuditedSession, "before_flush")
 def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
     actor: Actor | None = session.info.get("actor")
@@ -98,7 +121,8 @@ def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
                     continue
                 if action == "update" and not session.is_modified(obj, include_collections=False):
                     continue
-                require(actor, TABLE_WRITE_PERMISSION[table])
+                if not _own_password_change(session, actor, obj, action):
+                    require(actor, TABLE_WRITE_PERMISSION[table])
                 before = None
                 if action == "update":
                     before = _values_before(obj)
@@ -210,13 +234,14 @@ def undo_batch(session: Session, batch: str) -> int:
     return len(entries)
 
 
-ACTION_LABELS = {"insert": "新增", "update": "修改", "delete": "删除"}
+ACTION_LABELS = {"insert": "新增", "update": "修改", "delete": "删除", "lock": "锁定登录", "lock_ip": "锁定地址",
+                 "unlock": "解除锁定", "read": "查看"}
 
 TABLE_LABELS = {
     "rivers": "河流", "reaches": "河段", "grids": "网格", "grid_versions": "网格历史版本", "persons": "人员", "grid_roles": "网格职务",
     "reach_chiefs": "河长", "org_bodies": "领导机构", "org_members": "机构成员", "supervised_objects": "监管对象",
     "patrol_tracks": "巡河轨迹", "incidents": "事件", "incident_events": "事件流转", "attachments": "事件附件", "users": "用户",
-    "evaluations": "考核评价",
+    "evaluations": "考核评价", "sign_in": "登录",
 }
 
 _HIDDEN_FIELDS = {"password_hash", "source_data", "version"}

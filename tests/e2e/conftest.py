@@ -6,7 +6,8 @@ Fixtures
 ``app_server``
     Factory ``app_server(env=None, *, app=<repo>/app.py) -> base_url``: starts
     ``streamlit run APP --server.headless true --server.port <free> --server.address 127.0.0.1``
-    from the repository folder (so ``.streamlit/config.toml`` applies) with ``env`` added to the
+    from the repository folder (so ``.streamlit/config.toml`` applies) in demo mode
+    (``RIVERGRID_DEMO=1``, unless ``env`` says otherwise) with ``env`` added to the
     environment and the repository on ``PYTHONPATH``, waits for ``/_stcore/health`` and returns
     ``http://127.0.0.1:<port>``. Every server is stopped at teardown; its log is printed when
     the test failed. Static files are served from ``static/`` beside ``APP``.
@@ -141,7 +142,7 @@ def app_server(request: pytest.FixtureRequest) -> Iterator[Callable[..., str]]:
     def start(env: dict[str, str] | None = None, *, app: Path | str = REPO / "app.py") -> str:
         app = Path(app).resolve()
         port = _free_port()
-        full_env = {**os.environ, **(env or {})}
+        full_env = {**os.environ, "RIVERGRID_DEMO": "1", **(env or {})}
         full_env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(REPO), full_env.get("PYTHONPATH", "")) if p
         )
