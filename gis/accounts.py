@@ -5,7 +5,8 @@ audited session, so it is in the audit log (password hashes never are: see
 :mod:`gis.store.audit`). The rules:
 
 * passwords have at least :data:`gis.auth.MIN_PASSWORD_LENGTH` characters, do not contain the
-  user name and are not one of a few well-known ones (:func:`check_password`);
+  user name (of four or more characters) and are not one of a few well-known ones
+  (:func:`check_password`);
 * an account created or reset by an administrator must choose a new password at its next
   sign-in (``must_change_password``); a user who chose their own password (the first
   administrator created from the command line with ``--password-stdin``, or anyone changing
@@ -79,7 +80,7 @@ def check_password(password: str, username: str = "") -> None:
     if password != password.strip():
         raise ValidationError("密码的开头和结尾不能是空格", "password starts or ends with white space")
     name = username.strip().lower()
-    if name and name in password.lower():
+    if len(name) >= 4 and name in password.lower():
         raise ValidationError("密码不能包含用户名", "password contains the user name")
     if password.lower() in COMMON_PASSWORDS or len(set(password)) < 4:
         raise ValidationError("密码过于简单（常见密码或字符种类太少），请换一个", "password too common")
@@ -258,8 +259,8 @@ def list_users(session: Session) -> list[AccountInfo]:
     from gis.signin import lock_state
 
     _manager(session)
-    grids = dict(session.execute(select(Grid.id, Grid.name)).tuples().all())
-    persons = dict(session.execute(select(Person.id, Person.name)).tuples().all())
+    grids = {g.id: g.name for g in session.execute(select(Grid.id, Grid.name))}
+    persons = {p.id: p.name for p in session.execute(select(Person.id, Person.name))}
     out = []
     for u in session.scalars(select(User).order_by(User.username)):
         role = UserRole(u.role)

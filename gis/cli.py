@@ -353,15 +353,20 @@ def cmd_signboard(args: argparse.Namespace) -> int:
 
 
 def cmd_incident_report(args: argparse.Namespace) -> int:
+    from gis import clock
     from gis.incidents import incident_dict, report_incident
+    from gis.responsibility import ResponsibilityIndex
 
     store = _store(args)
     actor = _actor(store, args.user)
+    with store.session() as s:  # routed from a read: the write below holds the write lock only briefly
+        index = ResponsibilityIndex.from_session(s, today=clock.today())
     with store.session(actor) as s:
         inc = report_incident(
             s, lon=args.lon, lat=args.lat, category=args.category, description=args.description,
             severity=args.severity, source=args.source, reporter=args.reporter, title=args.title,
             object_id=args.object_id, track_id=args.track_id, photos=args.photo, tolerance_m=args.tolerance_m,
+            index=index,
         )
         routing = inc.routing
         data = incident_dict(inc)

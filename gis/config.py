@@ -8,8 +8,9 @@ variable                    meaning                                     default
 ``TIANDITU_KEY``            天地图 API key; enables Tianditu basemaps   unset
 ``RIVERGRID_BASEMAP``       ``tianditu_vec``, ``tianditu_img``,         ``tianditu_vec`` with a key,
                             ``osm`` or ``none``                         else ``osm``
-``RIVERGRID_READ_LOGIN``    ``1``: reading pages needs sign-in;         ``1``, but ``0`` in demo mode
-                            ``0``: anyone may browse (not 公示: public)
+``RIVERGRID_READ_LOGIN``    ``1``: reading pages needs sign-in;         ``1``, but ``0`` on a demo
+                            ``0``: anyone may browse (公示 is always    database
+                            public)
 ``RIVERGRID_DATA_DIR``      folder of the embedded database and uploads ``data/`` beside ``gis/``
 ``RIVERGRID_PUBLIC_URL``    address of the app as the public reaches it ``http://localhost:8501``
                             (QR codes on signboards link to its
@@ -59,7 +60,8 @@ class Settings:
     data_dir: Path
     tianditu_key: str | None
     basemap: str
-    read_requires_login: bool
+    read_requires_login: bool | None
+    """``RIVERGRID_READ_LOGIN`` when set; None: open browsing only on a demo database."""
     public_url: str = "http://localhost:8501"
     hotline: str = "12345"
     demo: bool = False
@@ -106,8 +108,8 @@ def settings() -> Settings:
         data_dir=data_dir,
         tianditu_key=key,
         basemap=basemap,
-        read_requires_login=(_truthy(os.environ["RIVERGRID_READ_LOGIN"]) if (os.environ.get("RIVERGRID_READ_LOGIN") or "").strip()
-                             else not _truthy(os.environ.get("RIVERGRID_DEMO"))),
+        read_requires_login=(_truthy(os.environ["RIVERGRID_READ_LOGIN"])
+                             if (os.environ.get("RIVERGRID_READ_LOGIN") or "").strip() else None),
         public_url=(os.environ.get("RIVERGRID_PUBLIC_URL") or "").strip().rstrip("/") or "http://localhost:8501",
         hotline=(os.environ.get("RIVERGRID_HOTLINE") or "").strip() or "12345",
         demo=_truthy(os.environ.get("RIVERGRID_DEMO")),

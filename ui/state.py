@@ -13,7 +13,7 @@ from gis import clock
 from gis.auth import Actor, require
 from gis.config import settings
 from gis.errors import AuthenticationError, PermissionDenied, RiverGridError
-from gis.installation import has_accounts
+from gis.installation import DEMO, has_accounts, mode
 from gis.model import UserRole
 from gis.signin import client_address
 from gis.signin import sign_in as check_sign_in
@@ -118,9 +118,15 @@ def session_expired() -> bool:
 
 
 def reading_allowed() -> bool:
-    """Whether the current visitor may read pages (signed in, or ``RIVERGRID_READ_LOGIN`` off:
-    by default only in demo mode)."""
-    return current_actor() is not None or not settings().read_requires_login
+    """Whether the current visitor may read pages: signed in, or ``RIVERGRID_READ_LOGIN=0``, or,
+    when that is not set, on a demo database only (a production database asks for sign-in)."""
+    if current_actor() is not None:
+        return True
+    required = settings().read_requires_login
+    if required is None:
+        with get_store().session() as s:
+            return mode(s) == DEMO
+    return not required
 
 
 def require_permission(permission: str) -> Actor:
