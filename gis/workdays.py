@@ -78,6 +78,7 @@ __all__ = [
     "CHINA_2026_HOLIDAYS",
     "CHINA_2026_WORKDAYS",
     "DEFAULT_CALENDAR",
+    "ESTIMATE_METHOD",
     "LOCAL_TZ",
     "SOURCES",
     "SOURCE_LABELS",
@@ -210,6 +211,10 @@ def _is_statutory(name: str) -> bool:
     return "调休" not in name
 
 
+ESTIMATE_METHOD = f"按周末和法定节假日（holidays {_version('holidays')}）估算，未含调休"
+"""How years without a schedule are estimated (Chinese)."""
+
+
 @cache
 def estimated_schedule(year: int) -> YearSchedule:
     """``year`` estimated from weekends and the statutory holidays of ``holidays.China``.
@@ -220,10 +225,8 @@ def estimated_schedule(year: int) -> YearSchedule:
 
     days = holidays.China(years=year, observed=False, language="zh_CN")
     names = {d: str(n) for d, n in days.items() if d.year == year and _is_statutory(str(n))}
-    return YearSchedule(
-        year, "estimated", frozenset(names), frozenset(), names,
-        title=f"{year} 年没有官方或本地安排，按周末和法定节假日（holidays {_version('holidays')}）估算，未含调休",
-    )
+    return YearSchedule(year, "estimated", frozenset(names), frozenset(), names,
+                        title=f"{year} 年没有官方或本地安排，{ESTIMATE_METHOD}")
 
 
 # =============================================================================================
@@ -552,7 +555,7 @@ def add_local_years(source: Path | str, path: Path | str | None = None, *, repla
     clash = sorted(y for y in added if y in existing.years)
     if clash and not replace:
         years = "、".join(f"{y} 年（{existing.years[y].title}）" for y in clash)
-        raise ValidationError(f"日历文件 {target} 中已有 {years} 的安排；如需替换请加 --replace",
+        raise ValidationError(f"日历文件 {target} 中已有 {years}的安排；如需替换请加 --replace",
                               f"years {clash} already in {target}")
     entries = _loads(raw, where)["years"]
     for key, entry in entries.items():
@@ -665,6 +668,10 @@ class WorkCalendar:
         """Whether a deadline counted over these dates may move when the local schedule file
         changes (never, for explicit dates)."""
         return False
+
+    def revisable_from(self) -> date | None:
+        """The first date whose schedule the local file can change (None: none can)."""
+        return None
 
     @staticmethod
     def _next(day: date, working: Callable[[date], bool]) -> date:
@@ -805,6 +812,10 @@ class ChinaCalendar(WorkCalendar):
     def revisable_between(self, start: datetime, end: datetime) -> bool:
         local = self.local()
         return any(local.names_year(day) for day in self._dates(start, end))
+
+    def revisable_from(self) -> date | None:
+        years = self.local().years
+        return date(min(years) - 1, 12, 1) if years else None
 
 
 def _like(result: datetime, start: datetime) -> datetime:
