@@ -464,10 +464,13 @@ class LocalCalendar:
         self._effective[year] = base
         return base
 
-    def names_year(self, day: date) -> bool:
-        """True when this file lists ``day``'s year, or lists the next year and ``day`` is in
-        December (a change of the file can then move deadlines counted on ``day``)."""
-        return day.year in self.years or (day.month == 12 and day.year + 1 in self.years)
+    def lists(self, day: date) -> bool:
+        """True when this file lists ``day``'s year, or lists ``day`` itself in next year's
+        notice (deadlines counted over ``day`` then follow the file)."""
+        if day.year in self.years:
+            return True
+        nxt = self.years.get(day.year + 1)
+        return nxt is not None and (day in nxt.holidays or day in nxt.workdays)
 
 
 _EMPTY = LocalCalendar(None, {})
@@ -811,7 +814,7 @@ class ChinaCalendar(WorkCalendar):
 
     def revisable_between(self, start: datetime, end: datetime) -> bool:
         local = self.local()
-        return any(local.names_year(day) for day in self._dates(start, end))
+        return any(local.lists(day) for day in self._dates(start, end))
 
     def revisable_from(self) -> date | None:
         years = self.local().years
