@@ -319,7 +319,13 @@ def _calendar_day(args: argparse.Namespace) -> int:
 
 
 def _calendar_years(args: argparse.Namespace) -> int:
-    from gis.workdays import ESTIMATE_METHOD, SOURCE_LABELS, configured_file, load_local_calendar, official_years
+    from gis.workdays import (
+        ESTIMATE_METHOD,
+        SOURCE_LABELS,
+        configured_file,
+        load_local_calendar,
+        official_years,
+    )
 
     first, last = official_years()
     official = f"chinesecalendar {_package_version('chinesecalendar')}"

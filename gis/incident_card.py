@@ -18,7 +18,10 @@ from sqlalchemy.orm import Session, selectinload
 from gis import clock
 from gis.errors import NotFoundError
 from gis.formatting import local_time
-from gis.incidents import ACTION_LABELS, ESTIMATED_MARK  # the workflow's own names and marks
+from gis.incidents import (  # the workflow's own names and marks
+    ACTION_LABELS,
+    ESTIMATED_MARK,
+)
 from gis.model import Category, IncidentSource, IncidentStatus, Severity
 
 

@@ -61,7 +61,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shapely.geometry import Point
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -524,7 +524,7 @@ def recompute_open_deadlines(session: Session, *, policy: DeadlinePolicy = DEFAU
     """
     require(_actor(session), "incident.handle")
     cal = policy.calendar
-    flagged = Incident.deadline_estimated.is_(True)
+    flagged: ColumnElement[bool] = Incident.deadline_estimated.is_(True)
     since = cal.revisable_from()
     if since is not None:
         start = datetime.combine(since, datetime.min.time(), tzinfo=LOCAL_TZ).astimezone(UTC)
@@ -535,9 +535,10 @@ def recompute_open_deadlines(session: Session, *, policy: DeadlinePolicy = DEFAU
     ).order_by(Incident.id)
     changes: list[DeadlineChange] = []
     for inc in session.scalars(query):
-        reported = _aware(inc.reported_at)
-        before = Deadlines(_aware(inc.accept_due_at), _aware(inc.close_due_at), bool(inc.deadline_estimated))
-        assert reported is not None
+        reported, accept, close = (_aware(t) for t in (inc.reported_at, inc.accept_due_at, inc.close_due_at))
+        if reported is None or accept is None or close is None:
+            continue
+        before = Deadlines(accept, close, bool(inc.deadline_estimated))
         if not before.estimated and not any(cal.revisable_between(reported, due)
                                             for due in (before.accept_due_at, before.close_due_at)):
             continue

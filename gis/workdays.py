@@ -324,8 +324,8 @@ def _parse_year(key: str, entry: Any, problems: _Problems) -> YearSchedule | Non
         if unknown:
             problems.add(f"{year} 年的来源有未知字段：{'、'.join(unknown)}（可用字段：title、published、document、url）",
                          f"{year}: unknown source keys {unknown}")
-        title = source.get("title") if isinstance(source.get("title"), str) else ""
-        title = title.strip()
+        raw_title = source.get("title")
+        title = raw_title.strip() if isinstance(raw_title, str) else ""
         if not title:
             problems.add(f"{year} 年的来源缺少通知标题 title", f"{year}: source.title missing")
         pub = source.get("published")
