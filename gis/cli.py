@@ -5,7 +5,8 @@ Commands: ``init-demo``, ``info``, ``inspect FILE``, ``import FILE --as KIND``,
 ``who --lon X --lat Y [--tolerance-m 50]``, ``patrol FILE [--rivers F] [--corridor-m 50] [--from-crs gcj02]``,
 ``patrol-report --period 2026-11``, ``assess --period 2026 [--grid ID] [--xlsx FILE]``,
 ``incident report --lon X --lat Y --category C --description D``, ``incident move ID --to STATE --as USER``,
-``incident list [--overdue] [--due-soon] [--now ISO]``.
+``incident list [--overdue] [--due-soon] [--now ISO]``,
+``calendar DATE|years|add FILE|refresh [--as USER]``.
 
 The command line trusts its operator (who can read the database file anyway) but still acts as
 a named user: writes run as ``--user`` (default ``admin``) and are checked against that user's
@@ -422,6 +423,103 @@ def cmd_incident_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _calendar_day(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from gis import clock
+    from gis.workdays import DEFAULT_CALENDAR
+
+    text = args.what.strip()
+    try:
+        day = clock.today() if text in ("today", "今天") else date.fromisoformat(text)
+    except ValueError:
+        raise RiverGridError(f"无法识别“{text}”：请给出日期（YYYY-MM-DD），或 years、add、refresh",
+                             f"expected a date, years, add or refresh, got {text!r}") from None
+    info = DEFAULT_CALENDAR.day_info(day)
+    _print(info.to_dict(), args.json, info.text())
+    return 0
+
+
+def _calendar_years(args: argparse.Namespace) -> int:
+    from gis.workdays import (
+        ESTIMATE_METHOD,
+        SOURCE_LABELS,
+        configured_file,
+        load_local_calendar,
+        official_years,
+    )
+
+    first, last = official_years()
+    official = f"chinesecalendar {_package_version('chinesecalendar')}"
+    path = configured_file()
+    local = load_local_calendar(path)
+    years = [{**sched.to_dict(), "used": local.active(year) is not None} for year, sched in sorted(local.years.items())]
+    data = {"official": {"from": first, "to": last, "package": official}, "local_file": str(path),
+            "local_file_exists": local.path is not None, "local": years, "estimated": ESTIMATE_METHOD,
+            "warnings": list(local.warnings)}
+    lines = [f"{SOURCE_LABELS['official']}：{first}–{last} 年（{official}）"]
+    if local.path is None:
+        lines.append(f"本地日历文件：{path}（尚无；国务院公布新年度安排后用 calendar add 加入）")
+    else:
+        lines.append(f"本地日历文件：{path}")
+        for year, sched in sorted(local.years.items()):
+            used = "" if local.active(year) is not None else "（未使用：官方安排已覆盖）"
+            lines.append(f"  {year} 年：{sched.basis}，假日 {len(sched.holidays)} 天，"
+                         f"调休上班 {len(sched.workdays)} 天{used}")
+    lines.append(f"其余年份：{ESTIMATE_METHOD}")
+    lines.extend(f"提示：{w}" for w in local.warnings)
+    _print(data, args.json, "\n".join(lines))
+    return 0
+
+
+def _package_version(name: str) -> str:
+    import importlib.metadata
+
+    return importlib.metadata.version(name)
+
+
+def _calendar_add(args: argparse.Namespace) -> int:
+    from gis.workdays import add_local_years, configured_file
+
+    if args.file is None:
+        raise RiverGridError("calendar add 需要给出安排文件（JSON）", "calendar add needs a file")
+    path = configured_file()
+    added = add_local_years(args.file, path, replace=args.replace)
+    data = {"file": str(path), "added": [s.to_dict() for s in added]}
+    lines = [f"已将 {s.year} 年的放假安排加入日历文件 {path}：{s.basis}，假日 {len(s.holidays)} 天，"
+             f"调休上班 {len(s.workdays)} 天" for s in added]
+    lines.append("请运行 python -m gis calendar refresh 重算在办事件的期限（应用启动时也会重算）。")
+    _print(data, args.json, "\n".join(lines))
+    return 0
+
+
+def _calendar_refresh(args: argparse.Namespace) -> int:
+    from gis.incidents import recompute_open_deadlines
+
+    store = _store(args)
+    actor = _actor(store, args.user)
+    with store.session(actor) as s:
+        changes = recompute_open_deadlines(s)
+    data = {"changed": len(changes), "changes": [c.to_dict() for c in changes]}
+    text = (f"已按当前日历重算 {len(changes)} 件在办事件的期限：\n" + "\n".join(c.text() for c in changes)
+            if changes else "在办事件的期限都已按当前日历计算，无需更改")
+    _print(data, args.json, text)
+    return 0
+
+
+def cmd_calendar(args: argparse.Namespace) -> int:
+    what = args.what.strip()
+    if what != "add" and args.file is not None:
+        raise RiverGridError(f"多余的参数：{args.file}", f"unexpected argument {args.file}")
+    if what == "refresh":
+        return _calendar_refresh(args)
+    if what == "years":
+        return _calendar_years(args)
+    if what == "add":
+        return _calendar_add(args)
+    return _calendar_day(args)
+
+
 def cmd_patrol(args: argparse.Namespace) -> int:
     from gis.patrol import MatchOptions, analyse_tracks, reaches_frame, read_tracks
 
@@ -671,6 +769,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--now", help="按此时刻判断超期（ISO 8601，默认当前时间）")
     p.add_argument("--as", "--user", dest="user", help="以哪个用户的身份查看（只列出其数据权限内的事件）")
     p.set_defaults(func=cmd_incident_list)
+
+    p = sub.add_parser("calendar", parents=[common], help="工作日日历：某天是否上班及依据、各年安排的来源、加入新年度安排、重算在办事件期限",
+                       description="DATE（YYYY-MM-DD 或 today）：该日是否工作日及依据（官方安排、本地安排或估算）；"
+                                   "years：各年安排的来源；add FILE：加入国务院公布的新年度放假安排（JSON）；"
+                                   "refresh：按当前日历重算在办事件的期限（需处置事件权限）")
+    p.add_argument("what", metavar="DATE|years|add|refresh", help="日期，或 years、add、refresh")
+    p.add_argument("file", nargs="?", type=Path, help="add：放假安排文件（JSON，格式见 README 生产部署一节）")
+    p.add_argument("--replace", action="store_true", help="add：替换日历文件中已有的年份")
+    p.add_argument("--as", "--user", dest="user", default="admin",
+                   help="refresh：以哪个用户的身份重算（需有处置事件权限，默认 admin）")
+    p.set_defaults(func=cmd_calendar)
     return parser
 
 

@@ -1,7 +1,9 @@
 """One incident for display: its details and its history (IncidentEvent rows), in Chinese labels.
 
 Read only; the map page's chain panel shows it beside the responsibility chain. Times are kept
-timezone-aware (UTC, as stored) and written in Asia/Shanghai by :func:`local_time`.
+timezone-aware (UTC, as stored) and written in Asia/Shanghai by :func:`local_time`; deadlines
+counted on an estimated calendar year are written with “（估算）”
+(:attr:`IncidentCard.accept_due_text`, :attr:`IncidentCard.close_due_text`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ from sqlalchemy.orm import Session, selectinload
 from gis import clock
 from gis.errors import NotFoundError
 from gis.formatting import local_time
-from gis.incidents import ACTION_LABELS  # the workflow's own names of its actions
+from gis.incidents import (  # the workflow's own names and marks
+    ACTION_LABELS,
+    ESTIMATED_MARK,
+)
 from gis.model import Category, IncidentSource, IncidentStatus, Severity
 
 
@@ -89,6 +94,8 @@ class IncidentCard:
         Location in decimal degrees (WGS84).
     history
         :class:`IncidentStep` rows, oldest first, each with its photos.
+    deadline_estimated
+        The deadlines were counted, at least in part, on an estimated calendar year (估算).
     """
 
     id: int
@@ -113,6 +120,21 @@ class IncidentCard:
     lon: float | None
     lat: float | None
     history: list[IncidentStep] = field(default_factory=list)
+    deadline_estimated: bool = False
+
+    def _due(self, moment: datetime | None) -> str:
+        text = local_time(moment)
+        return text + ESTIMATED_MARK if text and self.deadline_estimated else text
+
+    @property
+    def accept_due_text(self) -> str:
+        """The accept deadline in Asia/Shanghai, with “（估算）” when estimated (``""`` if none)."""
+        return self._due(self.accept_due_at)
+
+    @property
+    def close_due_text(self) -> str:
+        """The close deadline in Asia/Shanghai, with “（估算）” when estimated (``""`` if none)."""
+        return self._due(self.close_due_at)
 
 
 def load_incident_card(session: Session, incident_id: int, *, now: datetime | None = None) -> IncidentCard:
@@ -175,7 +197,7 @@ def load_incident_card(session: Session, incident_id: int, *, now: datetime | No
         object=incident.object.name if incident.object is not None else "",
         lon=float(geom.x) if geom is not None and not geom.is_empty else None,
         lat=float(geom.y) if geom is not None and not geom.is_empty else None,
-        history=history,
+        history=history, deadline_estimated=bool(incident.deadline_estimated),
     )
 
 

@@ -34,10 +34,16 @@ Workflow
 Deadlines
     :class:`DeadlinePolicy` per severity, optionally per category (defaults: accept within
     1 working day, close within 10 working days, 20 for 较大, urgent in hours: accept 2 h, close
-    24 h), counted with a :class:`gis.workdays.WorkCalendar` (default China 2026). Both
-    deadlines are counted from the report. The accept deadline applies while 上报; the close
-    deadline while 受理/交办/处置中 (办结 meets it; 审核 waits on the upper grid).
-    :func:`deadline_status` gives overdue and due-soon flags.
+    24 h), counted with a :class:`gis.workdays.WorkCalendar` (default
+    :data:`gis.workdays.DEFAULT_CALENDAR`: official schedules, then the local schedule file,
+    then estimates). Both deadlines are counted from the report. The accept deadline applies
+    while 上报; the close deadline while 受理/交办/处置中 (办结 meets it; 审核 waits on the
+    upper grid). :func:`deadline_status` gives overdue and due-soon flags.
+
+    A case whose working days were counted, even in part, on an estimated year (no official or
+    local schedule yet) has ``deadline_estimated`` set and its deadlines are shown with
+    “（估算）”. :func:`recompute_open_deadlines` counts the deadlines of open cases again once a
+    schedule arrives (or the local schedule file changes), through the audited session.
 
 Roles
     Reporters (巡查员, 工作人员, 管理员: ``incident.report``) report; grid staff
@@ -55,7 +61,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shapely.geometry import Point
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -95,9 +101,11 @@ __all__ = [
     "ACTION_LABELS",
     "DEFAULT_POLICY",
     "Action",
+    "DeadlineChange",
     "DeadlinePolicy",
     "DeadlineRule",
     "DeadlineStatus",
+    "Deadlines",
     "IllegalTransition",
     "Routing",
     "Span",
@@ -112,11 +120,15 @@ __all__ = [
     "incident_dict",
     "list_incidents",
     "move",
+    "recompute_open_deadlines",
     "report_incident",
     "resolve_action",
     "route",
     "transitions_table",
 ]
+
+ESTIMATED_MARK = "（估算）"
+"""Shown after a deadline counted on an estimated calendar year."""
 
 BLIND_SPOT_MARK = "【盲区】"
 """Written at the start of the report event's note when the point lies in no village grid."""
@@ -302,6 +314,16 @@ class DeadlineRule:
 
 
 @dataclass(frozen=True)
+class Deadlines:
+    """The deadlines of one case; ``estimated`` when a working day counted for them lies in an
+    estimated year (see :mod:`gis.workdays`)."""
+
+    accept_due_at: datetime
+    close_due_at: datetime
+    estimated: bool = False
+
+
+@dataclass(frozen=True)
 class DeadlinePolicy:
     """Deadlines per severity, overridden per category or per (category, severity).
 
@@ -312,7 +334,8 @@ class DeadlinePolicy:
     by_category
         Category code, or ``(category, severity)`` codes → rule; more specific wins.
     calendar
-        Working-day calendar (default China 2026, :data:`gis.workdays.DEFAULT_CALENDAR`).
+        Working-day calendar (default :data:`gis.workdays.DEFAULT_CALENDAR`: official schedules,
+        the local schedule file, estimates).
     """
 
     by_severity: Mapping[str, DeadlineRule] = field(default_factory=lambda: {
@@ -335,8 +358,19 @@ class DeadlinePolicy:
 
     def deadlines(self, category: str, severity: str, reported_at: datetime) -> tuple[datetime, datetime]:
         """``(accept_due_at, close_due_at)`` of a case reported at ``reported_at``."""
+        d = self.compute(category, severity, reported_at)
+        return d.accept_due_at, d.close_due_at
+
+    def compute(self, category: str, severity: str, reported_at: datetime) -> Deadlines:
+        """The deadlines of a case reported at ``reported_at`` and whether they are estimated
+        (a working day counted from the report to either deadline lies in an estimated year;
+        deadlines in hours count no working day)."""
         r = self.rule(category, severity)
-        return r.accept.after(reported_at, self.calendar), r.close.after(reported_at, self.calendar)
+        cal = self.calendar
+        accept, close = r.accept.after(reported_at, cal), r.close.after(reported_at, cal)
+        estimated = any(span.working_days and cal.estimated_between(reported_at, due)
+                        for span, due in ((r.accept, accept), (r.close, close)))
+        return Deadlines(accept, close, estimated)
 
 
 DEFAULT_POLICY = DeadlinePolicy()
@@ -349,7 +383,8 @@ class DeadlineStatus:
     """Where a case stands against its current deadline.
 
     ``kind`` is ``accept`` (while 上报), ``close`` (受理/交办/处置中) or None (办结, 审核 and
-    closed cases); ``due_at`` is that deadline (UTC) or None.
+    closed cases); ``due_at`` is that deadline (UTC) or None; ``estimated`` when it was counted
+    on an estimated calendar year (its label then says 估算).
     """
 
     kind: str | None
@@ -357,16 +392,20 @@ class DeadlineStatus:
     overdue: bool
     due_soon: bool
     overdue_hours: float = 0.0
+    estimated: bool = False
 
     @property
     def label(self) -> str:
+        """``办结期限 2026-12-04 15:00``, ``已超期（受理期限 …）``, ``即将到期（…）``; a
+        deadline counted on an estimated year ends with ``（估算）``."""
         if self.kind is None or self.due_at is None:
             return ""
         what = "受理" if self.kind == "accept" else "办结"
         when = self.due_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+        mark = ESTIMATED_MARK if self.estimated else ""
         if self.overdue:
-            return f"已超期（{what}期限 {when}）"
-        return f"即将到期（{what}期限 {when}）" if self.due_soon else f"{what}期限 {when}"
+            return f"已超期（{what}期限 {when}）{mark}"
+        return f"即将到期（{what}期限 {when}）{mark}" if self.due_soon else f"{what}期限 {when}{mark}"
 
 
 def _aware(moment: datetime | None, what: str = "时间") -> datetime | None:
@@ -413,13 +452,113 @@ def deadline_status(incident: Incident, *, now: datetime | None = None,
         return DeadlineStatus(kind, None, False, False)
     due = _aware(due)
     assert due is not None
+    estimated = bool(incident.deadline_estimated)
     if now > due:
-        return DeadlineStatus(kind, due, True, False, (now - due).total_seconds() / 3600)
+        return DeadlineStatus(kind, due, True, False, (now - due).total_seconds() / 3600, estimated)
     try:
         soon = policy.rule(incident.category, incident.severity).soon
     except ValidationError:
         soon = Span(working_days=1)
-    return DeadlineStatus(kind, due, False, due <= soon.after(now, policy.calendar))
+    return DeadlineStatus(kind, due, False, due <= soon.after(now, policy.calendar), estimated=estimated)
+
+
+@dataclass(frozen=True)
+class DeadlineChange:
+    """An open case whose deadlines :func:`recompute_open_deadlines` changed."""
+
+    incident_id: int
+    code: str
+    before: Deadlines
+    after: Deadlines
+
+    def to_dict(self) -> dict[str, Any]:
+        def side(d: Deadlines) -> dict[str, Any]:
+            return {"accept_due_at": _iso(d.accept_due_at), "close_due_at": _iso(d.close_due_at),
+                    "estimated": d.estimated}
+
+        return {"id": self.incident_id, "code": self.code, "before": side(self.before), "after": side(self.after)}
+
+    def text(self) -> str:
+        """``SJ-2026-016：办结期限 2027-01-04 23:59（估算）→ 2027-01-05 23:59``."""
+        def when(moment: datetime, estimated: bool) -> str:
+            return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") + (ESTIMATED_MARK if estimated else "")
+
+        parts = []
+        for what, a, b in (("受理", self.before.accept_due_at, self.after.accept_due_at),
+                           ("办结", self.before.close_due_at, self.after.close_due_at)):
+            old, new = when(a, self.before.estimated), when(b, self.after.estimated)
+            if old != new:
+                parts.append(f"{what}期限 {old} → {new}")
+        return f"{self.code}：" + "；".join(parts)
+
+
+def recompute_open_deadlines(session: Session, *, policy: DeadlinePolicy = DEFAULT_POLICY) -> list[DeadlineChange]:
+    """Count the deadlines of open cases again with the current calendar.
+
+    Cases counted on an estimated year (``deadline_estimated``) and cases counted over a year
+    the local schedule file lists (whose schedule may have been added or corrected) are counted
+    again with ``policy``; those whose deadlines or estimate flag change are updated through the
+    session, so each change is an audit entry with the row before and after. Closed cases
+    (不予受理, 归档, 转执法) and cases without stored deadlines are left alone; running it
+    twice changes nothing the second time. Cheap enough for every app start: the database
+    returns only the flagged cases and those due from the December before the first local year.
+
+    Parameters
+    ----------
+    session : Session
+        An audited store session whose actor holds ``incident.handle``.
+    policy : DeadlinePolicy
+        Deadline rules and calendar (default: :data:`DEFAULT_POLICY`).
+
+    Returns
+    -------
+    list of DeadlineChange
+        The cases changed, by id.
+
+    Raises
+    ------
+    PermissionDenied
+        The actor lacks ``incident.handle``.
+    ValidationError
+        The local schedule file is broken (Chinese message naming the file).
+    ConflictError
+        A case changed at the same time (from the session, on commit).
+    """
+    require(_actor(session), "incident.handle")
+    cal = policy.calendar
+    flagged: ColumnElement[bool] = Incident.deadline_estimated.is_(True)
+    since = cal.revisable_from()
+    if since is not None:
+        start = datetime.combine(since, datetime.min.time(), tzinfo=LOCAL_TZ).astimezone(UTC)
+        flagged = or_(flagged, Incident.accept_due_at >= start, Incident.close_due_at >= start)
+    query = select(Incident).where(
+        Incident.status.in_([st.value for st in OPEN_STATES]), Incident.accept_due_at.is_not(None),
+        Incident.close_due_at.is_not(None), flagged,
+    ).order_by(Incident.id)
+    changes: list[DeadlineChange] = []
+    for inc in session.scalars(query):
+        reported, accept, close = (_aware(t) for t in (inc.reported_at, inc.accept_due_at, inc.close_due_at))
+        if reported is None or accept is None or close is None:
+            continue
+        before = Deadlines(accept, close, bool(inc.deadline_estimated))
+        if not before.estimated and not any(cal.revisable_between(reported, due)
+                                            for due in (before.accept_due_at, before.close_due_at)):
+            continue
+        try:
+            after = policy.compute(inc.category, inc.severity, reported)
+        except ValidationError:  # no rule for this kind of case: its deadlines were not ours
+            continue
+        if after == before:
+            continue
+        inc.accept_due_at, inc.close_due_at = after.accept_due_at, after.close_due_at
+        inc.deadline_estimated = after.estimated
+        changes.append(DeadlineChange(inc.id, inc.code, before, after))
+    if changes:
+        try:
+            session.flush()
+        except StaleDataError as exc:
+            raise ConflictError("事件在重算期限时被他人修改，请稍后重试", f"stale incident: {exc}") from exc
+    return changes
 
 
 # =============================================================================================
@@ -603,7 +742,7 @@ def report_incident(
         raise NotFoundError(f"没有编号为 {track_id} 的巡河轨迹", f"no patrol track {track_id}")
 
     routing = route(index if index is not None else session, lon_f, lat_f, tolerance_m=tolerance_m)
-    accept_due, close_due = policy.deadlines(cat.value, sev.value, at)
+    due = policy.compute(cat.value, sev.value, at)
     note = routing.note()
     if checked:
         note += "；附件：" + "、".join(p.name for p in checked)
@@ -611,7 +750,8 @@ def report_incident(
         code=next_incident_code(session, at), title=title_text, category=cat.value, severity=sev.value,
         status=S.REPORTED.value, description=desc, source=src.value, reporter=reporter_text, reported_at=at,
         grid_id=routing.grid_id, reach_id=routing.reach_id, object_id=object_id, track_id=track_id,
-        accept_due_at=accept_due, close_due_at=close_due, geom=Point(lon_f, lat_f),
+        accept_due_at=due.accept_due_at, close_due_at=due.close_due_at, deadline_estimated=due.estimated,
+        geom=Point(lon_f, lat_f),
     )
     event = IncidentEvent(action="report", from_status=None, to_status=S.REPORTED.value, at=at,
                           by=actor.username, note=note)
@@ -916,8 +1056,9 @@ def incident_dict(incident: Incident, *, now: datetime | None = None,
         "reach": None if incident.reach is None else {"id": incident.reach.id, "name": incident.reach.name},
         "lon": incident.geom.x, "lat": incident.geom.y,
         "accept_due_at": _iso(incident.accept_due_at), "close_due_at": _iso(incident.close_due_at),
+        "deadline_estimated": bool(incident.deadline_estimated),
         "closed_at": _iso(incident.closed_at), "version": incident.version,
         "deadline": {"kind": d.kind, "due_at": _iso(d.due_at), "overdue": d.overdue, "due_soon": d.due_soon,
-                     "overdue_hours": round(d.overdue_hours, 1), "label": d.label},
+                     "overdue_hours": round(d.overdue_hours, 1), "estimated": d.estimated, "label": d.label},
         "allowed_actions": [a.code for a in allowed_actions(st)],
     }
