@@ -34,7 +34,13 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from gis.crs import check_lonlat_range, convert_gdf, to_store_crs
-from gis.errors import CoordinateRangeError, CRSError, FileFormatError, GeometryError, LayerNotFoundError
+from gis.errors import (
+    CoordinateRangeError,
+    CRSError,
+    FileFormatError,
+    GeometryError,
+    LayerNotFoundError,
+)
 from gis.model import STORE_CRS
 
 __all__ = [

@@ -61,6 +61,7 @@ from gis.patrol_rules import (
     slots,
     stretch_lines,
 )
+from gis.scope import Scope, persons_in_scope, scope_of
 from gis.store.schema import Grid, GridRoleAssignment, PatrolTrack, Person, Reach
 
 __all__ = [
@@ -417,7 +418,7 @@ def import_track_file(session: Session, path: str | Path, *, person: str | int, 
 
 def patrol_report(session: Session, period: str | Period, *, rules: Mapping[str, PatrolRule] | None = None,
                   options: MatchOptions | None = None, flag_rules: FlagRules | None = None,
-                  fix_offsets: bool = False) -> PatrolReport:
+                  fix_offsets: bool = False, scope: Scope | None = None) -> PatrolReport:
     """Analyse the store's tracks for ``period`` and report compliance and coverage.
 
     Parameters
@@ -431,7 +432,12 @@ def patrol_report(session: Session, period: str | Period, *, rules: Mapping[str,
     fix_offsets : bool
         Re-analyse a track flagged ``probable_gcj02``/``probable_bd09`` with the suggested
         conversion (default False: the flag is reported and the track is matched as stored).
+    scope : Scope, optional
+        The grids whose tracks, persons and compliance are reported (default: what the
+        session's actor may see, :func:`gis.scope.scope_of`); reaches are reported whole, with
+        the coverage of those tracks.
     """
+    scope = scope if scope is not None else scope_of(session)
     period = parse_period(period) if isinstance(period, str) else period
     rules = dict(rules or DEFAULT_RULES)
     options = options or MatchOptions()
@@ -450,6 +456,10 @@ def patrol_report(session: Session, period: str | Period, *, rules: Mapping[str,
                                 geometry=[g.geom for g in grids if g.geom is not None], crs="EPSG:4326").set_index("id")
     records = [r for r in session.scalars(select(PatrolTrack).options(selectinload(PatrolTrack.person))
                                           .order_by(PatrolTrack.started_at, PatrolTrack.id))]
+    if not scope.everything:  # an account bound to a grid: its grids, their people and their tracks
+        staff = persons_in_scope(session, scope) or set()
+        grids = [g for g in grids if scope.covers(g.id)]
+        records = [r for r in records if scope.covers(r.grid_id) or r.person_id in staff]
     tracks = [track_from_record(r) for r in records]
     tracks = [t for t in tracks if len(t) and not np.isnat(t.times).all()
               and lo <= np.nanmin(t.times[~np.isnat(t.times)]) < hi]

@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from gis.auth import Actor
 from gis.store.schema import Grid, GridRoleAssignment, User
 
-__all__ = ["EVERYTHING", "Scope", "grid_and_below", "grid_line", "home_grid", "scope_of"]
+__all__ = ["EVERYTHING", "Scope", "grid_and_below", "grid_line", "home_grid", "limit_map_data", "persons_in_scope",
+           "scope_of"]
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,21 @@ def scope_of(session: Session, actor: Actor | None = None) -> Scope:
     if home is None:
         return EVERYTHING
     return Scope(frozenset(grid_and_below(session, home)), home)
+
+
+def limit_map_data(data: Any, scope: Scope) -> Any:
+    """``data`` (:class:`gis.store.queries.MapData`) with only the cases and tracks of ``scope``
+    (grids, reaches and objects are public and stay)."""
+    if scope.everything:
+        return data
+    from dataclasses import replace
+
+    def keep(frame: Any) -> Any:
+        if not len(frame) or "grid_id" not in frame:
+            return frame
+        return frame[[scope.covers(None if g is None or g != g else int(g)) for g in frame["grid_id"]]]
+
+    return replace(data, incidents=keep(data.incidents), tracks=keep(data.tracks))
 
 
 def persons_in_scope(session: Session, scope: Scope) -> set[int] | None:

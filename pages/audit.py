@@ -8,7 +8,13 @@ import streamlit as st
 from gis.errors import RiverGridError
 from gis.store.audit import TABLE_LABELS, batch_of, recent_entries, undo, undo_batch
 from gis.store.queries import LOCAL_TZ
-from ui.state import current_actor, data_version, get_store, require_permission, show_error
+from ui.state import (
+    current_actor,
+    data_version,
+    get_store,
+    require_permission,
+    show_error,
+)
 
 require_permission("audit.read")
 st.title("修改记录")

@@ -27,7 +27,7 @@ from ui.map_state import (
     responsibility_index,
     table_versions,
 )
-from ui.state import current_actor, data_version, show_error
+from ui.state import current_actor, data_version, scope_key, show_error
 
 cfg = settings()
 entering = PICK_KEY not in st.session_state  # first run of this page since it was opened
@@ -35,7 +35,8 @@ st.title("河湖一张图")
 
 version = data_version()
 today = clock.today()
-kpi = cached_kpis(version, today)
+visible = scope_key()  # an account bound to a grid sees the cases and tracks of its grids only
+kpi = cached_kpis(version, today, visible)
 coverage = coverage_summary(layer_key(table_versions(version), "gaps"))
 cols = st.columns(6)
 km = kpi["reach_km"]
@@ -53,7 +54,7 @@ cols[4].metric("超期事件", kpi["incidents_overdue"])
 cols[5].metric("本月巡河", f"{kpi['patrols_month']} 次")
 
 try:
-    layers = home_layers(home_key(version, today), version)
+    layers = home_layers(home_key(version, today, visible), version)
 except RiverGridError as exc:
     show_error(exc)
     st.stop()

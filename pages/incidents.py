@@ -212,7 +212,7 @@ def filters() -> dict:
 
 def list_section() -> None:
     f = filters()
-    with get_store().session() as s:
+    with get_store().session(actor, write=False) as s:  # only the cases of the account's grids
         grid_ids = grid_and_below(s, f["grid"]) if f["grid"] is not None else None
         rows = list_incidents(s, status=f["status"], category=f["category"], grid_id=grid_ids,
                               overdue=f["overdue"], due_soon=f["due_soon"], since=f["since"], until=f["until"])

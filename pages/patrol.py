@@ -31,7 +31,7 @@ from ui.patrol import (
     person_of_user,
     saved_upload,
 )
-from ui.state import current_actor, data_version, get_store, show_error
+from ui.state import current_actor, data_version, get_store, scope_key, show_error
 from ui.text import md_text
 
 TRACK_KEY = "patrol_track"  # id of the track shown in the summary and played back
@@ -127,8 +127,9 @@ label = top[0].selectbox("考核时段", choices, index=0, accept_new_options=Tr
                               "2026-11-01..2026-11-15（北京时间）")
 try:
     period = parse_period(label or choices[0])
-    data = period_data(version, period.label)
-    overlays = period_overlays(version, period.label)
+    visible = scope_key()  # an account bound to a grid: its grids' people and tracks
+    data = period_data(version, period.label, visible)
+    overlays = period_overlays(version, period.label, visible)
 except RiverGridError as exc:
     show_error(exc)
     st.stop()

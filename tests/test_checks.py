@@ -112,6 +112,7 @@ def test_page_lists_findings_and_zooms_to_one(tmp_path: Path, monkeypatch: pytes
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("RIVERGRID_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("RIVERGRID_DEMO", "1")
     monkeypatch.delenv("DATABASE_URL", raising=False)
     st.cache_resource.clear()
     st.cache_data.clear()

@@ -470,13 +470,13 @@ def incident_card(version: int, incident_id: int):  # type: ignore[no-untyped-de
 
 
 @st.cache_data(show_spinner=False, max_entries=4, ttl=300)
-def cached_kpis(version: int, day: date) -> dict[str, float | int]:
-    """``overview_kpis`` of the map data as of ``version`` (recomputed at most every 5 minutes,
-    so that overdue counts and the month move on)."""
+def cached_kpis(version: int, day: date, scope: tuple[int, ...] | None = None) -> dict[str, float | int]:
+    """``overview_kpis`` of the map data as of ``version`` that ``scope`` may see (recomputed at
+    most every 5 minutes, so that overdue counts and the month move on)."""
     from gis.store.queries import overview_kpis
-    from ui.state import map_data
+    from ui.state import visible_map_data
 
-    return overview_kpis(map_data(version))
+    return overview_kpis(visible_map_data(version, scope))
 
 
 # =============================================================================================
@@ -546,12 +546,12 @@ def home_layers(key: tuple, _version: int) -> HomeLayers:
         recent_tracks,
         track_layer_data,
     )
-    from ui.state import map_data
+    from ui.state import visible_map_data
 
     versions = table_versions(_version)
-    data = map_data(_version)
+    gk, scope, today = layer_key(versions, "grids"), key[-2], key[-1]
+    data = visible_map_data(_version, scope)
     coverage = coverage_summary(layer_key(versions, "gaps"))
-    gk, today = layer_key(versions, "grids"), key[-1]
 
     def grid_overlay(level: GridLevel) -> Overlay:
         layer = _packed(f"grids-{level.value}", gk,
@@ -563,11 +563,11 @@ def home_layers(key: tuple, _version: int) -> HomeLayers:
     overlays = [grid_overlay(level) for level in GridLevel] + [
         Overlay("reaches", "河段", _packed("reaches", layer_key(versions, "reaches"), lambda: reach_layer_data(data.reaches))),
         Overlay("gaps", "覆盖盲区（盲区检查）", _packed("gaps", layer_key(versions, "gaps"), lambda: gap_layer_data(findings))),
-        Overlay("tracks", "巡河轨迹（近90天）", _packed("tracks", (*layer_key(versions, "tracks"), today),
+        Overlay("tracks", "巡河轨迹（近90天）", _packed("tracks", (*layer_key(versions, "tracks"), scope, today),
                                                    lambda: track_layer_data(recent_tracks(data.tracks)))),
         Overlay("objects", "重点监管对象", _packed("objects", layer_key(versions, "objects"),
                                                 lambda: object_layer_data(data.objects))),
-        Overlay("incidents", "事件", _packed("incidents", layer_key(versions, "incidents"),
+        Overlay("incidents", "事件", _packed("incidents", (*layer_key(versions, "incidents"), scope),
                                            lambda: incident_layer_data(data.incidents))),
     ]
     grids = data.grids
@@ -592,10 +592,11 @@ def home_layers(key: tuple, _version: int) -> HomeLayers:
                       grids=data.grids[["id", "geometry"]].copy())
 
 
-def home_key(version: int, day: date) -> tuple:
-    """Cache key of :func:`home_layers`: every layer's table versions and the day (recent tracks)."""
+def home_key(version: int, day: date, scope: tuple[int, ...] | None = None) -> tuple:
+    """Cache key of :func:`home_layers`: every layer's table versions, the grids the viewer may
+    see (:func:`ui.state.scope_key`) and the day (recent tracks)."""
     versions = table_versions(version)
-    return (*(layer_key(versions, name) for name in LAYER_TABLES), day)
+    return (*(layer_key(versions, name) for name in LAYER_TABLES), scope, day)
 
 
 __all__ = [

@@ -27,6 +27,7 @@ from gis.patrol_store import (
     store_reaches,
     track_frame,
 )
+from gis.scope import EVERYTHING, Scope
 from gis.store.schema import Grid, Person, User
 from layers.home_map import Overlay
 from layers.patrol_map import patrol_overlays
@@ -48,11 +49,12 @@ class PeriodData:
 
 
 @st.cache_data(show_spinner="正在统计巡河考核…", max_entries=8)
-def period_data(version: int, period: str) -> PeriodData:
+def period_data(version: int, period: str, scope: tuple[int, ...] | None = None) -> PeriodData:
     """:func:`gis.patrol_store.patrol_report` for ``period`` with its map frames (``version``:
-    :func:`ui.state.data_version`, the cache key)."""
+    :func:`ui.state.data_version`, the cache key), limited to the grids of ``scope``
+    (:func:`ui.state.scope_key`; None: everything)."""
     with get_store().session() as s:
-        report = patrol_report(s, period)
+        report = patrol_report(s, period, scope=EVERYTHING if scope is None else Scope(frozenset(scope)))
         reaches = store_reaches(s)
         # the report also analyses tracks of slots reaching outside the period (a quarter, a week
         # that began last month): the map and the lists show those started inside it
@@ -72,9 +74,9 @@ def period_data(version: int, period: str) -> PeriodData:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def period_overlays(version: int, period: str) -> list[Overlay]:
-    """The packed map layers of :func:`period_data` (built once per version and period)."""
-    data = period_data(version, period)
+def period_overlays(version: int, period: str, scope: tuple[int, ...] | None = None) -> list[Overlay]:
+    """The packed map layers of :func:`period_data` (built once per version, period and scope)."""
+    data = period_data(version, period, scope)
     uncounted = {t["track_id"] for t in data.inside if not t["counted"]}
     return patrol_overlays(data.stretches, data.tracks, uncounted=uncounted)
 

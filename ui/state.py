@@ -10,9 +10,10 @@ import streamlit as st
 from sqlalchemy import select
 
 from gis import clock
-from gis.auth import Actor, require
+from gis.auth import SYSTEM, Actor, require
 from gis.config import settings
 from gis.errors import AuthenticationError, PermissionDenied, RiverGridError
+from gis.incidents import recompute_open_deadlines
 from gis.installation import DEMO, has_accounts, mode
 from gis.model import UserRole
 from gis.signin import client_address
@@ -41,6 +42,11 @@ def get_store() -> Store:
             load_demo(store, reset=False)
         except RiverGridError as exc:
             log.warning("RIVERGRID_DEMO=1 ignored: %s", exc)
+    try:  # a holiday schedule published since the last start: open cases' deadlines follow it
+        with store.session(SYSTEM) as s:
+            recompute_open_deadlines(s)
+    except RiverGridError as exc:  # a broken calendar file: the pages that count days say so
+        log.warning("deadlines not recomputed: %s", exc)
     return store
 
 
@@ -184,3 +190,25 @@ def map_data(version: int):  # type: ignore[no-untyped-def]
 
     with get_store().session() as s:
         return load_map_data(s)
+
+
+def scope_key() -> tuple[int, ...] | None:
+    """The grids the signed-in account may see, as a cache key (None: everything; see
+    :mod:`gis.scope`)."""
+    from gis.scope import scope_of
+
+    actor = current_actor()
+    if actor is None:
+        return None
+    with get_store().session() as s:
+        scope = scope_of(s, actor)
+    return None if scope.grid_ids is None else tuple(sorted(scope.grid_ids))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def visible_map_data(version: int, scope: tuple[int, ...] | None):  # type: ignore[no-untyped-def]
+    """:func:`map_data` with only the cases and tracks of ``scope`` (from :func:`scope_key`)."""
+    from gis.scope import Scope, limit_map_data
+
+    data = map_data(version)
+    return data if scope is None else limit_map_data(data, Scope(frozenset(scope)))

@@ -106,21 +106,22 @@ def load_map_data(session: Session) -> MapData:
     grid_names = dict(session.execute(select(Grid.id, Grid.name)).all())
     tracks = [
         {"id": t.id, "person_name": t.person.name if t.person else "", "grid_name": grid_names.get(t.grid_id, ""),
-         "started_at": t.started_at, "ended_at": t.ended_at, "geometry": t.geom}
+         "grid_id": t.grid_id, "started_at": t.started_at, "ended_at": t.ended_at, "geometry": t.geom}
         for t in session.scalars(select(PatrolTrack).options(selectinload(PatrolTrack.person)))
     ]
     incidents = [
         {"id": i.id, "code": i.code, "title": i.title, "category": i.category, "severity": i.severity,
          "status": i.status, "reported_at": i.reported_at, "accept_due_at": i.accept_due_at,
          "close_due_at": i.close_due_at,
-         "grid_name": grid_names.get(i.grid_id, ""), "description": i.description, "geometry": i.geom}
+         "grid_name": grid_names.get(i.grid_id, ""), "grid_id": i.grid_id, "description": i.description,
+         "geometry": i.geom}
         for i in session.scalars(select(Incident).order_by(Incident.reported_at))
     ]
     objects = [
         {"id": o.id, "name": o.name, "category": o.category, "grid_name": grid_names.get(o.grid_id, ""), "geometry": o.geom}
         for o in session.scalars(select(SupervisedObject))
     ]
-    tracks_gdf = _frame(tracks, ["id", "person_name", "grid_name", "started_at", "ended_at"])
+    tracks_gdf = _frame(tracks, ["id", "person_name", "grid_name", "grid_id", "started_at", "ended_at"])
     if len(tracks_gdf):
         tracks_gdf["length_m"] = tracks_gdf.to_crs(metric_crs_for(tracks_gdf.total_bounds)).length.round(1)
     else:
@@ -131,7 +132,7 @@ def load_map_data(session: Session) -> MapData:
                                  "township_supervisor", "illustrative"]),
         tracks=tracks_gdf,
         incidents=_frame(incidents, ["id", "code", "title", "category", "severity", "status", "reported_at",
-                                     "accept_due_at", "close_due_at", "grid_name", "description"]),
+                                     "accept_due_at", "close_due_at", "grid_name", "grid_id", "description"]),
         objects=_frame(objects, ["id", "name", "category", "grid_name"]),
     )
 
