@@ -219,11 +219,12 @@ def backup_before_upgrade(engine: Engine, *, current: tuple[str, ...], target: s
     try:
         result = backup(url, reason=f"before upgrade {'+'.join(current)} -> {target}",
                         name_suffix=f"-before-{target}")
-    except RiverGridError as exc:
+    except (RiverGridError, OSError, sqlite3.Error) as exc:
+        detail = exc.message_zh if isinstance(exc, RiverGridError) else f"{type(exc).__name__}: {exc}"
         raise RiverGridError(
-            f"升级数据库结构前的自动备份失败：{exc.message_zh}。数据库未升级。"
-            "如确需不备份直接升级，请设置环境变量 RIVERGRID_BACKUP_ON_UPGRADE=0",
-            f"backup before upgrade failed: {exc.reason_en}",
+            f"升级数据库结构前的自动备份失败（{detail}），数据库未升级。"
+            "请检查备份目录 RIVERGRID_BACKUP_DIR；如确需不备份直接升级，请设置环境变量 RIVERGRID_BACKUP_ON_UPGRADE=0",
+            f"backup before upgrade failed: {getattr(exc, 'reason_en', exc)}",
         ) from exc
     log.warning("database at revision %s backed up to %s before upgrading to %s", "+".join(current), result.path,
                 target)
@@ -553,7 +554,10 @@ def restore(path: str | Path, url: str | None = None, *, data_dir: str | Path | 
     backend = make_url(url).get_backend_name()
     with _open_backup(path) as zf:
         manifest = _manifest_of(zf, path)
-        bad = zf.testzip()
+        try:
+            bad = zf.testzip()  # every member read once: a damaged backup changes nothing
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            bad = f"{type(exc).__name__}: {exc}"
         if bad is not None:
             raise FileFormatError(f"备份文件“{path.name}”已损坏（{bad} 校验失败），未做任何恢复",
                                   f"{path}: bad CRC in {bad}")
