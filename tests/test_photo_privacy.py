@@ -387,7 +387,7 @@ def test_migration_0008_strips_photos_stored_before_and_re_keys_their_rows(
     assert any(missing in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records)
     files_after = sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())
 
-    # run again (down to 0006, which restores nothing, and up): nothing changes
+    # run again (0008 down, which restores nothing, and up): nothing changes
     upgrade_again = [(r.id, r.sha256, r.size_bytes) for r in rows.values()]
     from alembic import command
     from alembic.config import Config
@@ -398,7 +398,7 @@ def test_migration_0008_strips_photos_stored_before_and_re_keys_their_rows(
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0006")
+        command.downgrade(cfg, "-1")
     upgrade(engine)
     with engine.connect() as conn:
         again = [(r.id, r.sha256, r.size_bytes) for r in conn.execute(text(
