@@ -79,10 +79,10 @@ def old_check(data: bytes) -> bytes:
     with Image.open(io.BytesIO(data)) as im:
         im.load()
     with Image.open(io.BytesIO(data)) as im:
-        im = ImageOps.exif_transpose(im)
-        im.thumbnail((THUMB_PX, THUMB_PX))
+        upright = ImageOps.exif_transpose(im)
+        upright.thumbnail((THUMB_PX, THUMB_PX))
         out = io.BytesIO()
-        im.save(out, format="JPEG", quality=82)
+        upright.save(out, format="JPEG", quality=82)
     return data
 
 

@@ -151,9 +151,10 @@ def backup(url: str | None = None, output: str | Path | None = None, *, data_dir
         raise RiverGridError(f"备份文件已存在：{target}（不会覆盖，请换一个文件名）", f"{target} exists")
     backend = make_url(url).get_backend_name()
     created = clock.now()
+    db_facts: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="rivergrid-backup-") as work:
         if backend == "sqlite":
-            member, dump, db_facts = SQLITE_MEMBER, Path(work) / SQLITE_MEMBER, {}
+            member, dump = SQLITE_MEMBER, Path(work) / SQLITE_MEMBER
             revision, tables = _sqlite_backup(_sqlite_path(url), dump)
         elif backend == "postgresql":
             member, dump = PG_MEMBER, Path(work) / PG_MEMBER
@@ -178,7 +179,8 @@ def backup(url: str | None = None, output: str | Path | None = None, *, data_dir
         if target is None:
             folder.mkdir(parents=True, exist_ok=True)
             stamp = created.astimezone(LOCAL_TZ).strftime("%Y%m%d-%H%M%S")
-            names = (f"rivergrid-{stamp}{name_suffix}{'' if n == 1 else f'-{n}'}.zip" for n in range(1, 1000))
+            names: Iterator[str] = (f"rivergrid-{stamp}{name_suffix}{'' if n == 1 else f'-{n}'}.zip"
+                                    for n in range(1, 1000))
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             names = iter([target.name])
@@ -187,7 +189,8 @@ def backup(url: str | None = None, output: str | Path | None = None, *, data_dir
         os.close(fd)
         try:
             with zipfile.ZipFile(partial, "w", allowZip64=True) as zf:
-                packed = zipfile.ZIP_DEFLATED if backend == "sqlite" else zipfile.ZIP_STORED  # pg_dump -Fc is compressed
+                # a pg_dump -Fc archive is compressed already
+                packed = zipfile.ZIP_DEFLATED if backend == "sqlite" else zipfile.ZIP_STORED
                 zf.write(dump, member, compress_type=packed)
                 for sub in FILE_FOLDERS:
                     root = data / sub
@@ -437,9 +440,10 @@ def _pg_restore(dump: Path, url: str, manifest: dict[str, Any], work: Path) -> N
     source = str(manifest.get("postgresql", {}).get("schema") or "public")
 
     toc = _run([pg_restore, "-l", str(dump)], env, "读取备份中的数据库目录（pg_restore）").stdout.splitlines()
-    keep, names = [], set()
-    for line in toc:
-        entry = re.match(r"^\d+; \d+ \d+ (.*)$", line)
+    keep: list[str] = []
+    names: set[str] = set()
+    for item in toc:
+        entry = re.match(r"^\d+; \d+ \d+ (.*)$", item)
         if entry is None:
             continue
         words = entry.group(1).split()
@@ -447,7 +451,7 @@ def _pg_restore(dump: Path, url: str, manifest: dict[str, Any], work: Path) -> N
             continue  # the target's schema exists already: it is where the restore goes
         if source in words:  # "<kind…> <schema> <name…> <owner>"
             names.update(w.strip('"') for w in words[words.index(source) + 1:-1])
-        keep.append(line)
+        keep.append(item)
     listing = work / "restore.list"
     listing.write_text("\n".join(keep) + "\n", encoding="utf-8")
     sql = work / "restore.sql"
@@ -664,11 +668,11 @@ def _target_rows(url: str, backend: str) -> dict[str, int]:
         path = _sqlite_path(url)
         if not path.exists():
             return {}
-        conn = sqlite3.connect(path, timeout=30)
+        db = sqlite3.connect(path, timeout=30)
         try:
-            return _sqlite_facts(conn)[1]
+            return _sqlite_facts(db)[1]
         finally:
-            conn.close()
+            db.close()
     if backend != "postgresql":
         raise RiverGridError(f"不支持恢复到此类数据库：{backend}", f"unsupported backend {backend!r}")
     engine = create_engine(url)

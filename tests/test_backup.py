@@ -164,7 +164,8 @@ def test_restore_refuses_a_database_with_data_unless_forced_and_then_replaces_it
     target.dispose()
     before = everything(empty_url)
     assert len(before["incidents"]) == len(source["incidents"]) + 1
-    with pytest.raises(ConflictError, match=r"目标数据库已有数据（.* \d+ 条.*），未恢复。如确需用备份替换现有数据，请加 --force"):
+    refused = r"目标数据库已有数据（.* \d+ 条.*），未恢复。如确需用备份替换现有数据，请加 --force"
+    with pytest.raises(ConflictError, match=refused):
         restore(path, empty_url, data_dir=tmp_path / "d1")
     assert everything(empty_url) == before
     # forced: replaced by the backup, the extra incident gone
@@ -336,7 +337,8 @@ def test_upgrade_backs_up_a_database_with_data_before_running_pending_migrations
     with engine.begin() as conn:
         conn.execute(text(
             "INSERT INTO grids (id, name, level, responsible_body, area_desc, personnel_desc, duties, tasks, rewards,"
-            " hotline, illustrative, version) VALUES (1, '东兴村', 'village', '村委会', '', '', '', '', '', '', false, 1)"))
+            " hotline, illustrative, version)"
+            " VALUES (1, '东兴村', 'village', '村委会', '', '', '', '', '', '', false, 1)"))
     current, pending = pending_revisions(engine)
     assert current == ("0005",) and pending[0] == "0006" and pending[-1] == "0008"
 
@@ -369,7 +371,8 @@ def test_a_failed_backup_stops_the_upgrade(tmp_path: Path, data_dir: Path, monke
     upgrade(engine, "0006")
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO counters (name, value) VALUES ('incident:2026', 3)"))
-    with pytest.raises(RiverGridError, match="升级数据库结构前的自动备份失败.*数据库未升级.*RIVERGRID_BACKUP_ON_UPGRADE=0"):
+    stopped = "升级数据库结构前的自动备份失败.*数据库未升级.*RIVERGRID_BACKUP_ON_UPGRADE=0"
+    with pytest.raises(RiverGridError, match=stopped):
         upgrade(engine)
     current, pending = pending_revisions(engine)
     assert current == ("0006",) and pending[-1] == "0008"
