@@ -47,12 +47,12 @@ Privacy (:func:`strip_metadata`, part of the checks)
       metadata filter has to know every such place, per format;
     * cost: the check decodes every photo anyway (a truncated file must be refused), so the
       re-encode adds only the encoder. ``bench/photos.py`` on a 12 MP JPEG (4000×3000, 3.7 MB,
-      quality 90; CPU time on this 2-core machine, median of 5): decoding alone 65 ms; the old
-      check (verify, decode, decode again for the thumbnail) 193 ms; the new check with
-      re-encoding 113 ms, cheaper than before because the pixels are decoded once and the
-      thumbnail is made from them; a clean photo 60 ms; the metadata-only alternative (decode,
-      thumbnail, segments cut out) 80 ms, so it would save about 30 ms per photo but leave
-      portrait photos sideways;
+      quality 90; CPU time, median of 5, range of two runs on this shared 2-core machine):
+      decoding alone 62–65 ms; the old check (verify, decode, decode again for the thumbnail)
+      184–193 ms; the new check with re-encoding 110–113 ms, cheaper than before because the
+      pixels are decoded once and the thumbnail is made from them; a clean photo 59–60 ms; the
+      metadata-only alternative (decode, thumbnail, segments cut out) 76–80 ms, so it would save
+      about 35 ms per photo but leave portrait photos sideways;
     * quality: a JPEG is re-encoded with its own quantisation tables (transposed with the pixels
       for a quarter turn) and its own chroma subsampling, so it loses one generation at the
       quality the camera chose: in the bench 44.7 dB PSNR against the original's pixels turned
