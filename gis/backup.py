@@ -336,7 +336,7 @@ def _pg_connection(url: str) -> tuple[str, dict[str, str]]:
         params["user"] = parsed.username
     if parsed.database:
         params["dbname"] = parsed.database
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env = dict(os.environ)  # what the URL leaves open libpq takes from PG* variables, as for the app itself
     if parsed.password:
         env["PGPASSWORD"] = str(parsed.password)
     return make_dsn(**params), env
