@@ -59,9 +59,10 @@ Privacy (:func:`strip_metadata`, part of the checks)
       upright, and a file 1.8 % smaller. PNG, GIF, BMP, TIFF and lossless WebP are re-encoded
       losslessly; lossy WebP at quality 90.
 
-    Stripping a stripped photo gives the same bytes (a clean file is kept as it is; GIF, BMP and
-    TIFF are always rewritten, losslessly), so the migration that strips the photos stored before
-    (``0008_strip_photo_metadata``) can run again safely. Multi-frame images keep all their
+    Stripping a stripped photo changes nothing: a clean file is kept as it is, and GIF, BMP and
+    TIFF, which are always rewritten, are rewritten losslessly (to the same bytes, in the tests).
+    So the migration that strips the photos stored before (``0008_strip_photo_metadata``) can run
+    again safely. Multi-frame images keep all their
     frames; an MPO (a JPEG with MPF images appended) keeps its first, main image only, as a JPEG.
 """
 
