@@ -1,12 +1,14 @@
 """RiverGrid command line: ``python -m gis COMMAND [--json]``.
 
-Commands: ``init-demo``, ``info``, ``inspect FILE``, ``import FILE --as KIND``,
+Commands: ``init``, ``user add|passwd|disable|enable|set|unlock|list``, ``init-demo``, ``info``,
+``inspect FILE``, ``import FILE --as KIND``,
 ``export --layer L --format F -o PATH``, ``check [--rivers F --grids F]``, ``undo ENTRY|--batch B``,
 ``who --lon X --lat Y [--tolerance-m 50]``, ``patrol FILE [--rivers F] [--corridor-m 50] [--from-crs gcj02]``,
 ``patrol-report --period 2026-11``, ``assess --period 2026 [--grid ID] [--xlsx FILE]``,
 ``incident report --lon X --lat Y --category C --description D``, ``incident move ID --to STATE --as USER``,
-``incident list [--overdue] [--due-soon] [--now ISO]``,
-``calendar DATE|years|add FILE|refresh [--as USER]``.
+``incident list [--overdue] [--due-soon] [--now ISO] [--as USER]``,
+``calendar DATE|years|add FILE|refresh [--as USER]``, ``backup [-o FILE] [--rotate N]``,
+``restore FILE [--force]``.
 
 The command line trusts its operator (who can read the database file anyway) but still acts as
 a named user: writes run as ``--user`` (default ``admin``) and are checked against that user's
@@ -590,6 +592,44 @@ def cmd_assess(args: argparse.Namespace) -> int:
     return 0
 
 
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from gis.backup import backup, rotate
+
+    if args.rotate is not None and args.rotate < 1:
+        raise RiverGridError(f"--rotate 应为不小于 1 的整数（收到 {args.rotate}）", f"--rotate {args.rotate} < 1")
+    result = backup(args.database_url, args.output, reason=args.reason)
+    m = result.manifest
+    files = m["files"].get("attachments", {"count": 0, "bytes": 0})
+    lines = [f"已备份到 {result.path}（{_size(result.path.stat().st_size)}）",
+             f"数据库：{m['backend']}，结构版本 {m['revision'] or '无'}，{len(m['tables'])} 张表共 "
+             f"{sum(m['tables'].values())} 条记录；附件照片 {files['count']} 个（{_size(files['bytes'])}）"]
+    data: dict[str, Any] = {"path": str(result.path), "manifest": m}
+    if args.rotate is not None:
+        removed = rotate(args.rotate)
+        data["removed"] = [str(p) for p in removed]
+        lines.append(f"保留最新 {args.rotate} 个定期备份，删除旧备份 {len(removed)} 个"
+                     + ("：" + "、".join(p.name for p in removed) if removed else ""))
+    _print(data, args.json, "\n".join(lines))
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from gis.backup import restore
+
+    result = restore(args.file, args.database_url, force=args.force)
+    m = result.manifest
+    text = (f"已从 {args.file} 恢复（备份时间 {m.get('created_at_local') or m.get('created_at')}，"
+            f"结构版本 {m.get('revision') or '无'}）：{len(result.tables)} 张表共 {sum(result.tables.values())} 条记录，"
+            f"与备份清单一致；写入附件等文件 {sum(result.files.values())} 个")
+    _print({"file": str(args.file), "manifest": m, "tables": result.tables, "files_written": result.files},
+           args.json, text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="机器可读的 JSON 输出")
@@ -732,6 +772,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch")
     p.add_argument("--user", default="admin")
     p.set_defaults(func=cmd_undo)
+
+    p = sub.add_parser("backup", parents=[common], help="备份数据库和附件照片到一个文件（可在系统运行时执行）")
+    p.add_argument("-o", "--output", type=Path,
+                   help="备份文件（默认在备份目录 RIVERGRID_BACKUP_DIR 中新建 rivergrid-日期-时间.zip）")
+    p.add_argument("--rotate", type=int, metavar="N", help="备份后只保留备份目录中最新的 N 个定期备份")
+    p.add_argument("--reason", default="manual", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", parents=[common], help="从备份文件恢复数据库和附件照片（请先停止应用）")
+    p.add_argument("file", type=Path, help="备份文件（gis backup 生成的 .zip）")
+    p.add_argument("--force", action="store_true", help="目标数据库已有数据时仍然恢复：用备份替换现有数据")
+    p.set_defaults(func=cmd_restore)
 
     inc = sub.add_parser("incident", help="事件：上报、流转、列表")
     isub = inc.add_subparsers(dest="incident_command", required=True)

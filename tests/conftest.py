@@ -23,6 +23,7 @@ It runs on in real time from the start of the session; set in the environment, s
 and app processes started by tests share it. The suite gives the same result on any real date."""
 os.environ["RIVERGRID_NOW"] = TEST_NOW
 os.environ["RIVERGRID_NOW_SINCE"] = repr(time.time())
+os.environ.setdefault("RIVERGRID_BACKUP_ON_UPGRADE", "0")  # no backup before each test's migrations (test_backup.py)
 
 PG_URL = os.environ.get("RIVERGRID_TEST_PG_URL", "")
 IN_CI = os.environ.get("CI", "").lower() == "true"

@@ -15,6 +15,7 @@ Whatever the store, a write that loses against another one reaches the caller as
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -81,16 +82,59 @@ def make_engine(url: str | None = None) -> Engine:
     return engine
 
 
+BACKUP_ON_UPGRADE_ENV = "RIVERGRID_BACKUP_ON_UPGRADE"
+"""``0`` turns off the backup that :func:`upgrade` writes before migrating a database with data
+(the test suite sets it; its own test of the backup sets it back to ``1``). Default: on."""
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` with Alembic, keeping existing data."""
+    """Bring the schema to ``revision`` with Alembic, keeping existing data.
+
+    Before a database that already has tables is migrated (it is at an older revision), a backup
+    of it and of the attachment files is written to ``settings().backup_dir``
+    (:func:`gis.backup.backup_before_upgrade`); a failed backup stops the upgrade.
+    ``RIVERGRID_BACKUP_ON_UPGRADE=0`` skips it. An empty database is not backed up.
+
+    All pending revisions run in one transaction. Work a revision leaves for after its commit
+    (``config.attributes["after_commit"]``: callables taking a connection, such as removing files
+    no row refers to any more) runs once that transaction has committed, in a new one.
+    """
     from alembic import command
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if (os.environ.get(BACKUP_ON_UPGRADE_ENV) or "1").strip().lower() not in {"0", "false", "no", "off"}:
+        current, pending = pending_revisions(engine, revision)
+        if current and pending:
+            from gis.backup import backup_before_upgrade
+
+            backup_before_upgrade(engine, current=current, target=pending[-1])
+    after_commit: list[Any] = []
+    cfg.attributes["after_commit"] = after_commit
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+    if after_commit:
+        with engine.begin() as conn:
+            for work in after_commit:
+                work(conn)
+
+
+def pending_revisions(engine: Engine, revision: str = "head") -> tuple[tuple[str, ...], list[str]]:
+    """The database's current Alembic revisions (empty for a database without our tables) and the
+    revisions :func:`upgrade` to ``revision`` would apply, oldest first."""
+    from alembic.config import Config
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    script = ScriptDirectory.from_config(cfg)
+    with engine.connect() as conn:
+        current = tuple(MigrationContext.configure(conn).get_current_heads())
+    pending = [r.revision for r in script.iterate_revisions(revision, current or "base")]
+    return current, list(reversed(pending))
 
 
 def _ours(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:

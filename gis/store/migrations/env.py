@@ -28,5 +28,10 @@ if connection is not None:
     _run(connection)
 else:  # the alembic command line: use DATABASE_URL or the default SQLite file
     engine = create_engine(settings().database_url)
+    after_commit: list = []  # work a revision leaves for after the commit (see gis.store.upgrade)
+    config.attributes["after_commit"] = after_commit
     with engine.begin() as conn:
         _run(conn)
+    with engine.begin() as conn:
+        for work in after_commit:
+            work(conn)
