@@ -51,7 +51,12 @@ else:
         if reading_allowed() and (permission is None or (actor is not None and actor.can(permission)))
     ]
     public = [st.Page(path, title=title, icon=icon, url_path=url) for path, title, icon, url in PUBLIC_PAGES]
-    nav = st.navigation(visible + public + [login_page] if visible else [login_page, *public])
+    if visible:
+        nav = st.navigation(visible + public + [login_page])
+    else:  # sign-in first: the root opens the sign-in page, which keeps its own address (/login)
+        start = st.Page(lambda: st.switch_page(login_page), title="登录", url_path="start", default=True,
+                        visibility="hidden")
+        nav = st.navigation([start, login_page, *public])
 
 with st.sidebar:
     st.markdown("### 河长网格")
