@@ -37,7 +37,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 from xml.etree.ElementTree import Element, ParseError
-
 from zlib import error as _zlib_error
 
 import defusedxml
