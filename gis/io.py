@@ -53,6 +53,7 @@ __all__ = [
     "LayerInfo",
     "ReadResult",
     "WRITE_FORMATS",
+    "feature_labels",
     "inspect",
     "read_gpx_tracks",
     "read_layer",
@@ -796,6 +797,12 @@ def _read_frame(ref: _LayerRef) -> _Frame:
                 dataset, layer=ref.ogr_layer, encoding=encoding, force_2d=True, on_invalid="fix"
             )
     return _Frame(_tidy_driver_columns(gdf, ref.kind), warns)
+
+
+def feature_labels(frame: pd.DataFrame) -> list[str]:
+    """``第 k 个要素（名称）`` for every row (the name from a ``name``/``名称`` column when set), as
+    the readers' messages name features."""
+    return [_feature_label(frame, i) for i in range(len(frame))]
 
 
 def _feature_label(gdf: gpd.GeoDataFrame, position: int) -> str:
