@@ -789,7 +789,10 @@ def _gpx_lines(path: Path, layer: str) -> gpd.GeoDataFrame:
 def _read_frame(ref: _LayerRef) -> _Frame:
     if ref.kind == "csv":
         return _read_csv(Path(ref.dataset))
-    with _ogr_dataset(ref) as (dataset, encoding, warns), _gdal_errors(Path(ref.archive or ref.dataset)):
+    with _ogr_dataset(ref) as (dataset, encoding, warns), _gdal_errors(Path(ref.archive or ref.dataset)), \
+            warnings.catch_warnings():
+        # shapely warns on NaN coordinates in the WKB; read_layer refuses them with a message
+        warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
         if ref.kind == "gpx" and ref.ogr_layer in ("tracks", "routes"):
             gdf = _gpx_lines(Path(dataset), ref.ogr_layer)
         else:
