@@ -18,7 +18,7 @@ import numpy as np
 import pyproj
 import pytest
 import shapely
-from shapely.geometry import LineString, Point, Polygon, box
+from shapely.geometry import LineString, Point, box
 from sqlalchemy import func, select
 
 from gis.auth import Actor
