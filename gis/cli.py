@@ -1,7 +1,7 @@
 """RiverGrid command line: ``python -m gis COMMAND [--json]``.
 
 Commands: ``init``, ``user add|passwd|disable|enable|set|unlock|list``, ``init-demo``, ``info``,
-``inspect FILE``, ``import FILE --as KIND``,
+``inspect FILE [--as KIND]``, ``import FILE --as KIND [--allow-far]``,
 ``export --layer L --format F -o PATH``, ``check [--rivers F --grids F]``, ``undo ENTRY|--batch B``,
 ``who --lon X --lat Y [--tolerance-m 50]``, ``patrol FILE [--rivers F] [--corridor-m 50] [--from-crs gcj02]``,
 ``patrol-report --period 2026-11``, ``assess --period 2026 [--grid ID] [--xlsx FILE]``,
@@ -15,6 +15,15 @@ a named user: writes run as ``--user`` (default ``admin``) and are checked again
 role and written to the audit log like any other write. Errors print one line on stderr,
 ``错误：<中文说明> (<English reason>)``, and exit with status 2 (1 for an unexpected failure);
 no traceback unless ``RIVERGRID_DEBUG=1``.
+
+``inspect`` gives the verdict ``import`` would give, with the same message and exit status. With
+``--as KIND`` it runs the import itself (same options, as ``--user``) in a transaction that is
+rolled back: every check of that kind, nothing written. Without it, it lists the layers and runs
+every check that does not depend on the kind on the layer an import would read (``--layer``,
+else the first): the limits of :mod:`gis.limits`, readable, CRS known and plausible, finite
+coordinates, geometry repair, and the distance to the top-level grid when the database has one
+(:mod:`gis.jurisdiction`; ``--allow-far`` as for import; a new top-level grid needs
+``--as grids``). A SQLite database file that does not exist is not created by it.
 """
 
 from __future__ import annotations
@@ -197,15 +206,63 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_inspect(args: argparse.Namespace) -> int:
-    from gis.io import inspect
+def _existing_store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The store when its database exists (a SQLite file that is not there is not created)."""
+    from sqlalchemy.engine import make_url
 
+    from gis.config import settings
+
+    url = args.database_url or settings().database_url
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and (
+        not parsed.database or parsed.database == ":memory:" or not Path(parsed.database).is_file()
+    ):
+        return None
+    return _store(args)
+
+
+def _import_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {"layer": args.layer, "crs": args.crs, "source_offset": args.from_offset,
+            "mapping": _pairs(args.map, "--map"), "defaults": _pairs(args.default, "--default"),
+            "allow_far": args.allow_far}
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from gis.io import feature_labels, inspect, read_layer
+    from gis.jurisdiction import check_near
+
+    if args.kind:
+        return _inspect_as(args)
     layers = inspect(args.file, crs=args.crs)
+    result = read_layer(args.file, layer=args.layer, crs=args.crs, source_offset=args.from_offset)
+    store = _existing_store(args)
+    if store is not None:
+        with store.session() as s:
+            check_near(s, list(result.gdf.geometry), labels=feature_labels(result.gdf), allow_far=args.allow_far)
     data = {"file": str(args.file), "layers": [layer.to_dict() for layer in layers]}
     text = "\n".join(
         f"{l.name}: {l.geometry_type}, {l.features} 个要素, 坐标系 {l.crs or '未知'}, 范围 {l.bounds_wgs84}"
         for l in layers
     )
+    text += "".join(f"\n提示：{w}" for w in result.warnings)
+    _print(data, args.json, text)
+    return 0
+
+
+def _inspect_as(args: argparse.Namespace) -> int:
+    """``inspect --as KIND``: the import, rolled back."""
+    from gis.importing import KIND_LABELS, import_file
+
+    store = _store(args)
+    actor = _actor(store, args.user)
+    with store.session(actor) as s:
+        report = import_file(s, args.file, args.kind, **_import_options(args))
+        s.rollback()  # a check: nothing is written
+    data = {"file": str(args.file), "kind": args.kind, "layer": report.layer, "source_crs": report.source_crs,
+            "features": len(report.ids), "warnings": report.warnings}
+    text = (f"可以导入：{len(report.ids)} 条{KIND_LABELS[args.kind]}（图层 {report.layer or '-'}，"
+            f"原坐标系 {report.source_crs}）；仅检查，未写入")
+    text += "".join(f"\n提示：{w}" for w in report.warnings)
     _print(data, args.json, text)
     return 0
 
@@ -225,12 +282,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     store = _store(args)
     actor = _actor(store, args.user)
-    defaults = _pairs(args.default, "--default")
     with store.session(actor) as s:
-        report = import_file(
-            s, args.file, args.kind, layer=args.layer, crs=args.crs, source_offset=args.from_offset,
-            mapping=_pairs(args.map, "--map"), defaults=defaults,
-        )
+        report = import_file(s, args.file, args.kind, **_import_options(args))
     text = f"已导入 {len(report.ids)} 条{KIND_LABELS[args.kind]}（图层 {report.layer or '-'}，原坐标系 {report.source_crs}）"
     if report.warnings:
         text += "\n" + "\n".join(f"提示：{w}" for w in report.warnings)
@@ -369,7 +422,7 @@ def cmd_incident_report(args: argparse.Namespace) -> int:
             s, lon=args.lon, lat=args.lat, category=args.category, description=args.description,
             severity=args.severity, source=args.source, reporter=args.reporter, title=args.title,
             object_id=args.object_id, track_id=args.track_id, photos=args.photo, tolerance_m=args.tolerance_m,
-            index=index,
+            index=index, allow_far=args.allow_far,
         )
         routing = inc.routing
         data = incident_dict(inc)
@@ -680,19 +733,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", parents=[common], help="各表记录数及网格责任人")
     p.set_defaults(func=cmd_info)
 
-    p = sub.add_parser("inspect", parents=[common], help="查看地理数据文件的图层、要素数、坐标系和范围")
-    p.add_argument("file", type=Path)
-    p.add_argument("--crs", help="文件未声明坐标系时采用的坐标系，如 EPSG:4490")
+    kinds = ("rivers", "grids", "tracks", "objects", "incidents")
+    importing = argparse.ArgumentParser(add_help=False)
+    importing.add_argument("file", type=Path)
+    importing.add_argument("--layer", help="读取的图层（默认第一个非空图层）")
+    importing.add_argument("--crs", help="文件未声明坐标系时采用的坐标系，如 EPSG:4490")
+    importing.add_argument("--from", dest="from_offset", choices=("gcj02", "bd09"),
+                           help="坐标带有火星/百度偏移时转换为 WGS84")
+    importing.add_argument("--map", action="append", metavar="KEY=COLUMN", help="字段对应，如 name=MC")
+    importing.add_argument("--default", action="append", metavar="KEY=VALUE",
+                           help="缺省值，如 parent=临江市森工街道办事处")
+    importing.add_argument("--allow-far", action="store_true",
+                           help="要素距本系统最上级网格超过 RIVERGRID_MAX_DISTANCE_KM（默认 50 km）时仍然导入")
+
+    p = sub.add_parser("inspect", parents=[common, importing],
+                       help="检查地理数据文件（图层、要素数、坐标系、范围），结论与导入相同，不写入")
+    p.add_argument("--as", dest="kind", choices=kinds, help="按此类型做完整的导入检查（回滚，不写入）")
+    p.add_argument("--user", default="admin", help="--as 检查时以哪个用户的身份（默认 admin）")
     p.set_defaults(func=cmd_inspect)
 
-    p = sub.add_parser("import", parents=[common], help="导入地理数据文件")
-    p.add_argument("file", type=Path)
-    p.add_argument("--as", dest="kind", required=True, choices=("rivers", "grids", "tracks", "objects", "incidents"))
-    p.add_argument("--layer")
-    p.add_argument("--crs", help="文件未声明坐标系时采用的坐标系")
-    p.add_argument("--from", dest="from_offset", choices=("gcj02", "bd09"), help="坐标带有火星/百度偏移时转换为 WGS84")
-    p.add_argument("--map", action="append", metavar="KEY=COLUMN", help="字段对应，如 name=MC")
-    p.add_argument("--default", action="append", metavar="KEY=VALUE", help="缺省值，如 parent=临江市森工街道办事处")
+    p = sub.add_parser("import", parents=[common, importing], help="导入地理数据文件")
+    p.add_argument("--as", dest="kind", required=True, choices=kinds)
     p.add_argument("--user", default="admin", help="以哪个用户的身份写入（默认 admin）")
     p.set_defaults(func=cmd_import)
 
@@ -800,6 +861,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--track-id", type=int, help="关联的巡河轨迹编号")
     p.add_argument("--photo", action="append", help="照片文件路径（JPEG/PNG 等，每张不超过 10 MB，可重复）")
     p.add_argument("--tolerance-m", type=float, default=50.0, help="查找河段的距离（米，默认 50）")
+    p.add_argument("--allow-far", action="store_true", help="位置距本系统最上级网格超过上限时仍然上报")
     p.add_argument("--as", "--user", dest="user", default="admin", help="以哪个用户的身份上报（默认 admin）")
     p.set_defaults(func=cmd_incident_report)
     p = isub.add_parser("move", parents=[common], help="事件流转：受理、交办、办结、审核、督办、移送等")

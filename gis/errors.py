@@ -24,6 +24,10 @@ class FileFormatError(RiverGridError):
     """A file is empty, broken or of an unsupported format."""
 
 
+class LimitError(FileFormatError):
+    """A file exceeds a configured limit (size, unpacked size, compression ratio, points, XML entities)."""
+
+
 class LayerNotFoundError(RiverGridError):
     """A requested layer is not in the file."""
 
@@ -38,6 +42,10 @@ class CoordinateRangeError(CRSError):
 
 class GeometryError(RiverGridError):
     """A geometry is invalid, empty or of the wrong type."""
+
+
+class TooFarError(ValidationError):
+    """Features lie farther from the deployment's top-level grid than allowed (overridable)."""
 
 
 class DuplicateNameError(RiverGridError):

@@ -1,8 +1,11 @@
 """Import features from a geodata file into the store, all or nothing.
 
-:func:`import_file` reads a layer with :mod:`gis.io` (CRS detection, reprojection, optional
-GCJ-02/BD-09 correction, repair of invalid geometries), maps its columns onto one kind of record
-and writes every record in the caller's transaction. Any bad record raises before the
+:func:`import_file` reads a layer with :mod:`gis.io` (limits of :mod:`gis.limits`, CRS
+detection, reprojection, optional GCJ-02/BD-09 correction, refusal of non-finite coordinates,
+repair of invalid geometries), maps its columns onto one kind of record and writes every record
+in the caller's transaction. Features farther than ``RIVERGRID_MAX_DISTANCE_KM`` from the
+deployment's top-level grid are refused unless ``allow_far`` (:mod:`gis.jurisdiction`; a grid
+without parent, a new top-level grid, is not checked). Any bad record raises before the
 transaction commits, so a failed import leaves the store unchanged.
 """
 
@@ -20,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gis import clock, io
+from gis.jurisdiction import check_near
 from gis.errors import NotFoundError, ValidationError
 from gis.model import (
     LOCAL_TZ,
@@ -164,6 +168,10 @@ def _find_grid(session: Session, name: str) -> Grid:
     return grid
 
 
+def _parent_names(frame: pd.DataFrame, rows: _Rows, defaults: Mapping[str, str]) -> list[str]:
+    return [rows.text(row, "parent") or defaults.get("parent", "") for _, row in frame.iterrows()]
+
+
 def _import_grids(session: Session, frame: pd.DataFrame, rows: _Rows, report: ImportReport,
                   defaults: Mapping[str, str]) -> None:
     rows.require("name", "网格")
@@ -229,7 +237,7 @@ def _import_incidents(session: Session, frame: pd.DataFrame, rows: _Rows, report
 
 
 def _import_tracks(session: Session, path: Path, report: ImportReport, *, source_offset: str | None,
-                   defaults: Mapping[str, str]) -> None:
+                   defaults: Mapping[str, str], allow_far: bool) -> None:
     """Tracks go through :func:`gis.patrol_store.import_track_file` (GPX, KML/KMZ, CSV; cleaned,
     checked all or nothing, original file kept)."""
     from gis.patrol_store import import_track_file
@@ -237,7 +245,7 @@ def _import_tracks(session: Session, path: Path, report: ImportReport, *, source
     if not defaults.get("person"):
         raise ValidationError("导入巡河轨迹需要指定巡查人员（--default person=姓名）", "tracks need a person")
     done = import_track_file(session, path, person=defaults["person"], grid=defaults.get("grid") or None,
-                             from_crs=source_offset)
+                             from_crs=source_offset, allow_far=allow_far)
     report.ids.extend(done.ids)
     report.warnings.extend(done.warnings)
 
@@ -252,6 +260,7 @@ def import_file(
     source_offset: str | None = None,
     mapping: Mapping[str, str] | None = None,
     defaults: Mapping[str, str] | None = None,
+    allow_far: bool = False,
 ) -> ImportReport:
     """Import the features of ``path`` as ``kind`` records (rivers, grids, tracks, objects, incidents).
 
@@ -271,6 +280,16 @@ def import_file(
     defaults
         Values for absent columns: ``level``, ``parent`` (grid name), ``person`` and ``grid``
         (for tracks).
+    allow_far
+        Import features farther than ``RIVERGRID_MAX_DISTANCE_KM`` from the top-level grid too
+        (the user confirmed that they belong here; CLI ``--allow-far``).
+
+    Raises
+    ------
+    TooFarError
+        A feature lies too far from the top-level grid (the message names it and the distance).
+    FileFormatError, LimitError, CRSError, GeometryError, ValidationError, NotFoundError
+        The file or a record cannot be imported; nothing is written.
     """
     if kind not in KINDS:
         raise ValidationError(f"无法导入为“{kind}”，可选：{'、'.join(KINDS)}", f"unknown kind {kind!r}")
@@ -279,7 +298,7 @@ def import_file(
     defaults = defaults or {}
     report = ImportReport(kind=kind, layer=layer or "", source_crs="EPSG:4326", batch=session.info.get("batch", ""))
     if kind == "tracks":
-        _import_tracks(session, path, report, source_offset=source_offset, defaults=defaults)
+        _import_tracks(session, path, report, source_offset=source_offset, defaults=defaults, allow_far=allow_far)
     else:
         result = io.read_layer(path, layer=layer, crs=crs, source_offset=source_offset)
         report.layer, report.source_crs = result.layer, result.source_crs
@@ -288,6 +307,11 @@ def import_file(
         if frame.empty:
             raise ValidationError("文件中没有要素可导入", "no features")
         rows = _Rows(frame, mapping)
+        measured: list[Any] = list(frame.geometry)
+        if kind == "grids":  # a grid without parent is a (new) top-level grid: not measured
+            measured = [g if parent else None for g, parent in zip(measured, _parent_names(frame, rows, defaults),
+                                                                    strict=True)]
+        check_near(session, measured, labels=io.feature_labels(frame), allow_far=allow_far)
         if kind == "rivers":
             _import_rivers(session, frame, rows, report)
         elif kind == "grids":

@@ -55,6 +55,7 @@ Roles
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -69,6 +70,7 @@ from gis import clock
 from gis.attachments import AttachmentStore, attach, check_uploads
 from gis.auth import Actor, require
 from gis.crs import check_lonlat_range
+from gis.jurisdiction import check_near
 from gis.errors import (
     ConflictError,
     NotFoundError,
@@ -676,6 +678,7 @@ def report_incident(
     index: Any = None,
     policy: DeadlinePolicy = DEFAULT_POLICY,
     files: AttachmentStore | None = None,
+    allow_far: bool = False,
 ) -> Incident:
     """Report an incident at a point and route it (上报).
 
@@ -711,6 +714,9 @@ def report_incident(
         Deadline rules.
     files : AttachmentStore, optional
         Where photos go (default ``<RIVERGRID_DATA_DIR>/attachments``).
+    allow_far : bool
+        Accept a point farther than ``RIVERGRID_MAX_DISTANCE_KM`` from the top-level grid (the
+        reporter confirmed it; see :mod:`gis.jurisdiction`).
 
     Returns
     -------
@@ -721,13 +727,20 @@ def report_incident(
     Raises
     ------
     PermissionDenied, ValidationError, CoordinateRangeError, NotFoundError
+    TooFarError
+        The point lies farther than ``RIVERGRID_MAX_DISTANCE_KM`` from the top-level grid and
+        ``allow_far`` is not set.
     """
     actor = require(_actor(session), "incident.report")
     try:
         lon_f, lat_f = float(lon), float(lat)
     except (TypeError, ValueError):
         raise ValidationError(f"经纬度应为数字：经度 {lon!r}，纬度 {lat!r}", "lon/lat must be numbers") from None
+    if not (math.isfinite(lon_f) and math.isfinite(lat_f)):
+        raise ValidationError(f"经纬度应为有限的数字：经度 {lon_f}，纬度 {lat_f}", "lon/lat must be finite")
     check_lonlat_range((lon_f, lat_f, lon_f, lat_f))
+    check_near(session, [Point(lon_f, lat_f)], labels=["事件位置"], allow_far=allow_far,
+               hint="如确属本辖区请勾选“仍然上报”（命令行加 --allow-far）")
     cat = Category.from_any(category)
     sev = Severity.from_any(severity)
     src = IncidentSource.from_any(source)

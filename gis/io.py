@@ -8,11 +8,21 @@ CRS rules when a file declares none: GeoJSON (RFC 7946), KML, GPX and CSV are lo
 WGS84 by definition, so they are read as EPSG:4326 (a CSV's numbers are still range-checked:
 projected or swapped numbers are refused). Any other file (e.g. a shapefile without ``.prj``)
 needs ``crs=`` from the caller.
+
+Safety (:mod:`gis.limits`): every file is refused above ``RIVERGRID_MAX_FILE_MB``; a zip
+(Shapefile ``.zip``, KMZ) is judged from its central directory before anything is decompressed,
+then only the members needed are unpacked, bounded, into a private temporary folder that GDAL
+reads (GDAL never opens an archive itself); KML and GPX are first streamed through ``defusedxml``
+(no entity expansion, no external entities), counting their points against
+``RIVERGRID_MAX_TRACK_POINTS``; CSV is read in chunks under the same count. A vertex whose
+coordinates are not finite numbers (NaN, infinite, empty or not a number in a CSV) is refused
+with its feature's number, never dropped.
 """
 
 from __future__ import annotations
 
 import glob
+import math
 import os
 import tempfile
 import warnings
@@ -33,6 +43,7 @@ import pyproj
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from gis import limits
 from gis.crs import check_lonlat_range, convert_gdf, to_store_crs
 from gis.errors import (
     CoordinateRangeError,
@@ -48,6 +59,7 @@ __all__ = [
     "LayerInfo",
     "ReadResult",
     "WRITE_FORMATS",
+    "feature_labels",
     "inspect",
     "read_gpx_tracks",
     "read_layer",
@@ -81,6 +93,7 @@ _LAT_NAMES = ("lat", "latitude", "y", "纬度")
 _NAME_COLUMNS = ("name", "名称")
 _SHP_FIELD_BYTES = 10
 _MAX_LISTED = 10
+_CSV_CHUNK_ROWS = 100_000
 
 WRITE_FORMATS: dict[str, tuple[str, str]] = {
     "gpkg": ("GPKG", ".gpkg"),
@@ -162,14 +175,17 @@ class GpxTrack:
 
 @dataclass(frozen=True)
 class _LayerRef:
-    """A readable layer: its user-facing name and how GDAL (or pandas for CSV) opens it."""
+    """A readable layer: its user-facing name and how GDAL (or pandas for CSV) opens it.
+
+    ``dataset`` is a local path; for a layer unpacked from an archive it lies in the temporary
+    folder of the call and ``archive`` is the uploaded file (named in messages).
+    """
 
     name: str
     kind: str
     dataset: str
     ogr_layer: str | None = None
     archive: Path | None = None
-    member: str | None = None
 
 
 @dataclass(frozen=True)
@@ -207,10 +223,11 @@ def _gdal_errors(path: Path) -> Iterator[None]:
 
 
 def _existing_file(path: PathLike) -> Path:
+    """``path`` as a Path, refused when missing, empty or above ``RIVERGRID_MAX_FILE_MB``."""
     p = Path(path)
     if not p.is_file():
         raise FileFormatError(f"找不到文件“{p.name}”", f"no such file: {p}")
-    if p.stat().st_size == 0:
+    if limits.check_file_size(p) == 0:
         raise FileFormatError(f"文件“{p.name}”是空的（0 字节），请重新上传", f"empty file: {p}")
     return p
 
@@ -243,59 +260,99 @@ def _require_shapefile_parts(display: str, present: set[str]) -> None:
         )
 
 
-def _zip_layers(p: Path) -> list[_LayerRef]:
-    try:
-        with zipfile.ZipFile(p) as zf:
-            bad = zf.testzip()
-            names = zf.namelist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
-        raise FileFormatError(f"压缩包“{p.name}”已损坏或不是 zip 文件", f"bad zip {p}: {exc}") from exc
-    if bad is not None:
-        raise FileFormatError(f"压缩包“{p.name}”中的文件“{bad}”已损坏", f"bad CRC in {p}: {bad}")
-    names = [
-        n for n in names
-        if not n.startswith("__MACOSX/") and not PurePosixPath(n).name.startswith("._")
-    ]
-    shps = [n for n in names if n.lower().endswith(".shp")]
-    if not shps:
-        raise FileFormatError(
-            f"压缩包“{p.name}”中没有找到 Shapefile（.shp 文件）",
-            f"no .shp in {p}",
-        )
-    stems = [PurePosixPath(n).stem for n in shps]
-    refs = []
-    for member, stem in zip(shps, stems, strict=True):
-        base = member[: -len(".shp")]
-        present = {n[len(base):].lower() for n in names if n[: len(base)] == base}
-        _require_shapefile_parts(member, present)
-        name = stem if stems.count(stem) == 1 else base
-        refs.append(_LayerRef(name, "shp", f"/vsizip/{p.resolve()}/{member}", archive=p, member=member))
+def _zip_layers(p: Path, tmp: Path) -> list[_LayerRef]:
+    """The shapefiles of a zip, each unpacked (bounded) into its own folder under ``tmp``.
+
+    The archive is judged from its central directory first (:func:`gis.limits.check_archive`);
+    only the parts GDAL reads (.shp, .shx, .dbf, .prj, .cpg) are unpacked, under fixed names
+    (the members' own paths are never used on disk).
+    """
+    with limits.open_archive(p) as (zf, infos):
+        members = [
+            i for i in infos
+            if not i.is_dir() and not i.filename.startswith("__MACOSX/")
+            and not PurePosixPath(i.filename).name.startswith("._")
+        ]
+        names = [i.filename for i in members]
+        shps = [n for n in names if n.lower().endswith(".shp")]
+        if not shps:
+            raise FileFormatError(
+                f"压缩包“{p.name}”中没有找到 Shapefile（.shp 文件）",
+                f"no .shp in {p}",
+            )
+        stems = [PurePosixPath(n).stem for n in shps]
+        refs = []
+        for k, (member, stem) in enumerate(zip(shps, stems, strict=True)):
+            base = member[: -len(".shp")]
+            parts: dict[str, zipfile.ZipInfo] = {}
+            for info in members:
+                ext = info.filename[len(base):].lower()
+                if info.filename[: len(base)] == base and ext in _SHAPEFILE_PARTS:
+                    parts.setdefault(ext, info)
+            _require_shapefile_parts(member, set(parts))
+            folder = tmp / f"zip{k}"
+            folder.mkdir()
+            for ext, info in parts.items():
+                limits.copy_member(zf, info, p.name, folder / f"layer{ext}")
+            name = stem if stems.count(stem) == 1 else base
+            refs.append(_LayerRef(name, "shp", str(folder / "layer.shp"), archive=p))
     return refs
 
 
-def _ogr_layer_names(p: Path) -> list[str]:
-    with _gdal_errors(p):
-        listed = pyogrio.list_layers(p)
+def _kmz_document(p: Path, tmp: Path) -> Path:
+    """The main KML of a KMZ (``doc.kml``, else the first ``.kml``), unpacked (bounded) into ``tmp``."""
+    with limits.open_archive(p) as (zf, infos):
+        kmls = [i for i in infos if not i.is_dir() and i.filename.lower().endswith(".kml")]
+        if not kmls:
+            raise FileFormatError(f"KMZ 文件“{p.name}”中没有 KML", f"no .kml in {p}")
+        main = next((i for i in kmls if i.filename == "doc.kml"), kmls[0])
+        return limits.copy_member(zf, main, p.name, tmp / "doc.kml")
+
+
+def _scan_kml(path: Path, name: str) -> None:
+    """Stream a KML through defusedxml, counting its vertices against the point limit."""
+    counter = limits.PointCounter(name)
+    for elem, tags in limits.iter_xml(path, name):
+        if tags[-1] == "coordinates":
+            counter.add(len((elem.text or "").split()))
+        elif tags[-1] == "coord":
+            counter.add()
+
+
+def _ogr_layer_names(p: Path, display: Path) -> list[str]:
+    with _gdal_errors(display):
+        listed = pyogrio.list_layers(str(p))
     # Non-spatial tables (geometry type None), e.g. attribute tables in a GeoPackage, are skipped.
     return [str(name) for name, geometry_type in listed if geometry_type is not None]
 
 
-def _layer_refs(path: PathLike) -> list[_LayerRef]:
-    """Every layer of the file at ``path`` (empty ones included)."""
+def _layer_refs(path: PathLike, tmp: Path) -> list[_LayerRef]:
+    """Every layer of the file at ``path`` (empty ones included), after the safety checks of
+    :mod:`gis.limits`; archives are unpacked into ``tmp`` (which must outlive the refs)."""
     p = _existing_file(path)
     kind = _file_kind(p)
     if kind == "csv":
         return [_LayerRef(p.stem, "csv", str(p))]
     if p.suffix.lower() == ".zip":
-        return _zip_layers(p)
+        return _zip_layers(p, tmp)
     if kind == "shp":
-        present = {ext for ext in (".shx", ".dbf") if _sibling(p, ext) is not None}
-        _require_shapefile_parts(p.name, present)
+        parts = {ext: _sibling(p, ext) for ext in _SHAPEFILE_PARTS}
+        _require_shapefile_parts(p.name, {ext for ext, found in parts.items() if found is not None})
+        for found in parts.values():
+            if found is not None:
+                limits.check_file_size(found)
         return [_LayerRef(p.stem, "shp", str(p))]
-    names = _ogr_layer_names(p)
+    local = p
+    if p.suffix.lower() == ".kmz":
+        local = _kmz_document(p, tmp)
+    if kind == "kml":
+        _scan_kml(local, p.name)
+    elif kind == "gpx":
+        _parse_gpx(p, collect=False)
+    names = _ogr_layer_names(local, p)
     if kind == "gpx":
         names = sorted(names, key=lambda n: _GPX_LAYER_ORDER.index(n) if n in _GPX_LAYER_ORDER else 99)
-    return [_LayerRef(n, kind, str(p), ogr_layer=n) for n in names]
+    return [_LayerRef(n, kind, str(local), ogr_layer=n, archive=p if local != p else None) for n in names]
 
 
 def _parse_crs(crs: CrsLike) -> pyproj.CRS:
@@ -382,8 +439,8 @@ def _layer_meta(ref: _LayerRef) -> _LayerMeta:
     return _LayerMeta(int(info["features"]), crs, bounds, geometry_type or "Unknown")
 
 
-def _readable_layers(path: PathLike) -> list[tuple[_LayerRef, _LayerMeta]]:
-    layers = [(ref, _layer_meta(ref)) for ref in _layer_refs(path)]
+def _readable_layers(path: PathLike, tmp: Path) -> list[tuple[_LayerRef, _LayerMeta]]:
+    layers = [(ref, _layer_meta(ref)) for ref in _layer_refs(path, tmp)]
     non_empty = [(ref, meta) for ref, meta in layers if meta.features > 0]
     if not non_empty:
         name = Path(path).name
@@ -413,12 +470,16 @@ def inspect(path: PathLike, *, crs: CrsLike | None = None) -> list[LayerInfo]:
     ------
     FileFormatError
         Missing, empty, broken or unsupported file, or no features at all.
+    LimitError
+        A limit of :mod:`gis.limits` (file size, archive, XML entities, points).
     CRSError
         ``crs`` is not a valid CRS.
     """
     assumed = _parse_crs(crs) if crs is not None else None
     infos = []
-    for ref, meta in _readable_layers(path):
+    with tempfile.TemporaryDirectory(prefix="rivergrid-read-") as tmp:
+        layers = _readable_layers(path, Path(tmp))
+    for ref, meta in layers:
         layer_crs = _effective_crs(meta.crs, assumed, ref.kind)
         infos.append(
             LayerInfo(
@@ -445,17 +506,62 @@ def _find_column(columns: pd.Index, candidates: tuple[str, ...]) -> str | None:
     return None
 
 
-def _read_csv(path: Path) -> _Frame:
-    """Points from a CSV with longitude/latitude columns (no CRS set; see the module docstring)."""
+def read_csv_rows(path: Path, *, usecols: Any = None, dtype: Any = None,
+                  keep_default_na: bool = True) -> tuple[pd.DataFrame, list[str]]:
+    """All rows of a CSV, read in chunks of 100,000 and counted against the point limit.
+
+    UTF-8 (with or without BOM) first, else GB18030 (a superset of GBK) with a Chinese warning.
+    ``usecols``/``dtype``/``keep_default_na`` go to :func:`pandas.read_csv`. Used by the point
+    readers here and by :mod:`gis.patrol` for track CSVs.
+
+    Raises
+    ------
+    FileFormatError
+        Empty or malformed CSV, or neither encoding fits.
+    LimitError
+        More rows than ``RIVERGRID_MAX_TRACK_POINTS`` (refused while reading).
+    """
     warns: list[str] = []
-    try:
+    for encoding in ("utf-8-sig", "gb18030"):
+        counter = limits.PointCounter(path.name)
+        chunks: list[pd.DataFrame] = []
         try:
-            df = pd.read_csv(path, encoding="utf-8-sig", skipinitialspace=True)
-        except UnicodeDecodeError:
-            df = pd.read_csv(path, encoding="gb18030", skipinitialspace=True)
+            with pd.read_csv(path, encoding=encoding, skipinitialspace=True, chunksize=_CSV_CHUNK_ROWS,
+                             usecols=usecols, dtype=dtype, keep_default_na=keep_default_na) as reader:
+                for chunk in reader:
+                    counter.add(len(chunk))
+                    chunks.append(chunk)
+        except UnicodeDecodeError as exc:
+            if encoding == "utf-8-sig":
+                continue
+            raise FileFormatError(f"CSV 文件“{path.name}”的编码无法识别（请用 UTF-8 或 GBK）",
+                                  f"undecodable CSV {path}: {exc}") from exc
+        except (pd.errors.EmptyDataError, pd.errors.ParserError, ValueError) as exc:
+            if isinstance(exc, FileFormatError):
+                raise
+            raise FileFormatError(f"无法读取 CSV 文件“{path.name}”：内容为空或格式错误",
+                                  f"bad CSV {path}: {exc}") from exc
+        if encoding != "utf-8-sig":
             warns.append("CSV 文件不是 UTF-8 编码，已按 GBK（GB18030）编码读取")
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise FileFormatError(f"无法读取 CSV 文件“{path.name}”：内容为空或格式错误", f"bad CSV {path}: {exc}") from exc
+        if not chunks:
+            raise FileFormatError(f"CSV 文件“{path.name}”中没有数据行", f"no data rows in {path}")
+        frame = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
+        return frame, warns
+    raise AssertionError("unreachable")
+
+
+def _csv_coordinate_text(value: Any) -> str:
+    return "空" if value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() == "" \
+        else f"“{value}”"
+
+
+def _read_csv(path: Path) -> _Frame:
+    """Points from a CSV with longitude/latitude columns (no CRS set; see the module docstring).
+
+    A row whose longitude or latitude is empty, not a number or not finite is refused (with its
+    feature number), never dropped.
+    """
+    df, warns = read_csv_rows(path)
     lon_col = _find_column(df.columns, _LON_NAMES)
     lat_col = _find_column(df.columns, _LAT_NAMES)
     if lon_col is None or lat_col is None:
@@ -466,10 +572,38 @@ def _read_csv(path: Path) -> _Frame:
         )
     lon = pd.to_numeric(df[lon_col], errors="coerce").to_numpy(dtype=np.float64)
     lat = pd.to_numeric(df[lat_col], errors="coerce").to_numpy(dtype=np.float64)
-    points = shapely.points(lon, lat)
-    points[np.isnan(lon) | np.isnan(lat)] = None
     attributes = df.drop(columns=[lon_col, lat_col])
+    bad = np.flatnonzero(~(np.isfinite(lon) & np.isfinite(lat)))
+    if len(bad):
+        i = int(bad[0])
+        more = f"；共 {len(bad)} 个要素的坐标无效" if len(bad) > 1 else ""
+        raise GeometryError(
+            f"{_feature_label(attributes, i)}的坐标无效（经度{_csv_coordinate_text(df[lon_col].iloc[i])}，"
+            f"纬度{_csv_coordinate_text(df[lat_col].iloc[i])}，CSV 第 {i + 2} 行），不能导入{more}。"
+            "请补全或删除这些行后重试",
+            f"non-finite or missing coordinates in {len(bad)} row(s) of {path.name}, first data row {i + 1}",
+        )
+    points = shapely.points(lon, lat)
     return _Frame(gpd.GeoDataFrame(attributes, geometry=gpd.GeoSeries(points, index=df.index)), warns)
+
+
+def _require_finite(gdf: gpd.GeoDataFrame, name: str) -> None:
+    """Refuse a layer with a vertex that is not a finite number (NaN, ±inf), naming the feature."""
+    geoms = np.asarray(gdf.geometry.array, dtype=object)
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    bad = ~np.isfinite(coords).all(axis=1)
+    if not bad.any():
+        return
+    first_bad = int(np.flatnonzero(bad)[0])
+    first = int(index[first_bad])
+    vertex = first_bad - int(np.searchsorted(index, first)) + 1  # coordinates come feature by feature
+    features = len(np.unique(index[bad]))
+    x, y = coords[bad][0]
+    more = f"；共 {features} 个要素含无效坐标" if features > 1 else ""
+    raise GeometryError(
+        f"{_feature_label(gdf, first)}的第 {vertex} 个顶点坐标无效（{x}, {y}），不能导入{more}。请修正文件“{name}”后重试",
+        f"non-finite coordinate in vertex {vertex} of feature {first + 1} of {name} ({features} feature(s))",
+    )
 
 
 @dataclass(frozen=True)
@@ -566,14 +700,8 @@ _SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 
 
 def _shapefile_sidecar(ref: _LayerRef, ext: str) -> bytes | None:
-    """Bytes of the shapefile part with extension ``ext`` (any letter case), on disk or in a zip."""
-    if ref.archive is not None and ref.member is not None:
-        base = ref.member[: -len(".shp")]
-        with zipfile.ZipFile(ref.archive) as zf:
-            for name in zf.namelist():
-                if name[: len(base)] == base and name[len(base):].lower() == ext:
-                    return zf.read(name)
-        return None
+    """Bytes of the shapefile part with extension ``ext`` (any letter case) beside the .shp (a
+    zipped shapefile has been unpacked by then, see :func:`_zip_layers`)."""
     found = _sibling(Path(ref.dataset), ext)
     return found.read_bytes() if found is not None else None
 
@@ -667,7 +795,10 @@ def _gpx_lines(path: Path, layer: str) -> gpd.GeoDataFrame:
 def _read_frame(ref: _LayerRef) -> _Frame:
     if ref.kind == "csv":
         return _read_csv(Path(ref.dataset))
-    with _ogr_dataset(ref) as (dataset, encoding, warns), _gdal_errors(Path(ref.archive or ref.dataset)):
+    with _ogr_dataset(ref) as (dataset, encoding, warns), _gdal_errors(Path(ref.archive or ref.dataset)), \
+            warnings.catch_warnings():
+        # shapely warns on NaN coordinates in the WKB; read_layer refuses them with a message
+        warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
         if ref.kind == "gpx" and ref.ogr_layer in ("tracks", "routes"):
             gdf = _gpx_lines(Path(dataset), ref.ogr_layer)
         else:
@@ -675,6 +806,12 @@ def _read_frame(ref: _LayerRef) -> _Frame:
                 dataset, layer=ref.ogr_layer, encoding=encoding, force_2d=True, on_invalid="fix"
             )
     return _Frame(_tidy_driver_columns(gdf, ref.kind), warns)
+
+
+def feature_labels(frame: pd.DataFrame) -> list[str]:
+    """``第 k 个要素（名称）`` for every row (the name from a ``name``/``名称`` column when set), as
+    the readers' messages name features."""
+    return [_feature_label(frame, i) for i in range(len(frame))]
 
 
 def _feature_label(gdf: gpd.GeoDataFrame, position: int) -> str:
@@ -822,6 +959,10 @@ def read_layer(
     ------
     FileFormatError
         Missing, empty, broken or unsupported file; layer without features.
+    LimitError
+        A limit of :mod:`gis.limits` (file size, archive, XML entities, points).
+    GeometryError
+        A vertex with a coordinate that is not a finite number (the message names the feature).
     LayerNotFoundError
         ``layer`` is not one of the file's non-empty layers (the message lists them).
     CRSError
@@ -831,12 +972,14 @@ def read_layer(
     """
     p = Path(path)
     assumed = _parse_crs(crs) if crs is not None else None
-    ref, _meta, warns = _select_layer(_readable_layers(p), layer, p)
-    frame = _read_frame(ref)
+    with tempfile.TemporaryDirectory(prefix="rivergrid-read-") as tmp:
+        ref, _meta, warns = _select_layer(_readable_layers(p, Path(tmp)), layer, p)
+        frame = _read_frame(ref)
     warns += frame.warnings
     gdf = frame.gdf
     if gdf.empty:
         raise FileFormatError(f"图层“{ref.name}”中没有要素", f"layer {ref.name} of {p} is empty")
+    _require_finite(gdf, p.name)
 
     if gdf.crs is not None and assumed is not None and not gdf.crs.equals(assumed, ignore_axis_order=True):
         warns.append(f"文件自带坐标系 {_crs_label(gdf.crs)}，已忽略指定的 {_crs_label(assumed)}")
@@ -861,8 +1004,85 @@ def read_layer(
     return ReadResult(gdf=gdf, warnings=warns, source_crs=_crs_label(source_crs), layer=ref.name)
 
 
+_GPX_POINTS = {"trkpt": "trk", "rtept": "rte", "wpt": None}
+
+
+def _gpx_point_label(kind: str, owner_no: int, point_no: int) -> str:
+    if kind == "trkpt":
+        return f"第 {owner_no} 条轨迹（<trk>）的第 {point_no} 个点"
+    if kind == "rtept":
+        return f"第 {owner_no} 条路线（<rte>）的第 {point_no} 个点"
+    return f"第 {point_no} 个航点（<wpt>）"
+
+
+def _parse_gpx(p: Path, *, collect: bool) -> list[tuple[str | None, list[float], list[float], list[str | None]]]:
+    """Stream a GPX file through defusedxml: check every point, optionally collect the tracks.
+
+    Every ``<trkpt>``, ``<rtept>`` and ``<wpt>`` counts against ``RIVERGRID_MAX_TRACK_POINTS``
+    and must carry finite ``lat``/``lon`` numbers. With ``collect``, returns per ``<trk>`` that
+    has points (file order, segments joined): name, longitudes, latitudes and time texts.
+    """
+    counter = limits.PointCounter(p.name)
+    tracks: list[tuple[str | None, list[float], list[float], list[str | None]]] = []
+    owners = {"trk": 0, "rte": 0}
+    in_owner = {"trk": 0, "rte": 0}  # points so far in the current <trk>/<rte>
+    waypoints = 0
+    name: str | None = None
+    lon: list[float] = []
+    lat: list[float] = []
+    times: list[str | None] = []
+    time_text: str | None = None
+    for elem, tags in limits.iter_xml(p, p.name):
+        tag = tags[-1]
+        parent = tags[-2] if len(tags) > 1 else ""
+        if tag == "time" and parent == "trkpt":
+            time_text = (elem.text or "").strip() or None
+        elif tag == "name" and parent == "trk":
+            name = (elem.text or "").strip() or None
+        elif tag in _GPX_POINTS:
+            counter.add()
+            owner = _GPX_POINTS[tag]
+            if owner is None:
+                waypoints += 1
+                number = waypoints
+            else:
+                if in_owner[owner] == 0:
+                    owners[owner] += 1
+                in_owner[owner] += 1
+                number = in_owner[owner]
+            x_text, y_text = elem.get("lon"), elem.get("lat")
+            try:
+                x, y = float(x_text), float(y_text)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                x = y = math.nan
+            if not (math.isfinite(x) and math.isfinite(y)):
+                where = _gpx_point_label(tag, owners.get(owner or "", 0), number)
+                raise GeometryError(
+                    f"GPX 文件“{p.name}”{where}坐标无效（lat=“{y_text}”，lon=“{x_text}”），不能导入。请修正文件后重试",
+                    f"non-finite or missing lat/lon at {tag} {number} of {p.name}",
+                )
+            if collect and tag == "trkpt":
+                lon.append(x)
+                lat.append(y)
+                times.append(time_text)
+            time_text = None
+        elif tag in ("trk", "rte"):
+            if in_owner[tag] == 0:
+                owners[tag] += 1  # an empty <trk>/<rte> still takes its number
+            in_owner[tag] = 0
+            if tag == "trk":
+                if collect and lon:
+                    tracks.append((name, lon, lat, times))
+                name, lon, lat, times = None, [], [], []
+    return tracks
+
+
 def read_gpx_tracks(path: PathLike, *, source_offset: str | None = None) -> list[GpxTrack]:
     """Read every GPX track (``<trk>``) with its per-point timestamps.
+
+    The file is streamed through ``defusedxml`` (see :mod:`gis.limits`): memory does not grow
+    with the file beyond the points kept, and it is refused as soon as it holds more points than
+    ``RIVERGRID_MAX_TRACK_POINTS``.
 
     Parameters
     ----------
@@ -874,51 +1094,48 @@ def read_gpx_tracks(path: PathLike, *, source_offset: str | None = None) -> list
     Returns
     -------
     list of GpxTrack
-        One per track in file order; the segments of a track are joined in order. Times
-        without a zone are taken as UTC (as GPX specifies); missing times are ``None``.
+        One per track with points, in file order; the segments of a track are joined in order.
+        Times without a zone are taken as UTC (as GPX specifies); missing or unreadable times
+        are ``None``.
 
     Raises
     ------
     FileFormatError
         Not a readable GPX file, or no track points.
+    LimitError
+        File too large, XML entities, or too many points.
+    GeometryError
+        A point without finite ``lat``/``lon`` (the message names the track and the point).
     CoordinateRangeError
         Coordinates are not valid longitude/latitude.
     """
     p = _existing_file(path)
     if p.suffix.lower() != ".gpx":
         raise FileFormatError(f"巡河轨迹需要 GPX 文件，收到“{p.name}”", f"not a .gpx file: {p}")
-    with _gdal_errors(p):
-        points = pyogrio.read_dataframe(
-            p, layer="track_points", columns=["track_fid", "track_seg_id", "track_seg_point_id", "time"],
-            force_2d=True,
-        )
-        tracks = pyogrio.read_dataframe(p, layer="tracks", columns=["name"], read_geometry=False,
-                                        fid_as_index=True)
-    points = points.loc[~(points.geometry.isna() | points.geometry.is_empty)]
-    if points.empty:
+    parsed = _parse_gpx(p, collect=True)
+    if not parsed:
         raise FileFormatError(f"GPX 文件“{p.name}”中没有轨迹点（<trk>/<trkpt>）", f"no track points in {p}")
-    points = points.set_crs(STORE_CRS, allow_override=True)
-    check_lonlat_range(points)
+    sizes = [len(t[1]) for t in parsed]
+    xy = np.column_stack([np.concatenate([t[1] for t in parsed]), np.concatenate([t[2] for t in parsed])])
+    check_lonlat_range((xy[:, 0].min(), xy[:, 1].min(), xy[:, 0].max(), xy[:, 1].max()))
     if source_offset is not None:
-        points = convert_gdf(points, source=source_offset)
-    points = points.sort_values(["track_fid", "track_seg_id", "track_seg_point_id"], kind="stable")
-    xy = shapely.get_coordinates(np.asarray(points.geometry.array))
-    times = pd.to_datetime(points["time"], utc=True)
-    names = tracks["name"] if "name" in tracks.columns else pd.Series(dtype=object)
-
+        points = gpd.GeoDataFrame(geometry=shapely.points(xy), crs=STORE_CRS)
+        xy = shapely.get_coordinates(np.asarray(convert_gdf(points, source=source_offset).geometry.array))
+    stamps = pd.to_datetime(pd.Series([x for t in parsed for x in t[3]], dtype=object), utc=True,
+                            format="ISO8601", errors="coerce").dt.floor("us")  # Python datetimes hold µs
     result = []
-    fids = points["track_fid"].to_numpy()
-    for fid in pd.unique(fids):
-        mask = fids == fid
-        name = names.get(fid)
+    start = 0
+    for (name, _, _, _), n in zip(parsed, sizes, strict=True):
+        part = xy[start : start + n]
         result.append(
             GpxTrack(
-                name=str(name) if name is not None and pd.notna(name) else None,
-                coords=[(float(x), float(y)) for x, y in xy[mask]],
-                times=[t.to_pydatetime() if pd.notna(t) else None for t in times[mask]],
+                name=name,
+                coords=[(float(x), float(y)) for x, y in part],
+                times=[t.to_pydatetime() if pd.notna(t) else None for t in stamps.iloc[start : start + n]],
                 source_name=p.name,
             )
         )
+        start += n
     return result
 
 

@@ -5,6 +5,9 @@ A track is a sequence of GPS points with UTC timestamps. The steps, each a funct
 1. :func:`read_tracks` reads GPX (via :mod:`gis.io`), KML/KMZ (``gx:Track`` pairs of
    ``<when>``/``<gx:coord>``, or time-stamped point placemarks) and CSV of points (columns
    lon/lat/time, also 经度/纬度/时间). ``from_crs="gcj02"|"bd09"`` converts offset coordinates.
+   The limits of :mod:`gis.limits` apply (file size; KMZ judged from its zip directory and read
+   bounded; XML streamed through ``defusedxml``; CSV in chunks; points counted while reading),
+   and a point whose coordinates are not finite numbers refuses the file, naming the point.
 2. :func:`clean_track` drops points with bad coordinates ((0, 0), NaN), without a time (or at
    the epoch), with a time going backwards, duplicates (same time), and impossible jumps
    (a point reached above ``max_speed_kmh`` that the track then leaves again); counts per reason.
@@ -20,15 +23,12 @@ Asia/Shanghai by the text helpers.
 
 from __future__ import annotations
 
-import csv
-import io as _stdio
 import math
-import zipfile
 from collections.abc import Iterable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree as ET
 
 import geopandas as gpd
 import numpy as np
@@ -36,9 +36,9 @@ import pandas as pd
 import pyproj
 import shapely
 
-from gis import model
+from gis import limits, model
 from gis.crs import bd09_to_wgs84, gcj02_to_wgs84, metric_crs_for
-from gis.errors import CRSError, FileFormatError, ValidationError
+from gis.errors import CRSError, FileFormatError, GeometryError, ValidationError
 
 __all__ = [
     "CleanReport",
@@ -199,10 +199,16 @@ def read_tracks(path: str | Path, *, from_crs: str | None = None, csv_tz: str = 
     ------
     FileFormatError
         Missing/empty/unsupported file, or no track (e.g. a KML with only polygons).
+    LimitError
+        A limit of :mod:`gis.limits`: file size, KMZ archive, XML entities, too many points.
+    GeometryError
+        A point whose longitude or latitude is missing or not a finite number (the message
+        names the track and the point); such points are never dropped silently.
     """
     p = Path(path)
     if not p.is_file() or p.stat().st_size == 0:
         raise FileFormatError(f"找不到文件或文件为空：“{p.name}”", f"missing or empty file {p}")
+    limits.check_file_size(p)
     suffix = p.suffix.lower()
     if suffix == ".gpx":
         from gis.io import read_gpx_tracks
@@ -220,64 +226,108 @@ def read_tracks(path: str | Path, *, from_crs: str | None = None, csv_tz: str = 
         raise FileFormatError(f"巡河轨迹支持 GPX、KML/KMZ、CSV 文件，收到“{p.name}”", f"unsupported track file {p}")
     if not tracks:
         raise FileFormatError(f"文件“{p.name}”中没有轨迹", f"no track in {p}")
-    for t in tracks:
-        if np.any(np.isfinite(t.lon) & ((np.abs(t.lon) > 180) | (np.abs(t.lat) > 90))):
+    for k, t in enumerate(tracks):
+        _require_finite(t, k, len(tracks), p)
+        if np.any((np.abs(t.lon) > 180) | (np.abs(t.lat) > 90)):
             raise FileFormatError(f"文件“{p.name}”的坐标不是经纬度（超出 ±180°/±90°）", f"coordinates out of range in {p}")
     return [t.converted(from_crs) for t in tracks]
 
 
-def _kml_root(p: Path) -> ET.Element:
+def _require_finite(track: Track, k: int, n: int, p: Path) -> None:
+    """Refuse a track with a point whose coordinates are not finite numbers, naming the point."""
+    bad = np.flatnonzero(~(np.isfinite(track.lon) & np.isfinite(track.lat)))
+    if not len(bad):
+        return
+    i = int(bad[0])
+    which = f"轨迹“{track.name or p.name}”" if n == 1 else f"第 {k + 1} 条轨迹“{track.name or p.name}”"
+    more = f"；共 {len(bad)} 个点无效" if len(bad) > 1 else ""
+    raise GeometryError(
+        f"文件“{p.name}”中{which}的第 {i + 1} 个点坐标无效（经度 {track.lon[i]}，纬度 {track.lat[i]}），不能导入{more}。"
+        "请修正文件后重试",
+        f"non-finite coordinates at point {i + 1} of track {k + 1} in {p.name} ({len(bad)} point(s))",
+    )
+
+
+def _number(text: str) -> float:
     try:
-        if p.suffix.lower() == ".kmz":
-            with zipfile.ZipFile(p) as zf:
-                names = [n for n in zf.namelist() if n.lower().endswith(".kml")]
-                if not names:
-                    raise FileFormatError(f"KMZ 文件“{p.name}”中没有 KML", f"no .kml in {p}")
-                main = "doc.kml" if "doc.kml" in names else names[0]
-                data = zf.read(main)
-        else:
-            data = p.read_bytes()
-        return ET.fromstring(data)
-    except (zipfile.BadZipFile, ET.ParseError) as exc:
-        raise FileFormatError(f"无法读取 KML/KMZ 文件“{p.name}”：文件已损坏", f"bad KML {p}: {exc}") from exc
+        return float(text)
+    except ValueError:
+        return math.nan
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
+def _kml_source(p: Path, stack: ExitStack) -> Path | Any:
+    """What to stream: the KML file, or the main KML of a KMZ (archive checked, member bounded)."""
+    if p.suffix.lower() != ".kmz":
+        return p
+    zf, infos = stack.enter_context(limits.open_archive(p))
+    kmls = [i for i in infos if not i.is_dir() and i.filename.lower().endswith(".kml")]
+    if not kmls:
+        raise FileFormatError(f"KMZ 文件“{p.name}”中没有 KML", f"no .kml in {p}")
+    main = next((i for i in kmls if i.filename == "doc.kml"), kmls[0])
+    return stack.enter_context(limits.open_member(zf, main, p.name))
+
+
+@dataclass
+class _Placemark:
+    """What a KML placemark holds, gathered while streaming."""
+
+    name: str | None = None
+    tracks: list[tuple[list[str], list[list[str]]]] = field(default_factory=list)
+    point: list[str] | None = None
+    when: str | None = None
+    line: bool = False
 
 
 def _read_kml_tracks(p: Path) -> list[Track]:
-    root = _kml_root(p)
     tracks: list[Track] = []
     stamped: list[tuple[float, float, str]] = []
     lines_without_time = 0
-    for placemark in root.iter():
-        if _local(placemark.tag) != "Placemark":
-            continue
-        name_el = next((c for c in placemark if _local(c.tag) == "name"), None)
-        name = name_el.text.strip() if name_el is not None and name_el.text else None
-        gx_tracks = [e for e in placemark.iter() if _local(e.tag) == "Track"]
-        for gt in gx_tracks:
-            whens = [e.text or "" for e in gt if _local(e.tag) == "when"]
-            coords = [(e.text or "").split() for e in gt if _local(e.tag) == "coord"]
-            if len(whens) != len(coords):
-                raise FileFormatError(f"KML 轨迹“{name or ''}”的时间（when）与坐标（gx:coord）个数不一致",
-                                      f"gx:Track has {len(whens)} when and {len(coords)} coord")
-            lon = [float(c[0]) if len(c) >= 2 else math.nan for c in coords]
-            lat = [float(c[1]) if len(c) >= 2 else math.nan for c in coords]
-            tracks.append(Track(lon=lon, lat=lat, times=[w.strip() or None for w in whens], name=name,
-                                source_name=p.name))
-        if gx_tracks:
-            continue
-        point = next((e for e in placemark.iter() if _local(e.tag) == "Point"), None)
-        when = next((e for e in placemark.iter() if _local(e.tag) == "when"), None)
-        if point is not None and when is not None:
-            coord = next((e for e in point.iter() if _local(e.tag) == "coordinates"), None)
-            parts = (coord.text or "").strip().split(",") if coord is not None else []
-            if len(parts) >= 2:
-                stamped.append((float(parts[0]), float(parts[1]), (when.text or "").strip()))
-        elif any(_local(e.tag) == "LineString" for e in placemark.iter()):
-            lines_without_time += 1
+    counter = limits.PointCounter(p.name)
+    pm = _Placemark()
+    whens: list[str] = []
+    coords: list[list[str]] = []
+    with ExitStack() as stack:
+        for elem, tags in limits.iter_xml(_kml_source(p, stack), p.name):
+            tag = tags[-1]
+            parent = tags[-2] if len(tags) > 1 else ""
+            if "Placemark" not in tags:
+                continue
+            if tag == "when":
+                if parent == "Track":
+                    whens.append(elem.text or "")
+                elif pm.when is None:
+                    pm.when = (elem.text or "").strip()
+            elif tag == "coord" and parent == "Track":
+                counter.add()
+                coords.append((elem.text or "").split())
+            elif tag == "Track":
+                pm.tracks.append((whens, coords))
+                whens, coords = [], []
+            elif tag == "coordinates":
+                parts = (elem.text or "").split()
+                counter.add(len(parts))
+                if "Point" in tags and pm.point is None:
+                    pm.point = (elem.text or "").strip().split(",")
+            elif tag == "LineString":
+                pm.line = True
+            elif tag == "name" and parent == "Placemark":
+                pm.name = (elem.text or "").strip() or None
+            elif tag == "Placemark":
+                for track_whens, track_coords in pm.tracks:
+                    if len(track_whens) != len(track_coords):
+                        raise FileFormatError(f"KML 轨迹“{pm.name or ''}”的时间（when）与坐标（gx:coord）个数不一致",
+                                              f"gx:Track has {len(track_whens)} when and {len(track_coords)} coord")
+                    lon = [_number(c[0]) if len(c) >= 2 else math.nan for c in track_coords]
+                    lat = [_number(c[1]) if len(c) >= 2 else math.nan for c in track_coords]
+                    tracks.append(Track(lon=lon, lat=lat, times=[w.strip() or None for w in track_whens],
+                                        name=pm.name, source_name=p.name))
+                if not pm.tracks:
+                    if pm.point is not None and pm.when is not None:
+                        if len(pm.point) >= 2:
+                            stamped.append((_number(pm.point[0]), _number(pm.point[1]), pm.when))
+                    elif pm.line:
+                        lines_without_time += 1
+                pm = _Placemark()
     if stamped:
         tracks.append(Track(lon=[s[0] for s in stamped], lat=[s[1] for s in stamped],
                             times=[s[2] or None for s in stamped], name=p.stem, source_name=p.name))
@@ -300,28 +350,43 @@ def _find(columns: Sequence[str], names: Sequence[str]) -> str | None:
 
 
 def _read_csv_track(p: Path, csv_tz: str) -> Track:
-    raw = p.read_bytes()
-    for encoding in ("utf-8-sig", "gbk"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise FileFormatError(f"CSV 文件“{p.name}”的编码无法识别（请用 UTF-8 或 GBK）", f"undecodable CSV {p}")
-    try:
-        df = pd.read_csv(_stdio.StringIO(text), dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
-        raise FileFormatError(f"无法读取 CSV 文件“{p.name}”", f"bad CSV {p}: {exc}") from exc
-    cols = [str(c) for c in df.columns]
+    from gis.io import read_csv_rows
+
+    cols = [str(c) for c in _csv_header(p)]
     lon_c, lat_c, time_c = _find(cols, _CSV_LON), _find(cols, _CSV_LAT), _find(cols, _CSV_TIME)
     missing = [label for label, c in (("经度 lon", lon_c), ("纬度 lat", lat_c), ("时间 time", time_c)) if c is None]
     if missing:
         raise FileFormatError(f"CSV 文件“{p.name}”缺少列：{'、'.join(missing)}；现有列：{'、'.join(cols)}",
                               f"CSV {p} lacks columns {missing}")
+    df, _warns = read_csv_rows(p, usecols=[lon_c, lat_c, time_c], dtype=str, keep_default_na=False)
     lon = pd.to_numeric(df[lon_c], errors="coerce").to_numpy(dtype=np.float64)
     lat = pd.to_numeric(df[lat_c], errors="coerce").to_numpy(dtype=np.float64)
+    bad = np.flatnonzero(~(np.isfinite(lon) & np.isfinite(lat)))
+    if len(bad):
+        i = int(bad[0])
+        more = f"；共 {len(bad)} 个点无效" if len(bad) > 1 else ""
+
+        def shown(v: str) -> str:
+            return f"“{v}”" if str(v).strip() else "空"
+
+        raise GeometryError(
+            f"CSV 文件“{p.name}”第 {i + 2} 行（第 {i + 1} 个点）的坐标无效（经度{shown(df[lon_c].iloc[i])}，"
+            f"纬度{shown(df[lat_c].iloc[i])}），不能导入{more}。请补全或删除这些行后重试",
+            f"non-finite or missing coordinates at point {i + 1} of {p.name} ({len(bad)} point(s))",
+        )
     return Track(lon=lon, lat=lat, times=_csv_times(df[time_c], csv_tz), name=p.stem, source_name=p.name)
+
+
+def _csv_header(p: Path) -> list[str]:
+    """The column names of a CSV (UTF-8 or GBK), read from its first line only."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return [str(c) for c in pd.read_csv(p, encoding=encoding, nrows=0, skipinitialspace=True).columns]
+        except UnicodeDecodeError:
+            continue
+        except (pd.errors.EmptyDataError, pd.errors.ParserError, ValueError) as exc:
+            raise FileFormatError(f"无法读取 CSV 文件“{p.name}”", f"bad CSV {p}: {exc}") from exc
+    raise FileFormatError(f"CSV 文件“{p.name}”的编码无法识别（请用 UTF-8 或 GBK）", f"undecodable CSV {p}")
 
 
 def _csv_times(values: pd.Series, tz: str) -> np.ndarray:

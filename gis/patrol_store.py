@@ -3,8 +3,10 @@
 ``python -m gis patrol-report`` and the page 巡河管理).
 
 Import (:func:`check_track_file`, then :func:`import_track_file`): GPX, KML/KMZ or CSV points are
-read with :func:`gis.patrol.read_tracks`, optionally converted from GCJ-02/BD-09, cleaned and
-checked; every track of the file must be usable or nothing is written. Each track becomes one
+read with :func:`gis.patrol.read_tracks` (limits of :mod:`gis.limits`, non-finite points refused),
+optionally converted from GCJ-02/BD-09, cleaned and checked; every track of the file must be
+usable and lie within ``RIVERGRID_MAX_DISTANCE_KM`` of the top-level grid (unless ``allow_far``,
+see :mod:`gis.jurisdiction`) or nothing is written. Each track becomes one
 ``PatrolTrack`` row (the cleaned points and their UTC times) attached to a person and a grid,
 carrying the original file (``source_name``/``source_data``). A probable GCJ-02/BD-09 offset
 (the track runs systematically beside the rivers) is reported so the user can re-import with
@@ -32,6 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from gis.errors import NotFoundError, ValidationError
+from gis.jurisdiction import check_near
 from gis.model import LOCAL_TZ, GridLevel, GridRole
 from gis.patrol import (
     DROP_REASONS,
@@ -257,7 +260,8 @@ def _usable(track: Track, label: str, options: MatchOptions) -> None:
 
 
 def check_track_file(session: Session, path: str | Path, *, from_crs: str | None = None,
-                     options: MatchOptions | None = None, flag_rules: FlagRules | None = None) -> TrackFileCheck:
+                     options: MatchOptions | None = None, flag_rules: FlagRules | None = None,
+                     allow_far: bool = False) -> TrackFileCheck:
     """Read, clean and check every track of ``path``; match them to the store's reaches.
 
     Writes nothing. Raises the first problem as a Chinese error, so that :func:`import_track_file`
@@ -273,20 +277,32 @@ def check_track_file(session: Session, path: str | Path, *, from_crs: str | None
         Convert from that offset before anything else.
     options : MatchOptions, optional
         Corridor (default 50 m) and speed limits of cleaning and matching.
+    allow_far : bool
+        Accept tracks farther than ``RIVERGRID_MAX_DISTANCE_KM`` from the top-level grid (the
+        user confirmed them).
 
     Raises
     ------
     FileFormatError
         Unreadable file or no track in it (GPX without ``<trk>``, KML with only polygons).
+    LimitError
+        File too large, unsafe XML, archive or point limits (:mod:`gis.limits`).
+    GeometryError
+        A point without finite coordinates.
     ValidationError
         A track with fewer than two usable points, no times, coordinates all at (0, 0), or times
         going backwards (more than :data:`MAX_BACKWARD_SHARE` of its points).
+    TooFarError
+        A track lies entirely farther than ``RIVERGRID_MAX_DISTANCE_KM`` from the top-level grid.
     """
     options = options or MatchOptions()
     p = Path(path)
     tracks = read_tracks(p, from_crs=from_crs)
-    for k, t in enumerate(tracks):
-        _usable(t, _track_label(t, k, len(tracks)), options)
+    labels = [_track_label(t, k, len(tracks)) for k, t in enumerate(tracks)]
+    for t, label in zip(tracks, labels, strict=True):
+        _usable(t, label, options)
+    check_near(session, [shapely.multipoints(np.column_stack([t.lon, t.lat])) for t in tracks], labels=labels,
+               allow_far=allow_far)
     reaches = store_reaches(session)
     warnings: list[str] = []
     results: list[PatrolResult] = []
@@ -357,7 +373,7 @@ def _post_grid(session: Session, person: Person, on: Any) -> Grid | None:
 
 def import_track_file(session: Session, path: str | Path, *, person: str | int, grid: str | int | None = None,
                       from_crs: str | None = None, options: MatchOptions | None = None,
-                      flag_rules: FlagRules | None = None) -> TrackImport:
+                      flag_rules: FlagRules | None = None, allow_far: bool = False) -> TrackImport:
     """Store every track of ``path`` as a patrol of ``person`` in ``grid``, all or nothing.
 
     Parameters
@@ -373,6 +389,8 @@ def import_track_file(session: Session, path: str | Path, *, person: str | int, 
         (village first), else none.
     from_crs : {"gcj02", "bd09"}, optional
         Convert from that offset (see :attr:`TrackFileCheck.suggested_from_crs`).
+    allow_far : bool
+        Store tracks farther than ``RIVERGRID_MAX_DISTANCE_KM`` from the top-level grid too.
 
     Returns
     -------
@@ -387,11 +405,12 @@ def import_track_file(session: Session, path: str | Path, *, person: str | int, 
     """
     p = Path(path)
     who = _find_person(session, person)
-    check = check_track_file(session, p, from_crs=from_crs, options=options, flag_rules=flag_rules)
+    check = check_track_file(session, p, from_crs=from_crs, options=options, flag_rules=flag_rules,
+                             allow_far=allow_far)
     start = min(r.start for r in check.results)
     where = _find_grid(session, grid) if grid not in (None, "") else _post_grid(
         session, who, pd.Timestamp(start).tz_localize("UTC").tz_convert(LOCAL_TZ).date())
-    raw = p.read_bytes()
+    raw = p.read_bytes()  # within RIVERGRID_MAX_FILE_MB: read_tracks checked the size
     ids: list[int] = []
     for k, r in enumerate(check.results):
         t = r.track

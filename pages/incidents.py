@@ -14,7 +14,7 @@ from streamlit_folium import st_folium
 from gis import clock
 from gis.attachments import MAX_BYTES
 from gis.config import settings
-from gis.errors import RiverGridError
+from gis.errors import RiverGridError, TooFarError
 from gis.incident_export import COLUMNS, incident_rows, incidents_excel
 from gis.incidents import (
     allowed_actions,
@@ -142,6 +142,8 @@ def report_form(lon: float | None, lat: float | None) -> None:
     objects = {int(r.id): f"{r.name}（{r.grid_name or '无网格'}）" for r in data.objects.itertuples()}
     tracks = {int(r.id): f"{r.person_name or '巡河轨迹'} {pd.Timestamp(r.started_at).tz_convert(LOCAL_TZ):%Y-%m-%d}"
               if pd.notna(r.started_at) else f"巡河轨迹 {r.id}" for r in data.tracks.itertuples()}
+    if far := st.session_state.get("inc_far"):  # the last report was refused for distance
+        st.error(md_text(far))
     with st.form("inc_report_form"):
         c1, c2 = st.columns(2)
         category = c1.selectbox("类别", list(Category), format_func=lambda c: c.label)
@@ -157,6 +159,7 @@ def report_form(lon: float | None, lat: float | None) -> None:
                                  placeholder="不关联")
         track_id = c6.selectbox("关联巡河轨迹（可选）", list(tracks), index=None, format_func=tracks.get,
                                 placeholder="不关联")
+        allow_far = st.checkbox("仍然上报（确认位置属于本辖区）", key="inc_allow_far") if far else False
         submitted = st.form_submit_button("上报", type="primary")
     if not submitted:
         return
@@ -168,12 +171,16 @@ def report_form(lon: float | None, lat: float | None) -> None:
             inc = report_incident(
                 s, lon=lon, lat=lat, category=category.value, severity=severity.value, source=source.value,
                 reporter=reporter, description=description, photos=photos or None, object_id=object_id,
-                track_id=track_id, index=index,
+                track_id=track_id, index=index, allow_far=allow_far,
             )
             code, new_id, routing = inc.code, inc.id, inc.routing
+    except TooFarError as exc:
+        st.session_state["inc_far"] = exc.message_zh  # shown above the form with the confirm box
+        st.rerun()
     except RiverGridError as exc:
         show_error(exc)
         return
+    st.session_state.pop("inc_far", None)
     notes = [f"已上报事件 {code}，派往“{routing.grid_name or '未定网格'}”。"] + [f"提示：{w}" for w in routing.warnings]
     st.session_state[FLASH] = "  \n".join(md_text(n) for n in notes)
     st.session_state[SELECTED] = new_id

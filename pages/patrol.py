@@ -11,7 +11,7 @@ from streamlit_folium import st_folium
 
 from gis import clock
 from gis.config import settings
-from gis.errors import RiverGridError
+from gis.errors import RiverGridError, TooFarError
 from gis.model import LOCAL_TZ
 from gis.patrol import Track, local_text, path_length_m, position_at
 from gis.patrol_rules import parse_period, period_choices
@@ -20,6 +20,7 @@ from layers.home_map import available_basemaps, home_map
 from layers.patrol_map import patrol_legend_html, playback_group
 from ui.map_state import RETURNED_OBJECTS, click_since, parse_output
 from ui.patrol import (
+    FAR_CONFIRM,
     UPLOAD_TYPES,
     checked_upload,
     compliance_table,
@@ -66,8 +67,17 @@ def upload_panel() -> None:
         st.caption("原始文件随轨迹一并保存。高德/腾讯地图导出的轨迹（GCJ-02 坐标）会被识别并提示纠偏。")
         return
     data = file.getvalue()
+    allow_far = False
     try:
-        check = checked_upload(version, data, file.name, None)
+        try:
+            check = checked_upload(version, data, file.name, None)
+        except TooFarError as far:  # far from the top-level grid: the user may confirm
+            show_error(far)
+            if not st.checkbox(FAR_CONFIRM, key=f"patrol_allow_far_{st.session_state.get('patrol_uploads', 0)}"):
+                st.caption("文件未导入，数据库没有任何改动。")
+                return
+            allow_far = True
+            check = checked_upload(version, data, file.name, None, True)
     except RiverGridError as exc:
         show_error(exc)
         st.caption("文件未导入，数据库没有任何改动。")
@@ -78,7 +88,7 @@ def upload_panel() -> None:
         if st.checkbox(f"按 {check.suggested_from_crs.upper()} 纠偏后导入（推荐）", value=True, key="patrol_convert"):
             convert = check.suggested_from_crs
             try:
-                check = checked_upload(version, data, file.name, convert)
+                check = checked_upload(version, data, file.name, convert, allow_far)
             except RiverGridError as exc:
                 show_error(exc)
                 return
@@ -98,7 +108,7 @@ def upload_panel() -> None:
                  help=None if person is not None else "请先选择巡查人员"):
         try:
             with get_store().session(actor) as s, saved_upload(data, file.name) as path:
-                done = import_track_file(s, path, person=person, grid=grid, from_crs=convert)
+                done = import_track_file(s, path, person=person, grid=grid, from_crs=convert, allow_far=allow_far)
         except RiverGridError as exc:
             show_error(exc)
             st.caption("文件未导入，数据库没有任何改动。")

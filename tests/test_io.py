@@ -292,13 +292,14 @@ def test_read_file_crs_wins_over_given_crs_with_warning(tmp_path: Path, grids: g
     assert any("已忽略指定的 EPSG:4551" in w for w in result.warnings)
 
 
-def test_read_csv_is_wgs84_by_default_and_drops_bad_rows(tmp_path: Path) -> None:
+def test_read_csv_is_wgs84_by_default_and_refuses_rows_without_coordinates(tmp_path: Path) -> None:
     text = "名称,lon,lat,备注\n一号点,126.91,41.805,好\n二号点,,41.81,缺经度\n三号点,126.96,41.825,好\n"
-    result = read_layer(_write_text(tmp_path / "点位.csv", text))
+    with pytest.raises(GeometryError, match=r"第 2 个要素（二号点）的坐标无效（经度空.*CSV 第 3 行"):
+        read_layer(_write_text(tmp_path / "点位.csv", text))  # refused, never silently dropped
+    result = read_layer(_write_text(tmp_path / "点位.csv", text.replace(",,41.81", ",126.93,41.81")))
     assert result.source_crs == "EPSG:4326"
-    assert result.gdf["名称"].tolist() == ["一号点", "三号点"]
+    assert result.gdf["名称"].tolist() == ["一号点", "二号点", "三号点"]
     assert "lon" not in result.gdf.columns and "lat" not in result.gdf.columns
-    assert any("第 2 个要素（二号点）" in w and "跳过" in w for w in result.warnings)
 
 
 def test_read_csv_gcj02_offset_is_converted(tmp_path: Path) -> None:

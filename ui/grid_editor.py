@@ -18,7 +18,8 @@ import streamlit as st
 from gis import clock, editing
 from gis.auth import Actor
 from gis.checks import IncrementalCheck, check_layers, store_layers
-from gis.errors import RiverGridError
+from gis.errors import RiverGridError, TooFarError
+from gis.limits import check_size
 from gis.model import LOCAL_TZ, GridLevel, GridRole
 from gis.posts import add_post, end_post, grid_posts
 from gis.store.queries import MapData
@@ -26,6 +27,9 @@ from gis.store.schema import Grid, Person
 from layers._common import esc
 from ui.state import data_version, get_store, show_error
 from ui.text import md_text
+
+FAR_CONFIRM = "仍然导入（确认这些要素属于本辖区）"
+"""The box shown after an import was refused for distance (:class:`gis.errors.TooFarError`)."""
 
 GAP_RULES = ("uncovered", "overlap", "gap_in_parent", "overlap_siblings", "outside_parent")
 """The findings listed as remaining gaps: uncovered and doubly claimed stretches, gaps, overlaps."""
@@ -359,8 +363,9 @@ def import_export_tab(c: Screen) -> None:
             folder = Path(tempfile.gettempdir()) / f"rivergrid-upload-{S.setdefault('ge_upload_dir', uuid.uuid4().hex)}"
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / Path(upload.name).name
-            path.write_bytes(upload.getvalue())
             try:
+                check_size(upload.size, upload.name)  # before anything is written to disk
+                path.write_bytes(upload.getvalue())
                 layers = io.inspect(path)
                 layer = st.selectbox("图层", [li.name for li in layers], key="ge_import_layer")
                 frame = io.read_layer(path, layer=layer).gdf
@@ -383,11 +388,20 @@ def import_export_tab(c: Screen) -> None:
                 d_parent = c2.selectbox("缺省上级网格", [""] + rows["name"].tolist(), key="ge_import_parent",
                                         format_func=lambda n: n or "（无）")
                 st.dataframe(frame.drop(columns=frame.geometry.name).head(10), width="stretch")
+                # after a refusal for distance (TooFarError) the user may confirm and import again
+                far_seen = S.get("ge_far_for") == upload.file_id
+                allow_far = bool(st.checkbox(FAR_CONFIRM, key="ge_allow_far")) if far_seen else False
                 if st.button("导入", type="primary", key="ge_import"):
                     defaults = {"level": d_level, **({"parent": d_parent} if d_parent else {})}
                     try:
                         with get_store().session(actor) as s:
-                            rep = import_file(s, path, "grids", layer=layer, mapping=mapping, defaults=defaults)
+                            rep = import_file(s, path, "grids", layer=layer, mapping=mapping, defaults=defaults,
+                                              allow_far=allow_far)
+                    except TooFarError as exc:
+                        show_error(exc)
+                        if not far_seen:
+                            S["ge_far_for"] = upload.file_id
+                            st.checkbox(FAR_CONFIRM, key="ge_allow_far")
                     except RiverGridError as exc:
                         show_error(exc)
                     else:

@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import select
 
+from gis.limits import check_size
 from gis.linref import format_range
 from gis.model import GridLevel
 from gis.patrol_rules import FREQUENCIES
@@ -34,6 +35,8 @@ from layers.patrol_map import patrol_overlays
 from ui.state import get_store
 
 UPLOAD_TYPES = ["gpx", "kml", "kmz", "csv"]
+FAR_CONFIRM = "仍然导入（确认这些要素属于本辖区）"
+"""The box shown after a refusal for distance (:class:`gis.errors.TooFarError`)."""
 
 
 @dataclass
@@ -111,10 +114,13 @@ def saved_upload(data: bytes, name: str) -> Iterator[Path]:
 
 
 @st.cache_data(show_spinner="正在检查轨迹…", max_entries=4)
-def checked_upload(version: int, data: bytes, name: str, from_crs: str | None) -> TrackFileCheck:
-    """:func:`gis.patrol_store.check_track_file` of an upload (raises its Chinese errors)."""
+def checked_upload(version: int, data: bytes, name: str, from_crs: str | None,
+                   allow_far: bool = False) -> TrackFileCheck:
+    """:func:`gis.patrol_store.check_track_file` of an upload (raises its Chinese errors; the
+    size limit before anything is written to disk)."""
+    check_size(len(data), name)
     with get_store().session() as s, saved_upload(data, name) as path:
-        return check_track_file(s, path, from_crs=from_crs)
+        return check_track_file(s, path, from_crs=from_crs, allow_far=allow_far)
 
 
 def _rate(v: Any) -> str:
