@@ -5,7 +5,7 @@ Commands: ``init-demo``, ``info``, ``inspect FILE``, ``import FILE --as KIND``,
 ``who --lon X --lat Y [--tolerance-m 50]``, ``patrol FILE [--rivers F] [--corridor-m 50] [--from-crs gcj02]``,
 ``patrol-report --period 2026-11``, ``assess --period 2026 [--grid ID] [--xlsx FILE]``,
 ``incident report --lon X --lat Y --category C --description D``, ``incident move ID --to STATE --as USER``,
-``incident list [--overdue] [--due-soon] [--now ISO]``.
+``incident list [--overdue] [--due-soon] [--now ISO]``, ``audit verify``.
 
 The command line trusts its operator (who can read the database file anyway) but still acts as
 a named user: writes run as ``--user`` (default ``admin``) and are checked against that user's
@@ -174,6 +174,21 @@ def cmd_undo(args: argparse.Namespace) -> int:
             n = 1
     _print({"undone": n}, args.json, f"已撤销 {n} 项修改")
     return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from gis.store.audit_chain import verify_chain
+
+    store = _store(args)
+    with store.session() as s:
+        report = verify_chain(s)
+    if report.ok:
+        _print(report.to_dict(), args.json, report.message)
+        return 0
+    if args.json:
+        _print(report.to_dict(), True, "")
+    print(f"错误：{report.message}", file=sys.stderr)
+    return 2
 
 
 def cmd_who(args: argparse.Namespace) -> int:
@@ -378,7 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("init-demo", parents=[common], help="载入临江市森工街道演示数据")
-    p.add_argument("--reset", action="store_true", help="清空数据库后重新载入")
+    p.add_argument("--reset", action="store_true", help="删除并重建数据库表后重新载入（仅限演示数据库，正式数据库拒绝）")
     p.set_defaults(func=cmd_init_demo)
 
     p = sub.add_parser("info", parents=[common], help="各表记录数及网格责任人")
@@ -476,6 +491,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch")
     p.add_argument("--user", default="admin")
     p.set_defaults(func=cmd_undo)
+
+    aud = sub.add_parser("audit", help="修改记录（审计日志）：校验哈希链")
+    asub = aud.add_subparsers(dest="audit_command", required=True)
+    p = asub.add_parser("verify", parents=[common],
+                        help="逐条校验修改记录的哈希链；完整时退出码为 0，发现被改动、删除的记录时为 2 并指出第一条")
+    p.set_defaults(func=cmd_audit_verify)
 
     inc = sub.add_parser("incident", help="事件：上报、流转、列表")
     isub = inc.add_subparsers(dest="incident_command", required=True)

@@ -261,6 +261,18 @@ def _refuse_bulk_audit_changes(state: ORMExecuteState) -> None:
         raise PermissionDenied(APPEND_ONLY_MESSAGE, "audit_log is append-only: SQL update/delete refused")
 
 
+def record_read(session: Session, *, table_name: str, row_id: int, field: str, details: dict[str, Any]) -> None:
+    """Append an entry with action ``read``: the session's actor read ``field`` of a row (the value
+    itself is not logged; ``details`` says whose it is, e.g. a case number and a name)."""
+    actor = session.info.get("actor")
+    if actor is None:
+        raise PermissionDenied("请先登录后再进行此操作", f"sign-in required to read {table_name}.{field}")
+    append(session, [{
+        "at": utcnow(), "username": actor.username, "action": "read", "table_name": table_name, "row_id": row_id,
+        "before": None, "after": {"field": field, **details}, "batch": session.info.get("batch", ""),
+    }])
+
+
 def _local_stamp(at: datetime) -> str:
     return at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
 
@@ -276,6 +288,7 @@ def _restore(session: Session, entry: AuditEntry) -> None:
     model = _model_for_table(entry.table_name)
     current = session.get(model, entry.row_id)
     stamp = _local_stamp(entry.at)
+    before, after = entry.before or {}, entry.after or {}
     changed: set[str] = set()
     if entry.action in ("insert", "update"):
         if current is None:
@@ -290,7 +303,7 @@ def _restore(session: Session, entry: AuditEntry) -> None:
                 f"entry {entry.id} changed only columns the log does not keep",
             )
         now = row_values(current)
-        if any(now.get(k) != entry.after[k] for k in changed):
+        if any(now.get(k) != after[k] for k in changed):
             raise ConflictError(
                 f"无法撤销：该记录在 {stamp} 之后又被修改过，请先撤销之后的修改",
                 "row changed again after this entry",
@@ -300,18 +313,18 @@ def _restore(session: Session, entry: AuditEntry) -> None:
     elif entry.action == "update":
         for attr in inspect(model).column_attrs:
             col = attr.columns[0]
-            if col.name in changed and col.name in (entry.before or {}):
-                setattr(current, attr.key, _from_json_value(col, entry.before[col.name]))
+            if col.name in changed and col.name in before:
+                setattr(current, attr.key, _from_json_value(col, before[col.name]))
     else:  # delete
         if current is not None:
             raise ConflictError("无法撤销：该记录已存在", "row exists")
         values = {}
         for attr in inspect(model).column_attrs:
             col = attr.columns[0]
-            if col.name not in entry.before:
+            if col.name not in before:
                 continue
             key = (entry.table_name, col.name)
-            values[attr.key] = _RESTORED_SECRET[key] if key in SECRET_COLUMNS else _from_json_value(col, entry.before[col.name])
+            values[attr.key] = _RESTORED_SECRET[key] if key in SECRET_COLUMNS else _from_json_value(col, before[col.name])
         if (entry.table_name, "password_hash") in REDACTED_COLUMNS:
             values["must_change_password"] = True  # and an unusable password: an administrator resets it
         session.add(model(**values))

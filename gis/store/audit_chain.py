@@ -63,7 +63,7 @@ def _at_text(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def canonical(row: Mapping[str, Any], prev_hash: str) -> bytes:
+def canonical(row: Mapping[Any, Any], prev_hash: str) -> bytes:
     """The canonical UTF-8 JSON text of an entry's hashed content (sorted keys, no spaces)."""
     payload = {name: row.get(name) for name in HASHED_FIELDS}
     payload["at"] = _at_text(row["at"])
@@ -72,7 +72,7 @@ def canonical(row: Mapping[str, Any], prev_hash: str) -> bytes:
                       allow_nan=False).encode("utf-8")
 
 
-def entry_hash(row: Mapping[str, Any], prev_hash: str) -> str:
+def entry_hash(row: Mapping[Any, Any], prev_hash: str) -> str:
     """Hex SHA-256 of :func:`canonical` ``(row, prev_hash)``."""
     return hashlib.sha256(canonical(row, prev_hash)).hexdigest()
 
