@@ -525,6 +525,31 @@ def test_migration_backfills_chain_and_undo_of_from_the_old_log(store_url: str, 
     store.dispose()
 
 
+def test_downgrade_to_0006_and_back_keeps_undone_entries_and_the_chain(store: Store) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from gis.store.engine import MIGRATIONS_DIR
+
+    (pid,) = add_people(store, 1)
+    with store.session(STAFF) as s:
+        s.get(Person, pid).title = "改错了"
+    with store.session(ADMIN) as s:
+        undo(s, log(store)[-1].id)
+    chain = [(e.id, e.seq, e.undo_of, e.hash) for e in log(store)]
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0006")
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT id, undone_by FROM audit_log ORDER BY id")).all() == [
+            (chain[0][0], None), (chain[1][0], chain[2][0]), (chain[2][0], None)]
+    upgrade(store.engine)
+    assert [(e.id, e.seq, e.undo_of, e.hash) for e in log(store)] == chain
+    assert verify(store)["ok"] and schema_differences(store.engine) == []
+
+
 def test_migration_of_an_empty_database_then_demo(store: Store) -> None:
     assert log(store) == [] and verify(store) == {"ok": True, "rows": 0}
     load_demo(store)
