@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from gis.auth import require
 from gis.errors import NotFoundError
-from gis.store.audit import record_read
+from gis.store.audit import record_event
 from gis.store.schema import Incident
 
 
@@ -28,10 +28,10 @@ def reveal_reporter_contact(session: Session, incident_id: int) -> str:
     NotFoundError
         No such incident.
     """
-    require(session.info.get("actor"), "incident.handle")
+    actor = require(session.info.get("actor"), "incident.handle")
     incident = session.get(Incident, incident_id)
     if incident is None:
         raise NotFoundError(f"没有编号为 {incident_id} 的事件", f"no incident {incident_id}")
-    record_read(session, table_name=Incident.__tablename__, row_id=incident.id, field="reporter_contact",
-                details={"code": incident.code, "reporter": incident.reporter})
+    record_event(session, actor_name=actor.username, action="read", table=Incident.__tablename__, row_id=incident.id,
+                 after={"field": "reporter_contact", "code": incident.code, "reporter": incident.reporter})
     return incident.reporter_contact or ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 import multiprocessing as mp
 import os
@@ -20,10 +21,16 @@ from shapely.geometry import LineString, box
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from gis.auth import SYSTEM, Actor, hash_password, verify_password
+from gis.auth import PERMISSIONS, SYSTEM, Actor, hash_password, verify_password
 from gis.config import PROJECT_DIR
-from gis.demo import PRODUCTION_RESET_MESSAGE, load_demo
-from gis.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
+from gis.demo import PRODUCTION_RESET_MESSAGE, load_demo, reset_store
+from gis.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDenied,
+    RiverGridError,
+    ValidationError,
+)
 from gis.model import UserRole
 from gis.reporter_contact import reveal_reporter_contact
 from gis.store import Store, upgrade
@@ -39,6 +46,7 @@ PATROLLER = Actor("patroller1", UserRole.PATROLLER, "巡查员")
 VOLUNTEER = Actor("volunteer1", UserRole.VOLUNTEER, "志愿者")
 ADMIN = Actor("admin1", UserRole.ADMIN, "管理员")
 ADMIN2 = Actor("admin2", UserRole.ADMIN, "另一位管理员")
+USERS = Actor("usermgr", next(r for r in UserRole if r in PERMISSIONS["user.manage"]), "管理账号的人")
 
 APPEND_ONLY = "修改记录（审计日志）只能追加"
 
@@ -61,7 +69,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def cli(*args: str, url: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "gis", *args, "--database-url", url],
-        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=180,
+        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=180, check=False,
         env={**os.environ, "RIVERGRID_DATA_DIR": str(data_dir)},
     )
 
@@ -108,7 +116,7 @@ def test_the_demo_log_is_one_unbroken_chain(store: Store, store_url: str, data_d
     assert len(entries) > 100
     assert [e.seq for e in entries] == list(range(1, len(entries) + 1))
     assert entries[0].prev_hash == GENESIS
-    assert all(b.prev_hash == a.hash for a, b in zip(entries, entries[1:], strict=False))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(entries))
     assert len({e.hash for e in entries}) == len(entries)
     assert verify(store) == {"ok": True, "rows": len(entries)}
     proc = cli("audit", "verify", "--json", url=store_url, data_dir=data_dir)
@@ -365,14 +373,14 @@ def test_undoing_a_track_deletion_restores_its_file(store: Store, data_dir: Path
 
 def test_no_password_hash_or_file_data_in_the_log(store: Store) -> None:
     load_demo(store)
-    with store.session(ADMIN) as s:
+    with store.session(USERS) as s:
         u = User(username="zhang", display_name="", role="staff", password_hash=hash_password("old-password"))
         s.add(u)
-    with store.session(ADMIN) as s:
+    with store.session(USERS) as s:
         user = s.get(User, u.id)
         user.password_hash = hash_password("new-password")
         user.display_name = "张三"
-    with store.session(ADMIN) as s:
+    with store.session(USERS) as s:
         s.get(User, u.id).password_hash = hash_password("third-password")
     with store.session() as s:
         hashes = s.scalars(select(User.password_hash)).all()
@@ -399,7 +407,7 @@ def test_no_password_hash_or_file_data_in_the_log(store: Store) -> None:
         user = s.get(User, u.id)
         assert user.display_name == "" and verify_password(user.password_hash, "third-password")
     # undoing the deletion of an account brings it back without a usable password
-    with store.session(ADMIN) as s:
+    with store.session(USERS) as s:
         s.delete(s.get(User, u.id))
     with store.session() as s:
         deleted = s.scalar(select(AuditEntry).where(AuditEntry.table_name == "users", AuditEntry.action == "delete"))
@@ -593,18 +601,20 @@ def test_reset_is_refused_for_a_production_database(store: Store, store_url: str
     with store.engine.begin() as conn:
         conn.execute(text("INSERT INTO deployment_info (key, value) VALUES ('mode', 'production')"))
     before = snapshot(store)
-    with pytest.raises(PermissionDenied, match=PRODUCTION_RESET_MESSAGE):
+    with pytest.raises(RiverGridError, match="这是正式数据库"):
         load_demo(store, reset=True)
+    with pytest.raises(PermissionDenied, match=PRODUCTION_RESET_MESSAGE):
+        reset_store(store)
     assert snapshot(store) == before
     proc = cli("init-demo", "--reset", url=store_url, data_dir=data_dir)
-    assert proc.returncode == 2 and "这是正式数据库，不能用 --reset 清空" in proc.stderr
+    assert proc.returncode == 2 and "这是正式数据库" in proc.stderr and proc.stderr.count("\n") == 1
     assert snapshot(store) == before
 
 
 def test_reset_is_refused_for_real_data_without_a_mode(store: Store) -> None:
-    with store.session(ADMIN) as s:
+    with store.session(USERS) as s:
         s.add(User(username="boss", role="admin", password_hash=hash_password("password-1")))
-    with pytest.raises(PermissionDenied, match="正式数据库"):
+    with pytest.raises(PermissionDenied, match=PRODUCTION_RESET_MESSAGE):
         load_demo(store, reset=True)
     with store.session() as s:
         assert s.scalar(select(User.username)) == "boss"

@@ -66,6 +66,9 @@ REFERENCED_COLUMNS = frozenset({("incidents", "reporter_contact")})
 
 SECRET_COLUMNS = REDACTED_COLUMNS | REFERENCED_COLUMNS
 
+SELF_SERVICE_COLUMNS = frozenset({"password_hash", "must_change_password", "password_changed_at"})
+"""Columns of their own ``users`` row that every signed-in user may change (a new password)."""
+
 UNUSABLE_PASSWORD_HASH = "!restored-by-undo"
 """Password hash of an account brought back by undoing its deletion: no password matches it."""
 
@@ -172,6 +175,15 @@ def _values_before(obj: Base, blobs: dict[str, bytes]) -> tuple[dict[str, Any], 
     return values, frozenset(changed)
 
 
+def _own_password_change(session: Session, actor: Actor | None, obj: Base, action: str) -> bool:
+    """Whether a change is a user changing their own password (allowed without ``user.manage``)."""
+    if actor is None or action != "update" or obj.__table__.name != "users" or obj.id != actor.user_id:
+        return False
+    state = inspect(obj)
+    changed = {attr.key for attr in state.mapper.column_attrs if state.attrs[attr.key].history.has_changes()}
+    return changed <= SELF_SERVICE_COLUMNS
+
+
 def _refuse_audit_changes(session: Session) -> None:
     for obj in session.new:
         if isinstance(obj, AuditEntry):
@@ -197,7 +209,8 @@ def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
                 table = obj.__table__.name
                 if action == "update" and not session.is_modified(obj, include_collections=False):
                     continue
-                require(actor, TABLE_WRITE_PERMISSION[table])
+                if not _own_password_change(session, actor, obj, action):
+                    require(actor, TABLE_WRITE_PERMISSION[table])
                 before: dict[str, Any] | None = None
                 changed: frozenset[str] = frozenset()
                 if action == "update":
@@ -261,15 +274,14 @@ def _refuse_bulk_audit_changes(state: ORMExecuteState) -> None:
         raise PermissionDenied(APPEND_ONLY_MESSAGE, "audit_log is append-only: SQL update/delete refused")
 
 
-def record_read(session: Session, *, table_name: str, row_id: int, field: str, details: dict[str, Any]) -> None:
-    """Append an entry with action ``read``: the session's actor read ``field`` of a row (the value
-    itself is not logged; ``details`` says whose it is, e.g. a case number and a name)."""
-    actor = session.info.get("actor")
-    if actor is None:
-        raise PermissionDenied("请先登录后再进行此操作", f"sign-in required to read {table_name}.{field}")
+def record_event(session: Session, *, actor_name: str, action: str, table: str, row_id: int | None = None,
+                 before: dict[str, Any] | None = None, after: dict[str, Any] | None = None) -> None:
+    """An audit entry that is not a row change: a sign-in lock, an unlock, who read a reporter's
+    contact (action ``read``). Appended to the chain in the session's transaction, like the
+    entries of row changes; the session must be one that writes (see :mod:`gis.store.audit_chain`)."""
     append(session, [{
-        "at": utcnow(), "username": actor.username, "action": "read", "table_name": table_name, "row_id": row_id,
-        "before": None, "after": {"field": field, **details}, "batch": session.info.get("batch", ""),
+        "at": utcnow(), "username": actor_name, "action": action, "table_name": table, "row_id": row_id,
+        "before": before, "after": after, "batch": session.info.get("batch", ""),
     }])
 
 
@@ -394,13 +406,14 @@ def undo_batch(session: Session, batch: str) -> int:
     return len(entries)
 
 
-ACTION_LABELS = {"insert": "新增", "update": "修改", "delete": "删除", "read": "查看"}
+ACTION_LABELS = {"insert": "新增", "update": "修改", "delete": "删除", "lock": "锁定登录", "lock_ip": "锁定地址",
+                 "unlock": "解除锁定", "read": "查看"}
 
 TABLE_LABELS = {
     "rivers": "河流", "reaches": "河段", "grids": "网格", "grid_versions": "网格历史版本", "persons": "人员", "grid_roles": "网格职务",
     "reach_chiefs": "河长", "org_bodies": "领导机构", "org_members": "机构成员", "supervised_objects": "监管对象",
     "patrol_tracks": "巡河轨迹", "incidents": "事件", "incident_events": "事件流转", "attachments": "事件附件", "users": "用户",
-    "evaluations": "考核评价",
+    "evaluations": "考核评价", "sign_in": "登录",
 }
 
 _HIDDEN_FIELDS = {"password_hash", "source_data", "version"}
