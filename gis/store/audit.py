@@ -200,8 +200,8 @@ def _refuse_audit_changes(session: Session) -> None:
 @event.listens_for(AuditedSession, "before_flush")
 def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
     actor: Actor | None = session.info.get("actor")
-    pending: list[tuple[str, Base, dict[str, Any] | None, frozenset[str]]] = session.info.setdefault(_PENDING, [])
-    blobs: dict[str, bytes] = session.info.setdefault(_BLOBS, {})
+    pending: list[tuple[str, Base, dict[str, Any] | None, frozenset[str]]] = []
+    blobs: dict[str, bytes] = {}
     with session.no_autoflush:
         _refuse_audit_changes(session)
         for action, objs in (("insert", session.new), ("update", session.dirty), ("delete", session.deleted)):
@@ -220,6 +220,9 @@ def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
                 pending.append((action, obj, before, changed))
         if pending:
             lock_chain(session)  # before this flush takes any row lock (PostgreSQL)
+    # kept only once every check passed (a refused flush leaves nothing for the next one)
+    session.info.setdefault(_PENDING, []).extend(pending)
+    session.info.setdefault(_BLOBS, {}).update(blobs)
 
 
 @event.listens_for(AuditedSession, "after_flush")
