@@ -8,7 +8,7 @@ Commands: ``init``, ``user add|passwd|disable|enable|set|unlock|list``, ``init-d
 ``incident report --lon X --lat Y --category C --description D``, ``incident move ID --to STATE --as USER``,
 ``incident list [--overdue] [--due-soon] [--now ISO] [--as USER]``,
 ``calendar DATE|years|add FILE|refresh [--as USER]``, ``backup [-o FILE] [--rotate N]``,
-``restore FILE [--force]``.
+``restore FILE [--force]``, ``audit verify``.
 
 The command line trusts its operator (who can read the database file anyway) but still acts as
 a named user: writes run as ``--user`` (default ``admin``) and are checked against that user's
@@ -345,6 +345,21 @@ def cmd_undo(args: argparse.Namespace) -> int:
             n = 1
     _print({"undone": n}, args.json, f"已撤销 {n} 项修改")
     return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from gis.store.audit_chain import verify_chain
+
+    store = _store(args)
+    with store.session() as s:
+        report = verify_chain(s)
+    if report.ok:
+        _print(report.to_dict(), args.json, report.message)
+        return 0
+    if args.json:
+        _print(report.to_dict(), True, "")
+    print(f"错误：{report.message}", file=sys.stderr)
+    return 2
 
 
 def cmd_who(args: argparse.Namespace) -> int:
@@ -727,7 +742,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_user_list)
 
     p = sub.add_parser("init-demo", parents=[common], help="载入临江市森工街道演示数据")
-    p.add_argument("--reset", action="store_true", help="清空数据库后重新载入")
+    p.add_argument("--reset", action="store_true", help="删除并重建数据库表后重新载入（仅限演示数据库，正式数据库拒绝）")
     p.set_defaults(func=cmd_init_demo)
 
     p = sub.add_parser("info", parents=[common], help="各表记录数及网格责任人")
@@ -845,6 +860,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path, help="备份文件（gis backup 生成的 .zip）")
     p.add_argument("--force", action="store_true", help="目标数据库已有数据时仍然恢复：用备份替换现有数据")
     p.set_defaults(func=cmd_restore)
+
+    aud = sub.add_parser("audit", help="修改记录（审计日志）：校验哈希链")
+    asub = aud.add_subparsers(dest="audit_command", required=True)
+    p = asub.add_parser("verify", parents=[common],
+                        help="逐条校验修改记录的哈希链；完整时退出码为 0，发现被改动、删除的记录时为 2 并指出第一条")
+    p.set_defaults(func=cmd_audit_verify)
 
     inc = sub.add_parser("incident", help="事件：上报、流转、列表")
     isub = inc.add_subparsers(dest="incident_command", required=True)

@@ -11,13 +11,13 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select, text
 
 from gis import demo_data as dd
 from gis import installation
 from gis.auth import SYSTEM, hash_password
-from gis.errors import ValidationError
-from gis.store import Store
+from gis.errors import PermissionDenied, ValidationError
+from gis.store import Store, upgrade
 from gis.store.queries import table_counts
 from gis.store.schema import (
     Base,
@@ -60,14 +60,55 @@ def _demo_hash(password: str) -> str:
     return hash_password(password)
 
 
-def _clear(store: Store) -> None:
-    with store.session(SYSTEM) as s:
-        for table in reversed(Base.metadata.sorted_tables):
-            s.execute(table.delete())
+PRODUCTION_RESET_MESSAGE = "这是正式数据库，不能用 --reset 清空；演示数据只能装入演示数据库"
+
+
+def _database_mode(conn: Connection) -> str | None:
+    """``deployment_info.mode`` (``production`` or ``demo``); for a database without it, the
+    guess of migration 0006 (users but not the demo's ``admin`` and illustrative grids: production);
+    ``None`` for a database without users."""
+    mode = conn.execute(text("SELECT value FROM deployment_info WHERE key = 'mode'")).scalar()
+    if mode:
+        return str(mode)
+    users = conn.execute(text("SELECT username FROM users")).scalars().all()
+    if not users:
+        return None
+    illustrative = conn.execute(text("SELECT count(*) FROM grids WHERE illustrative")).scalar()
+    return "demo" if "admin" in users and illustrative else "production"
+
+
+def reset_store(store: Store) -> None:
+    """Drop every table of the store (audit log and ``alembic_version`` included) and build the
+    schema again with the migrations: demo databases only.
+
+    On PostgreSQL only the tables in the connection's own schema (``current_schema()``) are
+    dropped, by name: whatever else lives in the database (PostGIS in ``public``) is untouched.
+    The audit log is never emptied row by row (its rows cannot be deleted); it goes with its table.
+
+    Raises
+    ------
+    PermissionDenied
+        ``deployment_info`` says ``production`` (or, without it, the data look like a real deployment).
+    """
+    names = [t.name for t in reversed(Base.metadata.sorted_tables)] + ["alembic_version"]
+    with store.engine.begin() as conn:
+        if _database_mode(conn) == "production":
+            raise PermissionDenied(PRODUCTION_RESET_MESSAGE, "refusing to reset a production database")
+        quote = conn.dialect.identifier_preparer.quote
+        if conn.dialect.name == "postgresql":
+            schema = quote(conn.execute(text("SELECT current_schema()")).scalar_one())
+            for name in names:
+                conn.execute(text(f"DROP TABLE IF EXISTS {schema}.{quote(name)} CASCADE"))
+            conn.execute(text(f"DROP FUNCTION IF EXISTS {schema}.audit_log_append_only()"))
+        else:
+            for name in names:
+                conn.execute(text(f"DROP TABLE IF EXISTS {quote(name)}"))
+    upgrade(store.engine)
 
 
 def load_demo(store: Store, *, reset: bool = False) -> dict[str, Any]:
-    """Fill an empty store with the demo; with ``reset``, empty it first.
+    """Fill an empty store with the demo; with ``reset``, drop and rebuild its schema first
+    (:func:`reset_store`: refused for a production database).
 
     A store that already holds grids or users is left alone (``skipped`` is True): the demo
     never overwrites real data. A production database (``gis init``) is refused: the demo's
@@ -78,7 +119,7 @@ def load_demo(store: Store, *, reset: bool = False) -> dict[str, Any]:
             raise ValidationError("这是正式数据库（由 gis init 建立），不能载入演示数据；演示请使用单独的数据库",
                                   "refusing to load the demo into a production database")
     if reset:
-        _clear(store)
+        reset_store(store)
     with store.session() as s:
         if s.scalar(select(func.count()).select_from(Grid)) or s.scalar(select(func.count()).select_from(User)):
             return {"skipped": True, "counts": table_counts(s)}

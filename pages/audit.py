@@ -1,4 +1,5 @@
-"""修改记录: who changed what and when; administrators can undo a change or a whole batch."""
+"""修改记录: who changed what (or read a reporter's contact) and when; administrators can undo
+another user's change or a whole batch (the undo is a new entry; entries are never changed)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,13 @@ from ui.state import (
 
 require_permission("audit.read")
 st.title("修改记录")
-st.caption("每一次新增、修改、删除都记录操作人、时间以及修改前后的内容；管理员可以撤销。")
+st.caption("每一次新增、修改、删除都记录操作人、时间以及修改前后的内容（密码、上报人联系方式不记录，查看联系方式另记一条）；"
+           "管理员可以撤销他人的修改。修改记录只能追加，任何人都不能改动或删除。")
+
+FLASH = "audit_flash"
+flash = st.session_state.pop(FLASH, None)
+if flash:
+    st.success(flash)
 
 c1, c2 = st.columns(2)
 table = c1.selectbox("数据表", [None, *TABLE_LABELS], format_func=lambda t: "全部" if t is None else TABLE_LABELS[t])
@@ -37,6 +44,7 @@ st.dataframe(
     column_config={
         "id": "编号", "at": "时间", "username": "操作人", "action": "操作", "table": "数据表", "row_id": "记录号",
         "name": "名称", "fields": "涉及字段", "undone": st.column_config.CheckboxColumn("已撤销"),
+        "undo_of": st.column_config.NumberColumn("撤销的记录", format="%d"),
     },
 )
 
@@ -56,5 +64,6 @@ if actor is not None and actor.can("audit.undo"):
         except RiverGridError as exc:
             show_error(exc)
         else:
-            st.success(f"已撤销 {n} 项修改（撤销本身也已记录）。")
+            st.session_state[FLASH] = f"已撤销 {n} 项修改（撤销本身也已记录）。"
             data_version()
+            st.rerun()  # the table above shows the undo and what it undid

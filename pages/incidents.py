@@ -32,6 +32,7 @@ from gis.model import (
     IncidentStatus,
     Severity,
 )
+from gis.reporter_contact import reveal_reporter_contact
 from gis.store.schema import Attachment, Grid, Incident, Person
 from layers.basemap import finish_map, make_map, view_for_bounds
 from layers.grids import grid_style, grids_layer
@@ -306,6 +307,14 @@ def actions_section(incident_id: int) -> None:
     if actor is None or not actor.can("incident.handle"):
         st.caption("工作人员和管理员登录后可在此受理、交办、办结、审核事件；领导账号只读。")
         return
+    if st.button("查看上报人联系方式", key=f"inc_contact_{incident_id}", help="每次查看都会记入修改记录"):
+        try:
+            with get_store().session(actor) as s:
+                contact = reveal_reporter_contact(s, incident_id)
+        except RiverGridError as exc:
+            show_error(exc)
+        else:
+            st.info(f"上报人联系方式：{md_text(contact) if contact else '未留联系方式'}（本次查看已记入修改记录）")
     with get_store().session() as s:
         inc = s.get(Incident, incident_id)
         if inc is None:

@@ -26,6 +26,7 @@ from gis.store.schema import AuditEntry, Grid, Person, Reach, River, User
 STAFF = Actor("staff1", UserRole.STAFF, "工作人员")
 LEADER = Actor("leader1", UserRole.LEADER, "领导")
 ADMIN = Actor("admin1", UserRole.ADMIN, "管理员")
+ADMIN2 = Actor("admin2", UserRole.ADMIN, "另一位管理员")
 
 
 def count(store: Store, model) -> int:  # type: ignore[no-untyped-def]
@@ -229,13 +230,20 @@ def test_undo_restores_update_insert_and_delete(store: Store) -> None:
         assert s.get(Person, p.id).title == "东兴村书记"
     with store.session(ADMIN) as s:
         s.delete(s.get(Person, p.id))
-    with store.session(ADMIN) as s:
+    with store.session() as s:
         entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "delete"))
+    with pytest.raises(PermissionDenied, match="不能撤销本人所做的修改"):
+        with store.session(ADMIN) as s:
+            undo(s, entry.id)
+    with store.session() as s:
+        assert s.get(Person, p.id) is None
+    with store.session(ADMIN2) as s:
         undo(s, entry.id)
     with store.session() as s:
         assert s.get(Person, p.id).name == "何兆花"
+        assert s.scalar(select(AuditEntry.action).where(AuditEntry.undo_of == entry.id)) == "insert"
     with pytest.raises(ConflictError, match="已经撤销"):
-        with store.session(ADMIN) as s:
+        with store.session(ADMIN2) as s:
             undo(s, entry.id)
     with pytest.raises(PermissionDenied):
         with store.session(STAFF) as s:

@@ -279,10 +279,18 @@ class User(Base):
 
 
 class AuditEntry(Base):
-    """One row written, changed or deleted: who, when, which row, before and after."""
+    """One row written, changed or deleted (or a secret read): who, when, which row, before and after.
+
+    Append-only: no code path changes or deletes a row (the flush refuses it, and on PostgreSQL
+    triggers refuse ``UPDATE``, ``DELETE`` and ``TRUNCATE``). The rows form a hash chain in the
+    order of ``seq`` (1, 2, 3, …): ``hash`` is the SHA-256 of the row's content and ``prev_hash``,
+    the previous row's ``hash`` (:mod:`gis.store.audit_chain`). ``undo_of`` names the entry an
+    undo put back; an entry is undone when another entry's ``undo_of`` names it.
+    """
 
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     username: Mapped[str] = mapped_column(String(50))
     action: Mapped[str] = mapped_column(String(10))
@@ -291,9 +299,9 @@ class AuditEntry(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     batch: Mapped[str] = mapped_column(String(40), default="", index=True)
-    undone_by: Mapped[int | None] = mapped_column(Integer)
-
-
+    undo_of: Mapped[int | None] = mapped_column(Integer, index=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class GridVersion(Base):

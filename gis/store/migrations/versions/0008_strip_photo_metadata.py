@@ -21,7 +21,7 @@ The audit log keeps the hashes the rows had when they were written (history); th
 those hashes are removed. ``downgrade`` changes nothing: the metadata is gone.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-08
 """
 from __future__ import annotations
@@ -39,7 +39,7 @@ from gis.config import settings
 from gis.errors import ValidationError
 
 revision = '0008'
-down_revision = '0006'  # the lead re-chains this after 0007 when merging
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
