@@ -375,6 +375,15 @@ ORDER BY c.relname
 """
 """Tables, views and sequences of a schema that no extension owns (PostGIS's are left out)."""
 
+_PG_OWN_FUNCTIONS = """
+SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE n.nspname = :schema
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                  WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+ORDER BY 1
+"""
+"""Functions of a schema that no extension owns (the audit log's append-only trigger function)."""
+
 
 def _pg_tables(conn: Any, schema: str) -> dict[str, int]:
     quote = conn.dialect.identifier_preparer.quote
@@ -433,6 +442,7 @@ def _pg_restore(dump: Path, url: str, manifest: dict[str, Any], work: Path) -> N
             major = _pg_major(conn)
             schema = _pg_schema(conn)
             relations = list(conn.execute(text(_PG_OWN_RELATIONS), {"schema": schema}))
+            functions = list(conn.execute(text(_PG_OWN_FUNCTIONS), {"schema": schema}).scalars())
             has_postgis = conn.execute(text("SELECT count(*) FROM pg_extension WHERE extname = 'postgis'")).scalar()
     finally:
         engine.dispose()
@@ -469,6 +479,8 @@ def _pg_restore(dump: Path, url: str, manifest: dict[str, Any], work: Path) -> N
             for name, relkind in relations:
                 if relkind == kind:
                     out.write(f"DROP {drop[kind]} IF EXISTS {q(schema)}.{q(name)} CASCADE;\n".encode())
+        for function in functions:  # schema-qualified signatures, e.g. t_x.audit_log_append_only()
+            out.write(f"DROP FUNCTION IF EXISTS {function} CASCADE;\n".encode())
         move = None
         if source != schema and names:
             alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))

@@ -31,6 +31,7 @@ from gis.demo import load_demo
 from gis.errors import ConflictError, FileFormatError, RiverGridError
 from gis.incidents import report_incident
 from gis.store import Store, make_engine, upgrade
+from gis.store.audit_chain import verify_chain
 from gis.store.engine import pending_revisions
 
 DONGXING_POINT = (127.0, 41.84)
@@ -124,7 +125,9 @@ def test_a_backup_of_the_demo_restores_into_an_empty_database_with_every_row_and
     assert m["commit"] == (head.stdout.strip() if head.returncode == 0 else None)
     assert m["files"] == {"attachments": {"count": 2, "bytes": sum(map(len, files_of(data_dir / "attachments")
                                                                       .values()))},
-                          "blobs": {"count": 1, "bytes": 16}}
+                          "blobs": {"count": len(files_of(data_dir / "blobs")),
+                                    "bytes": sum(map(len, files_of(data_dir / "blobs").values()))}}
+    assert m["files"]["blobs"]["count"] == 1 + 8  # the digest above and the demo's eight GPX files (audit)
 
     restored_dir = tmp_path / "restored-data"
     done = restore(result.path, empty_url, data_dir=restored_dir)
@@ -139,10 +142,14 @@ def test_a_backup_of_the_demo_restores_into_an_empty_database_with_every_row_and
         path = AttachmentStore(restored_dir / "attachments").find(photo.sha256, photo.mime)
         assert path is not None and path.read_bytes() == AttachmentStore(data_dir / "attachments").find(
             photo.sha256, photo.mime).read_bytes()
+        # and its audit log is the same unbroken chain as the original's
+        restored_chain = verify_chain(s)
     store.dispose()
-    # TODO(lead, audit verify): once `gis audit verify` is merged, assert here that it reports the
-    # restored database's audit log as intact, e.g.
-    #   assert verify(empty_url, data_dir=restored_dir).ok
+    original = Store(store_url)
+    with original.session() as s:
+        original_chain = verify_chain(s)
+    original.dispose()
+    assert restored_chain.ok and restored_chain.rows == original_chain.rows == m["tables"]["audit_log"]
 
 
 def test_restore_refuses_a_database_with_data_unless_forced_and_then_replaces_it(

@@ -379,10 +379,11 @@ def undo(session: Session, entry_id: int) -> None:
     ConflictError
         Already undone, or the row changed again since.
     """
-    actor = require(session.info.get("actor"), "audit.undo")
     entry = session.get(AuditEntry, entry_id)
     if entry is None:
+        require(session.info.get("actor"), "audit.undo")
         raise NotFoundError(f"没有编号为 {entry_id} 的修改记录", f"no audit entry {entry_id}")
+    actor = require(session.info.get("actor"), undo_permission(entry.table_name))
     _check_undoable(actor, entry)
     if _undone(session, entry.id):
         raise ConflictError("该修改已经撤销过", f"entry {entry_id} already undone")
@@ -391,8 +392,11 @@ def undo(session: Session, entry_id: int) -> None:
 
 def undo_batch(session: Session, batch: str) -> int:
     """Undo every entry written in transaction ``batch`` that is not undone yet, newest first;
-    returns how many. Refused as a whole when the actor made any of them."""
-    actor = require(session.info.get("actor"), "audit.undo")
+    returns how many. Refused as a whole when the actor made any of them, or may not undo one
+    of them (:func:`undo_permission`)."""
+    actor = session.info.get("actor")
+    if actor is None or not (actor.can("audit.undo") or actor.can("user.manage")):
+        require(actor, "audit.undo")  # raises: not signed in, or no role that may undo
     undoing = aliased(AuditEntry)
     entries = session.scalars(
         select(AuditEntry)
@@ -403,10 +407,21 @@ def undo_batch(session: Session, batch: str) -> int:
     if not entries:
         raise NotFoundError("没有可撤销的修改", f"nothing to undo in batch {batch!r}")
     for entry in entries:
+        require(actor, undo_permission(entry.table_name))
         _check_undoable(actor, entry)
     for entry in entries:
         _undo_one(session, entry)
     return len(entries)
+
+
+UNDO_PERMISSIONS = {"users": "user.manage"}
+"""Changes to accounts are undone by the security administrator (三员分立), the rest by the
+system administrator (``audit.undo``)."""
+
+
+def undo_permission(table_name: str) -> str:
+    """The permission needed to undo an entry of ``table_name``."""
+    return UNDO_PERMISSIONS.get(table_name, "audit.undo")
 
 
 ACTION_LABELS = {"insert": "新增", "update": "修改", "delete": "删除", "lock": "锁定登录", "lock_ip": "锁定地址",
