@@ -66,9 +66,14 @@ class LockState:
                 f"{self.until.astimezone(LOCAL_TZ).strftime('%H:%M')} 以后）再试，或联系安全管理员解锁")
 
 
+_DUMMY_HASH = "$argon2id$v=19$m=65536,t=5,p=1$Vn4v3wi9s/M6idZq/x1WlA$b6rvO96oxBpnEJw6B97QwYgwHxJvY02o/0K5HHv2e3s"
+"""A hash of a random password nobody knows, with :data:`gis.auth.HASHER`'s parameters: checked
+against for unknown user names, so that they cost what known ones cost from the first attempt."""
+
+
 @cache
 def _dummy_hash() -> str:
-    return HASHER.hash("rivergrid: a password nobody has")
+    return HASHER.hash("rivergrid: a password nobody has") if needs_rehash(_DUMMY_HASH) else _DUMMY_HASH
 
 
 def client_address(peer: str | None, headers: Mapping[str, str] | None = None) -> str:
