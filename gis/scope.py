@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 from gis.auth import Actor
 from gis.store.schema import Grid, GridRoleAssignment, User
 
-__all__ = ["EVERYTHING", "Scope", "grid_and_below", "grid_line", "home_grid", "limit_map_data", "persons_in_scope",
-           "scope_of"]
+__all__ = ["EVERYTHING", "Scope", "grid_and_below", "grid_line", "home_grid", "limit_assessment", "limit_map_data",
+           "persons_in_scope", "scope_of"]
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,17 @@ def limit_map_data(data: Any, scope: Scope) -> Any:
         return frame[[scope.covers(None if g is None or g != g else int(g)) for g in frame["grid_id"]]]
 
     return replace(data, incidents=keep(data.incidents), tracks=keep(data.tracks))
+
+
+def limit_assessment(result: Any, rows: list[dict[str, Any]], scope: Scope) -> tuple[Any, list[dict[str, Any]]]:
+    """An :class:`gis.assessment.Assessment` and its roll-up rows (:func:`gis.evaluations.rollup`)
+    with only the grids of ``scope`` (ranks stay those among all siblings)."""
+    if scope.everything:
+        return result, rows
+    from dataclasses import replace
+
+    return (replace(result, grids=[g for g in result.grids if scope.covers(g.grid_id)]),
+            [r for r in rows if scope.covers(r["grid_id"])])
 
 
 def persons_in_scope(session: Session, scope: Scope) -> set[int] | None:

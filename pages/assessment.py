@@ -23,7 +23,8 @@ from gis.evaluations import (
     save_evaluation,
 )
 from gis.model import GridLevel
-from ui.state import current_actor, data_version, get_store, show_error
+from gis.scope import Scope, limit_assessment
+from ui.state import current_actor, data_version, get_store, scope_key, show_error
 
 
 @st.cache_data(show_spinner="正在计算考核指标…", max_entries=16)
@@ -59,6 +60,9 @@ try:
 except RiverGridError as exc:
     show_error(exc)
     st.stop()
+visible = scope_key()  # an account bound to a grid: its grid and those below
+if visible is not None:
+    result, rows = limit_assessment(result, rows, Scope(frozenset(visible)))
 levels = [lv.value for lv in GridLevel if any(g.level == lv.value for g in result.grids)]
 level = c3.radio("网格层级", levels, index=len(levels) - 1, horizontal=True,
                  format_func=lambda v: GridLevel(v).label)

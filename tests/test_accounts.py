@@ -339,3 +339,27 @@ def test_whoever_resolved_a_case_cannot_approve_it(demo: Store) -> None:
 def grid_id(store: Store, name: str) -> int:
     with store.session() as s:
         return s.scalar(select(Grid.id).where(Grid.name == name))
+
+
+def test_the_case_page_of_an_account_bound_to_dongxing_lists_only_its_cases(app_env: Path) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(PROJECT_DIR / "app.py"), default_timeout=240).run()  # loads the demo
+    store = Store(f"sqlite:///{app_env / 'rivergrid.sqlite'}")
+    with store.session() as s:
+        dongxing, staff = actor_for(s, "dongxing"), actor_for(s, "staff")
+        by_grid = {code: grid for code, grid in s.execute(select(Incident.code, Grid.name).join(
+            Grid, Incident.grid_id == Grid.id))}
+    store.dispose()
+    assert {"森工街道东兴村", "森工街道森工社区"} <= set(by_grid.values())
+    at.session_state["actor"] = dongxing
+    at = at.switch_page("pages/incidents.py").run()
+    assert not at.exception
+    table = next(d.value for d in at.dataframe if "事件编号" in d.value.columns)
+    codes = set(table["事件编号"])
+    assert codes == {c for c, g in by_grid.items() if g == "森工街道东兴村"}
+    # the township's staff sees both villages' cases on the same page
+    at.session_state["actor"] = staff
+    at = at.run()
+    table = next(d.value for d in at.dataframe if "事件编号" in d.value.columns)
+    assert {c for c, g in by_grid.items() if g in ("森工街道东兴村", "森工街道森工社区")} <= set(table["事件编号"])
