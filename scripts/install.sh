@@ -2,7 +2,7 @@
 # Install RiverGrid on Debian 12 with Python 3.11.
 #   bash scripts/install.sh          app: Python packages in .venv
 #   bash scripts/install.sh --test   also what the tests need: PostgreSQL + PostGIS, Chromium,
-#                                    CJK fonts (Debian packages) and the test Python packages
+#                                    CJK fonts, faketime (Debian packages) and the test Python packages
 # Debian packages are installed with apt-get when running as root (or through sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +27,7 @@ if [ "$want_test" = 1 ]; then
     || debs+=(postgresql postgresql-15-postgis-3)
   [ -x /usr/bin/chromium ] || debs+=(chromium)
   command -v pdftoppm >/dev/null 2>&1 || debs+=(poppler-utils)  # renders signboard PDFs in tests
+  command -v faketime >/dev/null 2>&1 || debs+=(faketime)  # runs the date-dependent tests on other dates
 fi
 if [ "${#debs[@]}" -gt 0 ]; then
   echo "== apt-get install ${debs[*]}"

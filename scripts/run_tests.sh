@@ -1,10 +1,21 @@
 #!/usr/bin/env bash
-# Install everything the tests need and run them all (SQLite and PostGIS store tests, browser tests).
-# Extra arguments go to pytest, e.g.  bash scripts/run_tests.sh -k store
+# Install everything the tests need and run them all (SQLite and PostGIS store tests, browser tests),
+# then run the date-dependent tests (tests/date_smoke.txt) again with the system clock set by
+# faketime to several dates: the results must not depend on the real date.
+# Extra arguments go to pytest and skip the date runs, e.g.  bash scripts/run_tests.sh -k store
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh --test
 RIVERGRID_TEST_PG_URL="$(bash scripts/start_postgis.sh | tail -n 1)"
 export RIVERGRID_TEST_PG_URL
 echo "== PostGIS test database: ${RIVERGRID_TEST_PG_URL%%@*}@…"
-exec .venv/bin/python -m pytest -p no:cacheprovider "$@"
+if [ "$#" -gt 0 ] && [ "$*" != "-q" ]; then
+  exec .venv/bin/python -m pytest -p no:cacheprovider "$@"
+fi
+.venv/bin/python -m pytest -p no:cacheprovider "$@"
+mapfile -t smoke < <(grep -v '^#' tests/date_smoke.txt | grep .)
+for day in 2026-11-28 2026-12-07 2027-01-04 2027-03-01; do
+  echo "== the date-dependent tests with the system clock at $day (faketime)"
+  faketime -f "@$day 09:30:00" \
+    .venv/bin/python -m pytest -p no:cacheprovider "$@" "${smoke[@]}"
+done
