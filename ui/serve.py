@@ -6,12 +6,18 @@ freshly started server, the first visitor who opens a page link directly (``/aud
 bookmark) would get that page run on its own, without ``app.py``'s router, sign-in state and
 sidebar. Declaring up front that the app does not use the ``pages/`` folder convention closes that
 window: ``app.py`` always runs first and routes.
+
+Streamlit's upload limit (``server.maxUploadSize``) is set from ``RIVERGRID_MAX_FILE_MB`` unless
+given on the command line, so the browser refuses what the server would refuse anyway.
 """
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
+
+from gis.config import settings
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 
@@ -24,7 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     from ui import static_gzip
 
     static_gzip.install()  # static files gzipped once per process (no compressing proxy on intranets)
-    sys.argv = ["streamlit", "run", str(APP), *(sys.argv[1:] if argv is None else argv)]
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not any(a.startswith("--server.maxUploadSize") for a in args):  # the uploader follows the file limit
+        args += ["--server.maxUploadSize", str(math.ceil(settings().max_file_mb))]
+    sys.argv = ["streamlit", "run", str(APP), *args]
     return cli.main()  # type: ignore[no-any-return]
 
 
