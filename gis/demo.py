@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import func, select, text
 
 from gis import demo_data as dd
 from gis import installation
@@ -63,20 +63,6 @@ def _demo_hash(password: str) -> str:
 PRODUCTION_RESET_MESSAGE = "这是正式数据库，不能用 --reset 清空；演示数据只能装入演示数据库"
 
 
-def _database_mode(conn: Connection) -> str | None:
-    """``deployment_info.mode`` (``production`` or ``demo``); for a database without it, the
-    guess of migration 0006 (users but not the demo's ``admin`` and illustrative grids: production);
-    ``None`` for a database without users."""
-    mode = conn.execute(text("SELECT value FROM deployment_info WHERE key = 'mode'")).scalar()
-    if mode:
-        return str(mode)
-    users = conn.execute(text("SELECT username FROM users")).scalars().all()
-    if not users:
-        return None
-    illustrative = conn.execute(text("SELECT count(*) FROM grids WHERE illustrative")).scalar()
-    return "demo" if "admin" in users and illustrative else "production"
-
-
 def reset_store(store: Store) -> None:
     """Drop every table of the store (audit log and ``alembic_version`` included) and build the
     schema again with the migrations: demo databases only.
@@ -92,7 +78,7 @@ def reset_store(store: Store) -> None:
     """
     names = [t.name for t in reversed(Base.metadata.sorted_tables)] + ["alembic_version"]
     with store.engine.begin() as conn:
-        if _database_mode(conn) == "production":
+        if installation.recorded_or_guessed_mode(conn) == installation.PRODUCTION:
             raise PermissionDenied(PRODUCTION_RESET_MESSAGE, "refusing to reset a production database")
         quote = conn.dialect.identifier_preparer.quote
         if conn.dialect.name == "postgresql":

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.orm import Session
 
 from gis.errors import ValidationError
@@ -27,6 +27,20 @@ def mode(session: Session) -> str | None:
     """``production``, ``demo`` or None (a database not yet initialised)."""
     row = session.get(DeploymentInfo, "mode")
     return None if row is None else row.value
+
+
+def recorded_or_guessed_mode(conn: Connection | Session) -> str | None:
+    """The recorded mode; for a database without one (made before modes were recorded), the guess
+    migration 0006 makes: users and the demo's ``admin`` with its illustrative grids → ``demo``,
+    other users → ``production``; no users → None."""
+    recorded = conn.execute(text("SELECT value FROM deployment_info WHERE key = 'mode'")).scalar()
+    if recorded:
+        return str(recorded)
+    users = conn.execute(text("SELECT username FROM users")).scalars().all()
+    if not users:
+        return None
+    illustrative = conn.execute(text("SELECT count(*) FROM grids WHERE illustrative")).scalar()
+    return DEMO if "admin" in users and illustrative else PRODUCTION
 
 
 def mark(session: Session, value: str) -> None:

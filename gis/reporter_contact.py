@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from gis.auth import require
 from gis.errors import NotFoundError
+from gis.scope import scope_of
 from gis.store.audit import record_event
 from gis.store.schema import Incident
 
@@ -26,12 +27,12 @@ def reveal_reporter_contact(session: Session, incident_id: int) -> str:
     PermissionDenied
         The session's actor may not handle incidents.
     NotFoundError
-        No such incident.
+        No such incident, or one outside the actor's grids (:mod:`gis.scope`).
     """
     actor = require(session.info.get("actor"), "incident.handle")
     incident = session.get(Incident, incident_id)
-    if incident is None:
-        raise NotFoundError(f"没有编号为 {incident_id} 的事件", f"no incident {incident_id}")
+    if incident is None or not scope_of(session, actor).covers(incident.grid_id):  # 数据权限
+        raise NotFoundError(f"没有编号为 {incident_id} 的事件", f"no incident {incident_id} for {actor.username}")
     record_event(session, actor_name=actor.username, action="read", table=Incident.__tablename__, row_id=incident.id,
                  after={"field": "reporter_contact", "code": incident.code, "reporter": incident.reporter})
     return incident.reporter_contact or ""
