@@ -235,7 +235,9 @@ def _writer(url: str, data_dir: str, n: int, rounds: int, barrier: Any) -> None:
 
 def test_simultaneous_writers_leave_one_unbroken_chain(store: Store, store_url: str, data_dir: Path) -> None:
     workers, rounds = 8, 3
-    ctx = mp.get_context("spawn")
+    # fork: a spawned child re-runs the parent's __main__, which an earlier AppTest may have replaced
+    ctx = mp.get_context("fork")
+    store.dispose()  # the children open their own connections
     barrier = ctx.Barrier(workers)
     procs = [ctx.Process(target=_writer, args=(store_url, str(data_dir), n, rounds, barrier)) for n in range(workers)]
     for p in procs:

@@ -345,7 +345,7 @@ def test_migration_0008_strips_photos_stored_before_and_re_keys_their_rows(
     monkeypatch.setenv("RIVERGRID_BACKUP_ON_UPGRADE", "0")
     root = tmp_path / "attachments"
     engine = make_engine(store_url)
-    upgrade(engine, "0006")
+    upgrade(engine, "0007")  # the last revision before 0008 (the audit chain)
     store = Store(store_url, migrate=False)
     load_demo(store)
     store.dispose()

@@ -49,6 +49,12 @@ def amap_csv(path: Path, reach: shapely.LineString, *, from_m: float, to_m: floa
     path.write_text("\n".join(rows), encoding="utf-8")
 
 
+def drawn_path(page):  # type: ignore[no-untyped-def]
+    """The first vector path the map has drawn (Leaflet empties the paths that lie out of view,
+    ``d="M0 0"``: waiting for the first path in the document may wait for one of those)."""
+    return page.frame_locator(FOLIUM_IFRAME).locator("path.leaflet-interactive").filter(visible=True).first
+
+
 def test_patroller_uploads_a_gcj02_track_and_reads_summaries(
     app_server, page, blocked_requests: list, browser_errors: list[str], tmp_path: Path  # type: ignore[no-untyped-def]
 ) -> None:
@@ -71,7 +77,7 @@ def test_patroller_uploads_a_gcj02_track_and_reads_summaries(
     page.locator('[data-testid="stSidebarNav"]').get_by_text("巡河管理", exact=True).click()
     page.get_by_role("heading", name="巡河管理").wait_for(timeout=60_000)
     page.wait_for_selector(FOLIUM_IFRAME, timeout=90_000)
-    page.frame_locator(FOLIUM_IFRAME).locator("path.leaflet-interactive").first.wait_for(timeout=60_000)
+    drawn_path(page).wait_for(timeout=60_000)
 
     page.get_by_text("上传巡河轨迹").click()
     page.locator('input[type="file"]').set_input_files(str(upload))
@@ -96,9 +102,7 @@ def test_patroller_uploads_a_gcj02_track_and_reads_summaries(
     # a click on another track shows its summary (on the new map: the import made a new one)
     page.wait_for_timeout(2_000)  # the old map fades out after the rerun
     expect(page.locator(FOLIUM_IFRAME)).to_have_count(1, timeout=30_000)
-    # Leaflet empties the paths that lie out of view: wait for one that is drawn
-    page.frame_locator(FOLIUM_IFRAME).locator("path.leaflet-interactive").filter(visible=True).first.wait_for(
-        timeout=60_000)
+    drawn_path(page).wait_for(timeout=60_000)
     click_at(page, other_mid.y, other_mid.x, zoom=16)
     panel.get_by_text(f"巡河轨迹：{other_person}").wait_for(timeout=30_000)
 
