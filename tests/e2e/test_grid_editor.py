@@ -58,7 +58,7 @@ def open_editor(page, base_url: str, user: str | None = "staff"):  # type: ignor
         page.get_by_text("已登录").wait_for(timeout=60_000)
     nav.get_by_text("网格管理").click()
     page.locator(GAPS).get_by_text("剩余盲区").wait_for(timeout=90_000)
-    page.frame_locator(MAP_IFRAME).locator("path.leaflet-interactive").first.wait_for(timeout=60_000)
+    page.frame_locator(MAP_IFRAME).locator("path.leaflet-interactive").filter(visible=True).first.wait_for(timeout=60_000)
 
 
 def map_frame(page):  # type: ignore[no-untyped-def]

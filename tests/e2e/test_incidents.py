@@ -96,7 +96,7 @@ def test_report_by_clicking_the_map_accept_assign_and_see_it_on_the_leaders_map(
     # the leaders' map: the new case at its place, with the chain of 东兴村
     open_page(page, "河湖一张图")
     page.wait_for_selector(FOLIUM_IFRAME, timeout=90_000)
-    page.frame_locator(FOLIUM_IFRAME).locator("path.leaflet-interactive").first.wait_for(timeout=60_000)
+    page.frame_locator(FOLIUM_IFRAME).locator("path.leaflet-interactive").filter(visible=True).first.wait_for(timeout=60_000)
     page.get_by_text("点击地图上的").wait_for(timeout=30_000)
     click_at(page, *IN_DONGXING, zoom=14)
     panel_shows(page, f"事件 {NEW_CODE}", "交办", "村级网格主要责任人", "何兆花", "乡级监管责任人", "张力文",

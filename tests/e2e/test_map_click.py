@@ -41,7 +41,7 @@ def open_map(page, base_url: str):  # type: ignore[no-untyped-def]
     page.get_by_text("河湖一张图").first.wait_for(timeout=60_000)
     page.wait_for_selector(FOLIUM_IFRAME, timeout=90_000)
     frame = page.frame_locator(FOLIUM_IFRAME)
-    frame.locator("path.leaflet-interactive").first.wait_for(timeout=60_000)
+    frame.locator("path.leaflet-interactive").filter(visible=True).first.wait_for(timeout=60_000)
     page.locator(PANEL).get_by_text("点击地图上的").wait_for(timeout=30_000)
     return frame
 

@@ -66,7 +66,7 @@ def test_public_page_and_signboard_in_chromium(
     page.get_by_role("heading", name="责任公示").wait_for(timeout=60_000)
     page.get_by_role("heading", name="森工街道东兴村（边界示意）").wait_for(timeout=60_000)
     frame = page.frame_locator(FOLIUM_IFRAME)
-    frame.locator("path.leaflet-interactive").first.wait_for(timeout=60_000)
+    frame.locator("path.leaflet-interactive").filter(visible=True).first.wait_for(timeout=60_000)
     for name in ("五定", "定职责", "监管河段及河长"):
         page.get_by_text(name, exact=False).first.wait_for(timeout=30_000)
     page.get_by_text("0439-52xxx03（示意）").first.wait_for(timeout=30_000)
