@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from gis.errors import RiverGridError
-from gis.store.audit import TABLE_LABELS, batch_of, recent_entries, undo, undo_batch
+from gis.store.audit import SECURITY_TABLES, TABLE_LABELS, batch_of, recent_entries, undo, undo_batch
 from gis.store.queries import LOCAL_TZ
 from ui.state import (
     current_actor,
@@ -17,7 +17,7 @@ from ui.state import (
     show_error,
 )
 
-require_permission("audit.read")
+viewer = require_permission("audit.read")
 st.title("修改记录")
 st.caption("每一次新增、修改、删除都记录操作人、时间以及修改前后的内容（密码、上报人联系方式不记录，查看联系方式另记一条）；"
            "管理员可以撤销他人的修改。修改记录只能追加，任何人都不能改动或删除。")
@@ -28,10 +28,12 @@ if flash:
     st.success(flash)
 
 c1, c2 = st.columns(2)
-table = c1.selectbox("数据表", [None, *TABLE_LABELS], format_func=lambda t: "全部" if t is None else TABLE_LABELS[t])
+security = viewer.can("audit.security")  # accounts, sign-ins, contact reads: the auditor's (三员分立)
+tables = [t for t in TABLE_LABELS if security or t not in SECURITY_TABLES]
+table = c1.selectbox("数据表", [None, *tables], format_func=lambda t: "全部" if t is None else TABLE_LABELS[t])
 username = c2.text_input("操作人（用户名）").strip() or None
 with get_store().session() as s:
-    rows = recent_entries(s, table=table, username=username)
+    rows = recent_entries(s, table=table, username=username, security=security)
 frame = pd.DataFrame(rows)
 if frame.empty:
     st.info("没有符合条件的修改记录。")

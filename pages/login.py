@@ -65,7 +65,7 @@ if submitted:
     try:
         sign_in(username, password)
     except AuthenticationError as exc:
-        show_error(exc)
+        st.error(exc.message_zh)  # only the Chinese words: the same for every failure of one kind
     else:
         st.rerun()
 st.caption("账号由安全管理员在系统内建立；连续输错密码会暂时锁定。本系统不连接外部身份认证。")

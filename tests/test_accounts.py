@@ -363,3 +363,23 @@ def test_the_case_page_of_an_account_bound_to_dongxing_lists_only_its_cases(app_
     at = at.run()
     table = next(d.value for d in at.dataframe if "事件编号" in d.value.columns)
     assert {c for c, g in by_grid.items() if g in ("森工街道东兴村", "森工街道森工社区")} <= set(table["事件编号"])
+
+
+def test_the_security_audit_is_the_auditors(app_env: Path) -> None:
+    """Sign-in locks and account changes are on 修改记录 for the auditor, not for leaders or staff."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(PROJECT_DIR / "app.py"), default_timeout=240).run()  # loads the demo
+    store = Store(f"sqlite:///{app_env / 'rivergrid.sqlite'}")
+    _failures(store, "leader", 5)  # a lock: an entry of the security audit
+    with store.session() as s:
+        auditor, leader = actor_for(s, "auditor"), actor_for(s, "leader")
+    store.dispose()
+    seen = {}
+    for who in (auditor, leader):
+        at.session_state["actor"] = who
+        at = at.run().switch_page("pages/audit.py").run()  # the page is registered for readers of the log
+        assert not at.exception
+        seen[who.username] = set(at.dataframe[0].value["table"])
+    assert {"登录", "用户"} <= seen["auditor"]
+    assert not {"登录", "用户"} & seen["leader"] and {"网格", "事件"} & seen["leader"]

@@ -449,11 +449,19 @@ def changed_fields(entry: AuditEntry) -> list[str]:
     return [k for k in keys if k not in _HIDDEN_FIELDS]
 
 
+SECURITY_TABLES = frozenset({"users", "sign_in"})
+"""Entries of these tables, and every ``read`` entry (who read a reporter's contact), belong to the
+security audit: shown only to holders of ``audit.security`` (the auditor, 三员分立)."""
+
+
 def recent_entries(session: Session, *, table: str | None = None, username: str | None = None,
-                   limit: int = 200) -> list[dict[str, Any]]:
+                   limit: int = 200, security: bool = True) -> list[dict[str, Any]]:
     """The newest audit entries as display rows (geometry and secrets summarised, not shown);
-    ``undone`` says whether an undo put the entry back, ``undo_of`` which entry an undo undid."""
+    ``undone`` says whether an undo put the entry back, ``undo_of`` which entry an undo undid.
+    ``security=False`` leaves out the security audit (:data:`SECURITY_TABLES`, ``read`` entries)."""
     query = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
+    if not security:
+        query = query.where(AuditEntry.table_name.not_in(sorted(SECURITY_TABLES)), AuditEntry.action != "read")
     if table:
         query = query.where(AuditEntry.table_name == table)
     if username:
