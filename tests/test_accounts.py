@@ -383,3 +383,25 @@ def test_the_security_audit_is_the_auditors(app_env: Path) -> None:
         seen[who.username] = set(at.dataframe[0].value["table"])
     assert {"登录", "用户"} <= seen["auditor"]
     assert not {"登录", "用户"} & seen["leader"] and {"网格", "事件"} & seen["leader"]
+
+
+def test_an_account_bound_to_dongxing_changes_only_its_own_grid(demo: Store) -> None:
+    from gis.editing import save_grid
+    from gis.store.schema import GridRoleAssignment, Person
+
+    dongxing = actor_for_name(demo, "dongxing")
+    with demo.session() as s:
+        mine = s.scalar(select(Grid).where(Grid.name == "森工街道东兴村"))
+        theirs = s.scalar(select(Grid).where(Grid.name == "森工街道森工社区"))
+        person = s.scalar(select(Person.id).where(Person.name == "王立军"))
+    with pytest.raises(PermissionDenied, match="数据权限"), demo.session(dongxing) as s:
+        save_grid(s, theirs.id, geometry=None, attributes={"responsible_body": "越权修改"},
+                  expected_version=theirs.version)
+    with pytest.raises(PermissionDenied, match="数据权限"), demo.session(dongxing) as s:
+        s.add(GridRoleAssignment(grid_id=theirs.id, person_id=person, role="supervisor"))
+    with demo.session(dongxing) as s:
+        save_grid(s, mine.id, geometry=None, attributes={"responsible_body": "东兴村村民委员会（改）"},
+                  expected_version=mine.version)
+    with demo.session() as s:
+        assert s.get(Grid, theirs.id).responsible_body == theirs.responsible_body
+        assert s.get(Grid, mine.id).responsible_body == "东兴村村民委员会（改）"

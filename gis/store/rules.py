@@ -22,8 +22,10 @@ from gis import model
 from gis.errors import CoordinateRangeError, DuplicateNameError, GeometryError
 from gis.store.audit import AuditedSession
 from gis.store.schema import (
+    Evaluation,
     Grid,
     GridRoleAssignment,
+    GridVersion,
     Incident,
     PatrolTrack,
     Person,
@@ -201,3 +203,57 @@ def _check_volunteer_writes(session: Session, flush_context: Any, instances: Any
                                            f"user {actor.username} may not upload tracks of person {person_id}")
             elif isinstance(obj, Incident):
                 obj.source = model.IncidentSource.VOLUNTEER.value
+
+
+def _grid_refs(obj: Any) -> list[tuple[int | None, Any]]:
+    """The grids a row belongs to, as ``(id, object)`` pairs (the object when it is set, so that a
+    grid added in the same flush can be recognised)."""
+    if isinstance(obj, Grid):
+        return [(obj.id, obj)] if obj.id is not None else [(obj.parent_id, obj.parent)]
+    if isinstance(obj, GridRoleAssignment | GridVersion | Evaluation | PatrolTrack | SupervisedObject):
+        return [(obj.grid_id, getattr(obj, "grid", None))]
+    return []
+
+
+@event.listens_for(AuditedSession, "before_flush")
+def _check_data_scope(session: Session, flush_context: Any, instances: Any) -> None:
+    """数据权限 on every write: an account bound to a grid changes only rows of its grid and the
+    grids below (:mod:`gis.scope`): grids and new child grids, posts, grid versions, evaluations,
+    tracks, supervised objects, and the cases it acts on (a case's grid before the change: a case
+    escalated upwards leaves the village's scope by design). Reporting a case is open to everyone
+    with ``incident.report``, wherever it lies."""
+    from gis.errors import PermissionDenied
+    from gis.scope import scope_of
+
+    actor = session.info.get("actor")
+    if actor is None or actor.installer:
+        return
+    with session.no_autoflush:
+        scope = scope_of(session, actor)  # at each flush: grids added by earlier flushes are in it
+        if scope.everything:
+            return
+        new = set(session.new)
+
+        def allowed(grid_id: int | None, grid: Any) -> bool:
+            return (grid is not None and grid in new) or (grid_id is not None and grid_id in (scope.grid_ids or ()))
+
+        for obj in [*session.new, *session.dirty, *session.deleted]:
+            if isinstance(obj, Incident):
+                if obj in new:
+                    continue
+                from sqlalchemy.orm.attributes import get_history
+
+                before = get_history(obj, "grid_id")
+                refs = [((before.deleted or before.unchanged or [obj.grid_id])[0], None)]
+            else:
+                refs = _grid_refs(obj)
+            for grid_id, grid in refs:
+                if obj in new and grid_id is None and grid is None:
+                    continue  # a new row of no grid (a track whose grid is not known yet)
+                if not allowed(grid_id, grid):
+                    what = getattr(obj, "name", None) or getattr(obj, "code", None) or obj.__table__.name
+                    raise PermissionDenied(
+                        f"“{what}”不在您账号的数据权限（所属网格及下级网格）范围内，不能修改",
+                        f"{actor.username} (grid {scope.home_grid_id}) may not write {obj.__table__.name} "
+                        f"of grid {grid_id}",
+                    )
