@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from shapely.geometry import LineString, MultiLineString, MultiPolygon, Point, Polygon, box
+from shapely.geometry import LineString, MultiLineString, MultiPolygon, Polygon, box
 from sqlalchemy import func, select, text
 
-from gis.auth import SYSTEM, Actor, hash_password
+from gis.auth import Actor, hash_password
 from gis.errors import (
     ConflictError,
     CoordinateRangeError,
