@@ -72,7 +72,6 @@ import hashlib
 import io
 import os
 import struct
-import tempfile
 import warnings
 import zlib
 from collections.abc import Iterable, Sequence
@@ -86,6 +85,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gis import clock
+from gis.store.blobs import write_once
 from gis.config import settings
 from gis.errors import ValidationError
 
@@ -288,21 +288,7 @@ class AttachmentStore:
 
     @staticmethod
     def _write_once(path: Path, data: bytes) -> None:
-        if path.exists():
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            try:
-                os.link(tmp, path)  # atomic, and fails rather than replace an existing file
-            except FileExistsError:
-                pass
-        finally:
-            os.unlink(tmp)
+        write_once(path, data)
 
 
 def strip_metadata(data: bytes, *, name: str = "照片", max_pixels: int = MAX_PIXELS) -> StrippedImage:

@@ -30,6 +30,28 @@ def digest(data: bytes) -> dict[str, int | str]:
     return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
 
 
+def write_once(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` unless the file exists; never overwrites, never leaves a partial
+    file: written to a temporary file beside it, synced, then hard-linked into place (atomic, and it
+    fails rather than replace a file another writer put there first). Used for every file named
+    by its content (audit digests, photos and their thumbnails)."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+    finally:
+        os.unlink(tmp)
+
+
 class BlobStore:
     """The folder of binary values named by their SHA-256.
 
@@ -49,22 +71,7 @@ class BlobStore:
     def put(self, data: bytes) -> str:
         """Store ``data`` unless a file with its hash exists (never overwrites); its SHA-256."""
         sha = hashlib.sha256(data).hexdigest()
-        path = self.path(sha)
-        if path.exists():
-            return sha
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".blob-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            try:
-                os.link(tmp, path)  # atomic, and fails rather than replace an existing file
-            except FileExistsError:
-                pass
-        finally:
-            os.unlink(tmp)
+        write_once(self.path(sha), data)
         return sha
 
     def get(self, sha256: str) -> bytes:
