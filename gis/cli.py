@@ -73,13 +73,17 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_password(args: argparse.Namespace) -> str | None:
+def _read_password(args: argparse.Namespace) -> tuple[str, bool]:
+    """The password from standard input (``--password-stdin``: chosen, True) or a new temporary
+    one (False: to be shown once and changed at the first sign-in)."""
+    import secrets
+
     if not getattr(args, "password_stdin", False):
-        return None
+        return secrets.token_urlsafe(12), False
     line = sys.stdin.readline()
     if not line:
         raise RiverGridError("标准输入中没有读到密码", "no password on standard input")
-    return line.rstrip("\r\n")
+    return line.rstrip("\r\n"), True
 
 
 def _account_session(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -89,14 +93,9 @@ def _account_session(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    import secrets
-
     from gis.accounts import create_user
 
-    password = _read_password(args)
-    chosen = password is not None
-    if password is None:
-        password = secrets.token_urlsafe(12)
+    password, chosen = _read_password(args)
     with _account_session(args) as s:
         user = create_user(s, username=args.username, role=args.role, password=password,
                            display_name=args.display_name or "", grid_id=args.grid, person_id=args.person,
@@ -112,14 +111,10 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 
 def cmd_user_passwd(args: argparse.Namespace) -> int:
-    import secrets
-
     from gis.accounts import reset_password
 
-    password = _read_password(args)
-    temporary = password is None
-    if password is None:
-        password = secrets.token_urlsafe(12)
+    password, chosen = _read_password(args)
+    temporary = not chosen
     with _account_session(args) as s:
         user = reset_password(s, args.username, password)
         info: dict[str, Any] = {"username": user.username, "must_change_password": True}

@@ -32,8 +32,17 @@ st.caption("按“三员分立”：安全管理员管理账号，系统管理�
 ROLE_LABELS = {r.value: r.label for r in UserRole}
 
 
-def _store_session():  # type: ignore[no-untyped-def]
-    return get_store().session(actor)
+def act(change, *, rerun: bool = False) -> bool:  # type: ignore[no-untyped-def]
+    """Run ``change(session)`` as the signed-in administrator; a refusal is shown in Chinese."""
+    try:
+        with get_store().session(actor) as s:
+            change(s)
+    except RiverGridError as exc:
+        show_error(exc)
+        return False
+    if rerun:
+        st.rerun()
+    return True
 
 
 with get_store().session(actor, write=False) as s:
@@ -73,13 +82,8 @@ if created:
         st.error("请选择角色")
     else:
         initial = password or secrets.token_urlsafe(12)
-        try:
-            with _store_session() as s:
-                create_user(s, username=username, role=role, password=initial, display_name=display,
-                            grid_id=grid, person_id=person, must_change_password=True)
-        except RiverGridError as exc:
-            show_error(exc)
-        else:
+        if act(lambda s: create_user(s, username=username, role=role, password=initial, display_name=display,
+                                     grid_id=grid, person_id=person, must_change_password=True)):
             st.success(f"已建立账号 {md_text(username.strip())}。" + ("" if password else f"临时密码：`{initial}`（只显示这一次）"))
 
 with edit_tab:
@@ -100,57 +104,27 @@ with edit_tab:
         display = c1.text_input("显示名称", value=account.display_name, key=f"ue_display_{chosen}")
         save = st.form_submit_button("保存修改")
     if save:
-        try:
-            with _store_session() as s:
-                update_user(s, chosen, role=role, display_name=display, grid_id=grid)
-        except RiverGridError as exc:
-            show_error(exc)
-        else:
-            st.success("已保存。")
-            st.rerun()
+        act(lambda s: update_user(s, chosen, role=role, display_name=display, grid_id=grid), rerun=True)
 
     c1, c2, c3 = st.columns(3)
     with c1.container(key="users_reset"):
         st.markdown("**重置密码**")
         if st.button("生成临时密码", key="ue_reset"):
             temporary = secrets.token_urlsafe(12)
-            try:
-                with _store_session() as s:
-                    reset_password(s, chosen, temporary)
-            except RiverGridError as exc:
-                show_error(exc)
-            else:
+            if act(lambda s: reset_password(s, chosen, temporary)):
                 st.success(f"{md_text(chosen)} 的临时密码：`{temporary}`（只显示这一次；下次登录时须修改）")
     with c2.container(key="users_active"):
         st.markdown("**停用 / 启用**")
         if account.active:
             sure = st.checkbox(f"确认停用 {chosen}（停用后不能登录，可再启用）", key="ue_disable_sure")
             if st.button("停用账号", key="ue_disable", disabled=not sure):
-                try:
-                    with _store_session() as s:
-                        set_active(s, chosen, False)
-                except RiverGridError as exc:
-                    show_error(exc)
-                else:
-                    st.rerun()
+                act(lambda s: set_active(s, chosen, False), rerun=True)
         elif st.button("启用账号", key="ue_enable"):
-            try:
-                with _store_session() as s:
-                    set_active(s, chosen, True)
-            except RiverGridError as exc:
-                show_error(exc)
-            else:
-                st.rerun()
+            act(lambda s: set_active(s, chosen, True), rerun=True)
     with c3.container(key="users_unlock"):
         st.markdown("**登录锁定**")
         if account.locked:
             if st.button("解除锁定", key="ue_unlock"):
-                try:
-                    with _store_session() as s:
-                        unlock(s, chosen)
-                except RiverGridError as exc:
-                    show_error(exc)
-                else:
-                    st.rerun()
+                act(lambda s: unlock(s, chosen), rerun=True)
         else:
             st.caption("未锁定")
