@@ -430,7 +430,8 @@ def cmd_incident_report(args: argparse.Namespace) -> int:
     with store.session(actor) as s:
         inc = report_incident(
             s, lon=args.lon, lat=args.lat, category=args.category, description=args.description,
-            severity=args.severity, source=args.source, reporter=args.reporter, title=args.title,
+            severity=args.severity, source=args.source, reporter=args.reporter, reporter_contact=args.contact,
+            title=args.title,
             object_id=args.object_id, track_id=args.track_id, photos=args.photo, tolerance_m=args.tolerance_m,
             index=index, allow_far=args.allow_far,
         )
@@ -872,6 +873,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--severity", default="normal", help="紧急程度：normal 一般、major 较大、urgent 紧急")
     p.add_argument("--source", default="patrol", help="来源：patrol、public_complaint、assigned_by_upper、volunteer")
     p.add_argument("--reporter", help="上报人（默认为当前用户）")
+    p.add_argument("--contact", help="上报人联系方式（不记入修改记录；工作人员查看时记录查看人）")
     p.add_argument("--title", help="标题（默认取描述开头）")
     p.add_argument("--object-id", type=int, help="关联的监管对象编号")
     p.add_argument("--track-id", type=int, help="关联的巡河轨迹编号")

@@ -669,6 +669,7 @@ def report_incident(
     severity: str = "normal",
     source: str = "patrol",
     reporter: str | None = None,
+    reporter_contact: str | None = None,
     reported_at: datetime | None = None,
     title: str | None = None,
     object_id: int | None = None,
@@ -695,6 +696,9 @@ def report_incident(
         What was found (required).
     reporter : str, optional
         Name of the reporter (default: the actor's display name).
+    reporter_contact : str, optional
+        The reporter's phone or other contact (a resident's, say): kept out of the audit log and
+        shown only on request, each reading logged (:func:`gis.reporter_contact.reveal_reporter_contact`).
     reported_at : datetime, optional
         When it was found (default now); a naive time is Beijing time.
     title : str, optional
@@ -747,6 +751,7 @@ def report_incident(
     desc = _text(description, "事件描述", required=True)
     title_text = _text(title, "事件标题", max_len=200) or (desc[:30] + ("…" if len(desc) > 30 else ""))
     reporter_text = _text(reporter, "上报人", max_len=100) or actor.display_name or actor.username
+    contact_text = _text(reporter_contact, "上报人联系方式", max_len=100)
     at = _aware(reported_at) or clock.now()
     checked = check_uploads(photos)
     if object_id is not None and session.get(SupervisedObject, object_id) is None:
@@ -761,7 +766,8 @@ def report_incident(
         note += "；附件：" + "、".join(p.name for p in checked)
     incident = Incident(
         code=next_incident_code(session, at), title=title_text, category=cat.value, severity=sev.value,
-        status=S.REPORTED.value, description=desc, source=src.value, reporter=reporter_text, reported_at=at,
+        status=S.REPORTED.value, description=desc, source=src.value, reporter=reporter_text,
+        reporter_contact=contact_text, reported_at=at,
         grid_id=routing.grid_id, reach_id=routing.reach_id, object_id=object_id, track_id=track_id,
         accept_due_at=due.accept_due_at, close_due_at=due.close_due_at, deadline_estimated=due.estimated,
         geom=Point(lon_f, lat_f),

@@ -152,6 +152,7 @@ def report_form(lon: float | None, lat: float | None) -> None:
         c3, c4 = st.columns(2)
         source = c3.selectbox("来源", list(IncidentSource), format_func=lambda c: c.label)
         reporter = c4.text_input("上报人", value=actor.display_name if actor else "", max_chars=100)
+        contact = st.text_input("上报人联系方式（可不填；只有处置人员查看时可见，每次查看都有记录）", max_chars=100)
         description = st.text_area("事件描述", max_chars=2000, placeholder="发现了什么、在哪里、规模多大")
         photos = st.file_uploader(f"现场照片（每张不超过 {PHOTO_MB} MB）", type=PHOTO_TYPES, accept_multiple_files=True,
                                   max_upload_size=PHOTO_MB)
@@ -171,7 +172,8 @@ def report_form(lon: float | None, lat: float | None) -> None:
         with get_store().session(actor) as s:
             inc = report_incident(
                 s, lon=lon, lat=lat, category=category.value, severity=severity.value, source=source.value,
-                reporter=reporter, description=description, photos=photos or None, object_id=object_id,
+                reporter=reporter, reporter_contact=contact, description=description, photos=photos or None,
+                object_id=object_id,
                 track_id=track_id, index=index, allow_far=allow_far,
             )
             code, new_id, routing = inc.code, inc.id, inc.routing

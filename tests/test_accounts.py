@@ -405,3 +405,28 @@ def test_an_account_bound_to_dongxing_changes_only_its_own_grid(demo: Store) -> 
     with demo.session() as s:
         assert s.get(Grid, theirs.id).responsible_body == theirs.responsible_body
         assert s.get(Grid, mine.id).responsible_body == "东兴村村民委员会（改）"
+
+
+def test_a_reporters_phone_is_kept_out_of_the_log_and_reading_it_is_logged(demo: Store) -> None:
+    from gis.reporter_contact import reveal_reporter_contact
+
+    phone = "13904391234"
+    done = cli("incident", "report", "--lon", str(DONGXING_POINT[0]), "--lat", str(DONGXING_POINT[1]),
+               "--category", "生态环境", "--description", "群众来电：岸边倾倒垃圾", "--source", "public_complaint",
+               "--reporter", "李女士", "--contact", phone, "--as", "staff", "--json", url=demo.url)
+    assert done.returncode == 0, done.stderr
+    code = json.loads(done.stdout)["code"]
+    with demo.session() as s:
+        log = json.dumps([[e.before, e.after] for e in s.scalars(select(AuditEntry))], ensure_ascii=False)
+        iid = s.scalar(select(Incident.id).where(Incident.code == code))
+    assert phone not in log
+    with demo.session(actor_for_name(demo, "dongxing")) as s:
+        assert reveal_reporter_contact(s, iid) == phone
+    other = _report(demo, SENGONG_POINT)
+    with demo.session(actor_for_name(demo, "dongxing")) as s:  # not a case of his grids: not shown
+        with pytest.raises(NotFoundError):
+            reveal_reporter_contact(s, s.scalar(select(Incident.id).where(Incident.code == other)))
+    with demo.session() as s:
+        reads = s.scalars(select(AuditEntry).where(AuditEntry.action == "read")).all()
+    assert [(r.username, r.row_id) for r in reads] == [("dongxing", iid)]
+    assert phone not in json.dumps([r.after for r in reads], ensure_ascii=False)
