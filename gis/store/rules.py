@@ -235,7 +235,11 @@ def _check_data_scope(session: Session, flush_context: Any, instances: Any) -> N
         new = set(session.new)
 
         def allowed(grid_id: int | None, grid: Any) -> bool:
-            return (grid is not None and grid in new) or (grid_id is not None and grid_id in (scope.grid_ids or ()))
+            if grid is not None and grid in new:
+                return True  # a grid added in this flush, itself checked against its parent
+            if grid_id is None and grid is not None:
+                grid_id = grid.id  # set through the relationship: the id is copied at flush
+            return grid_id is not None and grid_id in (scope.grid_ids or ())
 
         for obj in [*session.new, *session.dirty, *session.deleted]:
             if isinstance(obj, Incident):
@@ -248,7 +252,7 @@ def _check_data_scope(session: Session, flush_context: Any, instances: Any) -> N
             else:
                 refs = _grid_refs(obj)
             for grid_id, grid in refs:
-                if obj in new and grid_id is None and grid is None:
+                if obj in new and grid_id is None and grid is None and not isinstance(obj, Grid):
                     continue  # a new row of no grid (a track whose grid is not known yet)
                 if not allowed(grid_id, grid):
                     what = getattr(obj, "name", None) or getattr(obj, "code", None) or obj.__table__.name
