@@ -66,6 +66,7 @@ def upload_panel() -> None:
     if file is None:
         st.caption("原始文件随轨迹一并保存。高德/腾讯地图导出的轨迹（GCJ-02 坐标）会被识别并提示纠偏。")
         return
+    st.session_state.pop("patrol_flash", None)  # a new file: the last import's confirmation has been read
     data = file.getvalue()
     allow_far = False
     try:
@@ -123,8 +124,8 @@ def upload_panel() -> None:
 if actor is not None and actor.can("patrol.write"):
     with st.expander("上传巡河轨迹", expanded=False, icon=":material/upload_file:"):
         upload_panel()
-if flash := st.session_state.pop("patrol_flash", None):
-    st.success(flash)
+if flash := st.session_state.get("patrol_flash"):  # stays until the next file is chosen: a rerun by the new
+    st.success(flash)  # map (it reports its first view) must not wipe the confirmation of the import
 
 # ---------------------------------------------------------------------------------------------
 # Period and its data

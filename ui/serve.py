@@ -22,6 +22,24 @@ from gis.config import settings
 APP = Path(__file__).resolve().parent.parent / "app.py"
 
 
+WARM_MODULES = (
+    "geopandas", "folium", "branca", "gis.cli", "gis.editing", "gis.incidents",
+    "gis.patrol_store", "gis.assessment", "gis.signboard", "gis.checks", "gis.responsibility",
+    "layers.editing", "layers.home_map", "layers.patrol_map", "layers.blindspots", "layers.public",
+)
+"""Imported once before the server starts: the first runs of two pages in two sessions would
+otherwise import them in two threads at once, which Python's import locks can report as a
+deadlock (``_DeadlockError`` on ``branca`` was seen), and the first visitor would wait for them.
+(Not the ``ui`` modules: their Streamlit caches belong to the running server.)"""
+
+
+def warm_imports() -> None:
+    import importlib
+
+    for name in WARM_MODULES:
+        importlib.import_module(name)
+
+
 def main(argv: list[str] | None = None) -> int:
     from streamlit.runtime.pages_manager import PagesManager
     from streamlit.web import cli
@@ -30,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     from ui import static_gzip
 
     static_gzip.install()  # static files gzipped once per process (no compressing proxy on intranets)
+    warm_imports()
     args = list(sys.argv[1:] if argv is None else argv)
     if not any(a.startswith("--server.maxUploadSize") for a in args):  # the uploader follows the file limit
         args += ["--server.maxUploadSize", str(math.ceil(settings().max_file_mb))]

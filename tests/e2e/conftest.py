@@ -213,7 +213,7 @@ def browser_errors() -> list[str]:
 
 @pytest.fixture
 def page(
-    browser: object, blocked_requests: list[BlockedRequest], browser_errors: list[str]
+    browser: object, blocked_requests: list[BlockedRequest], browser_errors: list[str], request: pytest.FixtureRequest
 ) -> Iterator[object]:
     """A new page (1400×900, zh-CN) whose requests to other hosts are aborted and recorded."""
     context = browser.new_context(  # type: ignore[attr-defined]
@@ -241,4 +241,14 @@ def page(
         ),
     )
     yield pg
+    failed = any(getattr(getattr(request.node, f"rep_{when}", None), "failed", False) for when in ("setup", "call"))
+    if failed:  # what the user saw: the messages on the page and a screenshot, for the CI log
+        try:
+            for frame_texts in (pg.locator('[data-testid="stAlert"], [data-testid="stException"]').all_inner_texts(),):
+                print("\n----- messages on the page -----\n" + "\n".join(frame_texts))
+            shot = Path(tempfile.mkdtemp(prefix="rivergrid-e2e-shot-")) / "failure.png"
+            pg.screenshot(path=str(shot), full_page=True)
+            print(f"----- screenshot: {shot}")
+        except Exception as exc:  # noqa: BLE001 - a diagnostic must not hide the failure
+            print(f"(no screenshot: {exc})")
     context.close()
