@@ -58,6 +58,7 @@ def open_editor(page, base_url: str, user: str | None = "staff"):  # type: ignor
         page.get_by_text("已登录").wait_for(timeout=60_000)
     nav.get_by_text("网格管理").click()
     page.locator(GAPS).get_by_text("剩余盲区").wait_for(timeout=90_000)
+    page.locator(GAPS).locator("li").first.wait_for(timeout=60_000)  # the list itself (the demo has gaps)
     page.frame_locator(MAP_IFRAME).locator("path.leaflet-interactive").filter(visible=True).first.wait_for(timeout=60_000)
 
 
