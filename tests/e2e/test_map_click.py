@@ -50,10 +50,25 @@ def map_frame(page):  # type: ignore[no-untyped-def]
     return next(f for f in page.frames if f.url and "streamlit_folium" in f.url)
 
 
+def ready_map_frame(page, timeout_ms: int = 60_000):  # type: ignore[no-untyped-def]
+    """The map's frame once its Leaflet map exists (a freshly mounted iframe runs its script a moment
+    after it appears; a rerun may swap the frame meanwhile, so look again until one is ready)."""
+    deadline = timeout_ms
+    while True:
+        try:
+            frame = map_frame(page)
+            frame.wait_for_function("() => window.map && window.map._loaded", timeout=5_000)
+            return frame
+        except Exception:
+            deadline -= 5_000
+            if deadline <= 0:
+                raise
+
+
 def click_at(page, lat: float, lon: float, *, zoom: int | None = None) -> None:  # type: ignore[no-untyped-def]
     """Centre the map on (lat, lon) (optionally at ``zoom``), then click there with the mouse."""
     expect(page.locator(FOLIUM_IFRAME)).to_have_count(1, timeout=60_000)  # not a map a rerun is replacing
-    frame = map_frame(page)
+    frame = ready_map_frame(page)
     frame.evaluate(
         "([lat, lon, zoom]) => window.map.setView([lat, lon], zoom || window.map.getZoom(), {animate: false})",
         [lat, lon, zoom],
