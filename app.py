@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gis.installation import first_steps_zh
+from gis.accounts.installation import first_steps_zh
 from ui.state import (
     actor_label,
     current_actor,

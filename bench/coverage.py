@@ -1,4 +1,4 @@
-"""Benchmark of the river coverage check (``gis.coverage``) against naive shapely and PostGIS.
+"""Benchmark of the river coverage check (``gis.checks.coverage``) against naive shapely and PostGIS.
 
     python bench/coverage.py [--size county|province|both] [--database-url URL]
                              [--naive-limit N] [--pg-formulation NAME|all] [--repeat N]
@@ -83,7 +83,7 @@ def run_ours(
     reaches: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, repeat: int
 ) -> tuple[float, pd.DataFrame]:
     """(median seconds over ``repeat`` runs, per-reach lengths)."""
-    from gis.coverage import check_coverage
+    from gis.checks.coverage import check_coverage
 
     times = []
     for _ in range(max(1, repeat)):
@@ -107,7 +107,7 @@ def run_incremental(
     reaches: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, repeat: int
 ) -> tuple[float, float, bool]:
     """(build_s, median update_grid seconds, incremental result == full recheck)."""
-    from gis.coverage import CoverageChecker, check_coverage
+    from gis.checks.coverage import CoverageChecker, check_coverage
 
     t0 = time.perf_counter()
     checker = CoverageChecker(reaches, grids, reach_id="id", grid_id="id")

@@ -1,4 +1,4 @@
-"""Benchmark of the responsibility lookup (:class:`gis.responsibility.ResponsibilityIndex`).
+"""Benchmark of the responsibility lookup (:class:`gis.grids.chain.ResponsibilityIndex`).
 
 Generates a county of ``--townships`` township grids (Voronoi cells of the county's square) each
 split into village grids (Voronoi cells clipped to their township, so villages nest exactly):
@@ -38,7 +38,7 @@ from shapely.geometry import LineString
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gis.model import STORE_CRS, GridRole, ReachChiefLevel
-from gis.responsibility import ResponsibilityIndex
+from gis.grids.chain import ResponsibilityIndex
 
 METRIC_CRS = "EPSG:4551"
 """CGCS2000 / 3-degree Gauss-Krüger CM 126E, where the data is generated (metres)."""

@@ -8,7 +8,7 @@ Times, each ``--repeat`` times (median and range), in one run:
 ``argon2_default``
     ``argon2.PasswordHasher()`` (64 MiB, 3 passes, 4 lanes): what the app used before.
 ``unknown_name``
-    :func:`gis.signin.sign_in` for a user name that does not exist, and ``known_name`` for one that
+    :func:`gis.accounts.signin.sign_in` for a user name that does not exist, and ``known_name`` for one that
     does with a wrong password (both end in one Argon2 check: the two must cost the same, so that
     the time of the answer does not tell which names exist). Run on a throw-away SQLite database.
 
@@ -67,7 +67,7 @@ def main() -> None:
                        "parallelism": HASHER.parallelism},
     }
 
-    from gis.signin import sign_in
+    from gis.accounts.signin import sign_in
     from gis.store import Store
     from gis.store.schema import User
 

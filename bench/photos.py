@@ -1,4 +1,4 @@
-"""Benchmark of photo checks with metadata stripping (:func:`gis.attachments.check_uploads`).
+"""Benchmark of photo checks with metadata stripping (:func:`gis.incidents.attachments.check_uploads`).
 
 Makes a 12 MP phone-like JPEG (4000×3000, smooth gradients with sensor-like noise, quality 90,
 4:2:0) carrying EXIF with GPS, serial numbers and orientation 6 plus an XMP packet, and the same
@@ -44,7 +44,7 @@ from PIL import ExifTags, Image, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gis.attachments import THUMB_PX, Upload, check_uploads
+from gis.incidents.attachments import THUMB_PX, Upload, check_uploads
 
 XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
        b'<rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude="41,50.4N"/>'
@@ -73,7 +73,7 @@ def phone_exif() -> Image.Exif:
 
 
 def old_check(data: bytes) -> bytes:
-    """The check as it was before stripping (gis/attachments.py at c8c7fc8)."""
+    """The check as it was before stripping (gis/incidents/attachments.py at c8c7fc8)."""
     with Image.open(io.BytesIO(data)) as im:
         im.verify()
     with Image.open(io.BytesIO(data)) as im:

@@ -4,7 +4,7 @@ Builds a real zip bomb once (cached in ``--dir``): a shapefile zip whose ``.dbf`
 of zeros, honestly declared and validly deflated (about 1 MB per GiB), beside small ``.shp`` and
 ``.shx`` members. Then, in the same run:
 
-1. ``gis.io.inspect`` on it, as ``gis inspect`` and every upload do: the central directory is
+1. ``gis.io.files.inspect`` on it, as ``gis inspect`` and every upload do: the central directory is
    judged (declared sizes, ratio ~1,000:1 > ``RIVERGRID_MAX_RATIO``) and the file is refused
    before any member is decompressed (``refuse_s``);
 2. ``zipfile.ZipFile.testzip()`` on the same file, which the reader called before: it
@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from gis import io  # noqa: E402
+from gis.io import files as io  # noqa: E402
 from gis.errors import LimitError  # noqa: E402
 
 CHUNK = 1024 * 1024
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 
     message, refuse_s, refuse_cpu = timed(refuse)
     load = os.getloadavg()
-    print(f"gis.io.inspect refused it in {refuse_s * 1000:.1f} ms (CPU {refuse_cpu * 1000:.1f} ms; load average "
+    print(f"gis.io.files.inspect refused it in {refuse_s * 1000:.1f} ms (CPU {refuse_cpu * 1000:.1f} ms; load average "
           f"{load[0]:.1f} on {os.cpu_count()} cores): {message}")
 
     def testzip() -> str | None:

@@ -8,7 +8,7 @@ Three administrators are kept apart, as government systems require (三员分立
 administrator (``admin``: data, imports, settings, undo), the security administrator
 (``security``: accounts, passwords, locks) and the auditor (``auditor``: reads and verifies the
 audit log). None of them holds another's permission. Accounts themselves are managed in
-:mod:`gis.accounts`, sign-in in :mod:`gis.signin`, what an account may see in :mod:`gis.scope`.
+:mod:`gis.accounts.users`, sign-in in :mod:`gis.accounts.signin`, what an account may see in :mod:`gis.store.scope`.
 
 Password hashes are Argon2id with the parameters in :data:`HASHER` (``bench/password_hash.py``
 prints the cost of one check on this machine against argon2-cffi's defaults). Hashes made with
@@ -154,7 +154,7 @@ def needs_rehash(password_hash: str) -> bool:
 
 def authenticate(session: Session, username: str, password: str) -> Actor:
     """Check a user name and password against the users table (no throttling: pages and the API
-    sign in through :func:`gis.signin.sign_in`, which locks names and addresses).
+    sign in through :func:`gis.accounts.signin.sign_in`, which locks names and addresses).
 
     Raises :class:`AuthenticationError` with one message for every failure, so the form does
     not tell which of the two was wrong.

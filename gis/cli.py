@@ -22,7 +22,7 @@ rolled back: every check of that kind, nothing written. Without it, it lists the
 every check that does not depend on the kind on the layer an import would read (``--layer``,
 else the first): the limits of :mod:`gis.limits`, readable, CRS known and plausible, finite
 coordinates, geometry repair, and the distance to the top-level grid when the database has one
-(:mod:`gis.jurisdiction`; ``--allow-far`` as for import; a new top-level grid needs
+(:mod:`gis.grids.jurisdiction`; ``--allow-far`` as for import; a new top-level grid needs
 ``--as grids``). A SQLite database file that does not exist is not created by it.
 """
 
@@ -63,7 +63,7 @@ def _actor(store, username: str):  # type: ignore[no-untyped-def]
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from gis.installation import FIRST_ADMIN_COMMANDS, init_production
+    from gis.accounts.installation import FIRST_ADMIN_COMMANDS, init_production
 
     result = init_production(_store(args))
     text = "已建立正式数据库（仅数据结构，无演示数据）。" if result["created"] else "该数据库已是正式数据库，未做改动。"
@@ -87,13 +87,13 @@ def _read_password(args: argparse.Namespace) -> tuple[str, bool]:
 
 
 def _account_session(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from gis.accounts import command_line_actor
+    from gis.accounts.users import command_line_actor
 
     return _store(args).session(command_line_actor())
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    from gis.accounts import create_user
+    from gis.accounts.users import create_user
 
     password, chosen = _read_password(args)
     with _account_session(args) as s:
@@ -111,7 +111,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 
 def cmd_user_passwd(args: argparse.Namespace) -> int:
-    from gis.accounts import reset_password
+    from gis.accounts.users import reset_password
 
     password, chosen = _read_password(args)
     temporary = not chosen
@@ -127,7 +127,7 @@ def cmd_user_passwd(args: argparse.Namespace) -> int:
 
 
 def cmd_user_active(args: argparse.Namespace) -> int:
-    from gis.accounts import set_active
+    from gis.accounts.users import set_active
 
     active = args.user_command == "enable"
     with _account_session(args) as s:
@@ -138,7 +138,7 @@ def cmd_user_active(args: argparse.Namespace) -> int:
 
 
 def cmd_user_set(args: argparse.Namespace) -> int:
-    from gis.accounts import update_user
+    from gis.accounts.users import update_user
 
     grid: int | None | bool = False
     if args.grid is not None:
@@ -152,7 +152,7 @@ def cmd_user_set(args: argparse.Namespace) -> int:
 
 
 def cmd_user_unlock(args: argparse.Namespace) -> int:
-    from gis.signin import unlock
+    from gis.accounts.signin import unlock
 
     with _account_session(args) as s:
         unlock(s, args.username)
@@ -161,7 +161,7 @@ def cmd_user_unlock(args: argparse.Namespace) -> int:
 
 
 def cmd_user_list(args: argparse.Namespace) -> int:
-    from gis.accounts import list_users
+    from gis.accounts.users import list_users
 
     with _account_session(args) as s:
         rows = [u.to_dict() for u in list_users(s)]
@@ -173,7 +173,7 @@ def cmd_user_list(args: argparse.Namespace) -> int:
 
 
 def cmd_init_demo(args: argparse.Namespace) -> int:
-    from gis.demo import load_demo
+    from gis.demo.load import load_demo
 
     store = _store(args)
     summary = load_demo(store, reset=args.reset)
@@ -223,8 +223,8 @@ def _import_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from gis.io import feature_labels, inspect, read_layer
-    from gis.jurisdiction import check_near
+    from gis.io.files import feature_labels, inspect, read_layer
+    from gis.grids.jurisdiction import check_near
 
     if args.kind:
         return _inspect_as(args)
@@ -246,7 +246,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 def _inspect_as(args: argparse.Namespace) -> int:
     """``inspect --as KIND``: the import, rolled back."""
-    from gis.importing import KIND_LABELS, import_file
+    from gis.io.importing import KIND_LABELS, import_file
 
     store = _store(args)
     actor = _actor(store, args.user)
@@ -273,7 +273,7 @@ def _pairs(items: Sequence[str] | None, what: str) -> dict[str, str]:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from gis.importing import KIND_LABELS, import_file
+    from gis.io.importing import KIND_LABELS, import_file
 
     store = _store(args)
     actor = _actor(store, args.user)
@@ -287,7 +287,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from gis.io import write_layer
+    from gis.io.files import write_layer
     from gis.store.queries import load_map_data
 
     store = _store(args)
@@ -301,7 +301,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from gis.checks import check_files, check_store
+    from gis.checks.report import check_files, check_store
 
     if bool(args.rivers) != bool(args.grids):
         raise RiverGridError("--rivers 与 --grids 需同时给出（或都不给，检查数据库）", "give both --rivers and --grids or neither")
@@ -358,7 +358,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_who(args: argparse.Namespace) -> int:
-    from gis.responsibility import ResponsibilityIndex
+    from gis.grids.chain import ResponsibilityIndex
 
     store = _store(args)
     with store.session() as s:
@@ -370,8 +370,8 @@ def cmd_who(args: argparse.Namespace) -> int:
 
 
 def cmd_volunteer_add(args: argparse.Namespace) -> int:
-    from gis.accounts import command_line_actor
-    from gis.volunteers import register_volunteer
+    from gis.accounts.users import command_line_actor
+    from gis.disclosure.volunteers import register_volunteer
 
     password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else None
     store = _store(args)
@@ -387,7 +387,7 @@ def cmd_volunteer_add(args: argparse.Namespace) -> int:
 
 
 def cmd_volunteer_list(args: argparse.Namespace) -> int:
-    from gis.volunteers import volunteers_of
+    from gis.disclosure.volunteers import volunteers_of
 
     store = _store(args)
     with store.session() as s:
@@ -401,7 +401,7 @@ def cmd_volunteer_list(args: argparse.Namespace) -> int:
 def cmd_signboard(args: argparse.Namespace) -> int:
     import shutil
 
-    from gis.signboard import make_signboard
+    from gis.disclosure.signboard import make_signboard
 
     out = Path(args.output)
     if out.suffix.lower() not in (".pdf", ".png"):
@@ -420,8 +420,8 @@ def cmd_signboard(args: argparse.Namespace) -> int:
 
 def cmd_incident_report(args: argparse.Namespace) -> int:
     from gis import clock
-    from gis.incidents import incident_dict, report_incident
-    from gis.responsibility import ResponsibilityIndex
+    from gis.incidents.workflow import incident_dict, report_incident
+    from gis.grids.chain import ResponsibilityIndex
 
     store = _store(args)
     actor = _actor(store, args.user)
@@ -452,7 +452,7 @@ def cmd_incident_report(args: argparse.Namespace) -> int:
 
 
 def cmd_incident_move(args: argparse.Namespace) -> int:
-    from gis.incidents import ACTION_LABELS, incident_dict, move
+    from gis.incidents.workflow import ACTION_LABELS, incident_dict, move
 
     store = _store(args)
     actor = _actor(store, args.user)
@@ -473,7 +473,7 @@ def cmd_incident_move(args: argparse.Namespace) -> int:
 def cmd_incident_list(args: argparse.Namespace) -> int:
     from datetime import datetime
 
-    from gis.incidents import incident_dict, list_incidents
+    from gis.incidents.workflow import incident_dict, list_incidents
 
     now = datetime.fromisoformat(args.now) if args.now else None
     store = _store(args)
@@ -493,7 +493,7 @@ def _calendar_day(args: argparse.Namespace) -> int:
     from datetime import date
 
     from gis import clock
-    from gis.workdays import DEFAULT_CALENDAR
+    from gis.incidents.workdays import DEFAULT_CALENDAR
 
     text = args.what.strip()
     try:
@@ -507,7 +507,7 @@ def _calendar_day(args: argparse.Namespace) -> int:
 
 
 def _calendar_years(args: argparse.Namespace) -> int:
-    from gis.workdays import (
+    from gis.incidents.workdays import (
         ESTIMATE_METHOD,
         SOURCE_LABELS,
         configured_file,
@@ -545,7 +545,7 @@ def _package_version(name: str) -> str:
 
 
 def _calendar_add(args: argparse.Namespace) -> int:
-    from gis.workdays import add_local_years, configured_file
+    from gis.incidents.workdays import add_local_years, configured_file
 
     if args.file is None:
         raise RiverGridError("calendar add 需要给出安排文件（JSON）", "calendar add needs a file")
@@ -560,7 +560,7 @@ def _calendar_add(args: argparse.Namespace) -> int:
 
 
 def _calendar_refresh(args: argparse.Namespace) -> int:
-    from gis.incidents import recompute_open_deadlines
+    from gis.incidents.workflow import recompute_open_deadlines
 
     store = _store(args)
     actor = _actor(store, args.user)
@@ -587,14 +587,14 @@ def cmd_calendar(args: argparse.Namespace) -> int:
 
 
 def cmd_patrol(args: argparse.Namespace) -> int:
-    from gis.patrol import MatchOptions, analyse_tracks, reaches_frame, read_tracks
+    from gis.patrol.tracks import MatchOptions, analyse_tracks, reaches_frame, read_tracks
 
     if args.rivers:
-        from gis.io import read_layer
+        from gis.io.files import read_layer
 
         reaches = reaches_frame(read_layer(args.rivers).gdf)
     else:
-        from gis.patrol_store import store_reaches
+        from gis.patrol.service import store_reaches
 
         store = _store(args)
         with store.session() as s:
@@ -612,8 +612,8 @@ def cmd_patrol(args: argparse.Namespace) -> int:
 
 
 def cmd_patrol_report(args: argparse.Namespace) -> int:
-    from gis.patrol import MatchOptions
-    from gis.patrol_store import patrol_report
+    from gis.patrol.tracks import MatchOptions
+    from gis.patrol.service import patrol_report
 
     store = _store(args)
     with store.session() as s:
@@ -626,9 +626,9 @@ def cmd_patrol_report(args: argparse.Namespace) -> int:
 def cmd_assess(args: argparse.Namespace) -> int:
     from datetime import datetime
 
-    from gis.assessment import DEFAULT_RUBRIC, Rubric, assess
-    from gis.assessment_excel import write_assessment_xlsx
-    from gis.evaluations import rollup
+    from gis.assessment.indicators import DEFAULT_RUBRIC, Rubric, assess
+    from gis.assessment.excel import write_assessment_xlsx
+    from gis.assessment.evaluations import rollup
 
     rubric = Rubric.from_file(args.rubric) if args.rubric else DEFAULT_RUBRIC
     try:
@@ -661,7 +661,7 @@ def _size(n: int) -> str:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from gis.backup import backup, rotate
+    from gis.store.backup import backup, rotate
 
     if args.rotate is not None and args.rotate < 1:
         raise RiverGridError(f"--rotate 应为不小于 1 的整数（收到 {args.rotate}）", f"--rotate {args.rotate} < 1")
@@ -682,7 +682,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from gis.backup import restore
+    from gis.store.backup import restore
 
     result = restore(args.file, args.database_url, force=args.force)
     m = result.manifest

@@ -1,6 +1,6 @@
 """Limits on what one file may make RiverGrid read: size, archives, XML, number of points.
 
-Every reader of :mod:`gis.io` and :mod:`gis.patrol` goes through these checks before it parses,
+Every reader of :mod:`gis.io.files` and :mod:`gis.patrol.tracks` goes through these checks before it parses,
 so that a hostile or broken upload is refused quickly with a Chinese message naming the limit
 and its environment variable (:mod:`gis.config`):
 

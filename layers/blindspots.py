@@ -52,7 +52,7 @@ def findings_layer(gdf: gpd.GeoDataFrame, *, name: str = "盲区检查结果", s
     Parameters
     ----------
     gdf
-        :meth:`gis.checks.BlindSpotReport.findings` (columns ``kind, rule, severity,
+        :meth:`gis.checks.report.BlindSpotReport.findings` (columns ``kind, rule, severity,
         object_name, station, message, geometry``); rows without geometry are skipped; points
         (rare) are drawn as small squares.
     """

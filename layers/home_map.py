@@ -254,7 +254,7 @@ def object_layer_data(objects: gpd.GeoDataFrame, *, cluster: bool | None = None)
 def gap_layer_data(findings: gpd.GeoDataFrame, *, tolerance_m: float = DISPLAY_TOLERANCE_M) -> PackedLayer:
     """Coverage gaps of the 盲区检查: uncovered stretches red, double-claimed ones orange.
 
-    ``findings``: :meth:`gis.checks.BlindSpotReport.findings`; only coverage findings whose rule
+    ``findings``: :meth:`gis.checks.report.BlindSpotReport.findings`; only coverage findings whose rule
     is in :data:`GAP_RULES` and that have a line geometry are drawn. Ids are row positions.
     """
     _require(findings, ("kind", "rule", "message"), "检查结果")

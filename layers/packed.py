@@ -51,7 +51,7 @@ import shapely
 from branca.element import Element, MacroElement
 from folium.template import Template
 
-from gis.crs import metric_crs_for
+from gis.geometry.crs import metric_crs_for
 from gis.errors import ValidationError
 from gis.model import STORE_CRS
 from layers._common import Style
@@ -186,7 +186,7 @@ def display_geometries(
         Douglas–Peucker tolerance in metres, applied in ``crs`` (topology preserved, so a
         polygon never collapses); ``0`` keeps every vertex.
     crs
-        Projected CRS in metres; default :func:`gis.crs.metric_crs_for` of the data.
+        Projected CRS in metres; default :func:`gis.geometry.crs.metric_crs_for` of the data.
 
     Raises
     ------

@@ -37,7 +37,7 @@ PLAYBACK_STYLE: Style = {"color": "#6a1b9a", "weight": 5, "opacity": 0.9}
 
 
 def coverage_layer_data(stretches: gpd.GeoDataFrame) -> PackedLayer:
-    """Stretches of :func:`gis.patrol_store.coverage_frame` coloured by ``status``; the tooltip
+    """Stretches of :func:`gis.patrol.service.coverage_frame` coloured by ``status``; the tooltip
     names the reach, the 桩号 and the reach's share patrolled; a click selects the reach."""
     _require(stretches, ("reach_id", "reach", "status", "stations", "length_m", "share"), "河段巡查覆盖")
     styles, tips = [], []
@@ -54,7 +54,7 @@ def track_layer_data(tracks: gpd.GeoDataFrame, *, uncounted: Collection[int] = (
     """The period's tracks, dashed green; those in ``uncounted`` (ids) orange.
 
     ``tracks``: columns ``id, person_name, started_at, ended_at, length_m`` and lines
-    (:func:`gis.patrol_store.track_frame`).
+    (:func:`gis.patrol.service.track_frame`).
     """
     _require(tracks, ("id", "person_name", "started_at", "ended_at", "length_m"), "巡河轨迹")
     base = {**TRACK_BASE_STYLE, **track_style({}), "color": "#1b5e20", "weight": 3}

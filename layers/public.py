@@ -1,6 +1,6 @@
 """The public page's map (责任公示): one grid's area and the reaches it supervises.
 
-Built only from :class:`gis.disclosure.PublicGrid` (public fields); names reach the browser
+Built only from :class:`gis.disclosure.public.PublicGrid` (public fields); names reach the browser
 through the escaping layer builders of :mod:`layers.grids` and :mod:`layers.rivers`.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import folium
 import geopandas as gpd
 
-from gis.disclosure import PublicGrid
+from gis.disclosure.public import PublicGrid
 from gis.model import STORE_CRS, GridRole
 from layers.basemap import finish_map, make_map, view_for_bounds
 from layers.grids import GRID_COLUMNS, grids_layer

@@ -10,10 +10,10 @@ import pandas as pd
 import streamlit as st
 
 from gis import clock
-from gis.assessment import INDICATOR_LABELS, assess, monthly_trend
-from gis.assessment_excel import write_assessment_xlsx
+from gis.assessment.indicators import INDICATOR_LABELS, assess, monthly_trend
+from gis.assessment.excel import write_assessment_xlsx
 from gis.errors import RiverGridError
-from gis.evaluations import (
+from gis.assessment.evaluations import (
     KINDS,
     STATUS_LABELS,
     editions,
@@ -23,7 +23,7 @@ from gis.evaluations import (
     save_evaluation,
 )
 from gis.model import GridLevel
-from gis.scope import Scope, limit_assessment
+from gis.store.scope import Scope, limit_assessment
 from ui.state import current_actor, data_version, get_store, scope_key, show_error
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit_folium import st_folium
 
-from gis.checks import KIND_LABELS, check_store
+from gis.checks.report import KIND_LABELS, check_store
 from gis.config import settings
 from gis.errors import RiverGridError
 from gis.model import GridLevel

@@ -11,7 +11,7 @@ from typing import Any
 
 import streamlit as st
 
-from gis import editing
+from gis.grids import editing
 from gis.errors import ConflictError, RiverGridError
 from gis.model import GridLevel
 from gis.store.schema import Grid

@@ -1,6 +1,6 @@
 """事件处置: report an incident (click the map or type coordinates), the filtered list with its map
 and Excel export, and one incident's details, responsibility chain, timeline with photos and the
-transitions the current user may do. Rules and permissions live in gis.incidents."""
+transitions the current user may do. Rules and permissions live in gis.incidents.workflow."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 from streamlit_folium import st_folium
 
 from gis import clock
-from gis.attachments import MAX_BYTES
+from gis.incidents.attachments import MAX_BYTES
 from gis.config import settings
 from gis.errors import RiverGridError, TooFarError
-from gis.incident_export import COLUMNS, incident_rows, incidents_excel
-from gis.incidents import (
+from gis.incidents.export import COLUMNS, incident_rows, incidents_excel
+from gis.incidents.workflow import (
     allowed_actions,
     can_move,
     grid_and_below,
@@ -32,7 +32,7 @@ from gis.model import (
     IncidentStatus,
     Severity,
 )
-from gis.reporter_contact import reveal_reporter_contact
+from gis.incidents.contact import reveal_reporter_contact
 from gis.store.schema import Attachment, Grid, Incident, Person
 from layers.basemap import finish_map, make_map, view_for_bounds
 from layers.grids import grid_style, grids_layer
@@ -52,7 +52,7 @@ LON, LAT, CLICK = "inc_report_lon", "inc_report_lat", "inc_report_click"
 SELECTED, PICK, FLASH, MODE, NEXT_MODE = "inc_selected", "inc_pick", "inc_flash", "inc_mode", "inc_mode_next"
 RESET_POINT, LIST_CLICK = "inc_report_reset", "inc_list_click"
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
-PHOTO_MB = MAX_BYTES // (1024 * 1024)  # the browser refuses bigger files early; gis.attachments decides
+PHOTO_MB = MAX_BYTES // (1024 * 1024)  # the browser refuses bigger files early; gis.incidents.attachments decides
 MODE_LIST, MODE_REPORT = "事件列表", "上报事件"
 
 cfg = settings()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gis.accounts import change_own_password
+from gis.accounts.users import change_own_password
 from gis.auth import MIN_PASSWORD_LENGTH
 from gis.errors import AuthenticationError, RiverGridError
 from ui.state import (

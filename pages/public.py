@@ -2,7 +2,7 @@
 
 Shows, per grid, what the plan publishes (五定, responsible persons, supervised reaches and their
 chiefs, hotline) and the grid's signboard for download. Its only data source is
-:mod:`gis.disclosure` (public fields; phones only when marked public) through
+:mod:`gis.disclosure.public` (public fields; phones only when marked public) through
 :mod:`ui.disclosure`: no incident, patrol, user or audit entry is read here. ``?grid=ID``
 selects a grid (signboard QR codes link here), ``&reach=ID`` emphasises a reach.
 """
@@ -14,7 +14,7 @@ from streamlit_folium import st_folium
 
 from gis import clock
 from gis.config import settings
-from gis.disclosure import PublicPerson, grid_of_reach
+from gis.disclosure.public import PublicPerson, grid_of_reach
 from gis.errors import RiverGridError
 from gis.model import GridLevel
 from layers.public import disclosure_map

@@ -9,7 +9,7 @@ import secrets
 import pandas as pd
 import streamlit as st
 
-from gis.accounts import (
+from gis.accounts.users import (
     account_choices,
     create_user,
     list_users,
@@ -20,7 +20,7 @@ from gis.accounts import (
 from gis.auth import MIN_PASSWORD_LENGTH
 from gis.errors import RiverGridError
 from gis.model import UserRole
-from gis.signin import unlock
+from gis.accounts.signin import unlock
 from ui.state import get_store, require_permission, show_error
 from ui.text import md_text
 

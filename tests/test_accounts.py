@@ -1,5 +1,5 @@
 """Accounts, production databases and the demo, sign-in throttling, data scope and separation of
-duties (gis.accounts, gis.installation, gis.signin, gis.scope, gis.incidents)."""
+duties (gis.accounts.users, gis.accounts.installation, gis.accounts.signin, gis.store.scope, gis.incidents.workflow)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from gis.accounts import (
+from gis.accounts.users import (
     change_own_password,
     check_password,
     create_user,
@@ -22,7 +22,7 @@ from gis.accounts import (
 )
 from gis.auth import SYSTEM, Actor, actor_for
 from gis.config import PROJECT_DIR
-from gis.demo import load_demo
+from gis.demo.load import load_demo
 from gis.errors import (
     AuthenticationError,
     DuplicateNameError,
@@ -30,10 +30,10 @@ from gis.errors import (
     PermissionDenied,
     ValidationError,
 )
-from gis.incidents import list_incidents, move, report_incident, visible_incident
-from gis.installation import init_production, mode
+from gis.incidents.workflow import list_incidents, move, report_incident, visible_incident
+from gis.accounts.installation import init_production, mode
 from gis.model import UserRole
-from gis.signin import client_address, lock_state, sign_in, unlock
+from gis.accounts.signin import client_address, lock_state, sign_in, unlock
 from gis.store import Store
 from gis.store.schema import AuditEntry, Grid, Incident, SignInAttempt, User
 
@@ -386,7 +386,7 @@ def test_the_security_audit_is_the_auditors(app_env: Path) -> None:
 
 
 def test_an_account_bound_to_dongxing_changes_only_its_own_grid(demo: Store) -> None:
-    from gis.editing import save_grid
+    from gis.grids.editing import save_grid
     from gis.store.schema import GridRoleAssignment, Person
 
     dongxing = actor_for_name(demo, "dongxing")
@@ -408,7 +408,7 @@ def test_an_account_bound_to_dongxing_changes_only_its_own_grid(demo: Store) -> 
 
 
 def test_a_reporters_phone_is_kept_out_of_the_log_and_reading_it_is_logged(demo: Store) -> None:
-    from gis.reporter_contact import reveal_reporter_contact
+    from gis.incidents.contact import reveal_reporter_contact
 
     phone = "13904391234"
     done = cli("incident", "report", "--lon", str(DONGXING_POINT[0]), "--lat", str(DONGXING_POINT[1]),

@@ -27,25 +27,25 @@ import pytest
 import shapely
 from sqlalchemy import func, select
 
-from gis.assessment import (
+from gis.assessment.indicators import (
     DEFAULT_RUBRIC,
     Rubric,
     assess,
     monthly_trend,
     score_indicators,
 )
-from gis.assessment_excel import write_assessment_xlsx
+from gis.assessment.excel import write_assessment_xlsx
 from gis.auth import SYSTEM, actor_for, hash_password
 from gis.cli import main
 from gis.errors import PermissionDenied, ValidationError
-from gis.evaluations import (
+from gis.assessment.evaluations import (
     editions,
     new_edition,
     rollup,
     save_evaluation,
     submit_evaluation,
 )
-from gis.incidents import move, report_incident
+from gis.incidents.workflow import move, report_incident
 from gis.model import LOCAL_TZ
 from gis.store import Store
 from gis.store.schema import (
@@ -151,7 +151,7 @@ def family(store: Store) -> dict[str, int]:
 @pytest.fixture
 def no_signboard(monkeypatch: pytest.MonkeyPatch) -> None:
     """As if the signboard module did not exist (its status is then unknown)."""
-    monkeypatch.setitem(sys.modules, "gis.signboard", None)
+    monkeypatch.setitem(sys.modules, "gis.disclosure.signboard", None)
 
 
 def test_indicators_of_each_grid_have_the_hand_computed_values(store: Store, family: dict[str, int],
@@ -235,9 +235,9 @@ def test_signboard_hook_is_used_when_the_module_answers(store: Store, family: di
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     import types
 
-    fake = types.ModuleType("gis.signboard")
+    fake = types.ModuleType("gis.disclosure.signboard")
     fake.signboard_status = lambda session, grid_id: {"up_to_date": grid_id == family["v1"]}  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "gis.signboard", fake)
+    monkeypatch.setitem(sys.modules, "gis.disclosure.signboard", fake)
     with store.session() as s:
         a = assess(s, "2026-11", now=NOW)
     assert a.get(family["v1"]).scores["signboard"] == 5.0 and a.get(family["v1"]).max_total == 100

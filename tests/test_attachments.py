@@ -1,4 +1,4 @@
-"""Incident photos (gis.attachments): refused when oversized or not an image, stored outside the
+"""Incident photos (gis.incidents.attachments): refused when oversized or not an image, stored outside the
 database by their SHA-256 and never overwritten, with thumbnails; SQLite and PostGIS."""
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from gis.attachments import MAX_BYTES, THUMB_PX, AttachmentStore, Upload, check_uploads
+from gis.incidents.attachments import MAX_BYTES, THUMB_PX, AttachmentStore, Upload, check_uploads
 from gis.auth import actor_for
-from gis.demo import load_demo
+from gis.demo.load import load_demo
 from gis.errors import PermissionDenied, ValidationError
-from gis.incidents import move, report_incident
+from gis.incidents.workflow import move, report_incident
 from gis.store import Store
 from gis.store.schema import Attachment, AuditEntry, Incident, IncidentEvent
 

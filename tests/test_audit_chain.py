@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from gis.auth import PERMISSIONS, SYSTEM, Actor, hash_password, verify_password
 from gis.config import PROJECT_DIR
-from gis.demo import PRODUCTION_RESET_MESSAGE, load_demo, reset_store
+from gis.demo.load import PRODUCTION_RESET_MESSAGE, load_demo, reset_store
 from gis.errors import (
     ConflictError,
     NotFoundError,
@@ -32,7 +32,7 @@ from gis.errors import (
     ValidationError,
 )
 from gis.model import UserRole
-from gis.reporter_contact import reveal_reporter_contact
+from gis.incidents.contact import reveal_reporter_contact
 from gis.store import Store, upgrade
 from gis.store.audit import recent_entries, undo, undo_batch
 from gis.store.audit_chain import GENESIS, verify_chain

@@ -1,4 +1,4 @@
-"""Backups and restores (gis.backup, ``gis backup`` / ``gis restore``), on SQLite and PostGIS.
+"""Backups and restores (gis.store.backup, ``gis backup`` / ``gis restore``), on SQLite and PostGIS.
 
 The oracle of a restore is the source itself: every row of every table (read back with plain
 SQL) and every file of the data folder, byte for byte, compared with the restored ones.
@@ -22,14 +22,14 @@ from PIL import Image
 from sqlalchemy import create_engine, inspect, text
 
 import gis
-import gis.backup
-from gis.attachments import AttachmentStore, attachments_of
+import gis.store.backup
+from gis.incidents.attachments import AttachmentStore, attachments_of
 from gis.auth import actor_for
-from gis.backup import backup, read_manifest, restore, rotate
+from gis.store.backup import backup, read_manifest, restore, rotate
 from gis.config import PROJECT_DIR
-from gis.demo import load_demo
+from gis.demo.load import load_demo
 from gis.errors import ConflictError, FileFormatError, RiverGridError
-from gis.incidents import report_incident
+from gis.incidents.workflow import report_incident
 from gis.store import Store, make_engine, upgrade
 from gis.store.audit_chain import verify_chain
 from gis.store.engine import pending_revisions
@@ -317,7 +317,7 @@ def test_a_damaged_or_foreign_file_is_refused_before_anything_changes(tmp_path: 
 def test_a_server_without_its_own_pg_dump_is_refused_in_chinese(pg_url: str, tmp_path: Path, data_dir: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     Store(pg_url).dispose()
-    monkeypatch.setattr(gis.backup, "PG_BIN_DIR", str(tmp_path / "no-client-{major}"))
+    monkeypatch.setattr(gis.store.backup, "PG_BIN_DIR", str(tmp_path / "no-client-{major}"))
     with pytest.raises(RiverGridError, match=r"PostgreSQL (\d+)）相同的客户端程序 pg_dump.*postgresql-client-\1"):
         backup(pg_url, tmp_path / "x.zip")
     assert not (tmp_path / "x.zip").exists() and list(tmp_path.glob(".rivergrid-backup-*")) == []

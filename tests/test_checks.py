@@ -13,9 +13,9 @@ import openpyxl
 import pytest
 from shapely.geometry import LineString, box
 
-from gis.checks import check_files, check_store
+from gis.checks.report import check_files, check_store
 from gis.config import PROJECT_DIR
-from gis.demo import load_demo
+from gis.demo.load import load_demo
 from gis.store import Store
 from ui.text import md_text
 
@@ -139,7 +139,7 @@ def _topology_key(findings) -> list[tuple]:  # type: ignore[no-untyped-def]
 def test_incremental_check_equals_a_full_check_after_each_edit(tmp_path: Path) -> None:
     import shapely
 
-    from gis.checks import IncrementalCheck, check_layers, store_layers
+    from gis.checks.report import IncrementalCheck, check_layers, store_layers
 
     store = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
     load_demo(store)

@@ -20,7 +20,7 @@ import shapely
 from sqlalchemy import func, select
 
 from gis.config import PROJECT_DIR
-from gis.demo import load_demo
+from gis.demo.load import load_demo
 from gis.store import Store
 from gis.store.schema import Grid, GridVersion, Incident
 
@@ -44,7 +44,7 @@ def _codes(store: Store) -> list[str]:
 def _report_worker(url: str, number: int, barrier: Any, results: Any) -> None:
     from gis.auth import actor_for
     from gis.errors import RiverGridError
-    from gis.incidents import report_incident
+    from gis.incidents.workflow import report_incident
 
     store = Store(url, migrate=False)
     try:
@@ -102,7 +102,7 @@ def test_thirty_simultaneous_reports_through_the_cli_are_all_stored(demo: Store)
 
 def _save_worker(url: str, grid_id: int, version: int, name: str, barrier: Any, results: Any) -> None:
     from gis.auth import actor_for
-    from gis.editing import save_grid
+    from gis.grids.editing import save_grid
     from gis.errors import RiverGridError
 
     store = Store(url, migrate=False)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from shapely.geometry import LineString, MultiLineString, Polygon, box
 
 from bench.synthetic import make_case
-from gis.coverage import CoverageChecker, check_coverage
+from gis.checks.coverage import CoverageChecker, check_coverage
 from gis.errors import CRSError, GeometryError, ValidationError
 
 GK = "EPSG:4551"  # CGCS2000 / 3-degree Gauss-Kruger CM 126E, metres
@@ -279,7 +279,7 @@ def test_incremental_recheck_equals_a_full_recheck() -> None:
 
 
 def test_demo_data_has_exactly_the_deliberate_gap_and_overlap() -> None:
-    from gis.demo_data import build_demo_data
+    from gis.demo.data import build_demo_data
 
     demo = build_demo_data()
     reaches = gpd.GeoDataFrame({"id": [r.code for r in demo.reaches]}, geometry=[r.geom for r in demo.reaches],

@@ -1,4 +1,4 @@
-"""``gis.coverage`` against PostGIS as an oracle.
+"""``gis.checks.coverage`` against PostGIS as an oracle.
 
 Per reach, the uncovered length from ``check_coverage`` must equal
 ``ST_Length(ST_Difference(reach, ST_Union(grids)))`` and the overlap length
@@ -22,7 +22,7 @@ from shapely.geometry import LineString, MultiLineString, MultiPolygon, Polygon,
 from sqlalchemy import Connection, create_engine, text
 
 from bench.synthetic import make_case
-from gis.coverage import check_coverage
+from gis.checks.coverage import check_coverage
 
 pytestmark = pytest.mark.postgis
 
@@ -301,7 +301,7 @@ NANOSLIVER_GRIDS = {
 @pytest.mark.xfail(
     strict=True,
     reason="ours reports 19.944 m overlap on a reach ~1e-11 m outside the neighbour grid; "
-    "PostGIS and exact arithmetic: 0 (reported to the gis.coverage owner)",
+    "PostGIS and exact arithmetic: 0 (reported to the gis.checks.coverage owner)",
 )
 def test_reach_along_one_side_of_a_nanosliver_matches_postgis(pg: Connection) -> None:
     reaches = gdf({1: shapely.from_wkt(NANOSLIVER_REACH)})

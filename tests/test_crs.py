@@ -1,4 +1,4 @@
-"""Tests of gis.crs: GCJ-02/BD-09 conversion, metric CRS choice, lon/lat checks, store CRS."""
+"""Tests of gis.geometry.crs: GCJ-02/BD-09 conversion, metric CRS choice, lon/lat checks, store CRS."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import shapely
 from shapely.geometry import LineString, Point, Polygon
 
-from gis.crs import (
+from gis.geometry.crs import (
     bd09_to_gcj02,
     bd09_to_wgs84,
     check_lonlat_range,

@@ -17,7 +17,7 @@ import shapely
 from shapely.geometry import LineString
 from shapely.geometry.base import BaseGeometry
 
-from gis import demo_data as dd
+from gis.demo import data as dd
 from gis.model import (
     Category,
     GridLevel,
@@ -423,7 +423,7 @@ def test_committed_gpx_are_current(demo: dd.DemoData, tmp_path: Path) -> None:
     assert [p.name for p in written] == [t.gpx_file for t in demo.tracks]
     for p in written:
         assert p.read_text(encoding="utf-8") == (dd.GPX_DIR / p.name).read_text(encoding="utf-8"), (
-            f"{p.name} is stale: run python -m gis.demo_data"
+            f"{p.name} is stale: run python -m gis.demo.data"
         )
 
 

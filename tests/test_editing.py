@@ -19,8 +19,8 @@ from sqlalchemy import func, inspect, select, text
 
 from gis import clock
 from gis.auth import SYSTEM, Actor, hash_password
-from gis.checks import check_layers, check_store, store_layers
-from gis.editing import (
+from gis.checks.report import check_layers, check_store, store_layers
+from gis.grids.editing import (
     FIT_STEPS,
     delete_grid,
     fit_grid,
@@ -71,7 +71,7 @@ def line(coords: list[tuple[float, float]]) -> LineString:
 
 
 def m(geom):  # type: ignore[no-untyped-def]
-    """The geometry in the metric CRS, projected by geopandas (independent of gis.editing)."""
+    """The geometry in the metric CRS, projected by geopandas (independent of gis.grids.editing)."""
     return gpd.GeoSeries([geom], crs="EPSG:4326").to_crs(GK).iloc[0]
 
 
@@ -454,7 +454,7 @@ def test_grids_as_of_a_time_before_an_edit_returns_the_old_boundary(store: Store
 
 def test_the_check_runs_against_the_boundaries_of_a_past_date(store: Store) -> None:
     """The demo (grids loaded without versions): close its village gap, then check the past."""
-    from gis.demo import load_demo
+    from gis.demo.load import load_demo
 
     load_demo(store)
     with store.session() as s:

@@ -1,4 +1,4 @@
-"""Geography sanity (gis.jurisdiction) and non-finite coordinates, on SQLite and PostGIS.
+"""Geography sanity (gis.grids.jurisdiction) and non-finite coordinates, on SQLite and PostGIS.
 
 Features farther than RIVERGRID_MAX_DISTANCE_KM (50 km) from the deployment's top-level grid are
 refused with the distance (checked against pyproj.Geod as oracle) and the feature's number, and
@@ -24,9 +24,9 @@ from sqlalchemy import func, select
 from gis.auth import Actor
 from gis.config import PROJECT_DIR
 from gis.errors import GeometryError, TooFarError, ValidationError
-from gis.importing import import_file
-from gis.incidents import report_incident
-from gis.jurisdiction import Jurisdiction, top_level
+from gis.io.importing import import_file
+from gis.incidents.workflow import report_incident
+from gis.grids.jurisdiction import Jurisdiction, top_level
 from gis.model import UserRole
 from gis.store import Store
 from gis.store.schema import AuditEntry, Grid, Incident, PatrolTrack, Person, Reach, SupervisedObject

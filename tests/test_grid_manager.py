@@ -29,8 +29,8 @@ from test_editing import (
     make_family,
 )
 
-from gis.checks import check_layers
-from gis.editing import (
+from gis.checks.report import check_layers
+from gis.grids.editing import (
     delete_grid,
     deleted_grids,
     fit_grid,
@@ -41,7 +41,7 @@ from gis.editing import (
     split_parts,
 )
 from gis.errors import GeometryError, NotFoundError, PermissionDenied, ValidationError
-from gis.posts import add_post, end_post, grid_posts
+from gis.grids.posts import add_post, end_post, grid_posts
 from gis.store import Store
 from gis.store.schema import AuditEntry, Person
 from layers.editing import (
@@ -181,7 +181,7 @@ def test_gaps_and_versions_as_overlays(store: Store) -> None:
     reaches = gpd.GeoDataFrame({"id": [1], "name": ["河"], "river": ["河"], "start_station_m": [0.0]},
                                geometry=[line([(100, 500), (1900, 500)])], crs="EPSG:4326")
     with store.session() as s:
-        from gis.checks import store_layers
+        from gis.checks.report import store_layers
 
         _, grids = store_layers(s)
         history = grid_history(s, ids["west"])

@@ -12,12 +12,12 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from gis import demo_data as dd
+from gis.demo import data as dd
 from gis.auth import SYSTEM
 from gis.config import PROJECT_DIR
-from gis.demo import load_demo
-from gis.incident_export import COLUMNS, incident_rows, incidents_excel
-from gis.incidents import grid_and_below, list_incidents
+from gis.demo.load import load_demo
+from gis.incidents.export import COLUMNS, incident_rows, incidents_excel
+from gis.incidents.workflow import grid_and_below, list_incidents
 from gis.model import LOCAL_TZ
 from gis.store import Store
 from gis.store.schema import Grid, Incident
@@ -111,7 +111,7 @@ def test_leaders_read_everything_and_move_nothing(app_env: Path) -> None:
     # the overdue filter shows what the deadline rules call overdue now (naive oracle over every case)
     next(c for c in at.checkbox if c.label == "只看超期").check()
     at = at.run()
-    from gis.incidents import deadline_status
+    from gis.incidents.workflow import deadline_status
 
     store = Store(f"sqlite:///{app_env / 'rivergrid.sqlite'}", migrate=False)
     with store.session() as s:

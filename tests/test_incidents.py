@@ -1,4 +1,4 @@
-"""Incidents (gis.incidents): report and routing, workflow, roles, deadlines, CLI; SQLite and PostGIS."""
+"""Incidents (gis.incidents.workflow): report and routing, workflow, roles, deadlines, CLI; SQLite and PostGIS."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from gis import demo_data as dd
+from gis.demo import data as dd
 from gis.auth import SYSTEM, Actor, actor_for, hash_password
 from gis.config import PROJECT_DIR
-from gis.demo import load_demo
+from gis.demo.load import load_demo
 from gis.errors import (
     ConflictError,
     CoordinateRangeError,
@@ -23,7 +23,7 @@ from gis.errors import (
     RiverGridError,
     ValidationError,
 )
-from gis.incidents import (
+from gis.incidents.workflow import (
     ACTIONS,
     BLIND_SPOT_MARK,
     DEFAULT_POLICY,
@@ -45,7 +45,7 @@ from gis.incidents import (
 from gis.model import IncidentStatus, UserRole
 from gis.store import Store
 from gis.store.schema import Attachment, AuditEntry, Grid, Incident, IncidentEvent, User
-from gis.workdays import LOCAL_TZ, WorkCalendar
+from gis.incidents.workdays import LOCAL_TZ, WorkCalendar
 
 DONGXING = "森工街道东兴村"
 SENGONG = "森工街道森工社区"

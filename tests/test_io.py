@@ -1,4 +1,4 @@
-"""Tests of gis.io: inspecting, reading and writing geodata files.
+"""Tests of gis.io.files: inspecting, reading and writing geodata files.
 
 Every input file is made here in ``tmp_path``: GeoJSON, KML and GPX as literal text (as a phone
 app or Google Earth would write them), shapefiles and GeoPackages with pyogrio, zips with
@@ -22,9 +22,9 @@ import pytest
 import shapely
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 
-from gis.crs import wgs84_to_bd09, wgs84_to_gcj02
+from gis.geometry.crs import wgs84_to_bd09, wgs84_to_gcj02
 from gis.errors import CoordinateRangeError, CRSError, FileFormatError, GeometryError, LayerNotFoundError
-from gis.io import GpxTrack, LayerInfo, ReadResult, inspect, read_gpx_tracks, read_layer, write_layer
+from gis.io.files import GpxTrack, LayerInfo, ReadResult, inspect, read_gpx_tracks, read_layer, write_layer
 
 # Two illustrative village grids (示意) side by side, in WGS84 lon/lat.
 DONGXING = box(126.90, 41.80, 126.95, 41.83)

@@ -1,6 +1,6 @@
 """Bounded uploads (gis.limits): size, zip bombs judged from the central directory before any
 decompression, bounded member reads, XML entities refused (defusedxml), points counted while
-reading; every reader (gis.io, gis.patrol) goes through them and the messages name the limit.
+reading; every reader (gis.io.files, gis.patrol.tracks) goes through them and the messages name the limit.
 
 The hostile files are made here: a ~3 MB zip whose member declares 3 GiB and whose data is not
 valid deflate (any decompression attempt would fail with a different, "corrupt" message), a KML
@@ -19,8 +19,10 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import box
 
-from gis import io, limits
-from gis import patrol as P
+from gis import limits
+
+from gis.io import files as io
+from gis.patrol import tracks as P
 from gis.config import PROJECT_DIR
 from gis.errors import FileFormatError, LimitError, RiverGridError
 

@@ -421,7 +421,7 @@ def test_private_phones_only_for_signed_in_users() -> None:
 
 
 def test_history_line() -> None:
-    from gis.incident_card import IncidentStep
+    from gis.incidents.card import IncidentStep
 
     step = IncidentStep(NOW, "accept", "受理", "reported", "上报", "accepted", "受理", "高雪", "受理，交东兴村。")
     line = history_line(step)
@@ -437,7 +437,7 @@ def test_history_line() -> None:
 
 @pytest.fixture
 def demo_store(tmp_path: Path):  # type: ignore[no-untyped-def]
-    from gis.demo import load_demo
+    from gis.demo.load import load_demo
     from gis.store import Store
 
     store = Store(f"sqlite:///{tmp_path / 'demo.sqlite'}")
@@ -447,8 +447,8 @@ def demo_store(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def test_incident_card_of_the_demo(demo_store) -> None:  # type: ignore[no-untyped-def]
-    from gis.demo_data import REFERENCE_TIME
-    from gis.incident_card import load_incident_card
+    from gis.demo.data import REFERENCE_TIME
+    from gis.incidents.card import load_incident_card
     from gis.store.schema import Incident
 
     with demo_store.session() as s:

@@ -12,11 +12,11 @@ import pyproj
 import pytest
 import shapely
 
-from gis import patrol as P
+from gis.patrol import tracks as P
 from gis.cli import main
-from gis.crs import wgs84_to_gcj02
+from gis.geometry.crs import wgs84_to_gcj02
 from gis.errors import FileFormatError, ValidationError
-from gis.patrol_rules import compliance, parse_period, period_coverage, slots
+from gis.patrol.rules import compliance, parse_period, period_coverage, slots
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
 GK = pyproj.CRS.from_epsg(4551)  # CGCS2000 3-degree GK CM 126E (Linjiang)
@@ -293,7 +293,7 @@ def test_period_coverage_share_and_never_patrolled_stations() -> None:
 
 @pytest.fixture(scope="module")
 def demo_reaches() -> gpd.GeoDataFrame:
-    from gis.demo_data import build_demo_data
+    from gis.demo.data import build_demo_data
 
     data = build_demo_data()
     return P.reaches_frame(gpd.GeoDataFrame({"id": [r.code for r in data.reaches]},
@@ -353,8 +353,8 @@ def test_cli_patrol_without_id_column_uses_row_positions(tmp_path: Path, capsys:
 
 
 def test_patrol_report_on_demo_store(store, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
-    from gis.demo import load_demo
-    from gis.patrol_store import patrol_report
+    from gis.demo.load import load_demo
+    from gis.patrol.service import patrol_report
 
     load_demo(store)
     with store.session() as s:

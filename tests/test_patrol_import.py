@@ -15,9 +15,9 @@ import pytest
 import shapely
 from sqlalchemy import func, select
 
-from gis import patrol as P
+from gis.patrol import tracks as P
 from gis.auth import Actor
-from gis.crs import wgs84_to_gcj02
+from gis.geometry.crs import wgs84_to_gcj02
 from gis.errors import (
     FileFormatError,
     NotFoundError,
@@ -25,9 +25,9 @@ from gis.errors import (
     RiverGridError,
     ValidationError,
 )
-from gis.importing import import_file
+from gis.io.importing import import_file
 from gis.model import UserRole
-from gis.patrol_store import check_track_file, import_track_file
+from gis.patrol.service import check_track_file, import_track_file
 from gis.store import Store
 from gis.store.schema import (
     AuditEntry,

@@ -16,15 +16,15 @@ import shapely
 from streamlit.testing.v1 import AppTest
 from test_app import APP, sign_in
 
-from gis import patrol as P
+from gis.patrol import tracks as P
 from gis.errors import ValidationError
-from gis.patrol_rules import (
+from gis.patrol.rules import (
     parse_period,
     period_choices,
     period_coverage,
     stretch_lines,
 )
-from gis.patrol_store import PatrolReport, coverage_frame
+from gis.patrol.service import PatrolReport, coverage_frame
 from layers.patrol_map import coverage_layer_data, playback_group
 
 GK = pyproj.CRS.from_epsg(4551)

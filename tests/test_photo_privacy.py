@@ -1,4 +1,4 @@
-"""Photo privacy (gis.attachments): stored photos keep no GPS position, camera serial or other
+"""Photo privacy (gis.incidents.attachments): stored photos keep no GPS position, camera serial or other
 metadata, stand upright, and are named by the hash of the stored bytes; the pixel limit refuses
 bombs before decoding; migration 0008 strips photos stored by the old code and re-keys their rows.
 
@@ -20,11 +20,11 @@ import pytest
 from PIL import ExifTags, Image, ImageCms, ImageSequence, PngImagePlugin
 from sqlalchemy import select, text
 
-from gis.attachments import MAX_PIXELS, THUMB_PX, AttachmentStore, Upload, check_uploads, strip_metadata
+from gis.incidents.attachments import MAX_PIXELS, THUMB_PX, AttachmentStore, Upload, check_uploads, strip_metadata
 from gis.auth import actor_for
-from gis.demo import load_demo
+from gis.demo.load import load_demo
 from gis.errors import ValidationError
-from gis.incidents import report_incident
+from gis.incidents.workflow import report_incident
 from gis.store import Store, make_engine, upgrade
 from gis.store.schema import Attachment, Incident
 

@@ -1,4 +1,4 @@
-"""The public page 责任公示 (AppTest) and its read model gis.disclosure: open without sign-in,
+"""The public page 责任公示 (AppTest) and its read model gis.disclosure.public: open without sign-in,
 public fields only."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from gis.auth import SYSTEM, Actor
 from gis.config import PROJECT_DIR
-from gis.disclosure import grid_of_reach, public_grid, public_grids, public_url
+from gis.disclosure.public import grid_of_reach, public_grid, public_grids, public_url
 from gis.errors import NotFoundError
 from gis.model import GridLevel, GridRole, PersonStatus, ReachChiefLevel, UserRole
 from gis.store import Store
@@ -34,7 +34,7 @@ DONGXING = "森工街道东兴村"
 
 
 # =============================================================================================
-# gis.disclosure on hand-made data
+# gis.disclosure.public on hand-made data
 # =============================================================================================
 
 

@@ -1,4 +1,4 @@
-"""Responsibility chain (gis.responsibility) on the demo and on hand-made grids, SQLite and PostGIS."""
+"""Responsibility chain (gis.grids.chain) on the demo and on hand-made grids, SQLite and PostGIS."""
 
 from __future__ import annotations
 
@@ -16,13 +16,13 @@ from pyproj import Transformer
 from shapely.geometry import LineString, Point, box
 from sqlalchemy import select
 
-from gis import demo_data as dd
+from gis.demo import data as dd
 from gis.auth import SYSTEM
 from gis.config import PROJECT_DIR
-from gis.demo import load_demo
+from gis.demo.load import load_demo
 from gis.errors import CoordinateRangeError, CRSError, NotFoundError, ValidationError
 from gis.model import STORE_CRS, GridRole, ReachChiefLevel
-from gis.responsibility import Chain, ResponsibilityIndex, chain_for_incident
+from gis.grids.chain import Chain, ResponsibilityIndex, chain_for_incident
 from gis.store import Store
 from gis.store.schema import (
     Grid,

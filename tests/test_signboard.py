@@ -1,4 +1,4 @@
-"""Signboards (gis.signboard): the printed PDF renders, its QR code opens the public page of the
+"""Signboards (gis.disclosure.signboard): the printed PDF renders, its QR code opens the public page of the
 grid, and the board is redrawn (with a new date) exactly when what it shows changes."""
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from gis.auth import Actor
 from gis.config import PROJECT_DIR
-from gis.demo import load_demo
+from gis.demo.load import load_demo
 from gis.model import UserRole
-from gis.signboard import make_signboard, signboard_content, signboard_status
+from gis.disclosure.signboard import make_signboard, signboard_content, signboard_status
 from gis.store import Store
 from gis.store.schema import Grid, Person, Reach
 

@@ -1,4 +1,4 @@
-"""Tests of gis.topology.check_topology on hand-made grids whose answers are computed on paper.
+"""Tests of gis.checks.topology.check_topology on hand-made grids whose answers are computed on paper.
 
 Geometry is built in EPSG:4551 (CGCS2000 / 3-degree GK CM 126E, metres) with the origin of the
 local drawing at (500000, 4600000); ``box_m(x0, y0, x1, y1)`` takes offsets in metres from it.
@@ -19,8 +19,8 @@ from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
 from gis.errors import CRSError, ValidationError
-from gis.findings import Finding
-from gis.topology import NOISE_AREA_M2, RULES, check_topology
+from gis.checks.findings import Finding
+from gis.checks.topology import NOISE_AREA_M2, RULES, check_topology
 
 X0, Y0 = 500_000.0, 4_600_000.0
 METRIC = "EPSG:4551"
@@ -467,7 +467,7 @@ else:
 
 
 def demo_frame() -> tuple[gpd.GeoDataFrame, Any]:
-    from gis.demo_data import build_demo_data
+    from gis.demo.data import build_demo_data
 
     data = build_demo_data()
     code = {g.name: g.code for g in data.grids}

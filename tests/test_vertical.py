@@ -1,4 +1,4 @@
-"""纵向到底 checks (gis.vertical) on the demo and on hand-made changes, on SQLite and PostGIS."""
+"""纵向到底 checks (gis.checks.vertical) on the demo and on hand-made changes, on SQLite and PostGIS."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ from sqlalchemy.orm import Session
 
 from gis import clock
 from gis.auth import SYSTEM
-from gis.demo import load_demo
+from gis.demo.load import load_demo
 from gis.errors import ValidationError
-from gis.findings import Finding
+from gis.checks.findings import Finding
 from gis.model import GridRole, PersonStatus
 from gis.store import Store
 from gis.store.queries import live_grids
 from gis.store.schema import Grid, GridRoleAssignment, Person, Reach, ReachChief, River
-from gis.vertical import RULE_LABELS, check_vertical, unit_grids
+from gis.checks.vertical import RULE_LABELS, check_vertical, unit_grids
 
 TODAY = date(2026, 11, 28)
 YESTERDAY = TODAY - timedelta(days=1)

@@ -1,4 +1,4 @@
-"""Volunteers and 协管员 (gis.volunteers, UserRole.VOLUNTEER): registered under village grids,
+"""Volunteers and 协管员 (gis.disclosure.volunteers, UserRole.VOLUNTEER): registered under village grids,
 they may read, report incidents and upload their own patrols, and nothing else."""
 
 from __future__ import annotations
@@ -8,18 +8,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from gis import demo_data as dd
+from gis.demo import data as dd
 from gis.auth import Actor, actor_for, authenticate
-from gis.demo import load_demo
+from gis.demo.load import load_demo
 from gis.errors import (
     DuplicateNameError,
     NotFoundError,
     PermissionDenied,
     ValidationError,
 )
-from gis.incidents import move, report_incident
+from gis.incidents.workflow import move, report_incident
 from gis.model import GridRole, IncidentSource, UserRole
-from gis.patrol_store import import_track_file
+from gis.patrol.service import import_track_file
 from gis.store import Store
 from gis.store.schema import (
     AuditEntry,
@@ -30,7 +30,7 @@ from gis.store.schema import (
     Person,
     User,
 )
-from gis.volunteers import register_volunteer, volunteers_of
+from gis.disclosure.volunteers import register_volunteer, volunteers_of
 
 DONGXING = "森工街道东兴村"
 SENGONG = "森工街道森工社区"

@@ -1,4 +1,4 @@
-"""Working days (gis.workdays): official, local and estimated schedules; the calendar CLI; deadlines
+"""Working days (gis.incidents.workdays): official, local and estimated schedules; the calendar CLI; deadlines
 counted on estimated years (估算) and their recomputation; SQLite and PostGIS."""
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from sqlalchemy import select
 
 from gis.auth import actor_for
 from gis.config import PROJECT_DIR
-from gis.demo import load_demo
+from gis.demo.load import load_demo
 from gis.errors import PermissionDenied, ValidationError
-from gis.incident_card import load_incident_card
-from gis.incident_export import incident_rows
-from gis.incidents import (
+from gis.incidents.card import load_incident_card
+from gis.incidents.export import incident_rows
+from gis.incidents.workflow import (
     DEFAULT_POLICY,
     deadline_status,
     incident_dict,
@@ -28,7 +28,7 @@ from gis.incidents import (
 )
 from gis.store import Store
 from gis.store.schema import AuditEntry, Grid, Incident
-from gis.workdays import (
+from gis.incidents.workdays import (
     DEFAULT_CALENDAR,
     LOCAL_TZ,
     ChinaCalendar,

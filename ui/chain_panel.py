@@ -105,7 +105,7 @@ def render_chain(chain: Any, *, signed_in: bool) -> None:
 
 def render_incident(card: Any) -> None:
     """An incident's code, title, state badges and details (times in Asia/Shanghai)."""
-    from gis.incident_card import local_time
+    from gis.incidents.card import local_time
 
     color = STATUS_BADGE.get(card.status_code, "gray")
     badges = f":{color}-badge[{md_text(card.status)}]"
@@ -143,8 +143,8 @@ def render_history(card: Any, *, photos: bool = True) -> None:
 
 
 def render_photos(refs: Sequence[Any], *, per_row: int = 4) -> None:
-    """Thumbnails of :class:`gis.incident_card.PhotoRef` photos with their names (escaped)."""
-    from gis.attachments import AttachmentStore
+    """Thumbnails of :class:`gis.incidents.card.PhotoRef` photos with their names (escaped)."""
+    from gis.incidents.attachments import AttachmentStore
 
     files = AttachmentStore()
     for start in range(0, len(refs), per_row):
@@ -200,9 +200,9 @@ def render_selection(
     info
         Feature kind → id → tooltip lines (``HomeLayers.info``) for the heading.
     index
-        The :class:`gis.responsibility.ResponsibilityIndex` (None: no grid drawn yet).
+        The :class:`gis.grids.chain.ResponsibilityIndex` (None: no grid drawn yet).
     card
-        The :class:`gis.incident_card.IncidentCard` when an incident is selected.
+        The :class:`gis.incidents.card.IncidentCard` when an incident is selected.
     signed_in
         Whether private phones may be shown.
     reach_tolerance_m

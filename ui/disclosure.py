@@ -1,4 +1,4 @@
-"""Cached reads of the public page (责任公示): only :mod:`gis.disclosure` and :mod:`gis.signboard`."""
+"""Cached reads of the public page (责任公示): only :mod:`gis.disclosure.public` and :mod:`gis.disclosure.signboard`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date
 
 import streamlit as st
 
-from gis.disclosure import PublicGrid, public_grids
+from gis.disclosure.public import PublicGrid, public_grids
 from ui.state import get_store
 
 
@@ -22,9 +22,9 @@ def signboard_files(version: int, today: date, *, grid_id: int | None = None,
                     reach_id: int | None = None) -> tuple[bytes, bytes, str, str]:
     """PDF bytes, PNG bytes, printed date (ISO) and file stem of the current signboard.
 
-    The board is redrawn by :func:`gis.signboard.make_signboard` only when what it shows changed.
+    The board is redrawn by :func:`gis.disclosure.signboard.make_signboard` only when what it shows changed.
     """
-    from gis.signboard import make_signboard
+    from gis.disclosure.signboard import make_signboard
 
     with get_store().session() as s:
         board = make_signboard(s, grid_id=grid_id, reach_id=reach_id)

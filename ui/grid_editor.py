@@ -15,13 +15,15 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from gis import clock, editing
+from gis import clock
+
+from gis.grids import editing
 from gis.auth import Actor
-from gis.checks import IncrementalCheck, check_layers, store_layers
+from gis.checks.report import IncrementalCheck, check_layers, store_layers
 from gis.errors import RiverGridError, TooFarError
 from gis.limits import check_size
 from gis.model import LOCAL_TZ, GridLevel, GridRole
-from gis.posts import add_post, end_post, grid_posts
+from gis.grids.posts import add_post, end_post, grid_posts
 from gis.store.queries import MapData
 from gis.store.schema import Grid, Person
 from layers._common import esc
@@ -345,7 +347,7 @@ def import_export_tab(c: Screen) -> None:
     c1, c2 = st.columns([1, 1])
     fmt = c1.selectbox("格式", ["gpkg", "geojson", "shp", "kml"], key="ge_export_fmt")
     if c2.button("生成导出文件", key="ge_export"):
-        from gis.io import write_layer
+        from gis.io.files import write_layer
 
         with tempfile.TemporaryDirectory() as tmp:
             path = write_layer(data.grids, Path(tmp) / f"网格.{fmt}", fmt=fmt, layer="grids")
@@ -357,8 +359,8 @@ def import_export_tab(c: Screen) -> None:
         st.markdown("**从文件导入网格边界**（Shapefile 压缩包、GeoPackage、KML/KMZ、GeoJSON）")
         upload = st.file_uploader("选择文件", type=["zip", "gpkg", "kml", "kmz", "geojson", "json"], key="ge_upload")
         if upload is not None:
-            from gis import io
-            from gis.importing import import_file
+            from gis.io import files as io
+            from gis.io.importing import import_file
 
             folder = Path(tempfile.gettempdir()) / f"rivergrid-upload-{S.setdefault('ge_upload_dir', uuid.uuid4().hex)}"
             folder.mkdir(parents=True, exist_ok=True)

@@ -425,7 +425,7 @@ def coverage_summary(key: tuple[int, ...]) -> CoverageSummary:
 
     ``key``: :func:`layer_key` of ``gaps`` (reaches and grids versions).
     """
-    from gis.checks import check_layers, store_layers
+    from gis.checks.report import check_layers, store_layers
     from gis.errors import RiverGridError
     from ui.state import get_store
 
@@ -446,10 +446,10 @@ def coverage_summary(key: tuple[int, ...]) -> CoverageSummary:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def responsibility_index(version: int):  # type: ignore[no-untyped-def]
-    """The :class:`gis.responsibility.ResponsibilityIndex` of the store as of ``version``
+    """The :class:`gis.grids.chain.ResponsibilityIndex` of the store as of ``version``
     (None when no grid is drawn)."""
     from gis.errors import RiverGridError
-    from gis.responsibility import ResponsibilityIndex
+    from gis.grids.chain import ResponsibilityIndex
     from ui.state import get_store
 
     with get_store().session() as s:
@@ -461,8 +461,8 @@ def responsibility_index(version: int):  # type: ignore[no-untyped-def]
 
 @st.cache_data(show_spinner=False, max_entries=64, ttl=300)
 def incident_card(version: int, incident_id: int):  # type: ignore[no-untyped-def]
-    """:func:`gis.incident_card.load_incident_card` as of ``version`` (overdue judged within 5 min)."""
-    from gis.incident_card import load_incident_card
+    """:func:`gis.incidents.card.load_incident_card` as of ``version`` (overdue judged within 5 min)."""
+    from gis.incidents.card import load_incident_card
     from ui.state import get_store
 
     with get_store().session() as s:

@@ -16,10 +16,10 @@ import streamlit as st
 from sqlalchemy import select
 
 from gis.limits import check_size
-from gis.linref import format_range
+from gis.geometry.linref import format_range
 from gis.model import GridLevel
-from gis.patrol_rules import FREQUENCIES
-from gis.patrol_store import (
+from gis.patrol.rules import FREQUENCIES
+from gis.patrol.service import (
     PatrolReport,
     TrackFileCheck,
     check_track_file,
@@ -28,7 +28,7 @@ from gis.patrol_store import (
     store_reaches,
     track_frame,
 )
-from gis.scope import EVERYTHING, Scope
+from gis.store.scope import EVERYTHING, Scope
 from gis.store.schema import Grid, Person, User
 from layers.home_map import Overlay
 from layers.patrol_map import patrol_overlays
@@ -53,7 +53,7 @@ class PeriodData:
 
 @st.cache_data(show_spinner="正在统计巡河考核…", max_entries=8)
 def period_data(version: int, period: str, scope: tuple[int, ...] | None = None) -> PeriodData:
-    """:func:`gis.patrol_store.patrol_report` for ``period`` with its map frames (``version``:
+    """:func:`gis.patrol.service.patrol_report` for ``period`` with its map frames (``version``:
     :func:`ui.state.data_version`, the cache key), limited to the grids of ``scope``
     (:func:`ui.state.scope_key`; None: everything)."""
     with get_store().session() as s:
@@ -116,7 +116,7 @@ def saved_upload(data: bytes, name: str) -> Iterator[Path]:
 @st.cache_data(show_spinner="正在检查轨迹…", max_entries=4)
 def checked_upload(version: int, data: bytes, name: str, from_crs: str | None,
                    allow_far: bool = False) -> TrackFileCheck:
-    """:func:`gis.patrol_store.check_track_file` of an upload (raises its Chinese errors; the
+    """:func:`gis.patrol.service.check_track_file` of an upload (raises its Chinese errors; the
     size limit before anything is written to disk)."""
     check_size(len(data), name)
     with get_store().session() as s, saved_upload(data, name) as path:

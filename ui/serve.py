@@ -23,8 +23,8 @@ APP = Path(__file__).resolve().parent.parent / "app.py"
 
 
 WARM_MODULES = (
-    "geopandas", "folium", "branca", "gis.cli", "gis.editing", "gis.incidents",
-    "gis.patrol_store", "gis.assessment", "gis.signboard", "gis.checks", "gis.responsibility",
+    "geopandas", "folium", "branca", "gis.cli", "gis.grids.editing", "gis.incidents.workflow",
+    "gis.patrol.service", "gis.assessment.indicators", "gis.disclosure.signboard", "gis.checks.report", "gis.grids.chain",
     "layers.editing", "layers.home_map", "layers.patrol_map", "layers.blindspots", "layers.public",
 )
 """Imported once before the server starts: the first runs of two pages in two sessions would

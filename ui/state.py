@@ -13,11 +13,11 @@ from gis import clock
 from gis.auth import SYSTEM, Actor, require
 from gis.config import settings
 from gis.errors import AuthenticationError, PermissionDenied, RiverGridError
-from gis.incidents import recompute_open_deadlines
-from gis.installation import DEMO, has_accounts, mode
+from gis.incidents.workflow import recompute_open_deadlines
+from gis.accounts.installation import DEMO, has_accounts, mode
 from gis.model import UserRole
-from gis.signin import client_address
-from gis.signin import sign_in as check_sign_in
+from gis.accounts.signin import client_address
+from gis.accounts.signin import sign_in as check_sign_in
 from gis.store import Store
 from gis.store.schema import User
 from ui.text import md_text
@@ -36,7 +36,7 @@ def get_store() -> Store:
     database (never into a production one: that is logged and the app runs on without it)."""
     store = Store()
     if settings().demo:
-        from gis.demo import load_demo
+        from gis.demo.load import load_demo
 
         try:
             load_demo(store, reset=False)
@@ -102,7 +102,7 @@ def password_changed() -> None:
 
 
 def sign_in(username: str, password: str) -> Actor:
-    """Sign in with the throttling of :mod:`gis.signin` (per user name and client address)."""
+    """Sign in with the throttling of :mod:`gis.accounts.signin` (per user name and client address)."""
     headers = st.context.headers
     ip = client_address(st.context.ip_address, dict(headers.items()) if isinstance(headers, Mapping) else None)
     result = check_sign_in(get_store(), username, password, ip=ip)
@@ -194,8 +194,8 @@ def map_data(version: int):  # type: ignore[no-untyped-def]
 
 def scope_key() -> tuple[int, ...] | None:
     """The grids the signed-in account may see, as a cache key (None: everything; see
-    :mod:`gis.scope`)."""
-    from gis.scope import scope_of
+    :mod:`gis.store.scope`)."""
+    from gis.store.scope import scope_of
 
     actor = current_actor()
     if actor is None:
@@ -208,7 +208,7 @@ def scope_key() -> tuple[int, ...] | None:
 @st.cache_data(show_spinner=False, max_entries=8)
 def visible_map_data(version: int, scope: tuple[int, ...] | None):  # type: ignore[no-untyped-def]
     """:func:`map_data` with only the cases and tracks of ``scope`` (from :func:`scope_key`)."""
-    from gis.scope import Scope, limit_map_data
+    from gis.store.scope import Scope, limit_map_data
 
     data = map_data(version)
     return data if scope is None else limit_map_data(data, Scope(frozenset(scope)))

@@ -21,7 +21,7 @@ What the log does not store
     * ``incidents.reporter_contact`` (a reporter's phone): only a reference
       ``{"ref": "incidents.reporter_contact", "set": …}`` (``"changed": true`` likewise); reading
       the contact is itself logged, as an entry with action ``read``
-      (:func:`gis.reporter_contact.reveal_reporter_contact`).
+      (:func:`gis.incidents.contact.reveal_reporter_contact`).
 
 Undo
     :func:`undo` puts a row back as it was before an entry; :func:`undo_batch` undoes every entry

@@ -92,7 +92,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
     Before a database that already has tables is migrated (it is at an older revision), a backup
     of it and of the attachment files is written to ``settings().backup_dir``
-    (:func:`gis.backup.backup_before_upgrade`); a failed backup stops the upgrade.
+    (:func:`gis.store.backup.backup_before_upgrade`); a failed backup stops the upgrade.
     ``RIVERGRID_BACKUP_ON_UPGRADE=0`` skips it. An empty database is not backed up.
 
     All pending revisions run in one transaction. Work a revision leaves for after its commit
@@ -107,7 +107,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     if (os.environ.get(BACKUP_ON_UPGRADE_ENV) or "1").strip().lower() not in {"0", "false", "no", "off"}:
         current, pending = pending_revisions(engine, revision)
         if current and pending:
-            from gis.backup import backup_before_upgrade
+            from gis.store.backup import backup_before_upgrade
 
             backup_before_upgrade(engine, current=current, target=pending[-1])
     after_commit: list[Any] = []

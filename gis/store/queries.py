@@ -84,7 +84,7 @@ def live_grids(session: Session) -> list[Grid]:
 
 def load_map_data(session: Session) -> MapData:
     """All live features for the overview map."""
-    from gis.crs import metric_crs_for
+    from gis.geometry.crs import metric_crs_for
 
     reaches = [
         {"id": r.id, "name": r.name, "river_name": r.river.name, "code": r.code or "", "level": r.level, "geometry": r.geom}
@@ -190,11 +190,11 @@ def overview_kpis(data: MapData, *, now: datetime | None = None) -> dict[str, fl
         ``reaches``, ``reach_km`` (length of all reaches in km, measured in a projected CRS),
         ``grids``, ``village_grids``, ``incidents_open``, ``incidents_overdue`` (past the deadline
         running in their state at ``now``: accepting while 上报, closing while being handled; the
-        rule of :func:`gis.incidents.is_overdue`, as on the page 事件处置), ``patrols_month`` (tracks started in ``now``'s
+        rule of :func:`gis.incidents.workflow.is_overdue`, as on the page 事件处置), ``patrols_month`` (tracks started in ``now``'s
         calendar month, Asia/Shanghai time).
     """
-    from gis.crs import metric_crs_for
-    from gis.incidents import is_overdue
+    from gis.geometry.crs import metric_crs_for
+    from gis.incidents.workflow import is_overdue
 
     now = now or clock.now()
     month = now.astimezone(LOCAL_TZ).strftime("%Y-%m")

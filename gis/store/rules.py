@@ -218,12 +218,12 @@ def _grid_refs(obj: Any) -> list[tuple[int | None, Any]]:
 @event.listens_for(AuditedSession, "before_flush")
 def _check_data_scope(session: Session, flush_context: Any, instances: Any) -> None:
     """数据权限 on every write: an account bound to a grid changes only rows of its grid and the
-    grids below (:mod:`gis.scope`): grids and new child grids, posts, grid versions, evaluations,
+    grids below (:mod:`gis.store.scope`): grids and new child grids, posts, grid versions, evaluations,
     tracks, supervised objects, and the cases it acts on (a case's grid before the change: a case
     escalated upwards leaves the village's scope by design). Reporting a case is open to everyone
     with ``incident.report``, wherever it lies."""
     from gis.errors import PermissionDenied
-    from gis.scope import scope_of
+    from gis.store.scope import scope_of
 
     actor = session.info.get("actor")
     if actor is None or actor.installer:

@@ -259,7 +259,7 @@ class User(Base):
     """A sign-in account; ``password_hash`` is an argon2 hash.
 
     ``grid_id`` binds the account to a grid: it sees and acts on that grid and the grids below it
-    only (数据权限, :mod:`gis.scope`); unbound accounts see everything. ``must_change_password``
+    only (数据权限, :mod:`gis.store.scope`); unbound accounts see everything. ``must_change_password``
     is set when an administrator creates or resets the account: the next sign-in must choose a
     new password first.
     """
@@ -307,13 +307,13 @@ class AuditEntry(Base):
 class GridVersion(Base):
     """One saved state of a grid (网格历史版本): boundary and attributes, who saved it and when.
 
-    Written by :mod:`gis.editing` on every save, restore, split, merge, delete and restore from
+    Written by :mod:`gis.grids.editing` on every save, restore, split, merge, delete and restore from
     deletion, in the save's transaction. ``version`` is the grid's ``version`` right after that
     save, so the row with ``version == grid.version`` describes the live grid. The table is a
     history log like the audit log: rows are only ever added (they go away with their grid when
     a grid row itself is removed, e.g. when the creation of a grid is undone), and they are not
     audited themselves. ``saved_at`` is ``None`` only for a state of unknown date recorded from a
-    grid that predates the history (see :func:`gis.editing.grid_history`).
+    grid that predates the history (see :func:`gis.grids.editing.grid_history`).
     """
 
     __tablename__ = "grid_versions"
@@ -336,7 +336,7 @@ class Attachment(Base):
     """A photo of an incident (事件附件), given with its report or one of its transitions.
 
     The file itself lives outside the database under the data folder, named by its SHA-256
-    (:mod:`gis.attachments`); this row is its metadata. Rows are only ever added.
+    (:mod:`gis.incidents.attachments`); this row is its metadata. Rows are only ever added.
     """
 
     __tablename__ = "attachments"
@@ -357,7 +357,7 @@ class Evaluation(Base):
     """A yearly evaluation (考核评价) of a grid: its self-evaluation or its upper grid's evaluation.
 
     ``kind`` is ``self`` (自评) or ``upper`` (上级评价, by ``evaluator_grid_id``). ``scores``
-    maps rubric item codes (:mod:`gis.assessment`) to points. ``edition`` numbers the versions
+    maps rubric item codes (:mod:`gis.assessment.indicators`) to points. ``edition`` numbers the versions
     of one (grid, year, kind): a ``submitted`` row is locked (the flush rules refuse to change or
     delete it) and a change needs a new edition with a ``change_reason``. ``version`` is the
     optimistic lock of a draft.
@@ -400,7 +400,7 @@ class Counter(Base):
 
 
 class SignInAttempt(Base):
-    """One sign-in attempt, or an administrator's unlock of a user name (:mod:`gis.signin`).
+    """One sign-in attempt, or an administrator's unlock of a user name (:mod:`gis.accounts.signin`).
 
     ``outcome`` is ``ok``, ``failed``, ``locked`` (refused while the name or address was locked)
     or ``unlock``. Unknown user names are recorded like known ones, so that locks reveal nothing.

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gis.demo_data import build_demo_data
+from gis.demo.data import build_demo_data
 
 pytestmark = pytest.mark.e2e
 

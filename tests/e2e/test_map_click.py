@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from gis.auth import SYSTEM
-from gis.demo import load_demo
+from gis.demo.load import load_demo
 from gis.store import Store
 from gis.store.schema import Grid, Incident
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from e2e.test_map_click import FOLIUM_IFRAME, click_at, demo_store, map_frame
 from gis import clock
-from gis.crs import metric_crs_for, wgs84_to_gcj02
+from gis.geometry.crs import metric_crs_for, wgs84_to_gcj02
 from gis.store.schema import PatrolTrack, Reach
 
 pytestmark = pytest.mark.e2e

@@ -1,7 +1,7 @@
 """incident attachments (事件附件)
 
 Adds ``attachments``: metadata of the photos given with an incident's report or transitions
-(the files live under the data folder, named by their SHA-256; see :mod:`gis.attachments`).
+(the files live under the data folder, named by their SHA-256; see :mod:`gis.incidents.attachments`).
 
 Revision ID: 0003
 Revises: 0002

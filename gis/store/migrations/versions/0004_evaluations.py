@@ -2,7 +2,7 @@
 
 Adds ``evaluations``: the yearly self-evaluation of each grid and the upper grid's evaluation
 of each lower grid, in numbered editions (a submitted edition is locked; see
-:class:`gis.store.schema.Evaluation` and :mod:`gis.assessment`).
+:class:`gis.store.schema.Evaluation` and :mod:`gis.assessment.indicators`).
 
 Revision ID: 0004
 Revises: 0002

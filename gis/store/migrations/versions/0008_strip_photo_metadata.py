@@ -2,12 +2,12 @@
 
 Photos stored by earlier versions kept what the phone wrote into them: the reporter's GPS
 position, camera make, model and serial numbers and the like. New photos lose all of it on upload
-(:func:`gis.attachments.strip_metadata`); this revision does the same to the photos already
+(:func:`gis.incidents.attachments.strip_metadata`); this revision does the same to the photos already
 stored, under ``<RIVERGRID_DATA_DIR>/attachments`` (:func:`gis.config.settings`).
 
 For every stored photo (distinct ``sha256`` and ``mime`` of ``attachments``): read its file, strip
 it (upright, no metadata), write the result under its own hash with a new thumbnail (write-once,
-as :class:`gis.attachments.AttachmentStore` always does) and point every row of it at the new file
+as :class:`gis.incidents.attachments.AttachmentStore` always does) and point every row of it at the new file
 (``sha256``, ``size_bytes``, ``width_px``, ``height_px``). The old original and its thumbnail are
 removed only after this revision's transaction has committed, and only when no row refers to
 them then (:func:`gis.store.upgrade` and the Alembic command line run that step): a rolled-back
@@ -34,7 +34,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import context, op
 
-from gis.attachments import ALLOWED_FORMATS, AttachmentStore, CheckedPhoto, strip_metadata
+from gis.incidents.attachments import ALLOWED_FORMATS, AttachmentStore, CheckedPhoto, strip_metadata
 from gis.config import settings
 from gis.errors import ValidationError
 

@@ -1,0 +1,1 @@
+"""User accounts, sign-in and the installation's mode (production or demo)."""

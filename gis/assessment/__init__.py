@@ -1,0 +1,1 @@
+"""Annual assessment of lower grids: indicators, evaluations, Excel export."""

@@ -1,0 +1,1 @@
+"""Spatial checks: river coverage, topology, vertical (hierarchy) checks and their findings."""

@@ -1,0 +1,1 @@
+"""Public disclosure: the public pages' data, signboards, volunteers."""

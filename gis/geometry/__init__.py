@@ -1,0 +1,1 @@
+"""Shared geometry helpers: coordinate systems, linear referencing, shapes, segment index."""

@@ -1,0 +1,1 @@
+"""Grids: boundaries and their versions, posts, the responsibility chain, jurisdiction."""

@@ -1,0 +1,957 @@
+"""Who is responsible here? The responsibility chain (责任链) of any point.
+
+:class:`ResponsibilityIndex` is built once from the store (:meth:`ResponsibilityIndex.from_session`)
+or from frames (:meth:`ResponsibilityIndex.from_frames`) and answers :meth:`~ResponsibilityIndex.lookup`
+for a longitude/latitude in well under a millisecond, with spatial indexes (STRtree) over the
+grids and reaches:
+
+* the grids of every level that **cover** the point (a point on a boundary is inside: both grids
+  of a shared edge are listed);
+* the nearest live reach within ``tolerance_m`` metres, its river chiefs and the stationing (桩号)
+  of the point projected on it;
+* the chain, bottom-up: the reach's river chiefs (村级 → 乡级 → 县级河长) → each village grid's
+  主要责任人 → its 乡级监管责任人 → the township grid's 主要责任人 → the leading group office's
+  主任 (领导小组办公室) → the county grid's 主要责任人 and 监管工作组 (监管人员 of the county grid);
+* warnings (Chinese) when the answer may be someone else's: the point lies within
+  ``tolerance_m`` of another grid of the same level, in two grids of one level, in no grid of a
+  level (a blind spot, 盲区, with the nearest grid and its distance), or a post is vacant.
+
+A point in no village grid is never an error: :attr:`Chain.blind_spot` is True and
+:attr:`Chain.nearest_grid` names the nearest village grid; the township and county part of the
+chain is still given when they cover the point.
+
+Geometry conventions: the point and the stored geometries are WGS84 longitude/latitude in
+decimal degrees (EPSG:4326); the *covers* test runs on them unchanged (so it agrees exactly with
+``shapely.covers`` on the stored data), every distance is measured in metres in a projected CRS
+chosen by :func:`gis.geometry.crs.metric_crs_for` (CGCS2000 3-degree Gauss-Krüger near Linjiang).
+
+The upper levels of the chain follow the spatial answer and the grid hierarchy together: the
+township of the chain is every township grid covering the point plus the parent of each village
+grid covering it (so an undrawn township still appears, with a warning when a drawn parent does
+not cover the point).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from shapely import STRtree
+from shapely.geometry import Point
+from sqlalchemy.orm import Session
+
+from gis import clock
+from gis.geometry.crs import check_lonlat_range, metric_crs_for
+from gis.errors import CRSError, NotFoundError, ValidationError
+from gis.formatting import plain as _plain
+from gis.geometry.linref import format_station
+from gis.model import (
+    STORE_CRS,
+    GridLevel,
+    GridRole,
+    OrgBodyKind,
+    PersonStatus,
+    ReachChiefLevel,
+)
+
+__all__ = [
+    "Chain",
+    "ChainLink",
+    "GridHit",
+    "ReachHit",
+    "ResponsibilityIndex",
+    "chain_for_incident",
+]
+
+OFFICE_DIRECTOR = "office_director"
+"""``ChainLink.role`` of the leading group office's 主任."""
+
+OFFICE_DIRECTOR_POSITION = "主任"
+"""``OrgMember.position`` that makes a member of the office its director."""
+
+DEFAULT_TOLERANCE_M = 50.0
+"""Default search radius for the reach and the neighbouring grids, in metres."""
+
+# Posts of a grid that enter the chain, per level, in chain order.
+_CHAIN_POSTS: dict[GridLevel, tuple[GridRole, ...]] = {
+    GridLevel.VILLAGE: (GridRole.MAIN_RESPONSIBLE, GridRole.TOWNSHIP_SUPERVISOR),
+    GridLevel.TOWNSHIP: (GridRole.MAIN_RESPONSIBLE,),
+    GridLevel.COUNTY: (GridRole.MAIN_RESPONSIBLE, GridRole.SUPERVISOR),
+}
+# Posts whose vacancy is worth a warning (the county work group is optional).
+_REQUIRED_POSTS: dict[GridLevel, tuple[GridRole, ...]] = {
+    GridLevel.VILLAGE: (GridRole.MAIN_RESPONSIBLE, GridRole.TOWNSHIP_SUPERVISOR),
+    GridLevel.TOWNSHIP: (GridRole.MAIN_RESPONSIBLE,),
+    GridLevel.COUNTY: (GridRole.MAIN_RESPONSIBLE,),
+}
+# River chiefs bottom-up, like the rest of the chain.
+_CHIEF_ORDER = (ReachChiefLevel.VILLAGE, ReachChiefLevel.TOWNSHIP, ReachChiefLevel.COUNTY)
+_LEVELS_UP = (GridLevel.VILLAGE, GridLevel.TOWNSHIP, GridLevel.COUNTY)
+
+POST_COLUMNS = ["grid_id", "role", "name", "title", "phone", "phone_public", "status", "sort"]
+CHIEF_COLUMNS = ["reach_id", "level", "name", "title", "phone", "phone_public", "status"]
+OFFICE_COLUMNS = ["body", "grid_id", "name", "title", "phone", "phone_public", "status", "sort"]
+
+
+# =============================================================================================
+# Results
+# =============================================================================================
+
+
+@dataclass(frozen=True)
+class GridHit:
+    """A grid in an answer.
+
+    Attributes
+    ----------
+    level
+        :class:`~gis.model.GridLevel` code (``county``, ``township``, ``village``).
+    id
+        Grid id (the store id, or the frame's ``id``).
+    name
+        Grid name.
+    distance_m
+        Distance from the point in metres (0 for a grid covering it; set for
+        :attr:`Chain.nearest_grid`).
+    """
+
+    level: str
+    id: Any
+    name: str
+    distance_m: float = 0.0
+
+    @property
+    def level_label(self) -> str:
+        return GridLevel(self.level).label
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"level", "id", "name"}`` as in the command line's JSON."""
+        return {"level": self.level, "id": self.id, "name": self.name}
+
+
+@dataclass(frozen=True)
+class ChainLink:
+    """One person in the chain.
+
+    Attributes
+    ----------
+    role
+        Code of the post: a :class:`~gis.model.GridRole` (``main_responsible``,
+        ``township_supervisor``, ``supervisor``), a :class:`~gis.model.ReachChiefLevel`
+        (``village_chief``, …) for river chiefs, or ``office_director``.
+    role_label
+        Chinese label of the post in this chain (``村级网格主要责任人``, ``乡级监管责任人``,
+        ``村级河长``, ``领导小组办公室主任``, ``县监管工作组``).
+    person, title
+        Name and title of the holder; ``person`` is ``""`` for a vacant post (then
+        ``title`` reads ``（空缺）``).
+    phone, phone_public
+        The holder's phone and whether it may be shown to the public.
+    grid, grid_id
+        The grid the person answers for (its name and id). For a river chief, ``grid`` is the
+        reach's name and ``grid_id`` None (see ``reach_id``); for the office director, the grid
+        the office belongs to (see ``body``).
+    step
+        Step of the chain: ``reach``, ``village``, ``township``, ``office`` or ``county``.
+    body
+        Name of the leading group office for ``office_director``, else ``""``.
+    reach_id
+        Reach id for a river chief, else None.
+    departed
+        True when the holder's status is 已离任 (the post still names them).
+    """
+
+    role: str
+    role_label: str
+    person: str
+    title: str
+    phone: str
+    phone_public: bool
+    grid: str
+    grid_id: Any
+    step: str = ""
+    body: str = ""
+    reach_id: Any = None
+    departed: bool = False
+
+    @property
+    def vacant(self) -> bool:
+        return not self.person
+
+    def to_dict(self, *, include_private_phones: bool = True) -> dict[str, Any]:
+        """``{"role", "person", "title", "phone", "grid"}`` plus ``role_label``, ``grid_id``,
+        ``step``, ``body``, ``reach_id``, ``departed``."""
+        phone = self.phone if (self.phone_public or include_private_phones) else ""
+        return {
+            "role": self.role, "person": self.person, "title": self.title, "phone": phone, "grid": self.grid,
+            "role_label": self.role_label, "grid_id": self.grid_id, "step": self.step, "body": self.body,
+            "reach_id": self.reach_id, "departed": self.departed,
+        }
+
+
+@dataclass(frozen=True)
+class ReachHit:
+    """The nearest reach within the tolerance.
+
+    Attributes
+    ----------
+    id, name, river
+        Reach id and name, river name.
+    distance_m
+        Distance from the point to the reach in metres.
+    station_m
+        Stationing (桩号) of the point projected on the reach, in metres: the reach's start
+        stationing plus the distance along it (measured in the metric CRS).
+    chiefs
+        Its current river chiefs, 村级 → 乡级 → 县级.
+    """
+
+    id: Any
+    name: str
+    river: str
+    distance_m: float
+    station_m: float
+    chiefs: list[ChainLink] = field(default_factory=list)
+
+    @property
+    def station(self) -> str:
+        """:attr:`station_m` written as 桩号, e.g. ``K3+120``."""
+        return format_station(max(self.station_m, 0.0))
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"id", "name", "distance_m"}`` plus ``river``, ``station_m`` and ``station``."""
+        return {"id": self.id, "name": self.name, "distance_m": round(self.distance_m, 1), "river": self.river,
+                "station_m": round(self.station_m, 1), "station": self.station}
+
+
+@dataclass
+class Chain:
+    """The answer of :meth:`ResponsibilityIndex.lookup` for one point.
+
+    Attributes
+    ----------
+    lon, lat
+        The point, decimal degrees (WGS84).
+    grids
+        Grids covering the point, county → township → village (by id within a level).
+    reach
+        Nearest live reach within the tolerance, or None.
+    chain
+        The responsibility chain, bottom-up (see the module docstring).
+    warnings
+        Chinese sentences: neighbouring grids, shared boundaries, blind spots, vacant posts.
+    blind_spot
+        True when no village grid (no grid of the lowest level) covers the point.
+    nearest_grid
+        For a blind spot, the nearest grid of that level with its ``distance_m``; else None.
+    """
+
+    lon: float
+    lat: float
+    grids: list[GridHit]
+    reach: ReachHit | None
+    chain: list[ChainLink]
+    warnings: list[str]
+    blind_spot: bool = False
+    nearest_grid: GridHit | None = None
+
+    def grids_at(self, level: str) -> list[GridHit]:
+        """The grids of ``level`` (a :class:`~gis.model.GridLevel` code) covering the point."""
+        return [g for g in self.grids if g.level == level]
+
+    def persons(self) -> list[str]:
+        """Names along the chain, in order (vacant posts left out)."""
+        return [link.person for link in self.chain if link.person]
+
+    def to_dict(self, *, include_private_phones: bool = True) -> dict[str, Any]:
+        """The JSON of ``python -m gis who --json``.
+
+        ``{"grids": [{"level", "id", "name"}], "reach": {"id", "name", "distance_m", …} | null,
+        "chain": [{"role", "person", "title", "phone", "grid", …}], "warnings": [...]}`` plus
+        ``lon``, ``lat``, ``blind_spot`` and ``nearest_grid`` (``{"level", "id", "name",
+        "distance_m"}`` or null). Phones not marked public are ``""`` unless
+        ``include_private_phones``.
+        """
+        nearest = None
+        if self.nearest_grid is not None:
+            nearest = {**self.nearest_grid.to_dict(), "distance_m": round(self.nearest_grid.distance_m, 1)}
+        return {
+            "grids": [g.to_dict() for g in self.grids],
+            "reach": self.reach.to_dict() if self.reach is not None else None,
+            "chain": [link.to_dict(include_private_phones=include_private_phones) for link in self.chain],
+            "warnings": list(self.warnings),
+            "lon": self.lon,
+            "lat": self.lat,
+            "blind_spot": self.blind_spot,
+            "nearest_grid": nearest,
+        }
+
+    def to_text(self, *, include_private_phones: bool = True) -> str:
+        """The answer as Chinese lines (the command line's text output)."""
+        lines = [f"位置：经度 {self.lon:.6f}，纬度 {self.lat:.6f}"]
+        if self.grids:
+            lines.append("所在网格：" + "；".join(f"{g.level_label} {g.name}" for g in self.grids))
+        else:
+            lines.append("所在网格：无")
+        if self.blind_spot:
+            near = (f"，最近的{self.nearest_grid.level_label}：{self.nearest_grid.name}"
+                    f"（约 {self.nearest_grid.distance_m:,.0f} 米）" if self.nearest_grid else "")
+            lines.append(f"盲区：没有村级网格覆盖该点{near}")
+        if self.reach is not None:
+            r = self.reach
+            lines.append(f"河段：{r.name}（{r.river}），距离 {r.distance_m:,.0f} 米，桩号 {r.station}")
+        else:
+            lines.append("河段：附近没有河段")
+        lines.append("责任链：" if self.chain else "责任链：无")
+        for n, link in enumerate(self.chain, start=1):
+            d = link.to_dict(include_private_phones=include_private_phones)
+            who = f"{link.person}（{link.title}）" if link.person and link.title else (link.person or link.title)
+            if link.departed:
+                who += "［已离任］"
+            phone = f" 电话 {d['phone']}" if d["phone"] else ""
+            where = f"{link.body}，{link.grid}" if link.body else link.grid
+            lines.append(f"  {n}. {link.role_label}：{who}{phone} —— {where}")
+        lines.extend(f"提示：{w}" for w in self.warnings)
+        return "\n".join(lines)
+
+
+# =============================================================================================
+# The index
+# =============================================================================================
+
+
+def _text(value: Any) -> str:
+    value = _plain(value)
+    return "" if value is None else str(value)
+
+
+def _flag(value: Any) -> bool:
+    value = _plain(value)
+    return bool(value) if value is not None else False
+
+
+def _to_lonlat(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
+    """``gdf`` in EPSG:4326 (a copy when reprojected); refuses a missing CRS."""
+    if gdf.crs is None:
+        raise CRSError(
+            f"{what}没有坐标系，请先设置坐标系，例如 EPSG:4326（WGS84 经纬度）",
+            f"{what} frame has no CRS",
+        )
+    if not pyproj.CRS(gdf.crs).equals(pyproj.CRS(STORE_CRS)):
+        gdf = gdf.to_crs(STORE_CRS)
+    check_lonlat_range(gdf)
+    return gdf
+
+
+def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValidationError(
+            f"{what}缺少字段：{'、'.join(missing)}",
+            f"{what} frame lacks columns {missing}",
+        )
+
+
+def _drawn(geoms: np.ndarray) -> np.ndarray:
+    """Mask of geometries that are present and not empty."""
+    present = np.array([g is not None for g in geoms], dtype=bool)
+    present[present] = ~shapely.is_empty(geoms[present])
+    return present
+
+
+class ResponsibilityIndex:
+    """Spatial index of grids and reaches with the people of every post, for :meth:`lookup`.
+
+    Build it with :meth:`from_session` (live store data, posts current on ``today``) or
+    :meth:`from_frames`. It is a snapshot: rebuild it after the data change. Lookups do not
+    touch the database and are safe to run from several threads.
+
+    Parameters
+    ----------
+    grids : GeoDataFrame
+        Columns ``id``, ``name``, ``level`` (code or Chinese label), optional ``parent_id``;
+        polygons in any CRS (reprojected to EPSG:4326). Undrawn grids (no geometry) take part
+        in the hierarchy only.
+    reaches : GeoDataFrame, optional
+        Columns ``id``, ``name``, optional ``river`` and ``start_station_m`` (metres); lines.
+    posts, reach_chiefs, offices : DataFrame, optional
+        People, see :meth:`from_frames`.
+    incidents : GeoDataFrame, optional
+        Columns ``id``, optional ``code``, ``grid_id``, ``reach_id``; points.
+    crs : optional
+        Metric CRS for distances (default: :func:`gis.geometry.crs.metric_crs_for` of the data).
+    """
+
+    def __init__(
+        self,
+        grids: gpd.GeoDataFrame,
+        reaches: gpd.GeoDataFrame | None = None,
+        *,
+        posts: pd.DataFrame | None = None,
+        reach_chiefs: pd.DataFrame | None = None,
+        offices: pd.DataFrame | None = None,
+        incidents: gpd.GeoDataFrame | None = None,
+        crs: Any = None,
+    ) -> None:
+        _require(grids, ["id", "name", "level"], "网格")
+        grids = _to_lonlat(grids, "网格")
+        if reaches is None:
+            reaches = gpd.GeoDataFrame({"id": [], "name": []}, geometry=[], crs=STORE_CRS)
+        _require(reaches, ["id", "name"], "河段")
+        reaches = _to_lonlat(reaches, "河段")
+
+        # -- grids ---------------------------------------------------------------------------
+        ids = [_plain(v) for v in grids["id"]]
+        if len(set(ids)) != len(ids):
+            raise ValidationError("网格编号重复", "grid ids are not unique")
+        levels = [GridLevel.from_any(v).value for v in grids["level"]]
+        parents = [_plain(v) for v in grids["parent_id"]] if "parent_id" in grids else [None] * len(ids)
+        names = [_text(v) for v in grids["name"]]
+        self._grid_pos: dict[Any, int] = {g: i for i, g in enumerate(ids)}
+        self._grid_id = ids
+        self._grid_name = names
+        self._grid_level = levels
+        self._grid_parent = parents
+        geoms = np.asarray(grids.geometry.array, dtype=object)
+        drawn = _drawn(geoms)
+        self._grid_drawn = drawn
+        reach_geoms = np.asarray(reaches.geometry.array, dtype=object)
+        reach_drawn = _drawn(reach_geoms)
+        if not drawn.any():
+            raise ValidationError("没有已绘制边界的网格，无法查询责任链", "no grid has a geometry")
+
+        if crs is None:
+            parts = [geoms[drawn]] + ([reach_geoms[reach_drawn]] if reach_drawn.any() else [])
+            crs = metric_crs_for(shapely.total_bounds(np.concatenate(parts)))
+        self.crs = pyproj.CRS(crs)
+        if not self.crs.is_projected:
+            raise CRSError(
+                f"量算距离需要投影坐标系（单位米），当前为 {self.crs.name}",
+                f"metric CRS must be projected, got {self.crs.to_string()}",
+            )
+        self._to_metric = pyproj.Transformer.from_crs(STORE_CRS, self.crs, always_xy=True)
+
+        drawn_idx = np.flatnonzero(drawn)
+        self._ll = geoms[drawn_idx].copy()
+        shapely.prepare(self._ll)
+        self._ll_pos = drawn_idx  # tree index -> grid position
+        self._ll_tree = STRtree(self._ll)
+        metric = np.asarray(
+            gpd.GeoSeries(self._ll, crs=STORE_CRS).to_crs(self.crs).array, dtype=object
+        )
+        shapely.prepare(metric)
+        self._metric = metric  # aligned with self._ll
+        level_arr = np.asarray(levels, dtype=object)[drawn_idx]
+        self._level_trees: dict[str, tuple[STRtree, np.ndarray]] = {}
+        for lvl in GridLevel:
+            sel = np.flatnonzero(level_arr == lvl.value)
+            if len(sel):
+                self._level_trees[lvl.value] = (STRtree(metric[sel]), sel)
+        present = {lvl for lvl in levels}
+        self._lowest_level = next((lvl.value for lvl in _LEVELS_UP if lvl.value in present), GridLevel.VILLAGE.value)
+
+        # -- reaches ---------------------------------------------------------------------------
+        r_idx = np.flatnonzero(reach_drawn)
+        self._reach_id = [_plain(v) for v in reaches["id"].iloc[r_idx]]
+        self._reach_index = {r: i for i, r in enumerate(self._reach_id)}
+        self._reach_name = [_text(v) for v in reaches["name"].iloc[r_idx]]
+        self._reach_river = ([_text(v) for v in reaches["river"].iloc[r_idx]] if "river" in reaches
+                             else [""] * len(r_idx))
+        starts = reaches["start_station_m"].iloc[r_idx] if "start_station_m" in reaches else [0.0] * len(r_idx)
+        self._reach_start = [float(_plain(v) or 0.0) for v in starts]
+        self._reach_metric = np.asarray(
+            gpd.GeoSeries(reach_geoms[r_idx], crs=STORE_CRS).to_crs(self.crs).array, dtype=object
+        )
+        self._reach_tree = STRtree(self._reach_metric) if len(r_idx) else None
+
+        # -- people ----------------------------------------------------------------------------
+        self._grid_links, self._grid_notes = self._build_grid_links(posts)
+        self._reach_links, self._reach_notes = self._build_reach_links(reach_chiefs)
+        self._office_links = self._build_office_links(offices)
+
+        # -- incidents -------------------------------------------------------------------------
+        self._incidents: dict[Any, dict[str, Any]] = {}
+        if incidents is not None and len(incidents):
+            _require(incidents, ["id"], "事件")
+            incidents = _to_lonlat(incidents, "事件")
+            for row, geom in zip(incidents.drop(columns=incidents.geometry.name).to_dict("records"),
+                                 incidents.geometry.array):
+                self._incidents[_plain(row["id"])] = {
+                    "code": _text(row.get("code")), "grid_id": _plain(row.get("grid_id")),
+                    "reach_id": _plain(row.get("reach_id")), "geometry": geom,
+                }
+
+    # -- construction ---------------------------------------------------------------------------
+
+    @classmethod
+    def from_frames(
+        cls,
+        grids: gpd.GeoDataFrame,
+        reaches: gpd.GeoDataFrame | None = None,
+        *,
+        posts: pd.DataFrame | None = None,
+        reach_chiefs: pd.DataFrame | None = None,
+        offices: pd.DataFrame | None = None,
+        incidents: gpd.GeoDataFrame | None = None,
+        crs: Any = None,
+    ) -> ResponsibilityIndex:
+        """Build the index from frames (nothing is copied back or changed in the inputs).
+
+        Parameters
+        ----------
+        grids : GeoDataFrame
+            ``id``, ``name``, ``level`` (code or label), optional ``parent_id``; polygons with a CRS.
+        reaches : GeoDataFrame, optional
+            ``id``, ``name``, optional ``river``, ``start_station_m`` (metres); lines with a CRS.
+        posts : DataFrame, optional
+            Current grid posts: ``grid_id``, ``role`` (:class:`~gis.model.GridRole` code),
+            ``name``, optional ``title``, ``phone``, ``phone_public``, ``status``, ``sort``.
+        reach_chiefs : DataFrame, optional
+            Current river chiefs: ``reach_id``, ``level`` (:class:`~gis.model.ReachChiefLevel`
+            code), ``name``, optional ``title``, ``phone``, ``phone_public``, ``status``.
+        offices : DataFrame, optional
+            Directors (主任) of leading group offices: ``body`` (office name), ``grid_id`` (the
+            grid it belongs to; None: every chain), ``name``, optional ``title``, ``phone``,
+            ``phone_public``, ``status``, ``sort``.
+        incidents : GeoDataFrame, optional
+            ``id``, optional ``code``, ``grid_id``, ``reach_id``; points, for
+            :meth:`lookup_incident`.
+        crs : optional
+            Metric CRS for distances (default: chosen from the data's location).
+        """
+        return cls(grids, reaches, posts=posts, reach_chiefs=reach_chiefs, offices=offices,
+                   incidents=incidents, crs=crs)
+
+    @classmethod
+    def from_session(cls, session: Session, *, today: date | None = None, crs: Any = None) -> ResponsibilityIndex:
+        """Build the index from the store's live grids and reaches and the posts current on ``today``.
+
+        Parameters
+        ----------
+        session : Session
+            An open store session (read only).
+        today : datetime.date, optional
+            Day on which posts must be current (``valid_from <= today <= valid_to``, an empty date
+            being open); default: today in Asia/Shanghai.
+        crs : optional
+            Metric CRS for distances (default: chosen from the data's location).
+        """
+        return cls(**_frames_from_session(session, today=today), crs=crs)
+
+    def _person_link(self, row: Mapping[str, Any], *, role: str, role_label: str, grid: str, grid_id: Any,
+                     step: str, body: str = "", reach_id: Any = None) -> ChainLink:
+        return ChainLink(
+            role=role, role_label=role_label, person=_text(row.get("name")), title=_text(row.get("title")),
+            phone=_text(row.get("phone")), phone_public=_flag(row.get("phone_public")), grid=grid,
+            grid_id=grid_id, step=step, body=body, reach_id=reach_id,
+            departed=_text(row.get("status")) == PersonStatus.LEFT.value,
+        )
+
+    def _build_grid_links(self, posts: pd.DataFrame | None) -> tuple[dict[Any, list[ChainLink]], dict[Any, list[str]]]:
+        by_grid: dict[Any, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+        if posts is not None and len(posts):
+            _require(posts, ["grid_id", "role", "name"], "网格岗位")
+            rows = posts.to_dict("records")
+            rows.sort(key=lambda r: (_plain(r.get("sort")) or 0))
+            for r in rows:
+                by_grid[_plain(r["grid_id"])][str(r["role"])].append(r)
+        links: dict[Any, list[ChainLink]] = {}
+        notes: dict[Any, list[str]] = {}
+        for pos, gid in enumerate(self._grid_id):
+            level = GridLevel(self._grid_level[pos])
+            name = self._grid_name[pos]
+            out: list[ChainLink] = []
+            warn: list[str] = []
+            for role in _CHAIN_POSTS[level]:
+                label = _role_label(level, role)
+                holders = by_grid.get(gid, {}).get(role.value, [])
+                for r in holders:
+                    out.append(self._person_link(r, role=role.value, role_label=label, grid=name, grid_id=gid,
+                                                 step=level.value))
+                if not holders and role in _REQUIRED_POSTS[level]:
+                    out.append(ChainLink(role=role.value, role_label=label, person="", title="（空缺）", phone="",
+                                         phone_public=False, grid=name, grid_id=gid, step=level.value))
+                    warn.append(f"{level.label}“{name}”没有在任的{role.label}")
+            warn.extend(f"{link.role_label}{link.person}已离任，请尽快补充" for link in out if link.departed)
+            links[gid] = out
+            notes[gid] = warn
+        return links, notes
+
+    def _build_reach_links(self, chiefs: pd.DataFrame | None) -> tuple[list[list[ChainLink]], list[list[str]]]:
+        by_reach: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+        if chiefs is not None and len(chiefs):
+            _require(chiefs, ["reach_id", "level", "name"], "河长")
+            for r in chiefs.to_dict("records"):
+                by_reach[_plain(r["reach_id"])].append(r)
+        order = {lvl.value: i for i, lvl in enumerate(_CHIEF_ORDER)}
+        links: list[list[ChainLink]] = []
+        notes: list[list[str]] = []
+        for rid, name in zip(self._reach_id, self._reach_name):
+            rows = sorted(by_reach.get(rid, []), key=lambda r: order.get(str(r["level"]), len(order)))
+            out = [
+                self._person_link(r, role=str(r["level"]), role_label=_chief_label(str(r["level"])), grid=name,
+                                  grid_id=None, step="reach", reach_id=rid)
+                for r in rows
+            ]
+            warn = [] if out else [f"河段“{name}”没有在任的河长"]
+            warn.extend(f"{link.role_label}{link.person}已离任，请尽快补充" for link in out if link.departed)
+            links.append(out)
+            notes.append(warn)
+        return links, notes
+
+    def _build_office_links(self, offices: pd.DataFrame | None) -> dict[Any, list[ChainLink]]:
+        out: dict[Any, list[ChainLink]] = defaultdict(list)
+        if offices is None or not len(offices):
+            return out
+        _require(offices, ["body", "name"], "领导小组办公室")
+        rows = offices.to_dict("records")
+        rows.sort(key=lambda r: (_plain(r.get("sort")) or 0))
+        for r in rows:
+            gid = _plain(r.get("grid_id"))
+            pos = self._grid_pos.get(gid)
+            grid = self._grid_name[pos] if pos is not None else ""
+            out[gid].append(self._person_link(
+                r, role=OFFICE_DIRECTOR, role_label=OrgBodyKind.OFFICE.label + OFFICE_DIRECTOR_POSITION,
+                grid=grid, grid_id=gid, step="office", body=_text(r["body"]),
+            ))
+        return out
+
+    # -- properties -------------------------------------------------------------------------------
+
+    @property
+    def grid_count(self) -> int:
+        """Number of grids (drawn or not)."""
+        return len(self._grid_id)
+
+    @property
+    def reach_count(self) -> int:
+        """Number of reaches with a geometry."""
+        return len(self._reach_id)
+
+    # -- lookups ----------------------------------------------------------------------------------
+
+    def _hit(self, pos: int, distance_m: float = 0.0) -> GridHit:
+        return GridHit(self._grid_level[pos], self._grid_id[pos], self._grid_name[pos], distance_m)
+
+    def covering(self, lon: float, lat: float) -> list[Any]:
+        """Ids of the grids covering the point (boundary included), county → village, by id."""
+        return [self._grid_id[p] for p in self._covering_positions(Point(lon, lat))]
+
+    def _covering_positions(self, pt: Point) -> list[int]:
+        cand = self._ll_tree.query(pt)
+        if len(cand):
+            cand = cand[shapely.covers(self._ll[cand], pt)]
+        pos = [int(self._ll_pos[i]) for i in cand]
+        pos.sort(key=lambda p: (GridLevel(self._grid_level[p]).rank, _sort_key(self._grid_id[p])))
+        return pos
+
+    def lookup(self, lon: float, lat: float, *, tolerance_m: float = DEFAULT_TOLERANCE_M) -> Chain:
+        """The grids, reach and responsibility chain of a point.
+
+        Parameters
+        ----------
+        lon, lat : float
+            WGS84 longitude and latitude of the point, decimal degrees.
+        tolerance_m : float, keyword-only
+            Search radius in metres (measured in the index's metric CRS) for the nearest reach
+            and for neighbouring grids whose boundary is close enough that they might be
+            responsible instead. Default 50.
+
+        Returns
+        -------
+        Chain
+            Never raises for a point outside every grid: see :attr:`Chain.blind_spot`.
+
+        Raises
+        ------
+        CoordinateRangeError
+            ``lon``/``lat`` are not valid longitude/latitude (e.g. swapped or in metres).
+        ValidationError
+            ``tolerance_m`` is negative or not finite.
+        """
+        lon, lat = float(lon), float(lat)
+        check_lonlat_range((lon, lat, lon, lat))
+        if not (math.isfinite(tolerance_m) and tolerance_m >= 0):
+            raise ValidationError(f"容差应为不小于 0 的米数，当前为 {tolerance_m}",
+                                  f"tolerance_m must be a finite number >= 0, got {tolerance_m}")
+        pt = Point(lon, lat)
+        x, y = self._to_metric.transform(lon, lat)
+        pt_m = Point(x, y)
+        warnings: list[str] = []
+
+        cover_pos = self._covering_positions(pt)
+        covering: dict[str, list[int]] = defaultdict(list)
+        for p in cover_pos:
+            covering[self._grid_level[p]].append(p)
+        grids = [self._hit(p) for p in cover_pos]
+
+        # -- blind spot and neighbours, level by level (village first) ------------------------
+        blind_spot = not covering.get(self._lowest_level)
+        nearest: GridHit | None = None
+        for lvl in _LEVELS_UP:
+            if lvl.value not in self._level_trees:
+                continue
+            tree, sel = self._level_trees[lvl.value]
+            here = covering.get(lvl.value, [])
+            nearest_pos = None
+            if not here and lvl.value == self._lowest_level:
+                idx, dist = tree.query_nearest(pt_m, return_distance=True, all_matches=True)
+                best = min(range(len(idx)), key=lambda k: (dist[k], _sort_key(self._grid_id[self._ll_pos[sel[idx[k]]]])))
+                nearest_pos = int(self._ll_pos[sel[idx[best]]])
+                nearest = self._hit(nearest_pos, float(dist[best]))
+                warnings.append(
+                    f"没有{lvl.label}覆盖该点（盲区）；最近的{lvl.label}是“{nearest.name}”，"
+                    f"距离约 {nearest.distance_m:,.0f} 米"
+                )
+            if len(here) > 1:
+                names = "、".join(f"“{self._grid_name[p]}”" for p in here)
+                warnings.append(f"该点同时位于{lvl.label}{names}内（共同边界或重叠区），请核实由哪个网格负责")
+            if tolerance_m <= 0:
+                continue
+            # candidates by bounding box, minus the grids covering the point (the costly ones);
+            # then an exact distance test on the prepared metric geometries
+            near = [k for k in tree.query(shapely.box(x - tolerance_m, y - tolerance_m, x + tolerance_m, y + tolerance_m))
+                    if (p := int(self._ll_pos[sel[k]])) not in here and p != nearest_pos]
+            if not near:
+                continue
+            dist = shapely.distance(self._metric[sel[np.asarray(near)]], pt_m)
+            close = [(k, float(d)) for k, d in zip(near, dist) if d <= tolerance_m]
+            for k, d in sorted(close, key=lambda kd: _sort_key(self._grid_id[self._ll_pos[sel[kd[0]]]])):
+                p = int(self._ll_pos[sel[k]])
+                warnings.append(
+                    f"该点距相邻{lvl.label}“{self._grid_name[p]}”边界约 {d:,.0f} 米，"
+                    f"可能属于该网格，请核实"
+                )
+
+        # -- grids of the chain: covering ones plus the parents of the level below ------------
+        chosen: dict[str, list[int]] = {}
+        below: list[int] = []
+        for lvl in _LEVELS_UP:
+            picked = list(covering.get(lvl.value, []))
+            for child in below:
+                parent = self._grid_pos.get(self._grid_parent[child])
+                if parent is None or self._grid_level[parent] != lvl.value or parent in picked:
+                    continue
+                picked.append(parent)
+                why = "未绘制边界" if not self._grid_drawn[parent] else "边界未覆盖该点（上下级边界不一致）"
+                warnings.append(f"{GridLevel(self._grid_level[child]).label}“{self._grid_name[child]}”的上级网格"
+                                f"“{self._grid_name[parent]}”{why}，已按上下级关系列入责任链")
+            # children whose parent skips this level keep climbing
+            skipping = [c for c in below if (pp := self._grid_pos.get(self._grid_parent[c])) is not None
+                        and GridLevel(self._grid_level[pp]).rank < lvl.rank]
+            chosen[lvl.value] = picked
+            below = picked + skipping
+            if not picked and lvl.value != self._lowest_level and lvl.value in self._level_trees:
+                warnings.append(f"没有{lvl.label}覆盖该点")
+
+        # -- reach ---------------------------------------------------------------------------
+        reach = self._nearest_reach(pt_m, tolerance_m)
+        chain: list[ChainLink] = []
+        if reach is not None:
+            chain.extend(reach.chiefs)
+            warnings.extend(self._reach_notes[self._reach_index[reach.id]])
+        for lvl in (GridLevel.VILLAGE, GridLevel.TOWNSHIP):
+            for p in chosen[lvl.value]:
+                gid = self._grid_id[p]
+                chain.extend(self._grid_links[gid])
+                warnings.extend(self._grid_notes[gid])
+        office_grids = [self._grid_id[p] for lvl in _LEVELS_UP for p in chosen[lvl.value]]
+        offices = [link for gid in office_grids for link in self._office_links.get(gid, [])]
+        offices += self._office_links.get(None, [])
+        chain.extend(offices)
+        for link in offices:
+            if link.departed:
+                warnings.append(f"{link.role_label}{link.person}已离任，请尽快补充")
+        if chosen[GridLevel.TOWNSHIP.value] and not offices and self._office_links:
+            names = "、".join(f"“{self._grid_name[p]}”" for p in chosen[GridLevel.TOWNSHIP.value])
+            warnings.append(f"没有找到{names}的{OrgBodyKind.OFFICE.label}{OFFICE_DIRECTOR_POSITION}")
+        for p in chosen[GridLevel.COUNTY.value]:
+            gid = self._grid_id[p]
+            chain.extend(self._grid_links[gid])
+            warnings.extend(self._grid_notes[gid])
+        return Chain(lon=lon, lat=lat, grids=grids, reach=reach, chain=chain, warnings=_unique(warnings),
+                     blind_spot=blind_spot, nearest_grid=nearest)
+
+    def _nearest_reach(self, pt_m: Point, tolerance_m: float) -> ReachHit | None:
+        if self._reach_tree is None:
+            return None
+        idx, dist = self._reach_tree.query_nearest(pt_m, max_distance=max(tolerance_m, 1e-9), return_distance=True,
+                                                   all_matches=True)
+        if not len(idx):
+            return None
+        k = min(range(len(idx)), key=lambda j: (dist[j], _sort_key(self._reach_id[idx[j]])))
+        i = int(idx[k])
+        along = float(shapely.line_locate_point(self._reach_metric[i], pt_m))
+        return ReachHit(
+            id=self._reach_id[i], name=self._reach_name[i], river=self._reach_river[i], distance_m=float(dist[k]),
+            station_m=self._reach_start[i] + along, chiefs=list(self._reach_links[i]),
+        )
+
+    def lookup_incident(self, incident_id: Any, *, tolerance_m: float = DEFAULT_TOLERANCE_M) -> Chain:
+        """:meth:`lookup` at an incident's location, with warnings when its recorded grid or
+        reach differs from the spatial answer.
+
+        Raises
+        ------
+        NotFoundError
+            The index holds no incident ``incident_id`` (build it with incidents).
+        """
+        info = self._incidents.get(incident_id)
+        if info is None:
+            raise NotFoundError(f"没有编号为 {incident_id} 的事件", f"unknown incident id {incident_id!r}")
+        geom = info["geometry"]
+        if geom is None or geom.is_empty:
+            raise ValidationError(f"事件 {info['code'] or incident_id} 没有位置", f"incident {incident_id!r} has no point")
+        pt = geom if geom.geom_type == "Point" else geom.representative_point()
+        chain = self.lookup(pt.x, pt.y, tolerance_m=tolerance_m)
+        label = info["code"] or str(incident_id)
+        grid_id = info["grid_id"]
+        if grid_id is not None and grid_id not in {g.id for g in chain.grids}:
+            pos = self._grid_pos.get(grid_id)
+            name = self._grid_name[pos] if pos is not None else str(grid_id)
+            chain.warnings.append(f"事件 {label} 登记的网格“{name}”不覆盖事件位置，请核实")
+        reach_id = info["reach_id"]
+        if reach_id is not None and (chain.reach is None or chain.reach.id != reach_id):
+            i = self._reach_index.get(reach_id)
+            name = self._reach_name[i] if i is not None else str(reach_id)
+            chain.warnings.append(f"事件 {label} 登记的河段“{name}”不是距事件位置 {tolerance_m:g} 米内最近的河段，请核实")
+        return chain
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    """Order ids of mixed types: numbers first, then strings."""
+    return (0, value) if isinstance(value, (int, float)) else (1, str(value))
+
+
+def _unique(items: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def _role_label(level: GridLevel, role: GridRole) -> str:
+    if role is GridRole.TOWNSHIP_SUPERVISOR:
+        return role.label
+    if level is GridLevel.COUNTY and role is GridRole.SUPERVISOR:
+        return "县监管工作组"
+    return level.label + role.label
+
+
+def _chief_label(level: str) -> str:
+    try:
+        return ReachChiefLevel(level).label
+    except ValueError:
+        return "河长"
+
+
+# =============================================================================================
+# The store
+# =============================================================================================
+
+
+def _current(valid_from: date | None, valid_to: date | None, today: date) -> bool:
+    return (valid_from is None or valid_from <= today) and (valid_to is None or valid_to >= today)
+
+
+def _person_row(p: Any) -> dict[str, Any]:
+    return {"name": p.name, "title": p.title, "phone": p.phone, "phone_public": bool(p.phone_public),
+            "status": p.status}
+
+
+def _frames_from_session(session: Session, *, today: date | None) -> dict[str, Any]:
+    """Frames for :class:`ResponsibilityIndex` from the store's live rows."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from gis.store.queries import grid_people, live_grids
+    from gis.store.schema import Incident, OrgBody, OrgMember, Reach, ReachChief
+
+    today = today or clock.today()
+    grid_rows = live_grids(session)
+    grids = gpd.GeoDataFrame(
+        {"id": [g.id for g in grid_rows], "name": [g.name for g in grid_rows], "level": [g.level for g in grid_rows],
+         "parent_id": pd.array([g.parent_id for g in grid_rows], dtype="object")},
+        geometry=[g.geom for g in grid_rows], crs=STORE_CRS,
+    )
+    posts = []
+    for g in grid_rows:
+        for role, people in grid_people(g, today=today).items():
+            posts.extend({"grid_id": g.id, "role": role.value, "sort": n, **_person_row(p)}
+                         for n, p in enumerate(people))
+    reach_rows = session.scalars(
+        select(Reach).where(Reach.deleted_at.is_(None)).options(selectinload(Reach.river)).order_by(Reach.id)
+    ).all()
+    reaches = gpd.GeoDataFrame(
+        {"id": [r.id for r in reach_rows], "name": [r.name for r in reach_rows],
+         "river": [r.river.name for r in reach_rows], "start_station_m": [r.start_station_m or 0.0 for r in reach_rows]},
+        geometry=[r.geom for r in reach_rows], crs=STORE_CRS,
+    )
+    chiefs = [
+        {"reach_id": c.reach_id, "level": c.level, **_person_row(c.person)}
+        for c in session.scalars(select(ReachChief).options(selectinload(ReachChief.person)).order_by(ReachChief.id))
+        if _current(c.valid_from, c.valid_to, today)
+    ]
+    offices = [
+        {"body": b.name, "grid_id": b.grid_id, "sort": m.sort, **_person_row(m.person)}
+        for b in session.scalars(
+            select(OrgBody).where(OrgBody.kind == OrgBodyKind.OFFICE.value)
+            .options(selectinload(OrgBody.members).selectinload(OrgMember.person)).order_by(OrgBody.id)
+        )
+        for m in b.members if m.position == OFFICE_DIRECTOR_POSITION
+    ]
+    incident_rows = session.execute(
+        select(Incident.id, Incident.code, Incident.grid_id, Incident.reach_id, Incident.geom).order_by(Incident.id)
+    ).all()
+    incidents = gpd.GeoDataFrame(
+        {"id": [i.id for i in incident_rows], "code": [i.code for i in incident_rows],
+         "grid_id": pd.array([i.grid_id for i in incident_rows], dtype="object"),
+         "reach_id": pd.array([i.reach_id for i in incident_rows], dtype="object")},
+        geometry=[i.geom for i in incident_rows], crs=STORE_CRS,
+    )
+    return {
+        "grids": grids,
+        "reaches": reaches,
+        "posts": pd.DataFrame(posts, columns=POST_COLUMNS),
+        "reach_chiefs": pd.DataFrame(chiefs, columns=CHIEF_COLUMNS),
+        "offices": pd.DataFrame(offices, columns=OFFICE_COLUMNS),
+        "incidents": incidents,
+    }
+
+
+def chain_for_incident(
+    session_or_index: Session | ResponsibilityIndex,
+    incident_id: Any,
+    *,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
+    today: date | None = None,
+) -> Chain:
+    """The responsibility chain at an incident's location.
+
+    Parameters
+    ----------
+    session_or_index : Session or ResponsibilityIndex
+        An open store session (an index is built from it, posts current on ``today``) or an
+        index built with incidents (:meth:`ResponsibilityIndex.from_session` loads them).
+    incident_id
+        The incident's id.
+    tolerance_m : float, keyword-only
+        Search radius in metres, as in :meth:`ResponsibilityIndex.lookup`.
+    today : datetime.date, keyword-only
+        Day for current posts when a session is given.
+
+    Raises
+    ------
+    NotFoundError
+        No such incident.
+    """
+    index = session_or_index
+    if not isinstance(index, ResponsibilityIndex):
+        index = ResponsibilityIndex.from_session(index, today=today)
+    return index.lookup_incident(incident_id, tolerance_m=tolerance_m)

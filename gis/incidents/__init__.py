@@ -1,0 +1,1 @@
+"""Incidents: the workflow, deadlines (work days), attachments, cards and exports."""

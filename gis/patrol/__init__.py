@@ -1,0 +1,1 @@
+"""Patrols: reading and matching tracks (pure), rules, and the session-bound service."""
