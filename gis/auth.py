@@ -17,14 +17,14 @@ other parameters still verify and are upgraded at the next successful sign-in.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from gis.errors import AuthenticationError, PermissionDenied, ValidationError
+from gis.errors import PermissionDenied, ValidationError
 from gis.model import UserRole
 
 ARGON2_TIME_COST = 5
@@ -152,26 +152,30 @@ def needs_rehash(password_hash: str) -> bool:
         return True
 
 
-def authenticate(session: Session, username: str, password: str) -> Actor:
-    """Check a user name and password against the users table (no throttling: pages and the API
-    sign in through :func:`gis.accounts.signin.sign_in`, which locks names and addresses).
+@dataclass(frozen=True)
+class Scope:
+    """The grids an account may see: ``grid_ids`` (its grid and those below) or everything
+    (``grid_ids`` None). ``home_grid_id`` is the grid it is bound to."""
 
-    Raises :class:`AuthenticationError` with one message for every failure, so the form does
-    not tell which of the two was wrong.
-    """
-    from gis.store.schema import User
+    grid_ids: frozenset[int] | None = None
+    home_grid_id: int | None = None
 
-    user = session.scalar(select(User).where(User.username == username.strip()))
-    if user is None or not user.active or not verify_password(user.password_hash, password):
-        raise AuthenticationError("用户名或密码错误", "invalid credentials")
-    return Actor(user.username, UserRole(user.role), user.display_name, user.id)
+    @property
+    def everything(self) -> bool:
+        return self.grid_ids is None
+
+    def covers(self, grid_id: int | None) -> bool:
+        """Whether a record of grid ``grid_id`` is visible (a record of no grid: only to all)."""
+        return self.grid_ids is None or (grid_id is not None and grid_id in self.grid_ids)
+
+    def where(self, column: Any) -> Any:
+        """A SQL condition on a grid id column, or None when everything is visible."""
+        return None if self.grid_ids is None else column.in_(sorted(self.grid_ids))
+
+    def filter(self, grid_ids: Iterable[int | None]) -> list[bool]:
+        """:meth:`covers` of each grid id (for a data frame column)."""
+        return [self.covers(g) for g in grid_ids]
 
 
-def actor_for(session: Session, username: str) -> Actor:
-    """The actor of an existing, active user (for the command line, which trusts its operator)."""
-    from gis.store.schema import User
-
-    user = session.scalar(select(User).where(User.username == username.strip()))
-    if user is None or not user.active:
-        raise AuthenticationError(f"用户“{username}”不存在或已停用", f"no active user {username!r}")
-    return Actor(user.username, UserRole(user.role), user.display_name, user.id)
+EVERYTHING = Scope()
+"""Everything visible: accounts bound to no grid, and sessions without an actor."""

@@ -56,7 +56,7 @@ def _store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def _actor(store, username: str):  # type: ignore[no-untyped-def]
-    from gis.auth import actor_for
+    from gis.accounts.users import actor_for
 
     with store.session() as s:
         return actor_for(s, username)
@@ -246,7 +246,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 def _inspect_as(args: argparse.Namespace) -> int:
     """``inspect --as KIND``: the import, rolled back."""
-    from gis.io.importing import KIND_LABELS, import_file
+    from gis.importing import KIND_LABELS, import_file
 
     store = _store(args)
     actor = _actor(store, args.user)
@@ -273,7 +273,7 @@ def _pairs(items: Sequence[str] | None, what: str) -> dict[str, str]:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from gis.io.importing import KIND_LABELS, import_file
+    from gis.importing import KIND_LABELS, import_file
 
     store = _store(args)
     actor = _actor(store, args.user)
@@ -288,7 +288,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from gis.io.files import write_layer
-    from gis.store.queries import load_map_data
+    from gis.overview import load_map_data
 
     store = _store(args)
     with store.session() as s:
@@ -328,7 +328,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
-    from gis.store.audit import undo, undo_batch
+    from gis.history import undo, undo_batch
 
     store = _store(args)
     actor = _actor(store, args.user)

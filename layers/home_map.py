@@ -2,7 +2,7 @@
 
 Two steps, so that the expensive one is cached by the page:
 
-1. ``*_layer_data`` functions turn the frames of :class:`gis.store.queries.MapData` (and the
+1. ``*_layer_data`` functions turn the frames of :class:`gis.overview.MapData` (and the
    盲区检查 findings) into :class:`layers.packed.PackedLayer` objects: simplified geometry,
    style table, plain-text tooltips. Run once per data version.
 2. :func:`home_map` assembles a fresh ``folium.Map`` from those objects on every rerun: base maps

@@ -1,11 +1,11 @@
-"""The overview map (河湖一张图) assembled from :class:`gis.store.queries.MapData`."""
+"""The overview map (河湖一张图) assembled from :class:`gis.overview.MapData`."""
 
 from __future__ import annotations
 
 import folium
 
 from gis.model import GridLevel
-from gis.store.queries import MapData
+from gis.overview import MapData
 from layers.basemap import finish_map, make_map
 from layers.grids import grids_layer
 from layers.incidents import incidents_layer

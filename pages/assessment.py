@@ -23,7 +23,8 @@ from gis.assessment.evaluations import (
     save_evaluation,
 )
 from gis.model import GridLevel
-from gis.store.scope import Scope, limit_assessment
+from gis.assessment.indicators import limit_assessment
+from gis.auth import Scope
 from ui.state import current_actor, data_version, get_store, scope_key, show_error
 
 

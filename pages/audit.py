@@ -7,8 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from gis.errors import RiverGridError
-from gis.store.audit import SECURITY_TABLES, TABLE_LABELS, batch_of, recent_entries, undo, undo_batch
-from gis.store.queries import LOCAL_TZ
+from gis.history import SECURITY_TABLES, TABLE_LABELS, batch_of, recent_entries, undo, undo_batch
+from gis.model import LOCAL_TZ
 from ui.state import (
     current_actor,
     data_version,

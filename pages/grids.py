@@ -14,7 +14,6 @@ import streamlit as st
 from gis.grids import editing
 from gis.errors import ConflictError, RiverGridError
 from gis.model import GridLevel
-from gis.store.schema import Grid
 from layers.editing import (
     bounds_of,
     findings_overlay,
@@ -140,7 +139,7 @@ with right:
     split_preview: Any = None
     if draft is not None and draft.get("geometry") and mode == "split" and selected is not None:
         with get_store().session() as s:
-            grid_geom = s.get(Grid, int(selected_id)).geom
+            grid_geom = editing.grid_geometry(s, int(selected_id))
         try:
             split_preview = editing.split_parts(grid_geom, draft["geometry"])
             default_names = (str(selected["name"]), f"{selected['name']}（二）")

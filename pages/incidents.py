@@ -8,17 +8,18 @@ from datetime import date, datetime, time, timedelta
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy import func, select
 from streamlit_folium import st_folium
 
 from gis import clock
-from gis.incidents.attachments import MAX_BYTES
+from gis.grids.posts import grid_labels, person_labels
+from gis.incidents.attachments import MAX_BYTES, photo_counts
 from gis.config import settings
-from gis.errors import RiverGridError, TooFarError
+from gis.errors import NotFoundError, RiverGridError, TooFarError
 from gis.incidents.export import COLUMNS, incident_rows, incidents_excel
 from gis.incidents.workflow import (
     allowed_actions,
     can_move,
+    get_incident,
     grid_and_below,
     list_incidents,
     move,
@@ -33,7 +34,6 @@ from gis.model import (
     Severity,
 )
 from gis.incidents.contact import reveal_reporter_contact
-from gis.store.schema import Attachment, Grid, Incident, Person
 from layers.basemap import finish_map, make_map, view_for_bounds
 from layers.grids import grid_style, grids_layer
 from layers.incidents import incidents_layer, picked_point_layer
@@ -227,8 +227,7 @@ def list_section() -> None:
         rows = list_incidents(s, status=f["status"], category=f["category"], grid_id=grid_ids,
                               overdue=f["overdue"], due_soon=f["due_soon"], since=f["since"], until=f["until"])
         ids = [i.id for i in rows]
-        counts = dict(s.execute(select(Attachment.incident_id, func.count()).where(Attachment.incident_id.in_(ids))
-                                .group_by(Attachment.incident_id)).all()) if ids else {}
+        counts = photo_counts(s, ids)
         table = incident_rows(rows, photo_counts=counts)
     left, right = st.columns([3, 2], gap="medium")
     with left:
@@ -318,17 +317,16 @@ def actions_section(incident_id: int) -> None:
         else:
             st.info(f"上报人联系方式：{md_text(contact) if contact else '未留联系方式'}（本次查看已记入修改记录）")
     with get_store().session() as s:
-        inc = s.get(Incident, incident_id)
-        if inc is None:
+        try:
+            inc = get_incident(s, incident_id)
+        except NotFoundError:
             st.warning("该事件已不存在。")
             return
         status = IncidentStatus(inc.status)
         permitted = [a for a in allowed_actions(status) if can_move(s, actor, inc, a)]
         current_version, grid_now = inc.version, inc.grid_id
-        grid_names = {g.id: f"{g.name}（{GridLevel(g.level).label}）" for g in
-                      s.scalars(select(Grid).where(Grid.deleted_at.is_(None)).order_by(Grid.id))}
-        persons = {p.id: f"{p.name}（{p.title}）" if p.title else p.name for p in
-                   s.scalars(select(Person).where(Person.status == "active").order_by(Person.id))}
+        grid_names = grid_labels(s)
+        persons = person_labels(s)
     seen_key = f"inc_seen_version_{incident_id}"
     expected = st.session_state.get(seen_key, current_version)
     st.session_state[seen_key] = current_version

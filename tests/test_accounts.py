@@ -20,7 +20,8 @@ from gis.accounts.users import (
     set_active,
     update_user,
 )
-from gis.auth import SYSTEM, Actor, actor_for
+from gis.auth import SYSTEM, Actor
+from gis.accounts.users import actor_for
 from gis.config import PROJECT_DIR
 from gis.demo.load import load_demo
 from gis.errors import (

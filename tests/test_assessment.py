@@ -35,7 +35,8 @@ from gis.assessment.indicators import (
     score_indicators,
 )
 from gis.assessment.excel import write_assessment_xlsx
-from gis.auth import SYSTEM, actor_for, hash_password
+from gis.auth import SYSTEM, hash_password
+from gis.accounts.users import actor_for
 from gis.cli import main
 from gis.errors import PermissionDenied, ValidationError
 from gis.assessment.evaluations import (

@@ -37,7 +37,7 @@ def test_page_shows_scores_trend_and_offers_excel_without_sign_in(app_env: Path)
 
 def test_staff_fill_save_submit_and_then_need_a_new_edition(app_env: Path) -> None:
     at = AppTest.from_file(APP, default_timeout=240).run()  # loads the demo
-    from gis.auth import actor_for
+    from gis.accounts.users import actor_for
     from ui.state import get_store
 
     with get_store().session() as s:

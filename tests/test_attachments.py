@@ -13,7 +13,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from gis.incidents.attachments import MAX_BYTES, THUMB_PX, AttachmentStore, Upload, check_uploads
-from gis.auth import actor_for
+from gis.accounts.users import actor_for
 from gis.demo.load import load_demo
 from gis.errors import PermissionDenied, ValidationError
 from gis.incidents.workflow import move, report_incident

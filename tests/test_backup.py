@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, inspect, text
 import gis
 import gis.store.backup
 from gis.incidents.attachments import AttachmentStore, attachments_of
-from gis.auth import actor_for
+from gis.accounts.users import actor_for
 from gis.store.backup import backup, read_manifest, restore, rotate
 from gis.config import PROJECT_DIR
 from gis.demo.load import load_demo

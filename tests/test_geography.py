@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from gis.auth import Actor
 from gis.config import PROJECT_DIR
 from gis.errors import GeometryError, TooFarError, ValidationError
-from gis.io.importing import import_file
+from gis.importing import import_file
 from gis.incidents.workflow import report_incident
 from gis.grids.jurisdiction import Jurisdiction, top_level
 from gis.model import UserRole

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from gis.auth import Actor
 from gis.geometry.crs import wgs84_to_gcj02
 from gis.errors import DuplicateNameError, PermissionDenied, RiverGridError, ValidationError
-from gis.io.importing import import_file
+from gis.importing import import_file
 from gis.model import UserRole
 from gis.store import Store
 from gis.store.audit import undo_batch

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from gis.demo import data as dd
-from gis.auth import SYSTEM, Actor, actor_for, hash_password
+from gis.auth import SYSTEM, Actor, hash_password
+from gis.accounts.users import actor_for
 from gis.config import PROJECT_DIR
 from gis.demo.load import load_demo
 from gis.errors import (

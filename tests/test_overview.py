@@ -10,7 +10,7 @@ import pytest
 from pyproj import Geod
 from shapely.geometry import LineString, Point, box
 
-from gis.store.queries import MapData, overview_kpis
+from gis.overview import MapData, overview_kpis
 from layers.assets import external_assets
 from layers.overview import overview_map
 

@@ -25,7 +25,7 @@ from gis.errors import (
     RiverGridError,
     ValidationError,
 )
-from gis.io.importing import import_file
+from gis.importing import import_file
 from gis.model import UserRole
 from gis.patrol.service import check_track_file, import_track_file
 from gis.store import Store

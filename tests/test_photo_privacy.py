@@ -21,7 +21,7 @@ from PIL import ExifTags, Image, ImageCms, ImageSequence, PngImagePlugin
 from sqlalchemy import select, text
 
 from gis.incidents.attachments import MAX_PIXELS, THUMB_PX, AttachmentStore, Upload, check_uploads, strip_metadata
-from gis.auth import actor_for
+from gis.accounts.users import actor_for
 from gis.demo.load import load_demo
 from gis.errors import ValidationError
 from gis.incidents.workflow import report_incident

@@ -9,7 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from gis.demo import data as dd
-from gis.auth import Actor, actor_for, authenticate
+from gis.auth import Actor
+from gis.accounts.signin import authenticate
+from gis.accounts.users import actor_for
 from gis.demo.load import load_demo
 from gis.errors import (
     DuplicateNameError,

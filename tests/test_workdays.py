@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from gis.auth import actor_for
+from gis.accounts.users import actor_for
 from gis.config import PROJECT_DIR
 from gis.demo.load import load_demo
 from gis.errors import PermissionDenied, ValidationError

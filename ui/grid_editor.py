@@ -24,7 +24,7 @@ from gis.errors import RiverGridError, TooFarError
 from gis.limits import check_size
 from gis.model import LOCAL_TZ, GridLevel, GridRole
 from gis.grids.posts import add_post, end_post, grid_posts
-from gis.store.queries import MapData
+from gis.overview import MapData
 from gis.store.schema import Grid, Person
 from layers._common import esc
 from ui.state import data_version, get_store, show_error
@@ -360,7 +360,7 @@ def import_export_tab(c: Screen) -> None:
         upload = st.file_uploader("选择文件", type=["zip", "gpkg", "kml", "kmz", "geojson", "json"], key="ge_upload")
         if upload is not None:
             from gis.io import files as io
-            from gis.io.importing import import_file
+            from gis.importing import import_file
 
             folder = Path(tempfile.gettempdir()) / f"rivergrid-upload-{S.setdefault('ge_upload_dir', uuid.uuid4().hex)}"
             folder.mkdir(parents=True, exist_ok=True)

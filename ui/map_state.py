@@ -32,6 +32,7 @@ import shapely
 import shapely.ops
 import streamlit as st
 
+from gis.history import latest_entry_ids
 from layers.packed import parse_ref
 
 MAP_KEY = "home_map"
@@ -392,14 +393,10 @@ LAYER_TABLES: dict[str, tuple[str, ...]] = {
 @st.cache_data(show_spinner=False, max_entries=16)
 def table_versions(version: int) -> dict[str, int]:
     """Newest audit entry id per table as of the global ``version`` (see ``ui.state.data_version``)."""
-    from sqlalchemy import func, select
-
-    from gis.store.schema import AuditEntry
     from ui.state import get_store
 
     with get_store().session() as s:
-        rows = s.execute(select(AuditEntry.table_name, func.max(AuditEntry.id)).group_by(AuditEntry.table_name)).all()
-    return {str(t): int(v or 0) for t, v in rows}
+        return latest_entry_ids(s)
 
 
 def layer_key(versions: Mapping[str, int], layer: str) -> tuple[int, ...]:
@@ -473,7 +470,7 @@ def incident_card(version: int, incident_id: int):  # type: ignore[no-untyped-de
 def cached_kpis(version: int, day: date, scope: tuple[int, ...] | None = None) -> dict[str, float | int]:
     """``overview_kpis`` of the map data as of ``version`` that ``scope`` may see (recomputed at
     most every 5 minutes, so that overdue counts and the month move on)."""
-    from gis.store.queries import overview_kpis
+    from gis.overview import overview_kpis
     from ui.state import visible_map_data
 
     return overview_kpis(visible_map_data(version, scope))

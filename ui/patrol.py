@@ -13,7 +13,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import streamlit as st
-from sqlalchemy import select
 
 from gis.limits import check_size
 from gis.geometry.linref import format_range
@@ -28,8 +27,9 @@ from gis.patrol.service import (
     store_reaches,
     track_frame,
 )
-from gis.store.scope import EVERYTHING, Scope
-from gis.store.schema import Grid, Person, User
+from gis.auth import EVERYTHING, Scope
+from gis.accounts.users import person_of_user as linked_person
+from gis.grids.posts import grid_labels, person_labels
 from layers.home_map import Overlay
 from layers.patrol_map import patrol_overlays
 from ui.state import get_store
@@ -88,9 +88,8 @@ def period_overlays(version: int, period: str, scope: tuple[int, ...] | None = N
 def people_and_grids(version: int) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
     """(id, name) of persons and (id, "name（level）") of live grids, for the upload form."""
     with get_store().session() as s:
-        persons = [(p.id, p.name) for p in s.scalars(select(Person).order_by(Person.name))]
-        grids = [(g.id, f"{g.name}（{GridLevel(g.level).label}）") for g in
-                 s.scalars(select(Grid).where(Grid.deleted_at.is_(None)).order_by(Grid.level, Grid.id))]
+        persons = list(person_labels(s, active_only=False, with_title=False).items())
+        grids = list(grid_labels(s, by_level=True).items())
     return persons, grids
 
 
@@ -100,7 +99,7 @@ def person_of_user(version: int, user_id: int | None) -> int | None:
     if user_id is None:
         return None
     with get_store().session() as s:
-        return s.scalar(select(User.person_id).where(User.id == user_id))
+        return linked_person(s, user_id)
 
 
 @contextmanager

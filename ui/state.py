@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from datetime import datetime
 
 import streamlit as st
-from sqlalchemy import select
 
 from gis import clock
 from gis.auth import SYSTEM, Actor, require
@@ -15,11 +14,11 @@ from gis.config import settings
 from gis.errors import AuthenticationError, PermissionDenied, RiverGridError
 from gis.incidents.workflow import recompute_open_deadlines
 from gis.accounts.installation import DEMO, has_accounts, mode
-from gis.model import UserRole
+from gis.accounts.users import current_actor as account_now
 from gis.accounts.signin import client_address
 from gis.accounts.signin import sign_in as check_sign_in
 from gis.store import Store
-from gis.store.schema import User
+from gis.history import latest_entry_id
 from ui.text import md_text
 
 ACTOR_KEY = "actor"
@@ -60,14 +59,7 @@ def _still_valid(actor: Actor) -> Actor | None:
     """The actor as the database describes the account now (role changes apply at once), or None
     when the account was disabled or removed since sign-in."""
     with get_store().session() as s:
-        user = s.get(User, actor.user_id) if actor.user_id is not None else None
-        if user is None:
-            user = s.scalar(select(User).where(User.username == actor.username))
-        if user is None or not user.active:
-            return None
-        if (user.id, user.role, user.display_name) != (actor.user_id, actor.role.value, actor.display_name):
-            return Actor(user.username, UserRole(user.role), user.display_name, user.id)
-    return actor
+        return account_now(s, actor)
 
 
 def current_actor() -> Actor | None:
@@ -175,18 +167,14 @@ __all__ = [
 
 def data_version() -> int:
     """Id of the newest audit entry: changes whenever anything is written (cache key for reads)."""
-    from sqlalchemy import func, select
-
-    from gis.store.schema import AuditEntry
-
     with get_store().session() as s:
-        return int(s.scalar(select(func.max(AuditEntry.id))) or 0)
+        return latest_entry_id(s)
 
 
 @st.cache_data(show_spinner="正在读取地图数据…", max_entries=4)
 def map_data(version: int):  # type: ignore[no-untyped-def]
     """All map features as of ``version`` (see :func:`data_version`)."""
-    from gis.store.queries import load_map_data
+    from gis.overview import load_map_data
 
     with get_store().session() as s:
         return load_map_data(s)
@@ -208,7 +196,8 @@ def scope_key() -> tuple[int, ...] | None:
 @st.cache_data(show_spinner=False, max_entries=8)
 def visible_map_data(version: int, scope: tuple[int, ...] | None):  # type: ignore[no-untyped-def]
     """:func:`map_data` with only the cases and tracks of ``scope`` (from :func:`scope_key`)."""
-    from gis.store.scope import Scope, limit_map_data
+    from gis.auth import Scope
+    from gis.overview import limit_map_data
 
     data = map_data(version)
     return data if scope is None else limit_map_data(data, Scope(frozenset(scope)))

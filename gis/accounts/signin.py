@@ -37,7 +37,7 @@ from gis.model import LOCAL_TZ, UserRole
 from gis.store.engine import Store
 from gis.store.schema import SignInAttempt, User
 
-__all__ = ["LockState", "SignInResult", "client_address", "lock_state", "sign_in", "unlock"]
+__all__ = ["LockState", "SignInResult", "authenticate", "client_address", "lock_state", "sign_in", "unlock"]
 
 WRONG = "用户名或密码错误"
 
@@ -210,3 +210,16 @@ def unlock(session: Session, username: str) -> None:
 
     record_event(session, actor_name=actor.username, action="unlock", table="sign_in",
                  row_id=session.scalar(select(User.id).where(User.username == name)), after={"username": name})
+
+
+def authenticate(session: Session, username: str, password: str) -> Actor:
+    """Check a user name and password against the users table (no throttling: pages and the API
+    sign in through :func:`gis.accounts.signin.sign_in`, which locks names and addresses).
+
+    Raises :class:`AuthenticationError` with one message for every failure, so the form does
+    not tell which of the two was wrong.
+    """
+    user = session.scalar(select(User).where(User.username == username.strip()))
+    if user is None or not user.active or not verify_password(user.password_hash, password):
+        raise AuthenticationError("用户名或密码错误", "invalid credentials")
+    return Actor(user.username, UserRole(user.role), user.display_name, user.id)

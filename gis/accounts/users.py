@@ -44,12 +44,15 @@ from gis.store.schema import Grid, Person, User
 
 __all__ = [
     "AccountInfo",
+    "actor_for",
     "check_password",
     "command_line_actor",
     "change_own_password",
     "create_user",
+    "current_actor",
     "get_user",
     "list_users",
+    "person_of_user",
     "reset_password",
     "set_active",
     "update_user",
@@ -285,3 +288,32 @@ def account_choices(session: Session) -> tuple[list[tuple[int, str]], list[tuple
     persons = session.execute(select(Person.id, Person.name, Person.title).order_by(Person.name, Person.id))
     return ([(g.id, f"{g.name}（{GridLevel(g.level).label}）") for g in grids],
             [(p.id, f"{p.name}（{p.title}）" if p.title else p.name) for p in persons])
+
+
+def actor_for(session: Session, username: str) -> Actor:
+    """The actor of an existing, active user (for the command line, which trusts its operator)."""
+    user = session.scalar(select(User).where(User.username == username.strip()))
+    if user is None or not user.active:
+        raise AuthenticationError(f"用户“{username}”不存在或已停用", f"no active user {username!r}")
+    return Actor(user.username, UserRole(user.role), user.display_name, user.id)
+
+
+def current_actor(session: Session, actor: Actor) -> Actor | None:
+    """``actor`` as the database describes the account now (role changes apply at once), or None
+    when the account was disabled or removed since sign-in."""
+    user = session.get(User, actor.user_id) if actor.user_id is not None else None
+    if user is None:
+        user = session.scalar(select(User).where(User.username == actor.username))
+    if user is None or not user.active:
+        return None
+    if (user.id, user.role, user.display_name) != (actor.user_id, actor.role.value, actor.display_name):
+        return Actor(user.username, UserRole(user.role), user.display_name, user.id)
+    return actor
+
+
+def person_of_user(session: Session, user_id: int | None) -> int | None:
+    """The person id linked to a user account (None: none, or no account)."""
+    if user_id is None:
+        return None
+    return session.scalar(select(User.person_id).where(User.id == user_id))
+

@@ -55,6 +55,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from gis import clock
+from gis.auth import Scope
 from gis.errors import NotFoundError, ValidationError
 from gis.checks.findings import Finding
 from gis.model import GridLevel, GridRole, IncidentStatus
@@ -667,3 +668,11 @@ def with_weights(rubric: Rubric, **weights: float) -> Rubric:
     """A copy of ``rubric`` with some weights changed."""
     return replace(rubric, weights={**rubric.weights, **weights})
 
+
+def limit_assessment(result: Assessment, rows: list[dict[str, Any]], scope: Scope) -> tuple[Assessment, list[dict[str, Any]]]:
+    """An :class:`gis.assessment.indicators.Assessment` and its roll-up rows (:func:`gis.assessment.evaluations.rollup`)
+    with only the grids of ``scope`` (ranks stay those among all siblings)."""
+    if scope.everything:
+        return result, rows
+    return (replace(result, grids=[g for g in result.grids if scope.covers(g.grid_id)]),
+            [r for r in rows if scope.covers(r["grid_id"])])

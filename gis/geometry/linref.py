@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 
 def format_station(m: float) -> str:
     """Stationing of ``m`` metres as 桩号: ``3120.4`` → ``K3+120``, ``85`` → ``K0+085``.
@@ -22,10 +24,8 @@ def format_range(from_m: float, to_m: float) -> str:
     return f"{format_station(from_m)}–{format_station(to_m)}"
 
 
-def format_ranges(from_m: "np.ndarray", to_m: "np.ndarray") -> list[str]:
+def format_ranges(from_m: np.ndarray, to_m: np.ndarray) -> list[str]:
     """:func:`format_range` for arrays of distances in metres (same rounding), fast."""
-    import numpy as np
-
     a = np.floor(np.asarray(from_m, dtype=float) + 0.5).astype(np.int64).tolist()
     b = np.floor(np.asarray(to_m, dtype=float) + 0.5).astype(np.int64).tolist()
     return [f"K{x // 1000}+{x % 1000:03d}–K{y // 1000}+{y % 1000:03d}" for x, y in zip(a, b)]

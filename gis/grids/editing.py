@@ -83,7 +83,7 @@ from gis.errors import (
 )
 from gis.formatting import format_area as _fmt_area
 from gis.model import STORE_CRS, GridLevel
-from gis.store.queries import LOCAL_TZ
+from gis.model import LOCAL_TZ
 from gis.store.schema import AuditEntry, Grid, GridVersion, User, utcnow
 from gis.checks.topology import NOISE_AREA_M2
 
@@ -98,6 +98,7 @@ __all__ = [
     "delete_grid",
     "deleted_grids",
     "fit_grid",
+    "grid_geometry",
     "grid_history",
     "grids_as_of",
     "merge_grids",
@@ -1457,3 +1458,12 @@ def grids_as_of(session: Session, when: datetime) -> gpd.GeoDataFrame:
         return gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs=STORE_CRS)
     frame = pd.DataFrame(rows, columns=columns + ["geometry"]).sort_values("id", ignore_index=True)
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=STORE_CRS)
+
+
+def grid_geometry(session: Session, grid_id: int) -> BaseGeometry | None:
+    """The current boundary of grid ``grid_id`` (None when it has none); NotFoundError when no such grid."""
+    grid = session.get(Grid, grid_id)
+    if grid is None:
+        raise NotFoundError(f"没有编号为 {grid_id} 的网格", f"no grid {grid_id}")
+    return grid.geom
+

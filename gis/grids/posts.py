@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session, selectinload
 from gis import clock
 from gis.auth import require
 from gis.errors import NotFoundError, ValidationError
-from gis.model import GridRole
+from gis.model import GridLevel, GridRole
 from gis.store.schema import Grid, GridRoleAssignment, Person
 
-__all__ = ["PostInfo", "add_post", "end_post", "grid_posts"]
+__all__ = ["PostInfo", "add_post", "end_post", "grid_labels", "grid_posts", "person_labels"]
 
 
 @dataclass(frozen=True)
@@ -94,3 +94,19 @@ def end_post(session: Session, post_id: int, valid_to: date) -> GridRoleAssignme
     post.valid_to = valid_to
     session.flush()
     return post
+
+
+def grid_labels(session: Session, *, by_level: bool = False) -> dict[int, str]:
+    """Live grids as id → ``name（level）`` for pick lists, by id (or by level, then id)."""
+    grids = session.scalars(select(Grid).where(Grid.deleted_at.is_(None)).order_by(Grid.id)).all()
+    if by_level:
+        grids = sorted(grids, key=lambda g: (g.level, g.id))
+    return {g.id: f"{g.name}（{GridLevel(g.level).label}）" for g in grids}
+
+
+def person_labels(session: Session, *, active_only: bool = True, with_title: bool = True) -> dict[int, str]:
+    """Persons as id → ``name（title）`` (or the bare name) for pick lists: active ones by id, or
+    everyone by name (the patrol upload lists former staff's tracks too)."""
+    query = select(Person)
+    query = query.where(Person.status == "active").order_by(Person.id) if active_only else query.order_by(Person.name)
+    return {p.id: f"{p.name}（{p.title}）" if with_title and p.title else p.name for p in session.scalars(query)}

@@ -81,30 +81,16 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gis import clock
 from gis.store.blobs import write_once
+from gis.store.schema import Attachment
 from gis.config import settings
 from gis.errors import ValidationError
 
-__all__ = [
-    "ALLOWED_FORMATS",
-    "MAX_BYTES",
-    "MAX_FILES",
-    "MAX_PIXELS",
-    "THUMB_PX",
-    "AttachmentStore",
-    "CheckedPhoto",
-    "StrippedImage",
-    "Upload",
-    "attach",
-    "attachments_of",
-    "check_uploads",
-    "strip_metadata",
-    "to_upload",
-]
+__all__ = ["ALLOWED_FORMATS", "AttachmentStore", "CheckedPhoto", "MAX_BYTES", "MAX_FILES", "MAX_PIXELS", "StrippedImage", "THUMB_PX", "Upload", "attach", "attachments_of", "check_uploads", "photo_counts", "strip_metadata", "to_upload"]
 
 MAX_BYTES = 10 * 1024 * 1024
 """Largest photo accepted, in bytes (10 MiB)."""
@@ -516,8 +502,6 @@ def attach(session: Session, photos: Sequence[CheckedPhoto], *, incident_id: int
            by: str, at: datetime | None = None, files: AttachmentStore | None = None) -> list[Any]:
     """Store the checked ``photos`` and add one :class:`~gis.store.schema.Attachment` row each
     to ``session`` (flushed, so the audited session checks the actor's permission)."""
-    from gis.store.schema import Attachment
-
     files = files or AttachmentStore()
     when = at or clock.now()
     rows = []
@@ -534,7 +518,14 @@ def attach(session: Session, photos: Sequence[CheckedPhoto], *, incident_id: int
 
 def attachments_of(session: Session, incident_id: int) -> list[Any]:
     """The attachments of an incident, oldest first."""
-    from gis.store.schema import Attachment
-
     return list(session.scalars(select(Attachment).where(Attachment.incident_id == incident_id)
                                 .order_by(Attachment.uploaded_at, Attachment.id)))
+
+
+def photo_counts(session: Session, incident_ids: list[int]) -> dict[int, int]:
+    """Number of photos of each of ``incident_ids`` that has any (for the case list)."""
+    if not incident_ids:
+        return {}
+    rows = session.execute(select(Attachment.incident_id, func.count()).where(Attachment.incident_id.in_(incident_ids))
+                           .group_by(Attachment.incident_id)).all()
+    return {int(i): int(n) for i, n in rows}

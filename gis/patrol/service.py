@@ -64,7 +64,8 @@ from gis.patrol.rules import (
     slots,
     stretch_lines,
 )
-from gis.store.scope import Scope, persons_in_scope, scope_of
+from gis.auth import Scope
+from gis.store.scope import persons_in_scope, scope_of
 from gis.store.schema import Grid, GridRoleAssignment, PatrolTrack, Person, Reach
 
 __all__ = [

@@ -315,7 +315,7 @@ def test_leaders_and_visitors_see_no_editing_tools(app_server, page, blocked_req
 
 
 def test_a_concurrent_save_is_refused_naming_who_and_the_drawing_is_kept(app_server, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from gis.auth import actor_for
+    from gis.accounts.users import actor_for
     from gis.grids.editing import grid_history, save_grid
 
     store = demo_store(tmp_path)

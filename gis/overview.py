@@ -1,0 +1,148 @@
+"""The overview map's data (河湖一张图) and its key figures, for every page, layer and the CLI.
+
+:func:`load_map_data` reads the live features of the store into GeoDataFrames (EPSG:4326);
+:func:`overview_kpis` computes the figures the leaders' overview shows from them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from gis import clock
+from gis.auth import Scope
+from gis.geometry.crs import metric_crs_for
+from gis.incidents.workflow import is_overdue
+from gis.model import LOCAL_TZ, STORE_CRS, GridLevel, GridRole, IncidentStatus
+from gis.store.queries import grid_people, live_grids
+from gis.store.schema import Grid, Incident, PatrolTrack, Reach, SupervisedObject
+
+
+@dataclass(frozen=True)
+class MapData:
+    """Everything the overview map shows, each a GeoDataFrame in EPSG:4326."""
+
+    reaches: gpd.GeoDataFrame
+    grids: gpd.GeoDataFrame
+    tracks: gpd.GeoDataFrame
+    incidents: gpd.GeoDataFrame
+    objects: gpd.GeoDataFrame
+
+
+def _frame(rows: list[dict], columns: list[str]) -> gpd.GeoDataFrame:
+    if not rows:
+        return gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs=STORE_CRS)
+    return gpd.GeoDataFrame(pd.DataFrame(rows, columns=columns + ["geometry"]), geometry="geometry", crs=STORE_CRS)
+
+
+def _py_time(value: object) -> datetime | None:
+    """A frame cell as ``datetime`` (``None`` for missing)."""
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).to_pydatetime()
+
+
+def load_map_data(session: Session) -> MapData:
+    """All live features for the overview map."""
+    reaches = [
+        {"id": r.id, "name": r.name, "river_name": r.river.name, "code": r.code or "", "level": r.level, "geometry": r.geom}
+        for r in session.scalars(select(Reach).where(Reach.deleted_at.is_(None)).options(selectinload(Reach.river)))
+    ]
+    grid_rows = []
+    for g in live_grids(session):
+        people = grid_people(g)
+        grid_rows.append({
+            "id": g.id, "name": g.name, "level": g.level,
+            "parent_name": g.parent.name if g.parent else "",
+            "responsible_body": g.responsible_body,
+            "main_responsible": "、".join(p.name for p in people[GridRole.MAIN_RESPONSIBLE]),
+            "township_supervisor": "、".join(p.name for p in people[GridRole.TOWNSHIP_SUPERVISOR]),
+            "illustrative": g.illustrative,
+            "geometry": g.geom,
+        })
+    grid_rows = [r for r in grid_rows if r["geometry"] is not None]
+    grid_names = dict(session.execute(select(Grid.id, Grid.name)).all())
+    tracks = [
+        {"id": t.id, "person_name": t.person.name if t.person else "", "grid_name": grid_names.get(t.grid_id, ""),
+         "grid_id": t.grid_id, "started_at": t.started_at, "ended_at": t.ended_at, "geometry": t.geom}
+        for t in session.scalars(select(PatrolTrack).options(selectinload(PatrolTrack.person)))
+    ]
+    incidents = [
+        {"id": i.id, "code": i.code, "title": i.title, "category": i.category, "severity": i.severity,
+         "status": i.status, "reported_at": i.reported_at, "accept_due_at": i.accept_due_at,
+         "close_due_at": i.close_due_at,
+         "grid_name": grid_names.get(i.grid_id, ""), "grid_id": i.grid_id, "description": i.description,
+         "geometry": i.geom}
+        for i in session.scalars(select(Incident).order_by(Incident.reported_at))
+    ]
+    objects = [
+        {"id": o.id, "name": o.name, "category": o.category, "grid_name": grid_names.get(o.grid_id, ""), "geometry": o.geom}
+        for o in session.scalars(select(SupervisedObject))
+    ]
+    tracks_gdf = _frame(tracks, ["id", "person_name", "grid_name", "grid_id", "started_at", "ended_at"])
+    if len(tracks_gdf):
+        tracks_gdf["length_m"] = tracks_gdf.to_crs(metric_crs_for(tracks_gdf.total_bounds)).length.round(1)
+    else:
+        tracks_gdf["length_m"] = pd.Series(dtype=float)
+    return MapData(
+        reaches=_frame(reaches, ["id", "name", "river_name", "code", "level"]),
+        grids=_frame(grid_rows, ["id", "name", "level", "parent_name", "responsible_body", "main_responsible",
+                                 "township_supervisor", "illustrative"]),
+        tracks=tracks_gdf,
+        incidents=_frame(incidents, ["id", "code", "title", "category", "severity", "status", "reported_at",
+                                     "accept_due_at", "close_due_at", "grid_name", "grid_id", "description"]),
+        objects=_frame(objects, ["id", "name", "category", "grid_name"]),
+    )
+
+
+
+def overview_kpis(data: MapData, *, now: datetime | None = None) -> dict[str, float | int]:
+    """Key figures for the overview page, computed from the map data.
+
+    Returns
+    -------
+    dict
+        ``reaches``, ``reach_km`` (length of all reaches in km, measured in a projected CRS),
+        ``grids``, ``village_grids``, ``incidents_open``, ``incidents_overdue`` (past the deadline
+        running in their state at ``now``: accepting while 上报, closing while being handled; the
+        rule of :func:`gis.incidents.workflow.is_overdue`, as on the page 事件处置), ``patrols_month`` (tracks started in ``now``'s
+        calendar month, Asia/Shanghai time).
+    """
+    now = now or clock.now()
+    month = now.astimezone(LOCAL_TZ).strftime("%Y-%m")
+    reach_km = 0.0
+    if len(data.reaches):
+        reach_km = float(data.reaches.to_crs(metric_crs_for(data.reaches.total_bounds)).length.sum()) / 1000
+    incidents = data.incidents
+    is_open = incidents["status"].map(lambda s: IncidentStatus(s).is_open).astype(bool)
+    overdue = [
+        is_overdue(status, _py_time(accept), _py_time(close), now)
+        for status, accept, close in zip(incidents["status"], incidents["accept_due_at"], incidents["close_due_at"])
+    ]
+    started = pd.to_datetime(data.tracks["started_at"], utc=True)
+    return {
+        "reaches": len(data.reaches),
+        "reach_km": round(reach_km, 1),
+        "grids": len(data.grids),
+        "village_grids": int((data.grids["level"] == GridLevel.VILLAGE.value).sum()),
+        "incidents_open": int(is_open.sum()),
+        "incidents_overdue": sum(overdue),
+        "patrols_month": int((started.dt.tz_convert(LOCAL_TZ).dt.strftime("%Y-%m") == month).sum()),
+    }
+
+
+def limit_map_data(data: MapData, scope: Scope) -> MapData:
+    """``data`` (:class:`gis.overview.MapData`) with only the cases and tracks of ``scope``
+    (grids, reaches and objects are public and stay)."""
+    if scope.everything:
+        return data
+    def keep(frame: Any) -> Any:
+        if not len(frame) or "grid_id" not in frame:
+            return frame
+        return frame[[scope.covers(None if g is None or g != g else int(g)) for g in frame["grid_id"]]]
+
+    return replace(data, incidents=keep(data.incidents), tracks=keep(data.tracks))
