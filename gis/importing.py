@@ -36,7 +36,7 @@ from gis.model import (
     RiverLevel,
     Severity,
 )
-from gis.store.schema import Grid, Incident, Reach, River, SupervisedObject
+from gis.store.schema import Grid, Incident, Reach, River, SupervisedObject, not_deleted
 
 KINDS = ("rivers", "grids", "tracks", "objects", "incidents")
 
@@ -164,7 +164,7 @@ def _import_rivers(session: Session, frame: pd.DataFrame, rows: _Rows, report: I
 
 
 def _find_grid(session: Session, name: str) -> Grid:
-    grid = session.scalar(select(Grid).where(Grid.name == name, Grid.deleted_at.is_(None)).limit(1))
+    grid = session.scalar(select(Grid).where(Grid.name == name, not_deleted(Grid)).limit(1))
     if grid is None:
         raise NotFoundError(f"找不到上级网格“{name}”", f"no grid named {name!r}")
     return grid

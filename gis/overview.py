@@ -21,7 +21,7 @@ from gis.geometry.crs import metric_crs_for
 from gis.incidents.workflow import is_overdue
 from gis.model import LOCAL_TZ, STORE_CRS, GridLevel, GridRole, IncidentStatus
 from gis.store.queries import grid_people, live_grids
-from gis.store.schema import Grid, Incident, PatrolTrack, Reach, SupervisedObject
+from gis.store.schema import Grid, Incident, PatrolTrack, Reach, SupervisedObject, not_deleted
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def load_map_data(session: Session) -> MapData:
     """All live features for the overview map."""
     reaches = [
         {"id": r.id, "name": r.name, "river_name": r.river.name, "code": r.code or "", "level": r.level, "geometry": r.geom}
-        for r in session.scalars(select(Reach).where(Reach.deleted_at.is_(None)).options(selectinload(Reach.river)))
+        for r in session.scalars(select(Reach).where(not_deleted(Reach)).options(selectinload(Reach.river)))
     ]
     grid_rows = []
     for g in live_grids(session):

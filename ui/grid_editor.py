@@ -25,7 +25,7 @@ from gis.limits import check_size
 from gis.model import LOCAL_TZ, GridLevel, GridRole
 from gis.grids.posts import add_post, end_post, grid_posts
 from gis.overview import MapData
-from gis.store.schema import Grid, Person
+from gis.store.schema import Grid, Person, not_deleted
 from layers._common import esc
 from ui.state import data_version, get_store, show_error
 from ui.text import md_text
@@ -64,7 +64,7 @@ class Screen:
 def grid_rows(version: int) -> pd.DataFrame:
     """Every live grid (drawn or not) with its version, ordered as a tree."""
     with get_store().session() as s:
-        grids = s.query(Grid).filter(Grid.deleted_at.is_(None)).all()
+        grids = s.query(Grid).filter(not_deleted(Grid)).all()
         rows = [{"id": g.id, "name": g.name, "level": g.level, "parent_id": g.parent_id, "version": g.version,
                  "drawn": g.geom is not None, "responsible_body": g.responsible_body or ""} for g in grids]
     by_parent: dict[Any, list[dict]] = {}

@@ -40,7 +40,7 @@ from gis.errors import (
     ValidationError,
 )
 from gis.model import UserRole
-from gis.store.schema import Grid, Person, User
+from gis.store.schema import Grid, Person, User, not_deleted
 
 __all__ = [
     "AccountInfo",
@@ -283,7 +283,7 @@ def account_choices(session: Session) -> tuple[list[tuple[int, str]], list[tuple
     persons ``(id, "姓名（职务）")`` by name."""
     from gis.model import GridLevel
 
-    grids = sorted(session.execute(select(Grid.id, Grid.name, Grid.level).where(Grid.deleted_at.is_(None))),
+    grids = sorted(session.execute(select(Grid.id, Grid.name, Grid.level).where(not_deleted(Grid))),
                    key=lambda g: (GridLevel(g.level).rank, g.name))
     persons = session.execute(select(Person.id, Person.name, Person.title).order_by(Person.name, Person.id))
     return ([(g.id, f"{g.name}（{GridLevel(g.level).label}）") for g in grids],

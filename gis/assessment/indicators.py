@@ -56,6 +56,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from gis import clock
 from gis.auth import Scope
+from gis.store.tree import GridTree
 from gis.errors import NotFoundError, ValidationError
 from gis.checks.findings import Finding
 from gis.model import GridLevel, GridRole, IncidentStatus
@@ -498,7 +499,7 @@ def assess(session: Session, period: str | Period, *, grid_id: int | None = None
     from gis.geometry.crs import metric_crs_for
     from gis.patrol.service import patrol_report
     from gis.store.queries import live_grids
-    from gis.store.schema import Incident, PatrolTrack, Reach, User
+    from gis.store.schema import Incident, PatrolTrack, Reach, User, not_deleted
 
     period = parse_period(period) if isinstance(period, str) else period
     now_utc = _utc(now) or clock.now()
@@ -508,18 +509,10 @@ def assess(session: Session, period: str | Period, *, grid_id: int | None = None
     static = _static_part or _static(session, grids)
     report = patrol_report(session, period, rules=rules)
     by_id = {g.id: g for g in grids}
-    children: dict[int | None, list[int]] = {}
-    for g in grids:
-        children.setdefault(g.parent_id if g.parent_id in by_id else None, []).append(g.id)
+    grid_tree = GridTree.of(grids)
 
     def subtree(gid: int) -> set[int]:
-        out, todo = set(), [gid]
-        while todo:
-            x = todo.pop()
-            if x not in out:
-                out.add(x)
-                todo += children.get(x, [])
-        return out
+        return set(grid_tree.subtree(gid))
 
     posts = {g.id: [a for a in g.roles if _post_current(a, period)] for g in grids}
     holders = {gid: {a.person.name for a in ps} for gid, ps in posts.items()}
@@ -542,7 +535,7 @@ def assess(session: Session, period: str | Period, *, grid_id: int | None = None
             in_period.append({**t, "grid_id": track_grid.get(t["track_id"])})
 
     # River inside each grid, and the part of it patrolled in the period.
-    reach_rows = session.scalars(select(Reach).where(Reach.deleted_at.is_(None)).order_by(Reach.id)).all()
+    reach_rows = session.scalars(select(Reach).where(not_deleted(Reach)).order_by(Reach.id)).all()
     reach_gdf = gpd.GeoDataFrame({"id": [r.id for r in reach_rows]}, geometry=[r.geom for r in reach_rows],
                                  crs="EPSG:4326")
     drawn = [g for g in grids if g.geom is not None and not g.geom.is_empty]

@@ -195,12 +195,12 @@ def _level_or_error(level: str) -> GridLevel:
 def store_layers(session: Session) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Live reaches (``id``, ``name``, ``river``) and grids (``id``, ``name``, ``level``,
     ``parent_id``) of the store, in EPSG:4326."""
-    from gis.store.schema import Grid, Reach
+    from gis.store.schema import Grid, Reach, not_deleted
 
     reaches = session.scalars(
-        select(Reach).where(Reach.deleted_at.is_(None)).options(selectinload(Reach.river)).order_by(Reach.id)
+        select(Reach).where(not_deleted(Reach)).options(selectinload(Reach.river)).order_by(Reach.id)
     ).all()
-    grids = session.scalars(select(Grid).where(Grid.deleted_at.is_(None)).order_by(Grid.id)).all()
+    grids = session.scalars(select(Grid).where(not_deleted(Grid)).order_by(Grid.id)).all()
     r = gpd.GeoDataFrame(
         {"id": [x.id for x in reaches], "name": [x.name for x in reaches], "river": [x.river.name for x in reaches],
          "start_station_m": [x.start_station_m for x in reaches]},

@@ -71,7 +71,8 @@ from gis.errors import ValidationError
 from gis.checks.findings import Finding
 from gis.model import GridLevel, GridRole, PersonStatus, ReachChiefLevel
 from gis.store.queries import live_grids
-from gis.store.schema import Grid, GridRoleAssignment, Person, Reach, ReachChief
+from gis.store.tree import GridTree
+from gis.store.schema import Grid, GridRoleAssignment, Person, Reach, ReachChief, not_deleted
 
 __all__ = ["RULE_LABELS", "check_vertical", "grid_keys", "unit_grids"]
 
@@ -219,27 +220,9 @@ def unit_grids(unit: str, grids: Sequence[Grid], *, keys: dict[int, frozenset[st
     return []
 
 
-def _branch(grid: Grid, by_id: dict[int, Grid], children: dict[int, list[Grid]]) -> set[int]:
-    ids = {grid.id}
-    p = by_id.get(grid.parent_id) if grid.parent_id is not None else None
-    while p is not None and p.id not in ids:
-        ids.add(p.id)
-        p = by_id.get(p.parent_id) if p.parent_id is not None else None
-    todo = list(children[grid.id])
-    while todo:
-        c = todo.pop()
-        if c.id not in ids:
-            ids.add(c.id)
-            todo += children[c.id]
-    return ids
-
-
 def _outside_branch(grids: Sequence[Grid], today: date) -> list[Finding]:
     by_id = {g.id: g for g in grids}
-    children: dict[int, list[Grid]] = defaultdict(list)
-    for g in grids:
-        if g.parent_id in by_id:
-            children[g.parent_id].append(g)
+    tree = GridTree.of(grids)
     keys = _keys_by_grid(grids)
     posts: dict[int, list[GridRoleAssignment]] = defaultdict(list)
     persons: dict[int, Person] = {}
@@ -257,7 +240,7 @@ def _outside_branch(grids: Sequence[Grid], today: date) -> list[Finding]:
             top = min(_rank(by_id[a.grid_id]) for a in held)
             home = list({a.grid_id: by_id[a.grid_id] for a in held if _rank(by_id[a.grid_id]) == top}.values())
             how = f"单位“{person.unit or '（未填写）'}”未对应任何网格，按其最高一级任职所在"
-        allowed = set().union(*(_branch(h, by_id, children) for h in home))
+        allowed = set().union(*(tree.branch(h.id) for h in home))
         home_names = "、".join(f"“{h.name}”" for h in sorted(home, key=lambda h: h.id))
         for a in sorted(held, key=lambda a: a.id):
             if a.grid_id in allowed:
@@ -370,7 +353,7 @@ def check_vertical(session: Session, *, today: date | None = None, min_superviso
     by_rule["person_outside_branch"] = _outside_branch(grids, today)
 
     reaches = session.scalars(
-        select(Reach).where(Reach.deleted_at.is_(None)).options(selectinload(Reach.river)).order_by(Reach.id)
+        select(Reach).where(not_deleted(Reach)).options(selectinload(Reach.river)).order_by(Reach.id)
     ).all()
     chiefs: dict[int, list[ReachChief]] = defaultdict(list)
     if reaches:

@@ -195,14 +195,14 @@ def public_grids(session: Session, *, today: date | None = None, hotline: str | 
         Hotline for grids without their own (default ``RIVERGRID_HOTLINE``).
     """
     from gis.store.queries import live_grids
-    from gis.store.schema import Reach, ReachChief
+    from gis.store.schema import Reach, ReachChief, not_deleted
 
     today = today or clock.today()
     fallback = hotline or settings().hotline
     grids = live_grids(session)
     by_id = {g.id: g for g in grids}
     reaches = session.scalars(
-        select(Reach).where(Reach.deleted_at.is_(None)).options(selectinload(Reach.river)).order_by(Reach.id)
+        select(Reach).where(not_deleted(Reach)).options(selectinload(Reach.river)).order_by(Reach.id)
     ).all()
     chiefs: dict[int, list[Any]] = {}
     for c in session.scalars(select(ReachChief).options(selectinload(ReachChief.person)).order_by(ReachChief.id)):

@@ -871,7 +871,7 @@ def _frames_from_session(session: Session, *, today: date | None) -> dict[str, A
     from sqlalchemy.orm import selectinload
 
     from gis.store.queries import grid_people, live_grids
-    from gis.store.schema import Incident, OrgBody, OrgMember, Reach, ReachChief
+    from gis.store.schema import Incident, OrgBody, OrgMember, Reach, ReachChief, not_deleted
 
     today = today or clock.today()
     grid_rows = live_grids(session)
@@ -886,7 +886,7 @@ def _frames_from_session(session: Session, *, today: date | None) -> dict[str, A
             posts.extend({"grid_id": g.id, "role": role.value, "sort": n, **_person_row(p)}
                          for n, p in enumerate(people))
     reach_rows = session.scalars(
-        select(Reach).where(Reach.deleted_at.is_(None)).options(selectinload(Reach.river)).order_by(Reach.id)
+        select(Reach).where(not_deleted(Reach)).options(selectinload(Reach.river)).order_by(Reach.id)
     ).all()
     reaches = gpd.GeoDataFrame(
         {"id": [r.id for r in reach_rows], "name": [r.name for r in reach_rows],

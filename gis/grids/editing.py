@@ -84,7 +84,7 @@ from gis.errors import (
 from gis.formatting import format_area as _fmt_area
 from gis.model import STORE_CRS, GridLevel
 from gis.model import LOCAL_TZ
-from gis.store.schema import AuditEntry, Grid, GridVersion, User, utcnow
+from gis.store.schema import AuditEntry, Grid, GridVersion, User, utcnow, not_deleted
 from gis.checks.topology import NOISE_AREA_M2
 
 __all__ = [
@@ -988,7 +988,7 @@ def _family(session: Session, grid_id: int | None, parent_id: int | None,
             level: str) -> tuple[BaseGeometry | None, dict[str, BaseGeometry]]:
     """The parent's boundary and the live siblings' boundaries by name (fit_grid's inputs)."""
     parent = session.get(Grid, parent_id) if parent_id is not None else None
-    query = select(Grid).where(Grid.deleted_at.is_(None), Grid.geom.is_not(None))
+    query = select(Grid).where(not_deleted(Grid), Grid.geom.is_not(None))
     query = query.where(Grid.parent_id == parent_id) if parent_id is not None else query.where(
         Grid.parent_id.is_(None), Grid.level == level)
     if grid_id is not None:
@@ -1024,7 +1024,7 @@ def _result(grid: Grid, *, created: bool = False, changed: bool = True, fit: Fit
 
 
 def _live_children(session: Session, grid_id: int) -> list[Grid]:
-    return list(session.scalars(select(Grid).where(Grid.parent_id == grid_id, Grid.deleted_at.is_(None))
+    return list(session.scalars(select(Grid).where(Grid.parent_id == grid_id, not_deleted(Grid))
                                 .order_by(Grid.id)))
 
 
@@ -1394,7 +1394,7 @@ def siblings(session: Session, grid_id: int) -> list[Grid]:
     (candidates for :func:`merge_grids`)."""
     grid = _live(_load(session, grid_id, lock=False))
     parent = Grid.parent_id == grid.parent_id if grid.parent_id is not None else Grid.parent_id.is_(None)
-    query = select(Grid).where(Grid.deleted_at.is_(None), Grid.geom.is_not(None), Grid.id != grid.id,
+    query = select(Grid).where(not_deleted(Grid), Grid.geom.is_not(None), Grid.id != grid.id,
                                Grid.level == grid.level, parent)
     return sorted(session.scalars(query), key=lambda g: (g.name, g.id))
 

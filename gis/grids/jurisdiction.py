@@ -95,10 +95,10 @@ class Jurisdiction:
 
 def top_level(session: Session) -> Jurisdiction | None:
     """The live top-level grids (no parent) that have a geometry, or ``None`` when there are none."""
-    from gis.store.schema import Grid
+    from gis.store.schema import Grid, not_deleted
 
     grids = session.scalars(
-        select(Grid).where(Grid.parent_id.is_(None), Grid.deleted_at.is_(None), Grid.geom.is_not(None))
+        select(Grid).where(Grid.parent_id.is_(None), not_deleted(Grid), Grid.geom.is_not(None))
         .order_by(Grid.id)
     ).all()
     geoms = [g.geom for g in grids if g.geom is not None and not g.geom.is_empty]

@@ -19,7 +19,7 @@ from gis import clock
 from gis.auth import require
 from gis.errors import NotFoundError, ValidationError
 from gis.model import GridLevel, GridRole
-from gis.store.schema import Grid, GridRoleAssignment, Person
+from gis.store.schema import Grid, GridRoleAssignment, Person, not_deleted
 
 __all__ = ["PostInfo", "add_post", "end_post", "grid_labels", "grid_posts", "person_labels"]
 
@@ -98,7 +98,7 @@ def end_post(session: Session, post_id: int, valid_to: date) -> GridRoleAssignme
 
 def grid_labels(session: Session, *, by_level: bool = False) -> dict[int, str]:
     """Live grids as id → ``name（level）`` for pick lists, by id (or by level, then id)."""
-    grids = session.scalars(select(Grid).where(Grid.deleted_at.is_(None)).order_by(Grid.id)).all()
+    grids = session.scalars(select(Grid).where(not_deleted(Grid)).order_by(Grid.id)).all()
     if by_level:
         grids = sorted(grids, key=lambda g: (g.level, g.id))
     return {g.id: f"{g.name}（{GridLevel(g.level).label}）" for g in grids}

@@ -66,7 +66,7 @@ from gis.patrol.rules import (
 )
 from gis.auth import Scope
 from gis.store.scope import persons_in_scope, scope_of
-from gis.store.schema import Grid, GridRoleAssignment, PatrolTrack, Person, Reach
+from gis.store.schema import Grid, GridRoleAssignment, PatrolTrack, Person, Reach, not_deleted
 
 __all__ = [
     "MAX_BACKWARD_SHARE",
@@ -158,7 +158,7 @@ def _best_level(levels: set[str], rules: Mapping[str, PatrolRule]) -> str | None
 def store_reaches(session: Session) -> gpd.GeoDataFrame:
     """The store's live reaches for matching (:func:`gis.patrol.tracks.reaches_frame`): index = reach id,
     columns code, name, river_name, level, start_station_m; EPSG:4326."""
-    rows = session.scalars(select(Reach).where(Reach.deleted_at.is_(None))
+    rows = session.scalars(select(Reach).where(not_deleted(Reach))
                            .options(selectinload(Reach.river)).order_by(Reach.id)).all()
     return reaches_frame(gpd.GeoDataFrame(
         {"id": [r.id for r in rows], "code": [r.code or "" for r in rows], "name": [r.name for r in rows],
@@ -168,7 +168,7 @@ def store_reaches(session: Session) -> gpd.GeoDataFrame:
 
 
 def _store_grids(session: Session) -> gpd.GeoDataFrame:
-    grids = session.scalars(select(Grid).where(Grid.deleted_at.is_(None), Grid.geom.is_not(None))
+    grids = session.scalars(select(Grid).where(not_deleted(Grid), Grid.geom.is_not(None))
                             .order_by(Grid.id)).all()
     return gpd.GeoDataFrame({"id": [g.id for g in grids]}, geometry=[g.geom for g in grids],
                             crs="EPSG:4326").set_index("id")
@@ -354,7 +354,7 @@ def _find_grid(session: Session, grid: str | int) -> Grid:
         found = session.get(Grid, int(grid))
         found = found if found is not None and found.deleted_at is None else None
     else:
-        found = session.scalar(select(Grid).where(Grid.name == str(grid).strip(), Grid.deleted_at.is_(None))
+        found = session.scalar(select(Grid).where(Grid.name == str(grid).strip(), not_deleted(Grid))
                                .order_by(Grid.id).limit(1))
     if found is None:
         raise NotFoundError(f"找不到网格“{grid}”", f"no grid {grid!r}")
@@ -468,7 +468,7 @@ def patrol_report(session: Session, period: str | Period, *, rules: Mapping[str,
 
     reaches = store_reaches(session)
     grids = session.scalars(
-        select(Grid).where(Grid.deleted_at.is_(None))
+        select(Grid).where(not_deleted(Grid))
         .options(selectinload(Grid.roles).selectinload(GridRoleAssignment.person))
         .order_by(Grid.id)
     ).all()

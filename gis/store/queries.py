@@ -23,6 +23,7 @@ from gis.store.schema import (
     GridRoleAssignment,
     OrgBody,
     Person,
+    not_deleted,
 )
 
 
@@ -44,7 +45,7 @@ def live_grids(session: Session) -> list[Grid]:
     """Grids not deleted, with their posts loaded, ordered by level then name."""
     grids = session.scalars(
         select(Grid)
-        .where(Grid.deleted_at.is_(None))
+        .where(not_deleted(Grid))
         .options(selectinload(Grid.roles).selectinload(GridRoleAssignment.person), selectinload(Grid.parent))
     ).all()
     return sorted(grids, key=lambda g: (GridLevel(g.level).rank, g.id))

@@ -34,6 +34,7 @@ from gis.store.schema import (
     River,
     SupervisedObject,
     User,
+    not_deleted,
 )
 
 GEOMETRY_TYPES: dict[type, tuple[str, ...]] = {
@@ -114,7 +115,7 @@ def _check_unique_grid_name(session: Session, grid: Grid) -> None:
         for g in session.new
     )
     if not clash and (parent is None or parent_id is not None):
-        query = select(Grid.id).where(Grid.name == grid.name, Grid.deleted_at.is_(None))
+        query = select(Grid.id).where(Grid.name == grid.name, not_deleted(Grid))
         query = query.where(Grid.parent_id.is_(None) if parent_id is None else Grid.parent_id == parent_id)
         if grid.id is not None:
             query = query.where(Grid.id != grid.id)

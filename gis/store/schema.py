@@ -26,6 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 from gis import clock
 from gis.store.types import Geometry, UTCDateTime
@@ -436,3 +437,9 @@ AUDITED_TABLES = frozenset(t.name for t in Base.metadata.sorted_tables if t.name
 GEOMETRY_TABLES = {
     t.name: "geom" for t in Base.metadata.sorted_tables if "geom" in t.c
 }
+
+
+def not_deleted(model: type[Grid] | type[Reach]) -> ColumnElement[bool]:
+    """The condition "not deleted" on a soft-deleted table (grids, reaches): the one spelling of it."""
+    return model.deleted_at.is_(None)
+

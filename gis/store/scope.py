@@ -17,7 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gis.auth import EVERYTHING, Actor, Scope
-from gis.store.schema import Grid, GridRoleAssignment, User
+from gis.store.schema import GridRoleAssignment, User
+from gis.store.tree import GridTree
 
 __all__ = ["EVERYTHING", "Scope", "grid_and_below", "grid_line", "home_grid", "persons_in_scope", "scope_of"]
 
@@ -25,27 +26,15 @@ __all__ = ["EVERYTHING", "Scope", "grid_and_below", "grid_line", "home_grid", "p
 
 
 def grid_line(session: Session, grid_id: int | None) -> list[int]:
-    """``grid_id`` and its ancestors, bottom-up."""
-    line: list[int] = []
-    while grid_id is not None and grid_id not in line:
-        line.append(grid_id)
-        grid = session.get(Grid, grid_id)
-        grid_id = None if grid is None else grid.parent_id
-    return line
+    """``grid_id`` and its ancestors, bottom-up (deleted grids count: their cases keep their line)."""
+    if grid_id is None:
+        return []
+    return GridTree.load(session, include_deleted=True).line(grid_id) or [grid_id]
 
 
 def grid_and_below(session: Session, grid_id: int) -> list[int]:
-    """``grid_id`` and the ids of every grid below it (children, grandchildren…)."""
-    children: dict[int | None, list[int]] = {}
-    for gid, parent in session.execute(select(Grid.id, Grid.parent_id)):
-        children.setdefault(parent, []).append(gid)
-    out, todo = [], [grid_id]
-    while todo:
-        gid = todo.pop()
-        if gid not in out:
-            out.append(gid)
-            todo.extend(children.get(gid, []))
-    return out
+    """``grid_id`` and the ids of every grid below it (children, grandchildren…), deleted ones included."""
+    return GridTree.load(session, include_deleted=True).subtree(grid_id)
 
 
 def home_grid(session: Session, actor: Actor | None) -> int | None:
