@@ -89,7 +89,7 @@ def _column_for(frame: pd.DataFrame, key: str, mapping: Mapping[str, str]) -> st
     lower = {str(c).lower(): c for c in frame.columns}
     for candidate in FIELD_SYNONYMS.get(key, (key,)):
         if candidate.lower() in lower:
-            return lower[candidate.lower()]
+            return str(lower[candidate.lower()])
     return None
 
 
@@ -122,8 +122,8 @@ class _Rows:
             )
 
 
-def _row_label(i: int, name: str) -> str:
-    return f"第 {i + 1} 条要素" + (f"“{name}”" if name else "")
+def _row_label(i: Any, name: str) -> str:
+    return f"第 {int(i) + 1} 条要素" + (f"“{name}”" if name else "")
 
 
 _SHAPES = {"line": ("线", ("LineString", "MultiLineString")), "polygon": ("面", ("Polygon", "MultiPolygon")),
@@ -213,7 +213,8 @@ def _timestamp(value: Any) -> datetime:
     stamp = pd.Timestamp(value)
     if stamp.tzinfo is None:
         stamp = stamp.tz_localize(LOCAL_TZ)
-    return stamp.tz_convert("UTC").to_pydatetime()
+    moment: datetime = stamp.tz_convert("UTC").to_pydatetime()
+    return moment
 
 
 def _import_incidents(session: Session, frame: pd.DataFrame, rows: _Rows, report: ImportReport) -> None:

@@ -7,7 +7,10 @@ Each enumeration maps a stable English code (stored in the database) to its Chin
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Self
 from zoneinfo import ZoneInfo
+
+from gis.errors import ValidationError
 
 
 class _Labelled(StrEnum):
@@ -18,15 +21,13 @@ class _Labelled(StrEnum):
         return _LABELS[(type(self), self.value)]
 
     @classmethod
-    def from_any(cls, value: str) -> "_Labelled":
+    def from_any(cls, value: str) -> Self:
         """Accept either the code (``village``) or the Chinese label (``村级网格``)."""
         text = str(value).strip()
         for member in cls:
             if text in (member.value, member.label):
                 return member
         choices = "、".join(m.label for m in cls)
-        from gis.errors import ValidationError
-
         raise ValidationError(
             f"无法识别的取值“{text}”，可选：{choices}",
             f"unknown {cls.__name__} value {text!r}; expected one of {[m.value for m in cls]}",

@@ -35,15 +35,18 @@ class MapData:
     objects: gpd.GeoDataFrame
 
 
-def _frame(rows: list[dict], columns: list[str]) -> gpd.GeoDataFrame:
+def _frame(rows: list[dict[str, Any]], columns: list[str]) -> gpd.GeoDataFrame:
     if not rows:
         return gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs=STORE_CRS)
     return gpd.GeoDataFrame(pd.DataFrame(rows, columns=columns + ["geometry"]), geometry="geometry", crs=STORE_CRS)
 
 
-def _py_time(value: object) -> datetime | None:
+def _py_time(value: Any) -> datetime | None:
     """A frame cell as ``datetime`` (``None`` for missing)."""
-    return None if value is None or pd.isna(value) else pd.Timestamp(value).to_pydatetime()
+    if value is None or pd.isna(value):
+        return None
+    moment: datetime = pd.Timestamp(value).to_pydatetime()
+    return moment
 
 
 def load_map_data(session: Session) -> MapData:
@@ -65,7 +68,7 @@ def load_map_data(session: Session) -> MapData:
             "geometry": g.geom,
         })
     grid_rows = [r for r in grid_rows if r["geometry"] is not None]
-    grid_names = dict(session.execute(select(Grid.id, Grid.name)).all())
+    grid_names: dict[int | None, str] = {gid: name for gid, name in session.execute(select(Grid.id, Grid.name))}
     tracks = [
         {"id": t.id, "person_name": t.person.name if t.person else "", "grid_name": grid_names.get(t.grid_id, ""),
          "grid_id": t.grid_id, "started_at": t.started_at, "ended_at": t.ended_at, "geometry": t.geom}

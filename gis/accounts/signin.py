@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
@@ -97,7 +98,7 @@ def client_address(peer: str | None, headers: Mapping[str, str] | None = None) -
     return peer[:64]
 
 
-def _since_reset(session: Session, column: object, key: str, resets: tuple[str, ...]) -> datetime | None:
+def _since_reset(session: Session, column: Any, key: str, resets: tuple[str, ...]) -> datetime | None:
     return session.scalar(select(func.max(SignInAttempt.at)).where(column == key, SignInAttempt.outcome.in_(resets)))
 
 

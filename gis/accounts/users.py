@@ -203,9 +203,9 @@ def update_user(session: Session, username: str, *, role: str | UserRole | None 
     if display_name is not None:
         user.display_name = display_name.strip()[:100]
     if grid_id is not False:
-        user.grid_id = _grid(session, grid_id)  # type: ignore[arg-type]
+        user.grid_id = _grid(session, grid_id)
     if person_id is not False:
-        user.person_id = _person(session, person_id)  # type: ignore[arg-type]
+        user.person_id = _person(session, person_id)
     session.flush()
     return user
 

@@ -142,13 +142,14 @@ class BlindSpotReport:
 
     def findings_table(self) -> pd.DataFrame:
         """:meth:`findings` for people: Chinese headers and labels, no geometry."""
-        f = self.findings().drop(columns="geometry")
+        f = pd.DataFrame(self.findings().drop(columns="geometry"))
         f["kind"] = f["kind"].map(KIND_LABELS)
         f["severity"] = f["severity"].map({"error": "问题", "warning": "提示"})
-        return f.rename(columns={
+        table: pd.DataFrame = f.rename(columns={
             "kind": "类别", "rule": "规则", "severity": "级别", "object_id": "对象编号", "object_name": "对象",
             "station": "桩号", "length_m": "长度（米）", "area_m2": "面积（平方米）", "message": "说明",
         })
+        return table
 
     def to_csv(self, path: str | Path) -> Path:
         """The findings table as UTF-8 CSV with BOM (opens correctly in Excel)."""
@@ -184,7 +185,7 @@ class BlindSpotReport:
 
 
 def _level_or_error(level: str) -> GridLevel:
-    return GridLevel.from_any(level)  # type: ignore[return-value]
+    return GridLevel.from_any(level)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -255,7 +255,7 @@ def _outside_branch(grids: Sequence[Grid], today: date) -> list[Finding]:
                 related_ids=(person.id, grid.id, *(h.id for h in home)),
                 level=grid.level,
             ))
-    return sorted(findings, key=lambda f: (GridLevel(f.level).rank, f.related_ids[1], f.object_id))
+    return sorted(findings, key=lambda f: (GridLevel(f.level or GridLevel.VILLAGE).rank, f.related_ids[1], f.object_id))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -749,7 +749,7 @@ def _meridian_cut(line: LineString, lon: float) -> float:
     hit = line.intersection(LineString([(lon, 40.0), (lon, 43.0)]))
     if hit.geom_type != "Point":
         raise RuntimeError(f"the Yalu crosses lon {lon} {hit.geom_type}, expected one point")
-    return line.project(hit)
+    return float(line.project(hit))
 
 
 def _china_side(line: LineString) -> Polygon:
@@ -1261,7 +1261,7 @@ def build_demo_data(*, yalu_path: Path | str = YALU_FILE) -> DemoData:
     titles = {p.name: p.title for p in persons}
     grids = _grids(_grid_polygons(yalu, proj), titles)
 
-    grid_roles = []
+    grid_roles: list[GridRoleAssignment] = []
     for grid_name, person_name, role in _GRID_ROLES:
         sort = 1 + sum(1 for g in grid_roles if g.grid_name == grid_name and g.role == role.value)
         grid_roles.append(GridRoleAssignment(grid_name, person_name, role.value, sort))

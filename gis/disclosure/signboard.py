@@ -311,7 +311,7 @@ def _text(draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, size: i
 def _nice_length(max_m: float) -> float:
     """The largest 1, 2 or 5 × 10^k metres not above ``max_m``."""
     exp = 10 ** math.floor(math.log10(max_m))
-    return max(m * exp for m in (1, 2, 5) if m * exp <= max_m)
+    return float(max(m * exp for m in (1, 2, 5) if m * exp <= max_m))
 
 
 def _draw_map(img: Image.Image, box: tuple[int, int, int, int], c: SignboardContent) -> None:

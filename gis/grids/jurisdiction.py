@@ -71,7 +71,8 @@ class Jurisdiction:
         inv = pyproj.Transformer.from_crs(aeqd, "EPSG:4326", always_xy=True)
 
         def project(g: np.ndarray) -> np.ndarray:
-            return shapely.transform(g, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1])))
+            out: np.ndarray = shapely.transform(g, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1])))
+            return out
 
         area_m = project(np.asarray([shapely.segmentize(self.area, _SEGMENT_DEG)], dtype=object))[0]
         idx = np.flatnonzero(present)

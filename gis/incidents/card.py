@@ -29,7 +29,7 @@ def _label(enum: Any, code: str | None) -> str:
     if not code:
         return ""
     try:
-        return enum(code).label
+        return str(enum(code).label)
     except ValueError:
         return code
 

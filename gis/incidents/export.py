@@ -52,7 +52,7 @@ _TIME_FMT = "%Y-%m-%d %H:%M"
 
 def _label(enum: Any, code: str | None) -> str:
     try:
-        return enum(code).label
+        return str(enum(code).label)
     except ValueError:
         return code or ""
 

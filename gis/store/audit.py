@@ -87,9 +87,14 @@ class AuditedSession(Session):
     """
 
 
+def _name_of(table: Any) -> str:
+    """The name of a mapped class's table (typed as a FromClause, always a Table here)."""
+    return str(table.name)
+
+
 def _model_for_table(table_name: str) -> type[Base]:
     for mapper in Base.registry.mappers:
-        if mapper.local_table.name == table_name:
+        if _name_of(mapper.local_table) == table_name:
             return mapper.class_
     raise KeyError(table_name)
 
@@ -151,7 +156,7 @@ def row_values(obj: Base, *, blobs: dict[str, bytes] | None = None,
     """
     blobs = {} if blobs is None else blobs
     mapper = inspect(obj).mapper
-    table = obj.__table__.name
+    table = _name_of(obj.__table__)
     return {
         attr.columns[0].name: _json_of(table, attr.columns[0].name, getattr(obj, attr.key), blobs,
                                        attr.columns[0].name in changed)
@@ -162,7 +167,7 @@ def row_values(obj: Base, *, blobs: dict[str, bytes] | None = None,
 def _values_before(obj: Base, blobs: dict[str, bytes]) -> tuple[dict[str, Any], frozenset[str]]:
     """The row before the pending change, and the secret columns that change sets."""
     state = inspect(obj)
-    table = obj.__table__.name
+    table = _name_of(obj.__table__)
     values, changed = {}, set()
     for attr in state.mapper.column_attrs:
         name = attr.columns[0].name
@@ -177,7 +182,7 @@ def _values_before(obj: Base, blobs: dict[str, bytes]) -> tuple[dict[str, Any], 
 
 def _own_password_change(session: Session, actor: Actor | None, obj: Base, action: str) -> bool:
     """Whether a change is a user changing their own password (allowed without ``user.manage``)."""
-    if actor is None or action != "update" or obj.__table__.name != "users" or obj.id != actor.user_id:
+    if actor is None or action != "update" or _name_of(obj.__table__) != "users" or getattr(obj, "id", None) != actor.user_id:
         return False
     state = inspect(obj)
     changed = {attr.key for attr in state.mapper.column_attrs if state.attrs[attr.key].history.has_changes()}
@@ -206,7 +211,7 @@ def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
         _refuse_audit_changes(session)
         for action, objs in (("insert", session.new), ("update", session.dirty), ("delete", session.deleted)):
             for obj in list(objs):
-                table = obj.__table__.name
+                table = _name_of(obj.__table__)
                 if action == "update" and not session.is_modified(obj, include_collections=False):
                     continue
                 if not _own_password_change(session, actor, obj, action):
@@ -239,7 +244,7 @@ def _after_flush(session: Session, flush_context: Any) -> None:
         after = None if action == "delete" else row_values(obj, blobs=blobs, changed=changed)
         if action == "update" and after == before:
             continue
-        table = obj.__table__.name
+        table = _name_of(obj.__table__)
         row_id = inspect(obj).mapper.primary_key_from_instance(obj)[0]
         rows.append({
             "at": now,
@@ -407,8 +412,7 @@ def undo_batch(session: Session, batch: str) -> int:
     if not entries:
         raise NotFoundError("没有可撤销的修改", f"nothing to undo in batch {batch!r}")
     for entry in entries:
-        require(actor, undo_permission(entry.table_name))
-        _check_undoable(actor, entry)
+        _check_undoable(require(actor, undo_permission(entry.table_name)), entry)
     for entry in entries:
         _undo_one(session, entry)
     return len(entries)

@@ -7,6 +7,7 @@ The overview map's data is built in :mod:`gis.overview`.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -53,21 +54,21 @@ def live_grids(session: Session) -> list[Grid]:
 
 def table_counts(session: Session) -> dict[str, int]:
     """Number of rows in every table (the audit log included)."""
-    counts = {}
+    counts: dict[str, int] = {}
     for table in Base.metadata.sorted_tables:
         if table.name in AUDITED_TABLES or table.name == "audit_log":
-            counts[table.name] = session.scalar(select(func.count()).select_from(table))
+            counts[table.name] = int(session.scalar(select(func.count()).select_from(table)) or 0)
     return dict(sorted(counts.items()))
 
 
-def person_json(p: Person, *, with_phone: bool = True) -> dict:
-    out = {"id": p.id, "name": p.name, "title": p.title, "unit": p.unit, "status": p.status}
+def person_json(p: Person, *, with_phone: bool = True) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": p.id, "name": p.name, "title": p.title, "unit": p.unit, "status": p.status}
     if with_phone:
         out["phone"] = p.phone
     return out
 
 
-def store_info(session: Session) -> dict:
+def store_info(session: Session) -> dict[str, Any]:
     """Counts per table, each grid with its current responsible persons, and the leading group."""
     grids = []
     for g in live_grids(session):

@@ -21,7 +21,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine, UserDefinedType
 from gis.model import STORE_SRID
 
 
-class PostGISGeometry(UserDefinedType):
+class PostGISGeometry(UserDefinedType[Any]):
     """DDL-only PostGIS ``geometry(type, srid)`` type; values travel as hex EWKB text."""
 
     cache_ok = True
@@ -34,7 +34,7 @@ class PostGISGeometry(UserDefinedType):
         return f"geometry({self.geometry_type},{self.srid})"
 
 
-class Geometry(TypeDecorator):
+class Geometry(TypeDecorator[Any]):
     """A shapely geometry column in the store CRS (EPSG:4326 unless ``srid`` says otherwise).
 
     Parameters
@@ -81,7 +81,7 @@ class Geometry(TypeDecorator):
         return bool(shapely.equals_exact(x, y, tolerance=0.0)) and x.geom_type == y.geom_type
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware datetime stored as UTC; naive input is refused."""
 
     impl = DateTime

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 from sqlalchemy import create_engine
 
@@ -28,7 +30,7 @@ if connection is not None:
     _run(connection)
 else:  # the alembic command line: use DATABASE_URL or the default SQLite file
     engine = create_engine(settings().database_url)
-    after_commit: list = []  # work a revision leaves for after the commit (see gis.store.upgrade)
+    after_commit: list[Any] = []  # work a revision leaves for after the commit (see gis.store.upgrade)
     config.attributes["after_commit"] = after_commit
     with engine.begin() as conn:
         _run(conn)

@@ -58,7 +58,7 @@ TRIGGER = ("CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUN
 INVERSE = {"insert": "delete", "delete": "insert", "update": "update"}
 
 
-def _audit_table(*extra: sa.Column[Any]) -> sa.TableClause:
+def _audit_table(*extra: sa.ColumnClause[Any]) -> sa.TableClause:
     return sa.table(
         "audit_log",
         sa.column("id", sa.Integer()), sa.column("at", gis.store.types.UTCDateTime()),
