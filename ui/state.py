@@ -27,6 +27,7 @@ ACTIVE_KEY = "last_active_at"
 EXPIRED_KEY = "session_expired"
 
 log = logging.getLogger(__name__)
+ui_log = logging.getLogger("rivergrid.ui")
 
 
 @st.cache_resource(show_spinner="正在打开数据库…")
@@ -144,10 +145,10 @@ def actor_label(actor: Actor) -> str:
 
 
 def show_error(exc: RiverGridError) -> None:
-    """A domain error as a Chinese message (the English reason in a small caption)."""
+    """A domain error as a Chinese message on the page; its English reason goes to the log
+    (logger ``rivergrid.ui``, WARNING), with the error's kind, for the operator."""
     st.error(md_text(exc.message_zh))  # messages quote names and file fields: shown as typed
-    if exc.reason_en:
-        st.caption(md_text(exc.reason_en))
+    ui_log.warning("%s: %s", type(exc).__name__, exc.reason_en or exc.message_zh)
 
 
 __all__ = [
