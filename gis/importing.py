@@ -37,6 +37,8 @@ from gis.model import (
     Severity,
 )
 from gis.store.schema import Grid, Incident, Reach, River, SupervisedObject, not_deleted
+from gis.store.codes import next_incident_code
+from gis.patrol.service import import_track_file
 
 KINDS = ("rivers", "grids", "tracks", "objects", "incidents")
 
@@ -220,7 +222,6 @@ def _timestamp(value: Any) -> datetime:
 def _import_incidents(session: Session, frame: pd.DataFrame, rows: _Rows, report: ImportReport) -> None:
     rows.require("name", "事件")
     rows.require("category", "事件")
-    from gis.store.codes import next_incident_code
 
     for i, row in frame.iterrows():
         title = rows.text(row, "name")
@@ -243,7 +244,6 @@ def _import_tracks(session: Session, path: Path, report: ImportReport, *, source
                    defaults: Mapping[str, str], allow_far: bool) -> None:
     """Tracks go through :func:`gis.patrol.service.import_track_file` (GPX, KML/KMZ, CSV; cleaned,
     checked all or nothing, original file kept)."""
-    from gis.patrol.service import import_track_file
 
     if not defaults.get("person"):
         raise ValidationError("导入巡河轨迹需要指定巡查人员（--default person=姓名）", "tracks need a person")

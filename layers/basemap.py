@@ -21,6 +21,7 @@ from folium.template import Template
 from gis.config import BASEMAPS
 from gis.errors import ValidationError
 from layers.assets import VENDOR_URL, localize
+import math
 
 DEFAULT_CENTER = (41.78, 126.92)
 """Default map centre, (latitude, longitude) in decimal degrees."""
@@ -219,7 +220,6 @@ def view_for_bounds(
     max_zoom
         Zoom used for a point or a very small feature.
     """
-    import math
 
     minx, miny, maxx, maxy = bounds
     center = ((miny + maxy) / 2, (minx + maxx) / 2)

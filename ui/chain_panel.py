@@ -14,6 +14,9 @@ from typing import Any
 import streamlit as st
 
 from ui.text import md_text
+from gis.incidents.card import local_time
+from gis.incidents.attachments import AttachmentStore
+from gis.model import IncidentStatus
 
 KIND_TITLES = {
     "incident": "事件",
@@ -105,7 +108,6 @@ def render_chain(chain: Any, *, signed_in: bool) -> None:
 
 def render_incident(card: Any) -> None:
     """An incident's code, title, state badges and details (times in Asia/Shanghai)."""
-    from gis.incidents.card import local_time
 
     color = STATUS_BADGE.get(card.status_code, "gray")
     badges = f":{color}-badge[{md_text(card.status)}]"
@@ -144,7 +146,6 @@ def render_history(card: Any, *, photos: bool = True) -> None:
 
 def render_photos(refs: Sequence[Any], *, per_row: int = 4) -> None:
     """Thumbnails of :class:`gis.incidents.card.PhotoRef` photos with their names (escaped)."""
-    from gis.incidents.attachments import AttachmentStore
 
     files = AttachmentStore()
     for start in range(0, len(refs), per_row):
@@ -240,7 +241,6 @@ def render_placeholder(open_incidents: int) -> None:
 def incident_options(incidents: Any) -> Mapping[Any, str]:
     """Picker labels ``SJ-2026-003 森工河…`` by incident id, open incidents first (plain text:
     the select box shows it as text)."""
-    from gis.model import IncidentStatus
 
     def is_open(code: str) -> bool:
         try:

@@ -8,6 +8,7 @@ import streamlit as st
 
 from gis.disclosure.public import PublicGrid, public_grids
 from ui.state import get_store
+from gis.disclosure.signboard import make_signboard
 
 
 @st.cache_data(show_spinner="正在读取公示信息…", max_entries=8)
@@ -24,7 +25,6 @@ def signboard_files(version: int, today: date, *, grid_id: int | None = None,
 
     The board is redrawn by :func:`gis.disclosure.signboard.make_signboard` only when what it shows changed.
     """
-    from gis.disclosure.signboard import make_signboard
 
     with get_store().session() as s:
         board = make_signboard(s, grid_id=grid_id, reach_id=reach_id)

@@ -29,6 +29,9 @@ from gis.store.schema import Grid, Person, not_deleted
 from layers._common import esc
 from ui.state import data_version, get_store, show_error
 from ui.text import md_text
+from gis.io.files import write_layer
+from gis.io import files as io
+from gis.importing import import_file
 
 FAR_CONFIRM = "仍然导入（确认这些要素属于本辖区）"
 """The box shown after an import was refused for distance (:class:`gis.errors.TooFarError`)."""
@@ -347,7 +350,6 @@ def import_export_tab(c: Screen) -> None:
     c1, c2 = st.columns([1, 1])
     fmt = c1.selectbox("格式", ["gpkg", "geojson", "shp", "kml"], key="ge_export_fmt")
     if c2.button("生成导出文件", key="ge_export"):
-        from gis.io.files import write_layer
 
         with tempfile.TemporaryDirectory() as tmp:
             path = write_layer(data.grids, Path(tmp) / f"网格.{fmt}", fmt=fmt, layer="grids")
@@ -359,8 +361,6 @@ def import_export_tab(c: Screen) -> None:
         st.markdown("**从文件导入网格边界**（Shapefile 压缩包、GeoPackage、KML/KMZ、GeoJSON）")
         upload = st.file_uploader("选择文件", type=["zip", "gpkg", "kml", "kmz", "geojson", "json"], key="ge_upload")
         if upload is not None:
-            from gis.io import files as io
-            from gis.importing import import_file
 
             folder = Path(tempfile.gettempdir()) / f"rivergrid-upload-{S.setdefault('ge_upload_dir', uuid.uuid4().hex)}"
             folder.mkdir(parents=True, exist_ok=True)

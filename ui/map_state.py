@@ -34,6 +34,16 @@ import streamlit as st
 
 from gis.history import latest_entry_ids
 from layers.packed import parse_ref
+from ui.state import get_store
+from gis.checks.report import check_layers, store_layers
+from gis.errors import RiverGridError
+from gis.grids.chain import ResponsibilityIndex
+from gis.incidents.card import load_incident_card
+from gis.overview import overview_kpis
+from ui.state import visible_map_data
+from gis.model import GridLevel
+from layers.basemap import DEFAULT_CENTER, DEFAULT_ZOOM, view_for_bounds
+from layers.home_map import Overlay, gap_layer_data, grid_layer_data, incident_layer_data, legend_html, object_layer_data, reach_layer_data, recent_tracks, track_layer_data
 
 MAP_KEY = "home_map"
 """``key`` of the ``st_folium`` call."""
@@ -393,7 +403,6 @@ LAYER_TABLES: dict[str, tuple[str, ...]] = {
 @st.cache_data(show_spinner=False, max_entries=16)
 def table_versions(version: int) -> dict[str, int]:
     """Newest audit entry id per table as of the global ``version`` (see ``ui.state.data_version``)."""
-    from ui.state import get_store
 
     with get_store().session() as s:
         return latest_entry_ids(s)
@@ -422,9 +431,6 @@ def coverage_summary(key: tuple[int, ...]) -> CoverageSummary:
 
     ``key``: :func:`layer_key` of ``gaps`` (reaches and grids versions).
     """
-    from gis.checks.report import check_layers, store_layers
-    from gis.errors import RiverGridError
-    from ui.state import get_store
 
     with get_store().session() as s:
         reaches, grids = store_layers(s)
@@ -445,9 +451,6 @@ def coverage_summary(key: tuple[int, ...]) -> CoverageSummary:
 def responsibility_index(version: int):  # type: ignore[no-untyped-def]
     """The :class:`gis.grids.chain.ResponsibilityIndex` of the store as of ``version``
     (None when no grid is drawn)."""
-    from gis.errors import RiverGridError
-    from gis.grids.chain import ResponsibilityIndex
-    from ui.state import get_store
 
     with get_store().session() as s:
         try:
@@ -459,8 +462,6 @@ def responsibility_index(version: int):  # type: ignore[no-untyped-def]
 @st.cache_data(show_spinner=False, max_entries=64, ttl=300)
 def incident_card(version: int, incident_id: int):  # type: ignore[no-untyped-def]
     """:func:`gis.incidents.card.load_incident_card` as of ``version`` (overdue judged within 5 min)."""
-    from gis.incidents.card import load_incident_card
-    from ui.state import get_store
 
     with get_store().session() as s:
         return load_incident_card(s, incident_id)
@@ -470,8 +471,6 @@ def incident_card(version: int, incident_id: int):  # type: ignore[no-untyped-de
 def cached_kpis(version: int, day: date, scope: tuple[int, ...] | None = None) -> dict[str, float | int]:
     """``overview_kpis`` of the map data as of ``version`` that ``scope`` may see (recomputed at
     most every 5 minutes, so that overdue counts and the month move on)."""
-    from gis.overview import overview_kpis
-    from ui.state import visible_map_data
 
     return overview_kpis(visible_map_data(version, scope))
 
@@ -530,20 +529,6 @@ def _packed(name: str, key: tuple, _build):  # type: ignore[no-untyped-def]
 @st.cache_resource(show_spinner="正在准备地图…", max_entries=4)
 def home_layers(key: tuple, _version: int) -> HomeLayers:
     """The map's layers for ``key`` (from :func:`home_key`); ``_version`` loads the data."""
-    from gis.model import GridLevel
-    from layers.basemap import DEFAULT_CENTER, DEFAULT_ZOOM, view_for_bounds
-    from layers.home_map import (
-        Overlay,
-        gap_layer_data,
-        grid_layer_data,
-        incident_layer_data,
-        legend_html,
-        object_layer_data,
-        reach_layer_data,
-        recent_tracks,
-        track_layer_data,
-    )
-    from ui.state import visible_map_data
 
     versions = table_versions(_version)
     gk, scope, today = layer_key(versions, "grids"), key[-2], key[-1]

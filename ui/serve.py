@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 
 from gis.config import settings
+import importlib
+from ui import static_gzip
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 
@@ -34,18 +36,16 @@ deadlock (``_DeadlockError`` on ``branca`` was seen), and the first visitor woul
 
 
 def warm_imports() -> None:
-    import importlib
 
     for name in WARM_MODULES:
         importlib.import_module(name)
 
 
 def main(argv: list[str] | None = None) -> int:
-    from streamlit.runtime.pages_manager import PagesManager
-    from streamlit.web import cli
+    from streamlit.runtime.pages_manager import PagesManager  # noqa: PLC0415 — Streamlit's server internals only when serving
+    from streamlit.web import cli  # noqa: PLC0415 — Streamlit's server internals only when serving
 
     PagesManager.uses_pages_directory = False
-    from ui import static_gzip
 
     static_gzip.install()  # static files gzipped once per process (no compressing proxy on intranets)
     warm_imports()

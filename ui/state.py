@@ -20,6 +20,11 @@ from gis.accounts.signin import sign_in as check_sign_in
 from gis.store import Store
 from gis.history import latest_entry_id
 from ui.text import md_text
+from gis.demo.load import load_demo
+from gis.overview import load_map_data
+from gis.store.scope import scope_of
+from gis.auth import Scope
+from gis.overview import limit_map_data
 
 ACTOR_KEY = "actor"
 MUST_CHANGE_KEY = "must_change_password"
@@ -36,7 +41,6 @@ def get_store() -> Store:
     database (never into a production one: that is logged and the app runs on without it)."""
     store = Store()
     if settings().demo:
-        from gis.demo.load import load_demo
 
         try:
             load_demo(store, reset=False)
@@ -175,7 +179,6 @@ def data_version() -> int:
 @st.cache_data(show_spinner="正在读取地图数据…", max_entries=4)
 def map_data(version: int):  # type: ignore[no-untyped-def]
     """All map features as of ``version`` (see :func:`data_version`)."""
-    from gis.overview import load_map_data
 
     with get_store().session() as s:
         return load_map_data(s)
@@ -184,7 +187,6 @@ def map_data(version: int):  # type: ignore[no-untyped-def]
 def scope_key() -> tuple[int, ...] | None:
     """The grids the signed-in account may see, as a cache key (None: everything; see
     :mod:`gis.store.scope`)."""
-    from gis.store.scope import scope_of
 
     actor = current_actor()
     if actor is None:
@@ -197,8 +199,6 @@ def scope_key() -> tuple[int, ...] | None:
 @st.cache_data(show_spinner=False, max_entries=8)
 def visible_map_data(version: int, scope: tuple[int, ...] | None):  # type: ignore[no-untyped-def]
     """:func:`map_data` with only the cases and tracks of ``scope`` (from :func:`scope_key`)."""
-    from gis.auth import Scope
-    from gis.overview import limit_map_data
 
     data = map_data(version)
     return data if scope is None else limit_map_data(data, Scope(frozenset(scope)))

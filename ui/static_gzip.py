@@ -130,7 +130,7 @@ def install() -> bool:
     """Hook :func:`serve_memoized` into Streamlit's gzip middleware; False when turned off."""
     if os.environ.get("RIVERGRID_GZIP_STATIC", "1") == "0":
         return False
-    from streamlit.web.server.starlette import starlette_gzip_middleware as gz
+    from streamlit.web.server.starlette import starlette_gzip_middleware as gz  # noqa: PLC0415 — Streamlit's server internals only when serving
 
     middleware = gz.SelectiveGZipMiddleware
     if getattr(middleware, "_rivergrid_memo", False):

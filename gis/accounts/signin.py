@@ -37,6 +37,7 @@ from gis.errors import AuthenticationError, NotFoundError
 from gis.model import LOCAL_TZ, UserRole
 from gis.store.engine import Store
 from gis.store.schema import SignInAttempt, User
+from gis.store.audit import record_event
 
 __all__ = ["LockState", "SignInResult", "authenticate", "client_address", "lock_state", "sign_in", "unlock"]
 
@@ -138,7 +139,6 @@ def _record(session: Session, username: str, ip: str, outcome: str) -> None:
 
 
 def _audit_lock(session: Session, username: str, ip: str, what: str) -> None:
-    from gis.store.audit import record_event
 
     user_id = session.scalar(select(User.id).where(User.username == username)) if username else None
     record_event(session, actor_name="system", action=what, table="sign_in",
@@ -207,7 +207,6 @@ def unlock(session: Session, username: str) -> None:
     if session.scalar(select(User.id).where(User.username == name)) is None:
         raise NotFoundError(f"没有用户“{name}”", f"no user {name!r}")
     _record(session, name, "", "unlock")
-    from gis.store.audit import record_event
 
     record_event(session, actor_name=actor.username, action="unlock", table="sign_in",
                  row_id=session.scalar(select(User.id).where(User.username == name)), after={"username": name})

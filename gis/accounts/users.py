@@ -41,6 +41,8 @@ from gis.errors import (
 )
 from gis.model import UserRole
 from gis.store.schema import Grid, Person, User, not_deleted
+from gis.accounts.signin import lock_state
+from gis.model import GridLevel
 
 __all__ = [
     "AccountInfo",
@@ -259,7 +261,6 @@ def set_active(session: Session, username: str, active: bool) -> User:
 
 def list_users(session: Session) -> list[AccountInfo]:
     """Every account, by user name (requires ``user.manage``)."""
-    from gis.accounts.signin import lock_state
 
     _manager(session)
     grids = {g.id: g.name for g in session.execute(select(Grid.id, Grid.name))}
@@ -281,7 +282,6 @@ def list_users(session: Session) -> list[AccountInfo]:
 def account_choices(session: Session) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
     """What an account can be bound to: live grids ``(id, "名称（层级）")`` by level and name, and
     persons ``(id, "姓名（职务）")`` by name."""
-    from gis.model import GridLevel
 
     grids = sorted(session.execute(select(Grid.id, Grid.name, Grid.level).where(not_deleted(Grid))),
                    key=lambda g: (GridLevel(g.level).rank, g.name))

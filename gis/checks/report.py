@@ -28,6 +28,9 @@ from gis.checks.findings import Finding
 from gis.formatting import plain as _plain
 from gis.model import STORE_CRS, GridLevel
 from gis.checks.topology import check_topology
+from gis.store.schema import Grid, Reach, not_deleted
+from gis.checks.vertical import check_vertical
+from gis.io.files import read_layer
 
 KIND_LABELS = {"coverage": "横向到边", "topology": "网格拓扑", "vertical": "纵向到底"}
 
@@ -196,7 +199,6 @@ def _level_or_error(level: str) -> GridLevel:
 def store_layers(session: Session) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Live reaches (``id``, ``name``, ``river``) and grids (``id``, ``name``, ``level``,
     ``parent_id``) of the store, in EPSG:4326."""
-    from gis.store.schema import Grid, Reach, not_deleted
 
     reaches = session.scalars(
         select(Reach).where(not_deleted(Reach)).options(selectinload(Reach.river)).order_by(Reach.id)
@@ -333,7 +335,6 @@ class IncrementalCheck:
 
 def check_store(session: Session, *, level: str = "village", crs: Any = None, min_gap_m: float = 0.0) -> BlindSpotReport:
     """盲区检查 of the store's live data at ``level`` (default 村级网格)."""
-    from gis.checks.vertical import check_vertical
 
     reaches, grids = store_layers(session)
     if reaches.empty:
@@ -360,7 +361,6 @@ def check_files(
     grids file has a ``level`` column, ``level`` picks the grids to check (default village) and
     the level above is the scope; otherwise every grid is checked and there is no scope.
     """
-    from gis.io.files import read_layer
 
     r = read_layer(rivers)
     g = read_layer(grids)

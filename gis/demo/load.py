@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+import shapely
 from sqlalchemy import func, select, text
 
 from gis.demo import data as dd
@@ -35,6 +36,7 @@ from gis.store.schema import (
     SupervisedObject,
     User,
 )
+from gis.io.files import read_gpx_tracks
 
 
 def _note(text: str, illustrative: bool) -> str:
@@ -43,12 +45,9 @@ def _note(text: str, illustrative: bool) -> str:
 
 def _read_track(track: dd.Track) -> tuple[Any, list[str | None], bytes]:
     """Geometry, per-point ISO times and raw bytes of the track's GPX file under ``data/demo``."""
-    from gis.io.files import read_gpx_tracks
 
     path = dd.GPX_DIR / track.gpx_file
     (gpx,) = read_gpx_tracks(path)
-    import shapely
-
     times = [t.isoformat() if t is not None else None for t in gpx.times]
     return shapely.LineString(gpx.coords), times, path.read_bytes()
 

@@ -42,6 +42,8 @@ from gis.model import (
     PersonStatus,
     ReachChiefLevel,
 )
+from gis.store.queries import live_grids
+from gis.store.schema import Reach, ReachChief, not_deleted
 
 __all__ = [
     "PUBLIC_POSTS",
@@ -194,8 +196,6 @@ def public_grids(session: Session, *, today: date | None = None, hotline: str | 
     hotline : str, keyword-only
         Hotline for grids without their own (default ``RIVERGRID_HOTLINE``).
     """
-    from gis.store.queries import live_grids
-    from gis.store.schema import Reach, ReachChief, not_deleted
 
     today = today or clock.today()
     fallback = hotline or settings().hotline

@@ -33,6 +33,7 @@ import numpy as np
 import shapely
 from PIL import Image, ImageDraw, ImageFont
 from shapely.geometry.base import BaseGeometry
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gis import clock
@@ -47,6 +48,8 @@ from gis.disclosure.public import (
 )
 from gis.errors import NotFoundError, RiverGridError, ValidationError
 from gis.model import LOCAL_TZ, GridRole
+from gis.store.schema import AuditEntry
+from gis.store.schema import Grid, GridRoleAssignment, ReachChief
 
 __all__ = [
     "DPI",
@@ -164,9 +167,7 @@ def _chief_names(persons: Sequence[PublicPerson]) -> str:
 
 
 def _data_version(session: Session) -> int:
-    from sqlalchemy import func, select
 
-    from gis.store.schema import AuditEntry
 
     return int(session.scalar(select(func.max(AuditEntry.id))) or 0)
 
@@ -322,7 +323,7 @@ def _draw_map(img: Image.Image, box: tuple[int, int, int, int], c: SignboardCont
     if not geoms:
         _text(draw, ((x0 + x1) / 2, (y0 + y1) / 2), "暂无地图", 40, fill=_GREY, anchor="mm")
         return
-    import geopandas as gpd
+    import geopandas as gpd  # noqa: PLC0415 — geopandas only for drawing a signboard's map
 
     crs = metric_crs_for(shapely.GeometryCollection(geoms).bounds)
 
@@ -397,8 +398,8 @@ def _draw_map(img: Image.Image, box: tuple[int, int, int, int], c: SignboardCont
 
 
 def _qr_image(url: str, size_px: int) -> Image.Image:
-    import qrcode
-    from qrcode.constants import ERROR_CORRECT_M
+    import qrcode  # noqa: PLC0415 — qrcode only for a printed signboard
+    from qrcode.constants import ERROR_CORRECT_M  # noqa: PLC0415 — qrcode only for a printed signboard
 
     qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=10, border=4)
     qr.add_data(url)
@@ -577,9 +578,7 @@ def make_signboard(
 def _shown_table_changes(session: Session) -> list[tuple[str, int | None, set[Any], datetime]]:
     """Audit entries of the tables a board shows: (table, row id, grid or reach ids the row
     referred to before or after, time); read once per session while nothing is written."""
-    from sqlalchemy import select
 
-    from gis.store.schema import AuditEntry
 
     key = _data_version(session)
     cached = session.info.get("_signboard_changes")
@@ -598,9 +597,7 @@ def _shown_table_changes(session: Session) -> list[tuple[str, int | None, set[An
 def _content_changed_at(session: Session, grid_id: int) -> datetime | None:
     """Time of the newest audited change to the rows a grid's board shows (grid and upper
     grids, their posts and persons, the reaches and their chiefs)."""
-    from sqlalchemy import select
 
-    from gis.store.schema import Grid, GridRoleAssignment, ReachChief
 
     grid_ids: set[int] = set()
     gid: int | None = grid_id

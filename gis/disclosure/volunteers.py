@@ -20,6 +20,7 @@ from gis.accounts.users import check_password, create_user
 from gis.auth import Actor, require
 from gis.errors import DuplicateNameError, NotFoundError, ValidationError, checked_text
 from gis.model import GridLevel, GridRole, UserRole
+from gis.store.schema import Grid, GridRoleAssignment, Person, User
 
 __all__ = ["VOLUNTEER_POSTS", "Registration", "register_volunteer", "volunteers_of"]
 
@@ -93,7 +94,6 @@ def register_volunteer(
     PermissionDenied
         The session's actor may not write persons, posts or users.
     """
-    from gis.store.schema import Grid, GridRoleAssignment, Person, User
 
     person_name = _clean(name, "姓名", required=True, max_len=50)
     role = GridRole.from_any(post)
@@ -137,8 +137,6 @@ def register_volunteer(
 def volunteers_of(session: Session, grid_id: int) -> list[dict[str, object]]:
     """The 志愿者 and 协管员 of a grid: ``{"name", "post", "title", "username"}`` per post
     (``username`` "" when the person has no volunteer account)."""
-    from gis.store.schema import GridRoleAssignment, User
-
     rows = session.scalars(
         select(GridRoleAssignment).where(GridRoleAssignment.grid_id == grid_id,
                                          GridRoleAssignment.role.in_([p.value for p in VOLUNTEER_POSTS]))

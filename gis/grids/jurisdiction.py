@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from gis.config import settings
 from gis.errors import TooFarError
+from gis.store.schema import Grid, not_deleted
 
 __all__ = ["CLI_HINT", "Jurisdiction", "check_near", "top_level"]
 
@@ -96,7 +97,6 @@ class Jurisdiction:
 
 def top_level(session: Session) -> Jurisdiction | None:
     """The live top-level grids (no parent) that have a geometry, or ``None`` when there are none."""
-    from gis.store.schema import Grid, not_deleted
 
     grids = session.scalars(
         select(Grid).where(Grid.parent_id.is_(None), not_deleted(Grid), Grid.geom.is_not(None))

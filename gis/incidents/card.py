@@ -23,6 +23,7 @@ from gis.incidents.workflow import (  # the workflow's own names and marks
     ESTIMATED_MARK,
 )
 from gis.model import Category, IncidentSource, IncidentStatus, Severity
+from gis.store.schema import Attachment, Incident
 
 
 def _label(enum: Any, code: str | None) -> str:
@@ -154,7 +155,6 @@ def load_incident_card(session: Session, incident_id: int, *, now: datetime | No
     gis.errors.NotFoundError
         No incident with that id.
     """
-    from gis.store.schema import Attachment, Incident
 
     incident = session.scalar(
         select(Incident).where(Incident.id == incident_id).options(

@@ -69,6 +69,7 @@ from gis import clock
 from gis.config import PROJECT_DIR, settings
 from gis.errors import ConflictError, FileFormatError, NotFoundError, RiverGridError, ValidationError
 from gis.model import LOCAL_TZ
+from gis import __version__
 
 __all__ = [
     "FILE_FOLDERS",
@@ -301,7 +302,6 @@ def _link_first_free(partial: Path, folder: Path, names: Iterator[str]) -> Path:
 
 
 def _app_version() -> str:
-    from gis import __version__
 
     return __version__
 
@@ -322,7 +322,7 @@ def _git_commit() -> str | None:
 def _pg_connection(url: str) -> tuple[str, dict[str, str]]:
     """A libpq connection string for the client programs (without the password) and their
     environment (the password as ``PGPASSWORD``, never on a command line)."""
-    from psycopg2.extensions import make_dsn
+    from psycopg2.extensions import make_dsn  # noqa: PLC0415 — psycopg2 exists only in server mode
 
     parsed = make_url(url)
     params: dict[str, Any] = {}

@@ -33,6 +33,8 @@ from gis.config import settings
 from gis.errors import ConflictError, RiverGridError
 from gis.store import rules as _rules  # noqa: F401  (registers the flush checks)
 from gis.store.audit import AuditedSession
+from gis.store.backup import backup_before_upgrade
+from gis.store.schema import Base
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -99,15 +101,14 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     (``config.attributes["after_commit"]``: callables taking a connection, such as removing files
     no row refers to any more) runs once that transaction has committed, in a new one.
     """
-    from alembic import command
-    from alembic.config import Config
+    from alembic import command  # noqa: PLC0415 — alembic only when the schema is checked or upgraded
+    from alembic.config import Config  # noqa: PLC0415 — alembic only when the schema is checked or upgraded
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     if (os.environ.get(BACKUP_ON_UPGRADE_ENV) or "1").strip().lower() not in {"0", "false", "no", "off"}:
         current, pending = pending_revisions(engine, revision)
         if current and pending:
-            from gis.store.backup import backup_before_upgrade
 
             backup_before_upgrade(engine, current=current, target=pending[-1])
     after_commit: list[Any] = []
@@ -124,9 +125,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 def pending_revisions(engine: Engine, revision: str = "head") -> tuple[tuple[str, ...], list[str]]:
     """The database's current Alembic revisions (empty for a database without our tables) and the
     revisions :func:`upgrade` to ``revision`` would apply, oldest first."""
-    from alembic.config import Config
-    from alembic.migration import MigrationContext
-    from alembic.script import ScriptDirectory
+    from alembic.config import Config  # noqa: PLC0415 — alembic only when the schema is checked or upgraded
+    from alembic.migration import MigrationContext  # noqa: PLC0415 — alembic only when the schema is checked or upgraded
+    from alembic.script import ScriptDirectory  # noqa: PLC0415 — alembic only when the schema is checked or upgraded
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -146,10 +147,9 @@ def _ours(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: A
 
 def schema_differences(engine: Engine) -> list[Any]:
     """What differs between the database's schema and the models (empty when they agree)."""
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
+    from alembic.autogenerate import compare_metadata  # noqa: PLC0415 — alembic only when the schema is checked or upgraded
+    from alembic.migration import MigrationContext  # noqa: PLC0415 — alembic only when the schema is checked or upgraded
 
-    from gis.store.schema import Base
 
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"include_object": _ours, "compare_type": True})

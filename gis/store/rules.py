@@ -17,6 +17,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import get_history
 
 from gis import model
 from gis.errors import CoordinateRangeError, DuplicateNameError, GeometryError
@@ -36,6 +37,10 @@ from gis.store.schema import (
     User,
     not_deleted,
 )
+from gis.errors import ValidationError
+from gis.auth import INSERT_ONLY_ROLES
+from gis.errors import PermissionDenied
+from gis.store.scope import scope_of
 
 GEOMETRY_TYPES: dict[type, tuple[str, ...]] = {
     Grid: ("Polygon", "MultiPolygon"),
@@ -147,11 +152,6 @@ def _check_rules(session: Session, flush_context: Any, instances: Any) -> None:
 @event.listens_for(AuditedSession, "before_flush")
 def _check_locked_evaluations(session: Session, flush_context: Any, instances: Any) -> None:
     """A submitted evaluation (考核评价) is locked: nothing may change or delete it."""
-    from sqlalchemy.orm.attributes import get_history
-
-    from gis.errors import ValidationError
-    from gis.store.schema import Evaluation
-
     for obj in list(session.dirty) + list(session.deleted):
         if not isinstance(obj, Evaluation):
             continue
@@ -173,8 +173,6 @@ def _check_volunteer_writes(session: Session, flush_context: Any, instances: Any
     else); an incident they report is recorded with the source 志愿者/协管员, so both count
     separately in the grid's figures.
     """
-    from gis.auth import INSERT_ONLY_ROLES
-    from gis.errors import PermissionDenied
 
     actor = session.info.get("actor")
     if actor is None or actor.role not in INSERT_ONLY_ROLES:
@@ -223,8 +221,6 @@ def _check_data_scope(session: Session, flush_context: Any, instances: Any) -> N
     tracks, supervised objects, and the cases it acts on (a case's grid before the change: a case
     escalated upwards leaves the village's scope by design). Reporting a case is open to everyone
     with ``incident.report``, wherever it lies."""
-    from gis.errors import PermissionDenied
-    from gis.store.scope import scope_of
 
     actor = session.info.get("actor")
     if actor is None or actor.installer:
@@ -246,7 +242,6 @@ def _check_data_scope(session: Session, flush_context: Any, instances: Any) -> N
             if isinstance(obj, Incident):
                 if obj in new:
                     continue
-                from sqlalchemy.orm.attributes import get_history
 
                 before = get_history(obj, "grid_id")
                 refs = [((before.deleted or before.unchanged or [obj.grid_id])[0], None)]

@@ -110,7 +110,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def _register_reflection() -> None:
     """Let SQLAlchemy reflect PostGIS ``geometry`` columns (Alembic's schema comparison)."""
-    from sqlalchemy.dialects.postgresql.base import ischema_names
+    from sqlalchemy.dialects.postgresql.base import ischema_names  # noqa: PLC0415 — the PostgreSQL dialect only when reflecting PostGIS
 
     ischema_names.setdefault("geometry", PostGISGeometry)
 
