@@ -49,6 +49,7 @@ from gis.geometry.crs import metric_crs_for
 from gis.errors import CRSError, GeometryError, ValidationError
 from gis.formatting import plain as _py
 from gis.geometry.linref import format_ranges
+from gis.geometry.shapes import polygonal_part
 
 STATION_COLUMN = "start_station_m"
 """Optional reach column: the 桩号 of the reach's first vertex, in metres (stationing that
@@ -148,9 +149,8 @@ def _clean_grids(geoms: np.ndarray, ids: np.ndarray, messages: list[str]) -> np.
     invalid = ~missing & ~shapely.is_valid(geoms)
     for i in np.flatnonzero(invalid):
         reason = shapely.is_valid_reason(geoms[i])
-        fixed = shapely.make_valid(geoms[i])
-        polys = [p for p in shapely.get_parts(fixed) if shapely.get_type_id(p) in (3, 6)]
-        geoms[i] = shapely.union_all(polys) if polys else None
+        area = polygonal_part(geoms[i])
+        geoms[i] = None if area.is_empty else area
         messages.append(f"网格 {ids[i]} 的边界无效（{reason}），已自动修复后参与检查")
     for i in np.flatnonzero(missing):
         messages.append(f"网格 {ids[i]} 没有边界图形，未参与检查")
@@ -727,7 +727,8 @@ def _scope_geoms(scope: gpd.GeoDataFrame | gpd.GeoSeries | None, reaches: gpd.Ge
         )
     geoms = np.asarray(series.to_crs(metric).array, dtype=object)
     geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
-    return shapely.force_2d(shapely.make_valid(geoms))
+    geoms = np.array([polygonal_part(g) for g in geoms], dtype=object)
+    return shapely.force_2d(geoms[~shapely.is_empty(geoms)])
 
 
 def _tree(grid_geoms: np.ndarray) -> STRtree:
