@@ -15,6 +15,7 @@ from shapely.geometry import LineString, MultiLineString, Polygon
 
 from gis.checks.coverage import check_coverage
 from gis.checks.topology import check_topology
+from gis.geometry.linref import substring
 from gis.geometry.shapes import polygonal_part, repair
 from gis.grids.editing import fit_grid
 from gis.io.files import read_layer
@@ -97,3 +98,32 @@ def test_the_editor_and_the_checks_repair_a_boundary_the_same_way(ring: Polygon,
     assert res.totals()["covered_length_m"] == pytest.approx(inside, rel=1e-9)
     assert res.totals()["uncovered_length_m"] == pytest.approx(8 * S - inside, rel=1e-9)
     assert res.totals()["overlap_length_m"] == 0.0
+
+
+# --- substring of (multi)lines ------------------------------------------------------------------
+
+# Two parts measured one after the other: 0–10 m along y = 0, then 10–20 m up x = 20 (the 10 m
+# gap between the parts is not measured).
+TWO_PARTS = MultiLineString([[(0, 0), (10, 0)], [(20, 0), (20, 10)]])
+
+
+@pytest.mark.parametrize(("a", "b", "want"), [
+    (2, 7, [[(2, 0), (7, 0)]]),  # inside the first part
+    (5, 15, [[(5, 0), (10, 0)], [(20, 0), (20, 5)]]),  # across the junction: 5 m + 5 m
+    (10, 20, [[(20, 0), (20, 10)]]),  # exactly the second part
+    (-5, 3, [[(0, 0), (3, 0)]]),  # clipped at the start
+    (12, 99, [[(20, 2), (20, 10)]]),  # clipped at the end
+    (7, 7, []),  # nothing
+    (25, 30, []),  # beyond the line
+])
+def test_substring_of_a_multilinestring_by_hand(a: float, b: float, want: list[list[tuple[float, float]]]) -> None:
+    got = substring(TWO_PARTS, a, b)
+    parts = [list(p.coords) for p in shapely.get_parts(got)] if not got.is_empty else []
+    assert parts == [[tuple(map(float, xy)) for xy in p] for p in want]
+    assert got.geom_type == ("MultiLineString" if len(want) > 1 else "LineString")
+    assert got.length == pytest.approx(max(0.0, min(b, 20) - max(a, 0)))
+
+
+def test_substring_follows_the_vertices_of_a_bent_line() -> None:
+    bent = LineString([(0, 0), (3, 0), (3, 4)])  # 3 m then 4 m
+    assert list(substring(bent, 1, 5).coords) == [(1.0, 0.0), (3.0, 0.0), (3.0, 2.0)]

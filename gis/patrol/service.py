@@ -34,6 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from gis.errors import NotFoundError, ValidationError
+from gis.geometry.linref import format_range
 from gis.grids.jurisdiction import check_near
 from gis.model import LOCAL_TZ, GridLevel, GridRole
 from gis.patrol.tracks import (
@@ -565,8 +566,6 @@ def coverage_frame(report: PatrolReport, reaches: gpd.GeoDataFrame) -> gpd.GeoDa
     whole reach patrolled) and the stretch's line (EPSG:4326). ``reaches`` as from
     :func:`store_reaches`.
     """
-    from gis.geometry.linref import format_range
-
     rows = []
     for c in report.coverage:
         rid = c["reach_id"]
