@@ -49,6 +49,7 @@ from gis.geometry.crs import metric_crs_for
 from gis.errors import CRSError, GeometryError, ValidationError
 from gis.formatting import plain as _py
 from gis.geometry.linref import format_ranges
+from gis.geometry.segindex import SegmentIndex, Segments, expand_ranges, measured_segments
 from gis.geometry.shapes import polygonal_part
 
 STATION_COLUMN = "start_station_m"
@@ -59,6 +60,7 @@ continues from an upstream reach). ``from_m``/``to_m`` stay metres from the reac
 STATUS_LABELS = {"covered": "已覆盖", "uncovered": "未覆盖（盲区）", "overlap": "重复覆盖"}
 
 _BREAK_TOL_M = 1e-9
+"""Breakpoints closer than this (in metres) are one breakpoint."""
 
 _CELL_FACTOR = 1.0
 """Cell side of the segment hash, in multiples of the larger median segment length."""
@@ -68,7 +70,6 @@ _SCOPE_TOLERANCE_M = 0.01
 
 _MAX_CELLS_PER_SIDE = 2048
 """Upper bound on the segment hash's cells along x or y (memory: a few dense int arrays)."""
-"""Breakpoints closer than this (in metres) are one breakpoint."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -159,155 +160,23 @@ def _clean_grids(geoms: np.ndarray, ids: np.ndarray, messages: list[str]) -> np.
 
 
 # ---------------------------------------------------------------------------------------------
-# Segment arrays
+# Where reaches meet boundaries (segments from gis.geometry.segindex)
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Segments:
-    """Straight segments of a set of lines, in order, with their measures along the owner."""
+def _breakpoints(r: Segments, index: SegmentIndex
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Where reach segments ``r`` meet the boundary segments of ``index``.
 
-    x0: np.ndarray
-    y0: np.ndarray
-    dx: np.ndarray
-    dy: np.ndarray
-    length: np.ndarray
-    owner: np.ndarray  # index of the reach / grid
-    part: np.ndarray  # global part index
-    m0: np.ndarray  # measure of the segment start along the owner (reaches only)
-
-    def __post_init__(self) -> None:
-        x1, y1 = self.x0 + self.dx, self.y0 + self.dy
-        self.xmin, self.xmax = np.minimum(self.x0, x1), np.maximum(self.x0, x1)
-        self.ymin, self.ymax = np.minimum(self.y0, y1), np.maximum(self.y0, y1)
-
-
-def _segments(lines: np.ndarray, owners: np.ndarray, *, with_measure: bool) -> tuple[_Segments, dict[str, np.ndarray]]:
-    parts, part_geom = shapely.get_parts(lines, return_index=True)
-    part_owner = owners[part_geom]
-    coords, coord_part = shapely.get_coordinates(parts, return_index=True)
-    same = coord_part[:-1] == coord_part[1:]
-    start = np.flatnonzero(same)
-    x0, y0 = coords[start, 0], coords[start, 1]
-    dx, dy = coords[start + 1, 0] - x0, coords[start + 1, 1] - y0
-    length = np.hypot(dx, dy)
-    seg_part = coord_part[start]
-    extra: dict[str, np.ndarray] = {}
-    m0 = np.zeros(0)
-    if with_measure:
-        # measure of every vertex along its owner: parts follow each other without gaps
-        vertex_step = np.zeros(len(coords))
-        vertex_step[start + 1] = length
-        vertex_m = np.cumsum(vertex_step)
-        part_len = np.bincount(coord_part, weights=vertex_step, minlength=len(parts))
-        owner_first_part = np.r_[True, part_owner[1:] != part_owner[:-1]] if len(parts) else np.zeros(0, bool)
-        # measure at which each part starts, within its owner
-        cum_before = np.cumsum(part_len) - part_len
-        owner_base = np.maximum.accumulate(np.where(owner_first_part, cum_before, 0.0)) if len(parts) else cum_before
-        part_start_m = cum_before - owner_base
-        first_vertex = np.r_[0, np.flatnonzero(coord_part[1:] != coord_part[:-1]) + 1] if len(coords) else np.zeros(0, int)
-        vertex_local = vertex_m - vertex_m[first_vertex][coord_part] + part_start_m[coord_part]
-        m0 = vertex_local[start]
-        extra = {
-            "coords": coords,
-            "vertex_m": vertex_local,
-            "coord_part": coord_part,
-            "part_owner": part_owner,
-            "part_start_m": part_start_m,
-            "part_len": part_len,
-        }
-    keep = length > 0
-    seg = _Segments(
-        x0[keep], y0[keep], dx[keep], dy[keep], length[keep], part_owner[seg_part[keep]], seg_part[keep],
-        m0[keep] if with_measure else m0,
-    )
-    return seg, extra
-
-
-def _take(seg: _Segments, idx: np.ndarray) -> _Segments:
-    return _Segments(seg.x0[idx], seg.y0[idx], seg.dx[idx], seg.dy[idx], seg.length[idx], seg.owner[idx],
-                     seg.part[idx], seg.m0[idx] if len(seg.m0) else seg.m0)
-
-
-def _cells(seg: _Segments, origin: tuple[float, float], size: float, ncol: int, nrow: int) -> tuple[np.ndarray, np.ndarray]:
-    """(segment index, cell key) for every cell of the ``ncol`` × ``nrow`` table that a segment's
-    envelope meets (envelopes are clipped to the table)."""
-    xmin, xmax, ymin, ymax = seg.xmin, seg.xmax, seg.ymin, seg.ymax
-    ix0 = np.clip(np.floor((xmin - origin[0]) / size), 0, ncol - 1).astype(np.int64)
-    ix1 = np.clip(np.floor((xmax - origin[0]) / size), 0, ncol - 1).astype(np.int64)
-    iy0 = np.clip(np.floor((ymin - origin[1]) / size), 0, nrow - 1).astype(np.int64)
-    iy1 = np.clip(np.floor((ymax - origin[1]) / size), 0, nrow - 1).astype(np.int64)
-    wx = ix1 - ix0 + 1
-    n = wx * (iy1 - iy0 + 1)
-    single = n == 1  # most segments lie in one cell
-    multi = np.flatnonzero(~single)
-    nm = n[multi]
-    k = np.arange(int(nm.sum())) - np.repeat(np.cumsum(nm) - nm, nm)
-    which = np.repeat(multi, nm)
-    ix = ix0[which] + k % wx[which]
-    iy = iy0[which] + k // wx[which]
-    one = np.flatnonzero(single)
-    return (
-        np.concatenate([one, which]),
-        np.concatenate([iy0[one] * ncol + ix0[one], iy * ncol + ix]),
-    )
-
-
-def _expand(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For ranges [lo, hi): (range number, position) of every member."""
-    counts = hi - lo
-    which = np.repeat(np.arange(len(lo)), counts)
-    pos = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(lo, counts)
-    return which, pos
-
-
-def _breakpoints(r: _Segments, b: _Segments) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Where reach segments meet boundary segments.
-
-    Returns ``(reach_seg, t)`` of every crossing or touching point, and ``(reach_seg, t_lo, t_hi,
-    boundary_owner)`` … as ``(rs, t, c_rs, c_lo, c_hi, c_owner)`` for collinear overlaps.
+    Returns ``(rs, t, c_rs, c_lo, c_hi, c_owner)``: the reach segment and parameter of every
+    crossing or touching point (collinear overlaps give their two ends), then the reach segment,
+    parameter range and boundary owner of every collinear overlap.
     """
-    empty = np.zeros(0)
-    if len(r.x0) == 0 or len(b.x0) == 0:
-        e = np.zeros(0, np.int64)
-        return e, empty, e, empty, empty, e  # type: ignore[return-value]
-    size = float(max(np.median(r.length), np.median(b.length)) * _CELL_FACTOR)
-    xs = np.concatenate([b.x0, b.x0 + b.dx])
-    ys = np.concatenate([b.y0, b.y0 + b.dy])
-    origin = (float(xs.min()) - size, float(ys.min()) - size)
-    span = max(float(xs.max()) - origin[0], float(ys.max()) - origin[1])
-    size = max(size, span / _MAX_CELLS_PER_SIDE, 1e-6)  # bound the number of cells
-    ncol = int(np.floor((float(xs.max()) - origin[0]) / size)) + 2
-    nrow = int(np.floor((float(ys.max()) - origin[1]) / size)) + 2
-    # only reach segments whose envelope meets the boundaries' extent can meet a boundary
-    near = np.flatnonzero(
-        (r.xmax >= origin[0]) & (r.ymax >= origin[1])
-        & (r.xmin <= origin[0] + (ncol - 1) * size) & (r.ymin <= origin[1] + (nrow - 1) * size)
-    )
-    r_idx, r_key = _cells(_take(r, near), origin, size, ncol, nrow)
-    r_idx = near[r_idx]
-    b_idx, b_key = _cells(b, origin, size, ncol, nrow)
-    # boundary segments grouped by cell (a dense table: cell -> first entry, count)
-    counts = np.bincount(b_key, minlength=ncol * nrow)
-    first_entry = np.cumsum(counts) - counts
-    order = np.argsort(b_key)
-    b_idx = b_idx[order]
-    busy = counts[r_key] > 0
-    r_idx, r_key = r_idx[busy], r_key[busy]
-    lo = first_entry[r_key]
-    which, pos = _expand(lo, lo + counts[r_key])
-    rs, bs, key = r_idx[which], b_idx[pos], r_key[which]
-    # envelopes must meet; count each pair only in the cell holding the lower-left corner of
-    # the intersection of the two envelopes
-    rxmin, rxmax, rymin, rymax = r.xmin[rs], r.xmax[rs], r.ymin[rs], r.ymax[rs]
-    bxmin, bxmax, bymin, bymax = b.xmin[bs], b.xmax[bs], b.ymin[bs], b.ymax[bs]
-    keep = (rxmin <= bxmax) & (bxmin <= rxmax) & (rymin <= bymax) & (bymin <= rymax)
-    rs, bs, key = rs[keep], bs[keep], key[keep]
-    cx = np.floor((np.maximum(rxmin[keep], bxmin[keep]) - origin[0]) / size).astype(np.int64)
-    cy = np.floor((np.maximum(rymin[keep], bymin[keep]) - origin[1]) / size).astype(np.int64)
-    keep = cy * ncol + cx == key
-    rs, bs = rs[keep], bs[keep]
-
+    b = index.segments
+    rs, bs = index.meeting(r)
+    if len(rs) == 0:
+        e, empty = np.zeros(0, np.int64), np.zeros(0)
+        return e, empty, e, empty, empty, e
     px, py, dx, dy = r.x0[rs], r.y0[rs], r.dx[rs], r.dy[rs]
     wx, wy = b.x0[bs] - px, b.y0[bs] - py
     ex, ey = b.dx[bs], b.dy[bs]
@@ -332,7 +201,7 @@ def _breakpoints(r: _Segments, b: _Segments) -> tuple[np.ndarray, np.ndarray, np
         c_lo[c],
         c_hi[c],
         b.owner[bs[c]],
-    )  # type: ignore[return-value]
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -359,16 +228,18 @@ def _locate(seg_g0: np.ndarray, g: np.ndarray, side: str) -> np.ndarray:
 def _pieces(reach_geoms: np.ndarray, grid_geoms: np.ndarray, grid_tree: STRtree) -> _Pieces:
     """Claims along ``reach_geoms`` by ``grid_geoms`` (all in one metric CRS; grids prepared)."""
     n = len(reach_geoms)
-    rseg, rx = _segments(reach_geoms, np.arange(n), with_measure=True)
-    reach_len = np.bincount(rx["part_owner"], weights=rx["part_len"], minlength=n)
+    rseg, rx = measured_segments(reach_geoms)
+    reach_len = np.bincount(rx.part_owner, weights=rx.part_len, minlength=n)
     # candidate grids by envelope
     pr, pg = grid_tree.query(reach_geoms)
     cand = np.unique(pg)
-    bseg, _ = _segments(shapely.boundary(grid_geoms[cand]), cand, with_measure=False)
-    bp_seg, bp_t, c_seg, c_lo, c_hi, c_owner = _breakpoints(rseg, bseg)
+    bseg, _ = measured_segments(shapely.boundary(grid_geoms[cand]), cand)
+    cell_m = float(max(np.median(rseg.length), np.median(bseg.length))) * _CELL_FACTOR if len(rseg) and len(bseg) else 1.0
+    bindex = SegmentIndex.build(bseg, cell_m=cell_m, max_cells_per_side=_MAX_CELLS_PER_SIDE)
+    bp_seg, bp_t, c_seg, c_lo, c_hi, c_owner = _breakpoints(rseg, bindex)
 
     # breakpoints as measures: crossings, part junctions, reach ends
-    part_owner, part_start = rx["part_owner"], rx["part_start_m"]
+    part_owner, part_start = rx.part_owner, rx.part_start_m
     bp_reach = np.concatenate([rseg.owner[bp_seg], part_owner, np.arange(n), np.arange(n)])
     bp_m = np.concatenate([
         rseg.m0[bp_seg] + bp_t * rseg.length[bp_seg],
@@ -394,7 +265,7 @@ def _pieces(reach_geoms: np.ndarray, grid_geoms: np.ndarray, grid_tree: STRtree)
     # global measure axis to find segments and vertices by measure
     offset = np.r_[0.0, np.cumsum(reach_len + 1.0)[:-1]]
     seg_g0 = offset[rseg.owner] + rseg.m0
-    vertex_g = offset[part_owner[rx["coord_part"]]] + rx["vertex_m"]
+    vertex_g = offset[part_owner[rx.coord_part]] + rx.vertex_m
 
     def point_at(m: np.ndarray, reach: np.ndarray, side: str) -> tuple[np.ndarray, np.ndarray]:
         """Coordinates at measure ``m`` (metres from each reach's start). The global axis only
@@ -413,7 +284,7 @@ def _pieces(reach_geoms: np.ndarray, grid_geoms: np.ndarray, grid_tree: STRtree)
     pr_s, pg_s = pr[pr_order], pg[pr_order]
     lo = np.searchsorted(pr_s, i_reach, "left")
     hi = np.searchsorted(pr_s, i_reach, "right")
-    k_int, k_pos = _expand(lo, hi)
+    k_int, k_pos = expand_ranges(lo, hi)
     k_grid = pg_s[k_pos]
     inside = shapely.intersects_xy(grid_geoms[k_grid], mx[k_int], my[k_int]) if len(k_int) else np.zeros(0, bool)
     claim_int, claim_grid = k_int[inside], k_grid[inside]
@@ -425,7 +296,7 @@ def _pieces(reach_geoms: np.ndarray, grid_geoms: np.ndarray, grid_tree: STRtree)
         start_g, end_g = offset[i_reach] + a, offset[i_reach] + b
         lo = np.searchsorted(start_g, c_from - _BREAK_TOL_M, "left")
         hi = np.searchsorted(end_g, c_to + _BREAK_TOL_M, "right")
-        c_which, c_pos = _expand(lo, np.maximum(lo, hi))
+        c_which, c_pos = expand_ranges(lo, np.maximum(lo, hi))
         on_edge = (b[c_pos] - a[c_pos]) > 0
         claim_int = np.concatenate([claim_int, c_pos[on_edge]])
         claim_grid = np.concatenate([claim_grid, c_owner[c_which][on_edge]])
@@ -468,9 +339,9 @@ def _pieces(reach_geoms: np.ndarray, grid_geoms: np.ndarray, grid_tree: STRtree)
     coords[first_c, 0], coords[first_c, 1] = sx, sy
     last_c = first_c + count - 1
     coords[last_c, 0], coords[last_c, 1] = ex, ey
-    which, pos = _expand(v_lo, v_hi)
+    which, pos = expand_ranges(v_lo, v_hi)
     inner = first_c[which] + 1 + (pos - v_lo[which])
-    coords[inner] = rx["coords"][pos]
+    coords[inner] = rx.coords[pos]
     piece_index = np.repeat(np.arange(len(count)), count)
     geometry = np.asarray(shapely.linestrings(coords, indices=piece_index) if total else [], dtype=object)
     degenerate = reach_len[p_reach] == 0

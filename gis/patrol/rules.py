@@ -32,7 +32,9 @@ import pandas as pd
 from gis.errors import ValidationError
 from gis.geometry.crs import metric_crs_for
 from gis.geometry.linref import format_range, substring
-from gis.patrol.tracks import LOCAL_TZ, PatrolResult, merge_intervals
+from gis.model import LOCAL_TZ
+from gis.patrol.flags import PatrolResult
+from gis.patrol.matching import merge_intervals
 
 __all__ = [
     "BLOCKING_FLAGS",
@@ -330,7 +332,7 @@ def period_coverage(results: Iterable[PatrolResult], reaches: gpd.GeoDataFrame) 
     results : iterable of PatrolResult
         The patrols of the period (callers leave out flagged ones as they see fit).
     reaches : GeoDataFrame
-        Reaches with a CRS, index = reach ids (:func:`gis.patrol.tracks.reaches_frame`); optional
+        Reaches with a CRS, index = reach ids (:func:`gis.patrol.matching.reaches_frame`); optional
         ``start_station_m`` column (metres) shifts the 桩号.
 
     Returns
