@@ -15,17 +15,52 @@ given to one of them). A reach touching a grid at a single point gains nothing.
 ``covered_length_m`` in the totals counts every claimed metre (one grid or more), so
 covered + uncovered = total for every reach.
 
+Boundaries that coincide within floating point
+-----------------------------------------------
+Boundaries pass through longitude/latitude, projections and overlays, so two grids drawn to
+share an edge carry copies of it that differ by nanometres (each copy's vertices rounded on their
+own; a vertex the editor puts on a neighbour's edge lies on it only to floating point). Exact
+closed-set arithmetic, PostGIS included, reports such a strip as a gap or a double claim, and a
+river drawn along one copy is double-claimed or not depending on which side the other copy's
+rounding fell. Here, with τ = :data:`COINCIDENCE_TOLERANCE_M` (1 µm):
+
+* a stretch is *near* a grid's boundary when it lies within τ of it all along (checked at its
+  start, middle, end and vertices) without lying exactly on it;
+* a grid claims a stretch *firmly* when the stretch lies exactly on its boundary (the same line:
+  a 界河 drawn as the boundary, boundaries sharing their vertices) or inside it and not near its
+  boundary;
+* a stretch that no grid claims firmly goes to one grid it is near (one it lies inside, else the
+  first in row order), and is uncovered when it is near none. Being near never adds a second
+  claim.
+
+So a strip narrower than τ between two grids, gap or overlap, leaves no gap and no double claim
+on the rivers crossing it, and a river along one grid's edge is that grid's alone when the
+neighbour's copy of the edge lies within τ, on either side. An edge whose two copies have the
+same coordinates stays a boundary river of both (``on_boundary``). Strips wider than τ are
+reported exactly as before, with the lengths of a plain overlay. The check's ``scope`` is closed
+with the same tolerance: a stretch near its boundary is in it.
+
+Why 1 µm: it must lie well above floating-point noise and well below anything real. Coordinates
+here are about 5·10⁶ m (projected) or 127° (stored), whose last bit is 0.9 nm and 1.6 nm; an
+intersection or a reprojection adds a few such units, and the nanosliver of the PostGIS
+comparison is 0.06 nm wide. The most precise boundaries in the field (RTK GNSS, cadastral
+surveys) are good to a centimetre, 10⁴ times τ, and a person drawing on a map is metres off. It is
+also the absolute tolerance on lengths of the PostGIS comparison, and the width of a strip of the
+topology check's noise area (``NOISE_AREA_M2``, 10⁻³ m²) along a kilometre of boundary.
+
 Method
 ------
 Everything runs on arrays, in a projected CRS, without polygon overlay:
 
 1. reach segments and grid-boundary segments are hashed into a uniform grid of square cells
-   and joined cell by cell;
+   and joined cell by cell (:class:`gis.geometry.segindex.SegmentIndex`, shared with patrol
+   matching);
 2. each candidate pair is intersected exactly (parametric segment intersection, collinear
    overlaps included), giving the breakpoints along the reach where a claim can change;
 3. each stretch between consecutive breakpoints is classified by a point-in-polygon test of
    its midpoint against the (prepared) grids whose envelope meets the reach; stretches lying on
-   a grid boundary get that grid from the collinear overlaps found in step 2;
+   a grid boundary get that grid from the collinear overlaps found in step 2, and stretches
+   near a boundary are found with the same segment hash (points within τ of a segment);
 4. consecutive stretches with the same set of grids are merged, and their geometry is cut from
    the reach by measure.
 
@@ -45,7 +80,7 @@ import pyproj
 import shapely
 from shapely import STRtree
 
-from gis.geometry.crs import metric_crs_for
+from gis.geometry.crs import choose_metric_crs, crs_name
 from gis.errors import CRSError, GeometryError, ValidationError
 from gis.formatting import plain as _py
 from gis.geometry.linref import format_ranges
@@ -58,6 +93,10 @@ continues from an upstream reach). ``from_m``/``to_m`` stay metres from the reac
 ``station`` text adds it."""
 
 STATUS_LABELS = {"covered": "已覆盖", "uncovered": "未覆盖（盲区）", "overlap": "重复覆盖"}
+
+COINCIDENCE_TOLERANCE_M = 1e-6
+"""Boundaries closer than this (1 µm) coincide: see "Boundaries that coincide" in the module
+docstring for the semantics and the choice of the value."""
 
 _BREAK_TOL_M = 1e-9
 """Breakpoints closer than this (in metres) are one breakpoint."""
@@ -77,29 +116,6 @@ _MAX_CELLS_PER_SIDE = 2048
 # ---------------------------------------------------------------------------------------------
 
 
-def _crs_name(crs: Any) -> str:
-    crs = pyproj.CRS.from_user_input(crs)
-    epsg = crs.to_epsg()
-    return f"EPSG:{epsg}" if epsg else crs.name
-
-
-def choose_metric_crs(reaches: gpd.GeoDataFrame, crs: Any = None) -> pyproj.CRS:
-    """The CRS lengths are measured in: ``crs`` if given, the data's own if projected in metres,
-    otherwise CGCS2000 3-degree Gauss-Krüger (or UTM) for the data's centre."""
-    if crs is not None:
-        chosen = pyproj.CRS.from_user_input(crs)
-        if not chosen.is_projected:
-            raise CRSError(
-                f"量算坐标系 {_crs_name(chosen)} 是经纬度坐标系，不能量算长度，请指定投影坐标系（如 EPSG:4551）",
-                f"--crs {_crs_name(chosen)} is geographic; give a projected CRS",
-            )
-        return chosen
-    own = pyproj.CRS.from_user_input(reaches.crs)
-    if own.is_projected and own.axis_info and own.axis_info[0].unit_name in ("metre", "meter"):
-        return own
-    return metric_crs_for(tuple(reaches.to_crs("EPSG:4326").total_bounds))
-
-
 def _check_layers(reaches: gpd.GeoDataFrame, grids: gpd.GeoDataFrame) -> None:
     for gdf, what in ((reaches, "河段"), (grids, "网格")):
         if gdf.crs is None:
@@ -108,7 +124,7 @@ def _check_layers(reaches: gpd.GeoDataFrame, grids: gpd.GeoDataFrame) -> None:
                 f"{'reaches' if what == '河段' else 'grids'} layer has no CRS",
             )
     if not pyproj.CRS.from_user_input(reaches.crs).equals(pyproj.CRS.from_user_input(grids.crs)):
-        a, b = _crs_name(reaches.crs), _crs_name(grids.crs)
+        a, b = crs_name(reaches.crs), crs_name(grids.crs)
         raise CRSError(
             f"河段图层坐标系为 {a}，网格图层坐标系为 {b}，两者不一致；请先将其中一个转换为另一个的坐标系",
             f"CRS mismatch: reaches {a}, grids {b}; reproject one to the other",
@@ -225,8 +241,38 @@ def _locate(seg_g0: np.ndarray, g: np.ndarray, side: str) -> np.ndarray:
     return np.clip(i, 0, len(seg_g0) - 1)
 
 
-def _pieces(reach_geoms: np.ndarray, grid_geoms: np.ndarray, grid_tree: STRtree) -> _Pieces:
-    """Claims along ``reach_geoms`` by ``grid_geoms`` (all in one metric CRS; grids prepared)."""
+def _claims(n_grids: int, n_level: int, inside: tuple[np.ndarray, np.ndarray], on: tuple[np.ndarray, np.ndarray],
+            near: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The (stretch, grid) claims, sorted, each once, from the stretches' midpoints ``inside``
+    grids, the stretches lying ``on`` grid boundaries (exactly) and those lying ``near`` them
+    (within :data:`COINCIDENCE_TOLERANCE_M` all along). For grids ``< n_level``: the exact and
+    the inside-but-not-near claims are firm; a stretch with no firm claim goes to one of the
+    grids it is near (one whose inside it is in, else the first), and to none otherwise. Grids
+    ``>= n_level`` (the scope) claim every stretch inside, on or near their boundary."""
+    def keys(pairs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        return np.unique(pairs[0].astype(np.int64) * n_grids + pairs[1])
+
+    k_in, k_on, k_near = keys(inside), keys(on), keys(near)
+    k_near = np.setdiff1d(k_near, k_on)
+    scope = np.union1d(np.union1d(k_in, k_on), k_near)
+    scope = scope[scope % n_grids >= n_level]
+    k_in, k_on, k_near = (k[k % n_grids < n_level] for k in (k_in, k_on, k_near))
+    firm = np.union1d(k_on, np.setdiff1d(k_in, k_near))
+    weak = k_near[~np.isin(k_near // n_grids, firm // n_grids)]
+    if len(weak):
+        order = np.lexsort((weak % n_grids, ~np.isin(weak, k_in), weak // n_grids))
+        weak = weak[order]
+        weak = weak[np.r_[True, weak[1:] // n_grids != weak[:-1] // n_grids]]
+    key = np.union1d(np.union1d(firm, weak), scope)
+    return key // n_grids, key % n_grids
+
+
+def _pieces(reach_geoms: np.ndarray, grid_geoms: np.ndarray, grid_tree: STRtree, n_level: int | None = None) -> _Pieces:
+    """Claims along ``reach_geoms`` by ``grid_geoms`` (all in one metric CRS; grids prepared).
+
+    ``grid_geoms[n_level:]`` are the scope's polygons (default: none), claimed under the closed
+    semantics with the tolerance and not competing with the grids (see :func:`_claims`).
+    """
     n = len(reach_geoms)
     rseg, rx = measured_segments(reach_geoms)
     reach_len = np.bincount(rx.part_owner, weights=rx.part_len, minlength=n)
@@ -235,7 +281,8 @@ def _pieces(reach_geoms: np.ndarray, grid_geoms: np.ndarray, grid_tree: STRtree)
     cand = np.unique(pg)
     bseg, _ = measured_segments(shapely.boundary(grid_geoms[cand]), cand)
     cell_m = float(max(np.median(rseg.length), np.median(bseg.length))) * _CELL_FACTOR if len(rseg) and len(bseg) else 1.0
-    bindex = SegmentIndex.build(bseg, cell_m=cell_m, max_cells_per_side=_MAX_CELLS_PER_SIDE)
+    bindex = SegmentIndex.build(bseg, cell_m=cell_m, grow_m=COINCIDENCE_TOLERANCE_M,
+                                max_cells_per_side=_MAX_CELLS_PER_SIDE)
     bp_seg, bp_t, c_seg, c_lo, c_hi, c_owner = _breakpoints(rseg, bindex)
 
     # breakpoints as measures: crossings, part junctions, reach ends
@@ -287,8 +334,8 @@ def _pieces(reach_geoms: np.ndarray, grid_geoms: np.ndarray, grid_tree: STRtree)
     k_int, k_pos = expand_ranges(lo, hi)
     k_grid = pg_s[k_pos]
     inside = shapely.intersects_xy(grid_geoms[k_grid], mx[k_int], my[k_int]) if len(k_int) else np.zeros(0, bool)
-    claim_int, claim_grid = k_int[inside], k_grid[inside]
     # stretches lying on a grid boundary (collinear overlaps) belong to that grid as well
+    on_int, on_grid = np.zeros(0, np.int64), np.zeros(0, np.int64)
     if len(c_seg):
         c_reach = rseg.owner[c_seg]
         c_from = offset[c_reach] + rseg.m0[c_seg] + c_lo * rseg.length[c_seg]
@@ -298,10 +345,30 @@ def _pieces(reach_geoms: np.ndarray, grid_geoms: np.ndarray, grid_tree: STRtree)
         hi = np.searchsorted(end_g, c_to + _BREAK_TOL_M, "right")
         c_which, c_pos = expand_ranges(lo, np.maximum(lo, hi))
         on_edge = (b[c_pos] - a[c_pos]) > 0
-        claim_int = np.concatenate([claim_int, c_pos[on_edge]])
-        claim_grid = np.concatenate([claim_grid, c_owner[c_which][on_edge]])
-    key = np.unique(claim_int.astype(np.int64) * len(grid_geoms) + claim_grid)
-    claim_int, claim_grid = key // len(grid_geoms), key % len(grid_geoms)
+        on_int, on_grid = c_pos[on_edge], c_owner[c_which][on_edge]
+    # stretches within the tolerance of a grid boundary all along (start, middle, end, vertices)
+    near_int, near_grid = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    m_pt, m_seg, _, _ = bindex.near(mx, my)
+    m_key = np.unique(m_pt.astype(np.int64) * len(grid_geoms) + bseg.owner[m_seg])
+    m_key = m_key[(b - a)[m_key // len(grid_geoms)] > 0]
+    if len(m_key):
+        ci = np.unique(m_key // len(grid_geoms))
+        sx, sy = point_at(a[ci], i_reach[ci], "right")
+        ex, ey = point_at(b[ci], i_reach[ci], "left")
+        v_lo = np.searchsorted(vertex_g, offset[i_reach[ci]] + a[ci], "right")
+        v_hi = np.maximum(v_lo, np.searchsorted(vertex_g, offset[i_reach[ci]] + b[ci], "left"))
+        v_which, v_pos = expand_ranges(v_lo, v_hi)
+        sample_of = np.concatenate([np.arange(len(ci)), np.arange(len(ci)), v_which])
+        s_pt, s_seg, _, _ = bindex.near(np.concatenate([sx, ex, rx.coords[v_pos, 0]]),
+                                        np.concatenate([sy, ey, rx.coords[v_pos, 1]]))
+        s_key = np.unique(s_pt.astype(np.int64) * len(grid_geoms) + bseg.owner[s_seg])  # (sample, grid), once
+        keys, counts = np.unique(sample_of[s_key // len(grid_geoms)] * len(grid_geoms) + s_key % len(grid_geoms),
+                                 return_counts=True)
+        full = keys[counts == (2 + v_hi - v_lo)[keys // len(grid_geoms)]]
+        near_key = np.intersect1d(ci[full // len(grid_geoms)] * len(grid_geoms) + full % len(grid_geoms), m_key)
+        near_int, near_grid = near_key // len(grid_geoms), near_key % len(grid_geoms)
+    claim_int, claim_grid = _claims(len(grid_geoms), len(grid_geoms) if n_level is None else n_level,
+                                    (k_int[inside], k_grid[inside]), (on_int, on_grid), (near_int, near_grid))
 
     # merge neighbouring stretches of one reach claimed by the same grids
     rng = np.random.default_rng(12345)
@@ -593,7 +660,7 @@ def _scope_geoms(scope: gpd.GeoDataFrame | gpd.GeoSeries | None, reaches: gpd.Ge
     series = scope.geometry if isinstance(scope, gpd.GeoDataFrame) else scope
     if series.crs is None or not pyproj.CRS.from_user_input(series.crs).equals(pyproj.CRS.from_user_input(reaches.crs)):
         raise CRSError(
-            f"检查范围的坐标系（{_crs_name(series.crs) if series.crs else '无'}）与河段图层（{_crs_name(reaches.crs)}）不一致",
+            f"检查范围的坐标系（{crs_name(series.crs) if series.crs else '无'}）与河段图层（{crs_name(reaches.crs)}）不一致",
             "scope CRS differs from the reaches' CRS",
         )
     geoms = np.asarray(series.to_crs(metric).array, dtype=object)
@@ -673,7 +740,7 @@ class CoverageChecker:
         self.result = self._make_result()
 
     def _compute(self, reaches: np.ndarray) -> _Pieces:
-        pieces = _pieces(self._p.reach_geoms[reaches], self._tree.geometries, self._tree)
+        pieces = _pieces(self._p.reach_geoms[reaches], self._tree.geometries, self._tree, len(self._p.grid_geoms))
         if len(self._scope):
             pieces = _restrict(pieces, len(self._p.grid_geoms))
         pieces.reach = reaches[pieces.reach]
@@ -724,4 +791,6 @@ class CoverageChecker:
         return self.result
 
 
-__all__ = ["STATUS_LABELS", "CoverageChecker", "CoverageResult", "check_coverage", "choose_metric_crs"]
+__all__ = [
+    "COINCIDENCE_TOLERANCE_M", "STATUS_LABELS", "CoverageChecker", "CoverageResult", "check_coverage", "choose_metric_crs",
+]
