@@ -98,3 +98,28 @@ def test_a_bounded_table_and_the_sparse_look_up_give_the_same_pairs(monkeypatch:
         near = index.near(walk[:, 0] + 0.2, walk[:, 1])
         pairs.append(list(zip(near[0].tolist(), near[1].tolist())))
     assert pairs[0] == pairs[2] == pairs[4] and pairs[1] == pairs[3] == pairs[5]
+
+
+@settings(max_examples=80, deadline=None)
+@given(lines_st, st.lists(st.tuples(coord, coord, st.integers(0, 3)), min_size=1, max_size=12),
+       st.sampled_from([0.5, 3.0]))
+def test_owners_near_all_points_of_a_group_like_a_naive_loop(lines, points, grow_m) -> None:  # type: ignore[no-untyped-def]
+    geoms = np.array([LineString(p) for p in lines], dtype=object)
+    seg, _ = measured_segments(geoms)
+    index = SegmentIndex.build(seg, cell_m=2.0, grow_m=grow_m)
+    groups = sorted({g for *_, g in points})
+    renumber = {g: k for k, g in enumerate(groups)}  # groups 0..k-1
+    x = np.array([p[0] for p in points])
+    y = np.array([p[1] for p in points])
+    group = np.array([renumber[p[2]] for p in points])
+    got = list(zip(*(a.tolist() for a in index.owners_near_all(x, y, group))))
+    assert got == sorted(set(got))
+    d = {(i, o): min(LineString([(seg.x0[k], seg.y0[k]), (seg.x0[k] + seg.dx[k], seg.y0[k] + seg.dy[k])])
+                     .distance(shapely.Point(x[i], y[i])) for k in np.flatnonzero(seg.owner == o))
+         for i in range(len(x)) for o in set(seg.owner.tolist())}
+    members = {g: np.flatnonzero(group == g) for g in range(len(groups))}
+    sure_in = {(g, o) for g in members for o in set(seg.owner.tolist())
+               if all(d[i, o] < grow_m - 1e-9 for i in members[g])}
+    sure_out = {(g, o) for g in members for o in set(seg.owner.tolist())
+                if any(d[i, o] > grow_m + 1e-9 for i in members[g])}
+    assert sure_in <= set(got) and not sure_out & set(got)  # ties at exactly grow_m may go either way

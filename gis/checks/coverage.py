@@ -40,13 +40,12 @@ same coordinates stays a boundary river of both (``on_boundary``). Strips wider 
 reported exactly as before, with the lengths of a plain overlay. The check's ``scope`` is closed
 with the same tolerance: a stretch near its boundary is in it.
 
-Why 1 µm: it must lie well above floating-point noise and well below anything real. Coordinates
-here are about 5·10⁶ m (projected) or 127° (stored), whose last bit is 0.9 nm and 1.6 nm; an
-intersection or a reprojection adds a few such units, and the nanosliver of the PostGIS
-comparison is 0.06 nm wide. The most precise boundaries in the field (RTK GNSS, cadastral
-surveys) are good to a centimetre, 10⁴ times τ, and a person drawing on a map is metres off. It is
-also the absolute tolerance on lengths of the PostGIS comparison, and the width of a strip of the
-topology check's noise area (``NOISE_AREA_M2``, 10⁻³ m²) along a kilometre of boundary.
+Why 1 µm: well above floating-point noise, well below anything real. Coordinates here are about
+5·10⁶ m (projected) or 127° (stored), whose last bit is 0.9 nm and 1.6 nm; an intersection or a
+reprojection adds a few such units (the nanosliver of the PostGIS comparison is 0.06 nm wide).
+The best boundaries in the field (RTK GNSS, cadastral surveys) are good to a centimetre, 10⁴ τ;
+a person drawing on a map is metres off. τ is also the PostGIS comparison's tolerance on lengths,
+and the topology check's noise area (``NOISE_AREA_M2``, 10⁻³ m²) is a τ-wide strip along 1 km.
 
 Method
 ------
@@ -267,7 +266,8 @@ def _claims(n_grids: int, n_level: int, inside: tuple[np.ndarray, np.ndarray], o
     return key // n_grids, key % n_grids
 
 
-def _pieces(reach_geoms: np.ndarray, grid_geoms: np.ndarray, grid_tree: STRtree, n_level: int | None = None) -> _Pieces:
+def _pieces(reach_geoms: np.ndarray, grid_geoms: np.ndarray, grid_tree: STRtree,
+            n_level: int | None = None) -> _Pieces:
     """Claims along ``reach_geoms`` by ``grid_geoms`` (all in one metric CRS; grids prepared).
 
     ``grid_geoms[n_level:]`` are the scope's polygons (default: none), claimed under the closed
@@ -280,8 +280,8 @@ def _pieces(reach_geoms: np.ndarray, grid_geoms: np.ndarray, grid_tree: STRtree,
     pr, pg = grid_tree.query(reach_geoms)
     cand = np.unique(pg)
     bseg, _ = measured_segments(shapely.boundary(grid_geoms[cand]), cand)
-    cell_m = float(max(np.median(rseg.length), np.median(bseg.length))) * _CELL_FACTOR if len(rseg) and len(bseg) else 1.0
-    bindex = SegmentIndex.build(bseg, cell_m=cell_m, grow_m=COINCIDENCE_TOLERANCE_M,
+    cell_m = float(max(np.median(rseg.length), np.median(bseg.length))) if len(rseg) and len(bseg) else 1.0
+    bindex = SegmentIndex.build(bseg, cell_m=cell_m * _CELL_FACTOR, grow_m=COINCIDENCE_TOLERANCE_M,
                                 max_cells_per_side=_MAX_CELLS_PER_SIDE)
     bp_seg, bp_t, c_seg, c_lo, c_hi, c_owner = _breakpoints(rseg, bindex)
 
@@ -348,25 +348,18 @@ def _pieces(reach_geoms: np.ndarray, grid_geoms: np.ndarray, grid_tree: STRtree,
         on_int, on_grid = c_pos[on_edge], c_owner[c_which][on_edge]
     # stretches within the tolerance of a grid boundary all along (start, middle, end, vertices)
     near_int, near_grid = np.zeros(0, np.int64), np.zeros(0, np.int64)
-    m_pt, m_seg, _, _ = bindex.near(mx, my)
-    m_key = np.unique(m_pt.astype(np.int64) * len(grid_geoms) + bseg.owner[m_seg])
-    m_key = m_key[(b - a)[m_key // len(grid_geoms)] > 0]
-    if len(m_key):
-        ci = np.unique(m_key // len(grid_geoms))
+    ci = np.unique(bindex.near(mx, my)[0])  # only stretches whose middle is that near can be
+    ci = ci[(b - a)[ci] > 0]
+    if len(ci):
         sx, sy = point_at(a[ci], i_reach[ci], "right")
         ex, ey = point_at(b[ci], i_reach[ci], "left")
         v_lo = np.searchsorted(vertex_g, offset[i_reach[ci]] + a[ci], "right")
-        v_hi = np.maximum(v_lo, np.searchsorted(vertex_g, offset[i_reach[ci]] + b[ci], "left"))
-        v_which, v_pos = expand_ranges(v_lo, v_hi)
-        sample_of = np.concatenate([np.arange(len(ci)), np.arange(len(ci)), v_which])
-        s_pt, s_seg, _, _ = bindex.near(np.concatenate([sx, ex, rx.coords[v_pos, 0]]),
-                                        np.concatenate([sy, ey, rx.coords[v_pos, 1]]))
-        s_key = np.unique(s_pt.astype(np.int64) * len(grid_geoms) + bseg.owner[s_seg])  # (sample, grid), once
-        keys, counts = np.unique(sample_of[s_key // len(grid_geoms)] * len(grid_geoms) + s_key % len(grid_geoms),
-                                 return_counts=True)
-        full = keys[counts == (2 + v_hi - v_lo)[keys // len(grid_geoms)]]
-        near_key = np.intersect1d(ci[full // len(grid_geoms)] * len(grid_geoms) + full % len(grid_geoms), m_key)
-        near_int, near_grid = near_key // len(grid_geoms), near_key % len(grid_geoms)
+        v_which, v_pos = expand_ranges(v_lo, np.searchsorted(vertex_g, offset[i_reach[ci]] + b[ci], "left"))
+        k = np.arange(len(ci))
+        near_int, near_grid = bindex.owners_near_all(np.concatenate([mx[ci], sx, ex, rx.coords[v_pos, 0]]),
+                                                     np.concatenate([my[ci], sy, ey, rx.coords[v_pos, 1]]),
+                                                     np.concatenate([k, k, k, v_which]))
+        near_int = ci[near_int]
     claim_int, claim_grid = _claims(len(grid_geoms), len(grid_geoms) if n_level is None else n_level,
                                     (k_int[inside], k_grid[inside]), (on_int, on_grid), (near_int, near_grid))
 
@@ -740,7 +733,8 @@ class CoverageChecker:
         self.result = self._make_result()
 
     def _compute(self, reaches: np.ndarray) -> _Pieces:
-        pieces = _pieces(self._p.reach_geoms[reaches], self._tree.geometries, self._tree, len(self._p.grid_geoms))
+        pieces = _pieces(self._p.reach_geoms[reaches], self._tree.geometries, self._tree,
+                         len(self._p.grid_geoms))
         if len(self._scope):
             pieces = _restrict(pieces, len(self._p.grid_geoms))
         pieces.reach = reaches[pieces.reach]
@@ -791,6 +785,5 @@ class CoverageChecker:
         return self.result
 
 
-__all__ = [
-    "COINCIDENCE_TOLERANCE_M", "STATUS_LABELS", "CoverageChecker", "CoverageResult", "check_coverage", "choose_metric_crs",
-]
+__all__ = ["COINCIDENCE_TOLERANCE_M", "STATUS_LABELS", "CoverageChecker", "CoverageResult", "check_coverage",
+           "choose_metric_crs"]

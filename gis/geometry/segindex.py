@@ -11,10 +11,11 @@ within the corridor of a GPS point). Everything is in one projected CRS, in metr
   are left out.
 * :class:`SegmentIndex` hashes the segments' bounding boxes, grown by ``grow_m``, into square
   cells of ``cell_m``. :meth:`SegmentIndex.near` gives, for points, every segment within
-  ``grow_m`` (one cell per point: a segment that near is listed in the point's cell);
+  ``grow_m`` (one cell per point: a segment that near is listed in the point's cell), and
+  :meth:`SegmentIndex.owners_near_all` the owners near every point of a group;
   :meth:`SegmentIndex.meeting` gives, for other segments, every indexed segment whose grown box
   meets theirs, each pair once (counted in the cell holding the lower-left corner of the two
-  boxes' intersection). Both are exact supersets filtered exactly, so the cell size changes the
+  boxes' intersection). All are exact supersets filtered exactly, so the cell size changes the
   speed, never the answer.
 
 A uniform grid beats an R-tree here because segments are short and evenly spread (rivers and
@@ -159,8 +160,9 @@ class SegmentIndex:
         if max_cells_per_side:
             cell = max(cell, max(hi_x - lo_x, hi_y - lo_y) / max_cells_per_side)
         cell = max(cell, 1e-6)
-        ncol = int((hi_x - lo_x) // cell) + 1
-        nrow = int((hi_y - lo_y) // cell) + 1
+        # the same arithmetic as _col_row, so that the highest coordinate falls in the last cell
+        ncol = int(np.floor((hi_x - lo_x) / cell)) + 1
+        nrow = int(np.floor((hi_y - lo_y) / cell)) + 1
         index = cls(segments, cell, g, lo_x, lo_y, ncol, nrow, np.zeros(0, np.int64), np.zeros(0, np.int64),
                     None, None)
         seg, key = index._cells(segments.xmin - g, segments.ymin - g, segments.xmax + g, segments.ymax + g)
@@ -222,6 +224,20 @@ class SegmentIndex:
         d = np.hypot(px - t * s.dx[seg], py - t * s.dy[seg])
         close = d <= self.grow_m
         return pt[close], seg[close], d[close], t[close]
+
+    def owners_near_all(self, x: np.ndarray, y: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For points in groups (``group[i]``, an int >= 0, for point ``i``): the pairs ``(group,
+        owner)`` such that every point of the group lies within ``grow_m`` of some segment of
+        that owner (owners are ints >= 0). Sorted, each pair once."""
+        group = np.asarray(group, np.int64)
+        pt, seg, _, _ = self.near(x, y)
+        if not len(pt):
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        n = int(self.segments.owner.max()) + 1
+        point_owner = np.unique(pt.astype(np.int64) * n + self.segments.owner[seg])  # each (point, owner) once
+        keys, counts = np.unique(group[point_owner // n] * n + point_owner % n, return_counts=True)
+        full = keys[counts == np.bincount(group)[keys // n]]
+        return full // n, full % n
 
     def meeting(self, other: Segments) -> tuple[np.ndarray, np.ndarray]:
         """Pairs ``(other segment, indexed segment)`` whose bounding boxes meet (the indexed ones
