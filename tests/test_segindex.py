@@ -49,7 +49,7 @@ def _index(lines: list[list[tuple[float, float]]], cell_m: float, grow_m: float)
 def test_near_finds_every_segment_within_the_distance_like_a_naive_loop(lines, points, cell_m, grow_m, dense) -> None:  # type: ignore[no-untyped-def]
     index = _index(lines, cell_m, grow_m)
     if not dense:  # the bisecting look-up instead of the dense table
-        index.first = index.count = None
+        index.starts = None
     x = np.array([p[0] for p in points])
     y = np.array([p[1] for p in points])
     pt, seg, d, t = index.near(x, y)
@@ -92,7 +92,7 @@ def test_a_bounded_table_and_the_sparse_look_up_give_the_same_pairs(monkeypatch:
     for limit, cells in ((1 << 22, None), (0, None), (1 << 22, 8)):
         monkeypatch.setattr(segindex, "_DENSE_CELLS", limit)
         index = SegmentIndex.build(seg, cell_m=1.0, grow_m=0.5, max_cells_per_side=cells)
-        assert (index.first is None) == (limit == 0)
+        assert (index.starts is None) == (limit == 0)
         a, b = index.meeting(seg)
         pairs.append(sorted(zip(a.tolist(), b.tolist())))
         near = index.near(walk[:, 0] + 0.2, walk[:, 1])

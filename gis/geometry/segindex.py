@@ -33,8 +33,9 @@ import shapely
 __all__ = ["MeasuredVertices", "SegmentIndex", "Segments", "expand_ranges", "measured_segments"]
 
 _DENSE_CELLS = 1 << 22
-"""Up to this many cells the index keeps a dense cell → entries table (O(1) look-ups, a few
-int64 arrays of this length); above it, look-ups bisect the sorted cell keys."""
+"""Up to this many cells the index keeps a dense table of where each cell's entries start (O(1)
+look-ups; one int32 array of this length, 16 MB at most); above it, look-ups bisect the sorted
+cell keys."""
 
 
 def expand_ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -142,8 +143,7 @@ class SegmentIndex:
     nrow: int
     keys: np.ndarray  # sorted cell keys of the (cell, segment) entries
     segs: np.ndarray  # segment of each entry (ascending within a cell)
-    first: np.ndarray | None  # dense: first entry of each cell (None above _DENSE_CELLS cells)
-    count: np.ndarray | None  # dense: number of entries of each cell
+    starts: np.ndarray | None  # dense: entries of cell k are [starts[k], starts[k + 1]) (None: bisect)
 
     @classmethod
     def build(cls, segments: Segments, *, cell_m: float, grow_m: float = 0.0,
@@ -163,14 +163,14 @@ class SegmentIndex:
         # the same arithmetic as _col_row, so that the highest coordinate falls in the last cell
         ncol = int(np.floor((hi_x - lo_x) / cell)) + 1
         nrow = int(np.floor((hi_y - lo_y) / cell)) + 1
-        index = cls(segments, cell, g, lo_x, lo_y, ncol, nrow, np.zeros(0, np.int64), np.zeros(0, np.int64),
-                    None, None)
+        index = cls(segments, cell, g, lo_x, lo_y, ncol, nrow, np.zeros(0, np.int64), np.zeros(0, np.int64), None)
         seg, key = index._cells(segments.xmin - g, segments.ymin - g, segments.xmax + g, segments.ymax + g)
         order = np.argsort(key, kind="stable")
         index.keys, index.segs = key[order], seg[order]
         if ncol * nrow <= _DENSE_CELLS:
-            index.count = np.bincount(index.keys, minlength=ncol * nrow)
-            index.first = np.cumsum(index.count) - index.count
+            starts = np.zeros(ncol * nrow + 1, np.int64)
+            np.cumsum(np.bincount(index.keys, minlength=ncol * nrow), out=starts[1:])
+            index.starts = starts.astype(np.int32 if len(key) < 2**31 else np.int64)
         return index
 
     def _col_row(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -199,9 +199,8 @@ class SegmentIndex:
 
     def _entries(self, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """[lo, hi) of the entries of each cell ``key`` (valid keys only)."""
-        if self.first is not None and self.count is not None:
-            lo = self.first[key]
-            return lo, lo + self.count[key]
+        if self.starts is not None:
+            return self.starts[key].astype(np.int64), self.starts[key + 1].astype(np.int64)
         return np.searchsorted(self.keys, key, side="left"), np.searchsorted(self.keys, key, side="right")
 
     def near(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
