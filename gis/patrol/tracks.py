@@ -332,7 +332,7 @@ def _read_csv_track(p: Path, csv_tz: tzinfo | str) -> Track:
     header: list[str] = []
     wanted = {n.lower() for n in (*_CSV_LON, *_CSV_LAT, *_CSV_TIME)}
 
-    def candidate(column: str) -> bool:  # pandas asks once per column: keep the names for the message
+    def candidate(column: str) -> bool:  # pandas asks about every column (some more than once)
         header.append(str(column))
         return str(column).strip().lower() in wanted
 
