@@ -1,4 +1,4 @@
-"""Benchmark of patrol matching (``gis.patrol.tracks``): GPS points against reaches.
+"""Benchmark of patrol matching (``gis.patrol.matching``): GPS points against reaches.
 
 Generates ``--reaches`` meandering reaches (:func:`bench.synthetic.make_reaches`, EPSG:4551 near
 Linjiang) and ``--tracks`` patrols with ``--points`` GPS points in all: each walks along a random
@@ -6,10 +6,10 @@ single-part reach at 3–6 km/h (one fix every 4–6 s, turning back at the reac
 one in ten walks 150 m beside its river (nothing to match). Then:
 
 1. builds the reach index (STRtree and the segment hash of the corridor; ``index_s``);
-2. matches every point with :func:`gis.patrol.tracks.match_many` (nearest reach within ``--corridor-m``,
+2. matches every point with :func:`gis.patrol.matching.match_many` (nearest reach within ``--corridor-m``,
    projection in metres along it, continuity at confluences, patrolled intervals per track;
    ``match_s``, transformation from lon/lat included);
-3. checks that :func:`gis.patrol.tracks.match_track`, one track at a time, finds the same intervals on
+3. checks that :func:`gis.patrol.matching.match_track`, one track at a time, finds the same intervals on
    ``--check-tracks`` tracks;
 4. times a naive loop on ``--naive`` of the points: for each point, the distance to every reach
    (``shapely`` one pair at a time), the nearest one within the corridor and
@@ -22,7 +22,7 @@ wall ≫ CPU means the process waited for a core), then as its last line one JSO
 ``{"reaches", "points", "tracks", "index_s", "match_s", "match_cpu_s", "naive_ms_per_point",
 "naive_extrapolated_s", "ratio", "agree", "load_avg", "full_s"}`` (``ratio`` = naive extrapolated to
 all points / ``match_s``; ``full_s``: with ``--full``, the whole analysis of every track, see
-:func:`gis.patrol.tracks.analyse_tracks`). Exits with status 1 when matching takes 5 s or more (the target of issue
+:func:`gis.patrol.matching.analyse_tracks`). Exits with status 1 when matching takes 5 s or more (the target of issue
 6) or when anything disagrees.
 
 Run: ``python bench/patrol.py`` (about a minute, most of it the naive loop and generating data).
@@ -47,15 +47,16 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.synthetic import CRS, make_reaches
-from gis.patrol.tracks import (
+from gis.patrol.matching import (
     MatchOptions,
-    Track,
+    _match_xy,
     _reach_index,
     analyse_tracks,
     match_many,
     match_track,
     reaches_frame,
 )
+from gis.patrol.tracks import Track
 
 TARGET_S = 5.0
 T0 = np.datetime64("2026-11-02T00:00:00", "ns")
@@ -135,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     index.segments_for(options.corridor_m)
     index_s = time.perf_counter() - t
     segs = index.segments_for(options.corridor_m)
-    print(f"index built in {index_s:.2f} s ({len(segs.length):,} segments, {len(segs.keys):,} cell entries, "
+    print(f"index built in {index_s:.2f} s ({len(segs.segments):,} segments, {len(segs.keys):,} cell entries, "
           f"metric CRS EPSG:{index.crs.to_epsg()})")
 
     t, c = time.perf_counter(), time.process_time()
@@ -164,8 +165,6 @@ def main(argv: list[str] | None = None) -> int:
     n_which, n_m, n_within = naive(geoms_m, x[sample], y[sample], args.corridor_m)
     naive_ms = (time.perf_counter() - t) * 1000 / n
     # ours for every point (the same call match_many makes), compared on the sample
-    from gis.patrol.tracks import _match_xy
-
     sizes = np.array([len(tr) for tr in tracks])
     breaks = np.zeros(len(x), dtype=bool)
     breaks[np.cumsum(sizes) - sizes] = True

@@ -587,7 +587,8 @@ def cmd_calendar(args: argparse.Namespace) -> int:
 
 
 def cmd_patrol(args: argparse.Namespace) -> int:
-    from gis.patrol.tracks import MatchOptions, analyse_tracks, reaches_frame, read_tracks
+    from gis.patrol.matching import MatchOptions, analyse_tracks, reaches_frame
+    from gis.patrol.tracks import read_tracks
 
     if args.rivers:
         from gis.io.files import read_layer
@@ -612,7 +613,7 @@ def cmd_patrol(args: argparse.Namespace) -> int:
 
 
 def cmd_patrol_report(args: argparse.Namespace) -> int:
-    from gis.patrol.tracks import MatchOptions
+    from gis.patrol.matching import MatchOptions
     from gis.patrol.service import patrol_report
 
     store = _store(args)

@@ -284,7 +284,9 @@ def test_covered_plus_uncovered_is_the_reach_length(pg: Connection, name: str, s
 # neighbour's vertex 505269.6158649049 differs from the reach's 505269.61586490495 by ~6e-11 m,
 # so the reach lies just outside grid 13: relate(reach, grid 13) = FF1F00212, and an exact
 # rational evaluation of the closed-set semantics on these coordinates gives overlap 0, as
-# PostGIS does. check_coverage reports the whole 19.944 m as double-claimed.
+# PostGIS does. check_coverage once reported the whole 19.944 m as double-claimed; boundaries
+# within COINCIDENCE_TOLERANCE_M now coincide (see gis.checks.coverage and tests/test_nanosliver.py,
+# which runs this case without PostGIS).
 NANOSLIVER_REACH = "LINESTRING (505269.61586490495 4602156.158347385, 505282.5070931129 4602171.376165074)"
 NANOSLIVER_GRIDS = {
     10: "POLYGON ((505269.61586490495 4602156.158347385, 505282.5070931129 4602171.376165074, "
@@ -298,11 +300,6 @@ NANOSLIVER_GRIDS = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ours reports 19.944 m overlap on a reach ~1e-11 m outside the neighbour grid; "
-    "PostGIS and exact arithmetic: 0 (reported to the gis.checks.coverage owner)",
-)
 def test_reach_along_one_side_of_a_nanosliver_matches_postgis(pg: Connection) -> None:
     reaches = gdf({1: shapely.from_wkt(NANOSLIVER_REACH)})
     grids = gdf({gid: shapely.from_wkt(w) for gid, w in NANOSLIVER_GRIDS.items()})

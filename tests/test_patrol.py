@@ -12,7 +12,7 @@ import pyproj
 import pytest
 import shapely
 
-from gis.patrol import tracks as P
+from gis import patrol as P
 from gis.cli import main
 from gis.geometry.crs import wgs84_to_gcj02
 from gis.errors import FileFormatError, ValidationError

@@ -15,7 +15,7 @@ import pytest
 import shapely
 from sqlalchemy import func, select
 
-from gis.patrol import tracks as P
+from gis import patrol as P
 from gis.auth import Actor
 from gis.geometry.crs import wgs84_to_gcj02
 from gis.errors import (

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from bench.patrol import make_tracks
 from bench.synthetic import CRS, make_reaches
-from gis.patrol import tracks as P
+from gis.patrol import matching as P
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import shapely
 from streamlit.testing.v1 import AppTest
 from test_app import APP, sign_in
 
-from gis.patrol import tracks as P
+from gis import patrol as P
 from gis.errors import ValidationError
 from gis.patrol.rules import (
     parse_period,

@@ -59,6 +59,7 @@ from gis.auth import Scope
 from gis.store.tree import GridTree
 from gis.errors import NotFoundError, ValidationError
 from gis.checks.findings import Finding
+from gis.geometry.linref import substring
 from gis.model import GridLevel, GridRole, IncidentStatus
 from gis.patrol.rules import PatrolRule, Period, parse_period
 
@@ -333,21 +334,6 @@ def _tz():  # type: ignore[no-untyped-def]
 # ---------------------------------------------------------------------------------------------
 
 
-def _line_part(line: BaseGeometry, a: float, b: float) -> BaseGeometry:
-    """The part of a (Multi)LineString from ``a`` to ``b`` metres, parts measured one after another."""
-    from shapely.ops import substring
-
-    parts = list(line.geoms) if line.geom_type == "MultiLineString" else [line]
-    out, pos = [], 0.0
-    for part in parts:
-        n = part.length
-        lo, hi = max(a - pos, 0.0), min(b - pos, n)
-        if hi > lo:
-            out.append(substring(part, lo, hi))
-        pos += n
-    return shapely.union_all(out) if out else shapely.LineString()
-
-
 @dataclass
 class _Static:
     """Findings that do not depend on the period (checked once, shared by months)."""
@@ -552,7 +538,7 @@ def assess(session: Session, period: str | Period, *, grid_id: int | None = None
             cuts, pos, pieces = [(s["from_m"], s["to_m"]) for s in c["never_patrolled"]], 0.0, []
             for a, b in [*cuts, (c["length_m"], c["length_m"])]:
                 if a > pos:
-                    pieces.append(_line_part(line, pos, a))
+                    pieces.append(substring(line, pos, a))
                 pos = max(pos, b)
             patrolled[c["reach_id"]] = shapely.union_all(pieces) if pieces else shapely.LineString()
         tree = shapely.STRtree(list(reach_m.values()))

@@ -15,17 +15,51 @@ given to one of them). A reach touching a grid at a single point gains nothing.
 ``covered_length_m`` in the totals counts every claimed metre (one grid or more), so
 covered + uncovered = total for every reach.
 
+Boundaries that coincide within floating point
+-----------------------------------------------
+Boundaries pass through longitude/latitude, projections and overlays, so two grids drawn to
+share an edge carry copies of it that differ by nanometres (each copy's vertices rounded on their
+own; a vertex the editor puts on a neighbour's edge lies on it only to floating point). Exact
+closed-set arithmetic, PostGIS included, reports such a strip as a gap or a double claim, and a
+river drawn along one copy is double-claimed or not depending on which side the other copy's
+rounding fell. Here, with τ = :data:`COINCIDENCE_TOLERANCE_M` (1 µm):
+
+* a stretch is *near* a grid's boundary when it lies within τ of it all along (checked at its
+  start, middle, end and vertices) without lying exactly on it;
+* a grid claims a stretch *firmly* when the stretch lies exactly on its boundary (the same line:
+  a 界河 drawn as the boundary, boundaries sharing their vertices) or inside it and not near its
+  boundary;
+* a stretch that no grid claims firmly goes to one grid it is near (one it lies inside, else the
+  first in row order), and is uncovered when it is near none. Being near never adds a second
+  claim.
+
+So a strip narrower than τ between two grids, gap or overlap, leaves no gap and no double claim
+on the rivers crossing it, and a river along one grid's edge is that grid's alone when the
+neighbour's copy of the edge lies within τ, on either side. An edge whose two copies have the
+same coordinates stays a boundary river of both (``on_boundary``). Strips wider than τ are
+reported exactly as before, with the lengths of a plain overlay. The check's ``scope`` is closed
+with the same tolerance: a stretch near its boundary is in it.
+
+Why 1 µm: well above floating-point noise, well below anything real. Coordinates here are about
+5·10⁶ m (projected) or 127° (stored), whose last bit is 0.9 nm and 1.6 nm; an intersection or a
+reprojection adds a few such units (the nanosliver of the PostGIS comparison is 0.06 nm wide).
+The best boundaries in the field (RTK GNSS, cadastral surveys) are good to a centimetre, 10⁴ τ;
+a person drawing on a map is metres off. τ is also the PostGIS comparison's tolerance on lengths,
+and the topology check's noise area (``NOISE_AREA_M2``, 10⁻³ m²) is a τ-wide strip along 1 km.
+
 Method
 ------
 Everything runs on arrays, in a projected CRS, without polygon overlay:
 
 1. reach segments and grid-boundary segments are hashed into a uniform grid of square cells
-   and joined cell by cell;
+   and joined cell by cell (:class:`gis.geometry.segindex.SegmentIndex`, shared with patrol
+   matching);
 2. each candidate pair is intersected exactly (parametric segment intersection, collinear
    overlaps included), giving the breakpoints along the reach where a claim can change;
 3. each stretch between consecutive breakpoints is classified by a point-in-polygon test of
    its midpoint against the (prepared) grids whose envelope meets the reach; stretches lying on
-   a grid boundary get that grid from the collinear overlaps found in step 2;
+   a grid boundary get that grid from the collinear overlaps found in step 2, and stretches
+   near a boundary are found with the same segment hash (points within τ of a segment);
 4. consecutive stretches with the same set of grids are merged, and their geometry is cut from
    the reach by measure.
 
@@ -45,10 +79,12 @@ import pyproj
 import shapely
 from shapely import STRtree
 
-from gis.geometry.crs import metric_crs_for
+from gis.geometry.crs import choose_metric_crs, crs_name
 from gis.errors import CRSError, GeometryError, ValidationError
 from gis.formatting import plain as _py
 from gis.geometry.linref import format_ranges
+from gis.geometry.segindex import SegmentIndex, Segments, expand_ranges, measured_segments
+from gis.geometry.shapes import polygonal_part
 
 STATION_COLUMN = "start_station_m"
 """Optional reach column: the 桩号 of the reach's first vertex, in metres (stationing that
@@ -57,7 +93,12 @@ continues from an upstream reach). ``from_m``/``to_m`` stay metres from the reac
 
 STATUS_LABELS = {"covered": "已覆盖", "uncovered": "未覆盖（盲区）", "overlap": "重复覆盖"}
 
+COINCIDENCE_TOLERANCE_M = 1e-6
+"""Boundaries closer than this (1 µm) coincide: see "Boundaries that coincide" in the module
+docstring for the semantics and the choice of the value."""
+
 _BREAK_TOL_M = 1e-9
+"""Breakpoints closer than this (in metres) are one breakpoint."""
 
 _CELL_FACTOR = 1.0
 """Cell side of the segment hash, in multiples of the larger median segment length."""
@@ -67,35 +108,11 @@ _SCOPE_TOLERANCE_M = 0.01
 
 _MAX_CELLS_PER_SIDE = 2048
 """Upper bound on the segment hash's cells along x or y (memory: a few dense int arrays)."""
-"""Breakpoints closer than this (in metres) are one breakpoint."""
 
 
 # ---------------------------------------------------------------------------------------------
 # Input checks
 # ---------------------------------------------------------------------------------------------
-
-
-def _crs_name(crs: Any) -> str:
-    crs = pyproj.CRS.from_user_input(crs)
-    epsg = crs.to_epsg()
-    return f"EPSG:{epsg}" if epsg else crs.name
-
-
-def choose_metric_crs(reaches: gpd.GeoDataFrame, crs: Any = None) -> pyproj.CRS:
-    """The CRS lengths are measured in: ``crs`` if given, the data's own if projected in metres,
-    otherwise CGCS2000 3-degree Gauss-Krüger (or UTM) for the data's centre."""
-    if crs is not None:
-        chosen = pyproj.CRS.from_user_input(crs)
-        if not chosen.is_projected:
-            raise CRSError(
-                f"量算坐标系 {_crs_name(chosen)} 是经纬度坐标系，不能量算长度，请指定投影坐标系（如 EPSG:4551）",
-                f"--crs {_crs_name(chosen)} is geographic; give a projected CRS",
-            )
-        return chosen
-    own = pyproj.CRS.from_user_input(reaches.crs)
-    if own.is_projected and own.axis_info and own.axis_info[0].unit_name in ("metre", "meter"):
-        return own
-    return metric_crs_for(tuple(reaches.to_crs("EPSG:4326").total_bounds))
 
 
 def _check_layers(reaches: gpd.GeoDataFrame, grids: gpd.GeoDataFrame) -> None:
@@ -106,7 +123,7 @@ def _check_layers(reaches: gpd.GeoDataFrame, grids: gpd.GeoDataFrame) -> None:
                 f"{'reaches' if what == '河段' else 'grids'} layer has no CRS",
             )
     if not pyproj.CRS.from_user_input(reaches.crs).equals(pyproj.CRS.from_user_input(grids.crs)):
-        a, b = _crs_name(reaches.crs), _crs_name(grids.crs)
+        a, b = crs_name(reaches.crs), crs_name(grids.crs)
         raise CRSError(
             f"河段图层坐标系为 {a}，网格图层坐标系为 {b}，两者不一致；请先将其中一个转换为另一个的坐标系",
             f"CRS mismatch: reaches {a}, grids {b}; reproject one to the other",
@@ -148,9 +165,8 @@ def _clean_grids(geoms: np.ndarray, ids: np.ndarray, messages: list[str]) -> np.
     invalid = ~missing & ~shapely.is_valid(geoms)
     for i in np.flatnonzero(invalid):
         reason = shapely.is_valid_reason(geoms[i])
-        fixed = shapely.make_valid(geoms[i])
-        polys = [p for p in shapely.get_parts(fixed) if shapely.get_type_id(p) in (3, 6)]
-        geoms[i] = shapely.union_all(polys) if polys else None
+        area = polygonal_part(geoms[i])
+        geoms[i] = None if area.is_empty else area
         messages.append(f"网格 {ids[i]} 的边界无效（{reason}），已自动修复后参与检查")
     for i in np.flatnonzero(missing):
         messages.append(f"网格 {ids[i]} 没有边界图形，未参与检查")
@@ -159,155 +175,23 @@ def _clean_grids(geoms: np.ndarray, ids: np.ndarray, messages: list[str]) -> np.
 
 
 # ---------------------------------------------------------------------------------------------
-# Segment arrays
+# Where reaches meet boundaries (segments from gis.geometry.segindex)
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Segments:
-    """Straight segments of a set of lines, in order, with their measures along the owner."""
+def _breakpoints(r: Segments, index: SegmentIndex
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Where reach segments ``r`` meet the boundary segments of ``index``.
 
-    x0: np.ndarray
-    y0: np.ndarray
-    dx: np.ndarray
-    dy: np.ndarray
-    length: np.ndarray
-    owner: np.ndarray  # index of the reach / grid
-    part: np.ndarray  # global part index
-    m0: np.ndarray  # measure of the segment start along the owner (reaches only)
-
-    def __post_init__(self) -> None:
-        x1, y1 = self.x0 + self.dx, self.y0 + self.dy
-        self.xmin, self.xmax = np.minimum(self.x0, x1), np.maximum(self.x0, x1)
-        self.ymin, self.ymax = np.minimum(self.y0, y1), np.maximum(self.y0, y1)
-
-
-def _segments(lines: np.ndarray, owners: np.ndarray, *, with_measure: bool) -> tuple[_Segments, dict[str, np.ndarray]]:
-    parts, part_geom = shapely.get_parts(lines, return_index=True)
-    part_owner = owners[part_geom]
-    coords, coord_part = shapely.get_coordinates(parts, return_index=True)
-    same = coord_part[:-1] == coord_part[1:]
-    start = np.flatnonzero(same)
-    x0, y0 = coords[start, 0], coords[start, 1]
-    dx, dy = coords[start + 1, 0] - x0, coords[start + 1, 1] - y0
-    length = np.hypot(dx, dy)
-    seg_part = coord_part[start]
-    extra: dict[str, np.ndarray] = {}
-    m0 = np.zeros(0)
-    if with_measure:
-        # measure of every vertex along its owner: parts follow each other without gaps
-        vertex_step = np.zeros(len(coords))
-        vertex_step[start + 1] = length
-        vertex_m = np.cumsum(vertex_step)
-        part_len = np.bincount(coord_part, weights=vertex_step, minlength=len(parts))
-        owner_first_part = np.r_[True, part_owner[1:] != part_owner[:-1]] if len(parts) else np.zeros(0, bool)
-        # measure at which each part starts, within its owner
-        cum_before = np.cumsum(part_len) - part_len
-        owner_base = np.maximum.accumulate(np.where(owner_first_part, cum_before, 0.0)) if len(parts) else cum_before
-        part_start_m = cum_before - owner_base
-        first_vertex = np.r_[0, np.flatnonzero(coord_part[1:] != coord_part[:-1]) + 1] if len(coords) else np.zeros(0, int)
-        vertex_local = vertex_m - vertex_m[first_vertex][coord_part] + part_start_m[coord_part]
-        m0 = vertex_local[start]
-        extra = {
-            "coords": coords,
-            "vertex_m": vertex_local,
-            "coord_part": coord_part,
-            "part_owner": part_owner,
-            "part_start_m": part_start_m,
-            "part_len": part_len,
-        }
-    keep = length > 0
-    seg = _Segments(
-        x0[keep], y0[keep], dx[keep], dy[keep], length[keep], part_owner[seg_part[keep]], seg_part[keep],
-        m0[keep] if with_measure else m0,
-    )
-    return seg, extra
-
-
-def _take(seg: _Segments, idx: np.ndarray) -> _Segments:
-    return _Segments(seg.x0[idx], seg.y0[idx], seg.dx[idx], seg.dy[idx], seg.length[idx], seg.owner[idx],
-                     seg.part[idx], seg.m0[idx] if len(seg.m0) else seg.m0)
-
-
-def _cells(seg: _Segments, origin: tuple[float, float], size: float, ncol: int, nrow: int) -> tuple[np.ndarray, np.ndarray]:
-    """(segment index, cell key) for every cell of the ``ncol`` × ``nrow`` table that a segment's
-    envelope meets (envelopes are clipped to the table)."""
-    xmin, xmax, ymin, ymax = seg.xmin, seg.xmax, seg.ymin, seg.ymax
-    ix0 = np.clip(np.floor((xmin - origin[0]) / size), 0, ncol - 1).astype(np.int64)
-    ix1 = np.clip(np.floor((xmax - origin[0]) / size), 0, ncol - 1).astype(np.int64)
-    iy0 = np.clip(np.floor((ymin - origin[1]) / size), 0, nrow - 1).astype(np.int64)
-    iy1 = np.clip(np.floor((ymax - origin[1]) / size), 0, nrow - 1).astype(np.int64)
-    wx = ix1 - ix0 + 1
-    n = wx * (iy1 - iy0 + 1)
-    single = n == 1  # most segments lie in one cell
-    multi = np.flatnonzero(~single)
-    nm = n[multi]
-    k = np.arange(int(nm.sum())) - np.repeat(np.cumsum(nm) - nm, nm)
-    which = np.repeat(multi, nm)
-    ix = ix0[which] + k % wx[which]
-    iy = iy0[which] + k // wx[which]
-    one = np.flatnonzero(single)
-    return (
-        np.concatenate([one, which]),
-        np.concatenate([iy0[one] * ncol + ix0[one], iy * ncol + ix]),
-    )
-
-
-def _expand(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For ranges [lo, hi): (range number, position) of every member."""
-    counts = hi - lo
-    which = np.repeat(np.arange(len(lo)), counts)
-    pos = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(lo, counts)
-    return which, pos
-
-
-def _breakpoints(r: _Segments, b: _Segments) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Where reach segments meet boundary segments.
-
-    Returns ``(reach_seg, t)`` of every crossing or touching point, and ``(reach_seg, t_lo, t_hi,
-    boundary_owner)`` … as ``(rs, t, c_rs, c_lo, c_hi, c_owner)`` for collinear overlaps.
+    Returns ``(rs, t, c_rs, c_lo, c_hi, c_owner)``: the reach segment and parameter of every
+    crossing or touching point (collinear overlaps give their two ends), then the reach segment,
+    parameter range and boundary owner of every collinear overlap.
     """
-    empty = np.zeros(0)
-    if len(r.x0) == 0 or len(b.x0) == 0:
-        e = np.zeros(0, np.int64)
-        return e, empty, e, empty, empty, e  # type: ignore[return-value]
-    size = float(max(np.median(r.length), np.median(b.length)) * _CELL_FACTOR)
-    xs = np.concatenate([b.x0, b.x0 + b.dx])
-    ys = np.concatenate([b.y0, b.y0 + b.dy])
-    origin = (float(xs.min()) - size, float(ys.min()) - size)
-    span = max(float(xs.max()) - origin[0], float(ys.max()) - origin[1])
-    size = max(size, span / _MAX_CELLS_PER_SIDE, 1e-6)  # bound the number of cells
-    ncol = int(np.floor((float(xs.max()) - origin[0]) / size)) + 2
-    nrow = int(np.floor((float(ys.max()) - origin[1]) / size)) + 2
-    # only reach segments whose envelope meets the boundaries' extent can meet a boundary
-    near = np.flatnonzero(
-        (r.xmax >= origin[0]) & (r.ymax >= origin[1])
-        & (r.xmin <= origin[0] + (ncol - 1) * size) & (r.ymin <= origin[1] + (nrow - 1) * size)
-    )
-    r_idx, r_key = _cells(_take(r, near), origin, size, ncol, nrow)
-    r_idx = near[r_idx]
-    b_idx, b_key = _cells(b, origin, size, ncol, nrow)
-    # boundary segments grouped by cell (a dense table: cell -> first entry, count)
-    counts = np.bincount(b_key, minlength=ncol * nrow)
-    first_entry = np.cumsum(counts) - counts
-    order = np.argsort(b_key)
-    b_idx = b_idx[order]
-    busy = counts[r_key] > 0
-    r_idx, r_key = r_idx[busy], r_key[busy]
-    lo = first_entry[r_key]
-    which, pos = _expand(lo, lo + counts[r_key])
-    rs, bs, key = r_idx[which], b_idx[pos], r_key[which]
-    # envelopes must meet; count each pair only in the cell holding the lower-left corner of
-    # the intersection of the two envelopes
-    rxmin, rxmax, rymin, rymax = r.xmin[rs], r.xmax[rs], r.ymin[rs], r.ymax[rs]
-    bxmin, bxmax, bymin, bymax = b.xmin[bs], b.xmax[bs], b.ymin[bs], b.ymax[bs]
-    keep = (rxmin <= bxmax) & (bxmin <= rxmax) & (rymin <= bymax) & (bymin <= rymax)
-    rs, bs, key = rs[keep], bs[keep], key[keep]
-    cx = np.floor((np.maximum(rxmin[keep], bxmin[keep]) - origin[0]) / size).astype(np.int64)
-    cy = np.floor((np.maximum(rymin[keep], bymin[keep]) - origin[1]) / size).astype(np.int64)
-    keep = cy * ncol + cx == key
-    rs, bs = rs[keep], bs[keep]
-
+    b = index.segments
+    rs, bs = index.meeting(r)
+    if len(rs) == 0:
+        e, empty = np.zeros(0, np.int64), np.zeros(0)
+        return e, empty, e, empty, empty, e
     px, py, dx, dy = r.x0[rs], r.y0[rs], r.dx[rs], r.dy[rs]
     wx, wy = b.x0[bs] - px, b.y0[bs] - py
     ex, ey = b.dx[bs], b.dy[bs]
@@ -332,7 +216,7 @@ def _breakpoints(r: _Segments, b: _Segments) -> tuple[np.ndarray, np.ndarray, np
         c_lo[c],
         c_hi[c],
         b.owner[bs[c]],
-    )  # type: ignore[return-value]
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -356,19 +240,53 @@ def _locate(seg_g0: np.ndarray, g: np.ndarray, side: str) -> np.ndarray:
     return np.clip(i, 0, len(seg_g0) - 1)
 
 
-def _pieces(reach_geoms: np.ndarray, grid_geoms: np.ndarray, grid_tree: STRtree) -> _Pieces:
-    """Claims along ``reach_geoms`` by ``grid_geoms`` (all in one metric CRS; grids prepared)."""
+def _claims(n_grids: int, n_level: int, inside: tuple[np.ndarray, np.ndarray], on: tuple[np.ndarray, np.ndarray],
+            near: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The (stretch, grid) claims, sorted, each once, from the stretches' midpoints ``inside``
+    grids, the stretches lying ``on`` grid boundaries (exactly) and those lying ``near`` them
+    (within :data:`COINCIDENCE_TOLERANCE_M` all along). For grids ``< n_level``: the exact and
+    the inside-but-not-near claims are firm; a stretch with no firm claim goes to one of the
+    grids it is near (one whose inside it is in, else the first), and to none otherwise. Grids
+    ``>= n_level`` (the scope) claim every stretch inside, on or near their boundary."""
+    def keys(pairs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        return np.unique(pairs[0].astype(np.int64) * n_grids + pairs[1])
+
+    k_in, k_on, k_near = keys(inside), keys(on), keys(near)
+    k_near = np.setdiff1d(k_near, k_on)
+    scope = np.union1d(np.union1d(k_in, k_on), k_near)
+    scope = scope[scope % n_grids >= n_level]
+    k_in, k_on, k_near = (k[k % n_grids < n_level] for k in (k_in, k_on, k_near))
+    firm = np.union1d(k_on, np.setdiff1d(k_in, k_near))
+    weak = k_near[~np.isin(k_near // n_grids, firm // n_grids)]
+    if len(weak):
+        order = np.lexsort((weak % n_grids, ~np.isin(weak, k_in), weak // n_grids))
+        weak = weak[order]
+        weak = weak[np.r_[True, weak[1:] // n_grids != weak[:-1] // n_grids]]
+    key = np.union1d(np.union1d(firm, weak), scope)
+    return key // n_grids, key % n_grids
+
+
+def _pieces(reach_geoms: np.ndarray, grid_geoms: np.ndarray, grid_tree: STRtree,
+            n_level: int | None = None) -> _Pieces:
+    """Claims along ``reach_geoms`` by ``grid_geoms`` (all in one metric CRS; grids prepared).
+
+    ``grid_geoms[n_level:]`` are the scope's polygons (default: none), claimed under the closed
+    semantics with the tolerance and not competing with the grids (see :func:`_claims`).
+    """
     n = len(reach_geoms)
-    rseg, rx = _segments(reach_geoms, np.arange(n), with_measure=True)
-    reach_len = np.bincount(rx["part_owner"], weights=rx["part_len"], minlength=n)
+    rseg, rx = measured_segments(reach_geoms)
+    reach_len = np.bincount(rx.part_owner, weights=rx.part_len, minlength=n)
     # candidate grids by envelope
     pr, pg = grid_tree.query(reach_geoms)
     cand = np.unique(pg)
-    bseg, _ = _segments(shapely.boundary(grid_geoms[cand]), cand, with_measure=False)
-    bp_seg, bp_t, c_seg, c_lo, c_hi, c_owner = _breakpoints(rseg, bseg)
+    bseg, _ = measured_segments(shapely.boundary(grid_geoms[cand]), cand)
+    cell_m = float(max(np.median(rseg.length), np.median(bseg.length))) if len(rseg) and len(bseg) else 1.0
+    bindex = SegmentIndex.build(bseg, cell_m=cell_m * _CELL_FACTOR, grow_m=COINCIDENCE_TOLERANCE_M,
+                                max_cells_per_side=_MAX_CELLS_PER_SIDE)
+    bp_seg, bp_t, c_seg, c_lo, c_hi, c_owner = _breakpoints(rseg, bindex)
 
     # breakpoints as measures: crossings, part junctions, reach ends
-    part_owner, part_start = rx["part_owner"], rx["part_start_m"]
+    part_owner, part_start = rx.part_owner, rx.part_start_m
     bp_reach = np.concatenate([rseg.owner[bp_seg], part_owner, np.arange(n), np.arange(n)])
     bp_m = np.concatenate([
         rseg.m0[bp_seg] + bp_t * rseg.length[bp_seg],
@@ -394,7 +312,7 @@ def _pieces(reach_geoms: np.ndarray, grid_geoms: np.ndarray, grid_tree: STRtree)
     # global measure axis to find segments and vertices by measure
     offset = np.r_[0.0, np.cumsum(reach_len + 1.0)[:-1]]
     seg_g0 = offset[rseg.owner] + rseg.m0
-    vertex_g = offset[part_owner[rx["coord_part"]]] + rx["vertex_m"]
+    vertex_g = offset[part_owner[rx.coord_part]] + rx.vertex_m
 
     def point_at(m: np.ndarray, reach: np.ndarray, side: str) -> tuple[np.ndarray, np.ndarray]:
         """Coordinates at measure ``m`` (metres from each reach's start). The global axis only
@@ -413,11 +331,11 @@ def _pieces(reach_geoms: np.ndarray, grid_geoms: np.ndarray, grid_tree: STRtree)
     pr_s, pg_s = pr[pr_order], pg[pr_order]
     lo = np.searchsorted(pr_s, i_reach, "left")
     hi = np.searchsorted(pr_s, i_reach, "right")
-    k_int, k_pos = _expand(lo, hi)
+    k_int, k_pos = expand_ranges(lo, hi)
     k_grid = pg_s[k_pos]
     inside = shapely.intersects_xy(grid_geoms[k_grid], mx[k_int], my[k_int]) if len(k_int) else np.zeros(0, bool)
-    claim_int, claim_grid = k_int[inside], k_grid[inside]
     # stretches lying on a grid boundary (collinear overlaps) belong to that grid as well
+    on_int, on_grid = np.zeros(0, np.int64), np.zeros(0, np.int64)
     if len(c_seg):
         c_reach = rseg.owner[c_seg]
         c_from = offset[c_reach] + rseg.m0[c_seg] + c_lo * rseg.length[c_seg]
@@ -425,12 +343,25 @@ def _pieces(reach_geoms: np.ndarray, grid_geoms: np.ndarray, grid_tree: STRtree)
         start_g, end_g = offset[i_reach] + a, offset[i_reach] + b
         lo = np.searchsorted(start_g, c_from - _BREAK_TOL_M, "left")
         hi = np.searchsorted(end_g, c_to + _BREAK_TOL_M, "right")
-        c_which, c_pos = _expand(lo, np.maximum(lo, hi))
+        c_which, c_pos = expand_ranges(lo, np.maximum(lo, hi))
         on_edge = (b[c_pos] - a[c_pos]) > 0
-        claim_int = np.concatenate([claim_int, c_pos[on_edge]])
-        claim_grid = np.concatenate([claim_grid, c_owner[c_which][on_edge]])
-    key = np.unique(claim_int.astype(np.int64) * len(grid_geoms) + claim_grid)
-    claim_int, claim_grid = key // len(grid_geoms), key % len(grid_geoms)
+        on_int, on_grid = c_pos[on_edge], c_owner[c_which][on_edge]
+    # stretches within the tolerance of a grid boundary all along (start, middle, end, vertices)
+    near_int, near_grid = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    ci = np.unique(bindex.near(mx, my)[0])  # only stretches whose middle is that near can be
+    ci = ci[(b - a)[ci] > 0]
+    if len(ci):
+        sx, sy = point_at(a[ci], i_reach[ci], "right")
+        ex, ey = point_at(b[ci], i_reach[ci], "left")
+        v_lo = np.searchsorted(vertex_g, offset[i_reach[ci]] + a[ci], "right")
+        v_which, v_pos = expand_ranges(v_lo, np.searchsorted(vertex_g, offset[i_reach[ci]] + b[ci], "left"))
+        k = np.arange(len(ci))
+        near_int, near_grid = bindex.owners_near_all(np.concatenate([mx[ci], sx, ex, rx.coords[v_pos, 0]]),
+                                                     np.concatenate([my[ci], sy, ey, rx.coords[v_pos, 1]]),
+                                                     np.concatenate([k, k, k, v_which]))
+        near_int = ci[near_int]
+    claim_int, claim_grid = _claims(len(grid_geoms), len(grid_geoms) if n_level is None else n_level,
+                                    (k_int[inside], k_grid[inside]), (on_int, on_grid), (near_int, near_grid))
 
     # merge neighbouring stretches of one reach claimed by the same grids
     rng = np.random.default_rng(12345)
@@ -468,9 +399,9 @@ def _pieces(reach_geoms: np.ndarray, grid_geoms: np.ndarray, grid_tree: STRtree)
     coords[first_c, 0], coords[first_c, 1] = sx, sy
     last_c = first_c + count - 1
     coords[last_c, 0], coords[last_c, 1] = ex, ey
-    which, pos = _expand(v_lo, v_hi)
+    which, pos = expand_ranges(v_lo, v_hi)
     inner = first_c[which] + 1 + (pos - v_lo[which])
-    coords[inner] = rx["coords"][pos]
+    coords[inner] = rx.coords[pos]
     piece_index = np.repeat(np.arange(len(count)), count)
     geometry = np.asarray(shapely.linestrings(coords, indices=piece_index) if total else [], dtype=object)
     degenerate = reach_len[p_reach] == 0
@@ -722,12 +653,13 @@ def _scope_geoms(scope: gpd.GeoDataFrame | gpd.GeoSeries | None, reaches: gpd.Ge
     series = scope.geometry if isinstance(scope, gpd.GeoDataFrame) else scope
     if series.crs is None or not pyproj.CRS.from_user_input(series.crs).equals(pyproj.CRS.from_user_input(reaches.crs)):
         raise CRSError(
-            f"检查范围的坐标系（{_crs_name(series.crs) if series.crs else '无'}）与河段图层（{_crs_name(reaches.crs)}）不一致",
+            f"检查范围的坐标系（{crs_name(series.crs) if series.crs else '无'}）与河段图层（{crs_name(reaches.crs)}）不一致",
             "scope CRS differs from the reaches' CRS",
         )
     geoms = np.asarray(series.to_crs(metric).array, dtype=object)
     geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
-    return shapely.force_2d(shapely.make_valid(geoms))
+    geoms = np.array([polygonal_part(g) for g in geoms], dtype=object)
+    return shapely.force_2d(geoms[~shapely.is_empty(geoms)])
 
 
 def _tree(grid_geoms: np.ndarray) -> STRtree:
@@ -801,7 +733,8 @@ class CoverageChecker:
         self.result = self._make_result()
 
     def _compute(self, reaches: np.ndarray) -> _Pieces:
-        pieces = _pieces(self._p.reach_geoms[reaches], self._tree.geometries, self._tree)
+        pieces = _pieces(self._p.reach_geoms[reaches], self._tree.geometries, self._tree,
+                         len(self._p.grid_geoms))
         if len(self._scope):
             pieces = _restrict(pieces, len(self._p.grid_geoms))
         pieces.reach = reaches[pieces.reach]
@@ -852,4 +785,5 @@ class CoverageChecker:
         return self.result
 
 
-__all__ = ["STATUS_LABELS", "CoverageChecker", "CoverageResult", "check_coverage", "choose_metric_crs"]
+__all__ = ["COINCIDENCE_TOLERANCE_M", "STATUS_LABELS", "CoverageChecker", "CoverageResult", "check_coverage",
+           "choose_metric_crs"]

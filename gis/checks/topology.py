@@ -32,6 +32,7 @@ from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
 from gis.geometry.crs import metric_crs_for
+from gis.geometry.shapes import polygonal_part
 from gis.errors import CRSError, ValidationError
 from gis.checks.findings import Finding
 from gis.formatting import format_area as _fmt_area
@@ -195,14 +196,9 @@ def _metric_crs(present: gpd.GeoSeries, crs: Any) -> pyproj.CRS:
 
 
 def _polygonal(geom: BaseGeometry) -> BaseGeometry | None:
-    """The polygonal parts of ``geom`` as one valid (Multi)Polygon, or None if there are none."""
-    parts = shapely.get_parts(geom)
-    while any(p.geom_type == "GeometryCollection" or p.geom_type.startswith("Multi") for p in parts):
-        parts = shapely.get_parts(parts)
-    polys = [p for p in parts if p.geom_type == "Polygon" and not p.is_empty]
-    if not polys:
-        return None
-    return polys[0] if len(polys) == 1 else shapely.union_all(polys)
+    """The area ``geom`` encloses (:func:`gis.geometry.shapes.polygonal_part`), or None if none."""
+    area = polygonal_part(geom)
+    return None if area.is_empty else area
 
 
 def _has_parent(row: _Grid) -> bool:
@@ -424,7 +420,7 @@ def _edge_matching(
         geoms = frames.to_metric(work[members])
         broken = ~shapely.is_valid(geoms)
         if broken.any():  # rare: valid as drawn, invalid once projected
-            geoms[broken] = [_polygonal(shapely.make_valid(x)) or shapely.Polygon() for x in geoms[broken]]
+            geoms[broken] = [polygonal_part(x) for x in geoms[broken]]
         edges = shapely.coverage_invalid_edges(geoms, gap_width=edge_tolerance_m)
         flagged = np.flatnonzero(~shapely.is_empty(edges))
         if len(flagged) < 2:
@@ -506,7 +502,7 @@ def check_topology(
             The grid has no geometry (None or empty).
         ``invalid_geometry`` (error)
             The geometry is invalid (:func:`shapely.is_valid_reason` in the message) or not a
-            polygon; the other checks use its ``make_valid`` repair (polygonal parts only),
+            polygon; the other checks use its repair (:func:`gis.geometry.shapes.polygonal_part`),
             whose area is ``area_m2``.
         ``level_mismatch`` (error; warning for a parent id not in ``grids``)
             The parent is not of the level directly above (a village under a county), a county
@@ -581,7 +577,7 @@ def check_topology(
     bad = np.flatnonzero(~missing & (~polygonal | ~shapely.is_valid(work)))
     originals = work[bad].copy()
     for i in bad:
-        work[i] = _polygonal(shapely.make_valid(work[i], method="structure", keep_collapsed=False))
+        work[i] = _polygonal(work[i])
     repaired_area = frames.area_m2(work[bad])
     for i, original, area in zip(bad, originals, repaired_area):
         row = rows[i]

@@ -8,7 +8,7 @@ that takes a GeoDataFrame returns a new one and leaves the caller's data unchang
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import geopandas as gpd
 import numpy as np
@@ -25,8 +25,10 @@ __all__ = [
     "bd09_to_gcj02",
     "bd09_to_wgs84",
     "check_lonlat_range",
+    "choose_metric_crs",
     "convert_gdf",
     "convert_geometry",
+    "crs_name",
     "gcj02_to_bd09",
     "gcj02_to_wgs84",
     "metric_crs_for",
@@ -436,6 +438,31 @@ def metric_crs_for(geometry_or_bounds: GeometryOrBounds) -> pyproj.CRS:
         return pyproj.CRS.from_epsg(_GK_FIRST_EPSG + (cm - _GK_CM_MIN) // 3)
     zone = min(int((lon + 180.0) // 6.0) + 1, 60)
     return pyproj.CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
+
+
+def crs_name(crs: Any) -> str:
+    """``EPSG:4551`` for a CRS with an EPSG code, else its name (for messages)."""
+    crs = pyproj.CRS.from_user_input(crs)
+    epsg = crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg else crs.name
+
+
+def choose_metric_crs(gdf: gpd.GeoDataFrame, crs: Any = None) -> pyproj.CRS:
+    """The CRS to measure ``gdf`` in: ``crs`` if given (refused when geographic), the data's own if
+    projected in metres, otherwise :func:`metric_crs_for` its extent (CGCS2000 3-degree
+    Gauss-Krüger in China, else UTM)."""
+    if crs is not None:
+        chosen = pyproj.CRS.from_user_input(crs)
+        if not chosen.is_projected:
+            raise CRSError(
+                f"量算坐标系 {crs_name(chosen)} 是经纬度坐标系，不能量算长度，请指定投影坐标系（如 EPSG:4551）",
+                f"--crs {crs_name(chosen)} is geographic; give a projected CRS",
+            )
+        return chosen
+    own = pyproj.CRS.from_user_input(gdf.crs)
+    if own.is_projected and own.axis_info and own.axis_info[0].unit_name in ("metre", "meter"):
+        return own
+    return metric_crs_for(tuple(gdf.to_crs("EPSG:4326").total_bounds))
 
 
 def to_store_crs(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -74,6 +74,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from gis.auth import SYSTEM, Actor, require
 from gis.geometry.crs import check_lonlat_range, metric_crs_for
+from gis.geometry.shapes import polygonal_part
 from gis.errors import (
     ConflictError,
     CRSError,
@@ -348,8 +349,7 @@ def _union(geoms: Iterable[BaseGeometry]) -> BaseGeometry:
 
 def _make_valid(geom: BaseGeometry) -> BaseGeometry:
     """The polygonal part of ``make_valid`` (the area enclosed, collapsed parts dropped)."""
-    fixed = shapely.make_valid(geom, method="structure", keep_collapsed=False)
-    return _union(_polygons(fixed))
+    return polygonal_part(geom)
 
 
 def _as_geometry(value: Any, what: str = "图形") -> BaseGeometry:

@@ -45,6 +45,7 @@ from shapely.geometry.base import BaseGeometry
 
 from gis import limits
 from gis.geometry.crs import check_lonlat_range, convert_gdf, to_store_crs
+from gis.geometry.shapes import repair
 from gis.errors import (
     CoordinateRangeError,
     CRSError,
@@ -884,7 +885,7 @@ def _clean_geometries(gdf: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[str
     for i in np.flatnonzero(invalid):
         original = geoms[i]
         fixed = _keep_family(
-            shapely.make_valid(original, method="structure", keep_collapsed=False),
+            repair(original),
             _FAMILY.get(original.geom_type),
         )
         label = _feature_label(gdf, int(i))

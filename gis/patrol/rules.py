@@ -30,8 +30,11 @@ import numpy as np
 import pandas as pd
 
 from gis.errors import ValidationError
-from gis.geometry.linref import format_range
-from gis.patrol.tracks import LOCAL_TZ, PatrolResult, merge_intervals
+from gis.geometry.crs import metric_crs_for
+from gis.geometry.linref import format_range, substring
+from gis.model import LOCAL_TZ
+from gis.patrol.flags import PatrolResult
+from gis.patrol.matching import merge_intervals
 
 __all__ = [
     "BLOCKING_FLAGS",
@@ -329,7 +332,7 @@ def period_coverage(results: Iterable[PatrolResult], reaches: gpd.GeoDataFrame) 
     results : iterable of PatrolResult
         The patrols of the period (callers leave out flagged ones as they see fit).
     reaches : GeoDataFrame
-        Reaches with a CRS, index = reach ids (:func:`gis.patrol.tracks.reaches_frame`); optional
+        Reaches with a CRS, index = reach ids (:func:`gis.patrol.matching.reaches_frame`); optional
         ``start_station_m`` column (metres) shifts the 桩号.
 
     Returns
@@ -340,8 +343,6 @@ def period_coverage(results: Iterable[PatrolResult], reaches: gpd.GeoDataFrame) 
         ``stations`` (桩号 ``K1+000–K2+500`` including ``start_station_m``) of never-patrolled stretches.
         Invariant: covered_m + uncovered_m = length_m.
     """
-    from gis.geometry.crs import metric_crs_for
-
     metric = reaches.to_crs(metric_crs_for(reaches))
     length = pd.Series(metric.geometry.length.to_numpy(), index=reaches.index, name="length_m")
     frames = [r.matched for r in results if len(r.matched)]
@@ -380,33 +381,12 @@ def period_coverage(results: Iterable[PatrolResult], reaches: gpd.GeoDataFrame) 
     return per_reach, st
 
 
-def _substring(line: Any, a: float, b: float) -> Any:
-    """Part of a (Multi)LineString between ``a`` and ``b`` metres along it; parts of a
-    MultiLineString are chained in order (as :func:`shapely.line_locate_point` measures)."""
-    import shapely
-    import shapely.ops
-
-    parts = list(line.geoms) if line.geom_type == "MultiLineString" else [line]
-    out, pos = [], 0.0
-    for part in parts:
-        lo, hi = max(a - pos, 0.0), min(b - pos, part.length)
-        if hi > lo:
-            piece = shapely.ops.substring(part, lo, hi)
-            if piece.geom_type == "LineString":
-                out.append(piece)
-        pos += part.length
-    if not out:
-        return None
-    return out[0] if len(out) == 1 else shapely.MultiLineString(out)
-
-
 def stretch_lines(reaches: gpd.GeoDataFrame, reach_ids: Sequence[Any], from_m: Sequence[float],
                   to_m: Sequence[float]) -> gpd.GeoSeries:
     """The lines of stretches ``[from_m, to_m]`` (metres from each reach's start, as in
     :func:`period_coverage`) of ``reaches`` (index = reach ids), in the reaches' CRS."""
-    from gis.geometry.crs import metric_crs_for
-
     crs = metric_crs_for(reaches)
     metric = reaches.geometry.to_crs(crs)
-    geoms = [_substring(metric.loc[r], float(a), float(b)) for r, a, b in zip(reach_ids, from_m, to_m, strict=True)]
+    geoms = [substring(metric.loc[r], float(a), float(b)) for r, a, b in zip(reach_ids, from_m, to_m, strict=True)]
+    geoms = [None if g.is_empty else g for g in geoms]
     return gpd.GeoSeries(geoms, crs=crs).to_crs(reaches.crs)

@@ -34,23 +34,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from gis.errors import NotFoundError, ValidationError
+from gis.geometry.linref import format_range
 from gis.grids.jurisdiction import check_near
 from gis.model import LOCAL_TZ, GridLevel, GridRole
-from gis.patrol.tracks import (
-    DROP_REASONS,
-    FlagRules,
-    MatchOptions,
-    PatrolResult,
-    Track,
-    analyse_track,
-    analyse_tracks,
-    clean_track,
-    local_text,
-    merge_intervals,
-    reaches_frame,
-    read_tracks,
-    track_from_record,
-)
+from gis.patrol.flags import FlagRules, PatrolResult
+from gis.patrol.matching import MatchOptions, analyse_track, analyse_tracks, merge_intervals, reaches_frame
+from gis.patrol.tracks import DROP_REASONS, Track, clean_track, local_text, read_tracks, track_from_record
 from gis.patrol.rules import (
     BLOCKING_FLAGS,
     DEFAULT_RULES,
@@ -156,7 +145,7 @@ def _best_level(levels: set[str], rules: Mapping[str, PatrolRule]) -> str | None
 
 
 def store_reaches(session: Session) -> gpd.GeoDataFrame:
-    """The store's live reaches for matching (:func:`gis.patrol.tracks.reaches_frame`): index = reach id,
+    """The store's live reaches for matching (:func:`gis.patrol.matching.reaches_frame`): index = reach id,
     columns code, name, river_name, level, start_station_m; EPSG:4326."""
     rows = session.scalars(select(Reach).where(not_deleted(Reach))
                            .options(selectinload(Reach.river)).order_by(Reach.id)).all()
@@ -185,7 +174,7 @@ class TrackFileCheck:
 
     ``results`` has one analysed track per track of the file (after cleaning and, when reaches
     exist, matching); ``offset_guess`` the probable GCJ-02/BD-09 offset of the file (see
-    :func:`gis.patrol.tracks.detect_offset`; ``None`` when the tracks lie on the rivers or no reach is
+    :func:`gis.patrol.matching.detect_offset`; ``None`` when the tracks lie on the rivers or no reach is
     known); ``warnings`` Chinese notes (points dropped, offset suspected).
     """
 
@@ -565,8 +554,6 @@ def coverage_frame(report: PatrolReport, reaches: gpd.GeoDataFrame) -> gpd.GeoDa
     whole reach patrolled) and the stretch's line (EPSG:4326). ``reaches`` as from
     :func:`store_reaches`.
     """
-    from gis.geometry.linref import format_range
-
     rows = []
     for c in report.coverage:
         rid = c["reach_id"]

@@ -1,0 +1,415 @@
+"""Patrol matching (轨迹匹配): which stretches of which reaches a cleaned track walked.
+
+:func:`match_track` projects the points within a corridor of a reach onto it (metres from the
+reach's start) and merges consecutive matched points into patrolled intervals; it also detects a
+probable GCJ-02/BD-09 offset (:func:`detect_offset`) and raises the flags that need only one
+track (:mod:`gis.patrol.flags`). :func:`match_many` does the matching of many tracks at once;
+:func:`analyse_track`/:func:`analyse_tracks` clean (:mod:`gis.patrol.tracks`), match and flag.
+
+The reaches' segments are hashed once per corridor (:class:`gis.geometry.segindex.SegmentIndex`,
+the index the coverage check uses too): the segments within the corridor of a point are those of
+its cell. Distances are metres in a metric CRS chosen for the reaches
+(:func:`gis.geometry.crs.metric_crs_for`); times are UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from gis.errors import CRSError, ValidationError
+from gis.geometry.crs import metric_crs_for
+from gis.geometry.segindex import SegmentIndex, measured_segments
+from gis.patrol.flags import FlagRules, PatrolResult, cross_flags, make_flag, single_track_flags
+from gis.patrol.tracks import DROP_REASONS, CleanReport, Track, clean_track, geodesic_m
+
+__all__ = [
+    "MatchOptions",
+    "analyse_track",
+    "analyse_tracks",
+    "detect_offset",
+    "match_many",
+    "match_track",
+    "merge_intervals",
+    "reaches_frame",
+]
+
+
+def reaches_frame(reaches: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Reaches with their ids as index (``id`` column when present, else the row position).
+
+    Refuses a missing CRS; the result is in EPSG:4326 and keeps ``start_station_m``, ``name``,
+    ``code`` and ``level`` when present.
+    """
+    if reaches.crs is None:
+        raise CRSError("河段数据没有坐标系，请先设置（如 EPSG:4326）", "reaches have no CRS")
+    gdf = reaches.copy()
+    if "id" in gdf.columns:
+        gdf = gdf.set_index("id", drop=True)
+    else:
+        gdf = gdf.reset_index(drop=True)
+    gdf = gdf.to_crs("EPSG:4326")
+    gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+    bad = ~gdf.geom_type.isin(["LineString", "MultiLineString"])
+    if bad.any():
+        raise ValidationError("河段必须是线要素", f"non-line reaches: {list(gdf.index[bad])[:5]}")
+    return gdf
+
+
+@dataclass
+class MatchOptions:
+    """Options of :func:`match_track` (distances in metres, speeds in km/h)."""
+
+    corridor_m: float = 50.0
+    max_speed_kmh: float = 30.0
+    noise_m: float = 15.0
+    detect_offsets: bool = True
+
+
+def merge_intervals(reach_ids: np.ndarray, a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
+    """Union of intervals [a, b] per reach: DataFrame reach_id, from_m, to_m, length_m.
+
+    Overlapping or touching intervals of one reach merge; rows sorted by reach (in order of
+    first appearance) then start. Empty results of zero length are left out.
+    """
+    cols = ["reach_id", "from_m", "to_m", "length_m"]
+    if len(a) == 0:
+        return pd.DataFrame({c: pd.Series(dtype=float) for c in cols}).astype({"reach_id": object})
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    ids = np.asarray(reach_ids, dtype=object)
+    codes = pd.factorize(ids, sort=False)[0]
+    order = np.lexsort((hi, lo, codes))
+    k, f, t = codes[order], lo[order], hi[order]
+    first = np.concatenate([[True], k[1:] != k[:-1]])
+    starts = np.flatnonzero(first)
+    reach_max = np.empty_like(t)  # running maximum of the ends within each reach
+    for s0, s1 in zip(starts.tolist(), [*starts[1:].tolist(), len(t)]):
+        reach_max[s0:s1] = np.maximum.accumulate(t[s0:s1])
+    new = first | (f > np.concatenate([[-np.inf], reach_max[:-1]]))
+    heads = np.flatnonzero(new)
+    out = pd.DataFrame({"reach_id": ids[order][heads], "from_m": f[heads], "to_m": np.maximum.reduceat(t, heads)})
+    out["length_m"] = out["to_m"] - out["from_m"]
+    return out[out["length_m"] > 0].reset_index(drop=True)
+
+# ---------------------------------------------------------------------------------------------
+# The reach index
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _ReachIndex:
+    ids: np.ndarray
+    geoms_m: np.ndarray
+    tree: shapely.STRtree
+    crs: pyproj.CRS
+    to_m: pyproj.Transformer
+    segments: dict[float, SegmentIndex] = field(default_factory=dict)
+
+    def segments_for(self, corridor_m: float) -> SegmentIndex:
+        """The reaches' segments hashed for ``corridor_m`` (built once per corridor): every
+        segment within the corridor of a point is listed in the point's cell."""
+        key = float(corridor_m)
+        if key not in self.segments:
+            segments, _ = measured_segments(self.geoms_m)
+            self.segments[key] = SegmentIndex.build(segments, cell_m=max(2.0 * key, 20.0), grow_m=key)
+        return self.segments[key]
+
+
+def _reach_index(reaches: gpd.GeoDataFrame, crs: pyproj.CRS | None = None) -> _ReachIndex:
+    crs = crs or metric_crs_for(reaches)
+    proj = reaches.to_crs(crs)
+    geoms = np.asarray(proj.geometry.array)
+    return _ReachIndex(ids=np.asarray(reaches.index, dtype=object), geoms_m=geoms, tree=shapely.STRtree(geoms),
+                       crs=crs, to_m=pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True))
+
+
+def _nearest(index: _ReachIndex, x: np.ndarray, y: np.ndarray, max_distance: float | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Per point: position of the nearest reach (-1 when none within ``max_distance``) and its distance."""
+    pts = shapely.points(x, y)
+    which = np.full(len(pts), -1, dtype=np.int64)
+    dist = np.full(len(pts), np.inf)
+    if len(pts) == 0 or len(index.geoms_m) == 0:
+        return which, dist
+    (src, tgt), d = index.tree.query_nearest(pts, max_distance=max_distance, return_distance=True,
+                                             all_matches=False)
+    which[src] = tgt
+    dist[src] = d
+    return which, dist
+
+
+def _match_xy(index: _ReachIndex, x: np.ndarray, y: np.ndarray, corridor_m: float, *,
+              breaks: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per point (metric x, y): the position of the nearest reach within ``corridor_m`` (-1 when
+    none), the distance to it (``inf`` beyond the corridor) and the point's projection on it in
+    metres from the reach's start (NaN when none).
+
+    Where several reaches lie within the corridor (a confluence, a reach end), the reach of the
+    point before is kept when it is one of them, else that of the next point with a single
+    candidate. ``breaks``: True where a new track starts (continuity does not cross it).
+    """
+    n = len(x)
+    which = np.full(n, -1, dtype=np.int64)
+    dist = np.full(n, np.inf)
+    m = np.full(n, np.nan)
+    if n == 0 or len(index.geoms_m) == 0:
+        return which, dist, m
+    segs = index.segments_for(corridor_m)
+    pt, seg, d, t = segs.near(np.asarray(x, np.float64), np.asarray(y, np.float64))
+    along = segs.segments.m0[seg] + t * segs.segments.length[seg]
+    if len(pt) == 0:
+        return which, dist, m
+    starts = np.flatnonzero(np.concatenate([[True], pt[1:] != pt[:-1]]))
+    pts = pt[starts]
+    size = np.diff(np.append(starts, len(pt)))
+    dmin = np.minimum.reduceat(d, starts)
+    first_min = np.flatnonzero(d == np.repeat(dmin, size))
+    first_min = first_min[np.concatenate([[True], pt[first_min][1:] != pt[first_min][:-1]])]
+    reach = segs.segments.owner[seg]
+    which[pts] = reach[first_min]
+    dist[pts] = dmin
+    m[pts] = along[first_min]
+    multi = np.flatnonzero(np.minimum.reduceat(reach, starts) != np.maximum.reduceat(reach, starts))
+    if len(multi):
+        single = np.zeros(n, dtype=bool)
+        single[pts] = True
+        single[pts[multi]] = False
+        # next point (from each position on) with a single candidate; n: none
+        nxt = np.minimum.accumulate(np.where(single, np.arange(n), n)[::-1])[::-1].tolist() + [n]
+        track = (np.cumsum(breaks) if breaks is not None else np.zeros(n, dtype=np.int64)).tolist()
+        reach_l, d_l, along_l = reach.tolist(), d.tolist(), along.tolist()
+        which_l, pts_l, starts_l, size_l = which.tolist(), pts.tolist(), starts.tolist(), size.tolist()
+        for g in multi.tolist():  # confluences and reach ends only: plain Python is fastest here
+            p, lo = pts_l[g], starts_l[g]
+            hi = lo + size_l[g]
+            cands = reach_l[lo:hi]
+            prefer = which_l[p - 1] if p > 0 and track[p - 1] == track[p] else -1
+            if prefer < 0 or prefer not in cands:
+                q = nxt[p + 1] if p + 1 < n else n
+                prefer = which_l[q] if q < n and track[q] == track[p] else -1
+            if prefer >= 0 and prefer in cands and prefer != which_l[p]:
+                best = min((k for k in range(lo, hi) if reach_l[k] == prefer), key=d_l.__getitem__)
+                which_l[p] = prefer
+                dist[p], m[p] = d_l[best], along_l[best]
+        which = np.asarray(which_l, dtype=np.int64)
+    return which, dist, m
+
+
+def detect_offset(track: Track, reaches: gpd.GeoDataFrame, *, corridor_m: float = 50.0,
+                  _index: _ReachIndex | None = None) -> dict[str, Any] | None:
+    """Guess whether ``track`` carries a GCJ-02 or BD-09 offset.
+
+    Compares the median distance (metres) of the points to the nearest reach as read and after
+    each correction. Returns ``{"source", "median_m_before", "median_m_after", "shift_m"}`` when a
+    correction brings the track within the corridor while it lay beyond it, at no more than a
+    third of the distance before; ``None`` otherwise.
+    """
+    if len(track) == 0:
+        return None
+    index = _index or _reach_index(reaches)
+    x, y = index.to_m.transform(track.lon, track.lat)
+    _, d0 = _nearest(index, np.asarray(x), np.asarray(y))
+    before = float(np.median(d0))
+    if not before > corridor_m:
+        return None
+    best: dict[str, Any] | None = None
+    for source in ("gcj02", "bd09"):
+        shifted = track.converted(source)
+        xs, ys = index.to_m.transform(shifted.lon, shifted.lat)
+        _, d1 = _nearest(index, np.asarray(xs), np.asarray(ys))
+        after = float(np.median(d1))
+        shift = float(np.median(np.hypot(np.asarray(xs) - x, np.asarray(ys) - y)))
+        if after <= corridor_m and after <= before / 3.0 and (best is None or after < best["median_m_after"]):
+            best = {"source": source, "median_m_before": round(before, 1), "median_m_after": round(after, 1),
+                    "shift_m": round(shift, 1)}
+    return best
+
+# ---------------------------------------------------------------------------------------------
+# Matching
+# ---------------------------------------------------------------------------------------------
+
+
+def _runs(key: np.ndarray, m: np.ndarray, step: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of consecutive walked steps (``step[i]``: points i → i+1) along one ``key`` (per
+    point): the key and the [lo, hi] span of ``m`` of each run (the union of its steps)."""
+    idx = np.flatnonzero(step)
+    if len(idx) == 0:
+        return key[:0], np.zeros(0), np.zeros(0)
+    new = np.concatenate([[True], (idx[1:] != idx[:-1] + 1) | (key[idx[1:]] != key[idx[:-1]])])
+    starts = np.flatnonzero(new)
+    lo = np.minimum.reduceat(np.minimum(m[idx], m[idx + 1]), starts)
+    hi = np.maximum.reduceat(np.maximum(m[idx], m[idx + 1]), starts)
+    return key[idx[starts]], lo, hi
+
+
+def _walked(which: np.ndarray, m: np.ndarray, secs: np.ndarray, options: MatchOptions) -> np.ndarray:
+    """Per step between consecutive points: both matched to the same reach and the distance
+    along it plausible for the time between them (≤ ``max_speed_kmh`` × Δt + 2 × ``noise_m``)."""
+    same = (which[:-1] >= 0) & (which[:-1] == which[1:])
+    dm = np.abs(m[1:] - m[:-1])
+    return same & (dm <= options.max_speed_kmh / 3.6 * (secs[1:] - secs[:-1]) + 2 * options.noise_m)
+
+
+def match_many(tracks: Sequence[Track], reaches: gpd.GeoDataFrame, *, options: MatchOptions | None = None,
+               _index: _ReachIndex | None = None) -> pd.DataFrame:
+    """Patrolled intervals of many cleaned tracks at once (the matching step of
+    :func:`match_track`, vectorised over all their points; no figures, no flags).
+
+    Returns
+    -------
+    DataFrame
+        track (position in ``tracks``), reach_id, from_m, to_m, length_m (metres along the
+        reach), sorted by track, reach and start; the same intervals :func:`match_track` finds.
+    """
+    options = options or MatchOptions()
+    index = _index or _reach_index(reaches)
+    sizes = np.array([len(t) for t in tracks], dtype=np.int64)
+    if sizes.sum() == 0:
+        out = merge_intervals(np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0))
+        return out.assign(track=pd.Series(dtype=np.int64))[["track", "reach_id", "from_m", "to_m", "length_m"]]
+    lon = np.concatenate([t.lon for t in tracks])
+    lat = np.concatenate([t.lat for t in tracks])
+    ns = np.concatenate([t.times.astype("int64") for t in tracks])
+    first = np.repeat(np.cumsum(sizes) - sizes, sizes)
+    secs = (ns - ns[first]) / 1e9
+    track_of = np.repeat(np.arange(len(tracks)), sizes)
+    breaks = np.zeros(len(lon), dtype=bool)
+    breaks[(np.cumsum(sizes) - sizes)[sizes > 0]] = True
+    x, y = index.to_m.transform(lon, lat)
+    which, _, m = _match_xy(index, np.asarray(x, np.float64), np.asarray(y, np.float64), options.corridor_m,
+                            breaks=breaks)
+    step = _walked(which, m, secs, options) & ~breaks[1:]
+    n_reach = max(len(index.ids), 1)
+    key, lo, hi = _runs(track_of * n_reach + which, m, step)
+    merged = merge_intervals(key, lo, hi)
+    keys = merged["reach_id"].to_numpy(dtype=np.int64)
+    merged.insert(0, "track", keys // n_reach)
+    merged["reach_id"] = index.ids[keys % n_reach]
+    return merged
+
+
+def match_track(track: Track, reaches: gpd.GeoDataFrame, *, options: MatchOptions | None = None,
+                grids: gpd.GeoDataFrame | None = None, flag_rules: FlagRules | None = None,
+                clean_report: CleanReport | None = None, _index: _ReachIndex | None = None) -> PatrolResult:
+    """Match a cleaned track to reaches: patrolled intervals, figures, single-track flags.
+
+    Parameters
+    ----------
+    track : Track
+        Cleaned points (see :func:`clean_track`), WGS84 lon/lat, increasing UTC times.
+    reaches : GeoDataFrame
+        Reach lines with a CRS, index = reach ids (see :func:`reaches_frame`).
+    options : MatchOptions
+        ``corridor_m`` (default 50 m): points nearer than this to a reach are projected onto the
+        nearest one. Two consecutive points matched to the same reach are joined into a patrolled
+        interval when their along-reach distance is plausible for the time between them
+        (≤ ``max_speed_kmh`` × Δt + 2 × ``noise_m``).
+    grids : GeoDataFrame, optional
+        Grid polygons (index = ids) to report which grids the track touched.
+
+    Returns
+    -------
+    PatrolResult
+    """
+    options = options or MatchOptions()
+    rules = flag_rules or FlagRules()
+    index = _index or _reach_index(reaches)
+    clean_report = clean_report or CleanReport(len(track), len(track), dict.fromkeys(DROP_REASONS, 0))
+    n = len(track)
+    x, y = index.to_m.transform(track.lon, track.lat)
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    secs = (track.times.astype("int64") - (track.times[0].astype("int64") if n else 0)) / 1e9
+    which, dist, m = _match_xy(index, x, y, options.corridor_m)
+    near = which >= 0
+    if n >= 2:
+        i, j = np.arange(n - 1), np.arange(1, n)
+        plausible = _walked(which, m, secs, options)
+        run_reach, lo, hi = _runs(which, m, plausible)
+        matched = merge_intervals(index.ids[run_reach], lo, hi)
+        river_duration = float(np.sum((secs[j] - secs[i])[plausible]))
+        lengths = geodesic_m(track.lon, track.lat, i, j)
+        length_m = float(lengths.sum())
+    else:
+        matched = merge_intervals(np.zeros(0, dtype=object), np.zeros(0), np.zeros(0))
+        river_duration = 0.0
+        length_m = 0.0
+    touched_grids: list[Any] = []
+    if grids is not None and len(grids) and n:
+        g = grids.to_crs(index.crs)
+        gtree = shapely.STRtree(np.asarray(g.geometry.array))
+        _, hit = gtree.query(shapely.points(x, y), predicate="intersects")
+        touched_grids = [g.index[k] for k in sorted(set(hit.tolist()))]
+    result = PatrolResult(
+        track=track, clean=clean_report, length_m=length_m,
+        duration_s=float(secs[-1] - secs[0]) if n >= 2 else 0.0,
+        start=track.times[0] if n else None, end=track.times[-1] if n else None,
+        matched=matched, river_length_m=float(matched["length_m"].sum()), river_duration_s=river_duration,
+        reaches=list(dict.fromkeys(matched["reach_id"].tolist())), grids=touched_grids,
+        near_share=float(near.mean()) if n else 0.0, x=x, y=y, crs=index.crs,
+    )
+    if options.detect_offsets and n and float(np.median(dist)) > options.corridor_m:
+        # (most points beyond the corridor: only then can detect_offset find anything)
+        guess = detect_offset(track, reaches, corridor_m=options.corridor_m, _index=index)
+        if guess is not None:
+            result.offset_guess = guess
+            code = f"probable_{guess['source']}"
+            result.flags.append(make_flag(
+                code, f"轨迹整体偏离河道约 {guess['median_m_before']:.0f} 米，按 {guess['source'].upper()} 纠偏后仅 "
+                      f"{guess['median_m_after']:.0f} 米，建议转换坐标（--from-crs {guess['source']}）",
+                suggest_from_crs=guess["source"], **{k: v for k, v in guess.items() if k != "source"}))
+    result.flags.extend(single_track_flags(x, y, secs, dist, options.corridor_m, rules))
+    return result
+
+
+def analyse_track(track: Track, reaches: gpd.GeoDataFrame, *, from_crs: str | None = None,
+                  options: MatchOptions | None = None, grids: gpd.GeoDataFrame | None = None,
+                  flag_rules: FlagRules | None = None, _index: _ReachIndex | None = None) -> PatrolResult:
+    """Convert (optionally), clean and match one track; see :func:`clean_track` and :func:`match_track`.
+
+    Raises
+    ------
+    ValidationError
+        Fewer than two usable points remain after cleaning (message says why).
+    """
+    options = options or MatchOptions()
+    if from_crs is not None:
+        track = track.converted(from_crs)
+        options = replace(options, detect_offsets=False)
+    kept, report = clean_track(track, max_speed_kmh=options.max_speed_kmh, noise_m=options.noise_m)
+    if report.points_kept < 2:
+        why = "，".join(f"{DROP_REASONS[k]} {v} 个" for k, v in report.dropped.items() if v) or "点数不足"
+        raise ValidationError(f"轨迹“{track.name or track.source_name}”可用的点少于 2 个（共 {report.points_in} 个；{why}）",
+                              f"fewer than 2 usable points ({report.dropped})")
+    return match_track(kept, reaches, options=options, grids=grids, flag_rules=flag_rules, clean_report=report,
+                       _index=_index)
+
+
+def analyse_tracks(tracks: Iterable[Track], reaches: gpd.GeoDataFrame, *, options: MatchOptions | None = None,
+                   grids: gpd.GeoDataFrame | None = None, flag_rules: FlagRules | None = None,
+                   from_crs: str | None = None, skip_unusable: bool = True
+                   ) -> tuple[list[PatrolResult], list[str]]:
+    """:func:`analyse_track` for many tracks in one metric CRS, then :func:`cross_flags`.
+
+    Returns the results and Chinese warnings for tracks skipped as unusable (``skip_unusable``).
+    """
+    index = _reach_index(reaches)
+    results: list[PatrolResult] = []
+    warns: list[str] = []
+    for t in tracks:
+        try:
+            results.append(analyse_track(t, reaches, from_crs=from_crs, options=options, grids=grids,
+                                         flag_rules=flag_rules, _index=index))
+        except ValidationError as exc:
+            if not skip_unusable:
+                raise
+            warns.append(exc.message_zh)
+    cross_flags(results, rules=flag_rules)
+    return results, warns
