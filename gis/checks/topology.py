@@ -117,7 +117,7 @@ class _Frames:
         if not self.source.is_geographic:
             factor = self.source.axis_info[0].unit_conversion_factor  # metres per unit
             return area * factor * factor
-        bounds = shapely.bounds(geoms)
+        bounds = np.asarray(shapely.bounds(geoms), dtype=np.float64)
         lat = np.radians((bounds[:, 1] + bounds[:, 3]) / 2.0)
         return area * _M_PER_DEG_LAT * _M_PER_DEG_LON_EQUATOR * np.cos(lat)
 
