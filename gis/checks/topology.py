@@ -376,8 +376,8 @@ def _overlaps(
 def _gaps(rows: list[_Grid], work: GeomArray, frames: _Frames, sliver_area_m2: float) -> list[_Pending]:
     children: dict[int, list[int]] = defaultdict(list)
     for row in rows:
-        if _has_parent(row) and work[row.pos] is not None:
-            children[row.parent_pos].append(row.pos)  # type: ignore[index]
+        if row.parent_pos is not None and _has_parent(row) and work[row.pos] is not None:
+            children[row.parent_pos].append(row.pos)
     parents = np.array([p for p in sorted(children) if work[p] is not None], dtype=np.intp)
     if not len(parents):
         return []
