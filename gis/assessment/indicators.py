@@ -45,7 +45,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import geopandas as gpd
 import pandas as pd
@@ -56,12 +56,18 @@ from sqlalchemy.orm import Session, selectinload
 
 from gis import clock
 from gis.auth import Scope
-from gis.store.tree import GridTree
-from gis.errors import NotFoundError, ValidationError
 from gis.checks.findings import Finding
+from gis.checks.report import check_store
+from gis.checks.vertical import check_vertical
+from gis.errors import NotFoundError, ValidationError
+from gis.geometry.crs import metric_crs_for
 from gis.geometry.linref import substring
-from gis.model import GridLevel, GridRole, IncidentStatus
+from gis.model import LOCAL_TZ, GridLevel, GridRole, IncidentStatus
 from gis.patrol.rules import PatrolRule, Period, parse_period
+from gis.patrol.service import patrol_report
+from gis.store.queries import live_grids
+from gis.store.schema import AuditEntry, GridRoleAssignment, Incident, PatrolTrack, Reach, User, not_deleted
+from gis.store.tree import GridTree
 
 __all__ = [
     "DEFAULT_RUBRIC",
@@ -160,7 +166,8 @@ class Rubric:
         extra = set(data) - known
         if extra:
             raise ValidationError(f"评分细则中有未知的设置：{'、'.join(sorted(extra))}", f"unknown rubric keys {sorted(extra)}")
-        return cls(**{k: (dict(v) if k == "weights" else v) for k, v in data.items()})
+        kwargs: dict[str, Any] = {k: (dict(v) if k == "weights" else v) for k, v in data.items()}
+        return cls(**kwargs)
 
     @classmethod
     def from_file(cls, path: str | Path) -> Rubric:
@@ -310,7 +317,7 @@ class Assessment:
 
     def text(self) -> str:
         p = self.period
-        lines = [f"考核评价 {p.label}（截至 {self.as_of.astimezone(_tz()).strftime('%Y-%m-%d %H:%M')}）"]
+        lines = [f"考核评价 {p.label}（截至 {self.as_of.astimezone(LOCAL_TZ).strftime('%Y-%m-%d %H:%M')}）"]
         for g in self.grids:
             ind = g.indicators
             rate = "不考核" if ind["patrol_rate"] is None else f"{ind['patrol_rate']:.0%}"
@@ -321,12 +328,6 @@ class Assessment:
                          f"公示牌{signboard_label(ind['signboard'])}")
         lines += [f"提示：{w}" for w in self.warnings]
         return "\n".join(lines)
-
-
-def _tz():  # type: ignore[no-untyped-def]
-    from gis.model import LOCAL_TZ
-
-    return LOCAL_TZ
 
 
 # ---------------------------------------------------------------------------------------------
@@ -346,12 +347,13 @@ class _Static:
 
 def _signboard_status(session: Session, grid_ids: Sequence[int]) -> tuple[dict[int, bool | None], list[str]]:
     try:
-        from gis.disclosure.signboard import signboard_status  # type: ignore[attr-defined]
+        # Imported when called: the hook is optional (absent → status unknown) and tests replace it in sys.modules.
+        from gis.disclosure.signboard import signboard_status  # noqa: PLC0415 — optional hook, swapped by tests
     except ImportError:
         return {g: None for g in grid_ids}, ["公示牌模块尚未提供，公示牌是否最新记为“未知”，不计分"]
     out: dict[int, bool | None] = {}
     for g in grid_ids:
-        status = signboard_status(session, g)
+        status: object = signboard_status(session, g)  # a mapping, an object with up_to_date, or a bool
         if isinstance(status, Mapping):
             status = status.get("up_to_date")
         else:
@@ -361,10 +363,6 @@ def _signboard_status(session: Session, grid_ids: Sequence[int]) -> tuple[dict[i
 
 
 def _static(session: Session, grids: Sequence[Any]) -> _Static:
-    from gis.checks.report import check_store
-    from gis.store.schema import GridRoleAssignment
-    from gis.checks.vertical import check_vertical
-
     warnings: list[str] = []
     coverage: dict[int, tuple[float | None, list[str]]] = {}
     for level in {g.level for g in grids}:
@@ -410,8 +408,6 @@ def _static(session: Session, grids: Sequence[Any]) -> _Static:
 
 def _original_grids(session: Session) -> dict[int, int | None]:
     """Incident id → the grid it was first routed to (from the audit log's insert entries)."""
-    from gis.store.schema import AuditEntry
-
     rows = session.execute(select(AuditEntry.row_id, AuditEntry.after).where(
         AuditEntry.table_name == "incidents", AuditEntry.action == "insert").order_by(AuditEntry.id)).all()
     out: dict[int, int | None] = {}
@@ -421,13 +417,18 @@ def _original_grids(session: Session) -> dict[int, int | None]:
     return out
 
 
+@overload
+def _utc(t: datetime) -> datetime: ...
+@overload
+def _utc(t: datetime | None) -> datetime | None: ...
 def _utc(t: datetime | None) -> datetime | None:
+    """``t`` in UTC (naive = Beijing time); ``None`` stays ``None``."""
     if t is None:
         return None
-    return t.replace(tzinfo=_tz()).astimezone(UTC) if t.tzinfo is None else t.astimezone(UTC)
+    return t.replace(tzinfo=LOCAL_TZ).astimezone(UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
-def _incident_figures(incidents: Sequence[Any], now: datetime, volunteer_names: set[str]) -> dict[str, Any]:
+def _incident_figures(incidents: Sequence[Incident], now: datetime, volunteer_names: set[str]) -> dict[str, Any]:
     found = len(incidents)
     accept_due = accepted = close_due = closed = overdue = escalated = volunteer = 0
     for inc in incidents:
@@ -482,11 +483,6 @@ def assess(session: Session, period: str | Period, *, grid_id: int | None = None
     now : datetime, optional
         Moment at which deadlines are judged (default: the clock; naive = Beijing time).
     """
-    from gis.geometry.crs import metric_crs_for
-    from gis.patrol.service import patrol_report
-    from gis.store.queries import live_grids
-    from gis.store.schema import Incident, PatrolTrack, Reach, User, not_deleted
-
     period = parse_period(period) if isinstance(period, str) else period
     now_utc = _utc(now) or clock.now()
     grids = live_grids(session)
@@ -507,7 +503,8 @@ def assess(session: Session, period: str | Period, *, grid_id: int | None = None
     accounts: dict[int, set[str]] = {}
     for person_id, username, display in session.execute(
             select(User.person_id, User.username, User.display_name).where(User.person_id.is_not(None))).all():
-        accounts.setdefault(person_id, set()).update(x for x in (username, display) if x)
+        if person_id is not None:  # always, by the query: narrows the type
+            accounts.setdefault(person_id, set()).update(x for x in (username, display) if x)
     reporters = {gid: volunteers[gid].union(*(accounts.get(a.person_id, set()) for a in ps if a.role in VOLUNTEER_ROLES))
                  for gid, ps in posts.items()}
     compliance = {row["grid_id"]: row for row in report.grids}
@@ -619,8 +616,6 @@ def monthly_trend(session: Session, year: int | str, *, grid_ids: Sequence[int] 
     """Score and main indicators of each grid per month of ``year``: columns ``month`` (2026-01),
     ``grid_id``, ``grid``, ``score``, ``patrol_rate``, ``patrol_count``, ``patrol_km``,
     ``incidents_found``, ``overdue``. Months after ``now`` are left out."""
-    from gis.store.queries import live_grids
-
     y = int(str(year).strip()) if str(year).strip().isdigit() else None
     if y is None:
         raise ValidationError(f"年份“{year}”无效，应为四位数字，如 2026", f"invalid year {year!r}")

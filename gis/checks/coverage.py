@@ -70,7 +70,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal, cast
 
 import geopandas as gpd
 import numpy as np
@@ -137,7 +137,7 @@ def _check_layers(reaches: gpd.GeoDataFrame, grids: gpd.GeoDataFrame) -> None:
 def _ids(gdf: gpd.GeoDataFrame, column: str) -> np.ndarray:
     """The ``column`` values when the frame has that column, else 0-based positions."""
     if column in gdf.columns:
-        return gdf[column].to_numpy()
+        return np.asarray(gdf[column].to_numpy())
     return np.arange(len(gdf))
 
 
@@ -235,8 +235,8 @@ class _Pieces:
     geometry: np.ndarray
 
 
-def _locate(seg_g0: np.ndarray, g: np.ndarray, side: str) -> np.ndarray:
-    i = np.searchsorted(seg_g0, g, side=side) - 1  # type: ignore[call-overload]
+def _locate(seg_g0: np.ndarray, g: np.ndarray, side: Literal["left", "right"]) -> np.ndarray:
+    i = np.searchsorted(seg_g0, g, side=side) - 1
     return np.clip(i, 0, len(seg_g0) - 1)
 
 
@@ -314,7 +314,7 @@ def _pieces(reach_geoms: np.ndarray, grid_geoms: np.ndarray, grid_tree: STRtree,
     seg_g0 = offset[rseg.owner] + rseg.m0
     vertex_g = offset[part_owner[rx.coord_part]] + rx.vertex_m
 
-    def point_at(m: np.ndarray, reach: np.ndarray, side: str) -> tuple[np.ndarray, np.ndarray]:
+    def point_at(m: np.ndarray, reach: np.ndarray, side: Literal["left", "right"]) -> tuple[np.ndarray, np.ndarray]:
         """Coordinates at measure ``m`` (metres from each reach's start). The global axis only
         finds the segment; the position within it uses local measures, so that a reach's result
         does not depend on how many reaches come before it."""
@@ -570,7 +570,7 @@ class CoverageResult:
         }
 
     def _reported(self, status: str) -> pd.DataFrame:
-        iv = self.intervals
+        iv: pd.DataFrame = self.intervals
         return iv[(iv["status"] == status) & ~iv["ignored"]]
 
     def uncovered(self) -> list[dict[str, Any]]:
@@ -585,13 +585,14 @@ class CoverageResult:
         """Double-claimed stretches: ``reach_id``, ``from_m``, ``to_m``, ``length_m``, ``grid_ids``."""
         return [
             {"reach_id": _py(r.reach_id), "from_m": r.from_m, "to_m": r.to_m, "length_m": r.length_m,
-             "grid_ids": [_py(g) for g in r.grid_ids], "on_boundary": bool(r.on_boundary), "station": r.station}
+             "grid_ids": [_py(g) for g in cast("tuple[Any, ...]", r.grid_ids)],
+             "on_boundary": bool(r.on_boundary), "station": r.station}
             for r in self._reported("overlap").itertuples()
         ]
 
     def by_grid(self) -> pd.DataFrame:
         """Length of river claimed by each grid, and the part of it shared with other grids."""
-        iv = self.intervals[self.intervals["n_grids"] > 0]
+        iv: pd.DataFrame = self.intervals[self.intervals["n_grids"] > 0]
         rows = iv[["grid_ids", "length_m", "n_grids"]].explode("grid_ids")
         rows["shared_m"] = np.where(rows["n_grids"] > 1, rows["length_m"], 0.0)
         out = rows.groupby("grid_ids").agg(claimed_m=("length_m", "sum"), shared_m=("shared_m", "sum"))
@@ -659,7 +660,7 @@ def _scope_geoms(scope: gpd.GeoDataFrame | gpd.GeoSeries | None, reaches: gpd.Ge
     geoms = np.asarray(series.to_crs(metric).array, dtype=object)
     geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
     geoms = np.array([polygonal_part(g) for g in geoms], dtype=object)
-    return shapely.force_2d(geoms[~shapely.is_empty(geoms)])
+    return np.asarray(shapely.force_2d(geoms[~shapely.is_empty(geoms)]), dtype=object)
 
 
 def _tree(grid_geoms: np.ndarray) -> STRtree:

@@ -117,7 +117,7 @@ class _Frames:
         if not self.source.is_geographic:
             factor = self.source.axis_info[0].unit_conversion_factor  # metres per unit
             return area * factor * factor
-        bounds = shapely.bounds(geoms)
+        bounds = np.asarray(shapely.bounds(geoms), dtype=np.float64)
         lat = np.radians((bounds[:, 1] + bounds[:, 3]) / 2.0)
         return area * _M_PER_DEG_LAT * _M_PER_DEG_LON_EQUATOR * np.cos(lat)
 
@@ -376,8 +376,8 @@ def _overlaps(
 def _gaps(rows: list[_Grid], work: GeomArray, frames: _Frames, sliver_area_m2: float) -> list[_Pending]:
     children: dict[int, list[int]] = defaultdict(list)
     for row in rows:
-        if _has_parent(row) and work[row.pos] is not None:
-            children[row.parent_pos].append(row.pos)  # type: ignore[index]
+        if row.parent_pos is not None and _has_parent(row) and work[row.pos] is not None:
+            children[row.parent_pos].append(row.pos)
     parents = np.array([p for p in sorted(children) if work[p] is not None], dtype=np.intp)
     if not len(parents):
         return []

@@ -405,7 +405,8 @@ def _lonlat_bounds(obj: GeometryOrBounds) -> FloatArray:
     bounds, crs = _bounds_of(obj)
     if crs is not None and not crs.is_geographic and np.all(np.isfinite(bounds)):
         transformer = pyproj.Transformer.from_crs(crs, STORE_CRS, always_xy=True)
-        bounds = np.asarray(transformer.transform_bounds(*bounds, densify_pts=21), dtype=np.float64)
+        xmin, ymin, xmax, ymax = bounds
+        bounds = np.asarray(transformer.transform_bounds(xmin, ymin, xmax, ymax, densify_pts=21), dtype=np.float64)
     _check_bounds(bounds)
     return bounds
 

@@ -109,6 +109,7 @@ class PatrolResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (keys of the ``patrol`` command)."""
+        m = self.matched
         return {
             "name": self.track.name,
             "source_name": self.track.source_name,
@@ -126,9 +127,9 @@ class PatrolResult:
             "river_length_m": round(self.river_length_m, 1),
             "river_duration_s": round(self.river_duration_s, 1),
             "matched": [
-                {"reach_id": _jsonable(r.reach_id), "from_m": round(float(r.from_m), 1), "to_m": round(float(r.to_m), 1),
-                 "length_m": round(float(r.length_m), 1)}
-                for r in self.matched.itertuples()
+                {"reach_id": _jsonable(rid), "from_m": round(float(a), 1), "to_m": round(float(b), 1),
+                 "length_m": round(float(length), 1)}
+                for rid, a, b, length in zip(m["reach_id"], m["from_m"], m["to_m"], m["length_m"])
             ],
             "reaches": [_jsonable(r) for r in self.reaches],
             "grids": [_jsonable(g) for g in self.grids],
@@ -247,16 +248,16 @@ def cross_flags(results: Sequence[PatrolResult], *, rules: FlagRules | None = No
     A track without a person is compared with every other track.
     """
     rules = rules or FlagRules()
-    items = [(k, r) for k, r in enumerate(results) if r.x is not None and len(r.x) >= 2]
+    items = [(r, r.x, r.y) for r in results if r.x is not None and r.y is not None and len(r.x) >= 2]
     if len(items) < 2:
         return
-    lines = np.array([shapely.LineString(np.column_stack([r.x, r.y])) for _, r in items], dtype=object)
+    lines = np.array([shapely.LineString(np.column_stack([x, y])) for _, x, y in items], dtype=object)
     tree = shapely.STRtree(lines)
     pairs = tree.query(lines, predicate="dwithin", distance=rules.concurrent_tolerance_m)
     for a, b in zip(*pairs):
         if a >= b:
             continue
-        ra, rb = items[a][1], items[b][1]
+        ra, rb = items[a][0], items[b][0]
         pa, pb = ra.track.person, rb.track.person
         if pa is not None and pa == pb:
             continue
@@ -281,6 +282,8 @@ def cross_flags(results: Sequence[PatrolResult], *, rules: FlagRules | None = No
 
 
 def _concurrent(ra: PatrolResult, rb: PatrolResult, rules: FlagRules) -> float | None:
+    if ra.x is None or ra.y is None or rb.x is None or rb.y is None:  # not matched: no metric points
+        return None
     ta = ra.track.times.astype("int64") / 1e9
     tb = rb.track.times.astype("int64") / 1e9
     lo, hi = max(ta[0], tb[0]), min(ta[-1], tb[-1])

@@ -255,7 +255,8 @@ def _walked(which: np.ndarray, m: np.ndarray, secs: np.ndarray, options: MatchOp
     along it plausible for the time between them (≤ ``max_speed_kmh`` × Δt + 2 × ``noise_m``)."""
     same = (which[:-1] >= 0) & (which[:-1] == which[1:])
     dm = np.abs(m[1:] - m[:-1])
-    return same & (dm <= options.max_speed_kmh / 3.6 * (secs[1:] - secs[:-1]) + 2 * options.noise_m)
+    walked: np.ndarray = same & (dm <= options.max_speed_kmh / 3.6 * (secs[1:] - secs[:-1]) + 2 * options.noise_m)
+    return walked
 
 
 def match_many(tracks: Sequence[Track], reaches: gpd.GeoDataFrame, *, options: MatchOptions | None = None,

@@ -20,7 +20,7 @@ and carries none of the fake-patrol flags ``fast_speed``, ``far_from_river``, ``
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -277,7 +277,7 @@ class ComplianceRow:
                 "rate": None if self.rate is None else round(self.rate, 4), "missing_slots": self.missing_slots}
 
 
-def compliance(subject: Any, level: str | None, patrol_times: Sequence[np.datetime64], counted: Sequence[bool],
+def compliance(subject: Any, level: str | None, patrol_times: Sequence[np.datetime64 | None], counted: Sequence[bool],
                period: Period, *, rules: Mapping[str, PatrolRule] | None = None) -> ComplianceRow:
     """Required versus done for one subject.
 
@@ -287,8 +287,9 @@ def compliance(subject: Any, level: str | None, patrol_times: Sequence[np.dateti
         Anything identifying the person, grid or reach (kept in the row).
     level : str or None
         Grid/reach level choosing the rule; ``None`` or a level without rule → nothing required.
-    patrol_times : sequence of numpy.datetime64
-        Start (UTC) of each of the subject's patrols; those outside the period's slots are ignored.
+    patrol_times : sequence of numpy.datetime64 or None
+        Start (UTC) of each of the subject's patrols; those outside the period's slots, and
+        ``None``/NaT (no time), are ignored.
     counted : sequence of bool
         Whether each patrol counts (see :func:`counts_as_patrol`).
 
@@ -365,7 +366,7 @@ def period_coverage(results: Iterable[PatrolResult], reaches: gpd.GeoDataFrame) 
                                   per_reach["covered_m"] / per_reach["length_m"].where(per_reach["length_m"] > 0, 1.0), 0.0)
     rows = []
     starts = reaches["start_station_m"] if "start_station_m" in reaches.columns else pd.Series(0.0, index=reaches.index)
-    by_reach = {k: g for k, g in merged.groupby("reach_id", sort=False)}
+    by_reach: dict[Hashable, pd.DataFrame] = {k: g for k, g in merged.groupby("reach_id", sort=False)}
     for rid, total in length.items():
         pos = 0.0
         g = by_reach.get(rid)
@@ -381,8 +382,8 @@ def period_coverage(results: Iterable[PatrolResult], reaches: gpd.GeoDataFrame) 
     return per_reach, st
 
 
-def stretch_lines(reaches: gpd.GeoDataFrame, reach_ids: Sequence[Any], from_m: Sequence[float],
-                  to_m: Sequence[float]) -> gpd.GeoSeries:
+def stretch_lines(reaches: gpd.GeoDataFrame, reach_ids: Sequence[Any], from_m: Iterable[float],
+                  to_m: Iterable[float]) -> gpd.GeoSeries:
     """The lines of stretches ``[from_m, to_m]`` (metres from each reach's start, as in
     :func:`period_coverage`) of ``reaches`` (index = reach ids), in the reaches' CRS."""
     crs = metric_crs_for(reaches)

@@ -133,10 +133,10 @@ def _person_levels(grids: list[Grid], period: Period) -> dict[str, set[str]]:
 
 
 def _best_level(levels: set[str], rules: Mapping[str, PatrolRule]) -> str | None:
-    ruled = [lv for lv in levels if rule_for(lv, rules) is not None]
+    ruled = {lv: rule for lv in levels if (rule := rule_for(lv, rules)) is not None}
     if not ruled:
         return None
-    return min(ruled, key=lambda lv: (_FREQ_RANK.get(rule_for(lv, rules).frequency, 9), lv))  # type: ignore[union-attr]
+    return min(ruled, key=lambda lv: (_FREQ_RANK.get(ruled[lv].frequency, 9), lv))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -397,7 +397,7 @@ def import_track_file(session: Session, path: str | Path, *, person: str | int, 
     who = _find_person(session, person)
     check = check_track_file(session, p, from_crs=from_crs, options=options, flag_rules=flag_rules,
                              allow_far=allow_far)
-    start = min(r.start for r in check.results)
+    start = min(r.start for r in check.results if r.start is not None)  # every track has times (_usable)
     where = _find_grid(session, grid) if grid not in (None, "") else _post_grid(
         session, who, pd.Timestamp(start).tz_localize("UTC").tz_convert(LOCAL_TZ).date())
     raw = p.read_bytes()  # within RIVERGRID_MAX_FILE_MB: read_tracks checked the size
@@ -533,9 +533,10 @@ def patrol_report(session: Session, period: str | Period, *, rules: Mapping[str,
             "reach_id": rid, "code": reaches.at[rid, "code"], "reach": reaches.at[rid, "name"],
             "length_m": round(float(c["length_m"]), 1), "covered_m": round(float(c["covered_m"]), 1),
             "uncovered_m": round(float(c["uncovered_m"]), 1), "share": round(float(c["share"]), 4),
-            "never_patrolled": [{"from_m": round(float(s.from_m), 1), "to_m": round(float(s.to_m), 1),
-                                 "length_m": round(float(s.length_m), 1), "stations": s.stations}
-                                for s in st.itertuples()],
+            "never_patrolled": [{"from_m": round(float(a), 1), "to_m": round(float(b), 1),
+                                 "length_m": round(float(length), 1), "stations": stations}
+                                for a, b, length, stations in zip(st["from_m"], st["to_m"], st["length_m"],
+                                                                  st["stations"])],
         })
     return PatrolReport(period=period, persons=persons, grids=grid_rows, reaches=reach_rows_out, coverage=coverage,
                         tracks=track_rows, rules=rules, warnings=warnings)

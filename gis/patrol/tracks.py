@@ -21,7 +21,7 @@ shown in Beijing time (:data:`gis.model.LOCAL_TZ`) by the text helpers.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import tzinfo
@@ -32,10 +32,11 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
+from numpy.typing import ArrayLike
 
 from gis import limits
 from gis.errors import CRSError, FileFormatError, GeometryError, ValidationError
-from gis.geometry.crs import bd09_to_wgs84, gcj02_to_wgs84, metric_crs_for
+from gis.geometry.crs import FloatArray, bd09_to_wgs84, gcj02_to_wgs84, metric_crs_for
 from gis.io.files import read_csv_rows, read_gpx_tracks
 from gis.model import LOCAL_TZ
 
@@ -112,6 +113,11 @@ class Track:
         return replace(self, lon=np.asarray(lon), lat=np.asarray(lat))
 
 
+def _floats(values: Sequence[float]) -> FloatArray:
+    """Coordinates as the float64 array a :class:`Track` holds."""
+    return np.asarray(values, dtype=np.float64)
+
+
 def _as_utc_ns(values: Any) -> np.ndarray:
     """Anything time-like → naive ``datetime64[ns]`` in UTC (NaT for missing)."""
     if isinstance(values, np.ndarray) and values.dtype == "datetime64[ns]":
@@ -121,7 +127,7 @@ def _as_utc_ns(values: Any) -> np.ndarray:
     return idx.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
 
 
-def _offset_inverse(source: str):  # type: ignore[no-untyped-def]
+def _offset_inverse(source: str) -> Callable[[ArrayLike, ArrayLike], tuple[FloatArray, FloatArray]]:
     key = str(source).strip().lower().replace("-", "").replace("_", "")
     if key == "gcj02":
         return gcj02_to_wgs84
@@ -193,8 +199,8 @@ def read_tracks(path: str | Path, *, from_crs: str | None = None,
     suffix = p.suffix.lower()
     if suffix == ".gpx":
         tracks = [
-            Track(lon=[c[0] for c in t.coords], lat=[c[1] for c in t.coords],
-                  times=[x if x is not None else None for x in t.times], name=t.name, source_name=p.name)
+            Track(lon=_floats([c[0] for c in t.coords]), lat=_floats([c[1] for c in t.coords]),
+                  times=_as_utc_ns([x if x is not None else None for x in t.times]), name=t.name, source_name=p.name)
             for t in read_gpx_tracks(p)
         ]
     elif suffix in (".kml", ".kmz"):
@@ -298,7 +304,8 @@ def _read_kml_tracks(p: Path) -> list[Track]:
                                               f"gx:Track has {len(track_whens)} when and {len(track_coords)} coord")
                     lon = [_number(c[0]) if len(c) >= 2 else math.nan for c in track_coords]
                     lat = [_number(c[1]) if len(c) >= 2 else math.nan for c in track_coords]
-                    tracks.append(Track(lon=lon, lat=lat, times=[w.strip() or None for w in track_whens],
+                    tracks.append(Track(lon=_floats(lon), lat=_floats(lat),
+                                        times=_as_utc_ns([w.strip() or None for w in track_whens]),
                                         name=pm.name, source_name=p.name))
                 if not pm.tracks:
                     if pm.point is not None and pm.when is not None:
@@ -308,8 +315,8 @@ def _read_kml_tracks(p: Path) -> list[Track]:
                         lines_without_time += 1
                 pm = _Placemark()
     if stamped:
-        tracks.append(Track(lon=[s[0] for s in stamped], lat=[s[1] for s in stamped],
-                            times=[s[2] or None for s in stamped], name=p.stem, source_name=p.name))
+        tracks.append(Track(lon=_floats([s[0] for s in stamped]), lat=_floats([s[1] for s in stamped]),
+                            times=_as_utc_ns([s[2] or None for s in stamped]), name=p.stem, source_name=p.name))
     if not tracks:
         if lines_without_time:
             raise FileFormatError(
@@ -392,7 +399,8 @@ def track_from_record(record: Any) -> Track:
     if len(times) != len(coords):
         times = (times + [None] * len(coords))[: len(coords)]
     person = record.person.name if getattr(record, "person", None) is not None else None
-    return Track(lon=coords[:, 0], lat=coords[:, 1], times=times, name=record.name, source_name=record.source_name,
+    return Track(lon=coords[:, 0], lat=coords[:, 1], times=_as_utc_ns(times), name=record.name,
+                 source_name=record.source_name,
                  person=person, grid=record.grid_id, track_id=record.id)
 
 
@@ -415,7 +423,7 @@ def position_at(track: Track, t: np.datetime64) -> tuple[float, float, int]:
     if not ok.any():
         raise ValidationError("轨迹没有时间，无法回放", "track has no times")
     lon, lat, ns = track.lon[ok], track.lat[ok], track.times[ok].astype("int64")
-    x = np.datetime64(t, "ns").astype("int64")
+    x = t.astype("datetime64[ns]").astype("int64")
     k = int(np.searchsorted(ns, x, side="right"))
     if k == 0:
         return float(lon[0]), float(lat[0]), 1
@@ -524,7 +532,7 @@ def _jump_points(lon: np.ndarray, lat: np.ndarray, t: np.ndarray, v_ms: float, n
 
     def ok(a: int, b: int) -> bool:
         d = float(geodesic_m(lon, lat, np.array([a]), np.array([b]))[0])
-        return max(d - noise_m, 0.0) <= v_ms * (secs[b] - secs[a])
+        return bool(max(d - noise_m, 0.0) <= v_ms * (secs[b] - secs[a]))
 
     out: list[int] = []
     start = 0
