@@ -387,7 +387,7 @@ def test_the_security_audit_is_the_auditors(app_env: Path) -> None:
 
 
 def test_an_account_bound_to_dongxing_changes_only_its_own_grid(demo: Store) -> None:
-    from gis.grids.editing import save_grid
+    from gis.grids.versions import save_grid
     from gis.store.schema import GridRoleAssignment, Person
 
     dongxing = actor_for_name(demo, "dongxing")
