@@ -223,7 +223,7 @@ def _import_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from gis.io.files import feature_labels, inspect, read_layer
+    from gis.io import feature_labels, inspect, read_layer
     from gis.grids.jurisdiction import check_near
 
     if args.kind:
@@ -287,7 +287,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from gis.io.files import write_layer
+    from gis.io.writers import write_layer
     from gis.overview import load_map_data
 
     store = _store(args)

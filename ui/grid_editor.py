@@ -347,7 +347,7 @@ def import_export_tab(c: Screen) -> None:
     c1, c2 = st.columns([1, 1])
     fmt = c1.selectbox("格式", ["gpkg", "geojson", "shp", "kml"], key="ge_export_fmt")
     if c2.button("生成导出文件", key="ge_export"):
-        from gis.io.files import write_layer
+        from gis.io.writers import write_layer
 
         with tempfile.TemporaryDirectory() as tmp:
             path = write_layer(data.grids, Path(tmp) / f"网格.{fmt}", fmt=fmt, layer="grids")
@@ -359,7 +359,7 @@ def import_export_tab(c: Screen) -> None:
         st.markdown("**从文件导入网格边界**（Shapefile 压缩包、GeoPackage、KML/KMZ、GeoJSON）")
         upload = st.file_uploader("选择文件", type=["zip", "gpkg", "kml", "kmz", "geojson", "json"], key="ge_upload")
         if upload is not None:
-            from gis.io import files as io
+            from gis import io
             from gis.importing import import_file
 
             folder = Path(tempfile.gettempdir()) / f"rivergrid-upload-{S.setdefault('ge_upload_dir', uuid.uuid4().hex)}"
