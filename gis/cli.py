@@ -420,7 +420,8 @@ def cmd_signboard(args: argparse.Namespace) -> int:
 
 def cmd_incident_report(args: argparse.Namespace) -> int:
     from gis import clock
-    from gis.incidents.workflow import incident_dict, report_incident
+    from gis.incidents.lists import incident_dict
+    from gis.incidents.reporting import report_incident
     from gis.grids.chain import ResponsibilityIndex
 
     store = _store(args)
@@ -452,7 +453,9 @@ def cmd_incident_report(args: argparse.Namespace) -> int:
 
 
 def cmd_incident_move(args: argparse.Namespace) -> int:
-    from gis.incidents.workflow import ACTION_LABELS, incident_dict, move
+    from gis.incidents.lists import incident_dict
+    from gis.incidents.states import ACTION_LABELS
+    from gis.incidents.workflow import move
 
     store = _store(args)
     actor = _actor(store, args.user)
@@ -473,7 +476,7 @@ def cmd_incident_move(args: argparse.Namespace) -> int:
 def cmd_incident_list(args: argparse.Namespace) -> int:
     from datetime import datetime
 
-    from gis.incidents.workflow import incident_dict, list_incidents
+    from gis.incidents.lists import incident_dict, list_incidents
 
     now = datetime.fromisoformat(args.now) if args.now else None
     store = _store(args)
@@ -560,7 +563,7 @@ def _calendar_add(args: argparse.Namespace) -> int:
 
 
 def _calendar_refresh(args: argparse.Namespace) -> int:
-    from gis.incidents.workflow import recompute_open_deadlines
+    from gis.incidents.deadlines import recompute_open_deadlines
 
     store = _store(args)
     actor = _actor(store, args.user)

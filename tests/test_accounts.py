@@ -31,7 +31,9 @@ from gis.errors import (
     PermissionDenied,
     ValidationError,
 )
-from gis.incidents.workflow import list_incidents, move, report_incident, visible_incident
+from gis.incidents.lists import list_incidents
+from gis.incidents.reporting import report_incident
+from gis.incidents.workflow import move, visible_incident
 from gis.accounts.installation import init_production, mode
 from gis.model import UserRole
 from gis.accounts.signin import client_address, lock_state, sign_in, unlock

@@ -44,7 +44,7 @@ def _codes(store: Store) -> list[str]:
 def _report_worker(url: str, number: int, barrier: Any, results: Any) -> None:
     from gis.accounts.users import actor_for
     from gis.errors import RiverGridError
-    from gis.incidents.workflow import report_incident
+    from gis.incidents.reporting import report_incident
 
     store = Store(url, migrate=False)
     try:

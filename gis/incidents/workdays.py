@@ -14,7 +14,7 @@ Every date follows the schedule of its year, from one of three *sources*:
     ``holidays`` (``holidays.China(observed=False)``), without the days off and worked weekends
     moved around them (调休), which nobody knows before the notice. Deadlines counted on such days
     are labelled 估算 and recomputed when the schedule arrives
-    (:func:`gis.incidents.workflow.recompute_open_deadlines`).
+    (:func:`gis.incidents.deadlines.recompute_open_deadlines`).
 
 The year's source is chosen in that order. A local year that the official data also covers is
 not used: the official schedule wins and :attr:`LocalCalendar.warnings` says so (naming the
