@@ -103,7 +103,7 @@ def route(session_or_index: Any, lon: float, lat: float, *, tolerance_m: float =
     links = list(chain.chain)
     if chain.blind_spot and target is not None:
         # the nearest village grid's own posts join the chain after the river chiefs
-        extra = list(getattr(index, "_grid_links", {}).get(target.id, []))
+        extra = index.grid_links(target.id)
         at = sum(1 for link in links if link.step == "reach")
         links[at:at] = extra
     reach = chain.reach
