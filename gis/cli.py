@@ -510,7 +510,7 @@ def _calendar_day(args: argparse.Namespace) -> int:
 
 
 def _calendar_years(args: argparse.Namespace) -> int:
-    from gis.incidents.workdays import (
+    from gis.incidents.schedules import (
         ESTIMATE_METHOD,
         SOURCE_LABELS,
         configured_file,
@@ -548,7 +548,7 @@ def _package_version(name: str) -> str:
 
 
 def _calendar_add(args: argparse.Namespace) -> int:
-    from gis.incidents.workdays import add_local_years, configured_file
+    from gis.incidents.schedules import add_local_years, configured_file
 
     if args.file is None:
         raise RiverGridError("calendar add 需要给出安排文件（JSON）", "calendar add needs a file")

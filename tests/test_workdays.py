@@ -24,16 +24,9 @@ from gis.incidents.reporting import report_incident
 from gis.incidents.workflow import move
 from gis.store import Store
 from gis.store.schema import AuditEntry, Grid, Incident
-from gis.incidents.workdays import (
-    DEFAULT_CALENDAR,
-    LOCAL_TZ,
-    ChinaCalendar,
-    WorkCalendar,
-    add_local_years,
-    load_local_calendar,
-    official_schedule,
-    parse_local_calendar,
-)
+from gis.incidents.schedules import add_local_years, load_local_calendar, official_schedule, parse_local_calendar
+from gis.incidents.workdays import DEFAULT_CALENDAR, ChinaCalendar, WorkCalendar
+from gis.model import LOCAL_TZ
 
 DONGXING_POINT = (127.0, 41.84)
 

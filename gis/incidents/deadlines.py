@@ -29,8 +29,8 @@ from gis import clock
 from gis.auth import require
 from gis.errors import ConflictError, ValidationError
 from gis.incidents.states import OPEN_STATES, S
-from gis.incidents.workdays import DEFAULT_CALENDAR, LOCAL_TZ, WorkCalendar
-from gis.model import IncidentStatus, Severity
+from gis.incidents.workdays import DEFAULT_CALENDAR, WorkCalendar
+from gis.model import LOCAL_TZ, IncidentStatus, Severity
 from gis.store.schema import Incident
 
 __all__ = [
