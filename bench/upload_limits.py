@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from gis.io import files as io  # noqa: E402
+from gis import io  # noqa: E402
 from gis.errors import LimitError  # noqa: E402
 
 CHUNK = 1024 * 1024

@@ -223,7 +223,7 @@ def _import_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from gis.io.files import feature_labels, inspect, read_layer
+    from gis.io import feature_labels, inspect, read_layer
     from gis.grids.jurisdiction import check_near
 
     if args.kind:
@@ -287,7 +287,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from gis.io.files import write_layer
+    from gis.io.writers import write_layer
     from gis.overview import load_map_data
 
     store = _store(args)
@@ -420,7 +420,8 @@ def cmd_signboard(args: argparse.Namespace) -> int:
 
 def cmd_incident_report(args: argparse.Namespace) -> int:
     from gis import clock
-    from gis.incidents.workflow import incident_dict, report_incident
+    from gis.incidents.lists import incident_dict
+    from gis.incidents.reporting import report_incident
     from gis.grids.chain import ResponsibilityIndex
 
     store = _store(args)
@@ -452,7 +453,9 @@ def cmd_incident_report(args: argparse.Namespace) -> int:
 
 
 def cmd_incident_move(args: argparse.Namespace) -> int:
-    from gis.incidents.workflow import ACTION_LABELS, incident_dict, move
+    from gis.incidents.lists import incident_dict
+    from gis.incidents.states import ACTION_LABELS
+    from gis.incidents.workflow import move
 
     store = _store(args)
     actor = _actor(store, args.user)
@@ -473,7 +476,7 @@ def cmd_incident_move(args: argparse.Namespace) -> int:
 def cmd_incident_list(args: argparse.Namespace) -> int:
     from datetime import datetime
 
-    from gis.incidents.workflow import incident_dict, list_incidents
+    from gis.incidents.lists import incident_dict, list_incidents
 
     now = datetime.fromisoformat(args.now) if args.now else None
     store = _store(args)
@@ -507,7 +510,7 @@ def _calendar_day(args: argparse.Namespace) -> int:
 
 
 def _calendar_years(args: argparse.Namespace) -> int:
-    from gis.incidents.workdays import (
+    from gis.incidents.schedules import (
         ESTIMATE_METHOD,
         SOURCE_LABELS,
         configured_file,
@@ -545,7 +548,7 @@ def _package_version(name: str) -> str:
 
 
 def _calendar_add(args: argparse.Namespace) -> int:
-    from gis.incidents.workdays import add_local_years, configured_file
+    from gis.incidents.schedules import add_local_years, configured_file
 
     if args.file is None:
         raise RiverGridError("calendar add 需要给出安排文件（JSON）", "calendar add needs a file")
@@ -560,7 +563,7 @@ def _calendar_add(args: argparse.Namespace) -> int:
 
 
 def _calendar_refresh(args: argparse.Namespace) -> int:
-    from gis.incidents.workflow import recompute_open_deadlines
+    from gis.incidents.deadlines import recompute_open_deadlines
 
     store = _store(args)
     actor = _actor(store, args.user)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from gis import clock
 
-from gis.io import files as io
+from gis import io
 from gis.grids.jurisdiction import check_near
 from gis.errors import NotFoundError, ValidationError
 from gis.model import (

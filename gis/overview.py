@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from gis import clock
 from gis.auth import Scope
 from gis.geometry.crs import metric_crs_for
-from gis.incidents.workflow import is_overdue
+from gis.incidents.deadlines import is_overdue
 from gis.model import LOCAL_TZ, STORE_CRS, GridLevel, GridRole, IncidentStatus
 from gis.store.queries import grid_people, live_grids
 from gis.store.schema import Grid, Incident, PatrolTrack, Reach, SupervisedObject, not_deleted
@@ -112,7 +112,7 @@ def overview_kpis(data: MapData, *, now: datetime | None = None) -> dict[str, fl
         ``reaches``, ``reach_km`` (length of all reaches in km, measured in a projected CRS),
         ``grids``, ``village_grids``, ``incidents_open``, ``incidents_overdue`` (past the deadline
         running in their state at ``now``: accepting while 上报, closing while being handled; the
-        rule of :func:`gis.incidents.workflow.is_overdue`, as on the page 事件处置), ``patrols_month`` (tracks started in ``now``'s
+        rule of :func:`gis.incidents.deadlines.is_overdue`, as on the page 事件处置), ``patrols_month`` (tracks started in ``now``'s
         calendar month, Asia/Shanghai time).
     """
     now = now or clock.now()

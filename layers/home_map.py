@@ -102,7 +102,8 @@ def _style(base: dict, style: Any, properties: dict, geometry_type: str | None =
     return merged_style(base, style)(feature)
 
 
-def _require(gdf: gpd.GeoDataFrame, columns: Sequence[str], what: str) -> None:
+def require_columns(gdf: gpd.GeoDataFrame, columns: Sequence[str], what: str) -> None:
+    """Refuse anything but a GeoDataFrame with ``columns`` (``what``: the layer's Chinese name)."""
     if not isinstance(gdf, gpd.GeoDataFrame):
         raise ValidationError(f"{what}图层需要带几何的数据表", f"expected a GeoDataFrame, got {type(gdf).__name__}")
     missing = [c for c in columns if c not in gdf.columns]
@@ -115,7 +116,7 @@ def reach_layer_data(reaches: gpd.GeoDataFrame, *, tolerance_m: float = DISPLAY_
 
     ``reaches``: columns ``id, name, river_name, level`` and line geometry (any CRS).
     """
-    _require(reaches, ("id", "name", "river_name", "level"), "河段")
+    require_columns(reaches, ("id", "name", "river_name", "level"), "河段")
     styles, tips = [], []
     for row in reaches.itertuples(index=False):
         level = enum_member(RiverLevel, row.level, what="河段")
@@ -134,7 +135,7 @@ def grid_layer_data(
     ``grids``: columns ``id, name, level, main_responsible, illustrative`` and polygons; rows of
     other levels are left out. Illustrative (示意) boundaries are dashed and say so.
     """
-    _require(grids, ("id", "name", "level", "main_responsible", "illustrative"), "网格")
+    require_columns(grids, ("id", "name", "level", "main_responsible", "illustrative"), "网格")
     members = [enum_member(GridLevel, v, what="网格") for v in grids["level"]]
     subset = grids[np.array([m is level for m in members], dtype=bool)] if len(grids) else grids
     styles, tips, label_rows = [], [], []
@@ -198,7 +199,7 @@ def track_layer_data(tracks: gpd.GeoDataFrame, *, tolerance_m: float = DISPLAY_T
 
     ``tracks``: columns ``id, person_name, grid_name, started_at, ended_at, length_m`` and lines.
     """
-    _require(tracks, ("id", "person_name", "started_at", "ended_at", "length_m"), "巡河轨迹")
+    require_columns(tracks, ("id", "person_name", "started_at", "ended_at", "length_m"), "巡河轨迹")
     style = _style(TRACK_BASE_STYLE, track_style, {})
     tips = []
     for row in tracks.itertuples(index=False):
@@ -214,7 +215,7 @@ def incident_layer_data(incidents: gpd.GeoDataFrame, *, cluster: bool | None = N
     ``incidents``: columns ``id, code, title, category, severity, status`` and points. The
     tooltip starts with ``事件 <code>``.
     """
-    _require(incidents, ("id", "code", "title", "category", "severity", "status"), "事件")
+    require_columns(incidents, ("id", "code", "title", "category", "severity", "status"), "事件")
     styles, tips = [], []
     for row in incidents.itertuples(index=False):
         status = enum_member(IncidentStatus, row.status, what="事件")
@@ -239,7 +240,7 @@ def object_layer_data(objects: gpd.GeoDataFrame, *, cluster: bool | None = None)
 
     ``objects``: columns ``id, name, category, grid_name`` and points.
     """
-    _require(objects, ("id", "name", "category", "grid_name"), "重点对象")
+    require_columns(objects, ("id", "name", "category", "grid_name"), "重点对象")
     styles, tips = [], []
     for row in objects.itertuples(index=False):
         category = enum_member(Category, row.category, what="重点对象")
@@ -257,7 +258,7 @@ def gap_layer_data(findings: gpd.GeoDataFrame, *, tolerance_m: float = DISPLAY_T
     ``findings``: :meth:`gis.checks.report.BlindSpotReport.findings`; only coverage findings whose rule
     is in :data:`GAP_RULES` and that have a line geometry are drawn. Ids are row positions.
     """
-    _require(findings, ("kind", "rule", "message"), "检查结果")
+    require_columns(findings, ("kind", "rule", "message"), "检查结果")
     gaps = findings[(findings["kind"] == "coverage") & findings["rule"].isin(GAP_RULES)] if len(findings) else findings
     if len(gaps):
         gaps = gaps[gaps.geometry.notna() & ~gaps.geometry.is_empty]
@@ -358,7 +359,8 @@ class HomeLegend(MacroElement):
         self.position = position
 
 
-def _swatch(kind: str, style: Mapping[str, Any]) -> str:
+def legend_swatch(kind: str, style: Mapping[str, Any]) -> str:
+    """A small HTML sample of a ``line``, ``area``, ``pin`` or dot drawn in ``style``."""
     color = html.escape(str(style.get("color", "#333")), quote=True)
     if kind == "line":
         dash = "dashed" if style.get("dashArray") else "solid"
@@ -375,11 +377,13 @@ def _swatch(kind: str, style: Mapping[str, Any]) -> str:
             'box-shadow:0 0 0 1px #fff,0 0 0 2px #aaa;vertical-align:middle"></span>')
 
 
-def _item(mark: str, caption: str) -> str:
+def legend_item(mark: str, caption: str) -> str:
+    """A sample (:func:`legend_swatch`) and its caption (plain text, escaped), kept on one line."""
     return f'<span style="white-space:nowrap">{mark}&nbsp;{html.escape(caption)}</span>'
 
 
-def _row(title: str, items: Sequence[str]) -> str:
+def legend_row(title: str, items: Sequence[str]) -> str:
+    """One wrapping row of legend items under an optional bold title."""
     head = f'<b style="color:#444;font-weight:600">{html.escape(title)}</b>' if title else ""
     return ('<div style="display:flex;flex-wrap:wrap;column-gap:9px;align-items:center">'
             + head + "".join(items) + "</div>")
@@ -406,17 +410,18 @@ def legend_html(*, categories: Sequence[str] = (), gaps: bool = True, tracks: bo
     gaps, tracks
         Whether to list the coverage gaps and the patrol tracks.
     """
-    lines = [_item(_swatch("line", {**REACH_BASE_STYLE, "weight": 4}), "河段（越宽级别越高）")]
+    lines = [legend_item(legend_swatch("line", {**REACH_BASE_STYLE, "weight": 4}), "河段（越宽级别越高）")]
     if tracks:
-        lines.append(_item(_swatch("line", TRACK_BASE_STYLE), "巡河轨迹"))
+        lines.append(legend_item(legend_swatch("line", TRACK_BASE_STYLE), "巡河轨迹"))
     if gaps:
-        lines += [_item(_swatch("line", FINDING_STYLES["uncovered"]), "未覆盖河段（盲区）"),
-                  _item(_swatch("line", FINDING_STYLES["overlap"]), "重复覆盖")]
-    rows = [_row("", lines)]
-    rows.append(_row("", [_item(_swatch("area", GRID_LEVEL_STYLE[level]), level.label) for level in GridLevel]
-                     + ['<span style="color:#666">（虚线为示意边界）</span>']))
-    rows.append(_row("事件", [_item(_swatch("dot", {"color": STATUS_COLORS[status]}), caption)
-                            for status, caption in LEGEND_STATUS]))
+        lines += [legend_item(legend_swatch("line", FINDING_STYLES["uncovered"]), "未覆盖河段（盲区）"),
+                  legend_item(legend_swatch("line", FINDING_STYLES["overlap"]), "重复覆盖")]
+    rows = [legend_row("", lines)]
+    rows.append(legend_row("", [legend_item(legend_swatch("area", GRID_LEVEL_STYLE[level]), level.label)
+                                for level in GridLevel]
+                           + ['<span style="color:#666">（虚线为示意边界）</span>']))
+    rows.append(legend_row("事件", [legend_item(legend_swatch("dot", {"color": STATUS_COLORS[status]}), caption)
+                                  for status, caption in LEGEND_STATUS]))
     pins = []
     for code in categories:
         try:
@@ -425,9 +430,9 @@ def legend_html(*, categories: Sequence[str] = (), gaps: bool = True, tracks: bo
             continue
         marker = CATEGORY_MARKERS.get(cat, {})
         color = AWESOME_MARKER_COLORS.get(marker.get("markerColor", ""), "#436978")
-        pins.append(_item(_swatch("pin", {"color": color}), cat.label))
+        pins.append(legend_item(legend_swatch("pin", {"color": color}), cat.label))
     if pins:
-        rows.append(_row("监管对象", pins))
+        rows.append(legend_row("监管对象", pins))
     return "<details open><summary>图例</summary>" + "".join(rows) + "</details>"
 
 
@@ -534,8 +539,12 @@ __all__ = [
     "incident_layer_data",
     "label_zoom",
     "legend_html",
+    "legend_item",
+    "legend_row",
+    "legend_swatch",
     "object_layer_data",
     "reach_layer_data",
     "recent_tracks",
+    "require_columns",
     "track_layer_data",
 ]

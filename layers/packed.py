@@ -18,8 +18,11 @@ version (the page caches it) and holds the layer as one compact JSON text:
 
 :class:`PackedFeatures` puts a layer into a ``folium.FeatureGroup``; its script is the cached text
 plus one call, so a rerun costs string concatenation only. :class:`Runtime` (the decoder and the
-layer builder, added once per map by :class:`MapBridge`) and :class:`MapBridge` (clicks and the
-layer control's state back to Python through streamlit-folium, see below) complete the map.
+layer builder, added once per map) and :class:`MapBridge` (clicks and the layer control's state
+back to Python through streamlit-folium, see below) complete the map. The browser side is
+JavaScript of its own, ``static/rivergrid/packed-layers.js`` (with ``packed-layers.css``), which
+Streamlit serves like the vendored assets of :mod:`layers.assets`: no CDN, gzipped once per
+process by :mod:`ui.static_gzip`.
 
 The click bridge
 ----------------
@@ -42,8 +45,10 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import folium.elements
 import geopandas as gpd
 import numpy as np
 import pyproj
@@ -444,225 +449,18 @@ def pack_layer(
 # folium elements
 # =============================================================================================
 
-_RUNTIME_JS = r"""
-window.RG = window.RG || (function () {
-    var RG = {overlays: [], bases: [], labels: [], selected: null, pin: null, map: null,
-              stats: {loaded: performance.now(), features: 0, buildMs: 0, started: null}};
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static" / "rivergrid"
+"""Folder of RiverGrid's own browser files (``static/rivergrid`` at the top of the checkout)."""
 
-    RG.decode = function (s) {
-        var i = 0, n = s.length, lat = 0, lng = 0, out = [];
-        function next() {
-            var result = 0, factor = 1, b;
-            do {
-                b = s.charCodeAt(i++) - 63;
-                result += (b & 31) * factor;
-                factor *= 32;
-            } while (b >= 32);
-            return (result % 2) ? -(result + 1) / 2 : result / 2;
-        }
-        while (i < n) {
-            lat += next();
-            lng += next();
-            out.push([lat / 1e6, lng / 1e6]);
-        }
-        return out;
-    };
+STATIC_URL = "/app/static/rivergrid"
+"""URL path at which Streamlit serves :data:`STATIC_DIR` (static serving of ``static/``, like the
+vendored files of :mod:`layers.assets`)."""
 
-    RG.tooltip = function (lines) {
-        var box = document.createElement("div");
-        for (var k = 0; k < lines.length; k++) {
-            var line = document.createElement(k === 0 ? "b" : "div");
-            line.textContent = lines[k];
-            if (k === 0) { line.style.display = "block"; }
-            box.appendChild(line);
-        }
-        return box;
-    };
+RUNTIME_JS = "packed-layers.js"
+"""The browser side of packed layers in :data:`STATIC_DIR`: decoder, feature builders, bridge."""
 
-    RG.dotIcon = function (st) {
-        var r = st.radius || 7, w = st.weight || 1, size = Math.round(2 * (r + w));
-        var dot = document.createElement("div");
-        dot.style.cssText = "box-sizing:border-box;border-radius:50%;width:" + size + "px;height:" + size + "px";
-        dot.style.background = st.fillColor || "#607d8b";
-        dot.style.opacity = st.fillOpacity || 1;
-        dot.style.border = w + "px solid " + (st.color || "#fff");
-        return L.divIcon({html: dot, className: "rg-dot", iconSize: [size, size], iconAnchor: [size / 2, size / 2]});
-    };
-
-    RG.label = function (text, color) {
-        var box = document.createElement("div");
-        box.className = "rg-label-text";
-        box.style.color = color;
-        box.textContent = text;
-        return L.divIcon({html: box, className: "rg-grid-label", iconSize: null});
-    };
-
-    RG.canvas = function () {
-        if (!RG._canvas) { RG._canvas = L.canvas({padding: 0.3, tolerance: 3}); }
-        return RG._canvas;
-    };
-
-    RG.isPath = function (layer) { return typeof layer.setStyle === "function"; };
-
-    RG.select = function (layer) {
-        if (RG.selected && RG.selected !== layer && RG.isPath(RG.selected)) {
-            RG.selected.setStyle(RG.selected._rgStyle);
-        }
-        RG.selected = layer;
-        if (layer && RG.isPath(layer)) {
-            layer.setStyle({color: "#00b8d4", weight: (layer._rgStyle.weight || 2) + 3, opacity: 1});
-            if (layer.bringToFront && layer._rg.k !== "grid") { layer.bringToFront(); }
-        }
-    };
-
-    RG.mark = function (latlng) {
-        if (!RG.map) { return; }
-        if (!RG.pin) {
-            RG.pin = L.circleMarker(latlng, {radius: 9, color: "#00b8d4", weight: 3, fill: true,
-                fillColor: "#00b8d4", fillOpacity: 0.25, interactive: false});
-        }
-        RG.pin.setLatLng(latlng);
-        if (!RG.map.hasLayer(RG.pin)) { RG.pin.addTo(RG.map); }
-    };
-
-    RG.send = function (latlng, ref) {
-        var g = window.__GLOBAL_DATA__;
-        if (!g || !RG.map) { return; }
-        g.last_object_clicked = latlng;
-        g.last_object_clicked_tooltip = ref;
-        g.last_object_clicked_count = (g.last_object_clicked_count || 0) + 1;
-        RG.map.fire("moveend");  /* streamlit-folium sends its value (debounced) on moveend */
-    };
-
-    RG.clicked = function (e) {
-        var layer = e.target, ref = "rg:" + layer._rg.k + ":" + layer._rg.id;
-        RG.featureClick = true;  /* the map's own click (paths let it bubble) must not undo this */
-        window.setTimeout(function () { RG.featureClick = false; }, 0);
-        var latlng = layer.getLatLng ? layer.getLatLng() : e.latlng;
-        RG.select(layer);
-        if (!layer.getLatLng) { RG.mark(e.latlng); } else if (RG.pin && RG.map) { RG.map.removeLayer(RG.pin); }
-        /* after streamlit-folium's own click handlers, which write the tooltip text */
-        window.setTimeout(function () { RG.send({lat: latlng.lat, lng: latlng.lng}, ref); }, 0);
-    };
-
-    RG.hover = function (layer, extra) {
-        layer.on("mouseover", function () {
-            if (RG.selected !== layer) { layer.setStyle({weight: (layer._rgStyle.weight || 2) + extra}); }
-        });
-        layer.on("mouseout", function () {
-            if (RG.selected !== layer) { layer.setStyle(layer._rgStyle); }
-        });
-    };
-
-    RG.feature = function (spec, f, renderer) {
-        var st = L.extend({}, spec.s[f[1]]), layer;
-        if (renderer) { st.renderer = renderer; }
-        if (spec.g === "line") {
-            layer = L.polyline(f[3].map(RG.decode), st);
-        } else if (spec.g === "area") {
-            layer = L.polygon(f[3].map(function (p) { return p.map(RG.decode); }), st);
-        } else if (spec.g === "dot" && !spec.cl) {
-            layer = L.circleMarker(f[3], st);
-        } else if (spec.g === "dot") {
-            layer = L.marker(f[3], {icon: RG.dotIcon(st)});
-        } else {
-            layer = L.marker(f[3], {icon: L.AwesomeMarkers.icon(st)});
-        }
-        layer._rg = {k: spec.k, id: f[0]};
-        layer._rgStyle = st;
-        if (f[2].length) {
-            var lines = f[2].map(function (i) { return spec.t[i]; });
-            layer.bindTooltip(function () { return RG.tooltip(lines); },
-                {sticky: spec.g === "line" || spec.g === "area", direction: "top"});
-        }
-        layer.on("click", RG.clicked);
-        if (spec.h && RG.isPath(layer)) { RG.hover(layer, spec.h); }
-        return layer;
-    };
-
-    RG.add = function (parent, spec) {
-        var t0 = performance.now();
-        var shape = spec.g === "line" || spec.g === "area";
-        var renderer = shape && (spec.c || RG.preferCanvas) ? RG.canvas() : null, layers = [];
-        for (var k = 0; k < spec.f.length; k++) { layers.push(RG.feature(spec, spec.f[k], renderer)); }
-        var group = L.featureGroup(layers);
-        if (spec.lb) {
-            var labels = L.layerGroup(spec.lb.map(function (lb) {
-                return L.marker([lb[0], lb[1]], {icon: RG.label(lb[2], lb[3]), interactive: false, keyboard: false});
-            }));
-            group.addLayer(labels);
-            if (spec.lz) { RG.labels.push({group: group, labels: labels, minZoom: spec.lz}); }
-        }
-        if (spec.cl && L.markerClusterGroup) {
-            var cluster = L.markerClusterGroup({showCoverageOnHover: false, maxClusterRadius: 50});
-            cluster.addLayers(layers);
-            parent.addLayer(cluster);
-        } else {
-            parent.addLayer(group);
-        }
-        RG.stats.features += layers.length;
-        RG.stats.buildMs += performance.now() - t0;
-        return group;
-    };
-
-    RG.tag = function (layer, role, name) {
-        (role === "base" ? RG.bases : RG.overlays).push({layer: layer, name: name});
-    };
-
-    RG.sync = function () {
-        var g = window.__GLOBAL_DATA__;
-        if (!g || !RG.map) { return; }
-        var selected = {}, key;
-        for (key in (g.selected_layers || {})) {
-            if (key.indexOf("rg:") !== 0) { selected[key] = g.selected_layers[key]; }
-        }
-        RG.overlays.forEach(function (o) {
-            if (RG.map.hasLayer(o.layer)) { selected["rg:o:" + o.name] = {name: o.name, url: "rg:overlay"}; }
-        });
-        RG.bases.forEach(function (b) {
-            if (RG.map.hasLayer(b.layer)) { selected["rg:b:" + b.name] = {name: b.name, url: "rg:base"}; }
-        });
-        g.selected_layers = selected;
-    };
-
-    RG.showLabels = function () {
-        var zoom = RG.map.getZoom();
-        RG.labels.forEach(function (l) {
-            if (zoom >= l.minZoom && !l.group.hasLayer(l.labels)) { l.group.addLayer(l.labels); }
-            if (zoom < l.minZoom && l.group.hasLayer(l.labels)) { l.group.removeLayer(l.labels); }
-        });
-    };
-
-    RG.start = function (map) {
-        RG.map = map;
-        RG.stats.started = performance.now();
-        if (RG.labels.length) { map.on("zoomend", RG.showLabels); RG.showLabels(); }
-        map.on("click", function (e) {
-            if (RG.featureClick) { return; }
-            RG.select(null);
-            RG.mark(e.latlng);
-        });
-        map.on("overlayadd overlayremove baselayerchange", function () { RG.sync(); map.fire("moveend"); });
-        RG.sync();
-    };
-
-    return RG;
-})();
-"""
-
-_RUNTIME_CSS = """
-.rg-grid-label { background: none; border: none; }
-.rg-label-text { transform: translate(-50%, -50%); white-space: nowrap; font-size: 12px; font-weight: bold;
-    text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 3px #fff; pointer-events: none; }
-.rg-dot { background: none; border: none; }
-.leaflet-tooltip { font-size: 12.5px; line-height: 1.45; }
-.leaflet-tooltip b { font-size: 13px; }
-.leaflet-container { font-family: "Source Sans Pro", "Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-serif; }
-.leaflet-control-layers { font-size: 13px; line-height: 1.5; }
-.leaflet-control-layers label { margin-bottom: 0; }
-.leaflet-control-layers-separator { margin: 4px -6px 4px -10px; }
-.rivergrid-legend details > summary { cursor: pointer; font-weight: bold; }
-"""
+RUNTIME_CSS = "packed-layers.css"
+"""Their stylesheet in :data:`STATIC_DIR` (labels, dots, tooltips, layer control, legend)."""
 
 
 class _RawScript(Element):
@@ -697,10 +495,12 @@ class _RawMacro(MacroElement):
             child.render(**kwargs)
 
 
-class Runtime(_RawMacro):
+class Runtime(folium.elements.JSCSSMixin, _RawMacro):
     """The browser side of packed layers (decoder, builders, bridge helpers) and their CSS.
 
-    Add it once per map, before any :class:`PackedFeatures`.
+    Add it once per map, before any :class:`PackedFeatures`. The script and the stylesheet are
+    the files :data:`RUNTIME_JS` and :data:`RUNTIME_CSS` of :data:`STATIC_DIR`, loaded by URL
+    like the vendored assets (streamlit-folium loads them before it runs the map's script).
 
     Parameters
     ----------
@@ -711,21 +511,18 @@ class Runtime(_RawMacro):
 
     _template = Template(
         """
-        {% macro header(this, kwargs) %}
-            <style>{{ this.css }}</style>
-        {% endmacro %}
         {% macro script(this, kwargs) %}
-            {{ this.js }}
             RG.preferCanvas = {{ "true" if this.prefer_canvas else "false" }};
         {% endmacro %}
         """
     )
 
+    default_js = [("rivergrid_packed_layers", f"{STATIC_URL}/{RUNTIME_JS}")]
+    default_css = [("rivergrid_packed_layers_css", f"{STATIC_URL}/{RUNTIME_CSS}")]
+
     def __init__(self, *, prefer_canvas: bool = False) -> None:
         super().__init__()
         self._name = "PackedRuntime"
-        self.js = _RUNTIME_JS
-        self.css = _RUNTIME_CSS
         self.prefer_canvas = prefer_canvas
 
 
@@ -810,7 +607,11 @@ __all__ = [
     "MapBridge",
     "PackedFeatures",
     "PackedLayer",
+    "RUNTIME_CSS",
+    "RUNTIME_JS",
     "Runtime",
+    "STATIC_DIR",
+    "STATIC_URL",
     "decode_polyline",
     "display_geometries",
     "encode_parts",

@@ -17,7 +17,7 @@ import numpy as np
 from gis.formatting import local_time
 from layers._common import Style, esc, text
 from layers.assets import localize
-from layers.home_map import Overlay, _item, _require, _row, _swatch
+from layers.home_map import Overlay, legend_item, legend_row, legend_swatch, require_columns
 from layers.packed import PackedLayer, pack_layer
 from layers.patrol import TRACK_BASE_STYLE, format_length, track_style
 
@@ -39,7 +39,8 @@ PLAYBACK_STYLE: Style = {"color": "#6a1b9a", "weight": 5, "opacity": 0.9}
 def coverage_layer_data(stretches: gpd.GeoDataFrame) -> PackedLayer:
     """Stretches of :func:`gis.patrol.service.coverage_frame` coloured by ``status``; the tooltip
     names the reach, the 桩号 and the reach's share patrolled; a click selects the reach."""
-    _require(stretches, ("reach_id", "reach", "status", "stations", "length_m", "share"), "河段巡查覆盖")
+    require_columns(stretches, ("reach_id", "reach", "status", "stations", "length_m", "share"),
+                    "河段巡查覆盖")
     styles, tips = [], []
     for row in stretches.itertuples(index=False):
         styles.append(dict(COVERAGE_STYLES.get(row.status, COVERAGE_STYLES["never"])))
@@ -56,7 +57,7 @@ def track_layer_data(tracks: gpd.GeoDataFrame, *, uncounted: Collection[int] = (
     ``tracks``: columns ``id, person_name, started_at, ended_at, length_m`` and lines
     (:func:`gis.patrol.service.track_frame`).
     """
-    _require(tracks, ("id", "person_name", "started_at", "ended_at", "length_m"), "巡河轨迹")
+    require_columns(tracks, ("id", "person_name", "started_at", "ended_at", "length_m"), "巡河轨迹")
     base = {**TRACK_BASE_STYLE, **track_style({}), "color": "#1b5e20", "weight": 3}
     styles, tips = [], []
     for row in tracks.itertuples(index=False):
@@ -78,12 +79,13 @@ def patrol_overlays(stretches: gpd.GeoDataFrame, tracks: gpd.GeoDataFrame, *,
 
 def patrol_legend_html() -> str:
     """Legend of the 巡河管理 map (no user text)."""
-    items = [_item(_swatch("line", COVERAGE_STYLES["patrolled"]), COVERAGE_LABELS["patrolled"]),
-             _item(_swatch("line", COVERAGE_STYLES["never"]), COVERAGE_LABELS["never"]),
-             _item(_swatch("line", {**TRACK_BASE_STYLE, "color": "#1b5e20"}), "巡河轨迹"),
-             _item(_swatch("line", {**TRACK_BASE_STYLE, **UNCOUNTED_TRACK_STYLE}), "不计入考核的轨迹"),
-             _item(_swatch("dot", PLAYBACK_STYLE), "回放位置")]
-    return "<details open><summary>图例</summary>" + _row("", items) + "</details>"
+    items = [legend_item(legend_swatch("line", COVERAGE_STYLES["patrolled"]), COVERAGE_LABELS["patrolled"]),
+             legend_item(legend_swatch("line", COVERAGE_STYLES["never"]), COVERAGE_LABELS["never"]),
+             legend_item(legend_swatch("line", {**TRACK_BASE_STYLE, "color": "#1b5e20"}), "巡河轨迹"),
+             legend_item(legend_swatch("line", {**TRACK_BASE_STYLE, **UNCOUNTED_TRACK_STYLE}),
+                         "不计入考核的轨迹"),
+             legend_item(legend_swatch("dot", PLAYBACK_STYLE), "回放位置")]
+    return "<details open><summary>图例</summary>" + legend_row("", items) + "</details>"
 
 
 def playback_group(path: Sequence[tuple[float, float]], *, label: str, name: str = "轨迹回放") -> folium.FeatureGroup:

@@ -11,7 +11,8 @@ from typing import Any
 
 import streamlit as st
 
-from gis.grids import editing
+from gis.grids import versions
+from gis.grids.fit import split_parts
 from gis.errors import ConflictError, RiverGridError
 from gis.model import GridLevel
 from layers.editing import (
@@ -129,7 +130,7 @@ with right:
         if fit_on:
             try:
                 with get_store().session() as s:
-                    preview = editing.preview_fit(
+                    preview = versions.preview_fit(
                         s, draft["target_id"] if mode == "edit" else None, draft["geometry"],
                         level=new_attrs.get("level"), snap_tolerance_m=float(tol),
                         **({"parent_id": new_attrs.get("parent_id")} if mode == "draw" else {}))
@@ -139,9 +140,9 @@ with right:
     split_preview: Any = None
     if draft is not None and draft.get("geometry") and mode == "split" and selected is not None:
         with get_store().session() as s:
-            grid_geom = editing.grid_geometry(s, int(selected_id))
+            grid_geom = versions.grid_geometry(s, int(selected_id))
         try:
-            split_preview = editing.split_parts(grid_geom, draft["geometry"])
+            split_preview = split_parts(grid_geom, draft["geometry"])
             default_names = (str(selected["name"]), f"{selected['name']}（二）")
             overlays.extend(split_overlays(list(split_preview), default_names))
         except RiverGridError as exc:
@@ -201,13 +202,13 @@ with right:
             try:
                 with get_store().session(actor) as s:
                     if mode == "draw":
-                        result = editing.save_grid(s, None, geometry=draft["geometry"], attributes=new_attrs,
-                                                   expected_version=None, fit=fit_on,
-                                                   **({"snap_tolerance_m": float(S["ge_tol"])} if fit_on else {}))
+                        result = versions.save_grid(s, None, geometry=draft["geometry"], attributes=new_attrs,
+                                                    expected_version=None, fit=fit_on,
+                                                    **({"snap_tolerance_m": float(S["ge_tol"])} if fit_on else {}))
                     else:
-                        result = editing.save_grid(s, int(selected_id), geometry=draft["geometry"],
-                                                   expected_version=draft["base_version"], fit=fit_on,
-                                                   **({"snap_tolerance_m": float(S["ge_tol"])} if fit_on else {}))
+                        result = versions.save_grid(s, int(selected_id), geometry=draft["geometry"],
+                                                    expected_version=draft["base_version"], fit=fit_on,
+                                                    **({"snap_tolerance_m": float(S["ge_tol"])} if fit_on else {}))
             except ConflictError as exc:
                 S["ge_conflict"] = exc.message_zh
                 st.rerun()
@@ -228,8 +229,8 @@ with right:
             if st.button("确认分割", type="primary", key="ge_split"):
                 try:
                     with get_store().session(actor) as s:
-                        kept, new = editing.split_grid(s, int(selected_id), draft["geometry"],
-                                                       expected_version=draft["base_version"], names=(name_a, name_b))
+                        kept, new = versions.split_grid(s, int(selected_id), draft["geometry"],
+                                                        expected_version=draft["base_version"], names=(name_a, name_b))
                 except ConflictError as exc:
                     S["ge_conflict"] = exc.message_zh
                     st.rerun()

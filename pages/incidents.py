@@ -16,15 +16,10 @@ from gis.incidents.attachments import MAX_BYTES, photo_counts
 from gis.config import settings
 from gis.errors import NotFoundError, RiverGridError, TooFarError
 from gis.incidents.export import COLUMNS, incident_rows, incidents_excel
-from gis.incidents.workflow import (
-    allowed_actions,
-    can_move,
-    get_incident,
-    grid_and_below,
-    list_incidents,
-    move,
-    report_incident,
-)
+from gis.incidents.lists import grid_and_below, list_incidents
+from gis.incidents.reporting import report_incident
+from gis.incidents.states import allowed_actions
+from gis.incidents.workflow import can_move, get_incident, move
 from gis.model import (
     LOCAL_TZ,
     Category,

@@ -31,7 +31,9 @@ from gis.errors import (
     PermissionDenied,
     ValidationError,
 )
-from gis.incidents.workflow import list_incidents, move, report_incident, visible_incident
+from gis.incidents.lists import list_incidents
+from gis.incidents.reporting import report_incident
+from gis.incidents.workflow import move, visible_incident
 from gis.accounts.installation import init_production, mode
 from gis.model import UserRole
 from gis.accounts.signin import client_address, lock_state, sign_in, unlock
@@ -387,7 +389,7 @@ def test_the_security_audit_is_the_auditors(app_env: Path) -> None:
 
 
 def test_an_account_bound_to_dongxing_changes_only_its_own_grid(demo: Store) -> None:
-    from gis.grids.editing import save_grid
+    from gis.grids.versions import save_grid
     from gis.store.schema import GridRoleAssignment, Person
 
     dongxing = actor_for_name(demo, "dongxing")

@@ -46,7 +46,8 @@ from gis.assessment.evaluations import (
     save_evaluation,
     submit_evaluation,
 )
-from gis.incidents.workflow import move, report_incident
+from gis.incidents.reporting import report_incident
+from gis.incidents.workflow import move
 from gis.model import LOCAL_TZ
 from gis.store import Store
 from gis.store.schema import (

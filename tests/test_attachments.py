@@ -16,7 +16,8 @@ from gis.incidents.attachments import MAX_BYTES, THUMB_PX, AttachmentStore, Uplo
 from gis.accounts.users import actor_for
 from gis.demo.load import load_demo
 from gis.errors import PermissionDenied, ValidationError
-from gis.incidents.workflow import move, report_incident
+from gis.incidents.reporting import report_incident
+from gis.incidents.workflow import move
 from gis.store import Store
 from gis.store.schema import Attachment, AuditEntry, Incident, IncidentEvent
 

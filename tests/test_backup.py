@@ -29,7 +29,7 @@ from gis.store.backup import backup, read_manifest, restore, rotate
 from gis.config import PROJECT_DIR
 from gis.demo.load import load_demo
 from gis.errors import ConflictError, FileFormatError, RiverGridError
-from gis.incidents.workflow import report_incident
+from gis.incidents.reporting import report_incident
 from gis.store import Store, make_engine, upgrade
 from gis.store.audit_chain import verify_chain
 from gis.store.engine import pending_revisions

@@ -44,7 +44,7 @@ def _codes(store: Store) -> list[str]:
 def _report_worker(url: str, number: int, barrier: Any, results: Any) -> None:
     from gis.accounts.users import actor_for
     from gis.errors import RiverGridError
-    from gis.incidents.workflow import report_incident
+    from gis.incidents.reporting import report_incident
 
     store = Store(url, migrate=False)
     try:
@@ -102,7 +102,7 @@ def test_thirty_simultaneous_reports_through_the_cli_are_all_stored(demo: Store)
 
 def _save_worker(url: str, grid_id: int, version: int, name: str, barrier: Any, results: Any) -> None:
     from gis.accounts.users import actor_for
-    from gis.grids.editing import save_grid
+    from gis.grids.versions import save_grid
     from gis.errors import RiverGridError
 
     store = Store(url, migrate=False)

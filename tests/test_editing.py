@@ -20,10 +20,9 @@ from sqlalchemy import func, inspect, select, text
 from gis import clock
 from gis.auth import SYSTEM, Actor, hash_password
 from gis.checks.report import check_layers, check_store, store_layers
-from gis.grids.editing import (
-    FIT_STEPS,
+from gis.grids.fit import FIT_STEPS, fit_grid
+from gis.grids.versions import (
     delete_grid,
-    fit_grid,
     grid_history,
     grids_as_of,
     merge_grids,
@@ -71,7 +70,7 @@ def line(coords: list[tuple[float, float]]) -> LineString:
 
 
 def m(geom):  # type: ignore[no-untyped-def]
-    """The geometry in the metric CRS, projected by geopandas (independent of gis.grids.editing)."""
+    """The geometry in the metric CRS, projected by geopandas (independent of gis.grids.fit)."""
     return gpd.GeoSeries([geom], crs="EPSG:4326").to_crs(GK).iloc[0]
 
 

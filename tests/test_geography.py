@@ -25,7 +25,7 @@ from gis.auth import Actor
 from gis.config import PROJECT_DIR
 from gis.errors import GeometryError, TooFarError, ValidationError
 from gis.importing import import_file
-from gis.incidents.workflow import report_incident
+from gis.incidents.reporting import report_incident
 from gis.grids.jurisdiction import Jurisdiction, top_level
 from gis.model import UserRole
 from gis.store import Store

@@ -30,15 +30,14 @@ from test_editing import (
 )
 
 from gis.checks.report import check_layers
-from gis.grids.editing import (
+from gis.grids.fit import fit_grid, split_parts
+from gis.grids.versions import (
     delete_grid,
     deleted_grids,
-    fit_grid,
     grid_history,
     preview_fit,
     save_grid,
     siblings,
-    split_parts,
 )
 from gis.errors import GeometryError, NotFoundError, PermissionDenied, ValidationError
 from gis.grids.posts import add_post, end_post, grid_posts

@@ -17,7 +17,7 @@ from gis.auth import SYSTEM
 from gis.config import PROJECT_DIR
 from gis.demo.load import load_demo
 from gis.incidents.export import COLUMNS, incident_rows, incidents_excel
-from gis.incidents.workflow import grid_and_below, list_incidents
+from gis.incidents.lists import grid_and_below, list_incidents
 from gis.model import LOCAL_TZ
 from gis.store import Store
 from gis.store.schema import Grid, Incident
@@ -111,7 +111,7 @@ def test_leaders_read_everything_and_move_nothing(app_env: Path) -> None:
     # the overdue filter shows what the deadline rules call overdue now (naive oracle over every case)
     next(c for c in at.checkbox if c.label == "只看超期").check()
     at = at.run()
-    from gis.incidents.workflow import deadline_status
+    from gis.incidents.deadlines import deadline_status
 
     store = Store(f"sqlite:///{app_env / 'rivergrid.sqlite'}", migrate=False)
     with store.session() as s:

@@ -24,29 +24,15 @@ from gis.errors import (
     RiverGridError,
     ValidationError,
 )
-from gis.incidents.workflow import (
-    ACTIONS,
-    BLIND_SPOT_MARK,
-    DEFAULT_POLICY,
-    DeadlinePolicy,
-    DeadlineRule,
-    IllegalTransition,
-    Span,
-    allowed_actions,
-    blind_spot_incidents,
-    can_move,
-    deadline_status,
-    get_incident,
-    list_incidents,
-    move,
-    report_incident,
-    resolve_action,
-    transitions_table,
-)
-from gis.model import IncidentStatus, UserRole
+from gis.incidents.deadlines import DEFAULT_POLICY, DeadlinePolicy, DeadlineRule, Span, deadline_status
+from gis.incidents.lists import blind_spot_incidents, list_incidents
+from gis.incidents.reporting import BLIND_SPOT_MARK, report_incident
+from gis.incidents.states import ACTIONS, IllegalTransition, allowed_actions, resolve_action, transitions_table
+from gis.incidents.workflow import can_move, get_incident, move
+from gis.model import LOCAL_TZ, IncidentStatus, UserRole
 from gis.store import Store
 from gis.store.schema import Attachment, AuditEntry, Grid, Incident, IncidentEvent, User
-from gis.incidents.workdays import LOCAL_TZ, WorkCalendar
+from gis.incidents.workdays import WorkCalendar
 
 DONGXING = "森工街道东兴村"
 SENGONG = "森工街道森工社区"

@@ -24,7 +24,7 @@ from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 
 from gis.geometry.crs import wgs84_to_bd09, wgs84_to_gcj02
 from gis.errors import CoordinateRangeError, CRSError, FileFormatError, GeometryError, LayerNotFoundError
-from gis.io.files import GpxTrack, LayerInfo, ReadResult, inspect, read_gpx_tracks, read_layer, write_layer
+from gis.io import GpxTrack, LayerInfo, ReadResult, inspect, read_gpx_tracks, read_layer, write_layer
 
 # Two illustrative village grids (示意) side by side, in WGS84 lon/lat.
 DONGXING = box(126.90, 41.80, 126.95, 41.83)

@@ -21,7 +21,7 @@ from shapely.geometry import box
 
 from gis import limits
 
-from gis.io import files as io
+from gis import io
 from gis.patrol import tracks as P
 from gis.config import PROJECT_DIR
 from gis.errors import FileFormatError, LimitError, RiverGridError

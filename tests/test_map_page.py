@@ -261,6 +261,21 @@ def test_home_map_is_offline_escaped_and_never_templated_twice(overlays: list[Ov
     assert "RG.start(" in html and "rivergrid-legend" in html and "L.control.layers" in html
 
 
+def test_the_browser_side_of_packed_layers_is_a_served_static_file(overlays: list[Overlay]) -> None:
+    """The decoder and bridge are a file under static/ (served by Streamlit, offline), linked
+    after Leaflet, not a script string inlined into every map."""
+    from layers.packed import RUNTIME_CSS, RUNTIME_JS, STATIC_DIR, STATIC_URL
+
+    css, js = collect_links(home_map(overlays, basemap="none", tianditu_key=None, center=(41.8, 126.9), zoom=12))
+    assert f"{STATIC_URL}/{RUNTIME_JS}" in js and f"{STATIC_URL}/{RUNTIME_CSS}" in css
+    assert js.index(f"{STATIC_URL}/{RUNTIME_JS}") > 0  # Leaflet (or its bundle) first
+    script = (STATIC_DIR / RUNTIME_JS).read_text(encoding="utf-8")
+    assert "window.RG = window.RG ||" in script and "RG.start = function" in script
+    assert ".rg-grid-label" in (STATIC_DIR / RUNTIME_CSS).read_text(encoding="utf-8")
+    html = render(overlays)
+    assert "RG.decode = function" not in html and f'src="{STATIC_URL}/{RUNTIME_JS}"' in html
+
+
 def test_base_maps_offered_with_and_without_a_tianditu_key(overlays: list[Overlay]) -> None:
     assert available_basemaps(None) == ["osm", "none"]
     assert available_basemaps("k") == ["tianditu_vec", "tianditu_img", "osm", "none"]

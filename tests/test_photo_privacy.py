@@ -24,7 +24,7 @@ from gis.incidents.attachments import MAX_PIXELS, THUMB_PX, AttachmentStore, Upl
 from gis.accounts.users import actor_for
 from gis.demo.load import load_demo
 from gis.errors import ValidationError
-from gis.incidents.workflow import report_incident
+from gis.incidents.reporting import report_incident
 from gis.store import Store, make_engine, upgrade
 from gis.store.schema import Attachment, Incident
 

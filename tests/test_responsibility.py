@@ -22,7 +22,8 @@ from gis.config import PROJECT_DIR
 from gis.demo.load import load_demo
 from gis.errors import CoordinateRangeError, CRSError, NotFoundError, ValidationError
 from gis.model import STORE_CRS, GridRole, ReachChiefLevel
-from gis.grids.chain import Chain, ResponsibilityIndex, chain_for_incident
+from gis.grids.chain import ResponsibilityIndex, chain_for_incident
+from gis.grids.links import Chain
 from gis.store import Store
 from gis.store.schema import (
     Grid,

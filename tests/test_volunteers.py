@@ -19,7 +19,8 @@ from gis.errors import (
     PermissionDenied,
     ValidationError,
 )
-from gis.incidents.workflow import move, report_incident
+from gis.incidents.reporting import report_incident
+from gis.incidents.workflow import move
 from gis.model import GridRole, IncidentSource, UserRole
 from gis.patrol.service import import_track_file
 from gis.store import Store

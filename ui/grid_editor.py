@@ -17,7 +17,7 @@ import streamlit as st
 
 from gis import clock
 
-from gis.grids import editing
+from gis.grids import versions
 from gis.auth import Actor
 from gis.checks.report import IncrementalCheck, check_layers, store_layers
 from gis.errors import RiverGridError, TooFarError
@@ -29,9 +29,9 @@ from gis.store.schema import Grid, Person, not_deleted
 from layers._common import esc
 from ui.state import data_version, get_store, show_error
 from ui.text import md_text
-from gis.io.files import write_layer
-from gis.io import files as io
+from gis import io
 from gis.importing import import_file
+from gis.io.writers import write_layer
 
 FAR_CONFIRM = "仍然导入（确认这些要素属于本辖区）"
 """The box shown after an import was refused for distance (:class:`gis.errors.TooFarError`)."""
@@ -145,7 +145,7 @@ def attributes_tab(c: Screen) -> None:
     selected_id, selected, rows, seen, actor, can_edit = c.selected_id, c.selected, c.rows, c.seen, c.actor, c.can_edit
     with get_store().session() as s:
         g = s.get(Grid, int(selected_id))
-        attrs = {k: getattr(g, k) for k in editing.EDITABLE_FIELDS}
+        attrs = {k: getattr(g, k) for k in versions.EDITABLE_FIELDS}
     with st.form("ge_attrs"):
         c1, c2, c3 = st.columns(3)
         name = c1.text_input("名称", value=attrs["name"])
@@ -171,8 +171,8 @@ def attributes_tab(c: Screen) -> None:
                "illustrative": illustrative}
         try:
             with get_store().session(actor) as s:
-                result = editing.save_grid(s, int(selected_id), geometry=None, attributes=new,
-                                           expected_version=seen.get(selected_id, int(selected["version"])))
+                result = versions.save_grid(s, int(selected_id), geometry=None, attributes=new,
+                                            expected_version=seen.get(selected_id, int(selected["version"])))
         except RiverGridError as exc:
             show_error(exc)
         else:
@@ -236,8 +236,8 @@ def merge_delete_tab(c: Screen) -> None:
         st.info("合并、删除与恢复网格需要工作人员或管理员账号。")
     else:
         with get_store().session() as s:
-            sibs = [(g.id, g.name, g.version) for g in editing.siblings(s, int(selected_id))]
-            gone = [(g.id, g.name, g.version, g.deleted_at) for g in editing.deleted_grids(s)]
+            sibs = [(g.id, g.name, g.version) for g in versions.siblings(s, int(selected_id))]
+            gone = [(g.id, g.name, g.version, g.deleted_at) for g in versions.deleted_grids(s)]
         st.markdown("**合并相邻网格**：所选网格保留（编号、人员、属性不变），另一个并入后删除。")
         if sibs:
             c1, c2 = st.columns([2, 1])
@@ -246,7 +246,7 @@ def merge_delete_tab(c: Screen) -> None:
             if c2.button("合并", key="ge_merge"):
                 try:
                     with get_store().session(actor) as s:
-                        result = editing.merge_grids(
+                        result = versions.merge_grids(
                             s, int(selected_id), int(other),
                             expected_versions=(seen.get(selected_id, int(selected["version"])),
                                                next(v for j, _, v in sibs if j == other)))
@@ -262,8 +262,8 @@ def merge_delete_tab(c: Screen) -> None:
         if st.button("删除", disabled=not sure, key="ge_delete"):
             try:
                 with get_store().session(actor) as s:
-                    editing.delete_grid(s, int(selected_id), expected_version=seen.get(selected_id,
-                                                                                      int(selected["version"])))
+                    versions.delete_grid(s, int(selected_id), expected_version=seen.get(selected_id,
+                                                                                       int(selected["version"])))
             except RiverGridError as exc:
                 show_error(exc)
             else:
@@ -277,7 +277,7 @@ def merge_delete_tab(c: Screen) -> None:
                 if c2.button("恢复", key=f"ge_restore_{gid}"):
                     try:
                         with get_store().session(actor) as s:
-                            editing.restore_grid(s, gid, expected_version=gver)
+                            versions.restore_grid(s, gid, expected_version=gver)
                     except RiverGridError as exc:
                         show_error(exc)
                     else:
@@ -290,7 +290,7 @@ def history_tab(c: Screen) -> None:
     selected_id, selected, seen, actor, can_edit = c.selected_id, c.selected, c.seen, c.actor, c.can_edit
     shown_version = c.shown_version
     with get_store().session() as s:
-        history = editing.grid_history(s, int(selected_id))
+        history = versions.grid_history(s, int(selected_id))
     st.dataframe(pd.DataFrame([{
         "版本": v.version, "名称": v.name, "修改人": v.author_name or v.author or "不详",
         "时间": v.saved_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if v.saved_at else "不详",
@@ -308,8 +308,8 @@ def history_tab(c: Screen) -> None:
     if can_edit and c3.button("恢复此版本", key="ge_hist_restore", disabled=pick == history[-1].version):
         try:
             with get_store().session(actor) as s:
-                result = editing.restore_version(s, int(selected_id), int(pick),
-                                                 expected_version=seen.get(selected_id, int(selected["version"])))
+                result = versions.restore_version(s, int(selected_id), int(pick),
+                                                  expected_version=seen.get(selected_id, int(selected["version"])))
         except RiverGridError as exc:
             show_error(exc)
         else:
@@ -330,7 +330,7 @@ def past_check_tab(c: Screen) -> None:
         try:
             with get_store().session() as s:
                 reaches, _ = store_layers(s)
-                past = editing.grids_as_of(s, when)
+                past = versions.grids_as_of(s, when)
             report = check_layers(reaches, past, level="village")
         except RiverGridError as exc:
             show_error(exc)

@@ -25,7 +25,7 @@ APP = Path(__file__).resolve().parent.parent / "app.py"
 
 
 WARM_MODULES = (
-    "geopandas", "folium", "branca", "gis.cli", "gis.grids.editing", "gis.incidents.workflow",
+    "geopandas", "folium", "branca", "gis.cli", "gis.grids.versions", "gis.incidents.workflow", "gis.incidents.reporting",
     "gis.patrol.service", "gis.assessment.indicators", "gis.disclosure.signboard", "gis.checks.report", "gis.grids.chain",
     "layers.editing", "layers.home_map", "layers.patrol_map", "layers.blindspots", "layers.public",
 )

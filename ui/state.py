@@ -12,7 +12,7 @@ from gis import clock
 from gis.auth import SYSTEM, Actor, require
 from gis.config import settings
 from gis.errors import AuthenticationError, PermissionDenied, RiverGridError
-from gis.incidents.workflow import recompute_open_deadlines
+from gis.incidents.deadlines import recompute_open_deadlines
 from gis.accounts.installation import DEMO, has_accounts, mode
 from gis.accounts.users import current_actor as account_now
 from gis.accounts.signin import client_address

@@ -33,8 +33,7 @@ from gis.assessment.indicators import DEFAULT_RUBRIC, Assessment, Rubric
 from gis.auth import require
 from gis.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from gis.model import GridLevel, UserRole
-from gis.store.scope import grid_line
-from gis.store.scope import home_grid as _account_grid
+from gis.store import scope
 from gis.store.schema import Evaluation, Grid
 
 __all__ = ["KINDS", "STATUS_LABELS", "editions", "home_grid", "latest", "new_edition", "rollup", "save_evaluation",
@@ -48,7 +47,7 @@ FINAL_SOURCES = {"upper": "上级评价", "self": "自评", "system": "系统评
 
 def home_grid(session: Session, actor: Any) -> int | None:
     """The grid of the actor's account (``None``: no home grid, or not signed in)."""
-    return _account_grid(session, actor)
+    return scope.home_grid(session, actor)
 
 
 def _year(year: Any) -> int:
@@ -76,10 +75,10 @@ def _check_scope(session: Session, grid: Grid, kind: str) -> None:
     actor = require(session.info.get("actor"), "assessment.write")
     if actor.role is UserRole.ADMIN:
         return
-    home = _account_grid(session, actor)
+    home = scope.home_grid(session, actor)
     if home is None:
         return
-    line = grid_line(session, grid.id)
+    line = scope.grid_line(session, grid.id)
     if kind == "self" and home != grid.id:
         raise PermissionDenied(f"“{grid.name}”的自评须由本网格的工作人员填写",
                                f"{actor.username} (grid {home}) may not self-evaluate grid {grid.id}")

@@ -19,7 +19,7 @@ below it, from the audit log, so a case escalated upwards still counts where it 
     resolved or transferred, or whose close deadline has passed) and ``closed_on_time``;
     ``overdue``: cases that missed a deadline (late, or still open past it at ``now``);
     ``escalated``: cases with a 上报上级 step; ``volunteer_incidents``: reported by volunteers.
-    Deadlines are the incident's own (:mod:`gis.incidents.workflow`).
+    Deadlines are the incident's own (:mod:`gis.incidents.deadlines`).
 Coverage (盲区检查 of the grid's level, :func:`gis.checks.report.check_store`)
     ``coverage_rate`` = (river claimed by the grid alone) / (river claimed + blind-spot stretches
     whose nearest grid it is); ``coverage_findings``: those blind spots and the double claims it

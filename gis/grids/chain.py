@@ -25,6 +25,10 @@ decimal degrees (EPSG:4326); the *covers* test runs on them unchanged (so it agr
 ``shapely.covers`` on the stored data), every distance is measured in metres in a projected CRS
 chosen by :func:`gis.geometry.crs.metric_crs_for` (CGCS2000 3-degree Gauss-Krüger near Linjiang).
 
+The people of the chain and the result types (:class:`~gis.grids.links.Chain`,
+:class:`~gis.grids.links.ChainLink`, …) are :mod:`gis.grids.links`; this module holds the index,
+the lookup and the loading from the store.
+
 The upper levels of the chain follow the spatial answer and the grid hierarchy together: the
 township of the chain is every township grid covering the point plus the parent of each village
 grid covering it (so an undrawn township still appears, with a warning when a drawn parent does
@@ -35,8 +39,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -47,296 +50,38 @@ import pyproj
 import shapely
 from shapely import STRtree
 from shapely.geometry import Point
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
 from gis import clock
-from gis.geometry.crs import check_lonlat_range, metric_crs_for
 from gis.errors import CRSError, NotFoundError, ValidationError
-from gis.formatting import plain as _plain
-from gis.geometry.linref import format_station
-from gis.model import (
-    STORE_CRS,
-    GridLevel,
-    GridRole,
-    OrgBodyKind,
-    PersonStatus,
-    ReachChiefLevel,
+from gis.formatting import plain
+from gis.geometry.crs import check_lonlat_range, metric_crs_for
+from gis.grids.links import (
+    CHIEF_COLUMNS,
+    OFFICE_COLUMNS,
+    OFFICE_DIRECTOR_POSITION,
+    POST_COLUMNS,
+    Chain,
+    ChainLink,
+    GridHit,
+    ReachHit,
+    grid_links,
+    office_links,
+    plain_text,
+    reach_links,
+    require_columns,
 )
+from gis.model import STORE_CRS, GridLevel, OrgBodyKind
+from gis.store.queries import grid_people, live_grids
+from gis.store.schema import Incident, OrgBody, OrgMember, Reach, ReachChief, not_deleted
 
-__all__ = [
-    "Chain",
-    "ChainLink",
-    "GridHit",
-    "ReachHit",
-    "ResponsibilityIndex",
-    "chain_for_incident",
-]
-
-OFFICE_DIRECTOR = "office_director"
-"""``ChainLink.role`` of the leading group office's 主任."""
-
-OFFICE_DIRECTOR_POSITION = "主任"
-"""``OrgMember.position`` that makes a member of the office its director."""
+__all__ = ["DEFAULT_TOLERANCE_M", "ResponsibilityIndex", "chain_for_incident"]
 
 DEFAULT_TOLERANCE_M = 50.0
 """Default search radius for the reach and the neighbouring grids, in metres."""
 
-# Posts of a grid that enter the chain, per level, in chain order.
-_CHAIN_POSTS: dict[GridLevel, tuple[GridRole, ...]] = {
-    GridLevel.VILLAGE: (GridRole.MAIN_RESPONSIBLE, GridRole.TOWNSHIP_SUPERVISOR),
-    GridLevel.TOWNSHIP: (GridRole.MAIN_RESPONSIBLE,),
-    GridLevel.COUNTY: (GridRole.MAIN_RESPONSIBLE, GridRole.SUPERVISOR),
-}
-# Posts whose vacancy is worth a warning (the county work group is optional).
-_REQUIRED_POSTS: dict[GridLevel, tuple[GridRole, ...]] = {
-    GridLevel.VILLAGE: (GridRole.MAIN_RESPONSIBLE, GridRole.TOWNSHIP_SUPERVISOR),
-    GridLevel.TOWNSHIP: (GridRole.MAIN_RESPONSIBLE,),
-    GridLevel.COUNTY: (GridRole.MAIN_RESPONSIBLE,),
-}
-# River chiefs bottom-up, like the rest of the chain.
-_CHIEF_ORDER = (ReachChiefLevel.VILLAGE, ReachChiefLevel.TOWNSHIP, ReachChiefLevel.COUNTY)
 _LEVELS_UP = (GridLevel.VILLAGE, GridLevel.TOWNSHIP, GridLevel.COUNTY)
-
-POST_COLUMNS = ["grid_id", "role", "name", "title", "phone", "phone_public", "status", "sort"]
-CHIEF_COLUMNS = ["reach_id", "level", "name", "title", "phone", "phone_public", "status"]
-OFFICE_COLUMNS = ["body", "grid_id", "name", "title", "phone", "phone_public", "status", "sort"]
-
-
-# =============================================================================================
-# Results
-# =============================================================================================
-
-
-@dataclass(frozen=True)
-class GridHit:
-    """A grid in an answer.
-
-    Attributes
-    ----------
-    level
-        :class:`~gis.model.GridLevel` code (``county``, ``township``, ``village``).
-    id
-        Grid id (the store id, or the frame's ``id``).
-    name
-        Grid name.
-    distance_m
-        Distance from the point in metres (0 for a grid covering it; set for
-        :attr:`Chain.nearest_grid`).
-    """
-
-    level: str
-    id: Any
-    name: str
-    distance_m: float = 0.0
-
-    @property
-    def level_label(self) -> str:
-        return GridLevel(self.level).label
-
-    def to_dict(self) -> dict[str, Any]:
-        """``{"level", "id", "name"}`` as in the command line's JSON."""
-        return {"level": self.level, "id": self.id, "name": self.name}
-
-
-@dataclass(frozen=True)
-class ChainLink:
-    """One person in the chain.
-
-    Attributes
-    ----------
-    role
-        Code of the post: a :class:`~gis.model.GridRole` (``main_responsible``,
-        ``township_supervisor``, ``supervisor``), a :class:`~gis.model.ReachChiefLevel`
-        (``village_chief``, …) for river chiefs, or ``office_director``.
-    role_label
-        Chinese label of the post in this chain (``村级网格主要责任人``, ``乡级监管责任人``,
-        ``村级河长``, ``领导小组办公室主任``, ``县监管工作组``).
-    person, title
-        Name and title of the holder; ``person`` is ``""`` for a vacant post (then
-        ``title`` reads ``（空缺）``).
-    phone, phone_public
-        The holder's phone and whether it may be shown to the public.
-    grid, grid_id
-        The grid the person answers for (its name and id). For a river chief, ``grid`` is the
-        reach's name and ``grid_id`` None (see ``reach_id``); for the office director, the grid
-        the office belongs to (see ``body``).
-    step
-        Step of the chain: ``reach``, ``village``, ``township``, ``office`` or ``county``.
-    body
-        Name of the leading group office for ``office_director``, else ``""``.
-    reach_id
-        Reach id for a river chief, else None.
-    departed
-        True when the holder's status is 已离任 (the post still names them).
-    """
-
-    role: str
-    role_label: str
-    person: str
-    title: str
-    phone: str
-    phone_public: bool
-    grid: str
-    grid_id: Any
-    step: str = ""
-    body: str = ""
-    reach_id: Any = None
-    departed: bool = False
-
-    @property
-    def vacant(self) -> bool:
-        return not self.person
-
-    def to_dict(self, *, include_private_phones: bool = True) -> dict[str, Any]:
-        """``{"role", "person", "title", "phone", "grid"}`` plus ``role_label``, ``grid_id``,
-        ``step``, ``body``, ``reach_id``, ``departed``."""
-        phone = self.phone if (self.phone_public or include_private_phones) else ""
-        return {
-            "role": self.role, "person": self.person, "title": self.title, "phone": phone, "grid": self.grid,
-            "role_label": self.role_label, "grid_id": self.grid_id, "step": self.step, "body": self.body,
-            "reach_id": self.reach_id, "departed": self.departed,
-        }
-
-
-@dataclass(frozen=True)
-class ReachHit:
-    """The nearest reach within the tolerance.
-
-    Attributes
-    ----------
-    id, name, river
-        Reach id and name, river name.
-    distance_m
-        Distance from the point to the reach in metres.
-    station_m
-        Stationing (桩号) of the point projected on the reach, in metres: the reach's start
-        stationing plus the distance along it (measured in the metric CRS).
-    chiefs
-        Its current river chiefs, 村级 → 乡级 → 县级.
-    """
-
-    id: Any
-    name: str
-    river: str
-    distance_m: float
-    station_m: float
-    chiefs: list[ChainLink] = field(default_factory=list)
-
-    @property
-    def station(self) -> str:
-        """:attr:`station_m` written as 桩号, e.g. ``K3+120``."""
-        return format_station(max(self.station_m, 0.0))
-
-    def to_dict(self) -> dict[str, Any]:
-        """``{"id", "name", "distance_m"}`` plus ``river``, ``station_m`` and ``station``."""
-        return {"id": self.id, "name": self.name, "distance_m": round(self.distance_m, 1), "river": self.river,
-                "station_m": round(self.station_m, 1), "station": self.station}
-
-
-@dataclass
-class Chain:
-    """The answer of :meth:`ResponsibilityIndex.lookup` for one point.
-
-    Attributes
-    ----------
-    lon, lat
-        The point, decimal degrees (WGS84).
-    grids
-        Grids covering the point, county → township → village (by id within a level).
-    reach
-        Nearest live reach within the tolerance, or None.
-    chain
-        The responsibility chain, bottom-up (see the module docstring).
-    warnings
-        Chinese sentences: neighbouring grids, shared boundaries, blind spots, vacant posts.
-    blind_spot
-        True when no village grid (no grid of the lowest level) covers the point.
-    nearest_grid
-        For a blind spot, the nearest grid of that level with its ``distance_m``; else None.
-    """
-
-    lon: float
-    lat: float
-    grids: list[GridHit]
-    reach: ReachHit | None
-    chain: list[ChainLink]
-    warnings: list[str]
-    blind_spot: bool = False
-    nearest_grid: GridHit | None = None
-
-    def grids_at(self, level: str) -> list[GridHit]:
-        """The grids of ``level`` (a :class:`~gis.model.GridLevel` code) covering the point."""
-        return [g for g in self.grids if g.level == level]
-
-    def persons(self) -> list[str]:
-        """Names along the chain, in order (vacant posts left out)."""
-        return [link.person for link in self.chain if link.person]
-
-    def to_dict(self, *, include_private_phones: bool = True) -> dict[str, Any]:
-        """The JSON of ``python -m gis who --json``.
-
-        ``{"grids": [{"level", "id", "name"}], "reach": {"id", "name", "distance_m", …} | null,
-        "chain": [{"role", "person", "title", "phone", "grid", …}], "warnings": [...]}`` plus
-        ``lon``, ``lat``, ``blind_spot`` and ``nearest_grid`` (``{"level", "id", "name",
-        "distance_m"}`` or null). Phones not marked public are ``""`` unless
-        ``include_private_phones``.
-        """
-        nearest = None
-        if self.nearest_grid is not None:
-            nearest = {**self.nearest_grid.to_dict(), "distance_m": round(self.nearest_grid.distance_m, 1)}
-        return {
-            "grids": [g.to_dict() for g in self.grids],
-            "reach": self.reach.to_dict() if self.reach is not None else None,
-            "chain": [link.to_dict(include_private_phones=include_private_phones) for link in self.chain],
-            "warnings": list(self.warnings),
-            "lon": self.lon,
-            "lat": self.lat,
-            "blind_spot": self.blind_spot,
-            "nearest_grid": nearest,
-        }
-
-    def to_text(self, *, include_private_phones: bool = True) -> str:
-        """The answer as Chinese lines (the command line's text output)."""
-        lines = [f"位置：经度 {self.lon:.6f}，纬度 {self.lat:.6f}"]
-        if self.grids:
-            lines.append("所在网格：" + "；".join(f"{g.level_label} {g.name}" for g in self.grids))
-        else:
-            lines.append("所在网格：无")
-        if self.blind_spot:
-            near = (f"，最近的{self.nearest_grid.level_label}：{self.nearest_grid.name}"
-                    f"（约 {self.nearest_grid.distance_m:,.0f} 米）" if self.nearest_grid else "")
-            lines.append(f"盲区：没有村级网格覆盖该点{near}")
-        if self.reach is not None:
-            r = self.reach
-            lines.append(f"河段：{r.name}（{r.river}），距离 {r.distance_m:,.0f} 米，桩号 {r.station}")
-        else:
-            lines.append("河段：附近没有河段")
-        lines.append("责任链：" if self.chain else "责任链：无")
-        for n, link in enumerate(self.chain, start=1):
-            d = link.to_dict(include_private_phones=include_private_phones)
-            who = f"{link.person}（{link.title}）" if link.person and link.title else (link.person or link.title)
-            if link.departed:
-                who += "［已离任］"
-            phone = f" 电话 {d['phone']}" if d["phone"] else ""
-            where = f"{link.body}，{link.grid}" if link.body else link.grid
-            lines.append(f"  {n}. {link.role_label}：{who}{phone} —— {where}")
-        lines.extend(f"提示：{w}" for w in self.warnings)
-        return "\n".join(lines)
-
-
-# =============================================================================================
-# The index
-# =============================================================================================
-
-
-def _text(value: Any) -> str:
-    value = _plain(value)
-    return "" if value is None else str(value)
-
-
-def _flag(value: Any) -> bool:
-    value = _plain(value)
-    return bool(value) if value is not None else False
 
 
 def _to_lonlat(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
@@ -350,15 +95,6 @@ def _to_lonlat(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
         gdf = gdf.to_crs(STORE_CRS)
     check_lonlat_range(gdf)
     return gdf
-
-
-def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValidationError(
-            f"{what}缺少字段：{'、'.join(missing)}",
-            f"{what} frame lacks columns {missing}",
-        )
 
 
 def _drawn(geoms: np.ndarray) -> np.ndarray:
@@ -402,20 +138,20 @@ class ResponsibilityIndex:
         incidents: gpd.GeoDataFrame | None = None,
         crs: Any = None,
     ) -> None:
-        _require(grids, ["id", "name", "level"], "网格")
+        require_columns(grids, ["id", "name", "level"], "网格")
         grids = _to_lonlat(grids, "网格")
         if reaches is None:
             reaches = gpd.GeoDataFrame({"id": [], "name": []}, geometry=[], crs=STORE_CRS)
-        _require(reaches, ["id", "name"], "河段")
+        require_columns(reaches, ["id", "name"], "河段")
         reaches = _to_lonlat(reaches, "河段")
 
         # -- grids ---------------------------------------------------------------------------
-        ids = [_plain(v) for v in grids["id"]]
+        ids = [plain(v) for v in grids["id"]]
         if len(set(ids)) != len(ids):
             raise ValidationError("网格编号重复", "grid ids are not unique")
         levels = [GridLevel.from_any(v).value for v in grids["level"]]
-        parents = [_plain(v) for v in grids["parent_id"]] if "parent_id" in grids else [None] * len(ids)
-        names = [_text(v) for v in grids["name"]]
+        parents = [plain(v) for v in grids["parent_id"]] if "parent_id" in grids else [None] * len(ids)
+        names = [plain_text(v) for v in grids["name"]]
         self._grid_pos: dict[Any, int] = {g: i for i, g in enumerate(ids)}
         self._grid_id = ids
         self._grid_name = names
@@ -461,33 +197,33 @@ class ResponsibilityIndex:
 
         # -- reaches ---------------------------------------------------------------------------
         r_idx = np.flatnonzero(reach_drawn)
-        self._reach_id = [_plain(v) for v in reaches["id"].iloc[r_idx]]
+        self._reach_id = [plain(v) for v in reaches["id"].iloc[r_idx]]
         self._reach_index = {r: i for i, r in enumerate(self._reach_id)}
-        self._reach_name = [_text(v) for v in reaches["name"].iloc[r_idx]]
-        self._reach_river = ([_text(v) for v in reaches["river"].iloc[r_idx]] if "river" in reaches
+        self._reach_name = [plain_text(v) for v in reaches["name"].iloc[r_idx]]
+        self._reach_river = ([plain_text(v) for v in reaches["river"].iloc[r_idx]] if "river" in reaches
                              else [""] * len(r_idx))
         starts = reaches["start_station_m"].iloc[r_idx] if "start_station_m" in reaches else [0.0] * len(r_idx)
-        self._reach_start = [float(_plain(v) or 0.0) for v in starts]
+        self._reach_start = [float(plain(v) or 0.0) for v in starts]
         self._reach_metric = np.asarray(
             gpd.GeoSeries(reach_geoms[r_idx], crs=STORE_CRS).to_crs(self.crs).array, dtype=object
         )
         self._reach_tree = STRtree(self._reach_metric) if len(r_idx) else None
 
         # -- people ----------------------------------------------------------------------------
-        self._grid_links, self._grid_notes = self._build_grid_links(posts)
-        self._reach_links, self._reach_notes = self._build_reach_links(reach_chiefs)
-        self._office_links = self._build_office_links(offices)
+        self._grid_links, self._grid_notes = grid_links(posts, self._grid_id, self._grid_level, self._grid_name)
+        self._reach_links, self._reach_notes = reach_links(reach_chiefs, self._reach_id, self._reach_name)
+        self._office_links = office_links(offices, dict(zip(self._grid_id, self._grid_name, strict=True)))
 
         # -- incidents -------------------------------------------------------------------------
         self._incidents: dict[Any, dict[str, Any]] = {}
         if incidents is not None and len(incidents):
-            _require(incidents, ["id"], "事件")
+            require_columns(incidents, ["id"], "事件")
             incidents = _to_lonlat(incidents, "事件")
             for row, geom in zip(incidents.drop(columns=incidents.geometry.name).to_dict("records"),
                                  incidents.geometry.array):
-                self._incidents[_plain(row["id"])] = {
-                    "code": _text(row.get("code")), "grid_id": _plain(row.get("grid_id")),
-                    "reach_id": _plain(row.get("reach_id")), "geometry": geom,
+                self._incidents[plain(row["id"])] = {
+                    "code": plain_text(row.get("code")), "grid_id": plain(row.get("grid_id")),
+                    "reach_id": plain(row.get("reach_id")), "geometry": geom,
                 }
 
     # -- construction ---------------------------------------------------------------------------
@@ -547,84 +283,6 @@ class ResponsibilityIndex:
         """
         return cls(**_frames_from_session(session, today=today), crs=crs)
 
-    def _person_link(self, row: Mapping[str, Any], *, role: str, role_label: str, grid: str, grid_id: Any,
-                     step: str, body: str = "", reach_id: Any = None) -> ChainLink:
-        return ChainLink(
-            role=role, role_label=role_label, person=_text(row.get("name")), title=_text(row.get("title")),
-            phone=_text(row.get("phone")), phone_public=_flag(row.get("phone_public")), grid=grid,
-            grid_id=grid_id, step=step, body=body, reach_id=reach_id,
-            departed=_text(row.get("status")) == PersonStatus.LEFT.value,
-        )
-
-    def _build_grid_links(self, posts: pd.DataFrame | None) -> tuple[dict[Any, list[ChainLink]], dict[Any, list[str]]]:
-        by_grid: dict[Any, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-        if posts is not None and len(posts):
-            _require(posts, ["grid_id", "role", "name"], "网格岗位")
-            rows = posts.to_dict("records")
-            rows.sort(key=lambda r: (_plain(r.get("sort")) or 0))
-            for r in rows:
-                by_grid[_plain(r["grid_id"])][str(r["role"])].append(r)
-        links: dict[Any, list[ChainLink]] = {}
-        notes: dict[Any, list[str]] = {}
-        for pos, gid in enumerate(self._grid_id):
-            level = GridLevel(self._grid_level[pos])
-            name = self._grid_name[pos]
-            out: list[ChainLink] = []
-            warn: list[str] = []
-            for role in _CHAIN_POSTS[level]:
-                label = _role_label(level, role)
-                holders = by_grid.get(gid, {}).get(role.value, [])
-                for r in holders:
-                    out.append(self._person_link(r, role=role.value, role_label=label, grid=name, grid_id=gid,
-                                                 step=level.value))
-                if not holders and role in _REQUIRED_POSTS[level]:
-                    out.append(ChainLink(role=role.value, role_label=label, person="", title="（空缺）", phone="",
-                                         phone_public=False, grid=name, grid_id=gid, step=level.value))
-                    warn.append(f"{level.label}“{name}”没有在任的{role.label}")
-            warn.extend(f"{link.role_label}{link.person}已离任，请尽快补充" for link in out if link.departed)
-            links[gid] = out
-            notes[gid] = warn
-        return links, notes
-
-    def _build_reach_links(self, chiefs: pd.DataFrame | None) -> tuple[list[list[ChainLink]], list[list[str]]]:
-        by_reach: dict[Any, list[dict[str, Any]]] = defaultdict(list)
-        if chiefs is not None and len(chiefs):
-            _require(chiefs, ["reach_id", "level", "name"], "河长")
-            for r in chiefs.to_dict("records"):
-                by_reach[_plain(r["reach_id"])].append(r)
-        order = {lvl.value: i for i, lvl in enumerate(_CHIEF_ORDER)}
-        links: list[list[ChainLink]] = []
-        notes: list[list[str]] = []
-        for rid, name in zip(self._reach_id, self._reach_name):
-            rows = sorted(by_reach.get(rid, []), key=lambda r: order.get(str(r["level"]), len(order)))
-            out = [
-                self._person_link(r, role=str(r["level"]), role_label=_chief_label(str(r["level"])), grid=name,
-                                  grid_id=None, step="reach", reach_id=rid)
-                for r in rows
-            ]
-            warn = [] if out else [f"河段“{name}”没有在任的河长"]
-            warn.extend(f"{link.role_label}{link.person}已离任，请尽快补充" for link in out if link.departed)
-            links.append(out)
-            notes.append(warn)
-        return links, notes
-
-    def _build_office_links(self, offices: pd.DataFrame | None) -> dict[Any, list[ChainLink]]:
-        out: dict[Any, list[ChainLink]] = defaultdict(list)
-        if offices is None or not len(offices):
-            return out
-        _require(offices, ["body", "name"], "领导小组办公室")
-        rows = offices.to_dict("records")
-        rows.sort(key=lambda r: (_plain(r.get("sort")) or 0))
-        for r in rows:
-            gid = _plain(r.get("grid_id"))
-            pos = self._grid_pos.get(gid)
-            grid = self._grid_name[pos] if pos is not None else ""
-            out[gid].append(self._person_link(
-                r, role=OFFICE_DIRECTOR, role_label=OrgBodyKind.OFFICE.label + OFFICE_DIRECTOR_POSITION,
-                grid=grid, grid_id=gid, step="office", body=_text(r["body"]),
-            ))
-        return out
-
     # -- properties -------------------------------------------------------------------------------
 
     @property
@@ -636,6 +294,10 @@ class ResponsibilityIndex:
     def reach_count(self) -> int:
         """Number of reaches with a geometry."""
         return len(self._reach_id)
+
+    def grid_links(self, grid_id: Any) -> list[ChainLink]:
+        """The chain links of grid ``grid_id``'s own posts (empty for an unknown grid)."""
+        return list(self._grid_links.get(grid_id, []))
 
     # -- lookups ----------------------------------------------------------------------------------
 
@@ -836,26 +498,6 @@ def _unique(items: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def _role_label(level: GridLevel, role: GridRole) -> str:
-    if role is GridRole.TOWNSHIP_SUPERVISOR:
-        return role.label
-    if level is GridLevel.COUNTY and role is GridRole.SUPERVISOR:
-        return "县监管工作组"
-    return level.label + role.label
-
-
-def _chief_label(level: str) -> str:
-    try:
-        return ReachChiefLevel(level).label
-    except ValueError:
-        return "河长"
-
-
-# =============================================================================================
-# The store
-# =============================================================================================
-
-
 def _current(valid_from: date | None, valid_to: date | None, today: date) -> bool:
     return (valid_from is None or valid_from <= today) and (valid_to is None or valid_to >= today)
 
@@ -867,12 +509,6 @@ def _person_row(p: Any) -> dict[str, Any]:
 
 def _frames_from_session(session: Session, *, today: date | None) -> dict[str, Any]:
     """Frames for :class:`ResponsibilityIndex` from the store's live rows."""
-    from sqlalchemy import select
-    from sqlalchemy.orm import selectinload
-
-    from gis.store.queries import grid_people, live_grids
-    from gis.store.schema import Incident, OrgBody, OrgMember, Reach, ReachChief, not_deleted
-
     today = today or clock.today()
     grid_rows = live_grids(session)
     grids = gpd.GeoDataFrame(

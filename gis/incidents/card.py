@@ -18,10 +18,8 @@ from sqlalchemy.orm import Session, selectinload
 from gis import clock
 from gis.errors import NotFoundError
 from gis.formatting import local_time
-from gis.incidents.workflow import (  # the workflow's own names and marks
-    ACTION_LABELS,
-    ESTIMATED_MARK,
-)
+from gis.incidents.deadlines import ESTIMATED_MARK  # the workflow's own names and marks
+from gis.incidents.states import ACTION_LABELS
 from gis.model import Category, IncidentSource, IncidentStatus, Severity
 from gis.store.schema import Attachment, Incident
 

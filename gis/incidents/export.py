@@ -17,7 +17,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from gis.incidents.workflow import DEFAULT_POLICY, DeadlinePolicy, deadline_status
+from gis.incidents.deadlines import DEFAULT_POLICY, DeadlinePolicy, deadline_status
 from gis.model import LOCAL_TZ, Category, IncidentSource, IncidentStatus, Severity
 from gis.store.schema import Incident
 

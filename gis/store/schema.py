@@ -308,13 +308,13 @@ class AuditEntry(Base):
 class GridVersion(Base):
     """One saved state of a grid (网格历史版本): boundary and attributes, who saved it and when.
 
-    Written by :mod:`gis.grids.editing` on every save, restore, split, merge, delete and restore from
+    Written by :mod:`gis.grids.versions` on every save, restore, split, merge, delete and restore from
     deletion, in the save's transaction. ``version`` is the grid's ``version`` right after that
     save, so the row with ``version == grid.version`` describes the live grid. The table is a
     history log like the audit log: rows are only ever added (they go away with their grid when
     a grid row itself is removed, e.g. when the creation of a grid is undone), and they are not
     audited themselves. ``saved_at`` is ``None`` only for a state of unknown date recorded from a
-    grid that predates the history (see :func:`gis.grids.editing.grid_history`).
+    grid that predates the history (see :func:`gis.grids.versions.grid_history`).
     """
 
     __tablename__ = "grid_versions"

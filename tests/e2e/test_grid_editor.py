@@ -237,7 +237,7 @@ def test_move_one_vertex_of_a_grid_and_save(app_server, page, browser_errors: li
     expect(page.locator(GAPS).get_by_text(f"（{area_m2(opened[0]):,.0f} m²）")).to_have_count(1, timeout=30_000)
     assert len(gap_areas_m2(gap_lines(page))) == len(gaps_before) + 1, gap_lines(page)
     with store.session() as s:
-        from gis.grids.editing import grid_history
+        from gis.grids.versions import grid_history
 
         history = grid_history(s, saved.id)
     assert [v.version for v in history] == [1, 2] and history[-1].author == "staff"
@@ -316,7 +316,7 @@ def test_leaders_and_visitors_see_no_editing_tools(app_server, page, blocked_req
 
 def test_a_concurrent_save_is_refused_naming_who_and_the_drawing_is_kept(app_server, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from gis.accounts.users import actor_for
-    from gis.grids.editing import grid_history, save_grid
+    from gis.grids.versions import grid_history, save_grid
 
     store = demo_store(tmp_path)
     before = live(store)

@@ -1,6 +1,6 @@
 """grid versions (网格历史版本)
 
-Adds ``grid_versions``: one row per saved state of a grid, written by :mod:`gis.grids.editing`.
+Adds ``grid_versions``: one row per saved state of a grid, written by :mod:`gis.grids.versions`.
 Existing grids get no rows here: the editor treats a grid without recorded versions as having
 an implicit version (its current state, author and time taken from the audit log) and records
 it on the grid's first save.
