@@ -236,9 +236,10 @@ def rollup(session: Session, year: Any, assessment: Assessment) -> list[dict[str
     newest: dict[tuple[int, str], Evaluation] = {}
     for ev in rows:
         newest[(ev.grid_id, ev.kind)] = ev
-    out = []
+    out: list[dict[str, Any]] = []
     for g in assessment.grids:
         s, u = newest.get((g.grid_id, "self")), newest.get((g.grid_id, "upper"))
+        final: float | None
         if u is not None:
             final, source = u.total, "upper"
         elif s is not None:

@@ -516,7 +516,7 @@ def _frames_from_session(session: Session, *, today: date | None) -> dict[str, A
          "parent_id": pd.array([g.parent_id for g in grid_rows], dtype="object")},
         geometry=[g.geom for g in grid_rows], crs=STORE_CRS,
     )
-    posts = []
+    posts: list[dict[str, Any]] = []
     for g in grid_rows:
         for role, people in grid_people(g, today=today).items():
             posts.extend({"grid_id": g.id, "role": role.value, "sort": n, **_person_row(p)}

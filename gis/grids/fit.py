@@ -183,13 +183,13 @@ class _LocalFrame:
 
     def __init__(self, geom: BaseGeometry) -> None:
         minx, miny, maxx, maxy = geom.bounds
-        self.origin = np.array([(minx + maxx) / 2.0, (miny + maxy) / 2.0])
+        self.origin: NDArray[np.float64] = np.array([(minx + maxx) / 2.0, (miny + maxy) / 2.0], dtype=np.float64)
         geod = pyproj.Geod(ellps="GRS80")
         h = 0.0005
         lon0, lat0 = self.origin
         kx = geod.inv(lon0 - h, lat0, lon0 + h, lat0)[2] / (2 * h)
         ky = geod.inv(lon0, lat0 - h, lon0, lat0 + h)[2] / (2 * h)
-        self.scale = np.array([kx, ky])
+        self.scale: NDArray[np.float64] = np.array([kx, ky], dtype=np.float64)
 
     def xy(self, lonlat: NDArray[np.float64]) -> NDArray[np.float64]:
         return (np.asarray(lonlat, dtype=np.float64).reshape(-1, 2) - self.origin) * self.scale
@@ -591,12 +591,12 @@ def fit_grid(
         refs = list(nbrs.values()) + ([parent_geom] if parent_geom is not None else [])
         work, stats = _snap(work, refs, _LocalFrame(work), float(snap_tolerance_m))
         if stats.moved or stats.inserted:
-            parts = []
+            moves: list[str] = []
             if stats.moved:
-                parts.append(f"移动了 {stats.moved} 个顶点（最远 {stats.max_move_m:.2f} 米）")
+                moves.append(f"移动了 {stats.moved} 个顶点（最远 {stats.max_move_m:.2f} 米）")
             if stats.inserted:
-                parts.append(f"插入了相邻边界的 {stats.inserted} 个顶点")
-            changes.append(f"已吸附到 {snap_tolerance_m:g} 米以内的相邻网格或上级网格边界：" + "，".join(parts))
+                moves.append(f"插入了相邻边界的 {stats.inserted} 个顶点")
+            changes.append(f"已吸附到 {snap_tolerance_m:g} 米以内的相邻网格或上级网格边界：" + "，".join(moves))
 
     # 3. clip to the parent
     if clip_to_parent and parent_geom is not None:

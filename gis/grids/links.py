@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -309,6 +309,11 @@ def require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str) -> N
         )
 
 
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of ``frame`` as dicts keyed by column name (these frames' columns are names, so ``str``)."""
+    return cast(list[dict[str, Any]], frame.to_dict("records"))
+
+
 def _role_label(level: GridLevel, role: GridRole) -> str:
     if role is GridRole.TOWNSHIP_SUPERVISOR:
         return role.label
@@ -342,7 +347,7 @@ def grid_links(posts: pd.DataFrame | None, grid_ids: Sequence[Any], levels: Sequ
     by_grid: dict[Any, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     if posts is not None and len(posts):
         require_columns(posts, ["grid_id", "role", "name"], "网格岗位")
-        rows = posts.to_dict("records")
+        rows = _records(posts)
         rows.sort(key=lambda r: (plain(r.get("sort")) or 0))
         for r in rows:
             by_grid[plain(r["grid_id"])][str(r["role"])].append(r)
@@ -374,7 +379,7 @@ def reach_links(chiefs: pd.DataFrame | None, reach_ids: Sequence[Any], reach_nam
     by_reach: dict[Any, list[dict[str, Any]]] = defaultdict(list)
     if chiefs is not None and len(chiefs):
         require_columns(chiefs, ["reach_id", "level", "name"], "河长")
-        for r in chiefs.to_dict("records"):
+        for r in _records(chiefs):
             by_reach[plain(r["reach_id"])].append(r)
     order = {lvl.value: i for i, lvl in enumerate(_CHIEF_ORDER)}
     links: list[list[ChainLink]] = []
@@ -399,7 +404,7 @@ def office_links(offices: pd.DataFrame | None, grid_names: Mapping[Any, str]) ->
     if offices is None or not len(offices):
         return out
     require_columns(offices, ["body", "name"], "领导小组办公室")
-    rows = offices.to_dict("records")
+    rows = _records(offices)
     rows.sort(key=lambda r: (plain(r.get("sort")) or 0))
     for r in rows:
         gid = plain(r.get("grid_id"))

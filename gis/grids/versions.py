@@ -49,13 +49,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -195,11 +195,11 @@ def _from_version_row(v: GridVersion) -> GridVersionInfo:
     )
 
 
-def _from_audit(e: AuditEntry) -> GridVersionInfo:
+def _from_audit(e: AuditEntry, grid_id: int) -> GridVersionInfo:
     after = e.after or {}
     geom = after.get("geom")
     return GridVersionInfo(
-        grid_id=int(e.row_id), version=int(after["version"]), name=after.get("name", ""), level=after.get("level", ""),
+        grid_id=grid_id, version=int(after["version"]), name=after.get("name", ""), level=after.get("level", ""),
         parent_id=after.get("parent_id"), geometry=shapely.from_wkt(geom) if geom else None,
         attributes=_attributes(after), deleted=after.get("deleted_at") is not None, author=e.username,
         saved_at=e.at, note="创建（据修改记录补记）" if e.action == "insert" else "编辑器之外的修改（据修改记录补记）",
@@ -235,8 +235,9 @@ def _timelines(session: Session, grids: list[Grid]) -> dict[int, list[GridVersio
         by_grid[v.grid_id][v.version] = _from_version_row(v)
     audited: dict[int, dict[int, GridVersionInfo]] = defaultdict(dict)
     for e in entries:
-        if (e.after or {}).get("version") is not None:
-            audited[int(e.row_id)][int(e.after["version"])] = _from_audit(e)  # a later entry wins
+        if e.row_id is not None and e.after is not None and e.after.get("version") is not None:
+            grid_id = int(e.row_id)  # never None: the query asked for these row ids
+            audited[grid_id][int(e.after["version"])] = _from_audit(e, grid_id)  # a later entry wins
     out = {}
     for g in grids:
         versions = by_grid[g.id]
@@ -254,7 +255,7 @@ def _timeline(session: Session, grid: Grid) -> list[GridVersionInfo]:
 
 def _insert_version(session: Session, info: GridVersionInfo) -> None:
     with session.no_autoflush:  # pending grid changes are flushed by _flush, which reports conflicts
-        session.execute(insert(GridVersion.__table__).values(
+        session.execute(insert(cast(Table, GridVersion.__table__)).values(
             grid_id=info.grid_id, version=info.version, name=info.name, level=info.level, parent_id=info.parent_id,
             geom=info.geometry, attributes=info.attributes, deleted=info.deleted, author=info.author,
             saved_at=info.saved_at, note=info.note,
@@ -351,7 +352,8 @@ def _check_parent(session: Session, grid: Grid | None, parent_id: int | None) ->
     if parent is None or parent.deleted_at is not None:
         raise NotFoundError(f"上级网格（编号 {parent_id}）不存在或已删除", f"parent grid {parent_id} missing or deleted")
     if grid is not None and grid.id is not None:
-        seen, cur = set(), parent
+        seen: set[int] = set()
+        cur: Grid | None = parent
         while cur is not None and cur.id not in seen:
             if cur.id == grid.id:
                 raise ValidationError(
@@ -435,7 +437,7 @@ def save_grid(
         raise ValidationError(f"无法识别的网格属性：{'、'.join(bad)}", f"unknown grid attributes {bad}")
     raw = as_geometry(geometry, "绘制的网格") if geometry is not None else None
     created = grid_id is None
-    if created:
+    if grid_id is None:
         if expected_version is not None:
             raise ValidationError("新建网格时不应提供版本号", "expected_version must be None when creating")
         missing = [k for k in ("name", "level") if not str(attrs.get(k) or "").strip()]

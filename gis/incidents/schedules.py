@@ -204,13 +204,14 @@ ESTIMATE_METHOD = f"按周末和法定节假日（holidays {_version('holidays')
 
 @cache
 def estimated_schedule(year: int) -> YearSchedule:
-    """``year`` estimated from weekends and the statutory holidays of ``holidays.China``.
+    """``year`` estimated from weekends and the statutory holidays of ``holidays``' China calendar.
 
     No 调休: statutory holidays on a weekend give no day off in the week, and no weekend is worked.
     """
     import holidays
 
-    days = holidays.China(years=year, observed=False, language="zh_CN")
+    # the typed factory: mypy cannot see holidays.China, which the package loads lazily
+    days = holidays.country_holidays("CN", years=year, observed=False, language="zh_CN")
     names = {d: str(n) for d, n in days.items() if d.year == year and _is_statutory(str(n))}
     return YearSchedule(year, "estimated", frozenset(names), frozenset(), names,
                         title=f"{year} 年没有官方或本地安排，{ESTIMATE_METHOD}")

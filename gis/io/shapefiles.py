@@ -143,6 +143,8 @@ def ogr_dataset(ref: LayerRef) -> Iterator[tuple[str, str | None, list[str]]]:
     warns: list[str] = []
     cpg = _shapefile_sidecar(ref, ".cpg")
     dbf = _shapefile_sidecar(ref, ".dbf") or b""
+    encoding: str | None
+    read_encoding: str | None
     if cpg is not None:
         encoding = _cpg_encoding(cpg)
         read_encoding = None  # GDAL honours the .cpg itself
