@@ -65,6 +65,10 @@ from pathlib import Path
 from threading import Lock
 from typing import Any
 
+import holidays
+from chinese_calendar import constants
+
+from gis.config import settings
 from gis.errors import ValidationError
 
 __all__ = [
@@ -170,8 +174,6 @@ class YearSchedule:
 @cache
 def official_years() -> tuple[int, int]:
     """First and last year of the official schedules in the installed ``chinesecalendar``."""
-    from chinese_calendar import constants
-
     years = [d.year for d in constants.holidays]
     return min(years), max(years)
 
@@ -179,8 +181,6 @@ def official_years() -> tuple[int, int]:
 @cache
 def official_schedule(year: int) -> YearSchedule | None:
     """The State Council's schedule of ``year`` from ``chinesecalendar``, or None outside its years."""
-    from chinese_calendar import constants
-
     first, last = official_years()
     if not first <= year <= last:
         return None
@@ -208,8 +208,6 @@ def estimated_schedule(year: int) -> YearSchedule:
 
     No 调休: statutory holidays on a weekend give no day off in the week, and no weekend is worked.
     """
-    import holidays
-
     days = holidays.China(years=year, observed=False, language="zh_CN")
     names = {d: str(n) for d, n in days.items() if d.year == year and _is_statutory(str(n))}
     return YearSchedule(year, "estimated", frozenset(names), frozenset(), names,
@@ -471,8 +469,6 @@ def configured_file() -> Path:
     key = (os.environ.get("RIVERGRID_CALENDAR_FILE"), os.environ.get("RIVERGRID_DATA_DIR"))
     path = _PATH_CACHE.get(key)
     if path is None:
-        from gis.config import settings
-
         configured = settings().calendar_file
         path = _PATH_CACHE[key] = Path(configured) if configured is not None else Path("calendar.json")
     return path
