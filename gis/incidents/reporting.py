@@ -33,7 +33,7 @@ from gis.model import Category, GridLevel, IncidentSource, Severity
 from gis.store.codes import next_incident_code
 from gis.store.schema import Incident, IncidentEvent, PatrolTrack, SupervisedObject
 
-__all__ = ["BLIND_SPOT_MARK", "Routing", "report_incident", "route"]
+__all__ = ["BLIND_SPOT_MARK", "Routing", "report_incident", "route", "routing_of"]
 
 BLIND_SPOT_MARK = "【盲区】"
 """Written at the start of the report event's note when the point lies in no village grid."""
@@ -242,3 +242,12 @@ def report_incident(
     attach(session, checked, incident_id=incident.id, event_id=event.id, by=actor.username, at=at, files=files)
     incident.routing = routing  # type: ignore[attr-defined]
     return incident
+
+
+def routing_of(incident: Incident) -> Routing:
+    """How :func:`report_incident` routed the case it returned (kept on that object only)."""
+    routing = incident.__dict__.get("routing")
+    if not isinstance(routing, Routing):
+        raise ValueError("the incident was not returned by report_incident")
+    return routing
+

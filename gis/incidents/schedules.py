@@ -65,6 +65,9 @@ from pathlib import Path
 from threading import Lock
 from typing import Any
 
+import holidays
+from chinese_calendar import constants
+
 from gis.config import settings
 from gis.errors import ValidationError
 
@@ -171,8 +174,6 @@ class YearSchedule:
 @cache
 def official_years() -> tuple[int, int]:
     """First and last year of the official schedules in the installed ``chinesecalendar``."""
-    from chinese_calendar import constants  # noqa: PLC0415 — calendar libraries only when a year's schedule is built
-
     years = [d.year for d in constants.holidays]
     return min(years), max(years)
 
@@ -180,8 +181,6 @@ def official_years() -> tuple[int, int]:
 @cache
 def official_schedule(year: int) -> YearSchedule | None:
     """The State Council's schedule of ``year`` from ``chinesecalendar``, or None outside its years."""
-    from chinese_calendar import constants  # noqa: PLC0415 — calendar libraries only when a year's schedule is built
-
     first, last = official_years()
     if not first <= year <= last:
         return None
@@ -205,12 +204,10 @@ ESTIMATE_METHOD = f"按周末和法定节假日（holidays {_version('holidays')
 
 @cache
 def estimated_schedule(year: int) -> YearSchedule:
-    """``year`` estimated from weekends and the statutory holidays of ``holidays``' China calendar.
+    """``year`` estimated from weekends and the statutory holidays of ``holidays.China``.
 
     No 调休: statutory holidays on a weekend give no day off in the week, and no weekend is worked.
     """
-    import holidays  # noqa: PLC0415 — calendar libraries only when a year's schedule is built
-
     # the typed factory: mypy cannot see holidays.China, which the package loads lazily
     days = holidays.country_holidays("CN", years=year, observed=False, language="zh_CN")
     names = {d: str(n) for d, n in days.items() if d.year == year and _is_statutory(str(n))}
@@ -473,7 +470,6 @@ def configured_file() -> Path:
     key = (os.environ.get("RIVERGRID_CALENDAR_FILE"), os.environ.get("RIVERGRID_DATA_DIR"))
     path = _PATH_CACHE.get(key)
     if path is None:
-
         configured = settings().calendar_file
         path = _PATH_CACHE[key] = Path(configured) if configured is not None else Path("calendar.json")
     return path

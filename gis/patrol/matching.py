@@ -364,7 +364,7 @@ def match_track(track: Track, reaches: gpd.GeoDataFrame, *, options: MatchOption
             code = f"probable_{guess['source']}"
             result.flags.append(make_flag(
                 code, f"轨迹整体偏离河道约 {guess['median_m_before']:.0f} 米，按 {guess['source'].upper()} 纠偏后仅 "
-                      f"{guess['median_m_after']:.0f} 米，建议转换坐标（--from-crs {guess['source']}）",
+                      f"{guess['median_m_after']:.0f} 米，建议转换坐标（--from {guess['source']}）",
                 suggest_from_crs=guess["source"], **{k: v for k, v in guess.items() if k != "source"}))
     result.flags.extend(single_track_flags(x, y, secs, dist, options.corridor_m, rules))
     return result

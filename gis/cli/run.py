@@ -1,0 +1,408 @@
+"""The command line's parser, its dispatch and its boundary: errors as one line, logging.
+
+Every command's options are declared here (the parser imports nothing heavy, so ``--help`` and a
+mistyped command answer at once); the command runs in its capability's module of :mod:`gis.cli`,
+imported only when that command runs (:func:`main`).
+
+Flags mean one thing everywhere: ``--as USER`` is the account a command acts as (``--user`` is
+still accepted), ``--from gcj02|bd09`` converts Amap/Tencent (GCJ-02) or Baidu (BD-09) offset
+coordinates to WGS84 (``--from-crs`` is still accepted), ``--kind`` is the kind of data an import
+writes (the old ``import FILE --as KIND`` still works when no ``--kind`` is given: a kind's name
+after ``--as`` is read as the kind).
+
+Errors print one line on stderr, ``错误：<中文说明> (<English reason>)``, and exit with status 2
+(1 for an unexpected failure); no traceback unless ``RIVERGRID_DEBUG=1``. The same failure is a
+log record of the logger ``rivergrid.cli`` (WARNING with the English reason; ERROR with the
+traceback for an unexpected failure) for whatever collects the logs; :func:`configure_logging`
+sends log records to stderr from ``RIVERGRID_LOG_LEVEL`` (default ``WARNING``) up, without
+repeating the error line the operator has already seen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from gis.errors import RiverGridError
+
+__all__ = ["EXPORT_FORMATS", "EXPORT_LAYERS", "KINDS", "LOG", "build_parser", "configure_logging", "main"]
+
+EXPORT_LAYERS = ("reaches", "grids", "tracks", "incidents", "objects")
+EXPORT_FORMATS = ("gpkg", "shp", "geojson", "kml")
+KINDS = ("rivers", "grids", "tracks", "objects", "incidents")
+"""What ``import --kind`` writes (:data:`gis.importing.KIND_LABELS`)."""
+OFFSETS = ("gcj02", "bd09")
+
+LOG = logging.getLogger("rivergrid.cli")
+LOG_LEVEL_ENV = "RIVERGRID_LOG_LEVEL"
+_SHOWN = "rivergrid_shown"
+"""Attribute of a log record whose message the operator has already seen as the error line."""
+
+
+# =============================================================================================
+# Flags spelled one way
+# =============================================================================================
+
+
+def _account_flags(p: argparse.ArgumentParser, help_text: str, *, default: str | None = "admin") -> None:
+    """``--as USER``: the account the command acts as (the old ``--user`` still works, unlisted)."""
+    p.add_argument("--as", dest="user", default=default, metavar="USER", help=help_text)
+    p.add_argument("--user", dest="user", default=default, help=argparse.SUPPRESS)
+
+
+def _import_account_flags(p: argparse.ArgumentParser, help_text: str) -> None:
+    """``--as USER`` for ``import``/``inspect``, where ``--as`` once named the kind (see
+    :func:`_resolve_import_flags`)."""
+    p.add_argument("--as", dest="as_account", metavar="USER", help=help_text)
+    p.add_argument("--user", dest="user", default=None, help=argparse.SUPPRESS)
+
+
+def _offset_flags(p: argparse.ArgumentParser, help_text: str) -> None:
+    """``--from gcj02|bd09`` (the old ``--from-crs`` still works, unlisted)."""
+    p.add_argument("--from", dest="from_offset", choices=OFFSETS, help=help_text)
+    p.add_argument("--from-crs", dest="from_offset", choices=OFFSETS, help=argparse.SUPPRESS)
+
+
+def _resolve_import_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """``args.kind`` and ``args.user`` of ``import``/``inspect`` from ``--kind``, ``--as`` and ``--user``.
+
+    A kind's name after ``--as`` with no ``--kind`` is the old spelling of the kind; anything else
+    after ``--as`` is the account.
+    """
+    kind, account = args.kind, args.as_account
+    if kind is None and account in KINDS:
+        kind, account = account, None
+    if args.command == "import" and kind is None:
+        parser.error(f"请用 --kind 给出导入的数据类型：{'、'.join(KINDS)}")
+    if account is not None and args.user is not None and account != args.user:
+        parser.error("--as 与 --user 都是“以哪个账号的身份”，只需给出一个")
+    args.kind, args.user = kind, account or args.user or "admin"
+
+
+# =============================================================================================
+# The parser
+# =============================================================================================
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="机器可读的 JSON 输出")
+    common.add_argument("--database-url", default=None, help="数据库 URL（默认读取 DATABASE_URL 或 data/ 下的 SQLite 文件）")
+    parser = argparse.ArgumentParser(prog="python -m gis", description="河长网格 RiverGrid 命令行")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("init", parents=[common], help="建立正式数据库（仅数据结构，不含演示数据和账号）")
+    p.set_defaults(run="accounts.cmd_init")
+
+    users = sub.add_parser("user", help="账号管理（安全管理员）：建立、重置密码、停用/启用、修改、解锁、列表")
+    usub = users.add_subparsers(dest="user_command", required=True)
+    p = usub.add_parser("add", parents=[common], help="建立账号")
+    p.add_argument("--username", required=True, help="用户名")
+    p.add_argument("--role", required=True,
+                   help="角色：admin 系统管理员、security 安全管理员、auditor 审计员、staff 工作人员、leader 领导、"
+                        "patroller 巡查员、volunteer 志愿者/协管员")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="从标准输入读取密码（本人设定，无需首次登录后修改）；不给出时生成临时密码")
+    p.add_argument("--display-name", help="显示名称")
+    p.add_argument("--grid", type=int, help="绑定网格编号（只能查看和处理该网格及下级网格的数据）")
+    p.add_argument("--person", type=int, help="关联人员编号")
+    p.set_defaults(run="accounts.cmd_user_add")
+    p = usub.add_parser("passwd", parents=[common], help="重置密码（下次登录时须修改）")
+    p.add_argument("username")
+    p.add_argument("--password-stdin", action="store_true", help="从标准输入读取新密码；不给出时生成临时密码")
+    p.set_defaults(run="accounts.cmd_user_passwd")
+    for name, help_text in (("disable", "停用账号"), ("enable", "启用账号")):
+        p = usub.add_parser(name, parents=[common], help=help_text)
+        p.add_argument("username")
+        p.set_defaults(run="accounts.cmd_user_active")
+    p = usub.add_parser("set", parents=[common], help="修改角色、绑定网格或显示名称")
+    p.add_argument("username")
+    p.add_argument("--role")
+    p.add_argument("--grid", help="网格编号；none 表示不限网格")
+    p.add_argument("--display-name")
+    p.set_defaults(run="accounts.cmd_user_set")
+    p = usub.add_parser("unlock", parents=[common], help="解除登录锁定")
+    p.add_argument("username")
+    p.set_defaults(run="accounts.cmd_user_unlock")
+    p = usub.add_parser("list", parents=[common], help="列出账号")
+    p.set_defaults(run="accounts.cmd_user_list")
+
+    p = sub.add_parser("init-demo", parents=[common], help="载入临江市森工街道演示数据")
+    p.add_argument("--reset", action="store_true", help="删除并重建数据库表后重新载入（仅限演示数据库，正式数据库拒绝）")
+    p.set_defaults(run="ops.cmd_init_demo")
+
+    p = sub.add_parser("info", parents=[common], help="各表记录数及网格责任人")
+    p.set_defaults(run="ops.cmd_info")
+
+    importing = argparse.ArgumentParser(add_help=False)
+    importing.add_argument("file", type=Path)
+    importing.add_argument("--layer", help="读取的图层（默认第一个非空图层）")
+    importing.add_argument("--crs", help="文件未声明坐标系时采用的坐标系，如 EPSG:4490")
+    _offset_flags(importing, "坐标带有火星/百度偏移时转换为 WGS84")
+    importing.add_argument("--map", action="append", metavar="KEY=COLUMN", help="字段对应，如 name=MC")
+    importing.add_argument("--default", action="append", metavar="KEY=VALUE",
+                           help="缺省值，如 parent=临江市森工街道办事处")
+    importing.add_argument("--allow-far", action="store_true",
+                           help="要素距本系统最上级网格超过 RIVERGRID_MAX_DISTANCE_KM（默认 50 km）时仍然导入")
+
+    p = sub.add_parser("inspect", parents=[common, importing],
+                       help="检查地理数据文件（图层、要素数、坐标系、范围），结论与导入相同，不写入")
+    p.add_argument("--kind", choices=KINDS, help="按此类型做完整的导入检查（回滚，不写入）")
+    _import_account_flags(p, "--kind 检查时以哪个账号的身份（默认 admin）")
+    p.set_defaults(run="geodata.cmd_inspect")
+
+    p = sub.add_parser("import", parents=[common, importing], help="导入地理数据文件")
+    p.add_argument("--kind", choices=KINDS, help="导入的数据类型（必填）")
+    _import_account_flags(p, "以哪个账号的身份写入（默认 admin）")
+    p.set_defaults(run="geodata.cmd_import")
+
+    p = sub.add_parser("export", parents=[common], help="导出图层")
+    p.add_argument("--layer", required=True, choices=EXPORT_LAYERS)
+    p.add_argument("--format", required=True, choices=EXPORT_FORMATS)
+    p.add_argument("-o", "--output", required=True, type=Path)
+    p.set_defaults(run="geodata.cmd_export")
+
+    p = sub.add_parser("check", parents=[common], help="盲区检查：河段覆盖、网格拓扑、纵向到底")
+    p.add_argument("--rivers", type=Path, help="河段文件（与 --grids 一起给出时检查文件而非数据库）")
+    p.add_argument("--grids", type=Path, help="网格文件")
+    p.add_argument("--level", default=None, help="检查的网格层级：village（默认）、township、county")
+    p.add_argument("--crs", help="量算用的投影坐标系，如 EPSG:4551（默认按数据中心自动选择）")
+    p.add_argument("--min-gap-m", type=float, default=0.0, help="忽略短于此长度（米）的未覆盖/重复段")
+    p.add_argument("--csv", type=Path, help="问题清单另存为 CSV")
+    p.add_argument("--xlsx", type=Path, help="报告另存为 Excel")
+    p.set_defaults(run="checks.cmd_check")
+
+    p = sub.add_parser("who", parents=[common], help="查询某点的责任链：所在网格、河段、河长及各级责任人")
+    p.add_argument("--lon", type=float, required=True, help="经度（WGS84，度）")
+    p.add_argument("--lat", type=float, required=True, help="纬度（WGS84，度）")
+    p.add_argument("--tolerance-m", type=float, default=50.0, help="查找河段和相邻网格的距离（米，默认 50）")
+    p.add_argument("--public-phones-only", action="store_true", help="只显示公开的电话号码")
+    p.set_defaults(run="grids.cmd_who")
+
+    p = sub.add_parser("signboard", parents=[common], help="生成网格或河段公示牌（PDF 或 PNG，含二维码）")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--grid", type=int, help="网格编号")
+    which.add_argument("--reach", type=int, help="河段编号")
+    p.add_argument("-o", "--output", required=True, help="输出文件（.pdf 或 .png）")
+    p.add_argument("--base-url", help="二维码链接的应用地址（默认 RIVERGRID_PUBLIC_URL）")
+    p.set_defaults(run="disclosure.cmd_signboard")
+
+    vol = sub.add_parser("volunteer", help="志愿者和协管员：登记到村级网格、列表")
+    vsub = vol.add_subparsers(dest="volunteer_command", required=True)
+    p = vsub.add_parser("add", parents=[common], help="登记志愿者或协管员（可同时创建只能上报事件、上传轨迹的账号）")
+    p.add_argument("--grid", type=int, required=True, help="村级网格编号")
+    p.add_argument("--name", required=True, help="姓名")
+    p.add_argument("--post", default="volunteer", help="volunteer 志愿者（默认）或 assistant 协管员")
+    p.add_argument("--title", help="职务")
+    p.add_argument("--unit", help="单位")
+    p.add_argument("--phone", help="电话")
+    p.add_argument("--phone-public", action="store_true", help="电话可向社会公示")
+    p.add_argument("--username", help="同时创建的账号用户名（密码从标准输入读取，见 --password-stdin）")
+    p.add_argument("--password-stdin", action="store_true", help="从标准输入第一行读取新账号的密码")
+    _account_flags(p, "以哪个账号的身份登记（默认 admin）")
+    p.set_defaults(run="disclosure.cmd_volunteer_add")
+    p = vsub.add_parser("list", parents=[common], help="列出网格的志愿者和协管员")
+    p.add_argument("--grid", type=int, required=True, help="网格编号")
+    p.set_defaults(run="disclosure.cmd_volunteer_list")
+
+    p = sub.add_parser("patrol", parents=[common], help="分析巡河轨迹：清洗、沿河匹配、疑似虚假巡查")
+    p.add_argument("file", type=Path, help="轨迹文件（GPX、KML/KMZ、CSV）")
+    p.add_argument("--rivers", type=Path, help="河段文件（默认用数据库中的河段；河段编号取 id 属性或从 0 起的序号）")
+    p.add_argument("--corridor-m", type=float, default=50.0, help="河道缓冲距离（米，默认 50）")
+    p.add_argument("--max-speed-kmh", type=float, default=30.0, help="判定跳点的最大速度（km/h，默认 30）")
+    _offset_flags(p, "轨迹坐标带有火星/百度偏移时转换为 WGS84")
+    p.set_defaults(run="patrol.cmd_patrol")
+
+    p = sub.add_parser("patrol-report", parents=[common], help="巡河考核：按人员、网格、河段统计完成率和河段覆盖")
+    p.add_argument("--period", required=True, help="时段：2026、2026-Q4、2026-11、2026-11-上旬、2026-W45、2026-11-01..2026-11-15")
+    p.add_argument("--corridor-m", type=float, default=50.0, help="河道缓冲距离（米，默认 50）")
+    p.add_argument("--fix-offsets", action="store_true", help="对疑似 GCJ-02/BD-09 偏移的轨迹按建议转换后再统计")
+    p.set_defaults(run="patrol.cmd_patrol_report")
+
+    p = sub.add_parser("assess", parents=[common], help="考核评价：各网格的巡河、事件处置、覆盖等指标、得分和同级排名")
+    p.add_argument("--period", required=True, help="考核时段：年度 2026、月份 2026-11（也可 2026-Q4 等）")
+    p.add_argument("--grid", type=int, help="只输出此网格（编号）；排名仍在全部同级网格中计算")
+    p.add_argument("--xlsx", type=Path, help="导出 Excel 汇总表（每个层级一张表，含合计行）")
+    p.add_argument("--rubric", type=Path, help="评分细则 JSON 文件（权重与扣分，缺省项用默认值）")
+    p.add_argument("--now", help="按此时刻判断事件是否超期（ISO 8601，默认当前时间）")
+    p.set_defaults(run="assessment.cmd_assess")
+
+    p = sub.add_parser("undo", parents=[common], help="撤销一次修改（审计日志编号）或一批修改")
+    p.add_argument("entry", nargs="?", type=int)
+    p.add_argument("--batch")
+    _account_flags(p, "以哪个账号的身份撤销（默认 admin）")
+    p.set_defaults(run="ops.cmd_undo")
+
+    p = sub.add_parser("backup", parents=[common], help="备份数据库和附件照片到一个文件（可在系统运行时执行）")
+    p.add_argument("-o", "--output", type=Path,
+                   help="备份文件（默认在备份目录 RIVERGRID_BACKUP_DIR 中新建 rivergrid-日期-时间.zip）")
+    p.add_argument("--rotate", type=int, metavar="N", help="备份后只保留备份目录中最新的 N 个定期备份")
+    p.add_argument("--reason", default="manual", help=argparse.SUPPRESS)
+    p.set_defaults(run="ops.cmd_backup")
+
+    p = sub.add_parser("restore", parents=[common], help="从备份文件恢复数据库和附件照片（请先停止应用）")
+    p.add_argument("file", type=Path, help="备份文件（gis backup 生成的 .zip）")
+    p.add_argument("--force", action="store_true", help="目标数据库已有数据时仍然恢复：用备份替换现有数据")
+    p.set_defaults(run="ops.cmd_restore")
+
+    aud = sub.add_parser("audit", help="修改记录（审计日志）：校验哈希链")
+    asub = aud.add_subparsers(dest="audit_command", required=True)
+    p = asub.add_parser("verify", parents=[common],
+                        help="逐条校验修改记录的哈希链；完整时退出码为 0，发现被改动、删除的记录时为 2 并指出第一条")
+    p.set_defaults(run="ops.cmd_audit_verify")
+
+    inc = sub.add_parser("incident", help="事件：上报、流转、列表")
+    isub = inc.add_subparsers(dest="incident_command", required=True)
+    p = isub.add_parser("report", parents=[common], help="上报事件（自动派往所在网格、河段和责任人）")
+    p.add_argument("--lon", type=float, required=True, help="经度（WGS84，度）")
+    p.add_argument("--lat", type=float, required=True, help="纬度（WGS84，度）")
+    p.add_argument("--category", required=True, help="类别（代码或中文，如 ecology、生态环境）")
+    p.add_argument("--description", required=True, help="事件描述")
+    p.add_argument("--severity", default="normal", help="紧急程度：normal 一般、major 较大、urgent 紧急")
+    p.add_argument("--source", default="patrol", help="来源：patrol、public_complaint、assigned_by_upper、volunteer")
+    p.add_argument("--reporter", help="上报人（默认为当前用户）")
+    p.add_argument("--contact", help="上报人联系方式（不记入修改记录；工作人员查看时记录查看人）")
+    p.add_argument("--title", help="标题（默认取描述开头）")
+    p.add_argument("--object-id", type=int, help="关联的监管对象编号")
+    p.add_argument("--track-id", type=int, help="关联的巡河轨迹编号")
+    p.add_argument("--photo", action="append", help="照片文件路径（JPEG/PNG 等，每张不超过 10 MB，可重复）")
+    p.add_argument("--tolerance-m", type=float, default=50.0, help="查找河段的距离（米，默认 50）")
+    p.add_argument("--allow-far", action="store_true", help="位置距本系统最上级网格超过上限时仍然上报")
+    _account_flags(p, "以哪个账号的身份上报（默认 admin）")
+    p.set_defaults(run="incidents.cmd_incident_report")
+    p = isub.add_parser("move", parents=[common], help="事件流转：受理、交办、办结、审核、督办、移送等")
+    p.add_argument("id", help="事件编号（数字）或代码（如 SJ-2026-001）")
+    p.add_argument("--to", required=True, help="目标状态或操作（如 accepted、受理、assign、通过、退回）")
+    p.add_argument("--note", default="", help="说明（不予受理、办结、退回、上报上级、移送时必填）")
+    p.add_argument("--grid", type=int, help="交办或上报的网格编号")
+    p.add_argument("--person", type=int, help="交办的责任人编号")
+    p.add_argument("--attach", action="append", help="照片文件路径（JPEG/PNG 等，每张不超过 10 MB，可重复）")
+    p.add_argument("--expected-version", type=int, help="读取时的版本号（乐观锁）")
+    _account_flags(p, "以哪个账号的身份操作（默认 admin）")
+    p.set_defaults(run="incidents.cmd_incident_move")
+    p = isub.add_parser("list", parents=[common], help="事件列表")
+    p.add_argument("--overdue", action="store_true", help="只列超期事件")
+    p.add_argument("--due-soon", action="store_true", help="只列即将到期的事件")
+    p.add_argument("--status", action="append", help="状态（可重复）")
+    p.add_argument("--category")
+    p.add_argument("--grid", type=int, help="网格编号")
+    p.add_argument("--now", help="按此时刻判断超期（ISO 8601，默认当前时间）")
+    _account_flags(p, "以哪个账号的身份查看（只列出其数据权限内的事件）", default=None)
+    p.set_defaults(run="incidents.cmd_incident_list")
+
+    p = sub.add_parser("calendar", parents=[common], help="工作日日历：某天是否上班及依据、各年安排的来源、加入新年度安排、重算在办事件期限",
+                       description="DATE（YYYY-MM-DD 或 today）：该日是否工作日及依据（官方安排、本地安排或估算）；"
+                                   "years：各年安排的来源；add FILE：加入国务院公布的新年度放假安排（JSON）；"
+                                   "refresh：按当前日历重算在办事件的期限（需处置事件权限）")
+    p.add_argument("what", metavar="DATE|years|add|refresh", help="日期，或 years、add、refresh")
+    p.add_argument("file", nargs="?", type=Path, help="add：放假安排文件（JSON，格式见 README 生产部署一节）")
+    p.add_argument("--replace", action="store_true", help="add：替换日历文件中已有的年份")
+    _account_flags(p, "refresh：以哪个账号的身份重算（需有处置事件权限，默认 admin）")
+    p.set_defaults(run="ops.cmd_calendar")
+    return parser
+
+
+# =============================================================================================
+# Logging and the run
+# =============================================================================================
+
+
+class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler that writes to whatever ``sys.stderr`` is when a record comes (tests and
+    programs that call :func:`main` replace it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):  # type: ignore[no-untyped-def]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # type: ignore[no-untyped-def]
+        pass
+
+
+class _NotShown(logging.Filter):
+    """Leaves out the records the operator has already read as the error line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(record, _SHOWN, False)
+
+
+def _log_level(text: str | None) -> int | None:
+    text = (text or "").strip().upper()
+    if not text:
+        return logging.WARNING
+    if text.isdigit():
+        return int(text)
+    level = logging.getLevelName(text)
+    return level if isinstance(level, int) else None
+
+
+def configure_logging() -> int:
+    """Send log records to stderr from ``RIVERGRID_LOG_LEVEL`` up (a level name or number; default
+    ``WARNING``). Calling it again only updates the level. Returns the level."""
+    level = _log_level(os.environ.get(LOG_LEVEL_ENV))
+    root = logging.getLogger()
+    handler = next((h for h in root.handlers if isinstance(h, _CurrentStderr)), None)
+    if handler is None:
+        handler = _CurrentStderr()
+        handler.addFilter(_NotShown())
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    handler.setLevel(level or logging.WARNING)
+    root.setLevel(level or logging.WARNING)
+    if level is None:
+        LOG.warning("%s=%r is not a log level; using WARNING", LOG_LEVEL_ENV, os.environ.get(LOG_LEVEL_ENV))
+    return level or logging.WARNING
+
+
+def _command_name(args: argparse.Namespace) -> str:
+    sub = (getattr(args, name, None) for name in ("user_command", "volunteer_command", "audit_command",
+                                                  "incident_command"))
+    return " ".join([args.command, *(s for s in sub if s)])
+
+
+def _handler(run: str) -> Callable[[argparse.Namespace], int]:
+    """The function ``module.name`` of :mod:`gis.cli` that runs a command."""
+    module_name, _, name = run.partition(".")
+    # One import per command module, when its command runs: start-up and --help load none of them.
+    module = importlib.import_module(f"gis.cli.{module_name}")
+    return getattr(module, name)  # type: ignore[no-any-return]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line on ``argv`` (default: ``sys.argv[1:]``); the exit status."""
+    configure_logging()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "undo" and not (args.entry or args.batch):
+        parser.error("请给出审计日志编号或 --batch")
+    if args.command in ("import", "inspect"):
+        _resolve_import_flags(parser, args)
+    debug = os.environ.get("RIVERGRID_DEBUG") == "1"
+    try:
+        return int(_handler(args.run)(args) or 0)
+    except BrokenPipeError:  # output piped into `head` and the like: not an error
+        sys.stderr.close()
+        return 0
+    except RiverGridError as exc:
+        if debug:
+            raise
+        print(f"错误：{exc}", file=sys.stderr)
+        LOG.warning("%s refused: %s: %s", _command_name(args), type(exc).__name__, exc.reason_en or exc.message_zh,
+                    extra={_SHOWN: True})
+        return 2
+    except Exception as exc:  # noqa: BLE001 - one line for the operator, never a traceback
+        if debug:
+            raise
+        print(f"错误：内部错误，请联系管理员 ({type(exc).__name__}: {exc})", file=sys.stderr)
+        LOG.error("%s failed: %s: %s", _command_name(args), type(exc).__name__, exc, exc_info=True,
+                  extra={_SHOWN: True})
+        return 1
