@@ -4,11 +4,11 @@ PostGIS comes from ``RIVERGRID_TEST_PG_URL`` (``scripts/run_tests.sh`` starts a 
 sets it). Without it the PostGIS runs are skipped on a developer machine, but fail under
 ``CI=true``: CI must never pass with the server tests silently skipped.
 
-The demo (:func:`gis.demo.load.load_demo`) is loaded once per test session (per xdist worker) and
-per store kind into a template, under the session's pinned clock; ``demo_store`` and ``app_env``
-give each test its own writable copy of it (a SQLite file copied with SQLite's backup API, a
-PostgreSQL schema rebuilt from a ``pg_dump`` of the template schema). Tests that are about loading
-the demo itself call ``load_demo`` in their body and still do.
+Templates: a store migrated to head and one holding the demo (:func:`gis.demo.load.load_demo`) are
+built once per test session (per xdist worker) and per store kind, under the session's pinned
+clock; ``store``, ``demo_store`` and ``app_env`` give each test its own writable copy (a SQLite
+file copied with SQLite's backup API, a PostgreSQL schema rebuilt from a ``pg_dump`` of the
+template schema). Tests about the migrations or about loading the demo run them in their body.
 
 Under pytest-xdist each worker is a process of its own: schemas are named by a random UUID (never
 by the worker), so workers, and other test runs on the same server, never share one.
@@ -88,25 +88,44 @@ def store_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: ignore[
     return request.getfixturevalue("pg_url")
 
 
-# --- the demo, loaded once per session and copied per test ------------------------------------------------
+# --- templates: built once per session, copied per test ---------------------------------------------------
+# A store migrated to head (``store``) and one holding the demo (``demo_store``, ``app_env``), for each
+# kind. Built lazily, under the session's pinned clock, by the code under test; never written to after.
 
 
-@pytest.fixture(scope="session")
-def demo_template_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite file holding the demo as ``load_demo`` leaves a fresh store (built once per session,
-    under the session's clock; never written to afterwards)."""
+def _fill_empty(store: Store) -> None:
+    """Nothing: the migrations that ``Store()`` ran are the whole template."""
+
+
+def _fill_demo(store: Store) -> None:
     from gis.demo.load import load_demo
 
-    path = tmp_path_factory.mktemp("demo-template") / "demo.sqlite"
+    load_demo(store)
+
+
+def _sqlite_template(factory: pytest.TempPathFactory, name: str, fill: Callable[[Store], None]) -> Path:
+    path = factory.mktemp(f"{name}-template") / f"{name}.sqlite"
     store = Store(f"sqlite:///{path}")
     try:
-        load_demo(store)
+        fill(store)
     finally:
         store.dispose()  # the last connection checkpoints the WAL into the file
     return path
 
 
-def copy_sqlite_demo(template: Path, target: Path) -> None:
+@pytest.fixture(scope="session")
+def empty_template_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file as ``Store()`` leaves a new one: the schema at head, no data."""
+    return _sqlite_template(tmp_path_factory, "empty", _fill_empty)
+
+
+@pytest.fixture(scope="session")
+def demo_template_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file holding the demo as ``load_demo`` leaves a new store."""
+    return _sqlite_template(tmp_path_factory, "demo", _fill_demo)
+
+
+def copy_sqlite_file(template: Path, target: Path) -> None:
     """Make the SQLite database ``target`` (new, or open elsewhere) a copy of ``template``.
     SQLite's online backup copies every page and leaves ``target`` in WAL mode like the template."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -125,29 +144,26 @@ def demo_sqlite_copy(demo_template_sqlite: Path) -> Callable[[Path], Path]:
     demo (as ``load_demo`` on a new store there would) and returns it."""
 
     def copy(path: Path) -> Path:
-        copy_sqlite_demo(demo_template_sqlite, path)
+        copy_sqlite_file(demo_template_sqlite, path)
         return path
 
     return copy
 
 
-@pytest.fixture(scope="session")
-def demo_template_pg() -> Iterator[tuple[str, str]]:
-    """(schema name, SQL) for the demo on PostGIS: ``pg_dump`` of a schema that ``load_demo`` filled,
-    built once per session. Running the SQL with the schema's name replaced rebuilds an identical
-    schema (tables, data, sequences, constraints, indexes, the audit log's trigger)."""
-    from gis.demo.load import load_demo
-
+def _pg_template(name: str, fill: Callable[[Store], None]) -> tuple[str, str]:
+    """(schema name, SQL): ``pg_dump`` of a schema that ``Store()`` migrated and ``fill`` filled.
+    Running the SQL with the schema's name replaced rebuilds an identical schema (tables, data,
+    sequences, constraints, indexes, the audit log's trigger and its function)."""
     base = _require_pg()
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    schema = f"demo_template_{worker}_{uuid.uuid4().hex[:12]}"
+    schema = f"{name}_template_{worker}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base)
     with admin.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     try:
         store = Store(_schema_url(base, schema))
         try:
-            load_demo(store)
+            fill(store)
         finally:
             store.dispose()
         url = make_url(base)
@@ -157,23 +173,35 @@ def demo_template_pg() -> Iterator[tuple[str, str]]:
              "--no-owner", "--no-privileges", "--inserts", "--rows-per-insert=1000"],
             env={**os.environ, "PGPASSWORD": url.password or ""}, capture_output=True, text=True, check=False)
         if dumped.returncode != 0:
-            pytest.fail(f"pg_dump of the demo template failed: {dumped.stderr}")
+            pytest.fail(f"pg_dump of the {name} template failed: {dumped.stderr}")
     finally:
         with admin.begin() as conn:
             conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         admin.dispose()
     # psql's meta-commands (\restrict …) are not SQL
-    sql = "\n".join(line for line in dumped.stdout.splitlines() if not line.startswith("\\"))
-    yield schema, sql
+    return schema, "\n".join(line for line in dumped.stdout.splitlines() if not line.startswith("\\"))
 
 
-def copy_pg_demo(template: tuple[str, str], schema: str) -> None:
-    """Make ``schema`` (empty, or holding tables) a copy of the demo template."""
+@pytest.fixture(scope="session")
+def empty_template_pg() -> tuple[str, str]:
+    """The PostGIS counterpart of ``empty_template_sqlite`` (see :func:`_pg_template`)."""
+    return _pg_template("empty", _fill_empty)
+
+
+@pytest.fixture(scope="session")
+def demo_template_pg() -> tuple[str, str]:
+    """The PostGIS counterpart of ``demo_template_sqlite`` (see :func:`_pg_template`)."""
+    return _pg_template("demo", _fill_demo)
+
+
+def copy_pg_schema(template: tuple[str, str], schema: str) -> None:
+    """Make ``schema`` (empty, or holding tables) a copy of the template schema."""
     name, sql = template
     admin = create_engine(PG_URL)
     raw = admin.raw_connection()
     try:
         with raw.cursor() as cur:
+            cur.execute("SET synchronous_commit TO off")  # test data: no need to wait for the WAL flush
             cur.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE;\n" + sql.replace(name, schema))
         raw.commit()
     finally:
@@ -181,15 +209,21 @@ def copy_pg_demo(template: tuple[str, str], schema: str) -> None:
         admin.dispose()
 
 
+def _store_from_template(store_url: str, request: pytest.FixtureRequest, name: str) -> Store:
+    """A Store at ``store_url`` (a test's own SQLite file or schema) holding a copy of the
+    session's ``name`` template (``empty`` or ``demo``)."""
+    if store_url.startswith("sqlite"):
+        copy_sqlite_file(request.getfixturevalue(f"{name}_template_sqlite"), Path(make_url(store_url).database or ""))
+    else:
+        copy_pg_schema(request.getfixturevalue(f"{name}_template_pg"), request.getfixturevalue("pg_schema"))
+    return Store(store_url, migrate=False)  # the template was migrated to head in this session
+
+
 @pytest.fixture
 def demo_store(store_url: str, request: pytest.FixtureRequest) -> Iterator[Store]:
     """The store of ``store_url`` (both kinds) holding a fresh copy of the demo: what
     ``load_demo(Store(store_url))`` gives, copied from the session's template."""
-    if store_url.startswith("sqlite"):
-        copy_sqlite_demo(request.getfixturevalue("demo_template_sqlite"), Path(make_url(store_url).database or ""))
-    else:
-        copy_pg_demo(request.getfixturevalue("demo_template_pg"), request.getfixturevalue("pg_schema"))
-    s = Store(store_url, migrate=False)  # the template was migrated to head in this session
+    s = _store_from_template(store_url, request, "demo")
     yield s
     s.dispose()
 
@@ -203,7 +237,7 @@ def app_env(tmp_path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRe
     import streamlit as st
 
     if request.node.get_closest_marker("first_start") is None:
-        copy_sqlite_demo(request.getfixturevalue("demo_template_sqlite"), tmp_path / "rivergrid.sqlite")
+        copy_sqlite_file(request.getfixturevalue("demo_template_sqlite"), tmp_path / "rivergrid.sqlite")
     monkeypatch.setenv("RIVERGRID_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("RIVERGRID_DEMO", "1")
     monkeypatch.setenv("RIVERGRID_BASEMAP", "none")
@@ -218,7 +252,9 @@ def app_env(tmp_path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRe
 
 
 @pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    s = Store(store_url)
+def store(store_url: str, request: pytest.FixtureRequest) -> Iterator[Store]:
+    """A new, empty store at ``store_url`` (both kinds): what ``Store(store_url)`` gives, the
+    migrations copied from the session's template."""
+    s = _store_from_template(store_url, request, "empty")
     yield s
     s.dispose()
