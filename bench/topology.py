@@ -53,12 +53,13 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from shapely import affinity
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gis.checks.topology import NOISE_AREA_M2, check_topology  # noqa: E402
+from gis.checks.topology import NOISE_AREA_M2, check_topology
 
 X0, Y0 = 500_000.0, 4_600_000.0
 METRIC = "EPSG:4551"
@@ -76,7 +77,8 @@ def make_case(n_cells: int, seed: int) -> gpd.GeoDataFrame:
     lines = shapely.segmentize(shapely.union_all(shapely.boundary(shapely.intersection(cells, frame))), 20.0)
     cells = shapely.get_parts(shapely.polygonize(shapely.get_parts(lines)))
     cells[0] = affinity.translate(cells[0], 30.0, 0.0)  # one misplaced village
-    rows = [(0, "森工街道", None, "township", shapely.segmentize(frame, 20.0))]
+    rows: list[tuple[int, str, int | None, str, Any]] = [
+        (0, "森工街道", None, "township", shapely.segmentize(frame, 20.0))]
     rows += [(i + 1, f"村{i + 1}", 0, "village", c) for i, c in enumerate(cells)]
     ids, names, parents, levels, geoms = zip(*rows)
     return gpd.GeoDataFrame({"id": list(ids), "name": list(names), "parent_id": list(parents),
@@ -123,7 +125,7 @@ def indexed_shapely(frame: gpd.GeoDataFrame) -> dict[str, float]:
         areas = gpd.GeoSeries(shapely.get_parts(pieces), crs="EPSG:4326").to_crs(METRIC).area
         return float(areas[areas >= NOISE_AREA_M2].sum())
 
-    child = np.flatnonzero([p is not None and p == p for p in parent])
+    child = np.flatnonzero(pd.notna(parent))
     up = np.array([pos[parent[i]] for i in child])
     left, right = shapely.STRtree(geoms[child]).query(geoms[child], predicate="intersects")
     keep = (left < right) & (up[left] == up[right])
@@ -169,7 +171,7 @@ def postgis(url: str) -> tuple[Any, Callable[[gpd.GeoDataFrame], None], Callable
     from sqlalchemy import create_engine
 
     engine = create_engine(url)
-    conn = engine.raw_connection()
+    conn: Any = engine.raw_connection().driver_connection  # psycopg2
     conn.autocommit = True
     cur = conn.cursor()
 
@@ -179,7 +181,7 @@ def postgis(url: str) -> tuple[Any, Callable[[gpd.GeoDataFrame], None], Callable
         cur.execute("CREATE TEMP TABLE topo_grids (id bigint PRIMARY KEY, parent_id bigint, "
                     "geom geometry(Geometry, 4326) NOT NULL)")
         wkb = shapely.to_wkb(shapely.set_srid(frame.geometry.to_numpy(), 4326), hex=True, include_srid=True)
-        parents = ["\\N" if p is None or p != p else str(int(p)) for p in frame["parent_id"]]
+        parents = ["\\N" if pd.isna(p) else str(int(p)) for p in frame["parent_id"]]
         buf = io.StringIO("".join(f"{i}\t{p}\t{w}\n" for i, p, w in zip(frame["id"], parents, wkb)))
         cur.copy_expert("COPY topo_grids (id, parent_id, geom) FROM STDIN", buf)
         cur.execute("CREATE INDEX ON topo_grids USING gist (geom)")
@@ -190,7 +192,8 @@ def postgis(url: str) -> tuple[Any, Callable[[gpd.GeoDataFrame], None], Callable
         out = {}
         for rule, sql in POSTGIS_SQL.items():
             cur.execute(sql)
-            out[rule] = float(cur.fetchone()[0])
+            (total,) = cur.fetchone()
+            out[rule] = float(total)
         return out
 
     return engine, load, run

@@ -200,9 +200,9 @@ def copy_pg_schema(template: tuple[str, str], schema: str) -> None:
     admin = create_engine(PG_URL)
     raw = admin.raw_connection()
     try:
-        with raw.cursor() as cur:
-            cur.execute("SET synchronous_commit TO off")  # test data: no need to wait for the WAL flush
-            cur.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE;\n" + sql.replace(name, schema))
+        cur = raw.cursor()
+        cur.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE;\n" + sql.replace(name, schema))
+        cur.close()
         raw.commit()
     finally:
         raw.close()
