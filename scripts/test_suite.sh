@@ -15,7 +15,7 @@ workers="${RIVERGRID_TEST_WORKERS:-auto}"
 # both_parts [COMMAND PREFIX…]: the parallel part, then the serial part, of pytest "${args[@]}"
 both_parts() {
   local failed=0 status
-  "$@" "$py" -m pytest -p no:cacheprovider -n "$workers" -m "not serial" "${args[@]}"
+  "$@" "$py" -m pytest -p no:cacheprovider -n "$workers" --dist worksteal -m "not serial" "${args[@]}"
   status=$?
   [ "$status" -eq 0 ] || [ "$status" -eq 5 ] || failed=1  # 5: nothing to run in this part
   "$@" "$py" -m pytest -p no:cacheprovider -m serial "${args[@]}"
