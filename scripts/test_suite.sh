@@ -14,13 +14,14 @@ workers="${RIVERGRID_TEST_WORKERS:-auto}"
 
 # both_parts [COMMAND PREFIX…]: the parallel part, then the serial part, of pytest "${args[@]}"
 both_parts() {
-  local failed=0 status
+  local failed=0 status start=$SECONDS
   "$@" "$py" -m pytest -p no:cacheprovider -n "$workers" --dist worksteal -m "not serial" "${args[@]}"
   status=$?
   [ "$status" -eq 0 ] || [ "$status" -eq 5 ] || failed=1  # 5: nothing to run in this part
   "$@" "$py" -m pytest -p no:cacheprovider -m serial "${args[@]}"
   status=$?
   [ "$status" -eq 0 ] || [ "$status" -eq 5 ] || failed=1
+  echo "== $(( SECONDS - start )) s"
   return "$failed"
 }
 
