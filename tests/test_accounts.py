@@ -23,7 +23,6 @@ from gis.accounts.users import (
 from gis.auth import SYSTEM, Actor
 from gis.accounts.users import actor_for
 from gis.config import PROJECT_DIR
-from gis.demo.load import load_demo
 from gis.errors import (
     AuthenticationError,
     DuplicateNameError,
@@ -51,9 +50,8 @@ def cli(*args: str, url: str, stdin: str = "") -> subprocess.CompletedProcess[st
 
 
 @pytest.fixture
-def demo(store: Store) -> Store:
-    load_demo(store)
-    return store
+def demo(demo_store: Store) -> Store:
+    return demo_store  # the demo, copied from the session's template (tests/conftest.py)
 
 
 # --- production databases and the demo --------------------------------------------------------

@@ -20,6 +20,7 @@ def sign_in(at: AppTest, username: str, password: str) -> AppTest:
     return at.run()
 
 
+@pytest.mark.first_start  # app_env leaves the data folder empty
 def test_first_start_loads_the_demo_and_shows_the_overview(app_env: Path) -> None:
     at = AppTest.from_file(APP, default_timeout=120).run()
     assert not at.exception

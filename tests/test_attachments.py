@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 
 from gis.incidents.attachments import MAX_BYTES, THUMB_PX, AttachmentStore, Upload, check_uploads
 from gis.accounts.users import actor_for
-from gis.demo.load import load_demo
 from gis.errors import PermissionDenied, ValidationError
 from gis.incidents.reporting import report_incident
 from gis.incidents.workflow import move
@@ -44,9 +43,8 @@ def files(tmp_path: Path) -> AttachmentStore:
 
 
 @pytest.fixture
-def demo(store: Store) -> Store:
-    load_demo(store)
-    return store
+def demo(demo_store: Store) -> Store:
+    return demo_store  # the demo, copied from the session's template (tests/conftest.py)
 
 
 def report(store: Store, files: AttachmentStore, photos: list, who: str = "patroller") -> int:  # type: ignore[type-arg]

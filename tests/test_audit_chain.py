@@ -233,6 +233,7 @@ def _writer(url: str, data_dir: str, n: int, rounds: int, barrier: Any) -> None:
     store.dispose()
 
 
+@pytest.mark.serial  # eight forked writers racing: outside the parallel workers
 def test_simultaneous_writers_leave_one_unbroken_chain(store: Store, store_url: str, data_dir: Path) -> None:
     workers, rounds = 8, 3
     # fork: a spawned child re-runs the parent's __main__, which an earlier AppTest may have replaced

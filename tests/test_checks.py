@@ -20,12 +20,6 @@ from gis.store import Store
 from ui.text import md_text
 
 
-@pytest.fixture
-def demo_store(store: Store) -> Store:
-    load_demo(store)
-    return store
-
-
 def test_store_check_finds_exactly_the_demo_flaws_with_stationing(demo_store: Store) -> None:
     with demo_store.session() as s:
         report = check_store(s)

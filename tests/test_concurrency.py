@@ -20,9 +20,10 @@ import shapely
 from sqlalchemy import func, select
 
 from gis.config import PROJECT_DIR
-from gis.demo.load import load_demo
 from gis.store import Store
 from gis.store.schema import Grid, GridVersion, Incident
+
+pytestmark = pytest.mark.serial  # dozens of processes racing: outside the parallel workers
 
 FORK = mp.get_context("fork")  # children start from this process's imports (no re-import per child)
 DONGXING = "森工街道东兴村"
@@ -30,10 +31,9 @@ POINT = (127.0, 41.84)  # inside 东兴村
 
 
 @pytest.fixture
-def demo(store: Store) -> Store:
-    load_demo(store)
-    store.dispose()  # children open their own connections
-    return store
+def demo(demo_store: Store) -> Store:
+    demo_store.dispose()  # children open their own connections
+    return demo_store  # the demo, copied from the session's template (tests/conftest.py)
 
 
 def _codes(store: Store) -> list[str]:

@@ -245,9 +245,9 @@ def run(*args: str, url: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def demo_url(store_url: str) -> str:
-    assert run("init-demo", url=store_url).returncode == 0
-    return store_url
+def demo_url(demo_store: Store, store_url: str) -> str:
+    demo_store.dispose()  # the command-line processes open their own connections
+    return store_url  # the demo, copied from the session's template (tests/conftest.py)
 
 
 def demo_counts(url: str) -> dict[str, int]:

@@ -15,7 +15,6 @@ from streamlit.testing.v1 import AppTest
 from gis.demo import data as dd
 from gis.auth import SYSTEM
 from gis.config import PROJECT_DIR
-from gis.demo.load import load_demo
 from gis.incidents.export import COLUMNS, incident_rows, incidents_excel
 from gis.incidents.lists import grid_and_below, list_incidents
 from gis.model import LOCAL_TZ
@@ -26,9 +25,8 @@ NOW = dd.REFERENCE_TIME  # Saturday 2026-11-28 08:00 Beijing time
 
 
 @pytest.fixture
-def demo(store: Store) -> Store:
-    load_demo(store)
-    return store
+def demo(demo_store: Store) -> Store:
+    return demo_store  # the demo, copied from the session's template (tests/conftest.py)
 
 
 def test_filters_by_period_states_categories_and_grid_with_the_grids_below(demo: Store) -> None:

@@ -15,7 +15,6 @@ from gis.demo import data as dd
 from gis.auth import SYSTEM, Actor, hash_password
 from gis.accounts.users import actor_for
 from gis.config import PROJECT_DIR
-from gis.demo.load import load_demo
 from gis.errors import (
     ConflictError,
     CoordinateRangeError,
@@ -67,9 +66,8 @@ def data_dir(tmp_path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-unty
 
 
 @pytest.fixture
-def demo(store: Store) -> Store:
-    load_demo(store)
-    return store
+def demo(demo_store: Store) -> Store:
+    return demo_store  # the demo, copied from the session's template (tests/conftest.py)
 
 
 def actor(store: Store, username: str) -> Actor:

@@ -451,12 +451,10 @@ def test_history_line() -> None:
 
 
 @pytest.fixture
-def demo_store(tmp_path: Path):  # type: ignore[no-untyped-def]
-    from gis.demo.load import load_demo
+def demo_store(tmp_path: Path, demo_sqlite_copy):  # type: ignore[no-untyped-def]
     from gis.store import Store
 
-    store = Store(f"sqlite:///{tmp_path / 'demo.sqlite'}")
-    load_demo(store)
+    store = Store(f"sqlite:///{demo_sqlite_copy(tmp_path / 'demo.sqlite')}")  # the session's demo template
     yield store
     store.dispose()
 

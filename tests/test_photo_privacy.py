@@ -166,9 +166,8 @@ def assert_nothing_private(data: bytes) -> None:
 
 
 @pytest.fixture
-def demo(store: Store) -> Store:
-    load_demo(store)
-    return store
+def demo(demo_store: Store) -> Store:
+    return demo_store  # the demo, copied from the session's template (tests/conftest.py)
 
 
 def test_a_phone_photo_with_gps_is_stored_upright_without_gps_or_serial_named_by_its_hash(

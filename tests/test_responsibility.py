@@ -19,7 +19,6 @@ from sqlalchemy import select
 from gis.demo import data as dd
 from gis.auth import SYSTEM
 from gis.config import PROJECT_DIR
-from gis.demo.load import load_demo
 from gis.errors import CoordinateRangeError, CRSError, NotFoundError, ValidationError
 from gis.model import STORE_CRS, GridRole, ReachChiefLevel
 from gis.grids.chain import ResponsibilityIndex, chain_for_incident
@@ -60,9 +59,8 @@ def demo_data() -> dd.DemoData:
 
 
 @pytest.fixture
-def demo(store: Store) -> Store:
-    load_demo(store)
-    return store
+def demo(demo_store: Store) -> Store:
+    return demo_store  # the demo, copied from the session's template (tests/conftest.py)
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from sqlalchemy import select
 
 from gis.auth import Actor
 from gis.config import PROJECT_DIR
-from gis.demo.load import load_demo
 from gis.model import UserRole
 from gis.disclosure.signboard import make_signboard, signboard_content, signboard_status
 from gis.store import Store
@@ -30,11 +29,10 @@ T2 = datetime(2026, 5, 20, 17, 0, tzinfo=UTC)  # 2026-05-21 01:00 Beijing
 
 
 @pytest.fixture
-def demo(store: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Store:
+def demo(demo_store: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Store:
     monkeypatch.setenv("RIVERGRID_PUBLIC_URL", PUBLIC + "/")  # a trailing slash is tolerated
     monkeypatch.setenv("RIVERGRID_DATA_DIR", str(tmp_path / "data"))
-    load_demo(store)
-    return store
+    return demo_store  # the demo, copied from the session's template (tests/conftest.py)
 
 
 def grid_id(store: Store, name: str) -> int:

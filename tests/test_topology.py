@@ -525,13 +525,11 @@ def test_demo_data_in_metric_crs_gives_the_same_flaws() -> None:
 
 
 # =============================================================================================
-# Speed
+# Two thousand villages (the time it takes: bench/topology.py)
 # =============================================================================================
 
 
-def test_two_thousand_voronoi_cells_in_a_few_seconds() -> None:
-    import time
-
+def test_two_thousand_voronoi_cells_with_one_misplaced_village() -> None:
     rng = np.random.default_rng(7)
     side = 40_000.0
     frame = shapely.box(X0, Y0, X0 + side, Y0 + side)
@@ -546,10 +544,7 @@ def test_two_thousand_voronoi_cells_in_a_few_seconds() -> None:
         (0, "森工街道", None, "township", shapely.segmentize(frame, 20.0)),
         *((i + 1, f"村{i + 1}", 0, "village", c) for i, c in enumerate(cells)),
     ).to_crs("EPSG:4326")
-    start = time.perf_counter()
     findings = check_topology(gdf)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 10.0
     assert {"level_mismatch", "overlap_siblings", "gap_in_parent"} <= set(rules(findings))
     # everything else concerns the misplaced village (or the gap it left in the township)
     assert all(f.rule == "level_mismatch" or 1 in (f.object_id, *f.related_ids) or f.object_id == 0

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from gis import clock
 from gis.auth import SYSTEM
-from gis.demo.load import load_demo
 from gis.errors import ValidationError
 from gis.checks.findings import Finding
 from gis.model import GridRole, PersonStatus
@@ -29,9 +28,8 @@ TOWNSHIP = "临江市森工街道办事处"
 
 
 @pytest.fixture
-def demo(store: Store) -> Store:
-    load_demo(store)
-    return store
+def demo(demo_store: Store) -> Store:
+    return demo_store  # the demo, copied from the session's template (tests/conftest.py)
 
 
 def check(store: Store, **kwargs: Any) -> list[Finding]:

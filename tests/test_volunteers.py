@@ -12,7 +12,6 @@ from gis.demo import data as dd
 from gis.auth import Actor
 from gis.accounts.signin import authenticate
 from gis.accounts.users import actor_for
-from gis.demo.load import load_demo
 from gis.errors import (
     DuplicateNameError,
     NotFoundError,
@@ -45,9 +44,8 @@ DONGXING_POINT = (127.0, 41.84)  # inside 东兴村 only
 
 
 @pytest.fixture
-def demo(store: Store) -> Store:
-    load_demo(store)
-    return store
+def demo(demo_store: Store) -> Store:
+    return demo_store  # the demo, copied from the session's template (tests/conftest.py)
 
 
 def grid_id(store: Store, name: str) -> int:

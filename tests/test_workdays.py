@@ -14,7 +14,6 @@ from sqlalchemy import select
 
 from gis.accounts.users import actor_for
 from gis.config import PROJECT_DIR
-from gis.demo.load import load_demo
 from gis.errors import PermissionDenied, ValidationError
 from gis.incidents.card import load_incident_card
 from gis.incidents.export import incident_rows
@@ -229,9 +228,8 @@ def test_a_broken_calendar_file_stops_the_cli_with_one_chinese_line(tmp_path, ca
 
 
 @pytest.fixture
-def demo(store: Store) -> Store:
-    load_demo(store)
-    return store
+def demo(demo_store: Store) -> Store:
+    return demo_store  # the demo, copied from the session's template (tests/conftest.py)
 
 
 def act(store: Store, username: str):  # type: ignore[no-untyped-def]

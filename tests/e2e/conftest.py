@@ -10,7 +10,10 @@ Fixtures
     (``RIVERGRID_DEMO=1``, unless ``env`` says otherwise) with ``env`` added to the
     environment and the repository on ``PYTHONPATH``, waits for ``/_stcore/health`` and returns
     ``http://127.0.0.1:<port>``. Every server is stopped at teardown; its log is printed when
-    the test failed. Static files are served from ``static/`` beside ``APP``.
+    the test failed. Static files are served from ``static/`` beside ``APP``. In demo mode with
+    a ``RIVERGRID_DATA_DIR`` of the test's own and no ``DATABASE_URL``, a data folder without a
+    database gets a copy of the session's demo template first (what the app's first start would
+    load; ``tests/conftest.py``).
 ``browser``
     Session-wide headless Chromium (``/usr/bin/chromium``).
 ``blocked_requests``
@@ -138,11 +141,17 @@ def app_server(request: pytest.FixtureRequest) -> Iterator[Callable[..., str]]:
     """Factory: ``app_server(env=None, *, app=REPO / "app.py") -> "http://127.0.0.1:PORT"``."""
     servers: list[_Server] = []
     log_dir = Path(tempfile.mkdtemp(prefix="rivergrid-e2e-"))
+    demo_copy: Callable[[Path], Path] = request.getfixturevalue("demo_sqlite_copy")
 
     def start(env: dict[str, str] | None = None, *, app: Path | str = REPO / "app.py") -> str:
         app = Path(app).resolve()
         port = _free_port()
         full_env = {**os.environ, "RIVERGRID_DEMO": "1", **(env or {})}
+        data_dir = (env or {}).get("RIVERGRID_DATA_DIR")
+        if full_env["RIVERGRID_DEMO"] == "1" and data_dir and not full_env.get("DATABASE_URL"):
+            database = Path(data_dir) / "rivergrid.sqlite"
+            if not database.exists():
+                demo_copy(database)
         full_env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(REPO), full_env.get("PYTHONPATH", "")) if p
         )

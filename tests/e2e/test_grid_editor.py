@@ -6,6 +6,7 @@ no editing tools."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,6 @@ from shapely.geometry import LineString, Point, Polygon
 from shapely.ops import split
 from sqlalchemy import select
 
-from gis.demo.load import load_demo
 from gis.store import Store
 from gis.store.schema import Grid
 
@@ -35,10 +35,18 @@ def area_m2(geom) -> float:  # type: ignore[no-untyped-def]
     return shapely.transform(geom, lambda xy: np.column_stack(_TO_M(xy[:, 0], xy[:, 1]))).area
 
 
+_DEMO_COPY: list[Callable[[Path], Path]] = []
+
+
+@pytest.fixture(autouse=True)
+def _demo_template(demo_sqlite_copy: Callable[[Path], Path]) -> None:
+    """Lets demo_store() copy the session's demo template (tests/conftest.py)."""
+    _DEMO_COPY[:] = [demo_sqlite_copy]
+
+
 def demo_store(data_dir: Path) -> Store:
-    store = Store(f"sqlite:///{data_dir / 'rivergrid.sqlite'}")
-    load_demo(store)
-    return store
+    """The app's database in ``data_dir``, holding a fresh copy of the demo."""
+    return Store(f"sqlite:///{_DEMO_COPY[0](data_dir / 'rivergrid.sqlite')}", migrate=False)
 
 
 def live(store: Store) -> dict[str, Grid]:

@@ -3,6 +3,7 @@ and user text stays text everywhere (tooltips, panel) — no element is made fro
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,6 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from gis.auth import SYSTEM
-from gis.demo.load import load_demo
 from gis.store import Store
 from gis.store.schema import Grid, Incident
 
@@ -24,10 +24,18 @@ OUTSIDE_GRIDS = (41.80, 127.06)  # east of the township: no drawn grid (the coun
 OFFLINE_ENV = {"RIVERGRID_BASEMAP": "none", "TIANDITU_KEY": ""}
 
 
+_DEMO_COPY: list[Callable[[Path], Path]] = []
+
+
+@pytest.fixture(autouse=True)
+def _demo_template(demo_sqlite_copy: Callable[[Path], Path]) -> None:
+    """Lets demo_store() copy the session's demo template (tests/conftest.py)."""
+    _DEMO_COPY[:] = [demo_sqlite_copy]
+
+
 def demo_store(data_dir: Path) -> Store:
-    store = Store(f"sqlite:///{data_dir / 'rivergrid.sqlite'}")
-    load_demo(store)
-    return store
+    """The app's database in ``data_dir``, holding a fresh copy of the demo."""
+    return Store(f"sqlite:///{_DEMO_COPY[0](data_dir / 'rivergrid.sqlite')}", migrate=False)
 
 
 def incident_point(store: Store, code: str) -> tuple[float, float]:
