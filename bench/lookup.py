@@ -37,8 +37,8 @@ from shapely.geometry import LineString
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gis.model import STORE_CRS, GridRole, ReachChiefLevel
 from gis.grids.chain import ResponsibilityIndex
+from gis.model import STORE_CRS, GridRole, ReachChiefLevel
 
 METRIC_CRS = "EPSG:4551"
 """CGCS2000 / 3-degree Gauss-Krüger CM 126E, where the data is generated (metres)."""

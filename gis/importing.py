@@ -22,11 +22,9 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gis import clock
-
-from gis import io
-from gis.grids.jurisdiction import check_near
+from gis import clock, io
 from gis.errors import NotFoundError, ValidationError
+from gis.grids.jurisdiction import check_near
 from gis.model import (
     LOCAL_TZ,
     Category,
@@ -36,9 +34,9 @@ from gis.model import (
     RiverLevel,
     Severity,
 )
-from gis.store.schema import Grid, Incident, Reach, River, SupervisedObject, not_deleted
-from gis.store.codes import next_incident_code
 from gis.patrol.service import import_track_file
+from gis.store.codes import next_incident_code
+from gis.store.schema import Grid, Incident, Reach, River, SupervisedObject, not_deleted
 
 KINDS = ("rivers", "grids", "tracks", "objects", "incidents")
 

@@ -47,7 +47,7 @@ class GridLevel(_Labelled):
         return list(GridLevel).index(self)
 
     @property
-    def parent_level(self) -> "GridLevel | None":
+    def parent_level(self) -> GridLevel | None:
         return None if self is GridLevel.COUNTY else list(GridLevel)[self.rank - 1]
 
 

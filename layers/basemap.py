@@ -11,6 +11,7 @@ Usage on a page::
 
 from __future__ import annotations
 
+import math
 from urllib.parse import quote
 
 import folium
@@ -21,7 +22,6 @@ from folium.template import Template
 from gis.config import BASEMAPS
 from gis.errors import ValidationError
 from layers.assets import VENDOR_URL, localize
-import math
 
 DEFAULT_CENTER = (41.78, 126.92)
 """Default map centre, (latitude, longitude) in decimal degrees."""

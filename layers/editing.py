@@ -16,9 +16,9 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from gis.formatting import format_area
 from gis.grids.fit import FitResult
 from gis.grids.versions import GridVersionInfo
-from gis.formatting import format_area
 from gis.model import LOCAL_TZ, STORE_CRS, GridLevel
 from layers._common import (
     TOOLTIP,

@@ -56,8 +56,8 @@ import shapely
 from branca.element import Element, MacroElement
 from folium.template import Template
 
-from gis.geometry.crs import metric_crs_for
 from gis.errors import ValidationError
+from gis.geometry.crs import metric_crs_for
 from gis.model import STORE_CRS
 from layers._common import Style
 

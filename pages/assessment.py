@@ -10,9 +10,6 @@ import pandas as pd
 import streamlit as st
 
 from gis import clock
-from gis.assessment.indicators import INDICATOR_LABELS, assess, monthly_trend
-from gis.assessment.excel import write_assessment_xlsx
-from gis.errors import RiverGridError
 from gis.assessment.evaluations import (
     KINDS,
     STATUS_LABELS,
@@ -22,9 +19,11 @@ from gis.assessment.evaluations import (
     rollup,
     save_evaluation,
 )
-from gis.model import GridLevel
-from gis.assessment.indicators import limit_assessment
+from gis.assessment.excel import write_assessment_xlsx
+from gis.assessment.indicators import INDICATOR_LABELS, assess, limit_assessment, monthly_trend
 from gis.auth import Scope
+from gis.errors import RiverGridError
+from gis.model import GridLevel
 from ui.state import current_actor, data_version, get_store, scope_key, show_error
 
 

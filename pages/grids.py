@@ -11,9 +11,9 @@ from typing import Any
 
 import streamlit as st
 
+from gis.errors import ConflictError, RiverGridError
 from gis.grids import versions
 from gis.grids.fit import split_parts
-from gis.errors import ConflictError, RiverGridError
 from gis.model import GridLevel
 from layers.editing import (
     bounds_of,

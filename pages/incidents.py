@@ -11,10 +11,11 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from gis import clock
-from gis.grids.posts import grid_labels, person_labels
-from gis.incidents.attachments import MAX_BYTES, photo_counts
 from gis.config import settings
 from gis.errors import NotFoundError, RiverGridError, TooFarError
+from gis.grids.posts import grid_labels, person_labels
+from gis.incidents.attachments import MAX_BYTES, photo_counts
+from gis.incidents.contact import reveal_reporter_contact
 from gis.incidents.export import COLUMNS, incident_rows, incidents_excel
 from gis.incidents.lists import grid_and_below, list_incidents
 from gis.incidents.reporting import report_incident
@@ -28,7 +29,6 @@ from gis.model import (
     IncidentStatus,
     Severity,
 )
-from gis.incidents.contact import reveal_reporter_contact
 from layers.basemap import finish_map, make_map, view_for_bounds
 from layers.grids import grid_style, grids_layer
 from layers.incidents import incidents_layer, picked_point_layer

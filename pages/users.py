@@ -9,6 +9,7 @@ import secrets
 import pandas as pd
 import streamlit as st
 
+from gis.accounts.signin import unlock
 from gis.accounts.users import (
     account_choices,
     create_user,
@@ -20,7 +21,6 @@ from gis.accounts.users import (
 from gis.auth import MIN_PASSWORD_LENGTH
 from gis.errors import RiverGridError
 from gis.model import UserRole
-from gis.accounts.signin import unlock
 from ui.state import get_store, require_permission, show_error
 from ui.text import md_text
 

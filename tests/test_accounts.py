@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from gis.accounts.installation import init_production, mode
+from gis.accounts.signin import client_address, lock_state, sign_in, unlock
 from gis.accounts.users import (
+    actor_for,
     change_own_password,
     check_password,
     create_user,
@@ -21,7 +24,6 @@ from gis.accounts.users import (
     update_user,
 )
 from gis.auth import SYSTEM, Actor
-from gis.accounts.users import actor_for
 from gis.config import PROJECT_DIR
 from gis.errors import (
     AuthenticationError,
@@ -33,9 +35,7 @@ from gis.errors import (
 from gis.incidents.lists import list_incidents
 from gis.incidents.reporting import report_incident
 from gis.incidents.workflow import move, visible_incident
-from gis.accounts.installation import init_production, mode
 from gis.model import UserRole
-from gis.accounts.signin import client_address, lock_state, sign_in, unlock
 from gis.store import Store
 from gis.store.schema import AuditEntry, Grid, Incident, SignInAttempt, User
 

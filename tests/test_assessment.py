@@ -27,18 +27,7 @@ import pytest
 import shapely
 from sqlalchemy import func, select
 
-from gis.assessment.indicators import (
-    DEFAULT_RUBRIC,
-    Rubric,
-    assess,
-    monthly_trend,
-    score_indicators,
-)
-from gis.assessment.excel import write_assessment_xlsx
-from gis.auth import SYSTEM, hash_password
 from gis.accounts.users import actor_for
-from gis.cli import main
-from gis.errors import PermissionDenied, ValidationError
 from gis.assessment.evaluations import (
     editions,
     new_edition,
@@ -46,6 +35,17 @@ from gis.assessment.evaluations import (
     save_evaluation,
     submit_evaluation,
 )
+from gis.assessment.excel import write_assessment_xlsx
+from gis.assessment.indicators import (
+    DEFAULT_RUBRIC,
+    Rubric,
+    assess,
+    monthly_trend,
+    score_indicators,
+)
+from gis.auth import SYSTEM, hash_password
+from gis.cli import main
+from gis.errors import PermissionDenied, ValidationError
 from gis.incidents.reporting import report_incident
 from gis.incidents.workflow import move
 from gis.model import LOCAL_TZ

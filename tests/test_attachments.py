@@ -12,9 +12,9 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from gis.incidents.attachments import MAX_BYTES, THUMB_PX, AttachmentStore, Upload, check_uploads
 from gis.accounts.users import actor_for
 from gis.errors import PermissionDenied, ValidationError
+from gis.incidents.attachments import MAX_BYTES, THUMB_PX, AttachmentStore, Upload, check_uploads
 from gis.incidents.reporting import report_incident
 from gis.incidents.workflow import move
 from gis.store import Store

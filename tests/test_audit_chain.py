@@ -31,10 +31,10 @@ from gis.errors import (
     RiverGridError,
     ValidationError,
 )
-from gis.model import UserRole
-from gis.incidents.contact import reveal_reporter_contact
-from gis.store import Store, upgrade
 from gis.history import recent_entries, undo, undo_batch
+from gis.incidents.contact import reveal_reporter_contact
+from gis.model import UserRole
+from gis.store import Store, upgrade
 from gis.store.audit_chain import GENESIS, verify_chain
 from gis.store.engine import as_conflict, schema_differences
 from gis.store.schema import AuditEntry, Grid, Incident, PatrolTrack, Person, User

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gis.auth import PERMISSIONS, Actor, hash_password, require, verify_password
-
 from gis.accounts.signin import authenticate
+from gis.auth import PERMISSIONS, Actor, hash_password, require, verify_password
 from gis.errors import AuthenticationError, PermissionDenied, ValidationError
 from gis.model import UserRole
 from gis.store import Store

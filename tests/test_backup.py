@@ -23,15 +23,15 @@ from sqlalchemy import create_engine, inspect, text
 
 import gis
 import gis.store.backup
-from gis.incidents.attachments import AttachmentStore, attachments_of
 from gis.accounts.users import actor_for
-from gis.store.backup import backup, read_manifest, restore, rotate
 from gis.config import PROJECT_DIR
 from gis.demo.load import load_demo
 from gis.errors import ConflictError, FileFormatError, RiverGridError
+from gis.incidents.attachments import AttachmentStore, attachments_of
 from gis.incidents.reporting import report_incident
 from gis.store import Store, make_engine, upgrade
 from gis.store.audit_chain import verify_chain
+from gis.store.backup import backup, read_manifest, restore, rotate
 from gis.store.engine import pending_revisions
 
 DONGXING_POINT = (127.0, 41.84)

@@ -102,8 +102,8 @@ def test_thirty_simultaneous_reports_through_the_cli_are_all_stored(demo: Store)
 
 def _save_worker(url: str, grid_id: int, version: int, name: str, barrier: Any, results: Any) -> None:
     from gis.accounts.users import actor_for
-    from gis.grids.versions import save_grid
     from gis.errors import RiverGridError
+    from gis.grids.versions import save_grid
 
     store = Store(url, migrate=False)
     try:

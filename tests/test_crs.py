@@ -9,6 +9,7 @@ import pytest
 import shapely
 from shapely.geometry import LineString, Point, Polygon
 
+from gis.errors import CoordinateRangeError, CRSError
 from gis.geometry.crs import (
     bd09_to_gcj02,
     bd09_to_wgs84,
@@ -22,7 +23,6 @@ from gis.geometry.crs import (
     wgs84_to_bd09,
     wgs84_to_gcj02,
 )
-from gis.errors import CoordinateRangeError, CRSError
 
 LINJIANG = (126.9, 41.8)
 

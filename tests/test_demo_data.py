@@ -7,7 +7,7 @@ geopandas.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -314,7 +314,7 @@ def test_incident_coverage(demo: dd.DemoData) -> None:
     for i in incidents:
         Category(i.category)
         assert i.reported_at.tzinfo is not None and i.reported_at.utcoffset().total_seconds() == 0
-        assert datetime(2026, 9, 1, tzinfo=timezone.utc) <= i.reported_at < datetime(2026, 12, 1, tzinfo=timezone.utc)
+        assert datetime(2026, 9, 1, tzinfo=UTC) <= i.reported_at < datetime(2026, 12, 1, tzinfo=UTC)
 
 
 def test_incident_histories(demo: dd.DemoData) -> None:
@@ -378,7 +378,7 @@ def test_tracks_metadata(demo: dd.DemoData) -> None:
         assert t.person_name in persons and demo.grid(t.grid_name).level == "village"
         assert len(t.coords) == len(t.times)
         assert all(b > a for a, b in zip(t.times, t.times[1:]))
-        assert datetime(2026, 10, 1, tzinfo=timezone.utc) <= t.started_at < datetime(2026, 12, 1, tzinfo=timezone.utc)
+        assert datetime(2026, 10, 1, tzinfo=UTC) <= t.started_at < datetime(2026, 12, 1, tzinfo=UTC)
         length = length_m(t.geom)
         minutes = (t.ended_at - t.started_at).total_seconds() / 60
         assert 1000 <= length <= 4000, t.gpx_file

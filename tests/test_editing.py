@@ -8,7 +8,7 @@ work with. Store tests run on SQLite and PostGIS (``store`` fixture).
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import geopandas as gpd
 import pyproj
@@ -20,6 +20,15 @@ from sqlalchemy import func, inspect, select, text
 from gis import clock
 from gis.auth import SYSTEM, Actor, hash_password
 from gis.checks.report import check_layers, check_store, store_layers
+from gis.errors import (
+    ConflictError,
+    CoordinateRangeError,
+    CRSError,
+    GeometryError,
+    NotFoundError,
+    PermissionDenied,
+    ValidationError,
+)
 from gis.grids.fit import FIT_STEPS, fit_grid
 from gis.grids.versions import (
     delete_grid,
@@ -30,15 +39,6 @@ from gis.grids.versions import (
     restore_version,
     save_grid,
     split_grid,
-)
-from gis.errors import (
-    ConflictError,
-    CoordinateRangeError,
-    CRSError,
-    GeometryError,
-    NotFoundError,
-    PermissionDenied,
-    ValidationError,
 )
 from gis.model import UserRole
 from gis.store import Store, make_engine, upgrade
@@ -441,7 +441,7 @@ def test_grids_as_of_a_time_before_an_edit_returns_the_old_boundary(store: Store
         delete_grid(s, ids["west"], expected_version=2)
     with store.session(ZHANG) as s:
         past, now = grids_as_of(s, t_before), grids_as_of(s, clock.now())
-        before_anything = grids_as_of(s, datetime(2000, 1, 1, tzinfo=timezone.utc))
+        before_anything = grids_as_of(s, datetime(2000, 1, 1, tzinfo=UTC))
     assert list(past.columns[:4]) == ["id", "name", "level", "parent_id"] and past.crs == "EPSG:4326"
     assert past.set_index("id").loc[ids["west"], "geometry"].equals_exact(WEST, 0)
     assert ids["west"] not in set(now["id"]) and set(now["id"]) == {ids["town"]}

@@ -24,9 +24,9 @@ from sqlalchemy import func, select
 from gis.auth import Actor
 from gis.config import PROJECT_DIR
 from gis.errors import GeometryError, TooFarError, ValidationError
+from gis.grids.jurisdiction import Jurisdiction, top_level
 from gis.importing import import_file
 from gis.incidents.reporting import report_incident
-from gis.grids.jurisdiction import Jurisdiction, top_level
 from gis.model import UserRole
 from gis.store import Store
 from gis.store.schema import AuditEntry, Grid, Incident, PatrolTrack, Person, Reach, SupervisedObject

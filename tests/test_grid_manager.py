@@ -30,7 +30,9 @@ from test_editing import (
 )
 
 from gis.checks.report import check_layers
+from gis.errors import GeometryError, NotFoundError, PermissionDenied, ValidationError
 from gis.grids.fit import fit_grid, split_parts
+from gis.grids.posts import add_post, end_post, grid_posts
 from gis.grids.versions import (
     delete_grid,
     deleted_grids,
@@ -39,8 +41,6 @@ from gis.grids.versions import (
     save_grid,
     siblings,
 )
-from gis.errors import GeometryError, NotFoundError, PermissionDenied, ValidationError
-from gis.grids.posts import add_post, end_post, grid_posts
 from gis.store import Store
 from gis.store.schema import AuditEntry, Person
 from layers.editing import (

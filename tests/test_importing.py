@@ -10,8 +10,8 @@ from shapely.geometry import LineString, Point, Polygon, box
 from sqlalchemy import func, select
 
 from gis.auth import Actor
-from gis.geometry.crs import wgs84_to_gcj02
 from gis.errors import DuplicateNameError, PermissionDenied, RiverGridError, ValidationError
+from gis.geometry.crs import wgs84_to_gcj02
 from gis.importing import import_file
 from gis.model import UserRole
 from gis.store import Store

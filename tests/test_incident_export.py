@@ -12,9 +12,9 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from gis.demo import data as dd
 from gis.auth import SYSTEM
 from gis.config import PROJECT_DIR
+from gis.demo import data as dd
 from gis.incidents.export import COLUMNS, incident_rows, incidents_excel
 from gis.incidents.lists import grid_and_below, list_incidents
 from gis.model import LOCAL_TZ

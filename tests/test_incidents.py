@@ -11,10 +11,10 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from gis.demo import data as dd
-from gis.auth import SYSTEM, Actor, hash_password
 from gis.accounts.users import actor_for
+from gis.auth import SYSTEM, Actor, hash_password
 from gis.config import PROJECT_DIR
+from gis.demo import data as dd
 from gis.errors import (
     ConflictError,
     CoordinateRangeError,
@@ -27,11 +27,11 @@ from gis.incidents.deadlines import DEFAULT_POLICY, DeadlinePolicy, DeadlineRule
 from gis.incidents.lists import blind_spot_incidents, list_incidents
 from gis.incidents.reporting import BLIND_SPOT_MARK, report_incident
 from gis.incidents.states import ACTIONS, IllegalTransition, allowed_actions, resolve_action, transitions_table
+from gis.incidents.workdays import WorkCalendar
 from gis.incidents.workflow import can_move, get_incident, move
 from gis.model import LOCAL_TZ, IncidentStatus, UserRole
 from gis.store import Store
 from gis.store.schema import Attachment, AuditEntry, Grid, Incident, IncidentEvent, User
-from gis.incidents.workdays import WorkCalendar
 
 DONGXING = "森工街道东兴村"
 SENGONG = "森工街道森工社区"

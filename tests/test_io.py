@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import warnings
 import zipfile
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import geopandas as gpd
@@ -22,8 +22,8 @@ import pytest
 import shapely
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 
-from gis.geometry.crs import wgs84_to_bd09, wgs84_to_gcj02
 from gis.errors import CoordinateRangeError, CRSError, FileFormatError, GeometryError, LayerNotFoundError
+from gis.geometry.crs import wgs84_to_bd09, wgs84_to_gcj02
 from gis.io import GpxTrack, LayerInfo, ReadResult, inspect, read_gpx_tracks, read_layer, write_layer
 
 # Two illustrative village grids (示意) side by side, in WGS84 lon/lat.
@@ -645,7 +645,7 @@ def test_read_gpx_tracks_merges_segments_with_utc_times(tmp_path: Path) -> None:
     assert first.times == [start + timedelta(minutes=m) for m in (0, 2, 10, 12, 14, 20)]
     assert all(t is not None and t.utcoffset() == timedelta(0) for t in first.times)
     # Missing time → None; "+08:00" converted to UTC.
-    assert second.times == [None, datetime(2024, 5, 2, 9, 30, tzinfo=timezone.utc)]
+    assert second.times == [None, datetime(2024, 5, 2, 9, 30, tzinfo=UTC)]
 
 
 def test_read_gpx_tracks_naive_times_are_utc_and_offset_converts(tmp_path: Path) -> None:

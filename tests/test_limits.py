@@ -19,12 +19,10 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import box
 
-from gis import limits
-
-from gis import io
-from gis.patrol import tracks as P
+from gis import io, limits
 from gis.config import PROJECT_DIR
 from gis.errors import FileFormatError, LimitError, RiverGridError
+from gis.patrol import tracks as P
 
 GIB = 1024**3
 MB = 1024 * 1024

@@ -50,7 +50,6 @@ from layers.packed import (
     parse_ref,
 )
 from ui.chain_panel import chain_lines, history_line, show_phone
-from ui.text import md_text
 from ui.map_state import (
     PICK_KEY,
     STATE_KEY,
@@ -65,6 +64,7 @@ from ui.map_state import (
     snap_into_grid,
     snap_to_point,
 )
+from ui.text import md_text
 
 APP = str(PROJECT_DIR / "app.py")
 XSS = '<img src=x onerror="window.__xss=1">'

@@ -15,10 +15,10 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, Polygon, box
+from test_coverage_postgis import NANOSLIVER_GRIDS, NANOSLIVER_REACH
 
 from gis.checks.coverage import COINCIDENCE_TOLERANCE_M as TOL
 from gis.checks.coverage import check_coverage
-from test_coverage_postgis import NANOSLIVER_GRIDS, NANOSLIVER_REACH
 
 GK = "EPSG:4551"
 X0, Y0 = 500_000.0, 4_600_000.0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import geopandas as gpd
 import pytest
@@ -14,7 +14,7 @@ from gis.overview import MapData, overview_kpis
 from layers.assets import external_assets
 from layers.overview import overview_map
 
-NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
 def frame(rows: list[dict], geoms: list) -> gpd.GeoDataFrame:  # type: ignore[type-arg]
@@ -50,10 +50,10 @@ def data() -> MapData:
          for i, (st, accept, close) in enumerate(cases, start=1)],
         [Point(126.9, 41.8)] * len(cases),
     )
-    shanghai_november = datetime(2026, 10, 31, 17, 0, tzinfo=timezone.utc)  # 2026-11-01 01:00 in Shanghai
+    shanghai_november = datetime(2026, 10, 31, 17, 0, tzinfo=UTC)  # 2026-11-01 01:00 in Shanghai
     tracks = frame(
         [{"id": i, "person_name": "何兆花", "grid_name": "东兴村", "started_at": t, "ended_at": t, "length_m": 1.0}
-         for i, t in enumerate([shanghai_november, datetime(2026, 10, 31, 15, 0, tzinfo=timezone.utc), NOW], start=1)],
+         for i, t in enumerate([shanghai_november, datetime(2026, 10, 31, 15, 0, tzinfo=UTC), NOW], start=1)],
         [LineString([(126.9, 41.8), (126.91, 41.81)])] * 3,
     )
     objects = frame([{"id": 1, "name": "水源地", "category": "drinking_water_source", "grid_name": "东兴村"}],

@@ -14,8 +14,8 @@ import shapely
 
 from gis import patrol as P
 from gis.cli import main
-from gis.geometry.crs import wgs84_to_gcj02
 from gis.errors import FileFormatError, ValidationError
+from gis.geometry.crs import wgs84_to_gcj02
 from gis.patrol.rules import compliance, parse_period, period_coverage, slots
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"

@@ -17,7 +17,6 @@ from sqlalchemy import func, select
 
 from gis import patrol as P
 from gis.auth import Actor
-from gis.geometry.crs import wgs84_to_gcj02
 from gis.errors import (
     FileFormatError,
     NotFoundError,
@@ -25,6 +24,7 @@ from gis.errors import (
     RiverGridError,
     ValidationError,
 )
+from gis.geometry.crs import wgs84_to_gcj02
 from gis.importing import import_file
 from gis.model import UserRole
 from gis.patrol.service import check_track_file, import_track_file

@@ -20,10 +20,10 @@ import pytest
 from PIL import ExifTags, Image, ImageCms, ImageSequence, PngImagePlugin
 from sqlalchemy import select, text
 
-from gis.incidents.attachments import MAX_PIXELS, THUMB_PX, AttachmentStore, Upload, check_uploads, strip_metadata
 from gis.accounts.users import actor_for
 from gis.demo.load import load_demo
 from gis.errors import ValidationError
+from gis.incidents.attachments import MAX_PIXELS, THUMB_PX, AttachmentStore, Upload, check_uploads, strip_metadata
 from gis.incidents.reporting import report_incident
 from gis.store import Store, make_engine, upgrade
 from gis.store.schema import Attachment, Incident

@@ -16,13 +16,13 @@ from pyproj import Transformer
 from shapely.geometry import LineString, Point, box
 from sqlalchemy import select
 
-from gis.demo import data as dd
 from gis.auth import SYSTEM
 from gis.config import PROJECT_DIR
+from gis.demo import data as dd
 from gis.errors import CoordinateRangeError, CRSError, NotFoundError, ValidationError
-from gis.model import STORE_CRS, GridRole, ReachChiefLevel
 from gis.grids.chain import ResponsibilityIndex, chain_for_incident
 from gis.grids.links import Chain
+from gis.model import STORE_CRS, GridRole, ReachChiefLevel
 from gis.store import Store
 from gis.store.schema import (
     Grid,

@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from gis.auth import Actor
 from gis.config import PROJECT_DIR
-from gis.model import UserRole
 from gis.disclosure.signboard import make_signboard, signboard_content, signboard_status
+from gis.model import UserRole
 from gis.store import Store
 from gis.store.schema import Grid, Person, Reach
 

@@ -19,8 +19,8 @@ from gis.errors import (
 )
 from gis.model import UserRole
 from gis.store import Store
-from gis.store.engine import schema_differences
 from gis.store.audit import undo, undo_batch
+from gis.store.engine import schema_differences
 from gis.store.schema import AuditEntry, Grid, Person, Reach, River, User
 
 STAFF = Actor("staff1", UserRole.STAFF, "工作人员")

@@ -18,9 +18,9 @@ from shapely import affinity
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
-from gis.errors import CRSError, ValidationError
 from gis.checks.findings import Finding
 from gis.checks.topology import NOISE_AREA_M2, RULES, check_topology
+from gis.errors import CRSError, ValidationError
 
 X0, Y0 = 500_000.0, 4_600_000.0
 METRIC = "EPSG:4551"

@@ -12,13 +12,13 @@ from sqlalchemy.orm import Session
 
 from gis import clock
 from gis.auth import SYSTEM
-from gis.errors import ValidationError
 from gis.checks.findings import Finding
+from gis.checks.vertical import RULE_LABELS, check_vertical, unit_grids
+from gis.errors import ValidationError
 from gis.model import GridRole, PersonStatus
 from gis.store import Store
 from gis.store.queries import live_grids
 from gis.store.schema import Grid, GridRoleAssignment, Person, Reach, ReachChief, River
-from gis.checks.vertical import RULE_LABELS, check_vertical, unit_grids
 
 TODAY = date(2026, 11, 28)
 YESTERDAY = TODAY - timedelta(days=1)

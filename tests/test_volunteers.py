@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from gis.demo import data as dd
-from gis.auth import Actor
 from gis.accounts.signin import authenticate
 from gis.accounts.users import actor_for
+from gis.auth import Actor
+from gis.demo import data as dd
+from gis.disclosure.volunteers import register_volunteer, volunteers_of
 from gis.errors import (
     DuplicateNameError,
     NotFoundError,
@@ -32,7 +33,6 @@ from gis.store.schema import (
     Person,
     User,
 )
-from gis.disclosure.volunteers import register_volunteer, volunteers_of
 
 DONGXING = "森工街道东兴村"
 SENGONG = "森工街道森工社区"

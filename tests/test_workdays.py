@@ -16,16 +16,16 @@ from gis.accounts.users import actor_for
 from gis.config import PROJECT_DIR
 from gis.errors import PermissionDenied, ValidationError
 from gis.incidents.card import load_incident_card
-from gis.incidents.export import incident_rows
 from gis.incidents.deadlines import DEFAULT_POLICY, deadline_status, recompute_open_deadlines
+from gis.incidents.export import incident_rows
 from gis.incidents.lists import incident_dict
 from gis.incidents.reporting import report_incident
-from gis.incidents.workflow import move
-from gis.store import Store
-from gis.store.schema import AuditEntry, Grid, Incident
 from gis.incidents.schedules import add_local_years, load_local_calendar, official_schedule, parse_local_calendar
 from gis.incidents.workdays import DEFAULT_CALENDAR, ChinaCalendar, WorkCalendar
+from gis.incidents.workflow import move
 from gis.model import LOCAL_TZ
+from gis.store import Store
+from gis.store.schema import AuditEntry, Grid, Incident
 
 DONGXING_POINT = (127.0, 41.84)
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import streamlit as st
 
-from ui.text import md_text
-from gis.incidents.card import local_time
 from gis.incidents.attachments import AttachmentStore
+from gis.incidents.card import local_time
 from gis.model import IncidentStatus
+from ui.text import md_text
 
 KIND_TITLES = {
     "incident": "事件",

@@ -7,8 +7,8 @@ from datetime import date
 import streamlit as st
 
 from gis.disclosure.public import PublicGrid, public_grids
-from ui.state import get_store
 from gis.disclosure.signboard import make_signboard
+from ui.state import get_store
 
 
 @st.cache_data(show_spinner="正在读取公示信息…", max_entries=8)

@@ -15,23 +15,21 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from gis import clock
-
-from gis.grids import versions
+from gis import clock, io
 from gis.auth import Actor
 from gis.checks.report import IncrementalCheck, check_layers, store_layers
 from gis.errors import RiverGridError, TooFarError
+from gis.grids import versions
+from gis.grids.posts import add_post, end_post, grid_posts
+from gis.importing import import_file
+from gis.io.writers import write_layer
 from gis.limits import check_size
 from gis.model import LOCAL_TZ, GridLevel, GridRole
-from gis.grids.posts import add_post, end_post, grid_posts
 from gis.overview import MapData
 from gis.store.schema import Grid, Person, not_deleted
 from layers._common import esc
 from ui.state import data_version, get_store, show_error
 from ui.text import md_text
-from gis import io
-from gis.importing import import_file
-from gis.io.writers import write_layer
 
 FAR_CONFIRM = "仍然导入（确认这些要素属于本辖区）"
 """The box shown after an import was refused for distance (:class:`gis.errors.TooFarError`)."""

@@ -32,18 +32,27 @@ import shapely
 import shapely.ops
 import streamlit as st
 
-from gis.history import latest_entry_ids
-from layers.packed import parse_ref
-from ui.state import get_store
 from gis.checks.report import check_layers, store_layers
 from gis.errors import RiverGridError
 from gis.grids.chain import ResponsibilityIndex
+from gis.history import latest_entry_ids
 from gis.incidents.card import load_incident_card
-from gis.overview import overview_kpis
-from ui.state import visible_map_data
 from gis.model import GridLevel
+from gis.overview import overview_kpis
 from layers.basemap import DEFAULT_CENTER, DEFAULT_ZOOM, view_for_bounds
-from layers.home_map import Overlay, gap_layer_data, grid_layer_data, incident_layer_data, legend_html, object_layer_data, reach_layer_data, recent_tracks, track_layer_data
+from layers.home_map import (
+    Overlay,
+    gap_layer_data,
+    grid_layer_data,
+    incident_layer_data,
+    legend_html,
+    object_layer_data,
+    reach_layer_data,
+    recent_tracks,
+    track_layer_data,
+)
+from layers.packed import parse_ref
+from ui.state import get_store, visible_map_data
 
 MAP_KEY = "home_map"
 """``key`` of the ``st_folium`` call."""

@@ -14,8 +14,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from gis.limits import check_size
+from gis.accounts.users import person_of_user as linked_person
+from gis.auth import EVERYTHING, Scope
 from gis.geometry.linref import format_range
+from gis.grids.posts import grid_labels, person_labels
+from gis.limits import check_size
 from gis.model import GridLevel
 from gis.patrol.rules import FREQUENCIES
 from gis.patrol.service import (
@@ -27,9 +30,6 @@ from gis.patrol.service import (
     store_reaches,
     track_frame,
 )
-from gis.auth import EVERYTHING, Scope
-from gis.accounts.users import person_of_user as linked_person
-from gis.grids.posts import grid_labels, person_labels
 from layers.home_map import Overlay
 from layers.patrol_map import patrol_overlays
 from ui.state import get_store

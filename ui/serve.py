@@ -13,12 +13,12 @@ given on the command line, so the browser refuses what the server would refuse a
 
 from __future__ import annotations
 
+import importlib
 import math
 import sys
 from pathlib import Path
 
 from gis.config import settings
-import importlib
 from ui import static_gzip
 
 APP = Path(__file__).resolve().parent.parent / "app.py"

@@ -9,22 +9,20 @@ from datetime import datetime
 import streamlit as st
 
 from gis import clock
-from gis.auth import SYSTEM, Actor, require
-from gis.config import settings
-from gis.errors import AuthenticationError, PermissionDenied, RiverGridError
-from gis.incidents.deadlines import recompute_open_deadlines
 from gis.accounts.installation import DEMO, has_accounts, mode
-from gis.accounts.users import current_actor as account_now
 from gis.accounts.signin import client_address
 from gis.accounts.signin import sign_in as check_sign_in
-from gis.store import Store
-from gis.history import latest_entry_id
-from ui.text import md_text
+from gis.accounts.users import current_actor as account_now
+from gis.auth import SYSTEM, Actor, Scope, require
+from gis.config import settings
 from gis.demo.load import load_demo
-from gis.overview import load_map_data
+from gis.errors import AuthenticationError, PermissionDenied, RiverGridError
+from gis.history import latest_entry_id
+from gis.incidents.deadlines import recompute_open_deadlines
+from gis.overview import limit_map_data, load_map_data
+from gis.store import Store
 from gis.store.scope import scope_of
-from gis.auth import Scope
-from gis.overview import limit_map_data
+from ui.text import md_text
 
 ACTOR_KEY = "actor"
 MUST_CHANGE_KEY = "must_change_password"

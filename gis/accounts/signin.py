@@ -35,9 +35,9 @@ from gis.auth import HASHER, Actor, needs_rehash, require, verify_password
 from gis.config import settings
 from gis.errors import AuthenticationError, NotFoundError
 from gis.model import LOCAL_TZ, UserRole
+from gis.store.audit import record_event
 from gis.store.engine import Store
 from gis.store.schema import SignInAttempt, User
-from gis.store.audit import record_event
 
 __all__ = ["LockState", "SignInResult", "authenticate", "client_address", "lock_state", "sign_in", "unlock"]
 

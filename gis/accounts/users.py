@@ -31,6 +31,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gis import clock
+from gis.accounts.signin import lock_state
 from gis.auth import MIN_PASSWORD_LENGTH, Actor, hash_password, require, verify_password
 from gis.errors import (
     AuthenticationError,
@@ -39,10 +40,8 @@ from gis.errors import (
     PermissionDenied,
     ValidationError,
 )
-from gis.model import UserRole
+from gis.model import GridLevel, UserRole
 from gis.store.schema import Grid, Person, User, not_deleted
-from gis.accounts.signin import lock_state
-from gis.model import GridLevel
 
 __all__ = [
     "AccountInfo",

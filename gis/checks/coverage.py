@@ -79,9 +79,9 @@ import pyproj
 import shapely
 from shapely import STRtree
 
-from gis.geometry.crs import choose_metric_crs, crs_name
 from gis.errors import CRSError, GeometryError, ValidationError
 from gis.formatting import plain as _py
+from gis.geometry.crs import choose_metric_crs, crs_name
 from gis.geometry.linref import format_ranges
 from gis.geometry.segindex import SegmentIndex, Segments, expand_ranges, measured_segments
 from gis.geometry.shapes import polygonal_part

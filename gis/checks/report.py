@@ -23,14 +23,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from gis.checks.coverage import CoverageChecker, CoverageResult, check_coverage
-from gis.errors import ValidationError
 from gis.checks.findings import Finding
-from gis.formatting import plain as _plain
-from gis.model import STORE_CRS, GridLevel
 from gis.checks.topology import check_topology
-from gis.store.schema import Grid, Reach, not_deleted
 from gis.checks.vertical import check_vertical
+from gis.errors import ValidationError
+from gis.formatting import plain as _plain
 from gis.io.files import read_layer
+from gis.model import STORE_CRS, GridLevel
+from gis.store.schema import Grid, Reach, not_deleted
 
 KIND_LABELS = {"coverage": "横向到边", "topology": "网格拓扑", "vertical": "纵向到底"}
 

@@ -31,11 +31,11 @@ import shapely
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
+from gis.checks.findings import Finding
+from gis.errors import CRSError, ValidationError
+from gis.formatting import format_area as _fmt_area
 from gis.geometry.crs import metric_crs_for
 from gis.geometry.shapes import polygonal_part
-from gis.errors import CRSError, ValidationError
-from gis.checks.findings import Finding
-from gis.formatting import format_area as _fmt_area
 from gis.model import STORE_CRS, GridLevel
 
 __all__ = ["NOISE_AREA_M2", "RULES", "check_topology"]

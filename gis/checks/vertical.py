@@ -67,12 +67,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from gis import clock
-from gis.errors import ValidationError
 from gis.checks.findings import Finding
+from gis.errors import ValidationError
 from gis.model import GridLevel, GridRole, PersonStatus, ReachChiefLevel
 from gis.store.queries import live_grids
-from gis.store.tree import GridTree
 from gis.store.schema import Grid, GridRoleAssignment, Person, Reach, ReachChief, not_deleted
+from gis.store.tree import GridTree
 
 __all__ = ["RULE_LABELS", "check_vertical", "grid_keys", "unit_grids"]
 

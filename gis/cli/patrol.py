@@ -8,8 +8,8 @@ from typing import Any
 from gis.cli.common import open_store, show
 from gis.errors import RiverGridError
 from gis.io.files import read_layer
-from gis.patrol.service import patrol_report, store_reaches
 from gis.patrol.matching import MatchOptions, analyse_tracks, reaches_frame
+from gis.patrol.service import patrol_report, store_reaches
 from gis.patrol.tracks import read_tracks
 
 

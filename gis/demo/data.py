@@ -75,7 +75,7 @@ import json
 import math
 import random
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
@@ -138,7 +138,7 @@ METRIC_CRS = "EPSG:4551"
 DEMO_PASSWORD = "rivergrid-demo"
 """Password of every demo account. Demo only: never use it on a real deployment."""
 
-UTC = timezone.utc
+UTC = UTC
 _BEIJING = timezone(timedelta(hours=8), "CST")
 
 REFERENCE_TIME = datetime(2026, 11, 28, 0, 0, tzinfo=UTC)

@@ -14,10 +14,11 @@ from typing import Any
 import shapely
 from sqlalchemy import func, select, text
 
-from gis.demo import data as dd
 from gis.accounts import installation
 from gis.auth import SYSTEM, hash_password
+from gis.demo import data as dd
 from gis.errors import PermissionDenied, ValidationError
+from gis.io.files import read_gpx_tracks
 from gis.store import Store, upgrade
 from gis.store.queries import table_counts
 from gis.store.schema import (
@@ -36,7 +37,6 @@ from gis.store.schema import (
     SupervisedObject,
     User,
 )
-from gis.io.files import read_gpx_tracks
 
 
 def _note(text: str, illustrative: bool) -> str:

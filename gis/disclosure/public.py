@@ -33,8 +33,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from gis import clock
 from gis.config import settings
-from gis.geometry.crs import metric_crs_for
 from gis.errors import NotFoundError
+from gis.geometry.crs import metric_crs_for
 from gis.model import (
     STORE_CRS,
     GridLevel,

@@ -38,7 +38,6 @@ from sqlalchemy.orm import Session
 
 from gis import clock
 from gis.config import settings
-from gis.geometry.crs import metric_crs_for
 from gis.disclosure.public import (
     PublicGrid,
     PublicPerson,
@@ -47,9 +46,9 @@ from gis.disclosure.public import (
     public_url,
 )
 from gis.errors import NotFoundError, RiverGridError, ValidationError
+from gis.geometry.crs import metric_crs_for
 from gis.model import LOCAL_TZ, GridRole
-from gis.store.schema import AuditEntry
-from gis.store.schema import Grid, GridRoleAssignment, ReachChief
+from gis.store.schema import AuditEntry, Grid, GridRoleAssignment, ReachChief
 
 __all__ = [
     "DPI",

@@ -85,10 +85,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gis import clock
-from gis.store.blobs import write_once
-from gis.store.schema import Attachment
 from gis.config import settings
 from gis.errors import ValidationError
+from gis.store.blobs import write_once
+from gis.store.schema import Attachment
 
 __all__ = ["ALLOWED_FORMATS", "AttachmentStore", "CheckedPhoto", "MAX_BYTES", "MAX_FILES", "MAX_PIXELS", "StrippedImage", "THUMB_PX", "Upload", "attach", "attachments_of", "check_uploads", "photo_counts", "strip_metadata", "to_upload"]
 

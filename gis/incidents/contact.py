@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from gis.auth import require
 from gis.errors import NotFoundError
-from gis.store.scope import scope_of
 from gis.store.audit import record_event
 from gis.store.schema import Incident
+from gis.store.scope import scope_of
 
 
 def reveal_reporter_contact(session: Session, incident_id: int) -> str:

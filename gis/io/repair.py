@@ -12,8 +12,8 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from gis.geometry.shapes import repair
 from gis.errors import GeometryError
+from gis.geometry.shapes import repair
 from gis.io.labels import MAX_LISTED, feature_label, listed
 
 FAMILY = {

@@ -33,13 +33,13 @@ import shapely
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from gis.auth import Scope
 from gis.errors import NotFoundError, ValidationError
 from gis.geometry.linref import format_range
 from gis.grids.jurisdiction import check_near
 from gis.model import LOCAL_TZ, GridLevel, GridRole
 from gis.patrol.flags import FlagRules, PatrolResult
 from gis.patrol.matching import MatchOptions, analyse_track, analyse_tracks, merge_intervals, reaches_frame
-from gis.patrol.tracks import DROP_REASONS, Track, clean_track, local_text, read_tracks, track_from_record
 from gis.patrol.rules import (
     BLOCKING_FLAGS,
     DEFAULT_RULES,
@@ -53,9 +53,9 @@ from gis.patrol.rules import (
     slots,
     stretch_lines,
 )
-from gis.auth import Scope
-from gis.store.scope import persons_in_scope, scope_of
+from gis.patrol.tracks import DROP_REASONS, Track, clean_track, local_text, read_tracks, track_from_record
 from gis.store.schema import Grid, GridRoleAssignment, PatrolTrack, Person, Reach, not_deleted
+from gis.store.scope import persons_in_scope, scope_of
 
 __all__ = [
     "MAX_BACKWARD_SHARE",

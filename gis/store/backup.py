@@ -65,11 +65,10 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from gis import clock
+from gis import __version__, clock
 from gis.config import PROJECT_DIR, settings
 from gis.errors import ConflictError, FileFormatError, NotFoundError, RiverGridError, ValidationError
 from gis.model import LOCAL_TZ
-from gis import __version__
 
 __all__ = [
     "FILE_FOLDERS",

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import get_history
 
 from gis import model
-from gis.errors import CoordinateRangeError, DuplicateNameError, GeometryError
+from gis.auth import INSERT_ONLY_ROLES
+from gis.errors import CoordinateRangeError, DuplicateNameError, GeometryError, PermissionDenied, ValidationError
 from gis.store.audit import AuditedSession
 from gis.store.schema import (
     Evaluation,
@@ -37,9 +38,6 @@ from gis.store.schema import (
     User,
     not_deleted,
 )
-from gis.errors import ValidationError
-from gis.auth import INSERT_ONLY_ROLES
-from gis.errors import PermissionDenied
 from gis.store.scope import scope_of
 
 GEOMETRY_TYPES: dict[type, tuple[str, ...]] = {

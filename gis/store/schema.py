@@ -57,7 +57,7 @@ class River(Base):
     code: Mapped[str | None] = mapped_column(String(50), unique=True)
     level: Mapped[str] = mapped_column(String(20), default="village")
     note: Mapped[str] = mapped_column(Text, default="")
-    reaches: Mapped[list["Reach"]] = relationship(back_populates="river")
+    reaches: Mapped[list[Reach]] = relationship(back_populates="river")
 
 
 class Reach(Base):
@@ -98,8 +98,8 @@ class Grid(Base):
     geom: Mapped[BaseGeometry | None] = mapped_column(Geometry("Geometry"))
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(Integer, default=1)
-    parent: Mapped["Grid | None"] = relationship(remote_side="Grid.id")
-    roles: Mapped[list["GridRoleAssignment"]] = relationship(back_populates="grid")
+    parent: Mapped[Grid | None] = relationship(remote_side="Grid.id")
+    roles: Mapped[list[GridRoleAssignment]] = relationship(back_populates="grid")
     __mapper_args__ = {"version_id_col": version}
 
 
@@ -158,8 +158,8 @@ class OrgBody(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_bodies.id"))
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"))
     duties: Mapped[str] = mapped_column(Text, default="")
-    members: Mapped[list["OrgMember"]] = relationship(back_populates="body", order_by="OrgMember.sort")
-    parent: Mapped["OrgBody | None"] = relationship(remote_side="OrgBody.id")
+    members: Mapped[list[OrgMember]] = relationship(back_populates="body", order_by="OrgMember.sort")
+    parent: Mapped[OrgBody | None] = relationship(remote_side="OrgBody.id")
     grid: Mapped[Grid | None] = relationship()
 
 
@@ -232,7 +232,7 @@ class Incident(Base):
     deadline_estimated: Mapped[bool] = mapped_column(Boolean, default=False)
     geom: Mapped[BaseGeometry] = mapped_column(Geometry("Point"))
     version: Mapped[int] = mapped_column(Integer, default=1)
-    events: Mapped[list["IncidentEvent"]] = relationship(
+    events: Mapped[list[IncidentEvent]] = relationship(
         back_populates="incident", order_by="IncidentEvent.at"
     )
     grid: Mapped[Grid | None] = relationship()

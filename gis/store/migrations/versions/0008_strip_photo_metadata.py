@@ -34,9 +34,9 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import context, op
 
-from gis.incidents.attachments import ALLOWED_FORMATS, AttachmentStore, CheckedPhoto, strip_metadata
 from gis.config import settings
 from gis.errors import ValidationError
+from gis.incidents.attachments import ALLOWED_FORMATS, AttachmentStore, CheckedPhoto, strip_metadata
 
 revision = '0008'
 down_revision = '0007'
