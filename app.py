@@ -54,8 +54,9 @@ else:
     if visible:
         nav = st.navigation(visible + public + [login_page])
     else:  # sign-in first: the root opens the sign-in page, which keeps its own address (/login)
-        start = st.Page(lambda: st.switch_page(login_page), title="登录", url_path="start", default=True,
-                        visibility="hidden")
+        start = st.Page(
+            lambda: st.switch_page(login_page), title="登录", url_path="start", default=True, visibility="hidden"
+        )
         nav = st.navigation([start, login_page, *public])
 
 with st.sidebar:

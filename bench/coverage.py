@@ -79,9 +79,7 @@ def agree(a: float, b: float) -> bool:
 # (a) ours
 
 
-def run_ours(
-    reaches: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, repeat: int
-) -> tuple[float, pd.DataFrame]:
+def run_ours(reaches: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, repeat: int) -> tuple[float, pd.DataFrame]:
     """(median seconds over ``repeat`` runs, per-reach lengths)."""
     from gis.checks.coverage import check_coverage
 
@@ -103,9 +101,7 @@ def run_ours(
     return elapsed, per.sort_index()
 
 
-def run_incremental(
-    reaches: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, repeat: int
-) -> tuple[float, float, bool]:
+def run_incremental(reaches: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, repeat: int) -> tuple[float, float, bool]:
     """(build_s, median update_grid seconds, incremental result == full recheck)."""
     from gis.checks.coverage import CoverageChecker, check_coverage
 
@@ -329,7 +325,9 @@ def resolve_database_url(explicit: str | None) -> str | None:
         log("  starting the local PostgreSQL cluster (scripts/start_postgis.sh)")
         out = subprocess.run(
             ["bash", str(ROOT / "scripts" / "start_postgis.sh")],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         )
         lines = [ln for ln in out.stdout.splitlines() if ln.strip()]
         return lines[-1].strip() if lines else None
@@ -479,12 +477,20 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--size", choices=["small", "county", "province", "both"], default="county")
     p.add_argument("--database-url", default=None)
-    p.add_argument("--naive-limit", type=int, default=None, metavar="N",
-                   help="time naive shapely on N random reaches and extrapolate linearly")
-    p.add_argument("--pg-formulation", choices=[*PG_FORMULATIONS, "all"], default=PG_DEFAULT,
-                   help=f"PostGIS SQL to time (default {PG_DEFAULT}; 'all' compares them)")
-    p.add_argument("--repeat", type=int, default=3,
-                   help="runs of ours (median) and of update_grid (×2, median)")
+    p.add_argument(
+        "--naive-limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="time naive shapely on N random reaches and extrapolate linearly",
+    )
+    p.add_argument(
+        "--pg-formulation",
+        choices=[*PG_FORMULATIONS, "all"],
+        default=PG_DEFAULT,
+        help=f"PostGIS SQL to time (default {PG_DEFAULT}; 'all' compares them)",
+    )
+    p.add_argument("--repeat", type=int, default=3, help="runs of ours (median) and of update_grid (×2, median)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--skip-ours", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--skip-naive", action="store_true")
@@ -497,10 +503,20 @@ def main(argv: list[str] | None = None) -> int:
     if pg_url is None and not args.skip_postgis:
         log("  no PostGIS available: skipping (c)")
     runs = [bench_size(size, args, pg_url) for size in sizes]
-    final = {k: runs[-1][k] for k in (
-        "size", "reaches", "grids", "ours_s", "postgis_s", "naive_s",
-        "ratio_postgis", "ratio_naive", "incremental_s",
-    )}
+    final = {
+        k: runs[-1][k]
+        for k in (
+            "size",
+            "reaches",
+            "grids",
+            "ours_s",
+            "postgis_s",
+            "naive_s",
+            "ratio_postgis",
+            "ratio_naive",
+            "incremental_s",
+        )
+    }
     final["naive_extrapolated"] = runs[-1].get("naive_extrapolated")
     final["agree"] = all(r["agree"] for r in runs)
     final["runs"] = runs

@@ -88,8 +88,15 @@ def make_grids(rng: np.random.Generator, n_villages: int, n_townships: int) -> g
         tid = 2 + t
         rows.append({"id": tid, "name": f"乡{t + 1:03d}", "level": "township", "parent_id": 1, "geometry": cell})
         for v, village in enumerate(_relaxed(rng, cell, int(n))):
-            rows.append({"id": next_id, "name": f"乡{t + 1:03d}村{v + 1:03d}", "level": "village", "parent_id": tid,
-                         "geometry": village})
+            rows.append(
+                {
+                    "id": next_id,
+                    "name": f"乡{t + 1:03d}村{v + 1:03d}",
+                    "level": "village",
+                    "parent_id": tid,
+                    "geometry": village,
+                }
+            )
             next_id += 1
     frame = pd.DataFrame(rows)
     geoms = shapely.segmentize(np.asarray(frame.pop("geometry")), SEGMENT_M)
@@ -114,21 +121,30 @@ def make_reaches(rng: np.random.Generator, n: int, bounds: tuple[float, float, f
             walked += step
         lines.append(LineString(pts))
     ids = np.arange(1, n + 1)
-    return gpd.GeoDataFrame({"id": ids, "name": [f"河段{i}" for i in ids], "river": [f"河{i}" for i in ids],
-                             "start_station_m": 0.0}, geometry=lines, crs=METRIC_CRS).to_crs(STORE_CRS)
+    return gpd.GeoDataFrame(
+        {"id": ids, "name": [f"河段{i}" for i in ids], "river": [f"河{i}" for i in ids], "start_station_m": 0.0},
+        geometry=lines,
+        crs=METRIC_CRS,
+    ).to_crs(STORE_CRS)
 
 
 def make_people(grids: gpd.GeoDataFrame, reaches: gpd.GeoDataFrame) -> dict[str, pd.DataFrame]:
     """One 主要责任人 per grid, a 乡级监管责任人 per village, a chief per reach, an office per township."""
     person = {"title": "书记", "phone": "0439-0000000", "phone_public": False, "status": "active", "sort": 0}
-    posts = [{"grid_id": g, "role": GridRole.MAIN_RESPONSIBLE.value, "name": f"责任人{g}", **person}
-             for g in grids["id"]]
-    posts += [{"grid_id": g, "role": GridRole.TOWNSHIP_SUPERVISOR.value, "name": f"监管{g}", **person}
-              for g in grids.loc[grids["level"] == "village", "id"]]
-    chiefs = [{"reach_id": r, "level": ReachChiefLevel.VILLAGE.value, "name": f"河长{r}", **person}
-              for r in reaches["id"]]
-    offices = [{"body": f"乡{g}领导小组办公室", "grid_id": g, "name": f"主任{g}", **person}
-               for g in grids.loc[grids["level"] == "township", "id"]]
+    posts = [
+        {"grid_id": g, "role": GridRole.MAIN_RESPONSIBLE.value, "name": f"责任人{g}", **person} for g in grids["id"]
+    ]
+    posts += [
+        {"grid_id": g, "role": GridRole.TOWNSHIP_SUPERVISOR.value, "name": f"监管{g}", **person}
+        for g in grids.loc[grids["level"] == "village", "id"]
+    ]
+    chiefs = [
+        {"reach_id": r, "level": ReachChiefLevel.VILLAGE.value, "name": f"河长{r}", **person} for r in reaches["id"]
+    ]
+    offices = [
+        {"body": f"乡{g}领导小组办公室", "grid_id": g, "name": f"主任{g}", **person}
+        for g in grids.loc[grids["level"] == "township", "id"]
+    ]
     return {"posts": pd.DataFrame(posts), "reach_chiefs": pd.DataFrame(chiefs), "offices": pd.DataFrame(offices)}
 
 
@@ -149,8 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     reaches = make_reaches(rng, args.reaches, metric_bounds)  # type: ignore[arg-type]
     people = make_people(grids, reaches)
     vertices = int(shapely.get_num_coordinates(np.asarray(grids.geometry.array)).sum())
-    print(f"generated {len(grids):,} grids ({vertices:,} vertices), {len(reaches):,} reaches "
-          f"in {time.perf_counter() - t:.1f} s")
+    print(
+        f"generated {len(grids):,} grids ({vertices:,} vertices), {len(reaches):,} reaches "
+        f"in {time.perf_counter() - t:.1f} s"
+    )
 
     t = time.perf_counter()
     index = ResponsibilityIndex.from_frames(grids, reaches, **people)
@@ -169,8 +187,10 @@ def main(argv: list[str] | None = None) -> int:
     with_reach = sum(c.reach is not None for c in chains)
     blind = sum(c.blind_spot for c in chains)
     warned = sum(bool(c.warnings) for c in chains)
-    print(f"{args.lookups:,} lookups: {ms:.3f} ms/lookup ({with_reach} near a reach, {blind} blind spots, "
-          f"{warned} with warnings)")
+    print(
+        f"{args.lookups:,} lookups: {ms:.3f} ms/lookup ({with_reach} near a reach, {blind} blind spots, "
+        f"{warned} with warnings)"
+    )
 
     geoms = list(grids.geometry.array)
     ids = grids["id"].tolist()
@@ -185,13 +205,24 @@ def main(argv: list[str] | None = None) -> int:
     for hits, chain in zip(naive_hits, chains[:n]):
         agree &= hits == sorted(g.id for g in chain.grids)
     ratio = naive_ms / ms
-    print(f"naive loop over all grids ({n} points): {naive_ms:.2f} ms/lookup; index is {ratio:,.0f}× faster; "
-          f"same grids: {'yes' if agree else 'NO'}")
+    print(
+        f"naive loop over all grids ({n} points): {naive_ms:.2f} ms/lookup; index is {ratio:,.0f}× faster; "
+        f"same grids: {'yes' if agree else 'NO'}"
+    )
     ok = agree and ms < TARGET_MS
     print(f"target < {TARGET_MS:g} ms/lookup: {'met' if ms < TARGET_MS else 'MISSED'}")
-    print(json.dumps({"grids": len(grids), "lookups": args.lookups, "build_s": round(build_s, 3),
-                      "ms_per_lookup": round(ms, 4), "naive_ms_per_lookup": round(naive_ms, 3),
-                      "ratio": round(ratio, 1)}))
+    print(
+        json.dumps(
+            {
+                "grids": len(grids),
+                "lookups": args.lookups,
+                "build_s": round(build_s, 3),
+                "ms_per_lookup": round(ms, 4),
+                "naive_ms_per_lookup": round(naive_ms, 3),
+                "ratio": round(ratio, 1),
+            }
+        )
+    )
     return 0 if ok else 1
 
 

@@ -57,8 +57,7 @@ FOLIUM_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
 TARGET_S = 2.0
 TARGET_BYTES = 3_000_000
 FIRST_FEATURE_JS = (
-    "() => !!document.querySelector('.leaflet-overlay-pane path.leaflet-interactive, "
-    ".leaflet-overlay-pane canvas')"
+    "() => !!document.querySelector('.leaflet-overlay-pane path.leaflet-interactive, .leaflet-overlay-pane canvas')"
 )
 PAINT_WATCH_JS = """
 (() => {
@@ -77,7 +76,7 @@ PAINT_WATCH_JS = """
   }, 4);
 })();
 """
-FLOOR_APP = '''
+FLOOR_APP = """
 import folium
 import streamlit as st
 from streamlit_folium import st_folium
@@ -88,8 +87,8 @@ st.title("空白页：一条线的地图")
 m = folium.Map(location=[41.85, 127.0], zoom_start=10, tiles=None)
 folium.PolyLine([[41.8, 126.9], [41.9, 127.1]]).add_to(m)
 st_folium(localize(m), height=620, use_container_width=True, returned_objects=[], key="floor")
-'''
-REFERENCE_APP = '''
+"""
+REFERENCE_APP = """
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -99,7 +98,7 @@ from ui.state import data_version, map_data
 st.title("参照：未简化、未缓存的地图")
 m = overview_map(map_data(data_version()), basemap="none", tianditu_key=None)
 st_folium(m, height=620, use_container_width=True, returned_objects=[], key="reference")
-'''
+"""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -125,10 +124,16 @@ def generate(data_dir: Path, *, reaches: int, vertices: int, seed: int = 0) -> d
         county = Grid(name="基准县", level="county", geom=box(x0, y0, x0 + width, y0 + height))
         township = Grid(name="基准乡", level="township", parent=county, geom=box(x0, y0, x0 + width, y0 + height))
         grids = [county, township] + [
-            Grid(name=f"基准村{i:02d}{j:02d}", level="village", parent=township,
-                 geom=box(x0 + i * width / nx, y0 + j * height / ny, x0 + (i + 1) * width / nx,
-                          y0 + (j + 1) * height / ny))
-            for i in range(nx) for j in range(ny)
+            Grid(
+                name=f"基准村{i:02d}{j:02d}",
+                level="village",
+                parent=township,
+                geom=box(
+                    x0 + i * width / nx, y0 + j * height / ny, x0 + (i + 1) * width / nx, y0 + (j + 1) * height / ny
+                ),
+            )
+            for i in range(nx)
+            for j in range(ny)
         ]
         s.add_all(grids)
         rivers = [River(name=f"基准河{k:04d}", level="village") for k in range(math.ceil(reaches / 10))]
@@ -143,8 +148,14 @@ def generate(data_dir: Path, *, reaches: int, vertices: int, seed: int = 0) -> d
                 x = min(max(x + step * math.cos(heading) / 111_320.0 / kx, x0), x0 + width)
                 y = min(max(y + step * math.sin(heading) / 110_574.0, y0), y0 + height)
                 points.append((x, y))
-            s.add(Reach(river=rivers[k // 10], name=f"基准河段{k:05d}", level=("village", "township", "county")[k % 3],
-                        geom=LineString(points)))
+            s.add(
+                Reach(
+                    river=rivers[k // 10],
+                    name=f"基准河段{k:05d}",
+                    level=("village", "township", "county")[k % 3],
+                    geom=LineString(points),
+                )
+            )
     store.dispose()
     return {"reaches": reaches, "grids": len(grids), "vertices": reaches * vertices}
 
@@ -163,17 +174,35 @@ def _free_port() -> int:
 def start_server(data_dir: Path, log: Path, *, app: Path | None = None) -> tuple[subprocess.Popen, str]:
     """The app (or a reference app script) on a free port; returns the process and its URL."""
     port = _free_port()
-    env = {**os.environ, "RIVERGRID_DATA_DIR": str(data_dir), "RIVERGRID_BASEMAP": "none", "RIVERGRID_DEMO": "1",
-           "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p),
-           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    env = {
+        **os.environ,
+        "RIVERGRID_DATA_DIR": str(data_dir),
+        "RIVERGRID_BASEMAP": "none",
+        "RIVERGRID_DEMO": "1",
+        "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p),
+        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+    }
     env.pop("TIANDITU_KEY", None)
     env.pop("DATABASE_URL", None)
     command = ["-m", "ui.serve"] if app is None else ["-m", "streamlit", "run", str(app)]
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, *command, "--server.headless", "true", "--server.port", str(port),
-             "--server.address", "127.0.0.1"],
-            cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                *command,
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+            ],
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -242,8 +271,13 @@ def visit(browser, url: str, *, context=None, pan: bool = True) -> dict:  # type
     navigated_at = page.evaluate("() => performance.timeOrigin")
     first = (painted_at - navigated_at) / 1000
     page.wait_for_timeout(2500)  # the map reports its view once started (one rerun); let it settle
-    result = {"first_feature_s": round(first, 3), "first_feature_wall_s": round(wall, 3), "bytes": counter.total,
-              "http_bytes": counter.http, "ws_bytes": counter.ws}
+    result = {
+        "first_feature_s": round(first, 3),
+        "first_feature_wall_s": round(wall, 3),
+        "bytes": counter.total,
+        "http_bytes": counter.http,
+        "ws_bytes": counter.ws,
+    }
     if pan:
         before = counter.total
         frame.evaluate("() => { window.map.panBy([120, 80], {animate: false}); }")
@@ -274,15 +308,19 @@ def main(argv: list[str] | None = None) -> int:
     data_dir.mkdir()
     t = time.perf_counter()
     counts = generate(data_dir, reaches=args.reaches, vertices=args.vertices)
-    print(f"data: {counts['reaches']} reaches × {args.vertices} vertices, {counts['grids']} grids "
-          f"({time.perf_counter() - t:.1f} s)", flush=True)
+    print(
+        f"data: {counts['reaches']} reaches × {args.vertices} vertices, {counts['grids']} grids "
+        f"({time.perf_counter() - t:.1f} s)",
+        flush=True,
+    )
     results: dict[str, dict] = {}
     reference: dict | None = None
     floor: dict | None = None
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM,
-                                         args=["--no-sandbox", "--disable-background-networking"])
+            browser = pw.chromium.launch(
+                executable_path=CHROMIUM, args=["--no-sandbox", "--disable-background-networking"]
+            )
             process, url = start_server(data_dir, work / "app.log")
             try:
                 results["cold"] = visit(browser, url)
@@ -322,23 +360,31 @@ def main(argv: list[str] | None = None) -> int:
         return f"{n / 1e6:.2f} MB"
 
     for name, r in results.items():
-        print(f"{name:8s} first feature {r['first_feature_s']:.2f} s (seen by the test driver "
-              f"{r['first_feature_wall_s']:.2f} s) · received {mb(r['bytes'])} "
-              f"(HTTP {mb(r['http_bytes'])}, WebSocket {mb(r['ws_bytes'])})"
-              + (f" · a pan's rerun {r['pan_rerun_bytes'] / 1e3:.0f} kB" if "pan_rerun_bytes" in r else ""))
+        print(
+            f"{name:8s} first feature {r['first_feature_s']:.2f} s (seen by the test driver "
+            f"{r['first_feature_wall_s']:.2f} s) · received {mb(r['bytes'])} "
+            f"(HTTP {mb(r['http_bytes'])}, WebSocket {mb(r['ws_bytes'])})"
+            + (f" · a pan's rerun {r['pan_rerun_bytes'] / 1e3:.0f} kB" if "pan_rerun_bytes" in r else "")
+        )
     warm = results["warm"]
     if reference is not None:
-        print(f"reference first feature {reference['first_feature_s']:.2f} s (seen by the test driver "
-              f"{reference['first_feature_wall_s']:.2f} s) · received {mb(reference['bytes'])} "
-              f"(HTTP {mb(reference['http_bytes'])}, WebSocket {mb(reference['ws_bytes'])})"
-              f" · a pan's rerun {reference['pan_rerun_bytes'] / 1e3:.0f} kB")
-        print(f"ratio (warm / reference): time {warm['first_feature_s'] / reference['first_feature_s']:.2f}, "
-              f"bytes {warm['bytes'] / reference['bytes']:.2f}, "
-              f"WebSocket {warm['ws_bytes'] / reference['ws_bytes']:.2f}")
+        print(
+            f"reference first feature {reference['first_feature_s']:.2f} s (seen by the test driver "
+            f"{reference['first_feature_wall_s']:.2f} s) · received {mb(reference['bytes'])} "
+            f"(HTTP {mb(reference['http_bytes'])}, WebSocket {mb(reference['ws_bytes'])})"
+            f" · a pan's rerun {reference['pan_rerun_bytes'] / 1e3:.0f} kB"
+        )
+        print(
+            f"ratio (warm / reference): time {warm['first_feature_s'] / reference['first_feature_s']:.2f}, "
+            f"bytes {warm['bytes'] / reference['bytes']:.2f}, "
+            f"WebSocket {warm['ws_bytes'] / reference['ws_bytes']:.2f}"
+        )
     if floor is not None:
-        print(f"floor (empty page, one-line map) first feature {floor['first_feature_s']:.2f} s (seen by the test "
-              f"driver {floor['first_feature_wall_s']:.2f} s) · received "
-              f"{mb(floor['bytes'])} (HTTP {mb(floor['http_bytes'])}, WebSocket {mb(floor['ws_bytes'])})")
+        print(
+            f"floor (empty page, one-line map) first feature {floor['first_feature_s']:.2f} s (seen by the test "
+            f"driver {floor['first_feature_wall_s']:.2f} s) · received "
+            f"{mb(floor['bytes'])} (HTTP {mb(floor['http_bytes'])}, WebSocket {mb(floor['ws_bytes'])})"
+        )
     print(f"target: first feature < {TARGET_S:g} s and < {mb(TARGET_BYTES)} received")
     summary = {
         "reaches": args.reaches,

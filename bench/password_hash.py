@@ -47,8 +47,12 @@ def timed(fn: Callable[[], Any], repeat: int) -> dict[str, float]:
         fn()
         walls.append(time.perf_counter() - w)
         cpus.append(time.process_time() - c)
-    return {"wall_s": round(statistics.median(walls), 4), "wall_min_s": round(min(walls), 4),
-            "wall_max_s": round(max(walls), 4), "cpu_s": round(statistics.median(cpus), 4)}
+    return {
+        "wall_s": round(statistics.median(walls), 4),
+        "wall_min_s": round(min(walls), 4),
+        "wall_max_s": round(max(walls), 4),
+        "cpu_s": round(statistics.median(cpus), 4),
+    }
 
 
 def main() -> None:
@@ -63,8 +67,11 @@ def main() -> None:
     figures: dict[str, Any] = {
         "rivergrid": timed(lambda: HASHER.verify(ours, password), args.repeat),
         "argon2_default": timed(lambda: PasswordHasher().verify(default, password), args.repeat),
-        "parameters": {"memory_kib": HASHER.memory_cost, "time_cost": HASHER.time_cost,
-                       "parallelism": HASHER.parallelism},
+        "parameters": {
+            "memory_kib": HASHER.memory_cost,
+            "time_cost": HASHER.time_cost,
+            "parallelism": HASHER.parallelism,
+        },
     }
 
     from gis.accounts.signin import sign_in
@@ -90,11 +97,15 @@ def main() -> None:
 
     for name in ("rivergrid", "argon2_default", "known_name", "unknown_name"):
         f = figures[name]
-        print(f"{name:15s} wall {f['wall_s'] * 1000:7.1f} ms (range {f['wall_min_s'] * 1000:.1f}–"
-              f"{f['wall_max_s'] * 1000:.1f})  CPU {f['cpu_s'] * 1000:7.1f} ms")
+        print(
+            f"{name:15s} wall {f['wall_s'] * 1000:7.1f} ms (range {f['wall_min_s'] * 1000:.1f}–"
+            f"{f['wall_max_s'] * 1000:.1f})  CPU {f['cpu_s'] * 1000:7.1f} ms"
+        )
     ratio = figures["known_name"]["wall_s"] / figures["unknown_name"]["wall_s"]
-    print(f"known / unknown name: {ratio:.2f}× (1.00 = indistinguishable); load {figures['load_average']}, "
-          f"{figures['cpus']} CPUs")
+    print(
+        f"known / unknown name: {ratio:.2f}× (1.00 = indistinguishable); load {figures['load_average']}, "
+        f"{figures['cpus']} CPUs"
+    )
     print(json.dumps(figures))
 
 

@@ -62,8 +62,9 @@ TARGET_S = 5.0
 T0 = np.datetime64("2026-11-02T00:00:00", "ns")
 
 
-def make_tracks(rng: np.random.Generator, reaches_m: np.ndarray, n_tracks: int, n_points: int
-                ) -> tuple[list[Track], np.ndarray, np.ndarray]:
+def make_tracks(
+    rng: np.random.Generator, reaches_m: np.ndarray, n_tracks: int, n_points: int
+) -> tuple[list[Track], np.ndarray, np.ndarray]:
     """Tracks (lon/lat, UTC times) walking along random reaches; also all points' metric x, y."""
     sizes = np.full(n_tracks, n_points // n_tracks)
     sizes[: n_points % n_tracks] += 1
@@ -87,13 +88,16 @@ def make_tracks(rng: np.random.Generator, reaches_m: np.ndarray, n_tracks: int, 
     secs = np.cumsum(rng.uniform(4, 6, len(s)))
     secs -= np.repeat(secs[firsts], sizes)
     times = T0 + (secs * 1e9).astype("int64").astype("timedelta64[ns]")
-    tracks = [Track(lon=lon[a:a + k], lat=lat[a:a + k], times=times[a:a + k], name=f"t{i}")
-              for i, (a, k) in enumerate(zip(firsts, sizes))]
+    tracks = [
+        Track(lon=lon[a : a + k], lat=lat[a : a + k], times=times[a : a + k], name=f"t{i}")
+        for i, (a, k) in enumerate(zip(firsts, sizes))
+    ]
     return tracks, np.asarray(x), np.asarray(y)
 
 
-def naive(reaches_m: np.ndarray, x: np.ndarray, y: np.ndarray, corridor_m: float
-          ) -> tuple[list[int], list[float], list[set[int]]]:
+def naive(
+    reaches_m: np.ndarray, x: np.ndarray, y: np.ndarray, corridor_m: float
+) -> tuple[list[int], list[float], list[set[int]]]:
     """Per point: nearest reach within the corridor (-1: none), its position (m), all reaches within."""
     which, along, within = [], [], []
     for px, py in zip(x.tolist(), y.tolist()):
@@ -115,8 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corridor-m", type=float, default=50.0)
     parser.add_argument("--naive", type=int, default=200, help="points timed with the naive loop")
     parser.add_argument("--check-tracks", type=int, default=20, help="tracks also matched one by one")
-    parser.add_argument("--full", action="store_true",
-                        help="also time the whole analysis (cleaning, matching, figures, fake-patrol flags)")
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="also time the whole analysis (cleaning, matching, figures, fake-patrol flags)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     rng = np.random.default_rng(args.seed)
@@ -128,29 +135,37 @@ def main(argv: list[str] | None = None) -> int:
     geoms_m = np.asarray(reaches_m.geometry.array)
     tracks, x, y = make_tracks(rng, geoms_m, args.tracks, args.points)
     vertices = int(shapely.get_num_coordinates(geoms_m).sum())
-    print(f"generated {len(reaches):,} reaches ({vertices:,} vertices, {shapely.length(geoms_m).sum() / 1000:,.0f} km) "
-          f"and {len(tracks):,} tracks with {len(x):,} points in {time.perf_counter() - t:.1f} s")
+    print(
+        f"generated {len(reaches):,} reaches ({vertices:,} vertices, {shapely.length(geoms_m).sum() / 1000:,.0f} km) "
+        f"and {len(tracks):,} tracks with {len(x):,} points in {time.perf_counter() - t:.1f} s"
+    )
 
     t = time.perf_counter()
     index = _reach_index(reaches)
     index.segments_for(options.corridor_m)
     index_s = time.perf_counter() - t
     segs = index.segments_for(options.corridor_m)
-    print(f"index built in {index_s:.2f} s ({len(segs.segments):,} segments, {len(segs.keys):,} cell entries, "
-          f"metric CRS EPSG:{index.crs.to_epsg()})")
+    print(
+        f"index built in {index_s:.2f} s ({len(segs.segments):,} segments, {len(segs.keys):,} cell entries, "
+        f"metric CRS EPSG:{index.crs.to_epsg()})"
+    )
 
     t, c = time.perf_counter(), time.process_time()
     matched = match_many(tracks, reaches, options=options, _index=index)
     match_s, match_cpu_s = time.perf_counter() - t, time.process_time() - c
     load = os.getloadavg()
-    print(f"matched {len(x):,} points in {match_s:.2f} s (CPU {match_cpu_s:.2f} s; load average "
-          f"{load[0]:.1f} on {os.cpu_count()} cores): {len(matched):,} patrolled intervals, "
-          f"{matched['length_m'].sum() / 1000:,.0f} km along rivers")
+    print(
+        f"matched {len(x):,} points in {match_s:.2f} s (CPU {match_cpu_s:.2f} s; load average "
+        f"{load[0]:.1f} on {os.cpu_count()} cores): {len(matched):,} patrolled intervals, "
+        f"{matched['length_m'].sum() / 1000:,.0f} km along rivers"
+    )
 
     agree = True
     k = min(args.check_tracks, len(tracks))
-    one = pd.concat([match_track(tracks[i], reaches, options=options, _index=index).matched.assign(track=i)
-                     for i in range(k)], ignore_index=True)
+    one = pd.concat(
+        [match_track(tracks[i], reaches, options=options, _index=index).matched.assign(track=i) for i in range(k)],
+        ignore_index=True,
+    )
     many = matched[matched["track"] < k]
     cols = ["track", "reach_id", "from_m", "to_m"]
     a = one[cols].sort_values(cols).to_numpy(dtype=float)
@@ -182,25 +197,44 @@ def main(argv: list[str] | None = None) -> int:
     agree &= same_points
     extrapolated = naive_ms / 1000 * len(x)
     ratio = extrapolated / match_s
-    print(f"naive loop over all reaches ({n} points): {naive_ms:.1f} ms/point, {extrapolated:,.0f} s for all points "
-          f"(extrapolated); ours is {ratio:,.0f}× faster")
-    print(f"  same reach and position: {single_ok}/{singles} points near at most one reach; "
-          f"{several_ok}/{several} near several keep one of them")
+    print(
+        f"naive loop over all reaches ({n} points): {naive_ms:.1f} ms/point, {extrapolated:,.0f} s for all points "
+        f"(extrapolated); ours is {ratio:,.0f}× faster"
+    )
+    print(
+        f"  same reach and position: {single_ok}/{singles} points near at most one reach; "
+        f"{several_ok}/{several} near several keep one of them"
+    )
     full_s = None
     if args.full:
         t, c = time.perf_counter(), time.process_time()
         results, _ = analyse_tracks(tracks, reaches, options=options)
         full_s, full_cpu = time.perf_counter() - t, time.process_time() - c
         flagged = sum(bool(r.flags) for r in results)
-        print(f"whole analysis (analyse_tracks: clean, match, figures, flags incl. copied/concurrent tracks): "
-              f"{full_s:.1f} s (CPU {full_cpu:.1f} s); {flagged} tracks flagged")
+        print(
+            f"whole analysis (analyse_tracks: clean, match, figures, flags incl. copied/concurrent tracks): "
+            f"{full_s:.1f} s (CPU {full_cpu:.1f} s); {flagged} tracks flagged"
+        )
     met = match_s < TARGET_S
     print(f"target < {TARGET_S:g} s for {len(x):,} points: {'met' if met else 'MISSED'}")
-    print(json.dumps({"reaches": len(reaches), "points": len(x), "tracks": len(tracks),
-                      "index_s": round(index_s, 3), "match_s": round(match_s, 3), "match_cpu_s": round(match_cpu_s, 3),
-                      "naive_ms_per_point": round(naive_ms, 3), "naive_extrapolated_s": round(extrapolated, 1),
-                      "ratio": round(ratio, 1), "agree": bool(agree), "load_avg": round(load[0], 2),
-                      "full_s": None if full_s is None else round(full_s, 2)}))
+    print(
+        json.dumps(
+            {
+                "reaches": len(reaches),
+                "points": len(x),
+                "tracks": len(tracks),
+                "index_s": round(index_s, 3),
+                "match_s": round(match_s, 3),
+                "match_cpu_s": round(match_cpu_s, 3),
+                "naive_ms_per_point": round(naive_ms, 3),
+                "naive_extrapolated_s": round(extrapolated, 1),
+                "ratio": round(ratio, 1),
+                "agree": bool(agree),
+                "load_avg": round(load[0], 2),
+                "full_s": None if full_s is None else round(full_s, 2),
+            }
+        )
+    )
     return 0 if (met and agree) else 1
 
 

@@ -46,9 +46,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gis.incidents.attachments import THUMB_PX, Upload, check_uploads
 
-XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
-       b'<rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude="41,50.4N"/>'
-       b"</rdf:RDF></x:xmpmeta>")
+XMP = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    b'<rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude="41,50.4N"/>'
+    b"</rdf:RDF></x:xmpmeta>"
+)
 
 
 def make_picture(width: int, height: int, seed: int = 1) -> Image.Image:
@@ -90,13 +92,13 @@ def cut_metadata_segments(data: bytes) -> bytes:
     """Drop APP1…APP15 (but Adobe APP14) and COM segments before the first scan; stop at EOI."""
     out, i = [data[:2]], 2
     while i < len(data):
-        marker, length = data[i + 1], int.from_bytes(data[i + 2:i + 4], "big")
+        marker, length = data[i + 1], int.from_bytes(data[i + 2 : i + 4], "big")
         if marker == 0xDA:
             end = data.rfind(b"\xff\xd9")
-            out.append(data[i:end + 2])
+            out.append(data[i : end + 2])
             break
         if not ((0xE1 <= marker <= 0xEF and marker != 0xEE) or marker == 0xFE):
-            out.append(data[i:i + 2 + length])
+            out.append(data[i : i + 2 + length])
         i += 2 + length
     return b"".join(out)
 
@@ -147,30 +149,46 @@ def main(argv: list[str] | None = None) -> int:
     buf = io.BytesIO()
     picture.save(buf, "JPEG", quality=90, subsampling="4:2:0")
     clean = buf.getvalue()
-    print(f"photo {args.width}×{args.height} ({args.width * args.height / 1e6:.0f} MP): {len(with_gps) / 1e6:.2f} MB "
-          f"with EXIF/GPS/XMP, {len(clean) / 1e6:.2f} MB clean; median of {args.repeat} runs", flush=True)
+    print(
+        f"photo {args.width}×{args.height} ({args.width * args.height / 1e6:.0f} MP): {len(with_gps) / 1e6:.2f} MB "
+        f"with EXIF/GPS/XMP, {len(clean) / 1e6:.2f} MB clean; median of {args.repeat} runs",
+        flush=True,
+    )
 
     results: dict[str, Any] = {}
-    for name, fn, data in [("decode", decode, with_gps), ("old_check", old_check, with_gps),
-                           ("new_check", stored_by_check, with_gps), ("new_check_clean", stored_by_check, clean),
-                           ("metadata_only", metadata_only, with_gps)]:
+    for name, fn, data in [
+        ("decode", decode, with_gps),
+        ("old_check", old_check, with_gps),
+        ("new_check", stored_by_check, with_gps),
+        ("new_check_clean", stored_by_check, clean),
+        ("metadata_only", metadata_only, with_gps),
+    ]:
         wall, cpu, out = timed(fn, data, args.repeat)
         load = os.getloadavg()[0]
         results[name] = {"wall_ms": round(wall, 1), "cpu_ms": round(cpu, 1), "bytes": len(out)}
-        print(f"{name:16s} {wall:7.1f} ms wall, {cpu:7.1f} ms CPU, stored {len(out) / 1e6:.2f} MB "
-              f"(load average {load:.1f} on {os.cpu_count()} cores)", flush=True)
+        print(
+            f"{name:16s} {wall:7.1f} ms wall, {cpu:7.1f} ms CPU, stored {len(out) / 1e6:.2f} MB "
+            f"(load average {load:.1f} on {os.cpu_count()} cores)",
+            flush=True,
+        )
 
     stored = stored_by_check(with_gps)
     with Image.open(io.BytesIO(with_gps)) as before, Image.open(io.BytesIO(stored)) as after:
         original = np.asarray(ImageOps.exif_transpose(before), dtype=np.float64)
         again = np.asarray(after, dtype=np.float64)
         assert after.size == (args.height, args.width), "the stored photo is upright"
-    psnr = 10 * np.log10(255 ** 2 / np.mean((original - again) ** 2))
+    psnr = 10 * np.log10(255**2 / np.mean((original - again) ** 2))
     assert stored_by_check(clean) == clean, "a clean photo is kept byte for byte"
-    print(f"re-encoded: {len(stored) / 1e6:.2f} MB ({len(stored) / len(with_gps) - 1:+.1%}), "
-          f"PSNR {psnr:.1f} dB against the original's pixels turned upright")
-    results.update(psnr_db=round(float(psnr), 1), size_change=round(len(stored) / len(with_gps) - 1, 4),
-                   load_avg=round(os.getloadavg()[0], 2), cores=os.cpu_count())
+    print(
+        f"re-encoded: {len(stored) / 1e6:.2f} MB ({len(stored) / len(with_gps) - 1:+.1%}), "
+        f"PSNR {psnr:.1f} dB against the original's pixels turned upright"
+    )
+    results.update(
+        psnr_db=round(float(psnr), 1),
+        size_change=round(len(stored) / len(with_gps) - 1, 4),
+        load_avg=round(os.getloadavg()[0], 2),
+        cores=os.cpu_count(),
+    )
     print(json.dumps(results))
     return 0
 

@@ -110,9 +110,7 @@ def _voronoi(seeds: np.ndarray, box: shapely.Polygon) -> np.ndarray:
     return np.asarray(cells)
 
 
-def _reaches(
-    rng: np.random.Generator, n: int, bounds: tuple[float, float, float, float]
-) -> gpd.GeoDataFrame:
+def _reaches(rng: np.random.Generator, n: int, bounds: tuple[float, float, float, float]) -> gpd.GeoDataFrame:
     geoms = []
     for _ in range(n):
         length = rng.uniform(2_000.0, 6_000.0)

@@ -31,8 +31,9 @@ The references do less than ours (no edge matching, no validity or level checks)
 ``reference_s / ours_s`` above 1 means ours is faster although it does more. The total overlap,
 gap and overhang areas of the three must agree (0.1 %, 0.01 m² near zero; every approach drops
 pieces under the noise threshold of 1e-3 m², ours counts its ``sliver`` pieces back to the rule
-they came from); a WARNING line is printed otherwise. Prints one line per approach, the ratio against the strongest (fastest) reference,
-the load average (the machine is shared) and as its last line one JSON object with the figures.
+they came from); a WARNING line is printed otherwise. Prints one line per approach, the ratio
+against the strongest (fastest) reference, the load average (the machine is shared) and as its
+last line one JSON object with the figures.
 Nothing is asserted.
 
 Run: ``python bench/topology.py`` (about 30 s).
@@ -72,17 +73,22 @@ def make_case(n_cells: int, seed: int) -> gpd.GeoDataFrame:
     rng = np.random.default_rng(seed)
     side = 40_000.0
     frame = shapely.box(X0, Y0, X0 + side, Y0 + side)
-    cells = shapely.get_parts(shapely.voronoi_polygons(
-        shapely.multipoints(rng.uniform(0, side, (n_cells, 2)) + [X0, Y0]), extend_to=frame))
+    cells = shapely.get_parts(
+        shapely.voronoi_polygons(shapely.multipoints(rng.uniform(0, side, (n_cells, 2)) + [X0, Y0]), extend_to=frame)
+    )
     lines = shapely.segmentize(shapely.union_all(shapely.boundary(shapely.intersection(cells, frame))), 20.0)
     cells = shapely.get_parts(shapely.polygonize(shapely.get_parts(lines)))
     cells[0] = affinity.translate(cells[0], 30.0, 0.0)  # one misplaced village
     rows: list[tuple[int, str, int | None, str, Any]] = [
-        (0, "森工街道", None, "township", shapely.segmentize(frame, 20.0))]
+        (0, "森工街道", None, "township", shapely.segmentize(frame, 20.0))
+    ]
     rows += [(i + 1, f"村{i + 1}", 0, "village", c) for i, c in enumerate(cells)]
     ids, names, parents, levels, geoms = zip(*rows)
-    return gpd.GeoDataFrame({"id": list(ids), "name": list(names), "parent_id": list(parents),
-                             "level": list(levels)}, geometry=list(geoms), crs=METRIC).to_crs("EPSG:4326")
+    return gpd.GeoDataFrame(
+        {"id": list(ids), "name": list(names), "parent_id": list(parents), "level": list(levels)},
+        geometry=list(geoms),
+        crs=METRIC,
+    ).to_crs("EPSG:4326")
 
 
 def timed(fn: Callable[[], dict[str, float]], repeat: int) -> tuple[dict[str, float], dict[str, float]]:
@@ -94,8 +100,15 @@ def timed(fn: Callable[[], dict[str, float]], repeat: int) -> tuple[dict[str, fl
         areas = fn()
         walls.append(time.perf_counter() - w)
         cpus.append(time.process_time() - c)
-    return ({"wall_s": round(statistics.median(walls), 3), "wall_min_s": round(min(walls), 3),
-             "wall_max_s": round(max(walls), 3), "cpu_s": round(statistics.median(cpus), 3)}, areas)
+    return (
+        {
+            "wall_s": round(statistics.median(walls), 3),
+            "wall_min_s": round(min(walls), 3),
+            "wall_max_s": round(max(walls), 3),
+            "cpu_s": round(statistics.median(cpus), 3),
+        },
+        areas,
+    )
 
 
 def ours(frame: gpd.GeoDataFrame) -> dict[str, float]:
@@ -132,8 +145,12 @@ def indexed_shapely(frame: gpd.GeoDataFrame) -> dict[str, float]:
     a, b = child[left[keep]], child[right[keep]]
     inner = shapely.relate_pattern(geoms[a], geoms[b], "T********")
     overlap = area_m2(shapely.intersection(geoms[a[inner]], geoms[b[inner]]))
-    gap = area_m2(np.array([shapely.difference(geoms[p], shapely.union_all(geoms[child[up == p]]))
-                            for p in np.unique(up)], dtype=object))
+    gap = area_m2(
+        np.array(
+            [shapely.difference(geoms[p], shapely.union_all(geoms[child[up == p]])) for p in np.unique(up)],
+            dtype=object,
+        )
+    )
     outside = area_m2(shapely.difference(geoms[child], geoms[up]))
     return {"overlap_siblings": overlap, "gap_in_parent": gap, "outside_parent": outside}
 
@@ -149,21 +166,24 @@ _PIECES_M2 = """
     SELECT coalesce(sum(area), 0) FROM (
         SELECT ST_Area(ST_Transform((ST_Dump(piece)).geom, 4551)) AS area FROM ({}) pieces
     ) parts WHERE area >= {}"""
-POSTGIS_SQL = {rule: _PIECES_M2.format(sql, NOISE_AREA_M2) for rule, sql in {
-    "overlap_siblings": """
+POSTGIS_SQL = {
+    rule: _PIECES_M2.format(sql, NOISE_AREA_M2)
+    for rule, sql in {
+        "overlap_siblings": """
         SELECT ST_Intersection(a.geom, b.geom) AS piece
         FROM topo_grids a JOIN topo_grids b
           ON a.id < b.id AND a.parent_id = b.parent_id AND a.geom && b.geom
          AND ST_Relate(a.geom, b.geom, 'T********')""",
-    "gap_in_parent": """
+        "gap_in_parent": """
         SELECT ST_Difference(p.geom, c.covered) AS piece
         FROM topo_grids p
         JOIN (SELECT parent_id, ST_Union(geom) AS covered FROM topo_grids
               WHERE parent_id IS NOT NULL GROUP BY parent_id) c ON c.parent_id = p.id""",
-    "outside_parent": """
+        "outside_parent": """
         SELECT ST_Difference(c.geom, p.geom) AS piece
         FROM topo_grids c JOIN topo_grids p ON c.parent_id = p.id""",
-}.items()}
+    }.items()
+}
 
 
 def postgis(url: str) -> tuple[Any, Callable[[gpd.GeoDataFrame], None], Callable[[], dict[str, float]]]:
@@ -178,8 +198,10 @@ def postgis(url: str) -> tuple[Any, Callable[[gpd.GeoDataFrame], None], Callable
     def load(frame: gpd.GeoDataFrame) -> None:
         cur.execute("SET work_mem = '256MB'")
         cur.execute("DROP TABLE IF EXISTS topo_grids")
-        cur.execute("CREATE TEMP TABLE topo_grids (id bigint PRIMARY KEY, parent_id bigint, "
-                    "geom geometry(Geometry, 4326) NOT NULL)")
+        cur.execute(
+            "CREATE TEMP TABLE topo_grids (id bigint PRIMARY KEY, parent_id bigint, "
+            "geom geometry(Geometry, 4326) NOT NULL)"
+        )
         wkb = shapely.to_wkb(shapely.set_srid(frame.geometry.to_numpy(), 4326), hex=True, include_srid=True)
         parents = ["\\N" if pd.isna(p) else str(int(p)) for p in frame["parent_id"]]
         buf = io.StringIO("".join(f"{i}\t{p}\t{w}\n" for i, p, w in zip(frame["id"], parents, wkb)))
@@ -213,9 +235,12 @@ def main(argv: list[str] | None = None) -> int:
 
     t = time.perf_counter()
     frame = make_case(args.cells, args.seed)
-    print(f"case: {len(frame) - 1} villages in one township, "
-          f"{int(shapely.get_num_coordinates(frame.geometry.to_numpy()).sum())} vertices "
-          f"(built in {time.perf_counter() - t:.1f} s)", flush=True)
+    print(
+        f"case: {len(frame) - 1} villages in one township, "
+        f"{int(shapely.get_num_coordinates(frame.geometry.to_numpy()).sum())} vertices "
+        f"(built in {time.perf_counter() - t:.1f} s)",
+        flush=True,
+    )
     figures: dict[str, Any] = {"cells": args.cells, "repeat": args.repeat}
     areas: dict[str, dict[str, float]] = {}
     figures["ours"], areas["ours"] = timed(lambda: ours(frame), args.repeat)
@@ -237,8 +262,10 @@ def main(argv: list[str] | None = None) -> int:
     ok = True
     for name in areas:
         f = figures[name]
-        print(f"{name:8s} wall {f['wall_s']:7.3f} s (range {f['wall_min_s']:.3f}–{f['wall_max_s']:.3f})  "
-              f"CPU {f['cpu_s']:7.3f} s  " + "  ".join(f"{r} {areas[name][r]:.2f} m²" for r in AREA_RULES))
+        print(
+            f"{name:8s} wall {f['wall_s']:7.3f} s (range {f['wall_min_s']:.3f}–{f['wall_max_s']:.3f})  "
+            f"CPU {f['cpu_s']:7.3f} s  " + "  ".join(f"{r} {areas[name][r]:.2f} m²" for r in AREA_RULES)
+        )
         for rule in AREA_RULES:
             if name != "ours" and not agree(areas["ours"][rule], areas[name][rule]):
                 ok = False
@@ -248,8 +275,10 @@ def main(argv: list[str] | None = None) -> int:
     figures["ratios"] = {n: round(figures[n]["wall_s"] / figures["ours"]["wall_s"], 2) for n in references}
     figures["strongest_reference"] = strongest
     figures["agree"] = ok
-    print(f"strongest reference: {strongest}, {figures['ratios'][strongest]:.2f}× the time of ours "
-          f"(ours does every rule, the references three); load {figures['load_average']}, {figures['cpus']} CPUs")
+    print(
+        f"strongest reference: {strongest}, {figures['ratios'][strongest]:.2f}× the time of ours "
+        f"(ours does every rule, the references three); load {figures['load_average']}, {figures['cpus']} CPUs"
+    )
     print(json.dumps(figures))
     return 0
 

@@ -66,8 +66,12 @@ def timed(fn):  # type: ignore[no-untyped-def]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gib", type=int, default=2, help="GiB the .dbf unpacks to (default 2)")
-    parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "rivergrid-bench",
-                        help="where the bomb is built and kept")
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "rivergrid-bench",
+        help="where the bomb is built and kept",
+    )
     args = parser.parse_args(argv)
     args.dir.mkdir(parents=True, exist_ok=True)
 
@@ -84,8 +88,10 @@ def main(argv: list[str] | None = None) -> int:
 
     message, refuse_s, refuse_cpu = timed(refuse)
     load = os.getloadavg()
-    print(f"gis.io.files.inspect refused it in {refuse_s * 1000:.1f} ms (CPU {refuse_cpu * 1000:.1f} ms; load average "
-          f"{load[0]:.1f} on {os.cpu_count()} cores): {message}")
+    print(
+        f"gis.io.files.inspect refused it in {refuse_s * 1000:.1f} ms (CPU {refuse_cpu * 1000:.1f} ms; load average "
+        f"{load[0]:.1f} on {os.cpu_count()} cores): {message}"
+    )
 
     def testzip() -> str | None:
         with zipfile.ZipFile(bomb) as zf:
@@ -93,12 +99,24 @@ def main(argv: list[str] | None = None) -> int:
 
     bad, testzip_s, testzip_cpu = timed(testzip)
     load = os.getloadavg()
-    print(f"ZipFile.testzip() took {testzip_s:.2f} s (CPU {testzip_cpu:.2f} s; load average {load[0]:.1f}), "
-          f"result {bad!r}: it decompressed all {args.gib} GiB")
-    print(json.dumps({"gib": args.gib, "zip_mb": round(zip_mb, 2), "refuse_s": round(refuse_s, 4),
-                      "refuse_cpu_s": round(refuse_cpu, 4), "testzip_s": round(testzip_s, 3),
-                      "testzip_cpu_s": round(testzip_cpu, 3), "ratio": round(testzip_s / max(refuse_s, 1e-9), 1),
-                      "load_avg": round(load[0], 2)}))
+    print(
+        f"ZipFile.testzip() took {testzip_s:.2f} s (CPU {testzip_cpu:.2f} s; load average {load[0]:.1f}), "
+        f"result {bad!r}: it decompressed all {args.gib} GiB"
+    )
+    print(
+        json.dumps(
+            {
+                "gib": args.gib,
+                "zip_mb": round(zip_mb, 2),
+                "refuse_s": round(refuse_s, 4),
+                "refuse_cpu_s": round(refuse_cpu, 4),
+                "testzip_s": round(testzip_s, 3),
+                "testzip_cpu_s": round(testzip_cpu, 3),
+                "ratio": round(testzip_s / max(refuse_s, 1e-9), 1),
+                "load_avg": round(load[0], 2),
+            }
+        )
+    )
     return 0
 
 

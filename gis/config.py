@@ -108,8 +108,11 @@ def settings() -> Settings:
         data_dir=data_dir,
         tianditu_key=key,
         basemap=basemap,
-        read_requires_login=(_truthy(os.environ["RIVERGRID_READ_LOGIN"])
-                             if (os.environ.get("RIVERGRID_READ_LOGIN") or "").strip() else None),
+        read_requires_login=(
+            _truthy(os.environ["RIVERGRID_READ_LOGIN"])
+            if (os.environ.get("RIVERGRID_READ_LOGIN") or "").strip()
+            else None
+        ),
         public_url=(os.environ.get("RIVERGRID_PUBLIC_URL") or "").strip().rstrip("/") or "http://localhost:8501",
         hotline=(os.environ.get("RIVERGRID_HOTLINE") or "").strip() or "12345",
         demo=_truthy(os.environ.get("RIVERGRID_DEMO")),

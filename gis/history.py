@@ -16,18 +16,48 @@ from gis.errors import NotFoundError
 from gis.store.audit import undo, undo_batch
 from gis.store.schema import AuditEntry
 
-__all__ = ["ACTION_LABELS", "SECURITY_TABLES", "TABLE_LABELS", "batch_of", "changed_fields", "latest_entry_id",
-           "latest_entry_ids", "recent_entries", "undo", "undo_batch"]
+__all__ = [
+    "ACTION_LABELS",
+    "SECURITY_TABLES",
+    "TABLE_LABELS",
+    "batch_of",
+    "changed_fields",
+    "latest_entry_id",
+    "latest_entry_ids",
+    "recent_entries",
+    "undo",
+    "undo_batch",
+]
 
 
-ACTION_LABELS = {"insert": "新增", "update": "修改", "delete": "删除", "lock": "锁定登录", "lock_ip": "锁定地址",
-                 "unlock": "解除锁定", "read": "查看"}
+ACTION_LABELS = {
+    "insert": "新增",
+    "update": "修改",
+    "delete": "删除",
+    "lock": "锁定登录",
+    "lock_ip": "锁定地址",
+    "unlock": "解除锁定",
+    "read": "查看",
+}
 
 TABLE_LABELS = {
-    "rivers": "河流", "reaches": "河段", "grids": "网格", "grid_versions": "网格历史版本", "persons": "人员", "grid_roles": "网格职务",
-    "reach_chiefs": "河长", "org_bodies": "领导机构", "org_members": "机构成员", "supervised_objects": "监管对象",
-    "patrol_tracks": "巡河轨迹", "incidents": "事件", "incident_events": "事件流转", "attachments": "事件附件", "users": "用户",
-    "evaluations": "考核评价", "sign_in": "登录",
+    "rivers": "河流",
+    "reaches": "河段",
+    "grids": "网格",
+    "grid_versions": "网格历史版本",
+    "persons": "人员",
+    "grid_roles": "网格职务",
+    "reach_chiefs": "河长",
+    "org_bodies": "领导机构",
+    "org_members": "机构成员",
+    "supervised_objects": "监管对象",
+    "patrol_tracks": "巡河轨迹",
+    "incidents": "事件",
+    "incident_events": "事件流转",
+    "attachments": "事件附件",
+    "users": "用户",
+    "evaluations": "考核评价",
+    "sign_in": "登录",
 }
 
 _HIDDEN_FIELDS = {"password_hash", "source_data", "version"}
@@ -39,9 +69,13 @@ def changed_fields(entry: AuditEntry) -> list[str]:
     before, after = entry.before or {}, entry.after or {}
     if entry.action == "read":
         return [str(after["field"])] if after.get("field") else []
-    keys = after.keys() if entry.action == "insert" else before.keys() if entry.action == "delete" else [
-        k for k in after if after.get(k) != before.get(k)
-    ]
+    keys = (
+        after.keys()
+        if entry.action == "insert"
+        else before.keys()
+        if entry.action == "delete"
+        else [k for k in after if after.get(k) != before.get(k)]
+    )
     return [k for k in keys if k not in _HIDDEN_FIELDS]
 
 
@@ -50,8 +84,9 @@ SECURITY_TABLES = frozenset({"users", "sign_in"})
 security audit: shown only to holders of ``audit.security`` (the auditor, 三员分立)."""
 
 
-def recent_entries(session: Session, *, table: str | None = None, username: str | None = None,
-                   limit: int = 200, security: bool = True) -> list[dict[str, Any]]:
+def recent_entries(
+    session: Session, *, table: str | None = None, username: str | None = None, limit: int = 200, security: bool = True
+) -> list[dict[str, Any]]:
     """The newest audit entries as display rows (geometry and secrets summarised, not shown);
     ``undone`` says whether an undo put the entry back, ``undo_of`` which entry an undo undid.
     ``security=False`` leaves out the security audit (:data:`SECURITY_TABLES`, ``read`` entries)."""
@@ -68,19 +103,23 @@ def recent_entries(session: Session, *, table: str | None = None, username: str 
     rows = []
     for e in entries:
         state = e.after or e.before or {}
-        rows.append({
-            "id": e.id,
-            "at": e.at,
-            "username": e.username,
-            "action": ACTION_LABELS.get(e.action, e.action),
-            "table": TABLE_LABELS.get(e.table_name, e.table_name),
-            "row_id": e.row_id,
-            "name": str(state.get("name") or state.get("title") or state.get("code") or state.get("username") or ""),
-            "fields": "、".join(changed_fields(e)),
-            "batch": e.batch,
-            "undone": e.id in undone,
-            "undo_of": e.undo_of,
-        })
+        rows.append(
+            {
+                "id": e.id,
+                "at": e.at,
+                "username": e.username,
+                "action": ACTION_LABELS.get(e.action, e.action),
+                "table": TABLE_LABELS.get(e.table_name, e.table_name),
+                "row_id": e.row_id,
+                "name": str(
+                    state.get("name") or state.get("title") or state.get("code") or state.get("username") or ""
+                ),
+                "fields": "、".join(changed_fields(e)),
+                "batch": e.batch,
+                "undone": e.id in undone,
+                "undo_of": e.undo_of,
+            }
+        )
     return rows
 
 

@@ -73,8 +73,13 @@ class ImportReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "kind": self.kind, "layer": self.layer, "source_crs": self.source_crs,
-            "written": self.written, "ids": self.ids, "warnings": self.warnings, "batch": self.batch,
+            "kind": self.kind,
+            "layer": self.layer,
+            "source_crs": self.source_crs,
+            "written": self.written,
+            "ids": self.ids,
+            "warnings": self.warnings,
+            "batch": self.batch,
         }
 
 
@@ -126,8 +131,11 @@ def _row_label(i: Any, name: str) -> str:
     return f"第 {int(i) + 1} 条要素" + (f"“{name}”" if name else "")
 
 
-_SHAPES = {"line": ("线", ("LineString", "MultiLineString")), "polygon": ("面", ("Polygon", "MultiPolygon")),
-           "point": ("点", ("Point",))}
+_SHAPES = {
+    "line": ("线", ("LineString", "MultiLineString")),
+    "polygon": ("面", ("Polygon", "MultiPolygon")),
+    "point": ("点", ("Point",)),
+}
 
 
 def _shaped(geom: BaseGeometry, shape: str, label: str, what: str) -> BaseGeometry:
@@ -154,7 +162,10 @@ def _import_rivers(session: Session, frame: pd.DataFrame, rows: _Rows, report: I
             session.add(river)
             report.written["rivers"] = report.written.get("rivers", 0) + 1
         reach = Reach(
-            river=river, name=name, code=rows.text(row, "code") or None, level=level,
+            river=river,
+            name=name,
+            code=rows.text(row, "code") or None,
+            level=level,
             start_station_m=float(rows.value(row, "start_station_m", 0.0)),
             geom=_shaped(row.geometry, "line", label, "河段"),
         )
@@ -174,8 +185,9 @@ def _parent_names(frame: pd.DataFrame, rows: _Rows, defaults: Mapping[str, str])
     return [rows.text(row, "parent") or defaults.get("parent", "") for _, row in frame.iterrows()]
 
 
-def _import_grids(session: Session, frame: pd.DataFrame, rows: _Rows, report: ImportReport,
-                  defaults: Mapping[str, str]) -> None:
+def _import_grids(
+    session: Session, frame: pd.DataFrame, rows: _Rows, report: ImportReport, defaults: Mapping[str, str]
+) -> None:
     rows.require("name", "网格")
     for i, row in frame.iterrows():
         name = rows.text(row, "name")
@@ -186,7 +198,9 @@ def _import_grids(session: Session, frame: pd.DataFrame, rows: _Rows, report: Im
         parent_name = rows.text(row, "parent") or defaults.get("parent", "")
         parent = _find_grid(session, parent_name) if parent_name else None
         geom = _shaped(row.geometry, "polygon", label, "网格")
-        grid = Grid(name=name, level=level, parent=parent, responsible_body=rows.text(row, "responsible_body"), geom=geom)
+        grid = Grid(
+            name=name, level=level, parent=parent, responsible_body=rows.text(row, "responsible_body"), geom=geom
+        )
         session.add(grid)
         session.flush()
         report.ids.append(grid.id)
@@ -199,8 +213,10 @@ def _import_objects(session: Session, frame: pd.DataFrame, rows: _Rows, report: 
         name = rows.text(row, "name")
         geom = _shaped(row.geometry, "point", _row_label(i, name), "监管对象")
         obj = SupervisedObject(
-            name=name, category=Category.from_any(rows.text(row, "category")).value,
-            description=rows.text(row, "description"), geom=geom,
+            name=name,
+            category=Category.from_any(rows.text(row, "category")).value,
+            description=rows.text(row, "description"),
+            geom=geom,
         )
         session.add(obj)
         session.flush()
@@ -226,27 +242,44 @@ def _import_incidents(session: Session, frame: pd.DataFrame, rows: _Rows, report
         geom = _shaped(row.geometry, "point", _row_label(i, title), "事件")
         reported_at = _timestamp(rows.value(row, "reported_at"))
         incident = Incident(
-            code=next_incident_code(session, reported_at), title=title,
+            code=next_incident_code(session, reported_at),
+            title=title,
             category=Category.from_any(rows.text(row, "category")).value,
             severity=Severity.from_any(rows.text(row, "severity") or "normal").value,
             status=IncidentStatus.from_any(rows.text(row, "status") or "reported").value,
-            description=rows.text(row, "description"), source=IncidentSource.PATROL.value,
-            reporter=rows.text(row, "reporter"), reported_at=reported_at, geom=geom,
+            description=rows.text(row, "description"),
+            source=IncidentSource.PATROL.value,
+            reporter=rows.text(row, "reporter"),
+            reported_at=reported_at,
+            geom=geom,
         )
         session.add(incident)
         session.flush()
         report.ids.append(incident.id)
 
 
-def _import_tracks(session: Session, path: Path, report: ImportReport, *, source_offset: str | None,
-                   defaults: Mapping[str, str], allow_far: bool) -> None:
+def _import_tracks(
+    session: Session,
+    path: Path,
+    report: ImportReport,
+    *,
+    source_offset: str | None,
+    defaults: Mapping[str, str],
+    allow_far: bool,
+) -> None:
     """Tracks go through :func:`gis.patrol.service.import_track_file` (GPX, KML/KMZ, CSV; cleaned,
     checked all or nothing, original file kept)."""
 
     if not defaults.get("person"):
         raise ValidationError("导入巡河轨迹需要指定巡查人员（--default person=姓名）", "tracks need a person")
-    done = import_track_file(session, path, person=defaults["person"], grid=defaults.get("grid") or None,
-                             from_crs=source_offset, allow_far=allow_far)
+    done = import_track_file(
+        session,
+        path,
+        person=defaults["person"],
+        grid=defaults.get("grid") or None,
+        from_crs=source_offset,
+        allow_far=allow_far,
+    )
     report.ids.extend(done.ids)
     report.warnings.extend(done.warnings)
 
@@ -310,8 +343,9 @@ def import_file(
         rows = _Rows(frame, mapping)
         measured: list[Any] = list(frame.geometry)
         if kind == "grids":  # a grid without parent is a (new) top-level grid: not measured
-            measured = [g if parent else None for g, parent in zip(measured, _parent_names(frame, rows, defaults),
-                                                                    strict=True)]
+            measured = [
+                g if parent else None for g, parent in zip(measured, _parent_names(frame, rows, defaults), strict=True)
+            ]
         check_near(session, measured, labels=io.feature_labels(frame), allow_far=allow_far)
         if kind == "rivers":
             _import_rivers(session, frame, rows, report)
@@ -321,7 +355,12 @@ def import_file(
             _import_objects(session, frame, rows, report)
         else:
             _import_incidents(session, frame, rows, report)
-    table = {"rivers": "reaches", "grids": "grids", "tracks": "patrol_tracks", "objects": "supervised_objects",
-             "incidents": "incidents"}[kind]
+    table = {
+        "rivers": "reaches",
+        "grids": "grids",
+        "tracks": "patrol_tracks",
+        "objects": "supervised_objects",
+        "incidents": "incidents",
+    }[kind]
     report.written[table] = len(report.ids)
     return report

@@ -126,8 +126,7 @@ def check_size(nbytes: int, name: str) -> None:
     limits = Limits.current()
     if nbytes > limits.max_file_bytes:
         raise LimitError(
-            f"文件过大：{_mb(nbytes)}，上限 {_limit(limits.max_file_mb)} MB（RIVERGRID_MAX_FILE_MB）"
-            f"（文件“{name}”）",
+            f"文件过大：{_mb(nbytes)}，上限 {_limit(limits.max_file_mb)} MB（RIVERGRID_MAX_FILE_MB）（文件“{name}”）",
             f"{name} has {nbytes} bytes, more than RIVERGRID_MAX_FILE_MB={limits.max_file_mb}",
         )
 
@@ -312,7 +311,9 @@ def local_name(tag: Any) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
-def iter_xml(source: str | os.PathLike[str] | IO[bytes] | _Bounded, name: str) -> Iterator[tuple[Element, tuple[str, ...]]]:
+def iter_xml(
+    source: str | os.PathLike[str] | IO[bytes] | _Bounded, name: str
+) -> Iterator[tuple[Element, tuple[str, ...]]]:
     """Stream the elements of an XML document through ``defusedxml``, at their end.
 
     Yields ``(element, path)`` for every element when its end tag has been read: ``path`` holds
@@ -333,8 +334,9 @@ def iter_xml(source: str | os.PathLike[str] | IO[bytes] | _Bounded, name: str) -
     stack: list[Element] = []
     tags: list[str] = []
     try:
-        for event, elem in DET.iterparse(source, events=("start", "end"), forbid_dtd=False,
-                                         forbid_entities=True, forbid_external=True):
+        for event, elem in DET.iterparse(
+            source, events=("start", "end"), forbid_dtd=False, forbid_entities=True, forbid_external=True
+        ):
             if event == "start":
                 stack.append(elem)
                 tags.append(local_name(elem.tag))

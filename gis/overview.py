@@ -52,38 +52,72 @@ def _py_time(value: Any) -> datetime | None:
 def load_map_data(session: Session) -> MapData:
     """All live features for the overview map."""
     reaches = [
-        {"id": r.id, "name": r.name, "river_name": r.river.name, "code": r.code or "", "level": r.level, "geometry": r.geom}
+        {
+            "id": r.id,
+            "name": r.name,
+            "river_name": r.river.name,
+            "code": r.code or "",
+            "level": r.level,
+            "geometry": r.geom,
+        }
         for r in session.scalars(select(Reach).where(not_deleted(Reach)).options(selectinload(Reach.river)))
     ]
     grid_rows = []
     for g in live_grids(session):
         people = grid_people(g)
-        grid_rows.append({
-            "id": g.id, "name": g.name, "level": g.level,
-            "parent_name": g.parent.name if g.parent else "",
-            "responsible_body": g.responsible_body,
-            "main_responsible": "、".join(p.name for p in people[GridRole.MAIN_RESPONSIBLE]),
-            "township_supervisor": "、".join(p.name for p in people[GridRole.TOWNSHIP_SUPERVISOR]),
-            "illustrative": g.illustrative,
-            "geometry": g.geom,
-        })
+        grid_rows.append(
+            {
+                "id": g.id,
+                "name": g.name,
+                "level": g.level,
+                "parent_name": g.parent.name if g.parent else "",
+                "responsible_body": g.responsible_body,
+                "main_responsible": "、".join(p.name for p in people[GridRole.MAIN_RESPONSIBLE]),
+                "township_supervisor": "、".join(p.name for p in people[GridRole.TOWNSHIP_SUPERVISOR]),
+                "illustrative": g.illustrative,
+                "geometry": g.geom,
+            }
+        )
     grid_rows = [r for r in grid_rows if r["geometry"] is not None]
     grid_names: dict[int | None, str] = {gid: name for gid, name in session.execute(select(Grid.id, Grid.name))}
     tracks = [
-        {"id": t.id, "person_name": t.person.name if t.person else "", "grid_name": grid_names.get(t.grid_id, ""),
-         "grid_id": t.grid_id, "started_at": t.started_at, "ended_at": t.ended_at, "geometry": t.geom}
+        {
+            "id": t.id,
+            "person_name": t.person.name if t.person else "",
+            "grid_name": grid_names.get(t.grid_id, ""),
+            "grid_id": t.grid_id,
+            "started_at": t.started_at,
+            "ended_at": t.ended_at,
+            "geometry": t.geom,
+        }
         for t in session.scalars(select(PatrolTrack).options(selectinload(PatrolTrack.person)))
     ]
     incidents = [
-        {"id": i.id, "code": i.code, "title": i.title, "category": i.category, "severity": i.severity,
-         "status": i.status, "reported_at": i.reported_at, "accept_due_at": i.accept_due_at,
-         "close_due_at": i.close_due_at,
-         "grid_name": grid_names.get(i.grid_id, ""), "grid_id": i.grid_id, "description": i.description,
-         "geometry": i.geom}
+        {
+            "id": i.id,
+            "code": i.code,
+            "title": i.title,
+            "category": i.category,
+            "severity": i.severity,
+            "status": i.status,
+            "reported_at": i.reported_at,
+            "accept_due_at": i.accept_due_at,
+            "close_due_at": i.close_due_at,
+            "grid_name": grid_names.get(i.grid_id, ""),
+            "grid_id": i.grid_id,
+            "description": i.description,
+            "geometry": i.geom,
+        }
         for i in session.scalars(select(Incident).order_by(Incident.reported_at))
     ]
     objects = [
-        {"id": o.id, "name": o.name, "category": o.category, "grid_name": grid_names.get(o.grid_id, ""), "geometry": o.geom}
+        {
+            "id": o.id,
+            "name": o.name,
+            "category": o.category,
+            "grid_name": grid_names.get(o.grid_id, ""),
+            "geometry": o.geom,
+        }
         for o in session.scalars(select(SupervisedObject))
     ]
     tracks_gdf = _frame(tracks, ["id", "person_name", "grid_name", "grid_id", "started_at", "ended_at"])
@@ -93,14 +127,39 @@ def load_map_data(session: Session) -> MapData:
         tracks_gdf["length_m"] = pd.Series(dtype=float)
     return MapData(
         reaches=_frame(reaches, ["id", "name", "river_name", "code", "level"]),
-        grids=_frame(grid_rows, ["id", "name", "level", "parent_name", "responsible_body", "main_responsible",
-                                 "township_supervisor", "illustrative"]),
+        grids=_frame(
+            grid_rows,
+            [
+                "id",
+                "name",
+                "level",
+                "parent_name",
+                "responsible_body",
+                "main_responsible",
+                "township_supervisor",
+                "illustrative",
+            ],
+        ),
         tracks=tracks_gdf,
-        incidents=_frame(incidents, ["id", "code", "title", "category", "severity", "status", "reported_at",
-                                     "accept_due_at", "close_due_at", "grid_name", "grid_id", "description"]),
+        incidents=_frame(
+            incidents,
+            [
+                "id",
+                "code",
+                "title",
+                "category",
+                "severity",
+                "status",
+                "reported_at",
+                "accept_due_at",
+                "close_due_at",
+                "grid_name",
+                "grid_id",
+                "description",
+            ],
+        ),
         objects=_frame(objects, ["id", "name", "category", "grid_name"]),
     )
-
 
 
 def overview_kpis(data: MapData, *, now: datetime | None = None) -> dict[str, float | int]:
@@ -112,8 +171,8 @@ def overview_kpis(data: MapData, *, now: datetime | None = None) -> dict[str, fl
         ``reaches``, ``reach_km`` (length of all reaches in km, measured in a projected CRS),
         ``grids``, ``village_grids``, ``incidents_open``, ``incidents_overdue`` (past the deadline
         running in their state at ``now``: accepting while 上报, closing while being handled; the
-        rule of :func:`gis.incidents.deadlines.is_overdue`, as on the page 事件处置), ``patrols_month`` (tracks started in ``now``'s
-        calendar month, Asia/Shanghai time).
+        rule of :func:`gis.incidents.deadlines.is_overdue`, as on the page 事件处置), ``patrols_month``
+        (tracks started in ``now``'s calendar month, Asia/Shanghai time).
     """
     now = now or clock.now()
     month = now.astimezone(LOCAL_TZ).strftime("%Y-%m")
@@ -143,6 +202,7 @@ def limit_map_data(data: MapData, scope: Scope) -> MapData:
     (grids, reaches and objects are public and stay)."""
     if scope.everything:
         return data
+
     def keep(frame: Any) -> Any:
         if not len(frame) or "grid_id" not in frame:
             return frame

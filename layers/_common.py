@@ -287,8 +287,6 @@ def points_parent(
         cluster = n > CLUSTER_THRESHOLD
     if not cluster:
         return fg
-    mc = folium.plugins.MarkerCluster(
-        control=False, show_coverage_on_hover=False, max_cluster_radius=50
-    )
+    mc = folium.plugins.MarkerCluster(control=False, show_coverage_on_hover=False, max_cluster_radius=50)
     mc.add_to(fg)
     return mc

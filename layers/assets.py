@@ -45,18 +45,12 @@ CDN_TO_VENDOR: Mapping[str, str] = MappingProxyType(
         f"{_JSDELIVR}/npm/leaflet@1.9.3/dist/leaflet.css": "leaflet/leaflet.css",
         "https://code.jquery.com/jquery-3.7.1.min.js": "jquery/jquery.min.js",
         f"{_CDNJS}/jquery/3.7.1/jquery.min.js": "jquery/jquery.min.js",
-        f"{_JSDELIVR}/npm/bootstrap@5.2.2/dist/js/bootstrap.bundle.min.js": (
-            "bootstrap/js/bootstrap.bundle.min.js"
-        ),
-        f"{_JSDELIVR}/npm/bootstrap@5.2.2/dist/css/bootstrap.min.css": (
-            "bootstrap/css/bootstrap.min.css"
-        ),
+        f"{_JSDELIVR}/npm/bootstrap@5.2.2/dist/js/bootstrap.bundle.min.js": ("bootstrap/js/bootstrap.bundle.min.js"),
+        f"{_JSDELIVR}/npm/bootstrap@5.2.2/dist/css/bootstrap.min.css": ("bootstrap/css/bootstrap.min.css"),
         "https://netdna.bootstrapcdn.com/bootstrap/3.0.0/css/bootstrap-glyphicons.css": (
             "bootstrap3-glyphicons/css/bootstrap-glyphicons.css"
         ),
-        f"{_JSDELIVR}/npm/@fortawesome/fontawesome-free@6.2.0/css/all.min.css": (
-            "fontawesome-free/css/all.min.css"
-        ),
+        f"{_JSDELIVR}/npm/@fortawesome/fontawesome-free@6.2.0/css/all.min.css": ("fontawesome-free/css/all.min.css"),
         f"{_CDNJS}/Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.js": (
             "leaflet.awesome-markers/leaflet.awesome-markers.js"
         ),
@@ -83,9 +77,7 @@ CDN_TO_VENDOR: Mapping[str, str] = MappingProxyType(
         f"{_CDNJS}/leaflet.markercluster/1.1.0/leaflet.markercluster.js": (
             "leaflet.markercluster/leaflet.markercluster.js"
         ),
-        f"{_CDNJS}/leaflet.markercluster/1.1.0/MarkerCluster.css": (
-            "leaflet.markercluster/MarkerCluster.css"
-        ),
+        f"{_CDNJS}/leaflet.markercluster/1.1.0/MarkerCluster.css": ("leaflet.markercluster/MarkerCluster.css"),
         f"{_CDNJS}/leaflet.markercluster/1.1.0/MarkerCluster.Default.css": (
             "leaflet.markercluster/MarkerCluster.Default.css"
         ),
@@ -204,9 +196,7 @@ def localize(element: E, *, base_url: str = VENDOR_URL) -> E:
             )
         if isinstance(elem, folium.elements.JSCSSMixin):
             elem.default_js = [(name, _local(url, elem, base_url)) for name, url in elem.default_js]
-            elem.default_css = [
-                (name, _local(url, elem, base_url)) for name, url in elem.default_css
-            ]
+            elem.default_css = [(name, _local(url, elem, base_url)) for name, url in elem.default_css]
         if isinstance(elem, (JavascriptLink, CssLink)):
             elem.url = _local(elem.url, elem, base_url)
 

@@ -42,9 +42,7 @@ _TIANDITU_LAYERS = {
 
 TIANDITU_ATTRIBUTION = "&copy; 天地图"
 OSM_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-OSM_ATTRIBUTION = (
-    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
-)
+OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 PLAIN_BACKGROUND = "#f4f6f8"
 """Background colour of the map when it has no tiles (``basemap="none"``)."""
 

@@ -16,8 +16,7 @@ FINDING_STYLES: dict[str, Style] = {
     "uncovered": {"color": "#d50000", "weight": 7, "opacity": 0.95},
     "overlap": {"color": "#ff9100", "weight": 7, "opacity": 0.95},
     "boundary": {"color": "#ff9100", "weight": 6, "opacity": 0.9, "dashArray": "8 6"},
-    "topology_area": {"color": "#c51162", "weight": 2, "fillColor": "#c51162", "fillOpacity": 0.25,
-                      "dashArray": "4 4"},
+    "topology_area": {"color": "#c51162", "weight": 2, "fillColor": "#c51162", "fillOpacity": 0.25, "dashArray": "4 4"},
     "topology_line": {"color": "#c51162", "weight": 4},
 }
 """Styles by kind of finding (Leaflet path options)."""
@@ -62,7 +61,9 @@ def findings_layer(gdf: gpd.GeoDataFrame, *, name: str = "盲区检查结果", s
         # point findings become tiny squares so that one GeoJson draws every kind
         points = drawn.geom_type == "Point"
         if points.any():
-            drawn.loc[points, "geometry"] = drawn.loc[points].to_crs(3857).buffer(15, cap_style="square").to_crs(drawn.crs)
+            drawn.loc[points, "geometry"] = (
+                drawn.loc[points].to_crs(3857).buffer(15, cap_style="square").to_crs(drawn.crs)
+            )
     gdf = prepare(
         drawn if len(drawn) else gdf.iloc[:0],
         required=FINDING_COLUMNS,
@@ -72,12 +73,14 @@ def findings_layer(gdf: gpd.GeoDataFrame, *, name: str = "盲区检查结果", s
     properties = []
     for row in gdf.itertuples(index=False):
         rule = RULE_LABELS.get(row.rule, row.rule)
-        properties.append({
-            "kind": json_value(row.kind),
-            "rule": json_value(row.rule),
-            TOOLTIP: tooltip_html(rule, esc(row.message)),
-            POPUP: table_html(rule, [("对象", row.object_name), ("桩号", row.station), ("说明", row.message)]),
-        })
+        properties.append(
+            {
+                "kind": json_value(row.kind),
+                "rule": json_value(row.rule),
+                TOOLTIP: tooltip_html(rule, esc(row.message)),
+                POPUP: table_html(rule, [("对象", row.object_name), ("桩号", row.station), ("说明", row.message)]),
+            }
+        )
     geoms = shapely.force_2d(gdf.geometry.array) if len(gdf) else gdf.geometry.array
     fg = shapes_group(name, show=show, geometries=geoms, properties=properties, base={}, style=finding_style)
     return localize(fg)

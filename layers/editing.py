@@ -47,8 +47,13 @@ PREVIEW_STYLES: dict[str, Style] = {
 }
 """Fit preview: the fitted boundary blue, area gained green, area lost red, dropped pieces brown."""
 
-VERSION_STYLE: Style = {"color": "#ff6f00", "weight": 3, "dashArray": "8 5", "fillColor": "#ffb300",
-                        "fillOpacity": 0.12}
+VERSION_STYLE: Style = {
+    "color": "#ff6f00",
+    "weight": 3,
+    "dashArray": "8 5",
+    "fillColor": "#ffb300",
+    "fillOpacity": 0.12,
+}
 """An old version of a grid shown from its history."""
 
 SPLIT_STYLES: list[Style] = [
@@ -83,14 +88,21 @@ def grids_collection(gdf: gpd.GeoDataFrame, *, selected_id: Any = None) -> dict:
     for row in gdf.itertuples(index=False):
         member = enum_member(GridLevel, row.level, what="网格")
         illustrative = truthy(getattr(row, "illustrative", False))
-        feature = {"properties": {"level": member.value if member else json_value(row.level),
-                                  "illustrative": illustrative}}
+        feature = {
+            "properties": {"level": member.value if member else json_value(row.level), "illustrative": illustrative}
+        }
         style = {**GRID_BASE_STYLE, **grid_style(feature)}
         if selected_id is not None and json_value(row.id) == json_value(selected_id):
             style.update(SELECTED_STYLE)
         title = f"{row.name}（示意）" if illustrative else row.name
-        props.append({"id": json_value(row.id), "level": feature["properties"]["level"], "style": style,
-                      TOOLTIP: tooltip_html(title, esc(label(member, row.level)))})
+        props.append(
+            {
+                "id": json_value(row.id),
+                "level": feature["properties"]["level"],
+                "style": style,
+                TOOLTIP: tooltip_html(title, esc(label(member, row.level))),
+            }
+        )
     return feature_collection(gdf.geometry.array, props)
 
 
@@ -98,26 +110,46 @@ def reaches_overlay(gdf: gpd.GeoDataFrame) -> dict:
     """River reaches (columns ``name``, ``river_name``) as a context overlay, blue lines."""
     gdf = prepare(gdf, required=("name", "river_name"), geom_types={"LineString", "MultiLineString"}, what="河段")
     props = [{TOOLTIP: tooltip_html(row.name, esc(row.river_name))} for row in gdf.itertuples(index=False)]
-    return {"name": "河段", "style": {**REACH_BASE_STYLE, "weight": 2, "opacity": 0.7},
-            "data": feature_collection(gdf.geometry.array, props)}
+    return {
+        "name": "河段",
+        "style": {**REACH_BASE_STYLE, "weight": 2, "opacity": 0.7},
+        "data": feature_collection(gdf.geometry.array, props),
+    }
 
 
 def fit_overlays(fit: FitResult) -> list[dict]:
     """The changes of a fit as overlays: fitted boundary, area gained, area lost, dropped pieces."""
     out = [
-        {"name": "调整后边界", "style": PREVIEW_STYLES["result"],
-         "data": _collection([fit.geometry], [{TOOLTIP: tooltip_html("调整后边界", esc(format_area(fit.area_after_m2)))}])},
-        {"name": "增加的面积", "style": PREVIEW_STYLES["added"],
-         "data": _collection([fit.added], [{TOOLTIP: tooltip_html("增加", esc(format_area(fit.added_m2)))}])},
-        {"name": "减少的面积", "style": PREVIEW_STYLES["removed"],
-         "data": _collection([fit.removed], [{TOOLTIP: tooltip_html("减少", esc(format_area(fit.removed_m2)))}])},
+        {
+            "name": "调整后边界",
+            "style": PREVIEW_STYLES["result"],
+            "data": _collection(
+                [fit.geometry], [{TOOLTIP: tooltip_html("调整后边界", esc(format_area(fit.area_after_m2)))}]
+            ),
+        },
+        {
+            "name": "增加的面积",
+            "style": PREVIEW_STYLES["added"],
+            "data": _collection([fit.added], [{TOOLTIP: tooltip_html("增加", esc(format_area(fit.added_m2)))}]),
+        },
+        {
+            "name": "减少的面积",
+            "style": PREVIEW_STYLES["removed"],
+            "data": _collection([fit.removed], [{TOOLTIP: tooltip_html("减少", esc(format_area(fit.removed_m2)))}]),
+        },
     ]
     if fit.dropped_pieces:
         geoms = [p.geometry for p in fit.dropped_pieces]
-        props = [{TOOLTIP: tooltip_html(f"去除：{p.reason_label}",
-                                        esc(format_area(p.area_m2)),
-                                        esc(p.neighbour) if isinstance(p.neighbour, str) else "")}
-                 for p in fit.dropped_pieces]
+        props = [
+            {
+                TOOLTIP: tooltip_html(
+                    f"去除：{p.reason_label}",
+                    esc(format_area(p.area_m2)),
+                    esc(p.neighbour) if isinstance(p.neighbour, str) else "",
+                )
+            }
+            for p in fit.dropped_pieces
+        ]
         out.append({"name": "去除的部分", "style": PREVIEW_STYLES["dropped"], "data": _collection(geoms, props)})
     return out
 
@@ -135,23 +167,34 @@ def findings_overlay(findings: gpd.GeoDataFrame) -> dict:
             continue
         feature = {"properties": {"kind": row.kind, "rule": row.rule}, "geometry": {"type": geom.geom_type}}
         geoms.append(geom)
-        props.append({"style": finding_style(feature),
-                      TOOLTIP: tooltip_html(RULE_LABELS.get(row.rule, row.rule), esc(row.message))})
+        props.append(
+            {
+                "style": finding_style(feature),
+                TOOLTIP: tooltip_html(RULE_LABELS.get(row.rule, row.rule), esc(row.message)),
+            }
+        )
     return {"name": "剩余盲区", "style": {}, "data": _collection(geoms, props)}
 
 
 def version_overlay(version: GridVersionInfo) -> dict:
     """One version of a grid from its history, dashed orange."""
     when = version.saved_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if version.saved_at else "时间不详"
-    tip = tooltip_html(f"第 {version.version} 版：{version.name}", esc(f"{version.author_name or version.author} {when}"))
-    return {"name": f"第 {version.version} 版", "style": VERSION_STYLE,
-            "data": _collection([version.geometry], [{TOOLTIP: tip}])}
+    tip = tooltip_html(
+        f"第 {version.version} 版：{version.name}", esc(f"{version.author_name or version.author} {when}")
+    )
+    return {
+        "name": f"第 {version.version} 版",
+        "style": VERSION_STYLE,
+        "data": _collection([version.geometry], [{TOOLTIP: tip}]),
+    }
 
 
 def split_overlays(parts: list[BaseGeometry], names: tuple[str, str]) -> list[dict]:
     """The two parts of a split preview, each in its own colour with its name."""
-    return [{"name": names[i], "style": SPLIT_STYLES[i % 2],
-             "data": _collection([p], [{TOOLTIP: tooltip_html(names[i])}])} for i, p in enumerate(parts)]
+    return [
+        {"name": names[i], "style": SPLIT_STYLES[i % 2], "data": _collection([p], [{TOOLTIP: tooltip_html(names[i])}])}
+        for i, p in enumerate(parts)
+    ]
 
 
 def bounds_of(geoms: list[BaseGeometry | None]) -> list[list[float]] | None:

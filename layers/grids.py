@@ -164,7 +164,13 @@ def grids_layer(
         label_properties.append({"label_html": _label_html(title, color)})
 
     fg = shapes_group(
-        name, show=show, geometries=gdf.geometry.array, properties=properties, base=GRID_BASE_STYLE, style=style, extra_weight=1.5
+        name,
+        show=show,
+        geometries=gdf.geometry.array,
+        properties=properties,
+        base=GRID_BASE_STYLE,
+        style=style,
+        extra_weight=1.5,
     )
     if labels is None:
         ranks = [m.rank for m in members if m is not None]
@@ -175,9 +181,7 @@ def grids_layer(
     if labelled.any():
         points = shapely.point_on_surface(np.asarray(gdf.geometry.array)[labelled])
         folium.GeoJson(
-            feature_collection(
-                points, [p for p, keep in zip(label_properties, labelled, strict=True) if keep]
-            ),
+            feature_collection(points, [p for p, keep in zip(label_properties, labelled, strict=True) if keep]),
             name=f"{name}名称",
             control=False,
             point_to_layer=LABEL_POINT_TO_LAYER,

@@ -82,10 +82,25 @@ RECENT_TRACK_DAYS = 90
 """Patrol tracks started within this many days are drawn."""
 
 AWESOME_MARKER_COLORS = {
-    "red": "#d63e2a", "darkred": "#a23336", "lightred": "#ff8e7f", "orange": "#f69730", "beige": "#ffcb92",
-    "green": "#72b026", "darkgreen": "#728224", "lightgreen": "#bbf970", "blue": "#38aadd", "darkblue": "#0067a3",
-    "lightblue": "#8adaff", "purple": "#d252b9", "darkpurple": "#5b396b", "pink": "#ff91ea", "cadetblue": "#436978",
-    "white": "#fbfbfb", "gray": "#575757", "lightgray": "#a3a3a3", "black": "#303030",
+    "red": "#d63e2a",
+    "darkred": "#a23336",
+    "lightred": "#ff8e7f",
+    "orange": "#f69730",
+    "beige": "#ffcb92",
+    "green": "#72b026",
+    "darkgreen": "#728224",
+    "lightgreen": "#bbf970",
+    "blue": "#38aadd",
+    "darkblue": "#0067a3",
+    "lightblue": "#8adaff",
+    "purple": "#d252b9",
+    "darkpurple": "#5b396b",
+    "pink": "#ff91ea",
+    "cadetblue": "#436978",
+    "white": "#fbfbfb",
+    "gray": "#575757",
+    "lightgray": "#a3a3a3",
+    "black": "#303030",
 }
 """CSS colours of Leaflet.awesome-markers' marker colour names (for the legend)."""
 
@@ -123,8 +138,16 @@ def reach_layer_data(reaches: gpd.GeoDataFrame, *, tolerance_m: float = DISPLAY_
         styles.append(_style(REACH_BASE_STYLE, reach_style, {"level": level.value if level else text(row.level)}))
         river = text(row.river_name)
         tips.append([text(row.name), f"所属河流：{river}" if river else "", f"{label(level, row.level)}河段"])
-    return pack_layer("reach", reaches.geometry, geometry="line", ids=list(reaches["id"]), styles=styles,
-                      tooltips=tips, hover_weight=2, tolerance_m=tolerance_m)
+    return pack_layer(
+        "reach",
+        reaches.geometry,
+        geometry="line",
+        ids=list(reaches["id"]),
+        styles=styles,
+        tooltips=tips,
+        hover_weight=2,
+        tolerance_m=tolerance_m,
+    )
 
 
 def grid_layer_data(
@@ -144,11 +167,13 @@ def grid_layer_data(
         illustrative = truthy(row.illustrative)
         styles.append(_style(GRID_BASE_STYLE, grid_style, {"level": level.value, "illustrative": illustrative}))
         main = text(row.main_responsible)
-        tips.append([
-            text(row.name) + ("（示意）" if illustrative else ""),
-            level.label,
-            f"主要责任人：{main}" if main else "",
-        ])
+        tips.append(
+            [
+                text(row.name) + ("（示意）" if illustrative else ""),
+                level.label,
+                f"主要责任人：{main}" if main else "",
+            ]
+        )
     if labels and len(subset):
         present = subset.geometry.notna() & ~subset.geometry.is_empty
         lonlat = subset[present]
@@ -157,9 +182,18 @@ def grid_layer_data(
         points = shapely.point_on_surface(np.asarray(lonlat.geometry.array, dtype=object))
         for name, pt in zip(lonlat["name"], points, strict=True):
             label_rows.append((pt.y, pt.x, text(name), color))
-    return pack_layer("grid", subset.geometry, geometry="area", ids=list(subset["id"]), styles=styles,
-                      tooltips=tips, labels=label_rows, label_min_zoom=label_zoom(subset) if label_rows else None,
-                      hover_weight=1.5, tolerance_m=tolerance_m)
+    return pack_layer(
+        "grid",
+        subset.geometry,
+        geometry="area",
+        ids=list(subset["id"]),
+        styles=styles,
+        tooltips=tips,
+        labels=label_rows,
+        label_min_zoom=label_zoom(subset) if label_rows else None,
+        hover_weight=1.5,
+        tolerance_m=tolerance_m,
+    )
 
 
 LABEL_WIDTH_PX = 90
@@ -205,8 +239,16 @@ def track_layer_data(tracks: gpd.GeoDataFrame, *, tolerance_m: float = DISPLAY_T
     for row in tracks.itertuples(index=False):
         period = " — ".join(t for t in (local_time(row.started_at), local_time(row.ended_at)) if t)
         tips.append([f"巡河轨迹：{text(row.person_name)}", period, format_length(row.length_m)])
-    return pack_layer("track", tracks.geometry, geometry="line", ids=list(tracks["id"]), styles=[style] * len(tracks),
-                      tooltips=tips, hover_weight=2, tolerance_m=tolerance_m)
+    return pack_layer(
+        "track",
+        tracks.geometry,
+        geometry="line",
+        ids=list(tracks["id"]),
+        styles=[style] * len(tracks),
+        tooltips=tips,
+        hover_weight=2,
+        tolerance_m=tolerance_m,
+    )
 
 
 def incident_layer_data(incidents: gpd.GeoDataFrame, *, cluster: bool | None = None) -> PackedLayer:
@@ -221,18 +263,36 @@ def incident_layer_data(incidents: gpd.GeoDataFrame, *, cluster: bool | None = N
         status = enum_member(IncidentStatus, row.status, what="事件")
         severity = enum_member(Severity, row.severity, what="事件")
         category = enum_member(Category, row.category, what="事件")
-        styles.append(_style(INCIDENT_BASE_STYLE, incident_style, {
-            "status": status.value if status else text(row.status),
-            "severity": severity.value if severity else text(row.severity),
-        }))
-        tips.append([
-            f"事件 {text(row.code)}",
-            text(row.title),
-            " · ".join(t for t in (label(status, row.status), label(category, row.category),
-                                   label(severity, row.severity)) if t),
-        ])
-    return pack_layer("incident", incidents.geometry, geometry="dot", ids=list(incidents["id"]), styles=styles,
-                      tooltips=tips, cluster=cluster)
+        styles.append(
+            _style(
+                INCIDENT_BASE_STYLE,
+                incident_style,
+                {
+                    "status": status.value if status else text(row.status),
+                    "severity": severity.value if severity else text(row.severity),
+                },
+            )
+        )
+        tips.append(
+            [
+                f"事件 {text(row.code)}",
+                text(row.title),
+                " · ".join(
+                    t
+                    for t in (label(status, row.status), label(category, row.category), label(severity, row.severity))
+                    if t
+                ),
+            ]
+        )
+    return pack_layer(
+        "incident",
+        incidents.geometry,
+        geometry="dot",
+        ids=list(incidents["id"]),
+        styles=styles,
+        tooltips=tips,
+        cluster=cluster,
+    )
 
 
 def object_layer_data(objects: gpd.GeoDataFrame, *, cluster: bool | None = None) -> PackedLayer:
@@ -248,8 +308,15 @@ def object_layer_data(objects: gpd.GeoDataFrame, *, cluster: bool | None = None)
         styles.append(_style(OBJECT_BASE_STYLE, object_style, {"category": code}))
         grid = text(row.grid_name)
         tips.append([text(row.name), label(category, row.category), f"所属网格：{grid}" if grid else ""])
-    return pack_layer("object", objects.geometry, geometry="pin", ids=list(objects["id"]), styles=styles,
-                      tooltips=tips, cluster=cluster)
+    return pack_layer(
+        "object",
+        objects.geometry,
+        geometry="pin",
+        ids=list(objects["id"]),
+        styles=styles,
+        tooltips=tips,
+        cluster=cluster,
+    )
 
 
 def gap_layer_data(findings: gpd.GeoDataFrame, *, tolerance_m: float = DISPLAY_TOLERANCE_M) -> PackedLayer:
@@ -265,10 +332,21 @@ def gap_layer_data(findings: gpd.GeoDataFrame, *, tolerance_m: float = DISPLAY_T
         gaps = gaps[gaps.geom_type.isin(["LineString", "MultiLineString"]).to_numpy()]
     styles = [_style({}, finding_style, {"kind": "coverage", "rule": r}, "LineString") for r in gaps["rule"]]
     tips = [[RULE_LABELS.get(r, r), text(m)] for r, m in zip(gaps["rule"], gaps["message"], strict=True)]
-    geoms = gpd.GeoSeries(shapely.force_2d(np.asarray(gaps.geometry.array, dtype=object)), crs=gaps.crs) if len(gaps) \
+    geoms = (
+        gpd.GeoSeries(shapely.force_2d(np.asarray(gaps.geometry.array, dtype=object)), crs=gaps.crs)
+        if len(gaps)
         else gaps.geometry
-    return pack_layer("gap", geoms, geometry="line", ids=list(range(len(gaps))), styles=styles, tooltips=tips,
-                      hover_weight=2, tolerance_m=tolerance_m)
+    )
+    return pack_layer(
+        "gap",
+        geoms,
+        geometry="line",
+        ids=list(range(len(gaps))),
+        styles=styles,
+        tooltips=tips,
+        hover_weight=2,
+        tolerance_m=tolerance_m,
+    )
 
 
 # =============================================================================================
@@ -308,12 +386,18 @@ def _base_group(code: str, *, show: bool, tianditu_key: str | None) -> folium.Fe
     if code in _TIANDITU:
         for layer in _TIANDITU[code]:
             folium.TileLayer(
-                tiles=tianditu_url(layer, (tianditu_key or "").strip()), attr=TIANDITU_ATTRIBUTION, name=layer,
-                subdomains=TIANDITU_SUBDOMAINS, max_zoom=MAX_ZOOM, overlay=True, control=False,
+                tiles=tianditu_url(layer, (tianditu_key or "").strip()),
+                attr=TIANDITU_ATTRIBUTION,
+                name=layer,
+                subdomains=TIANDITU_SUBDOMAINS,
+                max_zoom=MAX_ZOOM,
+                overlay=True,
+                control=False,
             ).add_to(fg)
     elif code == "osm":
-        folium.TileLayer(tiles=OSM_URL, attr=OSM_ATTRIBUTION, name="OpenStreetMap", max_zoom=MAX_ZOOM,
-                         overlay=True, control=False).add_to(fg)
+        folium.TileLayer(
+            tiles=OSM_URL, attr=OSM_ATTRIBUTION, name="OpenStreetMap", max_zoom=MAX_ZOOM, overlay=True, control=False
+        ).add_to(fg)
     LayerTag("base", code).add_to(fg)
     return fg
 
@@ -365,16 +449,24 @@ def legend_swatch(kind: str, style: Mapping[str, Any]) -> str:
     if kind == "line":
         dash = "dashed" if style.get("dashArray") else "solid"
         width = min(max(int(float(style.get("weight", 3))), 2), 6)
-        return (f'<span style="display:inline-block;width:18px;height:0;border-top:{width}px {dash} {color};'
-                'vertical-align:middle"></span>')
+        return (
+            f'<span style="display:inline-block;width:18px;height:0;border-top:{width}px {dash} {color};'
+            'vertical-align:middle"></span>'
+        )
     if kind == "area":
-        return (f'<span style="display:inline-block;width:13px;height:9px;border:2px dashed {color};'
-                f'background:{color}22;vertical-align:middle"></span>')
+        return (
+            f'<span style="display:inline-block;width:13px;height:9px;border:2px dashed {color};'
+            f'background:{color}22;vertical-align:middle"></span>'
+        )
     if kind == "pin":
-        return (f'<span style="display:inline-block;width:10px;height:10px;border-radius:50% 50% 50% 0;'
-                f'transform:rotate(-45deg);background:{color};vertical-align:middle"></span>')
-    return (f'<span style="display:inline-block;width:10px;height:10px;border-radius:50%;background:{color};'
-            'box-shadow:0 0 0 1px #fff,0 0 0 2px #aaa;vertical-align:middle"></span>')
+        return (
+            f'<span style="display:inline-block;width:10px;height:10px;border-radius:50% 50% 50% 0;'
+            f'transform:rotate(-45deg);background:{color};vertical-align:middle"></span>'
+        )
+    return (
+        f'<span style="display:inline-block;width:10px;height:10px;border-radius:50%;background:{color};'
+        'box-shadow:0 0 0 1px #fff,0 0 0 2px #aaa;vertical-align:middle"></span>'
+    )
 
 
 def legend_item(mark: str, caption: str) -> str:
@@ -385,8 +477,9 @@ def legend_item(mark: str, caption: str) -> str:
 def legend_row(title: str, items: Sequence[str]) -> str:
     """One wrapping row of legend items under an optional bold title."""
     head = f'<b style="color:#444;font-weight:600">{html.escape(title)}</b>' if title else ""
-    return ('<div style="display:flex;flex-wrap:wrap;column-gap:9px;align-items:center">'
-            + head + "".join(items) + "</div>")
+    return (
+        '<div style="display:flex;flex-wrap:wrap;column-gap:9px;align-items:center">' + head + "".join(items) + "</div>"
+    )
 
 
 LEGEND_STATUS = (
@@ -414,14 +507,27 @@ def legend_html(*, categories: Sequence[str] = (), gaps: bool = True, tracks: bo
     if tracks:
         lines.append(legend_item(legend_swatch("line", TRACK_BASE_STYLE), "巡河轨迹"))
     if gaps:
-        lines += [legend_item(legend_swatch("line", FINDING_STYLES["uncovered"]), "未覆盖河段（盲区）"),
-                  legend_item(legend_swatch("line", FINDING_STYLES["overlap"]), "重复覆盖")]
+        lines += [
+            legend_item(legend_swatch("line", FINDING_STYLES["uncovered"]), "未覆盖河段（盲区）"),
+            legend_item(legend_swatch("line", FINDING_STYLES["overlap"]), "重复覆盖"),
+        ]
     rows = [legend_row("", lines)]
-    rows.append(legend_row("", [legend_item(legend_swatch("area", GRID_LEVEL_STYLE[level]), level.label)
-                                for level in GridLevel]
-                           + ['<span style="color:#666">（虚线为示意边界）</span>']))
-    rows.append(legend_row("事件", [legend_item(legend_swatch("dot", {"color": STATUS_COLORS[status]}), caption)
-                                  for status, caption in LEGEND_STATUS]))
+    rows.append(
+        legend_row(
+            "",
+            [legend_item(legend_swatch("area", GRID_LEVEL_STYLE[level]), level.label) for level in GridLevel]
+            + ['<span style="color:#666">（虚线为示意边界）</span>'],
+        )
+    )
+    rows.append(
+        legend_row(
+            "事件",
+            [
+                legend_item(legend_swatch("dot", {"color": STATUS_COLORS[status]}), caption)
+                for status, caption in LEGEND_STATUS
+            ],
+        )
+    )
     pins = []
     for code in categories:
         try:

@@ -195,7 +195,9 @@ def picked_point_layer(lon: float, lat: float, *, name: str = "上报位置") ->
         Layer name.
     """
     fg = folium.FeatureGroup(name=name, control=False)
-    for radius, style in ((12, {"color": "#d32f2f", "weight": 3, "fill": False}),
-                          (3, {"color": "#d32f2f", "weight": 1, "fill": True, "fill_opacity": 1})):
+    for radius, style in (
+        (12, {"color": "#d32f2f", "weight": 3, "fill": False}),
+        (3, {"color": "#d32f2f", "weight": 1, "fill": True, "fill_opacity": 1}),
+    ):
         folium.CircleMarker(location=[lat, lon], radius=radius, **style).add_to(fg)
     return localize(fg)

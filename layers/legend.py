@@ -33,11 +33,20 @@ _TEMPLATE = Template(
 
 def _swatch(kind: str, color: str, label: str) -> str:
     if kind == "line":
-        mark = f'<span style="display:inline-block;width:18px;height:0;border-top:3px solid {color};vertical-align:middle"></span>'
+        mark = (
+            f'<span style="display:inline-block;width:18px;height:0;border-top:3px solid {color};vertical-align:midd'
+            'le"></span>'
+        )
     elif kind == "area":
-        mark = f'<span style="display:inline-block;width:14px;height:10px;border:2px solid {color};vertical-align:middle"></span>'
+        mark = (
+            f'<span style="display:inline-block;width:14px;height:10px;border:2px solid {color};vertical-align:middl'
+            'e"></span>'
+        )
     else:
-        mark = f'<span style="display:inline-block;width:10px;height:10px;border-radius:50%;background:{color};vertical-align:middle"></span>'
+        mark = (
+            f'<span style="display:inline-block;width:10px;height:10px;border-radius:50%;background:{color};vertical'
+            '-align:middle"></span>'
+        )
     return f"<div>{mark}&nbsp;{escape(label)}</div>"
 
 

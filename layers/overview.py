@@ -40,7 +40,9 @@ def overview_map(data: MapData, *, basemap: str, tianditu_key: str | None, fit: 
     for level in GridLevel:
         subset = data.grids[data.grids["level"] == level.value]
         if len(subset):
-            grids_layer(subset, level=level, show=level is not GridLevel.COUNTY, labels=level is GridLevel.VILLAGE).add_to(m)
+            grids_layer(
+                subset, level=level, show=level is not GridLevel.COUNTY, labels=level is GridLevel.VILLAGE
+            ).add_to(m)
     if len(data.reaches):
         reaches_layer(data.reaches).add_to(m)
     if len(data.tracks):

@@ -439,10 +439,19 @@ def pack_layer(
     if labels and label_min_zoom is not None:
         spec["lz"] = int(label_min_zoom)
     if labels:
-        spec["lb"] = [[round(float(lat), PRECISION), round(float(lon), PRECISION), str(text), str(color)]
-                      for lat, lon, text, color in labels]
-    return PackedLayer(kind=kind, geometry=geometry, js=js_literal(spec), n_features=n_kept, n_vertices=n_vertices,
-                       clustered=bool(clustered), info=info)
+        spec["lb"] = [
+            [round(float(lat), PRECISION), round(float(lon), PRECISION), str(text), str(color)]
+            for lat, lon, text, color in labels
+        ]
+    return PackedLayer(
+        kind=kind,
+        geometry=geometry,
+        js=js_literal(spec),
+        n_features=n_kept,
+        n_vertices=n_vertices,
+        clustered=bool(clustered),
+        info=info,
+    )
 
 
 # =============================================================================================
@@ -593,7 +602,7 @@ def parse_ref(text: Any) -> tuple[str, str] | None:
     text = text.strip()
     if not text.startswith(REF_PREFIX):
         return None
-    kind, sep, ident = text[len(REF_PREFIX):].partition(":")
+    kind, sep, ident = text[len(REF_PREFIX) :].partition(":")
     if not sep or not kind.isalpha() or ident == "" or any(c.isspace() for c in ident):
         return None
     return kind, ident

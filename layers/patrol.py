@@ -82,9 +82,7 @@ def tracks_layer(
                 "person_name": json_value(row.person_name),
                 "started_at": json_value(row.started_at),
                 "length_m": json_value(row.length_m),
-                TOOLTIP: tooltip_html(
-                    f"巡河轨迹：{text(row.person_name)}", esc(period), esc(length)
-                ),
+                TOOLTIP: tooltip_html(f"巡河轨迹：{text(row.person_name)}", esc(period), esc(length)),
                 POPUP: table_html(
                     "巡河轨迹",
                     [

@@ -39,16 +39,22 @@ PLAYBACK_STYLE: Style = {"color": "#6a1b9a", "weight": 5, "opacity": 0.9}
 def coverage_layer_data(stretches: gpd.GeoDataFrame) -> PackedLayer:
     """Stretches of :func:`gis.patrol.service.coverage_frame` coloured by ``status``; the tooltip
     names the reach, the 桩号 and the reach's share patrolled; a click selects the reach."""
-    require_columns(stretches, ("reach_id", "reach", "status", "stations", "length_m", "share"),
-                    "河段巡查覆盖")
+    require_columns(stretches, ("reach_id", "reach", "status", "stations", "length_m", "share"), "河段巡查覆盖")
     styles, tips = [], []
     for row in stretches.itertuples(index=False):
         styles.append(dict(COVERAGE_STYLES.get(row.status, COVERAGE_STYLES["never"])))
         share = "" if row.share is None or not np.isfinite(row.share) else f"本期全河段覆盖率 {row.share:.0%}"
         what = f"{COVERAGE_LABELS.get(row.status, '')}：{row.stations}（{format_length(row.length_m)}）"
         tips.append([text(row.reach), what, share])
-    return pack_layer("reach", stretches.geometry, geometry="line", ids=list(stretches["reach_id"]), styles=styles,
-                      tooltips=tips, hover_weight=2)
+    return pack_layer(
+        "reach",
+        stretches.geometry,
+        geometry="line",
+        ids=list(stretches["reach_id"]),
+        styles=styles,
+        tooltips=tips,
+        hover_weight=2,
+    )
 
 
 def track_layer_data(tracks: gpd.GeoDataFrame, *, uncounted: Collection[int] = ()) -> PackedLayer:
@@ -64,27 +70,38 @@ def track_layer_data(tracks: gpd.GeoDataFrame, *, uncounted: Collection[int] = (
         bad = row.id in uncounted
         styles.append({**base, **UNCOUNTED_TRACK_STYLE} if bad else dict(base))
         period = " — ".join(t for t in (local_time(row.started_at), local_time(row.ended_at)) if t)
-        tips.append([f"巡河轨迹：{text(row.person_name)}", period, format_length(row.length_m),
-                     "不计入考核（点击查看原因）" if bad else "点击查看摘要"])
-    return pack_layer("track", tracks.geometry, geometry="line", ids=list(tracks["id"]), styles=styles,
-                      tooltips=tips, hover_weight=3)
+        tips.append(
+            [
+                f"巡河轨迹：{text(row.person_name)}",
+                period,
+                format_length(row.length_m),
+                "不计入考核（点击查看原因）" if bad else "点击查看摘要",
+            ]
+        )
+    return pack_layer(
+        "track", tracks.geometry, geometry="line", ids=list(tracks["id"]), styles=styles, tooltips=tips, hover_weight=3
+    )
 
 
-def patrol_overlays(stretches: gpd.GeoDataFrame, tracks: gpd.GeoDataFrame, *,
-                    uncounted: Collection[int] = ()) -> list[Overlay]:
+def patrol_overlays(
+    stretches: gpd.GeoDataFrame, tracks: gpd.GeoDataFrame, *, uncounted: Collection[int] = ()
+) -> list[Overlay]:
     """Overlays of the 巡河管理 map, bottom to top: coverage, tracks."""
-    return [Overlay("coverage", "河段巡查覆盖", coverage_layer_data(stretches)),
-            Overlay("tracks", "巡河轨迹", track_layer_data(tracks, uncounted=uncounted))]
+    return [
+        Overlay("coverage", "河段巡查覆盖", coverage_layer_data(stretches)),
+        Overlay("tracks", "巡河轨迹", track_layer_data(tracks, uncounted=uncounted)),
+    ]
 
 
 def patrol_legend_html() -> str:
     """Legend of the 巡河管理 map (no user text)."""
-    items = [legend_item(legend_swatch("line", COVERAGE_STYLES["patrolled"]), COVERAGE_LABELS["patrolled"]),
-             legend_item(legend_swatch("line", COVERAGE_STYLES["never"]), COVERAGE_LABELS["never"]),
-             legend_item(legend_swatch("line", {**TRACK_BASE_STYLE, "color": "#1b5e20"}), "巡河轨迹"),
-             legend_item(legend_swatch("line", {**TRACK_BASE_STYLE, **UNCOUNTED_TRACK_STYLE}),
-                         "不计入考核的轨迹"),
-             legend_item(legend_swatch("dot", PLAYBACK_STYLE), "回放位置")]
+    items = [
+        legend_item(legend_swatch("line", COVERAGE_STYLES["patrolled"]), COVERAGE_LABELS["patrolled"]),
+        legend_item(legend_swatch("line", COVERAGE_STYLES["never"]), COVERAGE_LABELS["never"]),
+        legend_item(legend_swatch("line", {**TRACK_BASE_STYLE, "color": "#1b5e20"}), "巡河轨迹"),
+        legend_item(legend_swatch("line", {**TRACK_BASE_STYLE, **UNCOUNTED_TRACK_STYLE}), "不计入考核的轨迹"),
+        legend_item(legend_swatch("dot", PLAYBACK_STYLE), "回放位置"),
+    ]
     return "<details open><summary>图例</summary>" + legend_row("", items) + "</details>"
 
 
@@ -106,8 +123,16 @@ def playback_group(path: Sequence[tuple[float, float]], *, label: str, name: str
     latlon = [(float(lat), float(lon)) for lon, lat in path]
     if len(latlon) >= 2:
         folium.PolyLine(latlon, **PLAYBACK_STYLE).add_to(fg)
-    folium.CircleMarker(latlon[-1], radius=8, color="#ffffff", weight=2, fill=True, fill_opacity=1.0,
-                        fill_color=PLAYBACK_STYLE["color"], tooltip=folium.Tooltip(esc(label))).add_to(fg)
+    folium.CircleMarker(
+        latlon[-1],
+        radius=8,
+        color="#ffffff",
+        weight=2,
+        fill=True,
+        fill_opacity=1.0,
+        fill_color=PLAYBACK_STYLE["color"],
+        tooltip=folium.Tooltip(esc(label)),
+    ).add_to(fg)
     return localize(fg)
 
 

@@ -22,9 +22,14 @@ SELECTED_REACH_STYLE = {"color": "#0d47a1", "weight": 8}
 def _grid_frame(grid: PublicGrid) -> gpd.GeoDataFrame:
     names = {post: "、".join(p.name for p in grid.people(post)) for post in GridRole}
     row = {
-        "id": grid.id, "name": grid.name, "level": grid.level, "parent_name": grid.parent_name,
-        "responsible_body": grid.responsible_body, "main_responsible": names[GridRole.MAIN_RESPONSIBLE],
-        "township_supervisor": names[GridRole.TOWNSHIP_SUPERVISOR], "illustrative": grid.illustrative,
+        "id": grid.id,
+        "name": grid.name,
+        "level": grid.level,
+        "parent_name": grid.parent_name,
+        "responsible_body": grid.responsible_body,
+        "main_responsible": names[GridRole.MAIN_RESPONSIBLE],
+        "township_supervisor": names[GridRole.TOWNSHIP_SUPERVISOR],
+        "illustrative": grid.illustrative,
     }
     return gpd.GeoDataFrame([row], columns=list(GRID_COLUMNS), geometry=[grid.geometry], crs=STORE_CRS)
 
@@ -71,6 +76,7 @@ def disclosure_map(
     if grid.reaches:
         reaches_layer(_reach_frame(grid), name="监管河段").add_to(m)
     if focus is not None:
-        reaches_layer(_reach_frame(grid, {focus.id}), name="所选河段",
-                      style=lambda feature: SELECTED_REACH_STYLE).add_to(m)
+        reaches_layer(
+            _reach_frame(grid, {focus.id}), name="所选河段", style=lambda feature: SELECTED_REACH_STYLE
+        ).add_to(m)
     return finish_map(m, collapsed=True)

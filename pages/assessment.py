@@ -46,8 +46,10 @@ def excel_bytes(result, rows) -> bytes:  # type: ignore[no-untyped-def]
 
 
 st.title("考核评价")
-st.caption("按巡河、事件处置、横向到边、纵向到底和公示牌等指标，对各级网格计算得分并在同级网格间排名；"
-           "每年各网格自评，上级网格评价下级网格，结果逐级汇总。")
+st.caption(
+    "按巡河、事件处置、横向到边、纵向到底和公示牌等指标，对各级网格计算得分并在同级网格间排名；"
+    "每年各网格自评，上级网格评价下级网格，结果逐级汇总。"
+)
 
 this_year = clock.today().year
 c1, c2, c3 = st.columns([1, 1, 2])
@@ -64,8 +66,7 @@ visible = scope_key()  # an account bound to a grid: its grid and those below
 if visible is not None:
     result, rows = limit_assessment(result, rows, Scope(frozenset(visible)))
 levels = [lv.value for lv in GridLevel if any(g.level == lv.value for g in result.grids)]
-level = c3.radio("网格层级", levels, index=len(levels) - 1, horizontal=True,
-                 format_func=lambda v: GridLevel(v).label)
+level = c3.radio("网格层级", levels, index=len(levels) - 1, horizontal=True, format_func=lambda v: GridLevel(v).label)
 for note in result.warnings:
     st.info(note)
 
@@ -80,13 +81,20 @@ with tab_scores:
         m1, m2, m3, m4 = st.columns(4)
         m1.metric("网格数", len(grids))
         m2.metric("巡河完成率", "不考核" if not required else f"{done / required:.0%}")
-        m3.metric("发现问题 / 超期", f"{sum(g.indicators['incidents_found'] for g in grids)} / "
-                  f"{sum(g.indicators['overdue'] for g in grids)}")
+        m3.metric(
+            "发现问题 / 超期",
+            f"{sum(g.indicators['incidents_found'] for g in grids)} / {sum(g.indicators['overdue'] for g in grids)}",
+        )
         m4.metric("同级最高分", "—" if best.score is None else f"{best.score:.1f}")
     table = result.table(level)
-    pct = {h: st.column_config.NumberColumn(h, format="percent") for h in
-           (INDICATOR_LABELS[k] for k in ("patrol_rate", "river_patrolled_share", "accept_rate", "close_rate",
-                                         "coverage_rate")) if h in table}
+    pct = {
+        h: st.column_config.NumberColumn(h, format="percent")
+        for h in (
+            INDICATOR_LABELS[k]
+            for k in ("patrol_rate", "river_patrolled_share", "accept_rate", "close_rate", "coverage_rate")
+        )
+        if h in table
+    }
     st.dataframe(table, hide_index=True, width="stretch", column_config=pct)
     st.subheader("各网格得分比较")
     chart = pd.DataFrame({"网格": [g.grid for g in grids], "百分制得分": [g.score for g in grids]})
@@ -96,18 +104,27 @@ with tab_scores:
     if names:
         pick = st.selectbox("查看网格的问题明细", list(names), format_func=lambda i: names[i], key="detail_grid")
         ind = result.get(pick).indicators
-        details = ([("横向到边", m) for m in ind["coverage_findings"]]
-                   + [("纵向到底", m) for m in ind["vertical_findings"]])
+        details = [("横向到边", m) for m in ind["coverage_findings"]] + [
+            ("纵向到底", m) for m in ind["vertical_findings"]
+        ]
         if details:
             st.dataframe(pd.DataFrame(details, columns=["类别", "说明"]), hide_index=True, width="stretch")
         else:
             st.success("该网格没有盲区、重复覆盖或缺员问题。")
-    st.download_button("下载考核汇总表 Excel", excel_bytes(result, rows), file_name=f"考核评价_{period}.xlsx",
-                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    st.download_button(
+        "下载考核汇总表 Excel",
+        excel_bytes(result, rows),
+        file_name=f"考核评价_{period}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
     with st.expander("评分细则"):
-        st.dataframe(pd.DataFrame(result.rubric.items()).rename(
-            columns={"code": "代码", "label": "考核项", "weight": "分值", "basis": "评分方法"}),
-            hide_index=True, width="stretch")
+        st.dataframe(
+            pd.DataFrame(result.rubric.items()).rename(
+                columns={"code": "代码", "label": "考核项", "weight": "分值", "basis": "评分方法"}
+            ),
+            hide_index=True,
+            width="stretch",
+        )
 
 with tab_trend:
     trend = run_trend(version, int(year))
@@ -121,21 +138,41 @@ with tab_trend:
         rate = shown.pivot_table(index="month", columns="grid", values="patrol_rate")
         st.markdown("**巡河完成率（逐月）**")
         st.line_chart(rate, height=240)
-        counts = shown.groupby("month")[["incidents_found", "overdue"]].sum().rename(
-            columns={"incidents_found": "发现问题", "overdue": "超期"})
+        counts = (
+            shown.groupby("month")[["incidents_found", "overdue"]]
+            .sum()
+            .rename(columns={"incidents_found": "发现问题", "overdue": "超期"})
+        )
         st.markdown("**发现问题与超期（件，逐月合计）**")
         st.bar_chart(counts, height=240, stack=False)
 
 with tab_eval:
     roll = pd.DataFrame(rows)
     if len(roll):
-        view = roll[roll["level"] == level][["grid", "parent", "system_score", "self_total", "upper_total", "final",
-                                             "final_source_label", "lower_mean"]]
-        st.dataframe(view.astype(object).where(view.notna(), "—").rename(columns={"grid": "网格", "parent": "上级网格", "system_score": "系统评分",
-                                          "self_total": "自评得分", "upper_total": "上级评价得分", "final": "最终得分",
-                                          "final_source_label": "最终得分来源", "lower_mean": "下级平均分"}),
-                     hide_index=True, width="stretch")
-    st.caption("最终得分：有已提交的上级评价取上级评价，否则取已提交的自评，否则取系统评分。提交后即锁定，修改须新建版本并说明原因。")
+        view = roll[roll["level"] == level][
+            ["grid", "parent", "system_score", "self_total", "upper_total", "final", "final_source_label", "lower_mean"]
+        ]
+        st.dataframe(
+            view.astype(object)
+            .where(view.notna(), "—")
+            .rename(
+                columns={
+                    "grid": "网格",
+                    "parent": "上级网格",
+                    "system_score": "系统评分",
+                    "self_total": "自评得分",
+                    "upper_total": "上级评价得分",
+                    "final": "最终得分",
+                    "final_source_label": "最终得分来源",
+                    "lower_mean": "下级平均分",
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+    st.caption(
+        "最终得分：有已提交的上级评价取上级评价，否则取已提交的自评，否则取系统评分。提交后即锁定，修改须新建版本并说明原因。"
+    )
     actor = current_actor()
     if actor is None or not actor.can("assessment.write"):
         st.info("登录具有“填写考核评价”权限的账号（工作人员、管理员）后可填写自评和上级评价。")
@@ -145,16 +182,34 @@ with tab_eval:
         home = home_grid(s, actor)
     ids = list(all_names)
     f1, f2 = st.columns(2)
-    gid = f1.selectbox("评价的网格", ids, index=ids.index(home) if home in ids else 0,
-                       format_func=lambda i: all_names[i], key="eval_grid")
+    gid = f1.selectbox(
+        "评价的网格",
+        ids,
+        index=ids.index(home) if home in ids else 0,
+        format_func=lambda i: all_names[i],
+        key="eval_grid",
+    )
     kind = f2.radio("评价类型", list(KINDS), format_func=lambda k: KINDS[k], horizontal=True, key="eval_kind")
     with get_store().session() as s:
         history = editions(s, gid, year, kind)
     current = history[-1] if history else None
     if history:
-        st.dataframe(pd.DataFrame([{"版本": e.edition, "状态": STATUS_LABELS.get(e.status, e.status), "总分": e.total,
-                                    "填写人": e.author, "更改原因": e.change_reason} for e in history]),
-                     hide_index=True, width="stretch")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "版本": e.edition,
+                        "状态": STATUS_LABELS.get(e.status, e.status),
+                        "总分": e.total,
+                        "填写人": e.author,
+                        "更改原因": e.change_reason,
+                    }
+                    for e in history
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
     if current is not None and current.status == "submitted":
         st.warning(f"第 {current.edition} 版已提交并锁定。")
         reason = st.text_input("更改原因（新建版本时必填）", key="eval_reason")
@@ -176,8 +231,13 @@ with tab_eval:
                 if start is None:
                     start = system.get(item["code"]) or 0.0
                 scores[item["code"]] = cols[k % 4].number_input(
-                    f"{item['label']}（满分 {item['weight']:g}）", min_value=0.0, max_value=float(item["weight"]),
-                    value=float(min(start, item["weight"])), step=0.5, key=f"eval_{gid}_{kind}_{item['code']}")
+                    f"{item['label']}（满分 {item['weight']:g}）",
+                    min_value=0.0,
+                    max_value=float(item["weight"]),
+                    value=float(min(start, item["weight"])),
+                    step=0.5,
+                    key=f"eval_{gid}_{kind}_{item['code']}",
+                )
             comment = st.text_area("评价说明", value=current.comment if current is not None else "", max_chars=4000)
             b1, b2 = st.columns(2)
             save = b1.form_submit_button("保存草稿")
@@ -185,8 +245,16 @@ with tab_eval:
         if save or submit:
             try:
                 with get_store().session(actor) as s:
-                    save_evaluation(s, gid, year, kind, scores, comment, submit=submit,
-                                    expected_version=current.version if current is not None else None)
+                    save_evaluation(
+                        s,
+                        gid,
+                        year,
+                        kind,
+                        scores,
+                        comment,
+                        submit=submit,
+                        expected_version=current.version if current is not None else None,
+                    )
             except RiverGridError as exc:
                 show_error(exc)
             else:

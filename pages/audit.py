@@ -19,8 +19,10 @@ from ui.state import (
 
 viewer = require_permission("audit.read")
 st.title("修改记录")
-st.caption("每一次新增、修改、删除都记录操作人、时间以及修改前后的内容（密码、上报人联系方式不记录，查看联系方式另记一条）；"
-           "管理员可以撤销他人的修改。修改记录只能追加，任何人都不能改动或删除。")
+st.caption(
+    "每一次新增、修改、删除都记录操作人、时间以及修改前后的内容（密码、上报人联系方式不记录，查看联系方式另记一条）；"
+    "管理员可以撤销他人的修改。修改记录只能追加，任何人都不能改动或删除。"
+)
 
 FLASH = "audit_flash"
 flash = st.session_state.pop(FLASH, None)
@@ -44,8 +46,15 @@ st.dataframe(
     hide_index=True,
     use_container_width=True,
     column_config={
-        "id": "编号", "at": "时间", "username": "操作人", "action": "操作", "table": "数据表", "row_id": "记录号",
-        "name": "名称", "fields": "涉及字段", "undone": st.column_config.CheckboxColumn("已撤销"),
+        "id": "编号",
+        "at": "时间",
+        "username": "操作人",
+        "action": "操作",
+        "table": "数据表",
+        "row_id": "记录号",
+        "name": "名称",
+        "fields": "涉及字段",
+        "undone": st.column_config.CheckboxColumn("已撤销"),
         "undo_of": st.column_config.NumberColumn("撤销的记录", format="%d"),
     },
 )

@@ -31,7 +31,7 @@ def run_check(version: int, level: str, min_gap_m: float):  # type: ignore[no-un
 st.title("盲区检查")
 st.caption("横向到边：每段河道是否都在网格内、有无重复划分；纵向到底：每个网格是否都有责任人；以及网格边界的拓扑问题。")
 c1, c2 = st.columns([1, 1])
-level = c1.selectbox("检查层级", [l.value for l in GridLevel][::-1], format_func=lambda v: GridLevel(v).label)
+level = c1.selectbox("检查层级", [lv.value for lv in GridLevel][::-1], format_func=lambda v: GridLevel(v).label)
 min_gap = c2.number_input("忽略短于（米）的零碎段", min_value=0.0, value=0.0, step=5.0)
 try:
     report = run_check(data_version(), level, float(min_gap))
@@ -65,12 +65,20 @@ with left:
                 if button.button("定位", key=f"focus_{i}", help="在地图上显示此处"):
                     st.session_state[FOCUS] = i
     d1, d2 = st.columns(2)
-    d1.download_button("下载问题清单 CSV", report.findings_table().to_csv(index=False).encode("utf-8-sig"),
-                       file_name=f"盲区检查_{GridLevel(level).label}.csv", mime="text/csv")
+    d1.download_button(
+        "下载问题清单 CSV",
+        report.findings_table().to_csv(index=False).encode("utf-8-sig"),
+        file_name=f"盲区检查_{GridLevel(level).label}.csv",
+        mime="text/csv",
+    )
     with tempfile.TemporaryDirectory() as tmp:
         xlsx = report.to_excel(Path(tmp) / "report.xlsx").read_bytes()
-    d2.download_button("下载完整报告 Excel", xlsx, file_name=f"盲区检查_{GridLevel(level).label}.xlsx",
-                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    d2.download_button(
+        "下载完整报告 Excel",
+        xlsx,
+        file_name=f"盲区检查_{GridLevel(level).label}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
 
 with right:
     cfg = settings()
@@ -85,12 +93,14 @@ with right:
     finish_map(m)
     focus = st.session_state.get(FOCUS)
     if focus is not None and focus < len(findings):
-        center, zoom = view_for_bounds(tuple(findings.geometry.iloc[focus].bounds), width_px=800, height_px=560,
-                                       max_zoom=16)
+        center, zoom = view_for_bounds(
+            tuple(findings.geometry.iloc[focus].bounds), width_px=800, height_px=560, max_zoom=16
+        )
         zoom = max(zoom - 1, 1)  # a little context around the finding
         st.caption(f"当前定位：{md_text(findings['message'].iloc[focus])}")
     else:
         bounds = shown.total_bounds if len(shown) else data.reaches.total_bounds
         center, zoom = view_for_bounds(tuple(bounds), width_px=800, height_px=560)
-    st_folium(m, height=580, use_container_width=True, center=center, zoom=zoom, returned_objects=[],
-              key="blind_spot_map")
+    st_folium(
+        m, height=580, use_container_width=True, center=center, zoom=zoom, returned_objects=[], key="blind_spot_map"
+    )

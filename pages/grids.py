@@ -56,8 +56,10 @@ data = map_data(version_now)
 S.setdefault("ge_token", "t0")
 
 st.title("网格管理")
-st.caption("网格树、属性与“五定”、人员任职；绘制、修改、分割、合并网格边界，保存时自动贴合上级与相邻网格，"
-           "每次保存都留有历史版本，可恢复。" + ("" if can_edit else "当前为只读浏览：编辑网格需要工作人员或管理员账号。"))
+st.caption(
+    "网格树、属性与“五定”、人员任职；绘制、修改、分割、合并网格边界，保存时自动贴合上级与相邻网格，"
+    "每次保存都留有历史版本，可恢复。" + ("" if can_edit else "当前为只读浏览：编辑网格需要工作人员或管理员账号。")
+)
 with st.container():  # always there, so the elements below (e.g. the open tab) keep their place
     if S.get("ge_flash"):
         st.success(md_text(S.pop("ge_flash")))
@@ -78,10 +80,15 @@ with left:
             S["ge_selected"] = next((i for i, lv in zip(ids, rows["level"]) if lv == "village"), ids[0])
         labels = {r["id"]: label_of(r) for _, r in rows.iterrows()}
         selected_id = st.selectbox("选择网格", ids, key="ge_selected", format_func=lambda i: labels[i])
-    table = rows.assign(层级=rows["level"].map(lambda v: GridLevel(v).label),
-                        名称=[label_of(r) for _, r in rows.iterrows()])
-    st.dataframe(table[["名称", "层级", "version"]].rename(columns={"version": "版本"}), hide_index=True,
-                 width="stretch", height=min(38 + 35 * len(table), 280))
+    table = rows.assign(
+        层级=rows["level"].map(lambda v: GridLevel(v).label), 名称=[label_of(r) for _, r in rows.iterrows()]
+    )
+    st.dataframe(
+        table[["名称", "层级", "version"]].rename(columns={"version": "版本"}),
+        hide_index=True,
+        width="stretch",
+        height=min(38 + 35 * len(table), 280),
+    )
 
 selected = rows.set_index("id").loc[selected_id] if selected_id is not None else None
 seen: dict = S.setdefault("ge_seen", {})
@@ -96,7 +103,9 @@ with right:
         mode = st.radio("操作", list(MODE_LABELS), format_func=MODE_LABELS.get, horizontal=True, key="ge_mode")
     map_slot = st.container()  # the map is drawn here, above the controls below (which feed its overlays)
     draft = S.get("ge_draft")
-    if draft is not None and (draft["mode"] != mode or (mode in ("edit", "split") and draft["target_id"] != selected_id)):
+    if draft is not None and (
+        draft["mode"] != mode or (mode in ("edit", "split") and draft["target_id"] != selected_id)
+    ):
         S.pop("ge_draft", None)
         S.pop("ge_conflict", None)
         draft = None
@@ -119,21 +128,30 @@ with right:
         if mode == "draw":
             c1, c2, c3 = st.columns(3)
             level_codes = [lv.value for lv in GridLevel]
-            new_level = c2.selectbox("层级", level_codes, index=2, format_func=lambda v: GridLevel(v).label,
-                                     key="ge_new_level")
+            new_level = c2.selectbox(
+                "层级", level_codes, index=2, format_func=lambda v: GridLevel(v).label, key="ge_new_level"
+            )
             parents = rows[rows["level"].map(lambda v: GridLevel(v).rank) == GridLevel(new_level).rank - 1]
             parent_ids = parents["id"].tolist()
-            new_parent = c3.selectbox("上级网格", parent_ids or [None], key="ge_new_parent",
-                                      format_func=lambda i: "（无）" if i is None else rows.set_index("id").at[i, "name"])
+            new_parent = c3.selectbox(
+                "上级网格",
+                parent_ids or [None],
+                key="ge_new_parent",
+                format_func=lambda i: "（无）" if i is None else rows.set_index("id").at[i, "name"],
+            )
             new_name = c1.text_input("网格名称", key="ge_new_name")
             new_attrs = {"name": new_name, "level": new_level, "parent_id": new_parent, "illustrative": True}
         if fit_on:
             try:
                 with get_store().session() as s:
                     preview = versions.preview_fit(
-                        s, draft["target_id"] if mode == "edit" else None, draft["geometry"],
-                        level=new_attrs.get("level"), snap_tolerance_m=float(tol),
-                        **({"parent_id": new_attrs.get("parent_id")} if mode == "draw" else {}))
+                        s,
+                        draft["target_id"] if mode == "edit" else None,
+                        draft["geometry"],
+                        level=new_attrs.get("level"),
+                        snap_tolerance_m=float(tol),
+                        **({"parent_id": new_attrs.get("parent_id")} if mode == "draw" else {}),
+                    )
                 overlays.extend(fit_overlays(preview))
             except RiverGridError as exc:
                 preview_error = exc
@@ -158,27 +176,45 @@ with right:
     with map_slot:
         drawing = grid_draw(
             grids_collection(drawn_grids[drawn_grids["level"] != "county"], selected_id=selected_id),
-            mode=mode, target_id=target, draft=draft["geometry"] if draft else None, overlays=overlays,
-            bounds=bounds, view_key=f"{selected_id}", token=S["ge_token"], key="grid_editor_map",
+            mode=mode,
+            target_id=target,
+            draft=draft["geometry"] if draft else None,
+            overlays=overlays,
+            bounds=bounds,
+            view_key=f"{selected_id}",
+            token=S["ge_token"],
+            key="grid_editor_map",
         )
-    if drawing is not None and drawing.token == S["ge_token"] and drawing.mode == mode \
-            and drawing.seq != S.get("ge_seq", {}).get(drawing.token):
+    if (
+        drawing is not None
+        and drawing.token == S["ge_token"]
+        and drawing.mode == mode
+        and drawing.seq != S.get("ge_seq", {}).get(drawing.token)
+    ):
         S.setdefault("ge_seq", {})[drawing.token] = drawing.seq
         if drawing.geometry is None:
             S.pop("ge_draft", None)
         else:
             old = S.get("ge_draft")
             base = old["base_version"] if old and old.get("target_id") == drawing.target_id else base_version
-            S["ge_draft"] = {"mode": drawing.mode, "target_id": drawing.target_id, "geometry": drawing.geometry,
-                             "base_version": base}
+            S["ge_draft"] = {
+                "mode": drawing.mode,
+                "target_id": drawing.target_id,
+                "geometry": drawing.geometry,
+                "base_version": base,
+            }
         st.rerun()
 
     # --- confirming a drawing ------------------------------------------------------------
     if mode != "view" and can_edit:
         if draft is None:
-            st.info({"draw": "在地图上单击添加顶点，单击第一个顶点闭合，即可预览并保存新网格。",
-                     "edit": "在地图上拖动所选网格的顶点（拖动边中点可增加顶点），即可预览并保存。",
-                     "split": "在地图上画一条穿过所选网格的线（两端在网格外），即可预览并分割。"}[mode])
+            st.info(
+                {
+                    "draw": "在地图上单击添加顶点，单击第一个顶点闭合，即可预览并保存新网格。",
+                    "edit": "在地图上拖动所选网格的顶点（拖动边中点可增加顶点），即可预览并保存。",
+                    "split": "在地图上画一条穿过所选网格的线（两端在网格外），即可预览并分割。",
+                }[mode]
+            )
         if preview_error is not None:
             show_error(preview_error)
         if preview is not None:
@@ -197,18 +233,34 @@ with right:
                 S["ge_draft"]["base_version"] = int(selected["version"])
                 S.pop("ge_conflict", None)
                 st.rerun()
-        if (draft is not None and draft.get("geometry") and mode in ("draw", "edit") and preview_error is None
-                and st.button("确认保存", type="primary", key="ge_save")):
+        if (
+            draft is not None
+            and draft.get("geometry")
+            and mode in ("draw", "edit")
+            and preview_error is None
+            and st.button("确认保存", type="primary", key="ge_save")
+        ):
             try:
                 with get_store().session(actor) as s:
                     if mode == "draw":
-                        result = versions.save_grid(s, None, geometry=draft["geometry"], attributes=new_attrs,
-                                                    expected_version=None, fit=fit_on,
-                                                    **({"snap_tolerance_m": float(S["ge_tol"])} if fit_on else {}))
+                        result = versions.save_grid(
+                            s,
+                            None,
+                            geometry=draft["geometry"],
+                            attributes=new_attrs,
+                            expected_version=None,
+                            fit=fit_on,
+                            **({"snap_tolerance_m": float(S["ge_tol"])} if fit_on else {}),
+                        )
                     else:
-                        result = versions.save_grid(s, int(selected_id), geometry=draft["geometry"],
-                                                    expected_version=draft["base_version"], fit=fit_on,
-                                                    **({"snap_tolerance_m": float(S["ge_tol"])} if fit_on else {}))
+                        result = versions.save_grid(
+                            s,
+                            int(selected_id),
+                            geometry=draft["geometry"],
+                            expected_version=draft["base_version"],
+                            fit=fit_on,
+                            **({"snap_tolerance_m": float(S["ge_tol"])} if fit_on else {}),
+                        )
             except ConflictError as exc:
                 S["ge_conflict"] = exc.message_zh
                 st.rerun()
@@ -219,8 +271,12 @@ with right:
                 if result.created:
                     S["ge_select_next"] = result.grid_id  # the selectbox exists already in this run
                     S["ge_mode_next"] = "view"
-                after_save(result.grid_id, result.geometry, incremental=not result.created,
-                           message=f"已保存网格“{result.name}”（第 {result.version} 版）")
+                after_save(
+                    result.grid_id,
+                    result.geometry,
+                    incremental=not result.created,
+                    message=f"已保存网格“{result.name}”（第 {result.version} 版）",
+                )
                 st.rerun()
         if draft is not None and split_preview is not None:
             c1, c2 = st.columns(2)
@@ -229,8 +285,13 @@ with right:
             if st.button("确认分割", type="primary", key="ge_split"):
                 try:
                     with get_store().session(actor) as s:
-                        kept, new = versions.split_grid(s, int(selected_id), draft["geometry"],
-                                                        expected_version=draft["base_version"], names=(name_a, name_b))
+                        kept, new = versions.split_grid(
+                            s,
+                            int(selected_id),
+                            draft["geometry"],
+                            expected_version=draft["base_version"],
+                            names=(name_a, name_b),
+                        )
                 except ConflictError as exc:
                     S["ge_conflict"] = exc.message_zh
                     st.rerun()
@@ -239,8 +300,7 @@ with right:
                 else:
                     seen[kept.grid_id] = kept.version
                     S["ge_mode_next"] = "view"
-                    after_save(None, None, incremental=False,
-                               message=f"已将网格分割为“{kept.name}”和“{new.name}”")
+                    after_save(None, None, incremental=False, message=f"已将网格分割为“{kept.name}”和“{new.name}”")
                     st.rerun()
 
 # --- remaining gaps (under the tree; recomputed after every save) -------------------------------
@@ -260,8 +320,9 @@ if selected is None:
 # --- tabs: attributes, posts, merge/delete, history, past check, import/export -----------------
 tabs = st.tabs(["属性与五定", "人员任职", "合并与删除", "历史版本", "按日期检查", "导入与导出"])
 screen = Screen(int(selected_id), selected, rows, seen, actor, can_edit, can_org, shown_version, data)
-for tab, part in zip(tabs, (attributes_tab, posts_tab, merge_delete_tab, history_tab, past_check_tab,
-                            import_export_tab), strict=True):
+for tab, part in zip(
+    tabs, (attributes_tab, posts_tab, merge_delete_tab, history_tab, past_check_tab, import_export_tab), strict=True
+):
     with tab:
         part(screen)
 

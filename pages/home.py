@@ -45,8 +45,11 @@ cols[1].metric(
     "网格覆盖率",
     f"{coverage.rate:.1%}" if coverage.rate is not None else "—",
     help="村级网格覆盖的河段长度占河段总长的比例（盲区检查·横向到边）"
-    + (f"；未覆盖 {coverage.uncovered_count} 段，共 {coverage.uncovered_length_m:,.0f} 米" if coverage.rate is not None
-       else f"；{coverage.note}"),
+    + (
+        f"；未覆盖 {coverage.uncovered_count} 段，共 {coverage.uncovered_length_m:,.0f} 米"
+        if coverage.rate is not None
+        else f"；{coverage.note}"
+    ),
 )
 cols[2].metric(f"网格（村级 {kpi['village_grids']} 个）", f"{kpi['grids']} 个")
 cols[3].metric("在办事件", kpi["incidents_open"])
@@ -68,17 +71,36 @@ mount = state.mount
 left, right = st.columns([7, 3], gap="medium")
 with left:
     try:
-        m = home_map(layers.overlays, basemap=mount.basemap, tianditu_key=cfg.tianditu_key, center=layers.center,
-                     zoom=layers.zoom, shown=mount.overlays, legend=layers.legend, fit=layers.bounds)
+        m = home_map(
+            layers.overlays,
+            basemap=mount.basemap,
+            tianditu_key=cfg.tianditu_key,
+            center=layers.center,
+            zoom=layers.zoom,
+            shown=mount.overlays,
+            legend=layers.legend,
+            fit=layers.bounds,
+        )
     except RiverGridError as exc:
         show_error(exc)
         st.stop()
-    out = st_folium(m, key=MAP_KEY, height=MAP_HEIGHT_PX, use_container_width=True, returned_objects=RETURNED_OBJECTS,
-                    center=mount.center, zoom=mount.zoom)
+    out = st_folium(
+        m,
+        key=MAP_KEY,
+        height=MAP_HEIGHT_PX,
+        use_container_width=True,
+        returned_objects=RETURNED_OBJECTS,
+        center=mount.center,
+        zoom=mount.zoom,
+    )
     st.caption("网格边界、支流、监管对象、轨迹和事件均为示意数据；鸭绿江中心线来自 World Data Bank II。")
 
-state.absorb(parse_output(out), overlay_keys=[o.key for o in layers.overlays if o.layer.n_features],
-             incidents=layers.incidents, grids=layers.grids)
+state.absorb(
+    parse_output(out),
+    overlay_keys=[o.key for o in layers.overlays if o.layer.n_features],
+    incidents=layers.incidents,
+    grids=layers.grids,
+)
 
 
 def pick_incident() -> None:
@@ -95,9 +117,12 @@ with right, st.container(height=MAP_HEIGHT_PX + 40, border=False, key="chain_pan
     else:
         try:
             render_selection(
-                sel, info=layers.info, index=responsibility_index(version),
+                sel,
+                info=layers.info,
+                index=responsibility_index(version),
                 card=incident_card(version, sel.ref_id) if sel.kind == "incident" else None,
-                signed_in=current_actor() is not None, reach_tolerance_m=click_tolerance_m(sel.lat, sel.zoom),
+                signed_in=current_actor() is not None,
+                reach_tolerance_m=click_tolerance_m(sel.lat, sel.zoom),
             )
         except RiverGridError as exc:
             show_error(exc)
@@ -105,5 +130,12 @@ with right, st.container(height=MAP_HEIGHT_PX + 40, border=False, key="chain_pan
             state.selection = None
             st.rerun()
     options = incident_options(layers.incidents)
-    st.selectbox("快速查看事件", list(options), index=None, format_func=options.get, key=PICK_KEY,
-                 placeholder="选择一个事件…", on_change=pick_incident)
+    st.selectbox(
+        "快速查看事件",
+        list(options),
+        index=None,
+        format_func=options.get,
+        key=PICK_KEY,
+        placeholder="选择一个事件…",
+        on_change=pick_incident,
+    )

@@ -75,8 +75,7 @@ def inert(style_function):  # type: ignore[no-untyped-def]
     return lambda feature: {**style_function(feature), "interactive": False}
 
 
-def base_map(*, center: tuple[float, float] | None = None, zoom: int | None = None,
-             picking: bool = False):  # type: ignore[no-untyped-def]
+def base_map(*, center: tuple[float, float] | None = None, zoom: int | None = None, picking: bool = False):  # type: ignore[no-untyped-def]
     """The base map with the township and village grids and the reaches (``picking``: for
     choosing a point, shapes without popups and grids without name labels)."""
     grids = data.grids[data.grids["level"] != GridLevel.COUNTY.value]
@@ -85,8 +84,9 @@ def base_map(*, center: tuple[float, float] | None = None, zoom: int | None = No
         center, zoom = view_for_bounds(tuple(bounds), width_px=760, height_px=520)
     m = make_map(basemap=cfg.basemap, tianditu_key=cfg.tianditu_key, center=center, zoom=zoom)
     if len(grids):
-        grids_layer(grids, labels=False if picking else None,
-                    **({"style": inert(grid_style)} if picking else {})).add_to(m)
+        grids_layer(
+            grids, labels=False if picking else None, **({"style": inert(grid_style)} if picking else {})
+        ).add_to(m)
     if len(data.reaches):
         reaches_layer(data.reaches, **({"style": inert(reach_style)} if picking else {})).add_to(m)
     return m
@@ -109,8 +109,14 @@ def report_section() -> None:
         finish_map(m)
         lon, lat = st.session_state[LON], st.session_state[LAT]
         marker = picked_point_layer(lon, lat) if lon is not None and lat is not None else None
-        out = st_folium(m, key="inc_report_map", height=520, use_container_width=True,
-                        returned_objects=["last_clicked"], feature_group_to_add=marker)
+        out = st_folium(
+            m,
+            key="inc_report_map",
+            height=520,
+            use_container_width=True,
+            returned_objects=["last_clicked"],
+            feature_group_to_add=marker,
+        )
         click = (out or {}).get("last_clicked")
         if click and click != st.session_state.get(CLICK):
             st.session_state[CLICK] = click
@@ -136,8 +142,12 @@ def report_section() -> None:
 
 def report_form(lon: float | None, lat: float | None) -> None:
     objects = {int(r.id): f"{r.name}（{r.grid_name or '无网格'}）" for r in data.objects.itertuples()}
-    tracks = {int(r.id): f"{r.person_name or '巡河轨迹'} {pd.Timestamp(r.started_at).tz_convert(LOCAL_TZ):%Y-%m-%d}"
-              if pd.notna(r.started_at) else f"巡河轨迹 {r.id}" for r in data.tracks.itertuples()}
+    tracks = {
+        int(r.id): f"{r.person_name or '巡河轨迹'} {pd.Timestamp(r.started_at).tz_convert(LOCAL_TZ):%Y-%m-%d}"
+        if pd.notna(r.started_at)
+        else f"巡河轨迹 {r.id}"
+        for r in data.tracks.itertuples()
+    }
     if far := st.session_state.get("inc_far"):  # the last report was refused for distance
         st.error(md_text(far))
     with st.form("inc_report_form"):
@@ -149,13 +159,19 @@ def report_form(lon: float | None, lat: float | None) -> None:
         reporter = c4.text_input("上报人", value=actor.display_name if actor else "", max_chars=100)
         contact = st.text_input("上报人联系方式（可不填；只有处置人员查看时可见，每次查看都有记录）", max_chars=100)
         description = st.text_area("事件描述", max_chars=2000, placeholder="发现了什么、在哪里、规模多大")
-        photos = st.file_uploader(f"现场照片（每张不超过 {PHOTO_MB} MB）", type=PHOTO_TYPES, accept_multiple_files=True,
-                                  max_upload_size=PHOTO_MB)
+        photos = st.file_uploader(
+            f"现场照片（每张不超过 {PHOTO_MB} MB）",
+            type=PHOTO_TYPES,
+            accept_multiple_files=True,
+            max_upload_size=PHOTO_MB,
+        )
         c5, c6 = st.columns(2)
-        object_id = c5.selectbox("关联监管对象（可选）", list(objects), index=None, format_func=objects.get,
-                                 placeholder="不关联")
-        track_id = c6.selectbox("关联巡河轨迹（可选）", list(tracks), index=None, format_func=tracks.get,
-                                placeholder="不关联")
+        object_id = c5.selectbox(
+            "关联监管对象（可选）", list(objects), index=None, format_func=objects.get, placeholder="不关联"
+        )
+        track_id = c6.selectbox(
+            "关联巡河轨迹（可选）", list(tracks), index=None, format_func=tracks.get, placeholder="不关联"
+        )
         allow_far = st.checkbox("仍然上报（确认位置属于本辖区）", key="inc_allow_far") if far else False
         submitted = st.form_submit_button("上报", type="primary")
     if not submitted:
@@ -166,10 +182,20 @@ def report_form(lon: float | None, lat: float | None) -> None:
     try:
         with get_store().session(actor) as s:
             inc = report_incident(
-                s, lon=lon, lat=lat, category=category.value, severity=severity.value, source=source.value,
-                reporter=reporter, reporter_contact=contact, description=description, photos=photos or None,
+                s,
+                lon=lon,
+                lat=lat,
+                category=category.value,
+                severity=severity.value,
+                source=source.value,
+                reporter=reporter,
+                reporter_contact=contact,
+                description=description,
+                photos=photos or None,
                 object_id=object_id,
-                track_id=track_id, index=index, allow_far=allow_far,
+                track_id=track_id,
+                index=index,
+                allow_far=allow_far,
             )
             code, new_id, routing = inc.code, inc.id, inc.routing
     except TooFarError as exc:
@@ -198,8 +224,9 @@ def filters() -> dict:
     c1, c2, c3 = st.columns([2, 2, 2])
     states = c1.multiselect("状态", list(IncidentStatus), format_func=lambda s: s.label, placeholder="全部状态")
     cats = c2.multiselect("类别", list(Category), format_func=lambda c: c.label, placeholder="全部类别")
-    grid = c3.selectbox("网格（含下级）", list(grid_names), index=None, format_func=grid_names.get,
-                        placeholder="全部网格")
+    grid = c3.selectbox(
+        "网格（含下级）", list(grid_names), index=None, format_func=grid_names.get, placeholder="全部网格"
+    )
     c4, c5, c6 = st.columns([2, 1, 3], vertical_alignment="bottom")
     period = c4.date_input("上报时间", value=(), format="YYYY-MM-DD", help="选择起止日期（含两端）")
     overdue = c5.checkbox("只看超期", help="受理或办结已超过期限的在办事件")
@@ -210,17 +237,31 @@ def filters() -> dict:
         end: date = period[1] if len(period) > 1 else period[0]
         since = datetime.combine(start, time(), LOCAL_TZ)
         until = datetime.combine(end + timedelta(days=1), time(), LOCAL_TZ)
-    return {"status": [s.value for s in states] or None, "category": [c.value for c in cats] or None,
-            "grid": grid, "overdue": True if overdue else None, "due_soon": True if due_soon else None,
-            "since": since, "until": until}
+    return {
+        "status": [s.value for s in states] or None,
+        "category": [c.value for c in cats] or None,
+        "grid": grid,
+        "overdue": True if overdue else None,
+        "due_soon": True if due_soon else None,
+        "since": since,
+        "until": until,
+    }
 
 
 def list_section() -> None:
     f = filters()
     with get_store().session(actor, write=False) as s:  # only the cases of the account's grids
         grid_ids = grid_and_below(s, f["grid"]) if f["grid"] is not None else None
-        rows = list_incidents(s, status=f["status"], category=f["category"], grid_id=grid_ids,
-                              overdue=f["overdue"], due_soon=f["due_soon"], since=f["since"], until=f["until"])
+        rows = list_incidents(
+            s,
+            status=f["status"],
+            category=f["category"],
+            grid_id=grid_ids,
+            overdue=f["overdue"],
+            due_soon=f["due_soon"],
+            since=f["since"],
+            until=f["until"],
+        )
         ids = [i.id for i in rows]
         counts = photo_counts(s, ids)
         table = incident_rows(rows, photo_counts=counts)
@@ -232,23 +273,30 @@ def list_section() -> None:
         shown = ["code", "title", "status", "deadline", "category", "severity", "grid", "reported_at", "photos"]
         st.dataframe(frame[shown].rename(columns=COLUMNS), hide_index=True, height=420, key="inc_table")
         stamp = clock.local_now().strftime("%Y%m%d_%H%M")
-        st.download_button("导出 Excel（当前筛选）", incidents_excel(table), file_name=f"事件清单_{stamp}.xlsx",
-                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                           icon=":material/download:", disabled=not table)
+        st.download_button(
+            "导出 Excel（当前筛选）",
+            incidents_excel(table),
+            file_name=f"事件清单_{stamp}.xlsx",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            icon=":material/download:",
+            disabled=not table,
+        )
     with right:
         points = data.incidents[data.incidents["id"].isin(ids)]
         if len(points):
             minx, miny, maxx, maxy = points.total_bounds
             pad = 0.01
-            center, zoom = view_for_bounds((minx - pad, miny - pad, maxx + pad, maxy + pad), width_px=520,
-                                           height_px=460, max_zoom=15)
+            center, zoom = view_for_bounds(
+                (minx - pad, miny - pad, maxx + pad, maxy + pad), width_px=520, height_px=460, max_zoom=15
+            )
             m = base_map(center=center, zoom=zoom)
             incidents_layer(points, name="筛选出的事件").add_to(m)
         else:
             m = base_map()
         finish_map(m)
-        out = st_folium(m, key="inc_list_map", height=460, use_container_width=True,
-                        returned_objects=["last_object_clicked"])
+        out = st_folium(
+            m, key="inc_list_map", height=460, use_container_width=True, returned_objects=["last_object_clicked"]
+        )
         st.caption("点击地图上的事件，下方显示其详情。")
         hit = (out or {}).get("last_object_clicked")
         if hit and hit != st.session_state.get(LIST_CLICK) and len(points):
@@ -336,12 +384,18 @@ def actions_section(incident_id: int) -> None:
         if any(a.code == "assign" for a in permitted):
             c1, c2 = st.columns(2)
             ids = list(grid_names)
-            to_grid = c1.selectbox("交办网格", ids, index=ids.index(grid_now) if grid_now in ids else None,
-                                   format_func=grid_names.get)
-            to_person = c2.selectbox("交办责任人（可选）", list(persons), index=None, format_func=persons.get,
-                                     placeholder="不指定")
-        photos = st.file_uploader(f"照片（可选，每张不超过 {PHOTO_MB} MB）", type=PHOTO_TYPES, accept_multiple_files=True,
-                                  max_upload_size=PHOTO_MB)
+            to_grid = c1.selectbox(
+                "交办网格", ids, index=ids.index(grid_now) if grid_now in ids else None, format_func=grid_names.get
+            )
+            to_person = c2.selectbox(
+                "交办责任人（可选）", list(persons), index=None, format_func=persons.get, placeholder="不指定"
+            )
+        photos = st.file_uploader(
+            f"照片（可选，每张不超过 {PHOTO_MB} MB）",
+            type=PHOTO_TYPES,
+            accept_multiple_files=True,
+            max_upload_size=PHOTO_MB,
+        )
         st.caption("可执行的操作：")
         cols = st.columns(min(len(permitted), 4))
         clicked = None
@@ -353,10 +407,16 @@ def actions_section(incident_id: int) -> None:
         return
     try:
         with get_store().session(actor) as s:
-            inc = move(s, incident_id, clicked.code, note=note,
-                       to_grid_id=to_grid if clicked.code == "assign" else None,
-                       to_person_id=to_person if clicked.code == "assign" else None,
-                       expected_version=expected, attachments=photos or None)
+            inc = move(
+                s,
+                incident_id,
+                clicked.code,
+                note=note,
+                to_grid_id=to_grid if clicked.code == "assign" else None,
+                to_person_id=to_person if clicked.code == "assign" else None,
+                expected_version=expected,
+                attachments=photos or None,
+            )
             label, code, new_version = IncidentStatus(inc.status).label, inc.code, inc.version
     except RiverGridError as exc:
         show_error(exc)

@@ -31,8 +31,9 @@ if actor is not None:
     with st.form("change_password", clear_on_submit=True):
         st.markdown("**修改密码**")
         old = st.text_input("原密码", type="password", key="pw_old")
-        new = st.text_input(f"新密码（至少 {MIN_PASSWORD_LENGTH} 个字符，不能包含用户名）", type="password",
-                            key="pw_new")
+        new = st.text_input(
+            f"新密码（至少 {MIN_PASSWORD_LENGTH} 个字符，不能包含用户名）", type="password", key="pw_new"
+        )
         again = st.text_input("再次输入新密码", type="password", key="pw_again")
         change = st.form_submit_button("修改密码", type="primary" if forced else "secondary")
     if change:

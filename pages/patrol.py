@@ -54,15 +54,28 @@ today = clock.today()
 @st.fragment
 def upload_panel() -> None:
     persons, grids = people_and_grids(version)
-    file = st.file_uploader("轨迹文件（GPX、KML/KMZ，或含经度、纬度、时间列的 CSV）", type=UPLOAD_TYPES,
-                            key=f"patrol_upload_{st.session_state.get('patrol_uploads', 0)}")
+    file = st.file_uploader(
+        "轨迹文件（GPX、KML/KMZ，或含经度、纬度、时间列的 CSV）",
+        type=UPLOAD_TYPES,
+        key=f"patrol_upload_{st.session_state.get('patrol_uploads', 0)}",
+    )
     c1, c2 = st.columns(2)
     ids = [p[0] for p in persons]
     mine = person_of_user(version, actor.user_id if actor is not None else None)
-    person = c1.selectbox("巡查人员", ids, format_func=dict(persons).get, index=ids.index(mine) if mine in ids else None,
-                          placeholder="选择巡查人员…", key="patrol_person")
-    grid = c2.selectbox("巡查网格", [None] + [g[0] for g in grids],
-                        format_func=lambda g: "按人员岗位自动确定" if g is None else dict(grids)[g], key="patrol_grid")
+    person = c1.selectbox(
+        "巡查人员",
+        ids,
+        format_func=dict(persons).get,
+        index=ids.index(mine) if mine in ids else None,
+        placeholder="选择巡查人员…",
+        key="patrol_person",
+    )
+    grid = c2.selectbox(
+        "巡查网格",
+        [None] + [g[0] for g in grids],
+        format_func=lambda g: "按人员岗位自动确定" if g is None else dict(grids)[g],
+        key="patrol_grid",
+    )
     if file is None:
         st.caption("原始文件随轨迹一并保存。高德/腾讯地图导出的轨迹（GCJ-02 坐标）会被识别并提示纠偏。")
         return
@@ -94,19 +107,30 @@ def upload_panel() -> None:
                 show_error(exc)
                 return
     rows = [r.to_dict() for r in check.results]
-    st.dataframe(pd.DataFrame({
-        "轨迹": [r["name"] or check.source_name for r in rows],
-        "开始（北京时间）": [r["start_local"] for r in rows],
-        "历时（分钟）": [round(r["duration_s"] / 60, 1) for r in rows],
-        "长度（公里）": [round(r["length_m"] / 1000, 2) for r in rows],
-        "沿河（公里）": [round(r["river_length_m"] / 1000, 2) for r in rows],
-        "点数（保留/读入）": [f"{r['points_kept']}/{r['points_in']}" for r in rows],
-        "疑似问题": ["、".join(f["label"] for f in r["flags"]) or "无" for r in rows],
-    }), hide_index=True, width="stretch")
-    for w in check.warnings[1 if check.suggested_from_crs else 0:]:
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "轨迹": [r["name"] or check.source_name for r in rows],
+                "开始（北京时间）": [r["start_local"] for r in rows],
+                "历时（分钟）": [round(r["duration_s"] / 60, 1) for r in rows],
+                "长度（公里）": [round(r["length_m"] / 1000, 2) for r in rows],
+                "沿河（公里）": [round(r["river_length_m"] / 1000, 2) for r in rows],
+                "点数（保留/读入）": [f"{r['points_kept']}/{r['points_in']}" for r in rows],
+                "疑似问题": ["、".join(f["label"] for f in r["flags"]) or "无" for r in rows],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    for w in check.warnings[1 if check.suggested_from_crs else 0 :]:
         st.caption(w)
-    if st.button("导入", type="primary", disabled=person is None, key="patrol_import",
-                 help=None if person is not None else "请先选择巡查人员"):
+    if st.button(
+        "导入",
+        type="primary",
+        disabled=person is None,
+        key="patrol_import",
+        help=None if person is not None else "请先选择巡查人员",
+    ):
         try:
             with get_store().session(actor) as s, saved_upload(data, file.name) as path:
                 done = import_track_file(s, path, person=person, grid=grid, from_crs=convert, allow_far=allow_far)
@@ -116,8 +140,9 @@ def upload_panel() -> None:
             return
         st.session_state[TRACK_KEY] = done.ids[0]
         st.session_state["patrol_uploads"] = st.session_state.get("patrol_uploads", 0) + 1  # empty the uploader
-        st.session_state["patrol_flash"] = (f"已导入 {len(done.ids)} 条轨迹（{done.person}"
-                                            + (f"，{done.grid}" if done.grid else "") + "）")
+        st.session_state["patrol_flash"] = (
+            f"已导入 {len(done.ids)} 条轨迹（{done.person}" + (f"，{done.grid}" if done.grid else "") + "）"
+        )
         st.rerun(scope="app")
 
 
@@ -133,9 +158,15 @@ if flash := st.session_state.get("patrol_flash"):  # stays until the next file i
 
 choices = period_choices(today)
 top = st.columns([2, 5])
-label = top[0].selectbox("考核时段", choices, index=0, accept_new_options=True, key="patrol_period",
-                         help="可输入：2026、2026-Q4、2026-11、2026-11-上旬/中旬/下旬、2026-W45、2026-11-04、"
-                              "2026-11-01..2026-11-15（北京时间）")
+label = top[0].selectbox(
+    "考核时段",
+    choices,
+    index=0,
+    accept_new_options=True,
+    key="patrol_period",
+    help="可输入：2026、2026-Q4、2026-11、2026-11-上旬/中旬/下旬、2026-W45、2026-11-04、"
+    "2026-11-01..2026-11-15（北京时间）",
+)
 try:
     period = parse_period(label or choices[0])
     visible = scope_key()  # an account bound to a grid: its grids' people and tracks
@@ -154,8 +185,11 @@ top[1].caption(f"{p['start']} 至 {p['end']}（北京时间）")
 m = st.columns(4)
 m[0].metric("巡河轨迹", f"{len(inside)} 条", help="本时段开始的轨迹")
 m[1].metric("有效巡查", f"{counted} 次", help="历时、沿河里程达标且无疑似虚假巡查标记")
-m[2].metric("河段巡查覆盖率", f"{cov_done / cov_len:.1%}" if cov_len else "—",
-            help="本时段至少巡查过一次的河段长度占河段总长的比例")
+m[2].metric(
+    "河段巡查覆盖率",
+    f"{cov_done / cov_len:.1%}" if cov_len else "—",
+    help="本时段至少巡查过一次的河段长度占河段总长的比例",
+)
 m[3].metric("疑似问题轨迹", f"{sum(bool(t['flags']) for t in inside)} 条")
 
 # ---------------------------------------------------------------------------------------------
@@ -177,6 +211,7 @@ with playback:
     if not ids:
         st.caption("本时段没有巡河轨迹。")
     else:
+
         def track_label(i: int) -> str:
             t = tracks_by_id[i]
             return f"{t['start_local'][:16]} {t['person'] or '-'} · {t['name'] or ''}"
@@ -185,18 +220,28 @@ with playback:
         row = data.tracks[data.tracks["id"] == chosen].iloc[0]
         coords = np.asarray(row.geometry.coords)
         track = Track(lon=coords[:, 0], lat=coords[:, 1], times=list(row["times"]))
-        t0, t1 = (pd.Timestamp(track.times[0]).tz_localize("UTC").tz_convert(LOCAL_TZ).to_pydatetime(),
-                  pd.Timestamp(track.times[-1]).tz_localize("UTC").tz_convert(LOCAL_TZ).to_pydatetime())
+        t0, t1 = (
+            pd.Timestamp(track.times[0]).tz_localize("UTC").tz_convert(LOCAL_TZ).to_pydatetime(),
+            pd.Timestamp(track.times[-1]).tz_localize("UTC").tz_convert(LOCAL_TZ).to_pydatetime(),
+        )
         span = max((t1 - t0).total_seconds(), 1.0)
-        at = st.slider("回放时间（北京时间）", min_value=t0.replace(tzinfo=None), max_value=t1.replace(tzinfo=None),
-                       value=t0.replace(tzinfo=None), step=timedelta(seconds=max(1, int(span // 200))),
-                       format="HH:mm:ss", key=f"patrol_play_{chosen}")
+        at = st.slider(
+            "回放时间（北京时间）",
+            min_value=t0.replace(tzinfo=None),
+            max_value=t1.replace(tzinfo=None),
+            value=t0.replace(tzinfo=None),
+            step=timedelta(seconds=max(1, int(span // 200))),
+            format="HH:mm:ss",
+            key=f"patrol_play_{chosen}",
+        )
         when = pd.Timestamp(at).tz_localize(LOCAL_TZ).tz_convert("UTC").tz_localize(None).to_datetime64()
         lon, lat, k = position_at(track, when)
         path = [*map(tuple, coords[:k]), (lon, lat)]
         walked = path_length_m(path)
-        st.caption(f"{local_text(when)}：已走约 {walked / 1000:.2f} 公里，用时 {(at - t0.replace(tzinfo=None))}"
-                   f"，已记录 {k}/{len(track)} 个点")
+        st.caption(
+            f"{local_text(when)}：已走约 {walked / 1000:.2f} 公里，用时 {(at - t0.replace(tzinfo=None))}"
+            f"，已记录 {k}/{len(track)} 个点"
+        )
         fg = playback_group(path, label=f"{tracks_by_id[chosen]['person'] or ''} {local_text(when)}")
 
 with map_slot:
@@ -204,14 +249,27 @@ with map_slot:
     basemap = cfg.basemap if cfg.basemap in choices_b else choices_b[0]
     b = data.bounds or (126.8, 41.7, 127.0, 41.9)
     try:
-        fmap = home_map(overlays, basemap=basemap, tianditu_key=cfg.tianditu_key,
-                        center=((b[1] + b[3]) / 2, (b[0] + b[2]) / 2), zoom=11, legend=patrol_legend_html(), fit=b)
+        fmap = home_map(
+            overlays,
+            basemap=basemap,
+            tianditu_key=cfg.tianditu_key,
+            center=((b[1] + b[3]) / 2, (b[0] + b[2]) / 2),
+            zoom=11,
+            legend=patrol_legend_html(),
+            fit=b,
+        )
     except RiverGridError as exc:
         show_error(exc)
         st.stop()
     map_key = f"patrol_map_{period.label}_{version}"
-    out = st_folium(fmap, key=map_key, height=MAP_HEIGHT_PX, use_container_width=True,
-                    returned_objects=RETURNED_OBJECTS, feature_group_to_add=fg)
+    out = st_folium(
+        fmap,
+        key=map_key,
+        height=MAP_HEIGHT_PX,
+        use_container_width=True,
+        returned_objects=RETURNED_OBJECTS,
+        feature_group_to_add=fg,
+    )
     st.caption("绿色为本时段巡查过的河段区段，红色为未巡查区段；点击轨迹查看摘要，点击河段查看覆盖情况。")
 
 handled = st.session_state.setdefault(HANDLED_KEY, {})
@@ -231,12 +289,15 @@ with right, st.container(height=MAP_HEIGHT_PX + 200, border=False, key="patrol_p
     cov = next((c for c in report.coverage if c["reach_id"] == reach_id), None)
     if cov is not None:
         st.markdown(f"#### {md_text(cov['reach'])}")
-        st.write(f"本时段覆盖率 **{cov['share']:.0%}**（已巡 {cov['covered_m'] / 1000:.2f} / "
-                 f"{cov['length_m'] / 1000:.2f} 公里）")
+        st.write(
+            f"本时段覆盖率 **{cov['share']:.0%}**（已巡 {cov['covered_m'] / 1000:.2f} / "
+            f"{cov['length_m'] / 1000:.2f} 公里）"
+        )
         if cov["never_patrolled"]:
             st.write("从未巡查的区段：")
-            st.markdown("\n".join(f"- {s['stations']}（{s['length_m'] / 1000:.2f} 公里）"
-                                  for s in cov["never_patrolled"]))
+            st.markdown(
+                "\n".join(f"- {s['stations']}（{s['length_m'] / 1000:.2f} 公里）" for s in cov["never_patrolled"])
+            )
         if st.button("返回轨迹摘要", key="patrol_reach_close"):
             st.session_state.pop("patrol_reach", None)
             st.rerun()
@@ -245,8 +306,10 @@ with right, st.container(height=MAP_HEIGHT_PX + 200, border=False, key="patrol_p
         st.caption(md_text(sel["name"]))
         st.write(f"所属网格：{md_text(sel['grid']) or '—'}")
         st.write(f"开始：{sel['start_local']}（北京时间）")
-        st.write(f"历时 {sel['duration_s'] / 60:.1f} 分钟，全长 {sel['length_m'] / 1000:.2f} 公里，"
-                 f"沿河 {sel['river_length_m'] / 1000:.2f} 公里")
+        st.write(
+            f"历时 {sel['duration_s'] / 60:.1f} 分钟，全长 {sel['length_m'] / 1000:.2f} 公里，"
+            f"沿河 {sel['river_length_m'] / 1000:.2f} 公里"
+        )
         if sel["counted"]:
             st.success("计入考核（有效巡查）")
         else:
@@ -271,14 +334,20 @@ with tabs[1]:
 with tabs[2]:
     st.dataframe(coverage_table(report), hide_index=True, width="stretch")
 with tabs[3]:
-    st.dataframe(pd.DataFrame({
-        "开始（北京时间）": [t["start_local"] for t in inside],
-        "人员": [t["person"] or "" for t in inside],
-        "网格": [t["grid"] or "" for t in inside],
-        "历时（分钟）": [round(t["duration_s"] / 60, 1) for t in inside],
-        "沿河（公里）": [round(t["river_length_m"] / 1000, 2) for t in inside],
-        "计入考核": ["是" if t["counted"] else "否" for t in inside],
-        "原因/疑似问题": ["；".join(t["not_counted_because"]) for t in inside],
-    }), hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "开始（北京时间）": [t["start_local"] for t in inside],
+                "人员": [t["person"] or "" for t in inside],
+                "网格": [t["grid"] or "" for t in inside],
+                "历时（分钟）": [round(t["duration_s"] / 60, 1) for t in inside],
+                "沿河（公里）": [round(t["river_length_m"] / 1000, 2) for t in inside],
+                "计入考核": ["是" if t["counted"] else "否" for t in inside],
+                "原因/疑似问题": ["；".join(t["not_counted_because"]) for t in inside],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
 for w in report.warnings:
     st.caption(f"提示：{md_text(w)}")

@@ -41,8 +41,10 @@ cfg = settings()
 today = clock.today()
 version = data_version()
 st.title("责任公示")
-st.caption("依据《临江市森工街道河长制工作网格化管理实施方案》，向社会公开各级网格的区域、人员、职责、任务和奖惩（五定）。"
-           "欢迎监督举报。")
+st.caption(
+    "依据《临江市森工街道河长制工作网格化管理实施方案》，向社会公开各级网格的区域、人员、职责、任务和奖惩（五定）。"
+    "欢迎监督举报。"
+)
 
 try:
     grids = published_grids(version, today)
@@ -67,8 +69,7 @@ if st.session_state.get(GRID_KEY) not in by_id:
     st.session_state[GRID_KEY] = villages[0] if villages else grids[0].id
 
 ids = [g.id for g in grids]
-grid_id = st.selectbox("选择网格", ids, key=GRID_KEY,
-                       format_func=lambda i: f"{by_id[i].level_label} · {by_id[i].name}")
+grid_id = st.selectbox("选择网格", ids, key=GRID_KEY, format_func=lambda i: f"{by_id[i].level_label} · {by_id[i].name}")
 grid = by_id[grid_id]
 if st.query_params.get("grid") != str(grid_id):
     st.query_params["grid"] = str(grid_id)
@@ -80,8 +81,10 @@ st.header(md_text(grid.name) + ("（边界示意）" if grid.illustrative else "
 left, right = st.columns([3, 2], gap="medium")
 with right:
     st.metric("监督举报电话", grid.hotline)
-    st.markdown(f"**网格层级**：{md_text(grid.level_label)}" + (f"　**上级网格**：{md_text(grid.parent_name)}"
-                                                              if grid.parent_name else ""))
+    st.markdown(
+        f"**网格层级**：{md_text(grid.level_label)}"
+        + (f"　**上级网格**：{md_text(grid.parent_name)}" if grid.parent_name else "")
+    )
     if grid.responsible_body:
         st.markdown(f"**责任主体**：{md_text(grid.responsible_body)}")
     st.markdown("**责任人及监管人员**")
@@ -90,8 +93,10 @@ with right:
     else:
         st.caption("待补充")
     for upper_name, level_label, persons in grid.upper:
-        st.markdown(f"**{md_text(level_label)}（{md_text(upper_name)}）主要责任人**："
-                    + ("、".join(md_text(f"{p.name}（{p.title}）" if p.title else p.name) for p in persons) or "待补充"))
+        st.markdown(
+            f"**{md_text(level_label)}（{md_text(upper_name)}）主要责任人**："
+            + ("、".join(md_text(f"{p.name}（{p.title}）" if p.title else p.name) for p in persons) or "待补充")
+        )
     try:
         pdf, png, printed_on, stem = signboard_files(version, today, grid_id=grid.id)
     except RiverGridError as exc:
@@ -99,10 +104,17 @@ with right:
     else:
         st.markdown(f"**公示牌**（更新日期 {printed_on}）")
         a, b = st.columns(2)
-        a.download_button("下载公示牌 PDF", pdf, file_name=f"{stem}.pdf", mime="application/pdf",
-                          icon=":material/picture_as_pdf:", key="board_pdf")
-        b.download_button("下载公示牌图片", png, file_name=f"{stem}.png", mime="image/png",
-                          icon=":material/image:", key="board_png")
+        a.download_button(
+            "下载公示牌 PDF",
+            pdf,
+            file_name=f"{stem}.pdf",
+            mime="application/pdf",
+            icon=":material/picture_as_pdf:",
+            key="board_pdf",
+        )
+        b.download_button(
+            "下载公示牌图片", png, file_name=f"{stem}.png", mime="image/png", icon=":material/image:", key="board_png"
+        )
 
 with left:
     try:
@@ -110,15 +122,21 @@ with left:
     except RiverGridError as exc:
         show_error(exc)
     else:
-        st_folium(m, key=f"public_map_{grid.id}_{reach_id}", height=480, use_container_width=True,
-                  returned_objects=[])
+        st_folium(m, key=f"public_map_{grid.id}_{reach_id}", height=480, use_container_width=True, returned_objects=[])
     if grid.illustrative:
         st.caption("网格边界为示意范围，非精确边界。")
 
 st.subheader("监管河段及河长")
 if grid.reaches:
-    rows = [{"河段": r.name, "所属河流": r.river, "网格内长度（公里）": r.length_km,
-             "河长": "、".join(f"{p.name}（{p.post}）" for p in r.chiefs) or "待补充"} for r in grid.reaches]
+    rows = [
+        {
+            "河段": r.name,
+            "所属河流": r.river,
+            "网格内长度（公里）": r.length_km,
+            "河长": "、".join(f"{p.name}（{p.post}）" for p in r.chiefs) or "待补充",
+        }
+        for r in grid.reaches
+    ]
     st.dataframe(rows, hide_index=True, width="stretch")
     if reach_id is not None and any(r.id == reach_id for r in grid.reaches):
         chosen = next(r for r in grid.reaches if r.id == reach_id)
@@ -128,8 +146,14 @@ if grid.reaches:
         except RiverGridError as exc:
             show_error(exc)
         else:
-            st.download_button(f"下载河段公示牌 PDF（更新日期 {printed_on}）", pdf, file_name=f"{stem}.pdf",
-                               mime="application/pdf", icon=":material/picture_as_pdf:", key="reach_board_pdf")
+            st.download_button(
+                f"下载河段公示牌 PDF（更新日期 {printed_on}）",
+                pdf,
+                file_name=f"{stem}.pdf",
+                mime="application/pdf",
+                icon=":material/picture_as_pdf:",
+                key="reach_board_pdf",
+            )
 else:
     st.caption("本网格内暂无登记的河段。")
 

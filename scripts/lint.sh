@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "== lint-imports (import contracts)"
 .venv/bin/lint-imports --no-cache
-echo "== ruff check"
+echo "== ruff check, ruff format --check"
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 echo "== mypy"
 .venv/bin/mypy

@@ -150,7 +150,7 @@ def render_photos(refs: Sequence[Any], *, per_row: int = 4) -> None:
     files = AttachmentStore()
     for start in range(0, len(refs), per_row):
         cols = st.columns(per_row)
-        for col, ref in zip(cols, refs[start:start + per_row]):
+        for col, ref in zip(cols, refs[start : start + per_row]):
             thumb = files.thumbnail(ref.sha256, ref.mime)
             with col:
                 if thumb is None:
@@ -171,7 +171,9 @@ def history_line(step: Any) -> str:
         change = ""
     by = f" · {md_text(step.by)}" if step.by else ""
     details = " · ".join(part for part in (f"状态：{change}" if change else "", md_text(step.note)) if part)
-    return f"**{md_text(step.at_local)}**　{md_text(step.action_label)}{by}" + (f"  \n:gray[{details}]" if details else "")
+    return f"**{md_text(step.at_local)}**　{md_text(step.action_label)}{by}" + (
+        f"  \n:gray[{details}]" if details else ""
+    )
 
 
 def render_heading(kind: str, lines: Sequence[str] | None, *, lat: float, lon: float) -> None:
@@ -188,8 +190,13 @@ def render_heading(kind: str, lines: Sequence[str] | None, *, lat: float, lon: f
 
 
 def render_selection(
-    selection: Any, *, info: Mapping[str, Mapping[Any, Sequence[str]]], index: Any, card: Any = None,
-    signed_in: bool, reach_tolerance_m: float = 50.0,
+    selection: Any,
+    *,
+    info: Mapping[str, Mapping[Any, Sequence[str]]],
+    index: Any,
+    card: Any = None,
+    signed_in: bool,
+    reach_tolerance_m: float = 50.0,
 ) -> None:
     """The panel for a :class:`ui.map_state.Selection`: heading (or the incident's card), where
     it is and the responsibility chain.
@@ -215,8 +222,9 @@ def render_selection(
         render_incident(card)
         chain = index.lookup_incident(selection.ref_id, tolerance_m=tolerance) if index is not None else None
     else:
-        render_heading(selection.kind, info.get(selection.kind, {}).get(selection.ref_id),
-                       lat=selection.lat, lon=selection.lon)
+        render_heading(
+            selection.kind, info.get(selection.kind, {}).get(selection.ref_id), lat=selection.lat, lon=selection.lon
+        )
         chain = index.lookup(selection.lon, selection.lat, tolerance_m=tolerance) if index is not None else None
     if chain is None:
         st.warning("还没有绘制边界的网格，无法查询责任链。")

@@ -19,8 +19,9 @@ def published_grids(version: int, today: date) -> list[PublicGrid]:
 
 
 @st.cache_data(show_spinner="正在生成公示牌…", max_entries=16)
-def signboard_files(version: int, today: date, *, grid_id: int | None = None,
-                    reach_id: int | None = None) -> tuple[bytes, bytes, str, str]:
+def signboard_files(
+    version: int, today: date, *, grid_id: int | None = None, reach_id: int | None = None
+) -> tuple[bytes, bytes, str, str]:
     """PDF bytes, PNG bytes, printed date (ISO) and file stem of the current signboard.
 
     The board is redrawn by :func:`gis.disclosure.signboard.make_signboard` only when what it shows changed.

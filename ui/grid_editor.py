@@ -66,8 +66,18 @@ def grid_rows(version: int) -> pd.DataFrame:
     """Every live grid (drawn or not) with its version, ordered as a tree."""
     with get_store().session() as s:
         grids = s.query(Grid).filter(not_deleted(Grid)).all()
-        rows = [{"id": g.id, "name": g.name, "level": g.level, "parent_id": g.parent_id, "version": g.version,
-                 "drawn": g.geom is not None, "responsible_body": g.responsible_body or ""} for g in grids]
+        rows = [
+            {
+                "id": g.id,
+                "name": g.name,
+                "level": g.level,
+                "parent_id": g.parent_id,
+                "version": g.version,
+                "drawn": g.geom is not None,
+                "responsible_body": g.responsible_body or "",
+            }
+            for g in grids
+        ]
     by_parent: dict[Any, list[dict]] = {}
     ids = {r["id"] for r in rows}
     for r in rows:
@@ -80,8 +90,9 @@ def grid_rows(version: int) -> pd.DataFrame:
             walk(r["id"], depth + 1)
 
     walk(None, 0)
-    return pd.DataFrame(ordered, columns=["id", "name", "level", "parent_id", "version", "drawn", "responsible_body",
-                                          "depth"])
+    return pd.DataFrame(
+        ordered, columns=["id", "name", "level", "parent_id", "version", "drawn", "responsible_body", "depth"]
+    )
 
 
 def current_check(version: int) -> IncrementalCheck | None:
@@ -124,8 +135,11 @@ def after_save(grid_id: int | None, geometry: Any, *, incremental: bool, message
 def text_list(items: list[str]) -> None:
     """A bullet list of user-derived text as escaped HTML (Markdown would autolink URLs in names)."""
     if items:
-        st.html("<ul style='margin:0 0 0.5rem 0;padding-left:1.2rem;font-size:0.95rem'>"
-                + "".join(f"<li style='margin:0.15rem 0'>{esc(item)}</li>" for item in items) + "</ul>")
+        st.html(
+            "<ul style='margin:0 0 0.5rem 0;padding-left:1.2rem;font-size:0.95rem'>"
+            + "".join(f"<li style='margin:0.15rem 0'>{esc(item)}</li>" for item in items)
+            + "</ul>"
+        )
 
 
 def area_short(area_m2: float) -> str:
@@ -148,11 +162,16 @@ def attributes_tab(c: Screen) -> None:
         c1, c2, c3 = st.columns(3)
         name = c1.text_input("名称", value=attrs["name"])
         levels = [lv.value for lv in GridLevel]
-        level = c2.selectbox("层级", levels, index=levels.index(attrs["level"]), format_func=lambda v: GridLevel(v).label)
+        level = c2.selectbox(
+            "层级", levels, index=levels.index(attrs["level"]), format_func=lambda v: GridLevel(v).label
+        )
         parent_opts = [None] + [i for i in rows["id"].tolist() if i != selected_id]
-        parent = c3.selectbox("上级网格", parent_opts, index=parent_opts.index(attrs["parent_id"])
-                              if attrs["parent_id"] in parent_opts else 0,
-                              format_func=lambda i: "（无）" if i is None else rows.set_index("id").at[i, "name"])
+        parent = c3.selectbox(
+            "上级网格",
+            parent_opts,
+            index=parent_opts.index(attrs["parent_id"]) if attrs["parent_id"] in parent_opts else 0,
+            format_func=lambda i: "（无）" if i is None else rows.set_index("id").at[i, "name"],
+        )
         body = st.text_input("责任主体", value=attrs["responsible_body"] or "")
         area_desc = st.text_area("定区域", value=attrs["area_desc"] or "")
         personnel = st.text_area("定人员", value=attrs["personnel_desc"] or "")
@@ -164,19 +183,38 @@ def attributes_tab(c: Screen) -> None:
         illustrative = c5.checkbox("边界为示意范围", value=bool(attrs["illustrative"]))
         submitted = st.form_submit_button("保存属性", type="primary", disabled=not can_edit)
     if submitted and can_edit:
-        new = {"name": name, "level": level, "parent_id": parent, "responsible_body": body, "area_desc": area_desc,
-               "personnel_desc": personnel, "duties": duties, "tasks": tasks, "rewards": rewards, "hotline": hotline,
-               "illustrative": illustrative}
+        new = {
+            "name": name,
+            "level": level,
+            "parent_id": parent,
+            "responsible_body": body,
+            "area_desc": area_desc,
+            "personnel_desc": personnel,
+            "duties": duties,
+            "tasks": tasks,
+            "rewards": rewards,
+            "hotline": hotline,
+            "illustrative": illustrative,
+        }
         try:
             with get_store().session(actor) as s:
-                result = versions.save_grid(s, int(selected_id), geometry=None, attributes=new,
-                                            expected_version=seen.get(selected_id, int(selected["version"])))
+                result = versions.save_grid(
+                    s,
+                    int(selected_id),
+                    geometry=None,
+                    attributes=new,
+                    expected_version=seen.get(selected_id, int(selected["version"])),
+                )
         except RiverGridError as exc:
             show_error(exc)
         else:
             seen[selected_id] = result.version
-            after_save(None, None, incremental=False,
-                       message=f"已保存“{result.name}”的属性" if result.changed else "属性没有变化")
+            after_save(
+                None,
+                None,
+                incremental=False,
+                message=f"已保存“{result.name}”的属性" if result.changed else "属性没有变化",
+            )
             st.rerun()
 
 
@@ -187,9 +225,23 @@ def posts_tab(c: Screen) -> None:
         posts = grid_posts(s, int(selected_id))
         people = {p.id: p.name for p in s.query(Person).order_by(Person.name).all()}
     if posts:
-        st.dataframe(pd.DataFrame([{"编号": p.id, "职务": p.role_label, "姓名": p.person_name,
-                                    "开始": p.valid_from, "结束": p.valid_to, "在任": p.current} for p in posts]),
-                     hide_index=True, width="stretch")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "编号": p.id,
+                        "职务": p.role_label,
+                        "姓名": p.person_name,
+                        "开始": p.valid_from,
+                        "结束": p.valid_to,
+                        "在任": p.current,
+                    }
+                    for p in posts
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
     else:
         st.info("该网格还没有任职人员。")
     if can_org:
@@ -212,9 +264,11 @@ def posts_tab(c: Screen) -> None:
         if current:
             with st.form("ge_end_post"):
                 c1, c2 = st.columns(2)
-                post_id = c1.selectbox("结束任职", [p.id for p in current],
-                                       format_func=lambda i: next(f"{p.person_name}（{p.role_label}）" for p in current
-                                                                  if p.id == i))
+                post_id = c1.selectbox(
+                    "结束任职",
+                    [p.id for p in current],
+                    format_func=lambda i: next(f"{p.person_name}（{p.role_label}）" for p in current if p.id == i),
+                )
                 end = c2.date_input("最后在任日期", value=clock.today())
                 if st.form_submit_button("结束任职"):
                     try:
@@ -239,15 +293,24 @@ def merge_delete_tab(c: Screen) -> None:
         st.markdown("**合并相邻网格**：所选网格保留（编号、人员、属性不变），另一个并入后删除。")
         if sibs:
             c1, c2 = st.columns([2, 1])
-            other = c1.selectbox("并入的相邻网格", [x[0] for x in sibs],
-                                 format_func=lambda i: next(n for j, n, _ in sibs if j == i), key="ge_merge_other")
+            other = c1.selectbox(
+                "并入的相邻网格",
+                [x[0] for x in sibs],
+                format_func=lambda i: next(n for j, n, _ in sibs if j == i),
+                key="ge_merge_other",
+            )
             if c2.button("合并", key="ge_merge"):
                 try:
                     with get_store().session(actor) as s:
                         result = versions.merge_grids(
-                            s, int(selected_id), int(other),
-                            expected_versions=(seen.get(selected_id, int(selected["version"])),
-                                               next(v for j, _, v in sibs if j == other)))
+                            s,
+                            int(selected_id),
+                            int(other),
+                            expected_versions=(
+                                seen.get(selected_id, int(selected["version"])),
+                                next(v for j, _, v in sibs if j == other),
+                            ),
+                        )
                 except RiverGridError as exc:
                     show_error(exc)
                 else:
@@ -260,8 +323,9 @@ def merge_delete_tab(c: Screen) -> None:
         if st.button("删除", disabled=not sure, key="ge_delete"):
             try:
                 with get_store().session(actor) as s:
-                    versions.delete_grid(s, int(selected_id), expected_version=seen.get(selected_id,
-                                                                                       int(selected["version"])))
+                    versions.delete_grid(
+                        s, int(selected_id), expected_version=seen.get(selected_id, int(selected["version"]))
+                    )
             except RiverGridError as exc:
                 show_error(exc)
             else:
@@ -289,11 +353,24 @@ def history_tab(c: Screen) -> None:
     shown_version = c.shown_version
     with get_store().session() as s:
         history = versions.grid_history(s, int(selected_id))
-    st.dataframe(pd.DataFrame([{
-        "版本": v.version, "名称": v.name, "修改人": v.author_name or v.author or "不详",
-        "时间": v.saved_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if v.saved_at else "不详",
-        "说明": v.note, "当前": v.current, "已删除": v.deleted} for v in reversed(history)]),
-        hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "版本": v.version,
+                    "名称": v.name,
+                    "修改人": v.author_name or v.author or "不详",
+                    "时间": v.saved_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if v.saved_at else "不详",
+                    "说明": v.note,
+                    "当前": v.current,
+                    "已删除": v.deleted,
+                }
+                for v in reversed(history)
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
     numbers = [v.version for v in history]
     c1, c2, c3 = st.columns([2, 1, 1])
     pick = c1.selectbox("版本", numbers[::-1], format_func=lambda n: f"第 {n} 版", key="ge_hist_pick")
@@ -306,14 +383,19 @@ def history_tab(c: Screen) -> None:
     if can_edit and c3.button("恢复此版本", key="ge_hist_restore", disabled=pick == history[-1].version):
         try:
             with get_store().session(actor) as s:
-                result = versions.restore_version(s, int(selected_id), int(pick),
-                                                  expected_version=seen.get(selected_id, int(selected["version"])))
+                result = versions.restore_version(
+                    s, int(selected_id), int(pick), expected_version=seen.get(selected_id, int(selected["version"]))
+                )
         except RiverGridError as exc:
             show_error(exc)
         else:
             seen[selected_id] = result.version
-            after_save(result.grid_id, result.geometry, incremental=True,
-                       message=f"已恢复为第 {pick} 版（现为第 {result.version} 版）")
+            after_save(
+                result.grid_id,
+                result.geometry,
+                incremental=True,
+                message=f"已恢复为第 {pick} 版（现为第 {result.version} 版）",
+            )
             st.rerun()
 
 
@@ -334,9 +416,11 @@ def past_check_tab(c: Screen) -> None:
             show_error(exc)
         else:
             summary = report.summary()
-            st.write(f"{when:%Y-%m-%d %H:%M} 时有效的网格 {len(past)} 个；覆盖率 {summary['coverage_rate']:.2%}，"
-                     f"未覆盖 {summary['uncovered_count']} 段（{summary['uncovered_length_m']:,.0f} 米），"
-                     f"拓扑问题 {summary['topology_count']} 处。")
+            st.write(
+                f"{when:%Y-%m-%d %H:%M} 时有效的网格 {len(past)} 个；覆盖率 {summary['coverage_rate']:.2%}，"
+                f"未覆盖 {summary['uncovered_count']} 段（{summary['uncovered_length_m']:,.0f} 米），"
+                f"拓扑问题 {summary['topology_count']} 处。"
+            )
             past_gaps = report.findings()
             text_list(past_gaps[past_gaps["rule"].isin(GAP_RULES)]["message"].tolist())
 
@@ -348,7 +432,6 @@ def import_export_tab(c: Screen) -> None:
     c1, c2 = st.columns([1, 1])
     fmt = c1.selectbox("格式", ["gpkg", "geojson", "shp", "kml"], key="ge_export_fmt")
     if c2.button("生成导出文件", key="ge_export"):
-
         with tempfile.TemporaryDirectory() as tmp:
             path = write_layer(data.grids, Path(tmp) / f"网格.{fmt}", fmt=fmt, layer="grids")
             S["ge_export_file"] = (path.name, path.read_bytes())
@@ -359,7 +442,6 @@ def import_export_tab(c: Screen) -> None:
         st.markdown("**从文件导入网格边界**（Shapefile 压缩包、GeoPackage、KML/KMZ、GeoJSON）")
         upload = st.file_uploader("选择文件", type=["zip", "gpkg", "kml", "kmz", "geojson", "json"], key="ge_upload")
         if upload is not None:
-
             folder = Path(tempfile.gettempdir()) / f"rivergrid-upload-{S.setdefault('ge_upload_dir', uuid.uuid4().hex)}"
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / Path(upload.name).name
@@ -375,7 +457,12 @@ def import_export_tab(c: Screen) -> None:
                 columns = [c for c in frame.columns if c != frame.geometry.name]
                 st.caption(f"共 {len(frame)} 个要素；字段：{md_text('、'.join(map(str, columns)))}")
                 auto = "（自动识别）"
-                fields = {"name": "名称字段", "level": "层级字段", "parent": "上级网格字段", "responsible_body": "责任主体字段"}
+                fields = {
+                    "name": "名称字段",
+                    "level": "层级字段",
+                    "parent": "上级网格字段",
+                    "responsible_body": "责任主体字段",
+                }
                 mapping = {}
                 cols = st.columns(4)
                 for (key, text), col in zip(fields.items(), cols, strict=True):
@@ -383,10 +470,19 @@ def import_export_tab(c: Screen) -> None:
                     if chosen != auto:
                         mapping[key] = chosen
                 c1, c2 = st.columns(2)
-                d_level = c1.selectbox("缺省层级", [lv.value for lv in GridLevel], index=2,
-                                       format_func=lambda v: GridLevel(v).label, key="ge_import_level")
-                d_parent = c2.selectbox("缺省上级网格", [""] + rows["name"].tolist(), key="ge_import_parent",
-                                        format_func=lambda n: n or "（无）")
+                d_level = c1.selectbox(
+                    "缺省层级",
+                    [lv.value for lv in GridLevel],
+                    index=2,
+                    format_func=lambda v: GridLevel(v).label,
+                    key="ge_import_level",
+                )
+                d_parent = c2.selectbox(
+                    "缺省上级网格",
+                    [""] + rows["name"].tolist(),
+                    key="ge_import_parent",
+                    format_func=lambda n: n or "（无）",
+                )
                 st.dataframe(frame.drop(columns=frame.geometry.name).head(10), width="stretch")
                 # after a refusal for distance (TooFarError) the user may confirm and import again
                 far_seen = S.get("ge_far_for") == upload.file_id
@@ -395,8 +491,9 @@ def import_export_tab(c: Screen) -> None:
                     defaults = {"level": d_level, **({"parent": d_parent} if d_parent else {})}
                     try:
                         with get_store().session(actor) as s:
-                            rep = import_file(s, path, "grids", layer=layer, mapping=mapping, defaults=defaults,
-                                              allow_far=allow_far)
+                            rep = import_file(
+                                s, path, "grids", layer=layer, mapping=mapping, defaults=defaults, allow_far=allow_far
+                            )
                     except TooFarError as exc:
                         show_error(exc)
                         if not far_seen:
@@ -405,6 +502,10 @@ def import_export_tab(c: Screen) -> None:
                     except RiverGridError as exc:
                         show_error(exc)
                     else:
-                        after_save(None, None, incremental=False,
-                                   message=f"已导入 {len(rep.ids)} 个网格（可在“修改记录”中整批撤销）")
+                        after_save(
+                            None,
+                            None,
+                            incremental=False,
+                            message=f"已导入 {len(rep.ids)} 个网格（可在“修改记录”中整批撤销）",
+                        )
                         st.rerun()

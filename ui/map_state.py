@@ -192,8 +192,9 @@ def parse_output(out: Mapping[str, Any] | None) -> MapOutput:
     )
     center = _latlng(out.get("center"))
     # before the map reports, st_folium returns its defaults: a zoom (the script's) but no centre
-    return MapOutput(center=center, zoom=zoom if center is not None else None, overlays=overlays, basemap=basemap,
-                     token=token)
+    return MapOutput(
+        center=center, zoom=zoom if center is not None else None, overlays=overlays, basemap=basemap, token=token
+    )
 
 
 def click_since(output: MapOutput, handled: ClickToken | None) -> Selection | None:
@@ -206,8 +207,10 @@ def click_since(output: MapOutput, handled: ClickToken | None) -> Selection | No
     """
     old = handled or ClickToken()
     new = output.token
-    if new.count and new.object_at is not None and (
-        new.count != old.count or new.object_at != old.object_at or new.tooltip != old.tooltip
+    if (
+        new.count
+        and new.object_at is not None
+        and (new.count != old.count or new.object_at != old.object_at or new.tooltip != old.tooltip)
     ):
         lat, lon = new.object_at
         ref = parse_ref(new.tooltip)
@@ -240,9 +243,7 @@ def pixel_radius_m(lat: float, zoom: int | None, *, pixels: float = CLICK_RADIUS
     return pixels * metres_per_pixel(lat, zoom)
 
 
-def snap_to_point(
-    points: gpd.GeoDataFrame, lat: float, lon: float, *, radius_m: float
-) -> Any:
+def snap_to_point(points: gpd.GeoDataFrame, lat: float, lon: float, *, radius_m: float) -> Any:
     """Id (``id`` column) of the point of ``points`` nearest to (lat, lon) within ``radius_m``
     metres, else None. Distances on a local equirectangular plane (fine below a few km).
 
@@ -333,13 +334,22 @@ class HomeMapState:
 
     def remount(self, data_key: tuple, *, basemap: str) -> Mount:
         """Start a new component from the user's latest view, base map and overlays."""
-        self.mount = Mount(data_key=data_key, basemap=basemap, overlays=dict(self.overlays) if self.overlays else None,
-                           center=self.center, zoom=self.zoom)
+        self.mount = Mount(
+            data_key=data_key,
+            basemap=basemap,
+            overlays=dict(self.overlays) if self.overlays else None,
+            center=self.center,
+            zoom=self.zoom,
+        )
         self.handled = None
         return self.mount
 
     def absorb(
-        self, output: MapOutput, *, overlay_keys: Iterable[str], incidents: gpd.GeoDataFrame | None = None,
+        self,
+        output: MapOutput,
+        *,
+        overlay_keys: Iterable[str],
+        incidents: gpd.GeoDataFrame | None = None,
         grids: gpd.GeoDataFrame | None = None,
     ) -> Selection | None:
         """Record the browser's view, base map and overlays; select and return a new click, if any.
@@ -452,8 +462,13 @@ def coverage_summary(key: tuple[int, ...]) -> CoverageSummary:
     s = report.summary()
     findings = report.findings()
     findings = findings[findings["kind"] == "coverage"].reset_index(drop=True)
-    return CoverageSummary(float(s["coverage_rate"]), float(s["total_length_m"]), float(s["uncovered_length_m"]),
-                           int(s["uncovered_count"]), findings)
+    return CoverageSummary(
+        float(s["coverage_rate"]),
+        float(s["total_length_m"]),
+        float(s["uncovered_length_m"]),
+        int(s["uncovered_count"]),
+        findings,
+    )
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -545,21 +560,50 @@ def home_layers(key: tuple, _version: int) -> HomeLayers:
     coverage = coverage_summary(layer_key(versions, "gaps"))
 
     def grid_overlay(level: GridLevel) -> Overlay:
-        layer = _packed(f"grids-{level.value}", gk,
-                        lambda: grid_layer_data(data.grids, level=level, labels=level is GridLevel.VILLAGE))
+        layer = _packed(
+            f"grids-{level.value}",
+            gk,
+            lambda: grid_layer_data(data.grids, level=level, labels=level is GridLevel.VILLAGE),
+        )
         return Overlay(level.value, level.label, layer, show=level is not GridLevel.COUNTY)
 
-    findings = coverage.findings if coverage.findings is not None else gpd.GeoDataFrame(
-        {"kind": [], "rule": [], "message": []}, geometry=[], crs="EPSG:4326")
+    findings = (
+        coverage.findings
+        if coverage.findings is not None
+        else gpd.GeoDataFrame({"kind": [], "rule": [], "message": []}, geometry=[], crs="EPSG:4326")
+    )
     overlays = [grid_overlay(level) for level in GridLevel] + [
-        Overlay("reaches", "河段", _packed("reaches", layer_key(versions, "reaches"), lambda: reach_layer_data(data.reaches))),
-        Overlay("gaps", "覆盖盲区（盲区检查）", _packed("gaps", layer_key(versions, "gaps"), lambda: gap_layer_data(findings))),
-        Overlay("tracks", "巡河轨迹（近90天）", _packed("tracks", (*layer_key(versions, "tracks"), scope, today),
-                                                   lambda: track_layer_data(recent_tracks(data.tracks)))),
-        Overlay("objects", "重点监管对象", _packed("objects", layer_key(versions, "objects"),
-                                                lambda: object_layer_data(data.objects))),
-        Overlay("incidents", "事件", _packed("incidents", (*layer_key(versions, "incidents"), scope),
-                                           lambda: incident_layer_data(data.incidents))),
+        Overlay(
+            "reaches",
+            "河段",
+            _packed("reaches", layer_key(versions, "reaches"), lambda: reach_layer_data(data.reaches)),
+        ),
+        Overlay(
+            "gaps",
+            "覆盖盲区（盲区检查）",
+            _packed("gaps", layer_key(versions, "gaps"), lambda: gap_layer_data(findings)),
+        ),
+        Overlay(
+            "tracks",
+            "巡河轨迹（近90天）",
+            _packed(
+                "tracks",
+                (*layer_key(versions, "tracks"), scope, today),
+                lambda: track_layer_data(recent_tracks(data.tracks)),
+            ),
+        ),
+        Overlay(
+            "objects",
+            "重点监管对象",
+            _packed("objects", layer_key(versions, "objects"), lambda: object_layer_data(data.objects)),
+        ),
+        Overlay(
+            "incidents",
+            "事件",
+            _packed(
+                "incidents", (*layer_key(versions, "incidents"), scope), lambda: incident_layer_data(data.incidents)
+            ),
+        ),
     ]
     grids = data.grids
     local = grids[grids["level"] != GridLevel.COUNTY.value] if len(grids) else grids
@@ -571,16 +615,30 @@ def home_layers(key: tuple, _version: int) -> HomeLayers:
     else:
         center, zoom = DEFAULT_CENTER, DEFAULT_ZOOM
     categories = sorted({str(c) for c in data.objects["category"]}) if len(data.objects) else []
-    legend = legend_html(categories=categories, gaps=any(o.key == "gaps" and o.layer.n_features for o in overlays),
-                         tracks=any(o.key == "tracks" and o.layer.n_features for o in overlays))
+    legend = legend_html(
+        categories=categories,
+        gaps=any(o.key == "gaps" and o.layer.n_features for o in overlays),
+        tracks=any(o.key == "tracks" and o.layer.n_features for o in overlays),
+    )
     info: dict[str, dict[Any, list[str]]] = {}
     for o in overlays:
         info.setdefault(o.layer.kind, {}).update({k: list(v) for k, v in o.layer.info.items()})
-    incidents = data.incidents[["id", "code", "title", "status", "geometry"]].copy() if len(data.incidents) else \
-        gpd.GeoDataFrame({"id": [], "code": [], "title": [], "status": []}, geometry=[], crs="EPSG:4326")
-    return HomeLayers(overlays=overlays, key=key, center=(float(center[0]), float(center[1])), zoom=int(zoom),
-                      bounds=bounds, legend=legend, info=info, incidents=incidents,
-                      grids=data.grids[["id", "geometry"]].copy())
+    incidents = (
+        data.incidents[["id", "code", "title", "status", "geometry"]].copy()
+        if len(data.incidents)
+        else gpd.GeoDataFrame({"id": [], "code": [], "title": [], "status": []}, geometry=[], crs="EPSG:4326")
+    )
+    return HomeLayers(
+        overlays=overlays,
+        key=key,
+        center=(float(center[0]), float(center[1])),
+        zoom=int(zoom),
+        bounds=bounds,
+        legend=legend,
+        info=info,
+        incidents=incidents,
+        grids=data.grids[["id", "geometry"]].copy(),
+    )
 
 
 def home_key(version: int, day: date, scope: tuple[int, ...] | None = None) -> tuple:

@@ -61,8 +61,13 @@ def period_data(version: int, period: str, scope: tuple[int, ...] | None = None)
         reaches = store_reaches(s)
         # the report also analyses tracks of slots reaching outside the period (a quarter, a week
         # that began last month): the map and the lists show those started inside it
-        inside = [t for t in report.tracks if t["track_id"] is not None and t["start"] is not None
-                  and report.period.contains(np.datetime64(t["start"].rstrip("Z"), "ns"))]
+        inside = [
+            t
+            for t in report.tracks
+            if t["track_id"] is not None
+            and t["start"] is not None
+            and report.period.contains(np.datetime64(t["start"].rstrip("Z"), "ns"))
+        ]
         tracks = track_frame(s, [t["track_id"] for t in inside])
     stretches = coverage_frame(report, reaches)
     focus = tracks if len(tracks) else reaches  # the period's tracks, else every reach
@@ -113,8 +118,9 @@ def saved_upload(data: bytes, name: str) -> Iterator[Path]:
 
 
 @st.cache_data(show_spinner="正在检查轨迹…", max_entries=4)
-def checked_upload(version: int, data: bytes, name: str, from_crs: str | None,
-                   allow_far: bool = False) -> TrackFileCheck:
+def checked_upload(
+    version: int, data: bytes, name: str, from_crs: str | None, allow_far: bool = False
+) -> TrackFileCheck:
     """:func:`gis.patrol.service.check_track_file` of an upload (raises its Chinese errors; the
     size limit before anything is written to disk)."""
     check_size(len(data), name)
@@ -128,31 +134,37 @@ def _rate(v: Any) -> str:
 
 def compliance_table(rows: list[dict[str, Any]], subject: str, key: str) -> pd.DataFrame:
     """Persons' or grids' compliance rows of a report as a Chinese table."""
-    return pd.DataFrame({
-        subject: [r[key] for r in rows],
-        "层级": [GridLevel(r["level"]).label if r["level"] in GridLevel._value2member_map_ else "无岗位"
-               for r in rows],
-        "频次": [FREQUENCIES.get(r["frequency"] or "", "—") for r in rows],
-        "应巡": [r["required"] for r in rows],
-        "达标": [r["done"] for r in rows],
-        "巡查次数": [r["patrols"] for r in rows],
-        "有效次数": [r["counted"] for r in rows],
-        "完成率": [_rate(r["rate"]) for r in rows],
-        "未完成时段": ["、".join(r["missing_slots"]) for r in rows],
-    })
+    return pd.DataFrame(
+        {
+            subject: [r[key] for r in rows],
+            "层级": [
+                GridLevel(r["level"]).label if r["level"] in GridLevel._value2member_map_ else "无岗位" for r in rows
+            ],
+            "频次": [FREQUENCIES.get(r["frequency"] or "", "—") for r in rows],
+            "应巡": [r["required"] for r in rows],
+            "达标": [r["done"] for r in rows],
+            "巡查次数": [r["patrols"] for r in rows],
+            "有效次数": [r["counted"] for r in rows],
+            "完成率": [_rate(r["rate"]) for r in rows],
+            "未完成时段": ["、".join(r["missing_slots"]) for r in rows],
+        }
+    )
 
 
 def coverage_table(report: PatrolReport) -> pd.DataFrame:
     """Per reach: length, patrolled share and the never-patrolled stretches with 桩号."""
-    return pd.DataFrame({
-        "河段": [c["reach"] for c in report.coverage],
-        "编码": [c["code"] for c in report.coverage],
-        "长度（公里）": [round(c["length_m"] / 1000, 2) for c in report.coverage],
-        "已巡（公里）": [round(c["covered_m"] / 1000, 2) for c in report.coverage],
-        "覆盖率": [f"{c['share']:.0%}" for c in report.coverage],
-        "从未巡查的区段（桩号）": ["；".join(s["stations"] for s in c["never_patrolled"]) or "无"
-                          for c in report.coverage],
-    })
+    return pd.DataFrame(
+        {
+            "河段": [c["reach"] for c in report.coverage],
+            "编码": [c["code"] for c in report.coverage],
+            "长度（公里）": [round(c["length_m"] / 1000, 2) for c in report.coverage],
+            "已巡（公里）": [round(c["covered_m"] / 1000, 2) for c in report.coverage],
+            "覆盖率": [f"{c['share']:.0%}" for c in report.coverage],
+            "从未巡查的区段（桩号）": [
+                "；".join(s["stations"] for s in c["never_patrolled"]) or "无" for c in report.coverage
+            ],
+        }
+    )
 
 
 def matched_text(matched: list[dict[str, Any]], stations: dict[int, tuple[str, float]]) -> list[str]:

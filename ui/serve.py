@@ -25,9 +25,23 @@ APP = Path(__file__).resolve().parent.parent / "app.py"
 
 
 WARM_MODULES = (
-    "geopandas", "folium", "branca", "gis.cli", "gis.grids.versions", "gis.incidents.workflow", "gis.incidents.reporting",
-    "gis.patrol.service", "gis.assessment.indicators", "gis.disclosure.signboard", "gis.checks.report", "gis.grids.chain",
-    "layers.editing", "layers.home_map", "layers.patrol_map", "layers.blindspots", "layers.public",
+    "geopandas",
+    "folium",
+    "branca",
+    "gis.cli",
+    "gis.grids.versions",
+    "gis.incidents.workflow",
+    "gis.incidents.reporting",
+    "gis.patrol.service",
+    "gis.assessment.indicators",
+    "gis.disclosure.signboard",
+    "gis.checks.report",
+    "gis.grids.chain",
+    "layers.editing",
+    "layers.home_map",
+    "layers.patrol_map",
+    "layers.blindspots",
+    "layers.public",
 )
 """Imported once before the server starts: the first runs of two pages in two sessions would
 otherwise import them in two threads at once, which Python's import locks can report as a

@@ -39,7 +39,6 @@ def get_store() -> Store:
     database (never into a production one: that is logged and the app runs on without it)."""
     store = Store()
     if settings().demo:
-
         try:
             load_demo(store, reset=False)
         except RiverGridError as exc:

@@ -30,8 +30,14 @@ Send = Callable[[Message], Awaitable[None]]
 STATIC_PREFIXES = ("/static/", "/app/static/")
 """Request paths (after the base URL) served from files that change only with a release."""
 
-COMPRESSIBLE_TYPES = ("text/", "application/javascript", "application/json", "image/svg+xml",
-                      "application/xml", "application/wasm")
+COMPRESSIBLE_TYPES = (
+    "text/",
+    "application/javascript",
+    "application/json",
+    "image/svg+xml",
+    "application/xml",
+    "application/wasm",
+)
 MINIMUM_SIZE = 500
 COMPRESS_LEVEL = 6
 CACHE_LIMIT_BYTES = 48_000_000
@@ -85,9 +91,13 @@ def wants_memo(scope: MutableMapping[str, Any], route_path: str) -> bool:
     return b"gzip" in headers.get(b"accept-encoding", b"") and b"range" not in headers
 
 
-async def serve_memoized(app: Callable[..., Awaitable[None]], scope: MutableMapping[str, Any],
-                         receive: Callable[[], Awaitable[Message]], send: Send,
-                         cache: GzipCache = CACHE) -> None:
+async def serve_memoized(
+    app: Callable[..., Awaitable[None]],
+    scope: MutableMapping[str, Any],
+    receive: Callable[[], Awaitable[Message]],
+    send: Send,
+    cache: GzipCache = CACHE,
+) -> None:
     """Run ``app`` for the request, then send its response with the body gzipped from ``cache``."""
     start: Message | None = None
     chunks: list[bytes] = []
@@ -118,8 +128,11 @@ async def serve_memoized(app: Callable[..., Awaitable[None]], scope: MutableMapp
         key = (scope.get("path", ""), _header(headers, b"etag") or _header(headers, b"last-modified"), len(body))
         body = cache.get(key, body)
         headers = [(k, v) for k, v in headers if k.lower() not in (b"content-length", b"content-encoding", b"vary")]
-        headers += [(b"content-encoding", b"gzip"), (b"content-length", str(len(body)).encode()),
-                    (b"vary", b"Accept-Encoding")]
+        headers += [
+            (b"content-encoding", b"gzip"),
+            (b"content-length", str(len(body)).encode()),
+            (b"vary", b"Accept-Encoding"),
+        ]
     await send({**start, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})
     for message in others:

@@ -49,15 +49,18 @@ def mark(session: Session, value: str) -> None:
     if current == value:
         return
     if current is not None:
-        raise ValidationError(f"该数据库已是{MODE_LABELS[current]}，不能改为{MODE_LABELS[value]}",
-                              f"database mode is {current}, not {value}")
+        raise ValidationError(
+            f"该数据库已是{MODE_LABELS[current]}，不能改为{MODE_LABELS[value]}",
+            f"database mode is {current}, not {value}",
+        )
     session.execute(text("INSERT INTO deployment_info (key, value) VALUES ('mode', :v)"), {"v": value})
 
 
 def is_empty(session: Session) -> bool:
     """No grid and no account yet."""
-    return not (session.scalar(select(func.count()).select_from(Grid))
-                or session.scalar(select(func.count()).select_from(User)))
+    return not (
+        session.scalar(select(func.count()).select_from(Grid)) or session.scalar(select(func.count()).select_from(User))
+    )
 
 
 def has_accounts(session: Session) -> bool:
@@ -73,7 +76,9 @@ def init_production(store: Store) -> dict[str, Any]:
         current = mode(s)
         if current == DEMO or (current is None and not is_empty(s)):
             raise ValidationError(
-                "该数据库中已有演示数据或其他数据，不能作为正式数据库；请为正式系统新建一个空数据库（新的 DATABASE_URL 或数据目录）",
+                "该数据库中已有演示数据或其他数据，不能作为正式数据库；请为正式系统新建一个空数据库（新的 DATABASE_UR"
+                "L 或数据目录）"
+                "",
                 f"database is not empty (mode {current})",
             )
         mark(s, PRODUCTION)

@@ -64,8 +64,10 @@ class LockState:
         if not self.locked or self.until is None:
             return ""
         minutes = max(1, round((self.until - clock.now()).total_seconds() / 60))
-        return (f"登录失败次数过多，已暂停登录，请约 {minutes} 分钟后（"
-                f"{self.until.astimezone(LOCAL_TZ).strftime('%H:%M')} 以后）再试，或联系安全管理员解锁")
+        return (
+            f"登录失败次数过多，已暂停登录，请约 {minutes} 分钟后（"
+            f"{self.until.astimezone(LOCAL_TZ).strftime('%H:%M')} 以后）再试，或联系安全管理员解锁"
+        )
 
 
 _DUMMY_HASH = "$argon2id$v=19$m=65536,t=5,p=1$Vn4v3wi9s/M6idZq/x1WlA$b6rvO96oxBpnEJw6B97QwYgwHxJvY02o/0K5HHv2e3s"
@@ -124,8 +126,14 @@ def _state(session: Session, *, username: str | None = None, ip: str | None = No
     reset = _since_reset(session, column, key, resets)
     if reset is not None and reset > start:
         start = reset
-    failures = session.scalar(select(func.count()).select_from(SignInAttempt).where(
-        column == key, SignInAttempt.outcome == "failed", SignInAttempt.at > start)) or 0
+    failures = (
+        session.scalar(
+            select(func.count())
+            .select_from(SignInAttempt)
+            .where(column == key, SignInAttempt.outcome == "failed", SignInAttempt.at > start)
+        )
+        or 0
+    )
     return LockState(False, None, int(failures))
 
 
@@ -141,8 +149,14 @@ def _record(session: Session, username: str, ip: str, outcome: str) -> None:
 def _audit_lock(session: Session, username: str, ip: str, what: str) -> None:
 
     user_id = session.scalar(select(User.id).where(User.username == username)) if username else None
-    record_event(session, actor_name="system", action=what, table="sign_in",
-                 row_id=user_id, after={"username": username, "ip": ip})
+    record_event(
+        session,
+        actor_name="system",
+        action=what,
+        table="sign_in",
+        row_id=user_id,
+        after={"username": username, "ip": ip},
+    )
 
 
 def sign_in(store: Store, username: str, password: str, *, ip: str = "") -> SignInResult:
@@ -208,8 +222,14 @@ def unlock(session: Session, username: str) -> None:
         raise NotFoundError(f"没有用户“{name}”", f"no user {name!r}")
     _record(session, name, "", "unlock")
 
-    record_event(session, actor_name=actor.username, action="unlock", table="sign_in",
-                 row_id=session.scalar(select(User.id).where(User.username == name)), after={"username": name})
+    record_event(
+        session,
+        actor_name=actor.username,
+        action="unlock",
+        table="sign_in",
+        row_id=session.scalar(select(User.id).where(User.username == name)),
+        after={"username": name},
+    )
 
 
 def authenticate(session: Session, username: str, password: str) -> Actor:

@@ -59,11 +59,30 @@ __all__ = [
     "update_user",
 ]
 
-COMMON_PASSWORDS = frozenset({
-    "1234567890", "12345678910", "0123456789", "1111111111", "0000000000", "qwertyuiop", "1q2w3e4r5t",
-    "password123", "password1234", "passw0rd123", "admin12345", "administrator", "abc1234567", "a123456789",
-    "aa12345678", "woaini1314", "iloveyou123", "qwerty12345", "1qaz2wsx3edc", "zxcvbnm123",
-})
+COMMON_PASSWORDS = frozenset(
+    {
+        "1234567890",
+        "12345678910",
+        "0123456789",
+        "1111111111",
+        "0000000000",
+        "qwertyuiop",
+        "1q2w3e4r5t",
+        "password123",
+        "password1234",
+        "passw0rd123",
+        "admin12345",
+        "administrator",
+        "abc1234567",
+        "a123456789",
+        "aa12345678",
+        "woaini1314",
+        "iloveyou123",
+        "qwerty12345",
+        "1qaz2wsx3edc",
+        "zxcvbnm123",
+    }
+)
 """Passwords refused whatever their length (the commonest ones of at least ten characters)."""
 
 
@@ -79,8 +98,9 @@ def command_line_actor() -> Actor:
 def check_password(password: str, username: str = "") -> None:
     """Raise :class:`ValidationError` (Chinese) unless ``password`` satisfies the rules."""
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationError(f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符",
-                              f"password shorter than {MIN_PASSWORD_LENGTH}")
+        raise ValidationError(
+            f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符", f"password shorter than {MIN_PASSWORD_LENGTH}"
+        )
     if password != password.strip():
         raise ValidationError("密码的开头和结尾不能是空格", "password starts or ends with white space")
     name = username.strip().lower()
@@ -168,18 +188,29 @@ def create_user(
     if session.scalar(select(User.id).where(User.username == name)) is not None:
         raise DuplicateNameError(f"用户名“{name}”已被使用", f"username {name!r} taken")
     check_password(password, name)
-    user = User(username=name, display_name=(display_name or "").strip()[:100], role=_role(role).value,
-                password_hash=hash_password(password), grid_id=_grid(session, grid_id),
-                person_id=_person(session, person_id), active=True,
-                must_change_password=bool(must_change_password), password_changed_at=clock.now())
+    user = User(
+        username=name,
+        display_name=(display_name or "").strip()[:100],
+        role=_role(role).value,
+        password_hash=hash_password(password),
+        grid_id=_grid(session, grid_id),
+        person_id=_person(session, person_id),
+        active=True,
+        must_change_password=bool(must_change_password),
+        password_changed_at=clock.now(),
+    )
     session.add(user)
     session.flush()
     return user
 
 
 def _active_security_admins(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(User).where(
-        User.role == UserRole.SECURITY.value, User.active.is_(True))) or 0)
+    return int(
+        session.scalar(
+            select(func.count()).select_from(User).where(User.role == UserRole.SECURITY.value, User.active.is_(True))
+        )
+        or 0
+    )
 
 
 def _not_self(actor: Actor, user: User, what: str) -> None:
@@ -187,9 +218,15 @@ def _not_self(actor: Actor, user: User, what: str) -> None:
         raise PermissionDenied(f"不能{what}本人的账号，请由其他安全管理员办理", f"may not {what} own account")
 
 
-def update_user(session: Session, username: str, *, role: str | UserRole | None = None,
-                display_name: str | None = None, grid_id: int | None | bool = False,
-                person_id: int | None | bool = False) -> User:
+def update_user(
+    session: Session,
+    username: str,
+    *,
+    role: str | UserRole | None = None,
+    display_name: str | None = None,
+    grid_id: int | None | bool = False,
+    person_id: int | None | bool = False,
+) -> User:
     """Change an account's role, name, grid (``None`` unbinds; ``False`` leaves as is) or person."""
     actor = _manager(session)
     user = get_user(session, username)
@@ -198,8 +235,9 @@ def update_user(session: Session, username: str, *, role: str | UserRole | None 
         if new.value != user.role:
             _not_self(actor, user, "更改角色：")
             if user.role == UserRole.SECURITY.value and user.active and _active_security_admins(session) <= 1:
-                raise ValidationError("这是唯一在用的安全管理员账号，不能改为其他角色",
-                                      "last active security administrator")
+                raise ValidationError(
+                    "这是唯一在用的安全管理员账号，不能改为其他角色", "last active security administrator"
+                )
             user.role = new.value
     if display_name is not None:
         user.display_name = display_name.strip()[:100]
@@ -267,14 +305,23 @@ def list_users(session: Session) -> list[AccountInfo]:
     out = []
     for u in session.scalars(select(User).order_by(User.username)):
         role = UserRole(u.role)
-        out.append(AccountInfo(
-            id=u.id, username=u.username, display_name=u.display_name, role=role.value, role_label=role.label,
-            grid_id=u.grid_id, grid_name=grids.get(u.grid_id, "") if u.grid_id else "",
-            person_id=u.person_id, person_name=persons.get(u.person_id, "") if u.person_id else "",
-            active=bool(u.active), must_change_password=bool(u.must_change_password),
-            locked=lock_state(session, u.username).locked,
-            created_at=u.created_at.isoformat() if u.created_at else "",
-        ))
+        out.append(
+            AccountInfo(
+                id=u.id,
+                username=u.username,
+                display_name=u.display_name,
+                role=role.value,
+                role_label=role.label,
+                grid_id=u.grid_id,
+                grid_name=grids.get(u.grid_id, "") if u.grid_id else "",
+                person_id=u.person_id,
+                person_name=persons.get(u.person_id, "") if u.person_id else "",
+                active=bool(u.active),
+                must_change_password=bool(u.must_change_password),
+                locked=lock_state(session, u.username).locked,
+                created_at=u.created_at.isoformat() if u.created_at else "",
+            )
+        )
     return out
 
 
@@ -282,11 +329,15 @@ def account_choices(session: Session) -> tuple[list[tuple[int, str]], list[tuple
     """What an account can be bound to: live grids ``(id, "名称（层级）")`` by level and name, and
     persons ``(id, "姓名（职务）")`` by name."""
 
-    grids = sorted(session.execute(select(Grid.id, Grid.name, Grid.level).where(not_deleted(Grid))),
-                   key=lambda g: (GridLevel(g.level).rank, g.name))
+    grids = sorted(
+        session.execute(select(Grid.id, Grid.name, Grid.level).where(not_deleted(Grid))),
+        key=lambda g: (GridLevel(g.level).rank, g.name),
+    )
     persons = session.execute(select(Person.id, Person.name, Person.title).order_by(Person.name, Person.id))
-    return ([(g.id, f"{g.name}（{GridLevel(g.level).label}）") for g in grids],
-            [(p.id, f"{p.name}（{p.title}）" if p.title else p.name) for p in persons])
+    return (
+        [(g.id, f"{g.name}（{GridLevel(g.level).label}）") for g in grids],
+        [(p.id, f"{p.name}（{p.title}）" if p.title else p.name) for p in persons],
+    )
 
 
 def actor_for(session: Session, username: str) -> Actor:
@@ -315,4 +366,3 @@ def person_of_user(session: Session, user_id: int | None) -> int | None:
     if user_id is None:
         return None
     return session.scalar(select(User.person_id).where(User.id == user_id))
-

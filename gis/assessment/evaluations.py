@@ -36,8 +36,17 @@ from gis.model import GridLevel, UserRole
 from gis.store import scope
 from gis.store.schema import Evaluation, Grid
 
-__all__ = ["KINDS", "STATUS_LABELS", "editions", "home_grid", "latest", "new_edition", "rollup", "save_evaluation",
-           "submit_evaluation"]
+__all__ = [
+    "KINDS",
+    "STATUS_LABELS",
+    "editions",
+    "home_grid",
+    "latest",
+    "new_edition",
+    "rollup",
+    "save_evaluation",
+    "submit_evaluation",
+]
 
 KINDS = {"self": "自评", "upper": "上级评价"}
 STATUS_LABELS = {"draft": "草稿", "submitted": "已提交（已锁定）"}
@@ -80,11 +89,15 @@ def _check_scope(session: Session, grid: Grid, kind: str) -> None:
         return
     line = scope.grid_line(session, grid.id)
     if kind == "self" and home != grid.id:
-        raise PermissionDenied(f"“{grid.name}”的自评须由本网格的工作人员填写",
-                               f"{actor.username} (grid {home}) may not self-evaluate grid {grid.id}")
+        raise PermissionDenied(
+            f"“{grid.name}”的自评须由本网格的工作人员填写",
+            f"{actor.username} (grid {home}) may not self-evaluate grid {grid.id}",
+        )
     if kind == "upper" and home not in line[1:]:
-        raise PermissionDenied(f"对“{grid.name}”的评价须由其上级网格的工作人员填写",
-                               f"{actor.username} (grid {home}) is not above grid {grid.id}")
+        raise PermissionDenied(
+            f"对“{grid.name}”的评价须由其上级网格的工作人员填写",
+            f"{actor.username} (grid {home}) is not above grid {grid.id}",
+        )
 
 
 def _scores(scores: Mapping[str, Any], rubric: Rubric) -> dict[str, float]:
@@ -92,25 +105,35 @@ def _scores(scores: Mapping[str, Any], rubric: Rubric) -> dict[str, float]:
     out: dict[str, float] = {}
     for code, value in scores.items():
         if code not in items:
-            raise ValidationError(f"未知的考核项“{code}”，可用：{'、'.join(i['label'] for i in items.values())}",
-                                  f"unknown rubric item {code!r}")
+            raise ValidationError(
+                f"未知的考核项“{code}”，可用：{'、'.join(i['label'] for i in items.values())}",
+                f"unknown rubric item {code!r}",
+            )
         item = items[code]
         try:
             v = float(value)
         except (TypeError, ValueError):
-            raise ValidationError(f"“{item['label']}”的得分应为数字，收到“{value}”", f"non-numeric score {value!r}") from None
+            raise ValidationError(
+                f"“{item['label']}”的得分应为数字，收到“{value}”", f"non-numeric score {value!r}"
+            ) from None
         if not math.isfinite(v) or v < 0 or v > item["weight"]:
-            raise ValidationError(f"“{item['label']}”的得分应在 0 到 {item['weight']:g} 分之间，收到 {v:g}",
-                                  f"score {v} out of range for {code}")
+            raise ValidationError(
+                f"“{item['label']}”的得分应在 0 到 {item['weight']:g} 分之间，收到 {v:g}",
+                f"score {v} out of range for {code}",
+            )
         out[code] = round(v, 2)
     return out
 
 
 def editions(session: Session, grid_id: int, year: Any, kind: str) -> list[Evaluation]:
     """Every edition of the (grid, year, kind) evaluation, oldest first."""
-    return list(session.scalars(select(Evaluation).where(
-        Evaluation.grid_id == grid_id, Evaluation.year == _year(year), Evaluation.kind == _kind(kind)
-    ).order_by(Evaluation.edition)))
+    return list(
+        session.scalars(
+            select(Evaluation)
+            .where(Evaluation.grid_id == grid_id, Evaluation.year == _year(year), Evaluation.kind == _kind(kind))
+            .order_by(Evaluation.edition)
+        )
+    )
 
 
 def latest(session: Session, grid_id: int, year: Any, kind: str, *, submitted_only: bool = False) -> Evaluation | None:
@@ -127,9 +150,18 @@ def _flush(session: Session, ev: Evaluation) -> Evaluation:
     return ev
 
 
-def save_evaluation(session: Session, grid_id: int, year: Any, kind: str, scores: Mapping[str, Any],
-                    comment: str = "", *, submit: bool = False, expected_version: int | None = None,
-                    rubric: Rubric = DEFAULT_RUBRIC) -> Evaluation:
+def save_evaluation(
+    session: Session,
+    grid_id: int,
+    year: Any,
+    kind: str,
+    scores: Mapping[str, Any],
+    comment: str = "",
+    *,
+    submit: bool = False,
+    expected_version: int | None = None,
+    rubric: Rubric = DEFAULT_RUBRIC,
+) -> Evaluation:
     """Write the newest draft edition of a grid's evaluation (creating edition 1), optionally submitting it.
 
     Raises
@@ -154,15 +186,25 @@ def save_evaluation(session: Session, grid_id: int, year: Any, kind: str, scores
     ev = latest(session, grid.id, y, k)
     actor = session.info["actor"]
     if ev is not None and ev.status == "submitted":
-        raise ValidationError(f"“{grid.name}”{y} 年度{KINDS[k]}第 {ev.edition} 版已提交并锁定；如需更改请新建版本并说明原因",
-                              f"evaluation {ev.id} is submitted and locked")
+        raise ValidationError(
+            f"“{grid.name}”{y} 年度{KINDS[k]}第 {ev.edition} 版已提交并锁定；如需更改请新建版本并说明原因",
+            f"evaluation {ev.id} is submitted and locked",
+        )
     if ev is None:
-        ev = Evaluation(grid_id=grid.id, year=y, kind=k, edition=1, author=actor.username,
-                        evaluator_grid_id=grid.parent_id if k == "upper" else None)
+        ev = Evaluation(
+            grid_id=grid.id,
+            year=y,
+            kind=k,
+            edition=1,
+            author=actor.username,
+            evaluator_grid_id=grid.parent_id if k == "upper" else None,
+        )
         session.add(ev)
     elif expected_version is not None and ev.version != expected_version:
-        raise ConflictError(f"该评价已被他人修改（版本 {ev.version}，您看到的是版本 {expected_version}），请刷新后重试",
-                            f"evaluation {ev.id} is at version {ev.version}, expected {expected_version}")
+        raise ConflictError(
+            f"该评价已被他人修改（版本 {ev.version}，您看到的是版本 {expected_version}），请刷新后重试",
+            f"evaluation {ev.id} is at version {ev.version}, expected {expected_version}",
+        )
     ev.scores = clean
     ev.total = round(sum(clean.values()), 2)
     ev.comment = text
@@ -181,8 +223,9 @@ def _mark_submitted(ev: Evaluation, username: str, rubric: Rubric) -> None:
     ev.submitted_by = username
 
 
-def submit_evaluation(session: Session, evaluation_id: int, *, expected_version: int | None = None,
-                      rubric: Rubric = DEFAULT_RUBRIC) -> Evaluation:
+def submit_evaluation(
+    session: Session, evaluation_id: int, *, expected_version: int | None = None, rubric: Rubric = DEFAULT_RUBRIC
+) -> Evaluation:
     """Submit (and so lock) a draft edition; every rubric item must have points."""
     ev = session.get(Evaluation, evaluation_id)
     if ev is None:
@@ -211,28 +254,55 @@ def new_edition(session: Session, grid_id: int, year: Any, kind: str, change_rea
         raise ValidationError(f"“{grid.name}”{y} 年度还没有{KINDS[k]}，直接填写即可", "nothing to revise")
     if prev.status != "submitted":
         raise ValidationError(f"第 {prev.edition} 版尚未提交，可直接修改，无需新建版本", "newest edition is a draft")
-    ev = Evaluation(grid_id=grid.id, year=y, kind=k, edition=prev.edition + 1, evaluator_grid_id=prev.evaluator_grid_id,
-                    scores=dict(prev.scores or {}), total=prev.total, comment=prev.comment, change_reason=reason,
-                    author=session.info["actor"].username)
+    ev = Evaluation(
+        grid_id=grid.id,
+        year=y,
+        kind=k,
+        edition=prev.edition + 1,
+        evaluator_grid_id=prev.evaluator_grid_id,
+        scores=dict(prev.scores or {}),
+        total=prev.total,
+        comment=prev.comment,
+        change_reason=reason,
+        author=session.info["actor"].username,
+    )
     session.add(ev)
     return _flush(session, ev)
 
 
 def evaluation_dict(ev: Evaluation) -> dict[str, Any]:
-    return {"id": ev.id, "grid_id": ev.grid_id, "year": ev.year, "kind": ev.kind, "kind_label": KINDS[ev.kind],
-            "edition": ev.edition, "evaluator_grid_id": ev.evaluator_grid_id, "scores": dict(ev.scores or {}),
-            "total": ev.total, "comment": ev.comment, "change_reason": ev.change_reason, "status": ev.status,
-            "status_label": STATUS_LABELS.get(ev.status, ev.status), "author": ev.author,
-            "submitted_at": ev.submitted_at.isoformat() if ev.submitted_at else None, "submitted_by": ev.submitted_by,
-            "version": ev.version}
+    return {
+        "id": ev.id,
+        "grid_id": ev.grid_id,
+        "year": ev.year,
+        "kind": ev.kind,
+        "kind_label": KINDS[ev.kind],
+        "edition": ev.edition,
+        "evaluator_grid_id": ev.evaluator_grid_id,
+        "scores": dict(ev.scores or {}),
+        "total": ev.total,
+        "comment": ev.comment,
+        "change_reason": ev.change_reason,
+        "status": ev.status,
+        "status_label": STATUS_LABELS.get(ev.status, ev.status),
+        "author": ev.author,
+        "submitted_at": ev.submitted_at.isoformat() if ev.submitted_at else None,
+        "submitted_by": ev.submitted_by,
+        "version": ev.version,
+    }
 
 
 def rollup(session: Session, year: Any, assessment: Assessment) -> list[dict[str, Any]]:
     """Per grid of ``assessment`` (normally of the same year): system score, submitted self and upper
     totals, final result and its source, and the mean final result of its lower grids."""
     y = _year(year)
-    rows = list(session.scalars(select(Evaluation).where(Evaluation.year == y, Evaluation.status == "submitted")
-                                .order_by(Evaluation.edition)))
+    rows = list(
+        session.scalars(
+            select(Evaluation)
+            .where(Evaluation.year == y, Evaluation.status == "submitted")
+            .order_by(Evaluation.edition)
+        )
+    )
     newest: dict[tuple[int, str], Evaluation] = {}
     for ev in rows:
         newest[(ev.grid_id, ev.kind)] = ev
@@ -246,11 +316,25 @@ def rollup(session: Session, year: Any, assessment: Assessment) -> list[dict[str
             final, source = s.total, "self"
         else:
             final, source = g.score, "system"
-        out.append({"grid_id": g.grid_id, "grid": g.grid, "level": g.level, "parent_id": g.parent_id,
-                    "parent": g.parent, "system_score": g.score, "rank": g.rank, "siblings": g.siblings,
-                    "self_total": None if s is None else s.total, "self_edition": None if s is None else s.edition,
-                    "upper_total": None if u is None else u.total, "upper_edition": None if u is None else u.edition,
-                    "final": final, "final_source": source, "final_source_label": FINAL_SOURCES[source]})
+        out.append(
+            {
+                "grid_id": g.grid_id,
+                "grid": g.grid,
+                "level": g.level,
+                "parent_id": g.parent_id,
+                "parent": g.parent,
+                "system_score": g.score,
+                "rank": g.rank,
+                "siblings": g.siblings,
+                "self_total": None if s is None else s.total,
+                "self_edition": None if s is None else s.edition,
+                "upper_total": None if u is None else u.total,
+                "upper_edition": None if u is None else u.edition,
+                "final": final,
+                "final_source": source,
+                "final_source_label": FINAL_SOURCES[source],
+            }
+        )
     by_parent: dict[int, list[float]] = {}
     for r in out:
         if r["parent_id"] is not None and r["final"] is not None:

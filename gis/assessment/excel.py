@@ -113,8 +113,9 @@ def _total(rows: list[list[Any]], headers: list[str], how: str | None, col: int)
     return round(num / den, 4) if den else None
 
 
-def write_assessment_xlsx(assessment: Assessment, path: str | Path,
-                          rollup_rows: Sequence[dict[str, Any]] | None = None) -> Path:
+def write_assessment_xlsx(
+    assessment: Assessment, path: str | Path, rollup_rows: Sequence[dict[str, Any]] | None = None
+) -> Path:
     """Write the workbook (see the module docstring) to ``path`` and return it.
 
     ``rollup_rows`` (:func:`gis.assessment.evaluations.rollup`) adds the self/upper evaluations and final
@@ -145,7 +146,13 @@ def write_assessment_xlsx(assessment: Assessment, path: str | Path,
     ws.append(["考核项", "分值", "评分方法"])
     for item in assessment.rubric.items():
         ws.append([item["label"], item["weight"], item["basis"]])
-    ws.append([TOTAL_LABEL, assessment.rubric.full_marks, "不适用的考核项（无应巡、无到期事件、公示牌未知）不计入满分，得分按百分制折算"])
+    ws.append(
+        [
+            TOTAL_LABEL,
+            assessment.rubric.full_marks,
+            "不适用的考核项（无应巡、无到期事件、公示牌未知）不计入满分，得分按百分制折算",
+        ]
+    )
     for c, w in zip("ABC", (16, 8, 70)):
         ws.column_dimensions[c].width = w
     for cell in ws[1]:

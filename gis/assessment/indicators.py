@@ -92,8 +92,16 @@ ITEMS: dict[str, tuple[str, str]] = {
 }
 """Rubric item code → (Chinese label, how it is scored)."""
 
-DEFAULT_WEIGHTS: dict[str, float] = {"patrol": 20, "patrol_coverage": 10, "discovery": 10, "acceptance": 10,
-                                     "handling": 15, "coverage": 15, "vertical": 15, "signboard": 5}
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "patrol": 20,
+    "patrol_coverage": 10,
+    "discovery": 10,
+    "acceptance": 10,
+    "handling": 15,
+    "coverage": 15,
+    "vertical": 15,
+    "signboard": 5,
+}
 
 VOLUNTEER_ROLES = frozenset({GridRole.ASSISTANT.value, GridRole("volunteer").value})
 """Posts whose holders are 志愿者/协管员: their figures are shown separately."""
@@ -132,13 +140,19 @@ class Rubric:
     def __post_init__(self) -> None:
         unknown = [k for k in self.weights if k not in ITEMS]
         if unknown:
-            raise ValidationError(f"评分细则中有未知的考核项：{'、'.join(map(str, unknown))}；可用："
-                                  + "、".join(f"{k}（{v[0]}）" for k, v in ITEMS.items()),
-                                  f"unknown rubric items {unknown}")
-        numbers = {**self.weights, "points_per_incident": self.points_per_incident,
-                   "overdue_deduction": self.overdue_deduction, "coverage_deduction": self.coverage_deduction,
-                   "vertical_deduction": self.vertical_deduction,
-                   "vertical_warning_deduction": self.vertical_warning_deduction}
+            raise ValidationError(
+                f"评分细则中有未知的考核项：{'、'.join(map(str, unknown))}；可用："
+                + "、".join(f"{k}（{v[0]}）" for k, v in ITEMS.items()),
+                f"unknown rubric items {unknown}",
+            )
+        numbers = {
+            **self.weights,
+            "points_per_incident": self.points_per_incident,
+            "overdue_deduction": self.overdue_deduction,
+            "coverage_deduction": self.coverage_deduction,
+            "vertical_deduction": self.vertical_deduction,
+            "vertical_warning_deduction": self.vertical_warning_deduction,
+        }
         bad = [k for k, v in numbers.items() if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0]
         if bad:
             raise ValidationError(f"评分细则的分值须为不小于 0 的数：{'、'.join(bad)}", f"bad rubric numbers {bad}")
@@ -149,23 +163,38 @@ class Rubric:
 
     def items(self) -> list[dict[str, Any]]:
         """``code``, ``label``, ``weight`` and ``basis`` (Chinese) of each item, in :data:`ITEMS` order."""
-        return [{"code": code, "label": label, "weight": float(self.weights[code]), "basis": basis.format(**vars(self))}
-                for code, (label, basis) in ITEMS.items() if code in self.weights]
+        return [
+            {"code": code, "label": label, "weight": float(self.weights[code]), "basis": basis.format(**vars(self))}
+            for code, (label, basis) in ITEMS.items()
+            if code in self.weights
+        ]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"weights": dict(self.weights), "points_per_incident": self.points_per_incident,
-                "overdue_deduction": self.overdue_deduction, "coverage_deduction": self.coverage_deduction,
-                "vertical_deduction": self.vertical_deduction,
-                "vertical_warning_deduction": self.vertical_warning_deduction}
+        return {
+            "weights": dict(self.weights),
+            "points_per_incident": self.points_per_incident,
+            "overdue_deduction": self.overdue_deduction,
+            "coverage_deduction": self.coverage_deduction,
+            "vertical_deduction": self.vertical_deduction,
+            "vertical_warning_deduction": self.vertical_warning_deduction,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Rubric:
         """A rubric from :meth:`to_dict`'s shape; missing keys keep the defaults."""
-        known = {"weights", "points_per_incident", "overdue_deduction", "coverage_deduction",
-                 "vertical_deduction", "vertical_warning_deduction"}
+        known = {
+            "weights",
+            "points_per_incident",
+            "overdue_deduction",
+            "coverage_deduction",
+            "vertical_deduction",
+            "vertical_warning_deduction",
+        }
         extra = set(data) - known
         if extra:
-            raise ValidationError(f"评分细则中有未知的设置：{'、'.join(sorted(extra))}", f"unknown rubric keys {sorted(extra)}")
+            raise ValidationError(
+                f"评分细则中有未知的设置：{'、'.join(sorted(extra))}", f"unknown rubric keys {sorted(extra)}"
+            )
         kwargs: dict[str, Any] = {k: (dict(v) if k == "weights" else v) for k, v in data.items()}
         return cls(**kwargs)
 
@@ -209,10 +238,18 @@ def score_indicators(ind: Mapping[str, Any], rubric: Rubric = DEFAULT_RUBRIC) ->
     else:
         put("handling", w.get("handling", 0) * (1.0 if close is None else close) - overdue * rubric.overdue_deduction)
     cov = ind.get("coverage_rate")
-    put("coverage", None if cov is None else
-        w.get("coverage", 0) * cov - len(ind.get("coverage_findings", [])) * rubric.coverage_deduction)
-    put("vertical", w.get("vertical", 0) - ind.get("vertical_errors", 0) * rubric.vertical_deduction
-        - ind.get("vertical_warnings", 0) * rubric.vertical_warning_deduction)
+    put(
+        "coverage",
+        None
+        if cov is None
+        else w.get("coverage", 0) * cov - len(ind.get("coverage_findings", [])) * rubric.coverage_deduction,
+    )
+    put(
+        "vertical",
+        w.get("vertical", 0)
+        - ind.get("vertical_errors", 0) * rubric.vertical_deduction
+        - ind.get("vertical_warnings", 0) * rubric.vertical_warning_deduction,
+    )
     sign = ind.get("signboard")
     put("signboard", None if sign is None else (w.get("signboard", 0) if sign else 0.0))
     return out
@@ -241,32 +278,74 @@ class GridAssessment:
     siblings: int = 1
 
     def to_dict(self) -> dict[str, Any]:
-        return {"grid_id": self.grid_id, "grid": self.grid, "level": self.level,
-                "level_label": GridLevel(self.level).label, "parent_id": self.parent_id, "parent": self.parent,
-                "indicators": self.indicators, "scores": self.scores, "total": self.total,
-                "max_total": self.max_total, "score": self.score, "rank": self.rank, "siblings": self.siblings}
+        return {
+            "grid_id": self.grid_id,
+            "grid": self.grid,
+            "level": self.level,
+            "level_label": GridLevel(self.level).label,
+            "parent_id": self.parent_id,
+            "parent": self.parent,
+            "indicators": self.indicators,
+            "scores": self.scores,
+            "total": self.total,
+            "max_total": self.max_total,
+            "score": self.score,
+            "rank": self.rank,
+            "siblings": self.siblings,
+        }
 
 
 INDICATOR_LABELS: dict[str, str] = {
-    "patrol_required": "应巡次数", "patrol_done": "达标次数", "patrol_rate": "巡河完成率",
-    "patrol_count": "有效巡河次数", "patrol_km": "沿河巡查里程（公里）",
-    "volunteer_patrol_count": "其中志愿者/协管员巡河次数", "volunteer_patrol_km": "其中志愿者/协管员里程（公里）",
-    "river_length_m": "网格内河道长度（米）", "river_patrolled_m": "已巡查河道（米）",
+    "patrol_required": "应巡次数",
+    "patrol_done": "达标次数",
+    "patrol_rate": "巡河完成率",
+    "patrol_count": "有效巡河次数",
+    "patrol_km": "沿河巡查里程（公里）",
+    "volunteer_patrol_count": "其中志愿者/协管员巡河次数",
+    "volunteer_patrol_km": "其中志愿者/协管员里程（公里）",
+    "river_length_m": "网格内河道长度（米）",
+    "river_patrolled_m": "已巡查河道（米）",
     "river_patrolled_share": "河道巡查覆盖率",
-    "incidents_found": "发现问题（件）", "volunteer_incidents": "其中志愿者/协管员上报（件）",
-    "accept_due": "应受理（件）", "accepted_on_time": "按时受理（件）", "accept_rate": "按时受理率",
-    "close_due": "应办结（件）", "closed_on_time": "按时办结（件）", "close_rate": "按时办结率",
-    "overdue": "超期（件）", "escalated": "上报上级（件）",
-    "coverage_rate": "网格覆盖率", "coverage_count": "盲区/重复覆盖（处）",
-    "vertical_errors": "纵向到底问题", "vertical_warnings": "纵向到底提示", "signboard": "公示牌",
+    "incidents_found": "发现问题（件）",
+    "volunteer_incidents": "其中志愿者/协管员上报（件）",
+    "accept_due": "应受理（件）",
+    "accepted_on_time": "按时受理（件）",
+    "accept_rate": "按时受理率",
+    "close_due": "应办结（件）",
+    "closed_on_time": "按时办结（件）",
+    "close_rate": "按时办结率",
+    "overdue": "超期（件）",
+    "escalated": "上报上级（件）",
+    "coverage_rate": "网格覆盖率",
+    "coverage_count": "盲区/重复覆盖（处）",
+    "vertical_errors": "纵向到底问题",
+    "vertical_warnings": "纵向到底提示",
+    "signboard": "公示牌",
 }
 """Indicator key → Chinese column header (tables, Excel)."""
 
 RATE_KEYS = ("patrol_rate", "river_patrolled_share", "accept_rate", "close_rate", "coverage_rate")
-COUNT_KEYS = ("patrol_required", "patrol_done", "patrol_count", "patrol_km", "volunteer_patrol_count",
-              "volunteer_patrol_km", "river_length_m", "river_patrolled_m", "incidents_found", "volunteer_incidents",
-              "accept_due", "accepted_on_time", "close_due", "closed_on_time", "overdue", "escalated",
-              "coverage_count", "vertical_errors", "vertical_warnings")
+COUNT_KEYS = (
+    "patrol_required",
+    "patrol_done",
+    "patrol_count",
+    "patrol_km",
+    "volunteer_patrol_count",
+    "volunteer_patrol_km",
+    "river_length_m",
+    "river_patrolled_m",
+    "incidents_found",
+    "volunteer_incidents",
+    "accept_due",
+    "accepted_on_time",
+    "close_due",
+    "closed_on_time",
+    "overdue",
+    "escalated",
+    "coverage_count",
+    "vertical_errors",
+    "vertical_warnings",
+)
 
 
 def signboard_label(value: bool | None) -> str:
@@ -291,9 +370,14 @@ class Assessment:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON of ``python -m gis assess --json``."""
-        return {"period": self.period.to_dict(), "as_of": self.as_of.isoformat(), "rubric": self.rubric.to_dict(),
-                "rubric_items": self.rubric.items(), "grids": [g.to_dict() for g in self.grids],
-                "warnings": self.warnings}
+        return {
+            "period": self.period.to_dict(),
+            "as_of": self.as_of.isoformat(),
+            "rubric": self.rubric.to_dict(),
+            "rubric_items": self.rubric.items(),
+            "grids": [g.to_dict() for g in self.grids],
+            "warnings": self.warnings,
+        }
 
     def table(self, level: str | None = None) -> pd.DataFrame:
         """One row per grid (of ``level``), Chinese headers: indicators, points per item, score, rank."""
@@ -302,9 +386,15 @@ class Assessment:
             if level is not None and g.level != level:
                 continue
             ind = g.indicators
-            row: dict[str, Any] = {"网格": g.grid, "层级": GridLevel(g.level).label, "上级网格": g.parent or "",
-                                   "百分制得分": g.score, "同级排名": f"{g.rank}/{g.siblings}" if g.rank is not None else "",
-                                   "得分": g.total, "满分": g.max_total}
+            row: dict[str, Any] = {
+                "网格": g.grid,
+                "层级": GridLevel(g.level).label,
+                "上级网格": g.parent or "",
+                "百分制得分": g.score,
+                "同级排名": f"{g.rank}/{g.siblings}" if g.rank is not None else "",
+                "得分": g.total,
+                "满分": g.max_total,
+            }
             for key in (*COUNT_KEYS, *RATE_KEYS, "signboard"):
                 if key in ("patrol_required", "patrol_done", "river_length_m", "river_patrolled_m"):
                     continue
@@ -322,10 +412,12 @@ class Assessment:
             ind = g.indicators
             rate = "不考核" if ind["patrol_rate"] is None else f"{ind['patrol_rate']:.0%}"
             score = "—" if g.score is None else f"{g.score:.1f}"
-            lines.append(f"[{GridLevel(g.level).label}] {g.grid}：得分 {score}（{g.total:g}/{g.max_total:g}），"
-                         f"同级第 {g.rank}/{g.siblings} 名；巡河完成率 {rate}，有效巡河 {ind['patrol_count']} 次 "
-                         f"{ind['patrol_km']:.2f} 公里，发现问题 {ind['incidents_found']} 件，超期 {ind['overdue']} 件，"
-                         f"公示牌{signboard_label(ind['signboard'])}")
+            lines.append(
+                f"[{GridLevel(g.level).label}] {g.grid}：得分 {score}（{g.total:g}/{g.max_total:g}），"
+                f"同级第 {g.rank}/{g.siblings} 名；巡河完成率 {rate}，有效巡河 {ind['patrol_count']} 次 "
+                f"{ind['patrol_km']:.2f} 公里，发现问题 {ind['incidents_found']} 件，超期 {ind['overdue']} 件，"
+                f"公示牌{signboard_label(ind['signboard'])}"
+            )
         lines += [f"提示：{w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -372,8 +464,11 @@ def _static(session: Session, grids: Sequence[Any]) -> _Static:
             warnings.append(f"{GridLevel(level).label}无法检查覆盖：{exc.message_zh}")
             continue
         cov = report.coverage
-        by_grid = cov.by_grid().set_index("grid_id") if len(cov.by_grid()) else pd.DataFrame(
-            columns=["claimed_m", "shared_m"])
+        by_grid = (
+            cov.by_grid().set_index("grid_id")
+            if len(cov.by_grid())
+            else pd.DataFrame(columns=["claimed_m", "shared_m"])
+        )
         uncovered = cov.uncovered()
         overlaps = [o for o in cov.overlaps() if not o["on_boundary"]]
         names = report.reach_names
@@ -386,10 +481,16 @@ def _static(session: Session, grids: Sequence[Any]) -> _Static:
             mine_o = [o for o in overlaps if g.id in o["grid_ids"]]
             gap = sum(u["length_m"] for u in mine_u)
             rate = (claimed - shared) / (claimed + gap) if claimed + gap > 0 else None
-            notes = [f"{names.get(u['reach_id'], u['reach_id'])} {u['station']} 共 {u['length_m']:,.0f} 米未被网格覆盖（盲区）"
-                     for u in mine_u]
-            notes += [f"{names.get(o['reach_id'], o['reach_id'])} {o['station']} 共 {o['length_m']:,.0f} 米重复覆盖"
-                      for o in mine_o]
+            notes = [
+                f"{names.get(u['reach_id'], u['reach_id'])} {u['station']} 共 {u['length_m']:,.0f} 米未被网格覆盖（盲"
+                "区）"
+                ""
+                for u in mine_u
+            ]
+            notes += [
+                f"{names.get(o['reach_id'], o['reach_id'])} {o['station']} 共 {o['length_m']:,.0f} 米重复覆盖"
+                for o in mine_o
+            ]
             coverage[g.id] = (rate, notes)
     assignment_grid = dict(session.execute(select(GridRoleAssignment.id, GridRoleAssignment.grid_id)).all())
     vertical: dict[int, list[Finding]] = {}
@@ -408,8 +509,11 @@ def _static(session: Session, grids: Sequence[Any]) -> _Static:
 
 def _original_grids(session: Session) -> dict[int, int | None]:
     """Incident id → the grid it was first routed to (from the audit log's insert entries)."""
-    rows = session.execute(select(AuditEntry.row_id, AuditEntry.after).where(
-        AuditEntry.table_name == "incidents", AuditEntry.action == "insert").order_by(AuditEntry.id)).all()
+    rows = session.execute(
+        select(AuditEntry.row_id, AuditEntry.after)
+        .where(AuditEntry.table_name == "incidents", AuditEntry.action == "insert")
+        .order_by(AuditEntry.id)
+    ).all()
     out: dict[int, int | None] = {}
     for row_id, after in rows:
         if row_id is not None and row_id not in out and isinstance(after, dict):
@@ -453,19 +557,34 @@ def _incident_figures(incidents: Sequence[Incident], now: datetime, volunteer_na
         overdue += late
         escalated += any(e.action == "escalate" for e in events)
         volunteer += inc.source == "volunteer" or inc.reporter in volunteer_names
-    return {"incidents_found": found, "volunteer_incidents": volunteer, "accept_due": accept_due,
-            "accepted_on_time": accepted, "accept_rate": _ratio(accepted, accept_due), "close_due": close_due,
-            "closed_on_time": closed, "close_rate": _ratio(closed, close_due), "overdue": overdue,
-            "escalated": escalated}
+    return {
+        "incidents_found": found,
+        "volunteer_incidents": volunteer,
+        "accept_due": accept_due,
+        "accepted_on_time": accepted,
+        "accept_rate": _ratio(accepted, accept_due),
+        "close_due": close_due,
+        "closed_on_time": closed,
+        "close_rate": _ratio(closed, close_due),
+        "overdue": overdue,
+        "escalated": escalated,
+    }
 
 
 def _post_current(a: Any, period: Period) -> bool:
     return not ((a.valid_from and a.valid_from >= period.end) or (a.valid_to and a.valid_to < period.start))
 
 
-def assess(session: Session, period: str | Period, *, grid_id: int | None = None, rubric: Rubric = DEFAULT_RUBRIC,
-           rules: Mapping[str, PatrolRule] | None = None, now: datetime | None = None,
-           _static_part: _Static | None = None) -> Assessment:
+def assess(
+    session: Session,
+    period: str | Period,
+    *,
+    grid_id: int | None = None,
+    rubric: Rubric = DEFAULT_RUBRIC,
+    rules: Mapping[str, PatrolRule] | None = None,
+    now: datetime | None = None,
+    _static_part: _Static | None = None,
+) -> Assessment:
     """Indicators, points and sibling rank of every live grid (or only ``grid_id``) in ``period``.
 
     Parameters
@@ -502,11 +621,14 @@ def assess(session: Session, period: str | Period, *, grid_id: int | None = None
     # an incident's reporter is a person's name, or the user name / display name of their account
     accounts: dict[int, set[str]] = {}
     for person_id, username, display in session.execute(
-            select(User.person_id, User.username, User.display_name).where(User.person_id.is_not(None))).all():
+        select(User.person_id, User.username, User.display_name).where(User.person_id.is_not(None))
+    ).all():
         if person_id is not None:  # always, by the query: narrows the type
             accounts.setdefault(person_id, set()).update(x for x in (username, display) if x)
-    reporters = {gid: volunteers[gid].union(*(accounts.get(a.person_id, set()) for a in ps if a.role in VOLUNTEER_ROLES))
-                 for gid, ps in posts.items()}
+    reporters = {
+        gid: volunteers[gid].union(*(accounts.get(a.person_id, set()) for a in ps if a.role in VOLUNTEER_ROLES))
+        for gid, ps in posts.items()
+    }
     compliance = {row["grid_id"]: row for row in report.grids}
 
     # Patrols started in the period, attributed like patrol_report does (filed grid or post holder).
@@ -519,8 +641,9 @@ def assess(session: Session, period: str | Period, *, grid_id: int | None = None
 
     # River inside each grid, and the part of it patrolled in the period.
     reach_rows = session.scalars(select(Reach).where(not_deleted(Reach)).order_by(Reach.id)).all()
-    reach_gdf = gpd.GeoDataFrame({"id": [r.id for r in reach_rows]}, geometry=[r.geom for r in reach_rows],
-                                 crs="EPSG:4326")
+    reach_gdf = gpd.GeoDataFrame(
+        {"id": [r.id for r in reach_rows]}, geometry=[r.geom for r in reach_rows], crs="EPSG:4326"
+    )
     drawn = [g for g in grids if g.geom is not None and not g.geom.is_empty]
     river_in: dict[int, tuple[float, float]] = {}
     if len(reach_gdf) and drawn:
@@ -548,9 +671,14 @@ def assess(session: Session, period: str | Period, *, grid_id: int | None = None
                 done += shapely.intersection(patrolled.get(rid, shapely.LineString()), poly).length
             river_in[gid] = (total, done)
 
-    incidents = session.scalars(select(Incident).options(selectinload(Incident.events)).where(
-        Incident.reported_at >= period.start_utc.astype(datetime).replace(tzinfo=UTC),
-        Incident.reported_at < period.end_utc.astype(datetime).replace(tzinfo=UTC))).all()
+    incidents = session.scalars(
+        select(Incident)
+        .options(selectinload(Incident.events))
+        .where(
+            Incident.reported_at >= period.start_utc.astype(datetime).replace(tzinfo=UTC),
+            Incident.reported_at < period.end_utc.astype(datetime).replace(tzinfo=UTC),
+        )
+    ).all()
     first_grid = _original_grids(session)
 
     results = []
@@ -565,14 +693,20 @@ def assess(session: Session, period: str | Period, *, grid_id: int | None = None
         rate, cov_notes = static.coverage.get(g.id, (None, []))
         vfind = static.vertical.get(g.id, [])
         ind: dict[str, Any] = {
-            "patrol_required": row.get("required", 0), "patrol_done": row.get("done", 0),
-            "patrol_rate": row.get("rate"), "patrol_count": len(counted), "patrols_uploaded": len(mine),
+            "patrol_required": row.get("required", 0),
+            "patrol_done": row.get("done", 0),
+            "patrol_rate": row.get("rate"),
+            "patrol_count": len(counted),
+            "patrols_uploaded": len(mine),
             "patrol_km": round(sum(t["river_length_m"] for t in counted) / 1000, 3),
-            "volunteer_patrol_count": len(vol), "volunteer_patrol_km": round(sum(t["river_length_m"] for t in vol) / 1000, 3),
-            "river_length_m": round(total_m, 1), "river_patrolled_m": round(done_m, 1),
+            "volunteer_patrol_count": len(vol),
+            "volunteer_patrol_km": round(sum(t["river_length_m"] for t in vol) / 1000, 3),
+            "river_length_m": round(total_m, 1),
+            "river_patrolled_m": round(done_m, 1),
             "river_patrolled_share": round(done_m / total_m, 4) if total_m > 0 else None,
             **_incident_figures(cases, now_utc, reporters[g.id]),
-            "coverage_rate": None if rate is None else round(rate, 4), "coverage_count": len(cov_notes),
+            "coverage_rate": None if rate is None else round(rate, 4),
+            "coverage_count": len(cov_notes),
             "coverage_findings": cov_notes,
             "vertical_errors": sum(f.severity == "error" for f in vfind),
             "vertical_warnings": sum(f.severity != "error" for f in vfind),
@@ -587,15 +721,26 @@ def assess(session: Session, period: str | Period, *, grid_id: int | None = None
         max_total = float(sum(rubric.weights[k] for k, v in scores.items() if v is not None))
         total = round(sum(got), 2)
         parent = by_id.get(g.parent_id) if g.parent_id is not None else None
-        results.append(GridAssessment(
-            grid_id=g.id, grid=g.name, level=g.level, parent_id=g.parent_id, parent=parent.name if parent else None,
-            indicators=ind, scores=scores, total=total, max_total=max_total,
-            score=round(total / max_total * 100, 2) if max_total > 0 else None))
+        results.append(
+            GridAssessment(
+                grid_id=g.id,
+                grid=g.name,
+                level=g.level,
+                parent_id=g.parent_id,
+                parent=parent.name if parent else None,
+                indicators=ind,
+                scores=scores,
+                total=total,
+                max_total=max_total,
+                score=round(total / max_total * 100, 2) if max_total > 0 else None,
+            )
+        )
     _rank(results)
     if grid_id is not None:
         results = [r for r in results if r.grid_id == grid_id]
-    return Assessment(period=period, rubric=rubric, grids=results, as_of=now_utc,
-                      warnings=[*static.warnings, *report.warnings])
+    return Assessment(
+        period=period, rubric=rubric, grids=results, as_of=now_utc, warnings=[*static.warnings, *report.warnings]
+    )
 
 
 def _rank(results: Sequence[GridAssessment]) -> None:
@@ -610,9 +755,16 @@ def _rank(results: Sequence[GridAssessment]) -> None:
             m.siblings = len(members)
 
 
-def monthly_trend(session: Session, year: int | str, *, grid_ids: Sequence[int] | None = None,
-                  rubric: Rubric = DEFAULT_RUBRIC, rules: Mapping[str, PatrolRule] | None = None,
-                  now: datetime | None = None, months: Sequence[int] | None = None) -> pd.DataFrame:
+def monthly_trend(
+    session: Session,
+    year: int | str,
+    *,
+    grid_ids: Sequence[int] | None = None,
+    rubric: Rubric = DEFAULT_RUBRIC,
+    rules: Mapping[str, PatrolRule] | None = None,
+    now: datetime | None = None,
+    months: Sequence[int] | None = None,
+) -> pd.DataFrame:
     """Score and main indicators of each grid per month of ``year``: columns ``month`` (2026-01),
     ``grid_id``, ``grid``, ``score``, ``patrol_rate``, ``patrol_count``, ``patrol_km``,
     ``incidents_found``, ``overdue``. Months after ``now`` are left out."""
@@ -631,11 +783,33 @@ def monthly_trend(session: Session, year: int | str, *, grid_ids: Sequence[int] 
             if grid_ids is not None and g.grid_id not in grid_ids:
                 continue
             i = g.indicators
-            rows.append({"month": p.label, "grid_id": g.grid_id, "grid": g.grid, "score": g.score,
-                         "patrol_rate": i["patrol_rate"], "patrol_count": i["patrol_count"], "patrol_km": i["patrol_km"],
-                         "incidents_found": i["incidents_found"], "overdue": i["overdue"]})
-    return pd.DataFrame(rows, columns=["month", "grid_id", "grid", "score", "patrol_rate", "patrol_count", "patrol_km",
-                                       "incidents_found", "overdue"])
+            rows.append(
+                {
+                    "month": p.label,
+                    "grid_id": g.grid_id,
+                    "grid": g.grid,
+                    "score": g.score,
+                    "patrol_rate": i["patrol_rate"],
+                    "patrol_count": i["patrol_count"],
+                    "patrol_km": i["patrol_km"],
+                    "incidents_found": i["incidents_found"],
+                    "overdue": i["overdue"],
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "month",
+            "grid_id",
+            "grid",
+            "score",
+            "patrol_rate",
+            "patrol_count",
+            "patrol_km",
+            "incidents_found",
+            "overdue",
+        ],
+    )
 
 
 def with_weights(rubric: Rubric, **weights: float) -> Rubric:
@@ -643,10 +817,14 @@ def with_weights(rubric: Rubric, **weights: float) -> Rubric:
     return replace(rubric, weights={**rubric.weights, **weights})
 
 
-def limit_assessment(result: Assessment, rows: list[dict[str, Any]], scope: Scope) -> tuple[Assessment, list[dict[str, Any]]]:
+def limit_assessment(
+    result: Assessment, rows: list[dict[str, Any]], scope: Scope
+) -> tuple[Assessment, list[dict[str, Any]]]:
     """An :class:`gis.assessment.indicators.Assessment` and its roll-up rows (:func:`gis.assessment.evaluations.rollup`)
     with only the grids of ``scope`` (ranks stay those among all siblings)."""
     if scope.everything:
         return result, rows
-    return (replace(result, grids=[g for g in result.grids if scope.covers(g.grid_id)]),
-            [r for r in rows if scope.covers(r["grid_id"])])
+    return (
+        replace(result, grids=[g for g in result.grids if scope.covers(g.grid_id)]),
+        [r for r in rows if scope.covers(r["grid_id"])],
+    )

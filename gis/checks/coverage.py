@@ -179,8 +179,9 @@ def _clean_grids(geoms: np.ndarray, ids: np.ndarray, messages: list[str]) -> np.
 # ---------------------------------------------------------------------------------------------
 
 
-def _breakpoints(r: Segments, index: SegmentIndex
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _breakpoints(
+    r: Segments, index: SegmentIndex
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Where reach segments ``r`` meet the boundary segments of ``index``.
 
     Returns ``(rs, t, c_rs, c_lo, c_hi, c_owner)``: the reach segment and parameter of every
@@ -240,14 +241,20 @@ def _locate(seg_g0: np.ndarray, g: np.ndarray, side: Literal["left", "right"]) -
     return np.clip(i, 0, len(seg_g0) - 1)
 
 
-def _claims(n_grids: int, n_level: int, inside: tuple[np.ndarray, np.ndarray], on: tuple[np.ndarray, np.ndarray],
-            near: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def _claims(
+    n_grids: int,
+    n_level: int,
+    inside: tuple[np.ndarray, np.ndarray],
+    on: tuple[np.ndarray, np.ndarray],
+    near: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
     """The (stretch, grid) claims, sorted, each once, from the stretches' midpoints ``inside``
     grids, the stretches lying ``on`` grid boundaries (exactly) and those lying ``near`` them
     (within :data:`COINCIDENCE_TOLERANCE_M` all along). For grids ``< n_level``: the exact and
     the inside-but-not-near claims are firm; a stretch with no firm claim goes to one of the
     grids it is near (one whose inside it is in, else the first), and to none otherwise. Grids
     ``>= n_level`` (the scope) claim every stretch inside, on or near their boundary."""
+
     def keys(pairs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         return np.unique(pairs[0].astype(np.int64) * n_grids + pairs[1])
 
@@ -266,8 +273,7 @@ def _claims(n_grids: int, n_level: int, inside: tuple[np.ndarray, np.ndarray], o
     return key // n_grids, key % n_grids
 
 
-def _pieces(reach_geoms: np.ndarray, grid_geoms: np.ndarray, grid_tree: STRtree,
-            n_level: int | None = None) -> _Pieces:
+def _pieces(reach_geoms: np.ndarray, grid_geoms: np.ndarray, grid_tree: STRtree, n_level: int | None = None) -> _Pieces:
     """Claims along ``reach_geoms`` by ``grid_geoms`` (all in one metric CRS; grids prepared).
 
     ``grid_geoms[n_level:]`` are the scope's polygons (default: none), claimed under the closed
@@ -281,19 +287,22 @@ def _pieces(reach_geoms: np.ndarray, grid_geoms: np.ndarray, grid_tree: STRtree,
     cand = np.unique(pg)
     bseg, _ = measured_segments(shapely.boundary(grid_geoms[cand]), cand)
     cell_m = float(max(np.median(rseg.length), np.median(bseg.length))) if len(rseg) and len(bseg) else 1.0
-    bindex = SegmentIndex.build(bseg, cell_m=cell_m * _CELL_FACTOR, grow_m=COINCIDENCE_TOLERANCE_M,
-                                max_cells_per_side=_MAX_CELLS_PER_SIDE)
+    bindex = SegmentIndex.build(
+        bseg, cell_m=cell_m * _CELL_FACTOR, grow_m=COINCIDENCE_TOLERANCE_M, max_cells_per_side=_MAX_CELLS_PER_SIDE
+    )
     bp_seg, bp_t, c_seg, c_lo, c_hi, c_owner = _breakpoints(rseg, bindex)
 
     # breakpoints as measures: crossings, part junctions, reach ends
     part_owner, part_start = rx.part_owner, rx.part_start_m
     bp_reach = np.concatenate([rseg.owner[bp_seg], part_owner, np.arange(n), np.arange(n)])
-    bp_m = np.concatenate([
-        rseg.m0[bp_seg] + bp_t * rseg.length[bp_seg],
-        part_start,
-        np.zeros(n),
-        reach_len,
-    ])
+    bp_m = np.concatenate(
+        [
+            rseg.m0[bp_seg] + bp_t * rseg.length[bp_seg],
+            part_start,
+            np.zeros(n),
+            reach_len,
+        ]
+    )
     bp_m = np.clip(bp_m, 0.0, reach_len[bp_reach])
     order = np.lexsort((bp_m, bp_reach))
     bp_reach, bp_m = bp_reach[order], bp_m[order]
@@ -356,12 +365,19 @@ def _pieces(reach_geoms: np.ndarray, grid_geoms: np.ndarray, grid_tree: STRtree,
         v_lo = np.searchsorted(vertex_g, offset[i_reach[ci]] + a[ci], "right")
         v_which, v_pos = expand_ranges(v_lo, np.searchsorted(vertex_g, offset[i_reach[ci]] + b[ci], "left"))
         k = np.arange(len(ci))
-        near_int, near_grid = bindex.owners_near_all(np.concatenate([mx[ci], sx, ex, rx.coords[v_pos, 0]]),
-                                                     np.concatenate([my[ci], sy, ey, rx.coords[v_pos, 1]]),
-                                                     np.concatenate([k, k, k, v_which]))
+        near_int, near_grid = bindex.owners_near_all(
+            np.concatenate([mx[ci], sx, ex, rx.coords[v_pos, 0]]),
+            np.concatenate([my[ci], sy, ey, rx.coords[v_pos, 1]]),
+            np.concatenate([k, k, k, v_which]),
+        )
         near_int = ci[near_int]
-    claim_int, claim_grid = _claims(len(grid_geoms), len(grid_geoms) if n_level is None else n_level,
-                                    (k_int[inside], k_grid[inside]), (on_int, on_grid), (near_int, near_grid))
+    claim_int, claim_grid = _claims(
+        len(grid_geoms),
+        len(grid_geoms) if n_level is None else n_level,
+        (k_int[inside], k_grid[inside]),
+        (on_int, on_grid),
+        (near_int, near_grid),
+    )
 
     # merge neighbouring stretches of one reach claimed by the same grids
     rng = np.random.default_rng(12345)
@@ -383,7 +399,7 @@ def _pieces(reach_geoms: np.ndarray, grid_geoms: np.ndarray, grid_tree: STRtree,
         claim_run, claim_grid = claim_run[uniq], claim_grid[uniq]
     bounds = np.searchsorted(claim_run, np.arange(len(first) + 1))
     claim_list = claim_grid.tolist()
-    claims = [tuple(claim_list[bounds[i]:bounds[i + 1]]) for i in range(len(first))]
+    claims = [tuple(claim_list[bounds[i] : bounds[i + 1]]) for i in range(len(first))]
 
     # geometry of every piece: start point, the vertices strictly inside, end point
     ga, gb = offset[p_reach] + p_from, offset[p_reach] + p_to
@@ -427,17 +443,22 @@ def _restrict(pieces: _Pieces, n_level: int) -> _Pieces:
     claims = [claims[i] for i in keep]
     geometry = pieces.geometry[keep]
     join = np.r_[False, (reach[1:] == reach[:-1]) & (from_m[1:] == to_m[:-1])]
-    join &= np.r_[False, np.array([claims[i] == claims[i - 1] for i in range(1, len(claims))], dtype=bool)] if len(claims) else join
+    join &= (
+        np.r_[False, np.array([claims[i] == claims[i - 1] for i in range(1, len(claims))], dtype=bool)]
+        if len(claims)
+        else join
+    )
     if not join.any():
         return _Pieces(reach, from_m, to_m, claims, geometry)
     first = np.flatnonzero(~join)
     last = np.r_[first[1:] - 1, len(join) - 1]
     merged = [
-        geometry[f] if f == l_ else shapely.line_merge(shapely.union_all(geometry[f:l_ + 1]))
+        geometry[f] if f == l_ else shapely.line_merge(shapely.union_all(geometry[f : l_ + 1]))
         for f, l_ in zip(first, last)
     ]
-    return _Pieces(reach[first], from_m[first], to_m[last], [claims[i] for i in first],
-                   np.asarray(merged, dtype=object))
+    return _Pieces(
+        reach[first], from_m[first], to_m[last], [claims[i] for i in first], np.asarray(merged, dtype=object)
+    )
 
 
 class CoverageResult:
@@ -466,9 +487,18 @@ class CoverageResult:
         Chinese notes on repaired or skipped input.
     """
 
-    def __init__(self, pieces: _Pieces, reach_ids: np.ndarray, grid_ids: np.ndarray, reach_len: np.ndarray,
-                 grid_geoms: np.ndarray, crs: pyproj.CRS, min_gap_m: float, warnings: list[str],
-                 start_station_m: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        pieces: _Pieces,
+        reach_ids: np.ndarray,
+        grid_ids: np.ndarray,
+        reach_len: np.ndarray,
+        grid_geoms: np.ndarray,
+        crs: pyproj.CRS,
+        min_gap_m: float,
+        warnings: list[str],
+        start_station_m: np.ndarray | None = None,
+    ) -> None:
         self._start = start_station_m if start_station_m is not None else np.zeros(len(reach_ids))
         self._pieces = pieces
         self._reach_ids = reach_ids
@@ -492,13 +522,15 @@ class CoverageResult:
         listed = np.zeros(n, bool)
         listed[p.reach] = True
         total = np.where(listed, in_check, self._reach_len)
-        totals = pd.DataFrame({
-            "reach_id": self._reach_ids,
-            "length_m": total,
-            "covered_m": total - unc_m,
-            "uncovered_m": unc_m,
-            "overlap_m": ov_m,
-        })[listed].reset_index(drop=True)
+        totals = pd.DataFrame(
+            {
+                "reach_id": self._reach_ids,
+                "length_m": total,
+                "covered_m": total - unc_m,
+                "uncovered_m": unc_m,
+                "overlap_m": ov_m,
+            }
+        )[listed].reset_index(drop=True)
         lengths = totals["length_m"].to_numpy()
         totals["coverage_rate"] = np.where(lengths > 0, totals["covered_m"] / np.where(lengths > 0, lengths, 1), 1.0)
         return totals
@@ -576,17 +608,29 @@ class CoverageResult:
     def uncovered(self) -> list[dict[str, Any]]:
         """Uncovered stretches: ``reach_id``, ``from_m``, ``to_m``, ``length_m``, ``nearest_grid_id``."""
         return [
-            {"reach_id": _py(r.reach_id), "from_m": r.from_m, "to_m": r.to_m, "length_m": r.length_m,
-             "nearest_grid_id": _py(r.nearest_grid_id), "station": r.station}
+            {
+                "reach_id": _py(r.reach_id),
+                "from_m": r.from_m,
+                "to_m": r.to_m,
+                "length_m": r.length_m,
+                "nearest_grid_id": _py(r.nearest_grid_id),
+                "station": r.station,
+            }
             for r in self._reported("uncovered").itertuples()
         ]
 
     def overlaps(self) -> list[dict[str, Any]]:
         """Double-claimed stretches: ``reach_id``, ``from_m``, ``to_m``, ``length_m``, ``grid_ids``."""
         return [
-            {"reach_id": _py(r.reach_id), "from_m": r.from_m, "to_m": r.to_m, "length_m": r.length_m,
-             "grid_ids": [_py(g) for g in cast("tuple[Any, ...]", r.grid_ids)],
-             "on_boundary": bool(r.on_boundary), "station": r.station}
+            {
+                "reach_id": _py(r.reach_id),
+                "from_m": r.from_m,
+                "to_m": r.to_m,
+                "length_m": r.length_m,
+                "grid_ids": [_py(g) for g in cast("tuple[Any, ...]", r.grid_ids)],
+                "on_boundary": bool(r.on_boundary),
+                "station": r.station,
+            }
             for r in self._reported("overlap").itertuples()
         ]
 
@@ -641,20 +685,26 @@ def _prepare(reaches: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, reach_id: str, 
     g_geoms = _clean_grids(g_geoms, g_ids, messages)
     r_geoms = shapely.force_2d(r_geoms)
     g_geoms = shapely.force_2d(g_geoms)
-    start = (pd.to_numeric(reaches[STATION_COLUMN], errors="coerce").fillna(0.0).to_numpy(dtype=float)
-             if STATION_COLUMN in reaches.columns else np.zeros(len(reaches)))
+    start = (
+        pd.to_numeric(reaches[STATION_COLUMN], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+        if STATION_COLUMN in reaches.columns
+        else np.zeros(len(reaches))
+    )
     return _Prepared(r_ids, g_ids, r_geoms, g_geoms, shapely.length(r_geoms), start, metric, messages)
 
 
-def _scope_geoms(scope: gpd.GeoDataFrame | gpd.GeoSeries | None, reaches: gpd.GeoDataFrame,
-                 metric: pyproj.CRS) -> np.ndarray:
+def _scope_geoms(
+    scope: gpd.GeoDataFrame | gpd.GeoSeries | None, reaches: gpd.GeoDataFrame, metric: pyproj.CRS
+) -> np.ndarray:
     """The scope's polygons in the measuring CRS (empty array: no scope)."""
     if scope is None:
         return np.zeros(0, dtype=object)
     series = scope.geometry if isinstance(scope, gpd.GeoDataFrame) else scope
     if series.crs is None or not pyproj.CRS.from_user_input(series.crs).equals(pyproj.CRS.from_user_input(reaches.crs)):
         raise CRSError(
-            f"检查范围的坐标系（{crs_name(series.crs) if series.crs else '无'}）与河段图层（{crs_name(reaches.crs)}）不一致",
+            f"检查范围的坐标系（{crs_name(series.crs) if series.crs else '无'}）与河段图层（{crs_name(reaches.crs)}）"
+            "不一致"
+            "",
             "scope CRS differs from the reaches' CRS",
         )
     geoms = np.asarray(series.to_crs(metric).array, dtype=object)
@@ -706,8 +756,9 @@ def check_coverage(
     ValidationError, GeometryError
         Empty layers, duplicate ids, wrong geometry types.
     """
-    checker = CoverageChecker(reaches, grids, reach_id=reach_id, grid_id=grid_id, crs=crs,
-                              min_gap_m=min_gap_m, scope=scope)
+    checker = CoverageChecker(
+        reaches, grids, reach_id=reach_id, grid_id=grid_id, crs=crs, min_gap_m=min_gap_m, scope=scope
+    )
     return checker.result
 
 
@@ -719,9 +770,17 @@ class CoverageChecker:
     new result, equal to a full :func:`check_coverage` on the changed data.
     """
 
-    def __init__(self, reaches: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, reach_id: str = "id",
-                 grid_id: str = "id", crs: Any = None, min_gap_m: float = 0.0,
-                 scope: gpd.GeoDataFrame | gpd.GeoSeries | None = None) -> None:
+    def __init__(
+        self,
+        reaches: gpd.GeoDataFrame,
+        grids: gpd.GeoDataFrame,
+        *,
+        reach_id: str = "id",
+        grid_id: str = "id",
+        crs: Any = None,
+        min_gap_m: float = 0.0,
+        scope: gpd.GeoDataFrame | gpd.GeoSeries | None = None,
+    ) -> None:
         if min_gap_m < 0:
             raise ValidationError("最小间隙长度不能为负数", "min_gap_m must be >= 0")
         self._p = _prepare(reaches, grids, reach_id, grid_id, crs)
@@ -734,8 +793,7 @@ class CoverageChecker:
         self.result = self._make_result()
 
     def _compute(self, reaches: np.ndarray) -> _Pieces:
-        pieces = _pieces(self._p.reach_geoms[reaches], self._tree.geometries, self._tree,
-                         len(self._p.grid_geoms))
+        pieces = _pieces(self._p.reach_geoms[reaches], self._tree.geometries, self._tree, len(self._p.grid_geoms))
         if len(self._scope):
             pieces = _restrict(pieces, len(self._p.grid_geoms))
         pieces.reach = reaches[pieces.reach]
@@ -743,8 +801,17 @@ class CoverageChecker:
 
     def _make_result(self) -> CoverageResult:
         level = self._tree.geometries[: len(self._p.grid_geoms)]
-        return CoverageResult(self._pieces, self._p.reach_ids, self._p.grid_ids, self._p.reach_len, level,
-                              self._p.crs, self.min_gap_m, list(self._p.messages), self._p.start_station_m)
+        return CoverageResult(
+            self._pieces,
+            self._p.reach_ids,
+            self._p.grid_ids,
+            self._p.reach_len,
+            level,
+            self._p.crs,
+            self.min_gap_m,
+            list(self._p.messages),
+            self._p.start_station_m,
+        )
 
     def update_grid(self, grid_id: Any, geometry: Any, *, crs: Any = None) -> CoverageResult:
         """Replace the boundary of grid ``grid_id`` (``None`` removes it from the check).
@@ -759,7 +826,9 @@ class CoverageChecker:
             geometry = gpd.GeoSeries([geometry], crs=crs).to_crs(self._p.crs).iloc[0]
         if geometry is not None:
             messages: list[str] = []
-            geometry = _clean_grids(np.array([shapely.force_2d(geometry)], dtype=object), np.array([grid_id]), messages)[0]
+            geometry = _clean_grids(
+                np.array([shapely.force_2d(geometry)], dtype=object), np.array([grid_id]), messages
+            )[0]
         old = self._grid_geoms[i]
         boxes = [g for g in (old, geometry) if g is not None and not shapely.is_empty(g)]
         self._grid_geoms[i] = geometry
@@ -786,5 +855,11 @@ class CoverageChecker:
         return self.result
 
 
-__all__ = ["COINCIDENCE_TOLERANCE_M", "STATUS_LABELS", "CoverageChecker", "CoverageResult", "check_coverage",
-           "choose_metric_crs"]
+__all__ = [
+    "COINCIDENCE_TOLERANCE_M",
+    "STATUS_LABELS",
+    "CoverageChecker",
+    "CoverageResult",
+    "check_coverage",
+    "choose_metric_crs",
+]

@@ -34,11 +34,24 @@ from gis.store.schema import Grid, Reach, not_deleted
 
 KIND_LABELS = {"coverage": "横向到边", "topology": "网格拓扑", "vertical": "纵向到底"}
 
-COVERAGE_RULE_LABELS = {"uncovered": "河段未被网格覆盖（盲区）", "overlap": "河段被多个网格重复覆盖",
-                        "boundary": "河段沿网格共同边界（界河段）"}
+COVERAGE_RULE_LABELS = {
+    "uncovered": "河段未被网格覆盖（盲区）",
+    "overlap": "河段被多个网格重复覆盖",
+    "boundary": "河段沿网格共同边界（界河段）",
+}
 
-FINDING_COLUMNS = ["kind", "rule", "severity", "object_id", "object_name", "station", "length_m", "area_m2",
-                   "message", "geometry"]
+FINDING_COLUMNS = [
+    "kind",
+    "rule",
+    "severity",
+    "object_id",
+    "object_name",
+    "station",
+    "length_m",
+    "area_m2",
+    "message",
+    "geometry",
+]
 
 
 @dataclass
@@ -85,9 +98,17 @@ class BlindSpotReport:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON of ``python -m gis check --json``."""
+
         def finding(f: Finding) -> dict[str, Any]:
-            return {"rule": f.rule, "object_id": _plain(f.object_id), "message": f.message, "severity": f.severity,
-                    "area_m2": f.area_m2, "length_m": f.length_m, "related_ids": [_plain(x) for x in f.related_ids]}
+            return {
+                "rule": f.rule,
+                "object_id": _plain(f.object_id),
+                "message": f.message,
+                "severity": f.severity,
+                "area_m2": f.area_m2,
+                "length_m": f.length_m,
+                "related_ids": [_plain(x) for x in f.related_ids],
+            }
 
         return {
             **self.summary(),
@@ -98,9 +119,7 @@ class BlindSpotReport:
             "by_reach": [
                 {k: _plain(v) for k, v in row.items()} for row in self.coverage.reach_totals.to_dict("records")
             ],
-            "by_river": [
-                {k: _plain(v) for k, v in row.items()} for row in self.by_river().to_dict("records")
-            ],
+            "by_river": [{k: _plain(v) for k, v in row.items()} for row in self.by_river().to_dict("records")],
             "by_grid": [{k: _plain(v) for k, v in row.items()} for row in self.coverage.by_grid().to_dict("records")],
             "topology": [finding(f) for f in self.topology],
             "vertical": [finding(f) for f in self.vertical],
@@ -109,8 +128,10 @@ class BlindSpotReport:
 
     def by_river(self) -> pd.DataFrame:
         """Coverage totals per river (reaches grouped by their river's name)."""
-        groups = pd.Series(self.river_of_reach) if self.river_of_reach else pd.Series(
-            {r: r for r in self.coverage.reach_totals["reach_id"]}
+        groups = (
+            pd.Series(self.river_of_reach)
+            if self.river_of_reach
+            else pd.Series({r: r for r in self.coverage.reach_totals["reach_id"]})
         )
         return self.coverage.by_group(groups).rename(columns={"group": "river"})
 
@@ -129,17 +150,41 @@ class BlindSpotReport:
             else:
                 names = "、".join(str(self.grid_names.get(g, g)) for g in r.grid_ids)
                 rule = "boundary" if r.on_boundary else "overlap"
-                msg = (f"{reach} {r.station} 共 {r.length_m:,.0f} 米沿 {names} 的共同边界（界河段，请明确分工）"
-                       if r.on_boundary else f"{reach} {r.station} 共 {r.length_m:,.0f} 米同时属于 {names}（重复覆盖）")
-            rows.append({"kind": "coverage", "rule": rule, "severity": "error" if rule != "boundary" else "warning",
-                         "object_id": _plain(r.reach_id), "object_name": reach, "station": r.station,
-                         "length_m": float(r.length_m), "area_m2": None, "message": msg, "geometry": r.geometry})
+                msg = (
+                    f"{reach} {r.station} 共 {r.length_m:,.0f} 米沿 {names} 的共同边界（界河段，请明确分工）"
+                    if r.on_boundary
+                    else f"{reach} {r.station} 共 {r.length_m:,.0f} 米同时属于 {names}（重复覆盖）"
+                )
+            rows.append(
+                {
+                    "kind": "coverage",
+                    "rule": rule,
+                    "severity": "error" if rule != "boundary" else "warning",
+                    "object_id": _plain(r.reach_id),
+                    "object_name": reach,
+                    "station": r.station,
+                    "length_m": float(r.length_m),
+                    "area_m2": None,
+                    "message": msg,
+                    "geometry": r.geometry,
+                }
+            )
         for kind, items in (("topology", self.topology), ("vertical", self.vertical)):
             for f in items:
-                rows.append({"kind": kind, "rule": f.rule, "severity": f.severity, "object_id": _plain(f.object_id),
-                             "object_name": self.grid_names.get(f.object_id, "") if kind == "topology" else "",
-                             "station": "", "length_m": f.length_m, "area_m2": f.area_m2, "message": f.message,
-                             "geometry": f.geometry})
+                rows.append(
+                    {
+                        "kind": kind,
+                        "rule": f.rule,
+                        "severity": f.severity,
+                        "object_id": _plain(f.object_id),
+                        "object_name": self.grid_names.get(f.object_id, "") if kind == "topology" else "",
+                        "station": "",
+                        "length_m": f.length_m,
+                        "area_m2": f.area_m2,
+                        "message": f.message,
+                        "geometry": f.geometry,
+                    }
+                )
         frame = pd.DataFrame(rows, columns=FINDING_COLUMNS)
         return gpd.GeoDataFrame(frame, geometry="geometry", crs=STORE_CRS)
 
@@ -148,10 +193,19 @@ class BlindSpotReport:
         f = pd.DataFrame(self.findings().drop(columns="geometry"))
         f["kind"] = f["kind"].map(KIND_LABELS)
         f["severity"] = f["severity"].map({"error": "问题", "warning": "提示"})
-        table: pd.DataFrame = f.rename(columns={
-            "kind": "类别", "rule": "规则", "severity": "级别", "object_id": "对象编号", "object_name": "对象",
-            "station": "桩号", "length_m": "长度（米）", "area_m2": "面积（平方米）", "message": "说明",
-        })
+        table: pd.DataFrame = f.rename(
+            columns={
+                "kind": "类别",
+                "rule": "规则",
+                "severity": "级别",
+                "object_id": "对象编号",
+                "object_name": "对象",
+                "station": "桩号",
+                "length_m": "长度（米）",
+                "area_m2": "面积（平方米）",
+                "message": "说明",
+            }
+        )
         return table
 
     def to_csv(self, path: str | Path) -> Path:
@@ -164,25 +218,58 @@ class BlindSpotReport:
         """An .xlsx with sheets 汇总 (summary), 问题清单 (findings), 河段 (per reach), 网格 (per grid)."""
         path = Path(path)
         s = self.summary()
-        summary = pd.DataFrame({
-            "项目": ["检查层级", "河段总长（米）", "已覆盖（米）", "未覆盖（米）", "重复覆盖（米）", "覆盖率",
-                   "盲区段数", "重复覆盖段数", "拓扑问题", "纵向到底问题"],
-            "数值": [GridLevel(self.level).label if self.level in GridLevel._value2member_map_ else self.level,
-                   round(s["total_length_m"], 1), round(s["covered_length_m"], 1), round(s["uncovered_length_m"], 1),
-                   round(s["overlap_length_m"], 1), f"{s['coverage_rate']:.2%}", s["uncovered_count"],
-                   s["overlap_count"], s["topology_count"], s["vertical_count"]],
-        })
+        summary = pd.DataFrame(
+            {
+                "项目": [
+                    "检查层级",
+                    "河段总长（米）",
+                    "已覆盖（米）",
+                    "未覆盖（米）",
+                    "重复覆盖（米）",
+                    "覆盖率",
+                    "盲区段数",
+                    "重复覆盖段数",
+                    "拓扑问题",
+                    "纵向到底问题",
+                ],
+                "数值": [
+                    GridLevel(self.level).label if self.level in GridLevel._value2member_map_ else self.level,
+                    round(s["total_length_m"], 1),
+                    round(s["covered_length_m"], 1),
+                    round(s["uncovered_length_m"], 1),
+                    round(s["overlap_length_m"], 1),
+                    f"{s['coverage_rate']:.2%}",
+                    s["uncovered_count"],
+                    s["overlap_count"],
+                    s["topology_count"],
+                    s["vertical_count"],
+                ],
+            }
+        )
         reaches = self.coverage.reach_totals.assign(
-            reach_name=lambda d: d["reach_id"].map(lambda r: self.reach_names.get(r, str(r))))
+            reach_name=lambda d: d["reach_id"].map(lambda r: self.reach_names.get(r, str(r)))
+        )
         with pd.ExcelWriter(path, engine="openpyxl") as xl:
             summary.to_excel(xl, sheet_name="汇总", index=False)
             self.findings_table().to_excel(xl, sheet_name="问题清单", index=False)
-            reaches.rename(columns={"reach_id": "河段编号", "reach_name": "河段", "length_m": "长度（米）",
-                                    "covered_m": "已覆盖（米）", "uncovered_m": "未覆盖（米）",
-                                    "overlap_m": "重复覆盖（米）", "coverage_rate": "覆盖率"}).to_excel(
-                xl, sheet_name="河段", index=False)
+            reaches.rename(
+                columns={
+                    "reach_id": "河段编号",
+                    "reach_name": "河段",
+                    "length_m": "长度（米）",
+                    "covered_m": "已覆盖（米）",
+                    "uncovered_m": "未覆盖（米）",
+                    "overlap_m": "重复覆盖（米）",
+                    "coverage_rate": "覆盖率",
+                }
+            ).to_excel(xl, sheet_name="河段", index=False)
             self.coverage.by_grid().assign(grid=lambda d: d["grid_id"].map(lambda g: self.grid_names.get(g, g))).rename(
-                columns={"grid_id": "网格编号", "grid": "网格", "claimed_m": "负责河长（米）", "shared_m": "与其他网格重叠（米）"}
+                columns={
+                    "grid_id": "网格编号",
+                    "grid": "网格",
+                    "claimed_m": "负责河长（米）",
+                    "shared_m": "与其他网格重叠（米）",
+                }
             ).to_excel(xl, sheet_name="网格", index=False)
         return path
 
@@ -205,14 +292,24 @@ def store_layers(session: Session) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     ).all()
     grids = session.scalars(select(Grid).where(not_deleted(Grid)).order_by(Grid.id)).all()
     r = gpd.GeoDataFrame(
-        {"id": [x.id for x in reaches], "name": [x.name for x in reaches], "river": [x.river.name for x in reaches],
-         "start_station_m": [x.start_station_m for x in reaches]},
-        geometry=[x.geom for x in reaches], crs=STORE_CRS,
+        {
+            "id": [x.id for x in reaches],
+            "name": [x.name for x in reaches],
+            "river": [x.river.name for x in reaches],
+            "start_station_m": [x.start_station_m for x in reaches],
+        },
+        geometry=[x.geom for x in reaches],
+        crs=STORE_CRS,
     )
     g = gpd.GeoDataFrame(
-        {"id": [x.id for x in grids], "name": [x.name for x in grids], "level": [x.level for x in grids],
-         "parent_id": [x.parent_id for x in grids]},
-        geometry=[x.geom for x in grids], crs=STORE_CRS,
+        {
+            "id": [x.id for x in grids],
+            "name": [x.name for x in grids],
+            "level": [x.level for x in grids],
+            "parent_id": [x.parent_id for x in grids],
+        },
+        geometry=[x.geom for x in grids],
+        crs=STORE_CRS,
     )
     return r, g
 
@@ -250,8 +347,14 @@ def _topology(grids: gpd.GeoDataFrame, level: GridLevel, crs: Any) -> list[Findi
     return [f for f in check_topology(grids, crs=crs) if f.level is None or f.level in levels]
 
 
-def _report(lvl: GridLevel, coverage: CoverageResult, topology: list[Finding], reaches: gpd.GeoDataFrame,
-            grids: gpd.GeoDataFrame, vertical: list[Finding] | None) -> BlindSpotReport:
+def _report(
+    lvl: GridLevel,
+    coverage: CoverageResult,
+    topology: list[Finding],
+    reaches: gpd.GeoDataFrame,
+    grids: gpd.GeoDataFrame,
+    vertical: list[Finding] | None,
+) -> BlindSpotReport:
     return BlindSpotReport(
         level=lvl.value,
         coverage=coverage,
@@ -278,8 +381,16 @@ class IncrementalCheck:
     report equals a full :func:`check_layers` on the edited data.
     """
 
-    def __init__(self, reaches: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, level: str = "village",
-                 crs: Any = None, min_gap_m: float = 0.0, vertical: list[Finding] | None = None) -> None:
+    def __init__(
+        self,
+        reaches: gpd.GeoDataFrame,
+        grids: gpd.GeoDataFrame,
+        *,
+        level: str = "village",
+        crs: Any = None,
+        min_gap_m: float = 0.0,
+        vertical: list[Finding] | None = None,
+    ) -> None:
         self.level = _level_or_error(level)
         self.reaches = reaches
         self.grids = grids.copy()
@@ -293,8 +404,11 @@ class IncrementalCheck:
     def _affected(self, grid_id: Any) -> Any:
         g = self.grids.set_index("id")
         parent = g.at[grid_id, "parent_id"]
-        siblings = set(g.index[g["parent_id"] == parent]) if parent is not None and parent == parent else set(
-            g.index[g["parent_id"].isna() & (g["level"] == g.at[grid_id, "level"])])
+        siblings = (
+            set(g.index[g["parent_id"] == parent])
+            if parent is not None and parent == parent
+            else set(g.index[g["parent_id"].isna() & (g["level"] == g.at[grid_id, "level"])])
+        )
         children = set(g.index[g["parent_id"] == grid_id])
 
         def about(f: Finding) -> bool:
@@ -317,23 +431,38 @@ class IncrementalCheck:
         level = self.grids.at[rows[0], "level"]
         self.grids.loc[rows[0], "geometry"] = geometry
         if level == self.level.value:
-            metric = gpd.GeoSeries([geometry], crs=self.grids.crs).to_crs(self._metric).iloc[0] if geometry is not None else None
+            metric = (
+                gpd.GeoSeries([geometry], crs=self.grids.crs).to_crs(self._metric).iloc[0]
+                if geometry is not None
+                else None
+            )
             coverage = self._coverage.update_grid(grid_id, metric)
         else:  # the scope (or an unrelated level) changed: redo the coverage
             at_level, scope = split_levels(self.grids, self.level)
-            self._coverage = CoverageChecker(self.reaches, at_level, crs=self.crs, min_gap_m=self.min_gap_m, scope=scope)
+            self._coverage = CoverageChecker(
+                self.reaches, at_level, crs=self.crs, min_gap_m=self.min_gap_m, scope=scope
+            )
             coverage = self._coverage.result
         about, family = self._affected(grid_id)
         subset = self.grids[self.grids["id"].isin(family)].copy()
         # the family's top grid is checked without its own parent here: leave its parent out
-        fresh = [f for f in _topology(subset.assign(parent_id=subset["parent_id"].where(subset["parent_id"].isin(family))),
-                                      self.level, self._metric) if about(f)]
+        fresh = [
+            f
+            for f in _topology(
+                subset.assign(parent_id=subset["parent_id"].where(subset["parent_id"].isin(family))),
+                self.level,
+                self._metric,
+            )
+            if about(f)
+        ]
         self._topology = [f for f in self._topology if not about(f)] + fresh
         self.report = _report(self.level, coverage, self._topology, self.reaches, self.grids, self.vertical)
         return self.report
 
 
-def check_store(session: Session, *, level: str = "village", crs: Any = None, min_gap_m: float = 0.0) -> BlindSpotReport:
+def check_store(
+    session: Session, *, level: str = "village", crs: Any = None, min_gap_m: float = 0.0
+) -> BlindSpotReport:
     """盲区检查 of the store's live data at ``level`` (default 村级网格)."""
 
     reaches, grids = store_layers(session)

@@ -149,9 +149,7 @@ def _is_missing(value: Any) -> bool:
         return False
 
 
-def _resolve_rows(
-    grids: gpd.GeoDataFrame, id_col: str, name_col: str, parent_col: str, level_col: str
-) -> list[_Grid]:
+def _resolve_rows(grids: gpd.GeoDataFrame, id_col: str, name_col: str, parent_col: str, level_col: str) -> list[_Grid]:
     missing_cols = [c for c in (id_col, name_col, parent_col, level_col) if c not in grids.columns]
     if missing_cols:
         raise ValidationError(
@@ -217,19 +215,28 @@ def _level_checks(rows: list[_Grid], parents: list[Any]) -> list[_Pending]:
         level = row.level
         if row.parent_pos is None:
             if level.parent_level is not None:
-                out.append(_Pending(
-                    "level_mismatch", row.id,
-                    f"{level.label}“{row.label}”没有上级网格（应属于某个{level.parent_level.label}）",
-                    "error", level=level.value,
-                ))
+                out.append(
+                    _Pending(
+                        "level_mismatch",
+                        row.id,
+                        f"{level.label}“{row.label}”没有上级网格（应属于某个{level.parent_level.label}）",
+                        "error",
+                        level=level.value,
+                    )
+                )
             continue
         if row.parent_pos < 0:
-            out.append(_Pending(
-                "level_mismatch", row.id,
-                f"{level.label}“{row.label}”的上级网格（编号 {parents[row.pos]}）不在所检查的数据中，"
-                "无法核对层级和范围",
-                "warning", related_ids=(parents[row.pos],), level=level.value,
-            ))
+            out.append(
+                _Pending(
+                    "level_mismatch",
+                    row.id,
+                    f"{level.label}“{row.label}”的上级网格（编号 {parents[row.pos]}）不在所检查的数据中，"
+                    "无法核对层级和范围",
+                    "warning",
+                    related_ids=(parents[row.pos],),
+                    level=level.value,
+                )
+            )
             continue
         up = rows[row.parent_pos]
         if up.pos == row.pos:
@@ -237,17 +244,14 @@ def _level_checks(rows: list[_Grid], parents: list[Any]) -> list[_Pending]:
         elif level.parent_level is None:
             message = f"{level.label}“{row.label}”不应有上级网格，但其上级为{up.level.label}“{up.label}”"
         elif up.level is not level.parent_level:
-            message = (f"{level.label}“{row.label}”的上级是{up.level.label}“{up.label}”，"
-                       f"应为{level.parent_level.label}")
+            message = f"{level.label}“{row.label}”的上级是{up.level.label}“{up.label}”，应为{level.parent_level.label}"
         else:
             continue
         out.append(_Pending("level_mismatch", row.id, message, "error", related_ids=(up.id,), level=level.value))
     return out
 
 
-def _pieces(
-    frames: _Frames, geoms: GeomArray
-) -> tuple[GeomArray, NDArray[np.intp], NDArray[np.float64], GeomArray]:
+def _pieces(frames: _Frames, geoms: GeomArray) -> tuple[GeomArray, NDArray[np.intp], NDArray[np.float64], GeomArray]:
     """Polygon parts of ``geoms`` (source CRS) of at least :data:`NOISE_AREA_M2`.
 
     Returns the parts, the index of the geometry each comes from, their areas in m² and the
@@ -274,20 +278,34 @@ def _part_checks(rows: list[_Grid], work: GeomArray, frames: _Frames, sliver_are
         if len(mine) > 1:
             small = mine[np.argsort(-areas[mine], kind="stable")][1:]
             area = float(areas[small].sum())
-            out.append(_Pending(
-                "multi_part", row.id,
-                f"网格“{row.label}”由 {len(mine)} 个不相连的部分组成，除最大部分外其余 {len(small)} 个部分共 "
-                f"{_fmt_area(area)}",
-                "warning", shapely.multipolygons(list(parts[small])), area_m2=area, level=row.level.value,
-            ))
+            out.append(
+                _Pending(
+                    "multi_part",
+                    row.id,
+                    f"网格“{row.label}”由 {len(mine)} 个不相连的部分组成，除最大部分外其余 {len(small)} 个部分共 "
+                    f"{_fmt_area(area)}",
+                    "warning",
+                    shapely.multipolygons(list(parts[small])),
+                    area_m2=area,
+                    level=row.level.value,
+                )
+            )
         for i in mine:
             if areas[i] < sliver_area_m2:
                 area = float(areas[i])
-                out.append(_Pending(
-                    "sliver", row.id,
-                    f"网格“{row.label}”有一块面积仅 {_fmt_area(area)} 的碎片（小于碎片阈值 {_fmt_area(sliver_area_m2)}）",
-                    "warning", parts[i], area_m2=area, level=row.level.value,
-                ))
+                out.append(
+                    _Pending(
+                        "sliver",
+                        row.id,
+                        f"网格“{row.label}”有一块面积仅 {_fmt_area(area)} 的碎片（小于碎片阈值 "
+                        f"{_fmt_area(sliver_area_m2)}）"
+                        "",
+                        "warning",
+                        parts[i],
+                        area_m2=area,
+                        level=row.level.value,
+                    )
+                )
     return out
 
 
@@ -315,13 +333,19 @@ def _outside_parent(rows: list[_Grid], work: GeomArray, frames: _Frames, sliver_
     out = []
     for piece, k, area in zip(pieces, owner, areas):
         row, up = rows[child[k]], rows[parent[k]]
-        out.append(_piece_finding(
-            "outside_parent",
-            f"网格“{row.label}”有一小块（{_fmt_area(area)}）超出上级网格“{up.label}”",
-            f"网格“{row.label}”有 {_fmt_area(area)} 超出上级网格“{up.label}”的范围",
-            float(area), sliver_area_m2, object_id=row.id, geometry=piece, related_ids=(up.id,),
-            level=row.level.value,
-        ))
+        out.append(
+            _piece_finding(
+                "outside_parent",
+                f"网格“{row.label}”有一小块（{_fmt_area(area)}）超出上级网格“{up.label}”",
+                f"网格“{row.label}”有 {_fmt_area(area)} 超出上级网格“{up.label}”的范围",
+                float(area),
+                sliver_area_m2,
+                object_id=row.id,
+                geometry=piece,
+                related_ids=(up.id,),
+                level=row.level.value,
+            )
+        )
     return out
 
 
@@ -363,13 +387,19 @@ def _overlaps(
     for piece, piece_m, k, area in zip(pieces, pieces_m, owner, areas):
         first, other = rows[a[k]], rows[b[k]]
         by_group[int(group[first.pos])].append(piece_m)
-        out.append(_piece_finding(
-            "overlap_siblings",
-            f"网格“{first.label}”与“{other.label}”之间有一小块（{_fmt_area(area)}）重叠",
-            f"网格“{first.label}”与“{other.label}”重叠 {_fmt_area(area)}（同一区域被重复划入两个网格）",
-            float(area), sliver_area_m2, object_id=first.id, geometry=piece, related_ids=(other.id,),
-            level=first.level.value,
-        ))
+        out.append(
+            _piece_finding(
+                "overlap_siblings",
+                f"网格“{first.label}”与“{other.label}”之间有一小块（{_fmt_area(area)}）重叠",
+                f"网格“{first.label}”与“{other.label}”重叠 {_fmt_area(area)}（同一区域被重复划入两个网格）",
+                float(area),
+                sliver_area_m2,
+                object_id=first.id,
+                geometry=piece,
+                related_ids=(other.id,),
+                level=first.level.value,
+            )
+        )
     return out, by_group
 
 
@@ -388,18 +418,28 @@ def _gaps(rows: list[_Grid], work: GeomArray, frames: _Frames, sliver_area_m2: f
     for piece, k, area in zip(pieces, owner, areas):
         up = rows[parents[k]]
         names = _quoted(rows[c].label for c in children[up.pos])
-        out.append(_piece_finding(
-            "gap_in_parent",
-            f"上级网格“{up.label}”内有一小块缝隙（{_fmt_area(area)}）不属于任何下级网格",
-            f"上级网格“{up.label}”内有一块 {_fmt_area(area)} 的区域不属于任何下级网格（盲区；下级网格：{names}）",
-            float(area), sliver_area_m2, object_id=up.id, geometry=piece, level=up.level.value,
-        ))
+        out.append(
+            _piece_finding(
+                "gap_in_parent",
+                f"上级网格“{up.label}”内有一小块缝隙（{_fmt_area(area)}）不属于任何下级网格",
+                f"上级网格“{up.label}”内有一块 {_fmt_area(area)} 的区域不属于任何下级网格（盲区；下级网格：{names}）",
+                float(area),
+                sliver_area_m2,
+                object_id=up.id,
+                geometry=piece,
+                level=up.level.value,
+            )
+        )
     return out
 
 
 def _edge_matching(
-    rows: list[_Grid], work: GeomArray, frames: _Frames, group: NDArray[np.intp],
-    overlap_pieces: dict[int, list[BaseGeometry]], edge_tolerance_m: float,
+    rows: list[_Grid],
+    work: GeomArray,
+    frames: _Frames,
+    group: NDArray[np.intp],
+    overlap_pieces: dict[int, list[BaseGeometry]],
+    edge_tolerance_m: float,
 ) -> list[_Pending]:
     """Near-miss edges between siblings, in the metric CRS.
 
@@ -430,8 +470,9 @@ def _edge_matching(
         pair = left != right
         left, right = left[pair], right[pair]
         near = shapely.intersection(lines[left], shapely.buffer(lines, reach)[right])
-        real = [p for p in overlap_pieces.get(int(g), [])
-                if shapely.area(p) > shapely.length(p) * edge_tolerance_m / 2.0]
+        real = [
+            p for p in overlap_pieces.get(int(g), []) if shapely.area(p) > shapely.length(p) * edge_tolerance_m / 2.0
+        ]
         if real:
             near = shapely.difference(near, shapely.buffer(shapely.union_all(real), reach))
         kept = shapely.length(near) > reach
@@ -442,13 +483,20 @@ def _edge_matching(
             length = float(shapely.length(where))
             others = [rows[members[flagged[j]]] for j in sorted(right[mine])]
             row = rows[members[flagged[k]]]
-            out.append(_Pending(
-                "not_edge_matched", row.id,
-                f"网格“{row.label}”与{_quoted(o.label for o in others)}的相邻边界未对齐"
-                f"（相距不到 {edge_tolerance_m:g} m 但顶点不重合），长 {_fmt_length(length)}，合并网格时会出错",
-                "warning", where, length_m=length, related_ids=tuple(o.id for o in others),
-                level=row.level.value, metric=True,
-            ))
+            out.append(
+                _Pending(
+                    "not_edge_matched",
+                    row.id,
+                    f"网格“{row.label}”与{_quoted(o.label for o in others)}的相邻边界未对齐"
+                    f"（相距不到 {edge_tolerance_m:g} m 但顶点不重合），长 {_fmt_length(length)}，合并网格时会出错",
+                    "warning",
+                    where,
+                    length_m=length,
+                    related_ids=tuple(o.id for o in others),
+                    level=row.level.value,
+                    metric=True,
+                )
+            )
     return out
 
 
@@ -564,8 +612,13 @@ def check_topology(
     missing = shapely.is_missing(work) | shapely.is_empty(work)
     work[missing] = None
     pending: list[_Pending] = [
-        _Pending("no_geometry", rows[i].id, f"网格“{rows[i].label}”尚未绘制范围（没有图形），无法检查其拓扑",
-                 "warning", level=rows[i].level.value)
+        _Pending(
+            "no_geometry",
+            rows[i].id,
+            f"网格“{rows[i].label}”尚未绘制范围（没有图形），无法检查其拓扑",
+            "warning",
+            level=rows[i].level.value,
+        )
         for i in np.flatnonzero(missing)
     ]
     if missing.all():
@@ -586,10 +639,17 @@ def check_topology(
             tail, size = "，无法修复为面，其余空间检查已跳过", None
         else:
             tail, size = f"，以下检查按修复后的图形（{_fmt_area(float(area))}）进行", float(area)
-        pending.append(_Pending(
-            "invalid_geometry", row.id, f"网格“{row.label}”的边界图形无效（{reason}）{tail}", "error",
-            original, area_m2=size, level=row.level.value,
-        ))
+        pending.append(
+            _Pending(
+                "invalid_geometry",
+                row.id,
+                f"网格“{row.label}”的边界图形无效（{reason}）{tail}",
+                "error",
+                original,
+                area_m2=size,
+                level=row.level.value,
+            )
+        )
 
     pending += level_findings
     pending += _part_checks(rows, work, frames, sliver_area_m2)
@@ -617,8 +677,15 @@ def _finish(pending: list[_Pending], frames: _Frames | None) -> list[Finding]:
                     geoms[i] = g
     return [
         Finding(
-            rule=p.rule, object_id=p.object_id, message=p.message, severity=p.severity,
-            geometry=g, area_m2=p.area_m2, length_m=p.length_m, related_ids=p.related_ids, level=p.level,
+            rule=p.rule,
+            object_id=p.object_id,
+            message=p.message,
+            severity=p.severity,
+            geometry=g,
+            area_m2=p.area_m2,
+            length_m=p.length_m,
+            related_ids=p.related_ids,
+            level=p.level,
         )
         for p, g in zip(pending, geoms)
     ]

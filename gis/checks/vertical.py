@@ -152,7 +152,7 @@ def grid_keys(grid: Grid, ancestor_keys: Iterable[str] = ()) -> frozenset[str]:
             continue
         keys.add(text)
         todo += [text[: -len(s)] for s in _BODY_SUFFIXES if text.endswith(s) and len(text) > len(s)]
-        todo += [text[len(p):] for p in prefixes if text.startswith(p) and len(text) > len(p)]
+        todo += [text[len(p) :] for p in prefixes if text.startswith(p) and len(text) > len(p)]
     return frozenset(k for k in keys if len(k) >= _MIN_KEY_LENGTH)
 
 
@@ -246,15 +246,19 @@ def _outside_branch(grids: Sequence[Grid], today: date) -> list[Finding]:
             if a.grid_id in allowed:
                 continue
             grid = by_id[a.grid_id]
-            findings.append(Finding(
-                rule="person_outside_branch",
-                object_id=a.id,
-                message=(f"{person.name}在{GridLevel(grid.level).label}“{grid.name}”担任{GridRole(a.role).label}，"
-                         f"不在其{how}网格{home_names}的上下级链条内"),
-                severity="warning",
-                related_ids=(person.id, grid.id, *(h.id for h in home)),
-                level=grid.level,
-            ))
+            findings.append(
+                Finding(
+                    rule="person_outside_branch",
+                    object_id=a.id,
+                    message=(
+                        f"{person.name}在{GridLevel(grid.level).label}“{grid.name}”担任{GridRole(a.role).label}，"
+                        f"不在其{how}网格{home_names}的上下级链条内"
+                    ),
+                    severity="warning",
+                    related_ids=(person.id, grid.id, *(h.id for h in home)),
+                    level=grid.level,
+                )
+            )
     return sorted(findings, key=lambda f: (GridLevel(f.level or GridLevel.VILLAGE).rank, f.related_ids[1], f.object_id))
 
 
@@ -306,20 +310,28 @@ def check_vertical(session: Session, *, today: date | None = None, min_superviso
         empty, ended = _vacancy(roles[GridRole.MAIN_RESPONSIBLE], today)
         if empty:
             reported.add(GridRole.MAIN_RESPONSIBLE)
-            by_rule["no_main_responsible"].append(Finding(
-                rule="no_main_responsible", object_id=grid.id, level=grid.level,
-                message=f"{where}没有在任的主要责任人" + _ended_note(ended, "主要责任人"),
-                related_ids=tuple(a.id for a in ended),
-            ))
+            by_rule["no_main_responsible"].append(
+                Finding(
+                    rule="no_main_responsible",
+                    object_id=grid.id,
+                    level=grid.level,
+                    message=f"{where}没有在任的主要责任人" + _ended_note(ended, "主要责任人"),
+                    related_ids=tuple(a.id for a in ended),
+                )
+            )
         if level is GridLevel.VILLAGE:
             empty, ended = _vacancy(roles[GridRole.TOWNSHIP_SUPERVISOR], today)
             if empty:
                 reported.add(GridRole.TOWNSHIP_SUPERVISOR)
-                by_rule["no_township_supervisor"].append(Finding(
-                    rule="no_township_supervisor", object_id=grid.id, level=grid.level,
-                    message=f"{where}没有在任的乡级监管责任人" + _ended_note(ended, "乡级监管责任人"),
-                    related_ids=tuple(a.id for a in ended),
-                ))
+                by_rule["no_township_supervisor"].append(
+                    Finding(
+                        rule="no_township_supervisor",
+                        object_id=grid.id,
+                        level=grid.level,
+                        message=f"{where}没有在任的乡级监管责任人" + _ended_note(ended, "乡级监管责任人"),
+                        related_ids=tuple(a.id for a in ended),
+                    )
+                )
             supervisors = [a for a in roles[GridRole.SUPERVISOR] if _is_current(a, today)]
             count = len({a.person_id for a in supervisors})
             if count < min_supervisors:
@@ -327,28 +339,42 @@ def check_vertical(session: Session, *, today: date | None = None, min_superviso
                 _, ended = _vacancy(roles[GridRole.SUPERVISOR], today)
                 names = "、".join(a.person.name for a in sorted(supervisors, key=lambda a: (a.sort, a.id)))
                 now = f"现有监管人员{count}人（{names}）" if count else "没有在任的监管人员"
-                by_rule["work_group_too_small"].append(Finding(
-                    rule="work_group_too_small", object_id=grid.id, level=grid.level,
-                    message=(f"{where}的监管工作组{now}，少于规定的{min_supervisors}人"
-                             + _ended_note(ended, "监管人员")),
-                    related_ids=tuple(a.id for a in supervisors),
-                ))
+                by_rule["work_group_too_small"].append(
+                    Finding(
+                        rule="work_group_too_small",
+                        object_id=grid.id,
+                        level=grid.level,
+                        message=(
+                            f"{where}的监管工作组{now}，少于规定的{min_supervisors}人" + _ended_note(ended, "监管人员")
+                        ),
+                        related_ids=tuple(a.id for a in supervisors),
+                    )
+                )
         for role, assignments in roles.items():
             if role in reported or not assignments:
                 continue
             if all(_has_ended(a, today) for a in assignments):
-                by_rule["expired_only"].append(Finding(
-                    rule="expired_only", object_id=grid.id, level=grid.level, severity="warning",
-                    message=f"{where}的{role.label}任期均已结束，无人接替" + _ended_note(assignments, role.label),
-                    related_ids=tuple(a.id for a in assignments),
-                ))
+                by_rule["expired_only"].append(
+                    Finding(
+                        rule="expired_only",
+                        object_id=grid.id,
+                        level=grid.level,
+                        severity="warning",
+                        message=f"{where}的{role.label}任期均已结束，无人接替" + _ended_note(assignments, role.label),
+                        related_ids=tuple(a.id for a in assignments),
+                    )
+                )
         for a in sorted(grid.roles, key=lambda a: a.id):
             if _is_current(a, today) and a.person.status == PersonStatus.LEFT.value:
-                by_rule["post_held_by_departed"].append(Finding(
-                    rule="post_held_by_departed", object_id=a.id, level=grid.level,
-                    message=f"{a.person.name}已离任，仍登记为{where}的{GridRole(a.role).label}",
-                    related_ids=(a.person_id, grid.id),
-                ))
+                by_rule["post_held_by_departed"].append(
+                    Finding(
+                        rule="post_held_by_departed",
+                        object_id=a.id,
+                        level=grid.level,
+                        message=f"{a.person.name}已离任，仍登记为{where}的{GridRole(a.role).label}",
+                        related_ids=(a.person_id, grid.id),
+                    )
+                )
 
     by_rule["person_outside_branch"] = _outside_branch(grids, today)
 
@@ -368,17 +394,23 @@ def check_vertical(session: Session, *, today: date | None = None, min_superviso
         where = f"河段“{reach.name}”（{reach.river.name}）"
         empty, ended = _vacancy(chiefs[reach.id], today)
         if empty:
-            by_rule["reach_without_chief"].append(Finding(
-                rule="reach_without_chief", object_id=reach.id,
-                message=f"{where}没有在任的河长" + _ended_note(ended, "河长"),
-                related_ids=tuple(c.id for c in ended),
-            ))
+            by_rule["reach_without_chief"].append(
+                Finding(
+                    rule="reach_without_chief",
+                    object_id=reach.id,
+                    message=f"{where}没有在任的河长" + _ended_note(ended, "河长"),
+                    related_ids=tuple(c.id for c in ended),
+                )
+            )
         for c in chiefs[reach.id]:
             if _is_current(c, today) and c.person.status == PersonStatus.LEFT.value:
-                by_rule["post_held_by_departed"].append(Finding(
-                    rule="post_held_by_departed", object_id=c.id,
-                    message=f"{c.person.name}已离任，仍登记为{where}的{ReachChiefLevel(c.level).label}",
-                    related_ids=(c.person_id, reach.id),
-                ))
+                by_rule["post_held_by_departed"].append(
+                    Finding(
+                        rule="post_held_by_departed",
+                        object_id=c.id,
+                        message=f"{c.person.name}已离任，仍登记为{where}的{ReachChiefLevel(c.level).label}",
+                        related_ids=(c.person_id, reach.id),
+                    )
+                )
 
     return [f for rule in RULE_LABELS for f in by_rule[rule]]

@@ -48,11 +48,23 @@ def _account_session(args: argparse.Namespace) -> AbstractContextManager[Session
 def cmd_user_add(args: argparse.Namespace) -> int:
     password, chosen = _read_password(args)
     with _account_session(args) as s:
-        user = create_user(s, username=args.username, role=args.role, password=password,
-                           display_name=args.display_name or "", grid_id=args.grid, person_id=args.person,
-                           must_change_password=not chosen)
-        info = {"id": user.id, "username": user.username, "role": user.role, "grid_id": user.grid_id,
-                "must_change_password": user.must_change_password}
+        user = create_user(
+            s,
+            username=args.username,
+            role=args.role,
+            password=password,
+            display_name=args.display_name or "",
+            grid_id=args.grid,
+            person_id=args.person,
+            must_change_password=not chosen,
+        )
+        info = {
+            "id": user.id,
+            "username": user.username,
+            "role": user.role,
+            "grid_id": user.grid_id,
+            "must_change_password": user.must_change_password,
+        }
     text = f"已建立账号 {info['username']}（{info['role']}）"
     if not chosen:
         info["temporary_password"] = password
@@ -79,8 +91,11 @@ def cmd_user_active(args: argparse.Namespace) -> int:
     active = args.user_command == "enable"
     with _account_session(args) as s:
         set_active(s, args.username, active)
-    show({"username": args.username, "active": active}, args.json,
-         f"已{'启用' if active else '停用'}账号 {args.username}")
+    show(
+        {"username": args.username, "active": active},
+        args.json,
+        f"已{'启用' if active else '停用'}账号 {args.username}",
+    )
     return 0
 
 
@@ -90,8 +105,12 @@ def cmd_user_set(args: argparse.Namespace) -> int:
         grid = None if args.grid.strip().lower() in ("none", "无", "") else int(args.grid)
     with _account_session(args) as s:
         user = update_user(s, args.username, role=args.role, display_name=args.display_name, grid_id=grid)
-        info = {"username": user.username, "role": user.role, "grid_id": user.grid_id,
-                "display_name": user.display_name}
+        info = {
+            "username": user.username,
+            "role": user.role,
+            "grid_id": user.grid_id,
+            "display_name": user.display_name,
+        }
     show(info, args.json, f"已修改账号 {args.username}：角色 {info['role']}，网格 {info['grid_id'] or '不限'}")
     return 0
 
@@ -106,8 +125,19 @@ def cmd_user_unlock(args: argparse.Namespace) -> int:
 def cmd_user_list(args: argparse.Namespace) -> int:
     with _account_session(args) as s:
         rows = [u.to_dict() for u in list_users(s)]
-    lines = ["\t".join([r["username"], r["role_label"], r["display_name"] or "-", f"网格：{r['grid_name'] or '不限'}",
-                        *(["已停用"] if not r["active"] else []), *(["已锁定"] if r["locked"] else []),
-                        *(["须改密码"] if r["must_change_password"] else [])]) for r in rows]
+    lines = [
+        "\t".join(
+            [
+                r["username"],
+                r["role_label"],
+                r["display_name"] or "-",
+                f"网格：{r['grid_name'] or '不限'}",
+                *(["已停用"] if not r["active"] else []),
+                *(["已锁定"] if r["locked"] else []),
+                *(["须改密码"] if r["must_change_password"] else []),
+            ]
+        )
+        for r in rows
+    ]
     show(rows, args.json, "\n".join(lines) or "还没有任何账号")
     return 0

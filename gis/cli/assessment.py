@@ -17,8 +17,9 @@ def cmd_assess(args: argparse.Namespace) -> int:
     try:
         now = datetime.fromisoformat(args.now) if args.now else None
     except ValueError as exc:
-        raise RiverGridError(f"--now 时间格式无效：{args.now}（应为 ISO 8601，如 2026-11-20T09:00）",
-                             f"bad --now {args.now!r}") from exc
+        raise RiverGridError(
+            f"--now 时间格式无效：{args.now}（应为 ISO 8601，如 2026-11-20T09:00）", f"bad --now {args.now!r}"
+        ) from exc
     store = open_store(args)
     with store.session() as s:
         result = assess(s, args.period, grid_id=args.grid, rubric=rubric, now=now)
@@ -28,8 +29,18 @@ def cmd_assess(args: argparse.Namespace) -> int:
     final = {r["grid_id"]: r for r in rows}
     for g in data["grids"]:
         r = final[g["grid_id"]]
-        g["evaluation"] = {k: r[k] for k in ("self_total", "self_edition", "upper_total", "upper_edition", "final",
-                                             "final_source", "lower_mean")}
+        g["evaluation"] = {
+            k: r[k]
+            for k in (
+                "self_total",
+                "self_edition",
+                "upper_total",
+                "upper_edition",
+                "final",
+                "final_source",
+                "lower_mean",
+            )
+        }
     text = result.text()
     if args.xlsx:
         write_assessment_xlsx(result, args.xlsx, rows)

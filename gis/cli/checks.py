@@ -11,7 +11,9 @@ from gis.errors import RiverGridError
 
 def cmd_check(args: argparse.Namespace) -> int:
     if bool(args.rivers) != bool(args.grids):
-        raise RiverGridError("--rivers 与 --grids 需同时给出（或都不给，检查数据库）", "give both --rivers and --grids or neither")
+        raise RiverGridError(
+            "--rivers 与 --grids 需同时给出（或都不给，检查数据库）", "give both --rivers and --grids or neither"
+        )
     if args.rivers:
         report = check_files(args.rivers, args.grids, level=args.level, crs=args.crs, min_gap_m=args.min_gap_m)
     else:

@@ -52,9 +52,14 @@ def _pairs(items: Sequence[str] | None, what: str) -> dict[str, str]:
 
 
 def _import_options(args: argparse.Namespace) -> dict[str, Any]:
-    return {"layer": args.layer, "crs": args.crs, "source_offset": args.from_offset,
-            "mapping": _pairs(args.map, "--map"), "defaults": _pairs(args.default, "--default"),
-            "allow_far": args.allow_far}
+    return {
+        "layer": args.layer,
+        "crs": args.crs,
+        "source_offset": args.from_offset,
+        "mapping": _pairs(args.map, "--map"),
+        "defaults": _pairs(args.default, "--default"),
+        "allow_far": args.allow_far,
+    }
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -68,8 +73,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             check_near(s, list(result.gdf.geometry), labels=io.feature_labels(result.gdf), allow_far=args.allow_far)
     data = {"file": str(args.file), "layers": [layer.to_dict() for layer in layers]}
     text = "\n".join(
-        f"{l.name}: {l.geometry_type}, {l.features} 个要素, 坐标系 {l.crs or '未知'}, 范围 {l.bounds_wgs84}"
-        for l in layers
+        f"{layer.name}: {layer.geometry_type}, {layer.features} 个要素, 坐标系 {layer.crs or '未知'}, "
+        f"范围 {layer.bounds_wgs84}"
+        for layer in layers
     )
     text += "".join(f"\n提示：{w}" for w in result.warnings)
     show(data, args.json, text)
@@ -83,10 +89,18 @@ def _inspect_as(args: argparse.Namespace) -> int:
     with store.session(actor) as s:
         report = import_file(s, args.file, args.kind, **_import_options(args))
         s.rollback()  # a check: nothing is written
-    data = {"file": str(args.file), "kind": args.kind, "layer": report.layer, "source_crs": report.source_crs,
-            "features": len(report.ids), "warnings": report.warnings}
-    text = (f"可以导入：{len(report.ids)} 条{KIND_LABELS[args.kind]}（图层 {report.layer or '-'}，"
-            f"原坐标系 {report.source_crs}）；仅检查，未写入")
+    data = {
+        "file": str(args.file),
+        "kind": args.kind,
+        "layer": report.layer,
+        "source_crs": report.source_crs,
+        "features": len(report.ids),
+        "warnings": report.warnings,
+    }
+    text = (
+        f"可以导入：{len(report.ids)} 条{KIND_LABELS[args.kind]}（图层 {report.layer or '-'}，"
+        f"原坐标系 {report.source_crs}）；仅检查，未写入"
+    )
     text += "".join(f"\n提示：{w}" for w in report.warnings)
     show(data, args.json, text)
     return 0
@@ -97,7 +111,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     actor = acting_actor(store, args.user)
     with store.session(actor) as s:
         report = import_file(s, args.file, args.kind, **_import_options(args))
-    text = f"已导入 {len(report.ids)} 条{KIND_LABELS[args.kind]}（图层 {report.layer or '-'}，原坐标系 {report.source_crs}）"
+    text = (
+        f"已导入 {len(report.ids)} 条{KIND_LABELS[args.kind]}（图层 {report.layer or '-'}，原坐标系 "
+        f"{report.source_crs}）"
+        ""
+    )
     if report.warnings:
         text += "\n" + "\n".join(f"提示：{w}" for w in report.warnings)
     show(report.to_dict(), args.json, text)

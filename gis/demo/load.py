@@ -101,8 +101,10 @@ def load_demo(store: Store, *, reset: bool = False) -> dict[str, Any]:
     """
     with store.session() as s:
         if installation.mode(s) == installation.PRODUCTION:
-            raise ValidationError("这是正式数据库（由 gis init 建立），不能载入演示数据；演示请使用单独的数据库",
-                                  "refusing to load the demo into a production database")
+            raise ValidationError(
+                "这是正式数据库（由 gis init 建立），不能载入演示数据；演示请使用单独的数据库",
+                "refusing to load the demo into a production database",
+            )
     if reset:
         reset_store(store)
     with store.session() as s:
@@ -111,66 +113,152 @@ def load_demo(store: Store, *, reset: bool = False) -> dict[str, Any]:
     data = dd.build_demo_data()
     with store.session(SYSTEM) as s:
         installation.mark(s, installation.DEMO)
-        persons = {p.name: Person(name=p.name, title=p.title, unit=p.unit, phone=p.phone, phone_public=p.phone_public,
-                                  status=p.status, note=_note(p.note, p.illustrative)) for p in data.persons}
-        rivers = {r.name: River(name=r.name, code=r.code, level=r.level, note=_note(r.note, r.illustrative))
-                  for r in data.rivers}
-        reaches = {r.code: Reach(river=rivers[r.river_name], name=r.name, code=r.code, level=r.level,
-                                 start_station_m=r.start_station_m, geom=r.geom, note=_note(r.note, r.illustrative))
-                   for r in data.reaches}
+        persons = {
+            p.name: Person(
+                name=p.name,
+                title=p.title,
+                unit=p.unit,
+                phone=p.phone,
+                phone_public=p.phone_public,
+                status=p.status,
+                note=_note(p.note, p.illustrative),
+            )
+            for p in data.persons
+        }
+        rivers = {
+            r.name: River(name=r.name, code=r.code, level=r.level, note=_note(r.note, r.illustrative))
+            for r in data.rivers
+        }
+        reaches = {
+            r.code: Reach(
+                river=rivers[r.river_name],
+                name=r.name,
+                code=r.code,
+                level=r.level,
+                start_station_m=r.start_station_m,
+                geom=r.geom,
+                note=_note(r.note, r.illustrative),
+            )
+            for r in data.reaches
+        }
         grids: dict[str, Grid] = {}
         for g in data.grids:  # parents first
             grids[g.name] = Grid(
-                name=g.name, code=g.code, level=g.level,
+                name=g.name,
+                code=g.code,
+                level=g.level,
                 parent=grids[g.parent_name] if g.parent_name else None,
-                responsible_body=g.responsible_body, area_desc=g.area_desc, personnel_desc=g.personnel_desc,
-                duties=g.duties, tasks=g.tasks, rewards=g.rewards, hotline=g.hotline,
-                illustrative=g.illustrative, geom=g.geom,
+                responsible_body=g.responsible_body,
+                area_desc=g.area_desc,
+                personnel_desc=g.personnel_desc,
+                duties=g.duties,
+                tasks=g.tasks,
+                rewards=g.rewards,
+                hotline=g.hotline,
+                illustrative=g.illustrative,
+                geom=g.geom,
             )
         s.add_all([*persons.values(), *rivers.values(), *reaches.values(), *grids.values()])
         s.add_all(
-            GridRoleAssignment(grid=grids[a.grid_name], person=persons[a.person_name], role=a.role, sort=a.sort,
-                               valid_from=a.valid_from, valid_to=a.valid_to)
+            GridRoleAssignment(
+                grid=grids[a.grid_name],
+                person=persons[a.person_name],
+                role=a.role,
+                sort=a.sort,
+                valid_from=a.valid_from,
+                valid_to=a.valid_to,
+            )
             for a in data.grid_roles
         )
         s.add_all(
-            ReachChief(reach=reaches[c.reach_code], person=persons[c.person_name], level=c.level,
-                       valid_from=c.valid_from, valid_to=c.valid_to)
+            ReachChief(
+                reach=reaches[c.reach_code],
+                person=persons[c.person_name],
+                level=c.level,
+                valid_from=c.valid_from,
+                valid_to=c.valid_to,
+            )
             for c in data.reach_chiefs
         )
         bodies: dict[str, OrgBody] = {}
         for b in data.org_bodies:
-            body = bodies[b.name] = OrgBody(name=b.name, kind=b.kind, duties=b.duties,
-                                            parent=None if not b.parent_name else bodies[b.parent_name],
-                                            grid=grids.get(b.grid_name) if b.grid_name else None)
-            body.members = [OrgMember(person=persons[m.person_name], position=m.position, sort=m.sort)
-                            for m in b.members]
+            body = bodies[b.name] = OrgBody(
+                name=b.name,
+                kind=b.kind,
+                duties=b.duties,
+                parent=None if not b.parent_name else bodies[b.parent_name],
+                grid=grids.get(b.grid_name) if b.grid_name else None,
+            )
+            body.members = [
+                OrgMember(person=persons[m.person_name], position=m.position, sort=m.sort) for m in b.members
+            ]
             s.add(body)
-        objects = {o.name: SupervisedObject(name=o.name, category=o.category, description=o.description,
-                                            grid=grids.get(o.grid_name), geom=o.geom) for o in data.objects}
+        objects = {
+            o.name: SupervisedObject(
+                name=o.name, category=o.category, description=o.description, grid=grids.get(o.grid_name), geom=o.geom
+            )
+            for o in data.objects
+        }
         s.add_all(objects.values())
         for t in data.tracks:
             geom, times, raw = _read_track(t)
-            s.add(PatrolTrack(name=t.name, person=persons[t.person_name], grid=grids[t.grid_name],
-                              started_at=t.started_at, ended_at=t.ended_at, geom=geom, times=times,
-                              source_name=t.gpx_file, source_data=raw))
+            s.add(
+                PatrolTrack(
+                    name=t.name,
+                    person=persons[t.person_name],
+                    grid=grids[t.grid_name],
+                    started_at=t.started_at,
+                    ended_at=t.ended_at,
+                    geom=geom,
+                    times=times,
+                    source_name=t.gpx_file,
+                    source_data=raw,
+                )
+            )
         for i in data.incidents:
-            s.add(Incident(
-                code=i.code, title=i.title, category=i.category, severity=i.severity, status=i.status,
-                description=i.description, source=i.source, reporter=i.reporter, reported_at=i.reported_at,
-                grid=grids.get(i.grid_name) if i.grid_name else None,
-                reach=reaches.get(i.reach_code) if i.reach_code else None,
-                object=objects.get(i.object_name) if i.object_name else None,
-                accept_due_at=i.accept_due_at, close_due_at=i.close_due_at, closed_at=i.closed_at, geom=i.geom,
-                events=[IncidentEvent(action=e.action, from_status=e.from_status, to_status=e.to_status, at=e.at,
-                                      by=e.by, note=e.note) for e in i.history],
-            ))
+            s.add(
+                Incident(
+                    code=i.code,
+                    title=i.title,
+                    category=i.category,
+                    severity=i.severity,
+                    status=i.status,
+                    description=i.description,
+                    source=i.source,
+                    reporter=i.reporter,
+                    reported_at=i.reported_at,
+                    grid=grids.get(i.grid_name) if i.grid_name else None,
+                    reach=reaches.get(i.reach_code) if i.reach_code else None,
+                    object=objects.get(i.object_name) if i.object_name else None,
+                    accept_due_at=i.accept_due_at,
+                    close_due_at=i.close_due_at,
+                    closed_at=i.closed_at,
+                    geom=i.geom,
+                    events=[
+                        IncidentEvent(
+                            action=e.action,
+                            from_status=e.from_status,
+                            to_status=e.to_status,
+                            at=e.at,
+                            by=e.by,
+                            note=e.note,
+                        )
+                        for e in i.history
+                    ],
+                )
+            )
         s.flush()
         for u in data.users:
-            s.add(User(username=u.username, display_name=u.display_name, role=u.role,
-                       password_hash=_demo_hash(u.password),
-                       person_id=persons[u.person_name].id if u.person_name else None,
-                       grid_id=grids[u.grid_name].id if u.grid_name else None))
+            s.add(
+                User(
+                    username=u.username,
+                    display_name=u.display_name,
+                    role=u.role,
+                    password_hash=_demo_hash(u.password),
+                    person_id=persons[u.person_name].id if u.person_name else None,
+                    grid_id=grids[u.grid_name].id if u.grid_name else None,
+                )
+            )
         s.flush()
         counts = table_counts(s)
     return {"skipped": False, "counts": counts}

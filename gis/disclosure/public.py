@@ -100,8 +100,13 @@ class PublicReach:
     geometry: BaseGeometry | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "river": self.river, "length_km": self.length_km,
-                "chiefs": [c.to_dict() for c in self.chiefs]}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "river": self.river,
+            "length_km": self.length_km,
+            "chiefs": [c.to_dict() for c in self.chiefs],
+        }
 
 
 @dataclass(frozen=True)
@@ -141,11 +146,21 @@ class PublicGrid:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; the geometry as GeoJSON-like WKT is left out."""
         return {
-            "id": self.id, "name": self.name, "level": self.level, "level_label": self.level_label,
-            "parent": self.parent_name, "responsible_body": self.responsible_body, "area": self.area_desc,
-            "personnel": self.personnel_desc, "duties": self.duties, "tasks": self.tasks, "rewards": self.rewards,
-            "hotline": self.hotline, "illustrative": self.illustrative,
-            "persons": [p.to_dict() for p in self.persons], "reaches": [r.to_dict() for r in self.reaches],
+            "id": self.id,
+            "name": self.name,
+            "level": self.level,
+            "level_label": self.level_label,
+            "parent": self.parent_name,
+            "responsible_body": self.responsible_body,
+            "area": self.area_desc,
+            "personnel": self.personnel_desc,
+            "duties": self.duties,
+            "tasks": self.tasks,
+            "rewards": self.rewards,
+            "hotline": self.hotline,
+            "illustrative": self.illustrative,
+            "persons": [p.to_dict() for p in self.persons],
+            "reaches": [r.to_dict() for r in self.reaches],
             "upper": [{"grid": g, "level_label": lv, "persons": [p.to_dict() for p in ps]} for g, lv, ps in self.upper],
         }
 
@@ -234,21 +249,37 @@ def public_grids(session: Session, *, today: date | None = None, hotline: str | 
                 r = reaches[int(k)]
                 if length_m > MIN_REACH_LENGTH_M:
                     base = public_reaches[r.id][0]
-                    inside.append(PublicReach(base.id, base.name, base.river, round(float(length_m) / 1000, 2),
-                                              base.chiefs, base.geometry))
+                    inside.append(
+                        PublicReach(
+                            base.id, base.name, base.river, round(float(length_m) / 1000, 2), base.chiefs, base.geometry
+                        )
+                    )
         upper = []
         parent = by_id.get(g.parent_id) if g.parent_id is not None else None
         while parent is not None:
             mains = tuple(p for p in _grid_posts(parent, today) if p.post == GridRole.MAIN_RESPONSIBLE.label)
             upper.append((parent.name, GridLevel(parent.level).label, mains))
             parent = by_id.get(parent.parent_id) if parent.parent_id is not None else None
-        out.append(PublicGrid(
-            id=g.id, name=g.name, level=g.level, parent_name=g.parent.name if g.parent else "",
-            responsible_body=g.responsible_body or "", area_desc=g.area_desc or "",
-            personnel_desc=g.personnel_desc or "", duties=g.duties or "", tasks=g.tasks or "",
-            rewards=g.rewards or "", hotline=(g.hotline or "").strip() or fallback, illustrative=bool(g.illustrative),
-            persons=_grid_posts(g, today), reaches=tuple(inside), upper=tuple(upper), geometry=g.geom,
-        ))
+        out.append(
+            PublicGrid(
+                id=g.id,
+                name=g.name,
+                level=g.level,
+                parent_name=g.parent.name if g.parent else "",
+                responsible_body=g.responsible_body or "",
+                area_desc=g.area_desc or "",
+                personnel_desc=g.personnel_desc or "",
+                duties=g.duties or "",
+                tasks=g.tasks or "",
+                rewards=g.rewards or "",
+                hotline=(g.hotline or "").strip() or fallback,
+                illustrative=bool(g.illustrative),
+                persons=_grid_posts(g, today),
+                reaches=tuple(inside),
+                upper=tuple(upper),
+                geometry=g.geom,
+            )
+        )
     return out
 
 

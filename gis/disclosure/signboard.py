@@ -127,11 +127,22 @@ class SignboardContent:
             return None if g is None else shapely.to_wkt(g, rounding_precision=6)
 
         data = {
-            "kind": self.kind, "ref_id": self.ref_id, "grid_id": self.grid_id, "heading": self.heading,
-            "subject": self.subject, "subtitle": self.subtitle, "chiefs": [list(c.__dict__.values()) for c in self.chiefs],
-            "reaches": list(self.reaches), "duties": self.duties, "targets": self.targets, "hotline": self.hotline,
-            "url": self.url, "illustrative": self.illustrative, "area": wkt(self.area),
-            "lines": [[n, wkt(g)] for n, g in self.lines], "focus": wkt(self.focus),
+            "kind": self.kind,
+            "ref_id": self.ref_id,
+            "grid_id": self.grid_id,
+            "heading": self.heading,
+            "subject": self.subject,
+            "subtitle": self.subtitle,
+            "chiefs": [list(c.__dict__.values()) for c in self.chiefs],
+            "reaches": list(self.reaches),
+            "duties": self.duties,
+            "targets": self.targets,
+            "hotline": self.hotline,
+            "url": self.url,
+            "illustrative": self.illustrative,
+            "area": wkt(self.area),
+            "lines": [[n, wkt(g)] for n, g in self.lines],
+            "focus": wkt(self.focus),
         }
         return hashlib.sha256(json.dumps(data, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
@@ -150,8 +161,9 @@ def _level_short(level_label: str) -> str:
 def _grid_chiefs(g: PublicGrid) -> list[ChiefLine]:
     rows = []
     for grid_name, level_label, persons in reversed(g.upper):
-        rows += [ChiefLine(_level_short(level_label), f"{level_label}{p.post}", p.name, p.title, p.phone)
-                 for p in persons] or [ChiefLine(_level_short(level_label), f"{level_label}主要责任人", "待补充", grid_name)]
+        rows += [
+            ChiefLine(_level_short(level_label), f"{level_label}{p.post}", p.name, p.title, p.phone) for p in persons
+        ] or [ChiefLine(_level_short(level_label), f"{level_label}主要责任人", "待补充", grid_name)]
     short = _level_short(g.level_label)
     for post in (GridRole.MAIN_RESPONSIBLE, GridRole.TOWNSHIP_SUPERVISOR, GridRole.SUPERVISOR, GridRole.ASSISTANT):
         people = g.people(post)
@@ -166,7 +178,6 @@ def _chief_names(persons: Sequence[PublicPerson]) -> str:
 
 
 def _data_version(session: Session) -> int:
-
 
     return int(session.scalar(select(func.max(AuditEntry.id))) or 0)
 
@@ -208,27 +219,52 @@ def signboard_content(
         if g is None:
             raise NotFoundError(f"没有编号为 {grid_id} 的网格", f"no live grid {grid_id!r}")
         return SignboardContent(
-            kind="grid", ref_id=g.id, grid_id=g.id, heading="河长制网格化管理公示牌", subject=g.name,
-            subtitle="　".join(x for x in (g.level_label, f"责任主体：{g.responsible_body}" if g.responsible_body else "") if x),
+            kind="grid",
+            ref_id=g.id,
+            grid_id=g.id,
+            heading="河长制网格化管理公示牌",
+            subject=g.name,
+            subtitle="　".join(
+                x for x in (g.level_label, f"责任主体：{g.responsible_body}" if g.responsible_body else "") if x
+            ),
             chiefs=tuple(_grid_chiefs(g)),
             reaches=tuple(f"{r.name}（{r.length_km:g} 公里）河长：{_chief_names(r.chiefs)}" for r in g.reaches),
-            duties=g.duties, targets=g.tasks, hotline=g.hotline, url=public_url(g.id, base_url=base_url),
-            illustrative=g.illustrative, area=g.geometry, lines=tuple((r.name, r.geometry) for r in g.reaches),
+            duties=g.duties,
+            targets=g.tasks,
+            hotline=g.hotline,
+            url=public_url(g.id, base_url=base_url),
+            illustrative=g.illustrative,
+            area=g.geometry,
+            lines=tuple((r.name, r.geometry) for r in g.reaches),
         )
     g = grid_of_reach(grids, int(reach_id))  # type: ignore[arg-type]
     if g is None:
-        raise NotFoundError(f"没有编号为 {reach_id} 的河段，或该河段不在任何网格内",
-                            f"reach {reach_id!r} missing or inside no grid")
+        raise NotFoundError(
+            f"没有编号为 {reach_id} 的河段，或该河段不在任何网格内", f"reach {reach_id!r} missing or inside no grid"
+        )
     reach = next(r for r in g.reaches if r.id == int(reach_id))  # type: ignore[arg-type]
     chiefs = [ChiefLine(p.post.removesuffix("河长"), p.post, p.name, p.title, p.phone) for p in reach.chiefs]
-    chiefs += [ChiefLine(_level_short(g.level_label), f"网格{p.post}", p.name, p.title, p.phone)
-               for post in (GridRole.MAIN_RESPONSIBLE, GridRole.TOWNSHIP_SUPERVISOR) for p in g.people(post)]
+    chiefs += [
+        ChiefLine(_level_short(g.level_label), f"网格{p.post}", p.name, p.title, p.phone)
+        for post in (GridRole.MAIN_RESPONSIBLE, GridRole.TOWNSHIP_SUPERVISOR)
+        for p in g.people(post)
+    ]
     return SignboardContent(
-        kind="reach", ref_id=reach.id, grid_id=g.id, heading="河长公示牌", subject=reach.name,
+        kind="reach",
+        ref_id=reach.id,
+        grid_id=g.id,
+        heading="河长公示牌",
+        subject=reach.name,
         subtitle=f"所属河流：{reach.river}　所在网格：{g.name}",
-        chiefs=tuple(chiefs), reaches=(), duties=g.duties, targets=g.tasks, hotline=g.hotline,
-        url=public_url(g.id, reach_id=reach.id, base_url=base_url), illustrative=g.illustrative,
-        area=g.geometry, lines=tuple((r.name, r.geometry) for r in g.reaches if r.id != reach.id),
+        chiefs=tuple(chiefs),
+        reaches=(),
+        duties=g.duties,
+        targets=g.tasks,
+        hotline=g.hotline,
+        url=public_url(g.id, reach_id=reach.id, base_url=base_url),
+        illustrative=g.illustrative,
+        area=g.geometry,
+        lines=tuple((r.name, r.geometry) for r in g.reaches if r.id != reach.id),
         focus=reach.geometry,
     )
 
@@ -244,8 +280,12 @@ def _font_file() -> tuple[str, int, str, int]:
 
     def match(style: str) -> tuple[str, int] | None:
         if shutil.which("fc-match"):
-            out = subprocess.run(["fc-match", "-f", "%{file}:%{index}:%{family}", f"{FONT_FAMILY}:style={style}"],
-                                 capture_output=True, text=True, check=False).stdout
+            out = subprocess.run(
+                ["fc-match", "-f", "%{file}:%{index}:%{family}", f"{FONT_FAMILY}:style={style}"],
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stdout
             path, _, rest = out.partition(":")
             index, _, family = rest.partition(":")
             if path and FONT_FAMILY in family and Path(path).exists():
@@ -264,8 +304,10 @@ def _font_file() -> tuple[str, int, str, int]:
 
     regular, bold = match("Regular"), match("Bold")
     if regular is None:
-        raise RiverGridError("缺少中文字体，无法生成公示牌，请安装 fonts-noto-cjk",
-                             f"font {FONT_FAMILY!r} not found (apt-get install fonts-noto-cjk)")
+        raise RiverGridError(
+            "缺少中文字体，无法生成公示牌，请安装 fonts-noto-cjk",
+            f"font {FONT_FAMILY!r} not found (apt-get install fonts-noto-cjk)",
+        )
     bold = bold or regular
     return regular[0], regular[1], bold[0], bold[1]
 
@@ -303,8 +345,16 @@ def _fit(lines: list[str], n: int, font: ImageFont.FreeTypeFont, width: int) -> 
     return kept
 
 
-def _text(draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, size: int, *, bold: bool = False,
-          fill: tuple[int, int, int] = _INK, anchor: str = "la") -> None:
+def _text(
+    draw: ImageDraw.ImageDraw,
+    xy: tuple[float, float],
+    text: str,
+    size: int,
+    *,
+    bold: bool = False,
+    fill: tuple[int, int, int] = _INK,
+    anchor: str = "la",
+) -> None:
     draw.text(xy, text, font=_font(size, bold), fill=fill, anchor=anchor)
 
 
@@ -339,8 +389,9 @@ def _draw_map(img: Image.Image, box: tuple[int, int, int, int], c: SignboardCont
     scale = min((x1 - x0) / (maxx - minx), (y1 - y0) / (maxy - miny))
     cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
     mx, my = (x0 + x1) / 2, (y0 + y1) / 2
-    view = shapely.box(cx - (x1 - x0) / 2 / scale, cy - (y1 - y0) / 2 / scale,
-                       cx + (x1 - x0) / 2 / scale, cy + (y1 - y0) / 2 / scale)
+    view = shapely.box(
+        cx - (x1 - x0) / 2 / scale, cy - (y1 - y0) / 2 / scale, cx + (x1 - x0) / 2 / scale, cy + (y1 - y0) / 2 / scale
+    )
 
     def px(coords: np.ndarray) -> list[tuple[float, float]]:
         return [(mx + (x - cx) * scale, my - (y - cy) * scale) for x, y in coords[:, :2]]
@@ -360,8 +411,9 @@ def _draw_map(img: Image.Image, box: tuple[int, int, int, int], c: SignboardCont
     for name, g in lines:
         for part in parts(g):
             if part.geom_type == "LineString":
-                draw.line(px(np.asarray(part.coords)), fill=(*_RIVER, 255), width=7 if focus is None else 5,
-                          joint="curve")
+                draw.line(
+                    px(np.asarray(part.coords)), fill=(*_RIVER, 255), width=7 if focus is None else 5, joint="curve"
+                )
         inside = shapely.intersection(g, area if area is not None else view)
         if focus is None and inside.length > 0.15 * (view.bounds[2] - view.bounds[0]):
             labels.append((name, inside))
@@ -373,9 +425,12 @@ def _draw_map(img: Image.Image, box: tuple[int, int, int, int], c: SignboardCont
     placed: list[tuple[float, float, float, float]] = []
     for name, g in labels:  # at the middle of the longest part; skipped where it would cover another
         longest = max(shapely.get_parts(g), key=lambda p: p.length)
-        pt = shapely.line_interpolate_point(longest, 0.5, normalized=True) if longest.geom_type == "LineString" \
+        pt = (
+            shapely.line_interpolate_point(longest, 0.5, normalized=True)
+            if longest.geom_type == "LineString"
             else longest.representative_point()
-        (lx, ly), = px(np.asarray([[pt.x, pt.y]]))
+        )
+        ((lx, ly),) = px(np.asarray([[pt.x, pt.y]]))
         bbox = draw.textbbox((lx, ly - 14), name, font=_font(30, True), anchor="mb")
         if any(bbox[0] < b[2] and b[0] < bbox[2] and bbox[1] < b[3] and b[1] < bbox[3] for b in placed):
             continue
@@ -464,8 +519,13 @@ def render_signboard(content: SignboardContent, *, generated_on: date) -> Image.
         _text(draw, (cols[1], y), c.post, 32)
         _text(draw, (cols[2], y), c.name, 32, bold=True)
         extra = "　".join(x for x in (c.title, f"电话 {c.phone}" if c.phone else "") if x)
-        _text(draw, (cols[3], y), _fit(_wrap(extra, _font(28), W - M - cols[3]), 1, _font(28), W - M - cols[3])[0], 28,
-              fill=_GREY)
+        _text(
+            draw,
+            (cols[3], y),
+            _fit(_wrap(extra, _font(28), W - M - cols[3]), 1, _font(28), W - M - cols[3])[0],
+            28,
+            fill=_GREY,
+        )
         y += row_h
     y += 16
     budgets = _allocate([len(lines) for _, lines in wrapped], (footer_top - 20 - y - len(wrapped) * head_h) // line_h)
@@ -512,9 +572,17 @@ class Signboard:
         return self.generated_at.astimezone(LOCAL_TZ).date()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.content.kind, "id": self.content.ref_id, "grid_id": self.content.grid_id,
-                "url": self.content.url, "fingerprint": self.fingerprint, "generated_on": self.generated_on.isoformat(),
-                "png": str(self.png_path), "pdf": str(self.pdf_path), "regenerated": self.regenerated}
+        return {
+            "kind": self.content.kind,
+            "id": self.content.ref_id,
+            "grid_id": self.content.grid_id,
+            "url": self.content.url,
+            "fingerprint": self.fingerprint,
+            "generated_on": self.generated_on.isoformat(),
+            "png": str(self.png_path),
+            "pdf": str(self.pdf_path),
+            "regenerated": self.regenerated,
+        }
 
 
 def signboard_dir(data_dir: Path | str | None = None) -> Path:
@@ -565,11 +633,25 @@ def make_signboard(
     folder.mkdir(parents=True, exist_ok=True)
     img = render_signboard(content, generated_on=today)
     _write_atomically(png_path, lambda p: img.save(p, "PNG", dpi=(DPI, DPI), optimize=True))
-    _write_atomically(pdf_path, lambda p: img.save(p, "PDF", resolution=float(DPI),
-                                                   title=f"{content.heading}：{content.subject}",
-                                                   author="河长网格", creator="RiverGrid"))
-    meta = {"kind": content.kind, "id": content.ref_id, "grid_id": content.grid_id, "fingerprint": fp,
-            "generated_at": now.isoformat(), "url": content.url}
+    _write_atomically(
+        pdf_path,
+        lambda p: img.save(
+            p,
+            "PDF",
+            resolution=float(DPI),
+            title=f"{content.heading}：{content.subject}",
+            author="河长网格",
+            creator="RiverGrid",
+        ),
+    )
+    meta = {
+        "kind": content.kind,
+        "id": content.ref_id,
+        "grid_id": content.grid_id,
+        "fingerprint": fp,
+        "generated_at": now.isoformat(),
+        "url": content.url,
+    }
     _write_atomically(meta_path, lambda p: p.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8"))
     return Signboard(content, fp, now, png_path, pdf_path, True)
 
@@ -578,13 +660,15 @@ def _shown_table_changes(session: Session) -> list[tuple[str, int | None, set[An
     """Audit entries of the tables a board shows: (table, row id, grid or reach ids the row
     referred to before or after, time); read once per session while nothing is written."""
 
-
     key = _data_version(session)
     cached = session.info.get("_signboard_changes")
     if cached is None or cached[0] != key:
         rows = []
-        for e in session.scalars(select(AuditEntry).where(
-                AuditEntry.table_name.in_(("grids", "grid_roles", "persons", "reaches", "reach_chiefs")))):
+        for e in session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.table_name.in_(("grids", "grid_roles", "persons", "reaches", "reach_chiefs"))
+            )
+        ):
             ref = {"grid_roles": "grid_id", "reach_chiefs": "reach_id"}.get(e.table_name)
             refs = {r.get(ref) for r in (e.before, e.after) if r} if ref else set()
             rows.append((e.table_name, e.row_id, refs, e.at))
@@ -597,7 +681,6 @@ def _content_changed_at(session: Session, grid_id: int) -> datetime | None:
     """Time of the newest audited change to the rows a grid's board shows (grid and upper
     grids, their posts and persons, the reaches and their chiefs)."""
 
-
     grid_ids: set[int] = set()
     gid: int | None = grid_id
     while gid is not None and gid not in grid_ids:
@@ -605,7 +688,9 @@ def _content_changed_at(session: Session, grid_id: int) -> datetime | None:
         gid = session.scalar(select(Grid.parent_id).where(Grid.id == gid))
     grids = _public_grids(session, clock.today())
     reach_ids = {r.id for g in grids if g.id == grid_id for r in g.reaches}
-    person_ids = set(session.scalars(select(GridRoleAssignment.person_id).where(GridRoleAssignment.grid_id.in_(grid_ids))))
+    person_ids = set(
+        session.scalars(select(GridRoleAssignment.person_id).where(GridRoleAssignment.grid_id.in_(grid_ids)))
+    )
     person_ids |= set(session.scalars(select(ReachChief.person_id).where(ReachChief.reach_id.in_(reach_ids or {-1}))))
     newest: datetime | None = None
     for table, row_id, refs, at in _shown_table_changes(session):
@@ -667,4 +752,3 @@ def signboard_status(
         "up_to_date": bool(newest and newest["fingerprint"] == fp),
         "fingerprint": fp,
     }
-

@@ -98,14 +98,18 @@ def register_volunteer(
     person_name = _clean(name, "姓名", required=True, max_len=50)
     role = GridRole.from_any(post)
     if role not in VOLUNTEER_POSTS:
-        raise ValidationError(f"只能登记为{'或'.join(p.label for p in VOLUNTEER_POSTS)}，不能登记为“{role.label}”",
-                              f"post {role.value} is not a volunteer post")
+        raise ValidationError(
+            f"只能登记为{'或'.join(p.label for p in VOLUNTEER_POSTS)}，不能登记为“{role.label}”",
+            f"post {role.value} is not a volunteer post",
+        )
     grid = session.get(Grid, grid_id)
     if grid is None or grid.deleted_at is not None:
         raise NotFoundError(f"没有编号为 {grid_id} 的网格", f"no live grid {grid_id!r}")
     if grid.level != GridLevel.VILLAGE.value:
-        raise ValidationError(f"志愿者和协管员登记在村级网格下，“{grid.name}”是{GridLevel(grid.level).label}",
-                              f"grid {grid_id} is {grid.level}, not village")
+        raise ValidationError(
+            f"志愿者和协管员登记在村级网格下，“{grid.name}”是{GridLevel(grid.level).label}",
+            f"grid {grid_id} is {grid.level}, not village",
+        )
     login = _clean(username, "用户名", max_len=50)
     if bool(login) != bool(password):
         raise ValidationError("创建账号需要同时填写用户名和密码", "username and password go together")
@@ -115,8 +119,13 @@ def register_volunteer(
         check_password(password or "", login)
         require(account_actor or session.info.get("actor"), "user.manage")
 
-    person = Person(name=person_name, title=_clean(title, "职务", max_len=100), unit=_clean(unit, "单位"),
-                    phone=_clean(phone, "电话", max_len=50), phone_public=bool(phone_public))
+    person = Person(
+        name=person_name,
+        title=_clean(title, "职务", max_len=100),
+        unit=_clean(unit, "单位"),
+        phone=_clean(phone, "电话", max_len=50),
+        phone_public=bool(phone_public),
+    )
     sort = 1 + sum(1 for a in grid.roles if a.role == role.value)
     assignment = GridRoleAssignment(grid=grid, person=person, role=role.value, valid_from=valid_from, sort=sort)
     session.add_all([person, assignment])
@@ -126,9 +135,16 @@ def register_volunteer(
         acting = session.info.get("actor")
         session.info["actor"] = account_actor or acting  # the account is the security administrator's act
         try:
-            user = create_user(session, username=login, role=UserRole.VOLUNTEER, password=password or "",
-                               display_name=f"{person_name}（{role.label}）", grid_id=grid.id, person_id=person.id,
-                               must_change_password=must_change_password)
+            user = create_user(
+                session,
+                username=login,
+                role=UserRole.VOLUNTEER,
+                password=password or "",
+                display_name=f"{person_name}（{role.label}）",
+                grid_id=grid.id,
+                person_id=person.id,
+                must_change_password=must_change_password,
+            )
         finally:
             session.info["actor"] = acting
     return Registration(person_id=person.id, post_id=assignment.id, user_id=user.id if user is not None else None)
@@ -138,11 +154,22 @@ def volunteers_of(session: Session, grid_id: int) -> list[dict[str, object]]:
     """The 志愿者 and 协管员 of a grid: ``{"name", "post", "title", "username"}`` per post
     (``username`` "" when the person has no volunteer account)."""
     rows = session.scalars(
-        select(GridRoleAssignment).where(GridRoleAssignment.grid_id == grid_id,
-                                         GridRoleAssignment.role.in_([p.value for p in VOLUNTEER_POSTS]))
+        select(GridRoleAssignment)
+        .where(GridRoleAssignment.grid_id == grid_id, GridRoleAssignment.role.in_([p.value for p in VOLUNTEER_POSTS]))
         .order_by(GridRoleAssignment.role, GridRoleAssignment.sort, GridRoleAssignment.id)
     ).all()
-    accounts = {u.person_id: u.username for u in session.scalars(
-        select(User).where(User.role == UserRole.VOLUNTEER.value, User.person_id.in_([a.person_id for a in rows])))}
-    return [{"name": a.person.name, "post": GridRole(a.role).label, "title": a.person.title,
-             "username": accounts.get(a.person_id, "")} for a in rows]
+    accounts = {
+        u.person_id: u.username
+        for u in session.scalars(
+            select(User).where(User.role == UserRole.VOLUNTEER.value, User.person_id.in_([a.person_id for a in rows]))
+        )
+    }
+    return [
+        {
+            "name": a.person.name,
+            "post": GridRole(a.role).label,
+            "title": a.person.title,
+            "username": accounts.get(a.person_id, ""),
+        }
+        for a in rows
+    ]

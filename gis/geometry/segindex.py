@@ -74,8 +74,16 @@ class Segments:
 
     def take(self, idx: np.ndarray) -> Segments:
         """The segments at positions ``idx`` (an index array or a boolean mask)."""
-        return Segments(self.x0[idx], self.y0[idx], self.dx[idx], self.dy[idx], self.length[idx],
-                        self.owner[idx], self.part[idx], self.m0[idx])
+        return Segments(
+            self.x0[idx],
+            self.y0[idx],
+            self.dx[idx],
+            self.dy[idx],
+            self.length[idx],
+            self.owner[idx],
+            self.part[idx],
+            self.m0[idx],
+        )
 
 
 @dataclass
@@ -124,8 +132,16 @@ def measured_segments(lines: np.ndarray, owners: np.ndarray | None = None) -> tu
     first_vertex = np.r_[0, np.flatnonzero(coord_part[1:] != coord_part[:-1]) + 1] if len(coords) else np.zeros(0, int)
     vertex_local = vertex_m - vertex_m[first_vertex][coord_part] + part_start_m[coord_part]
     keep = length > 0
-    seg = Segments(x0[keep], y0[keep], dx[keep], dy[keep], length[keep], part_owner[seg_part[keep]],
-                   seg_part[keep], vertex_local[start][keep])
+    seg = Segments(
+        x0[keep],
+        y0[keep],
+        dx[keep],
+        dy[keep],
+        length[keep],
+        part_owner[seg_part[keep]],
+        seg_part[keep],
+        vertex_local[start][keep],
+    )
     return seg, MeasuredVertices(coords, vertex_local, coord_part, part_owner, part_start_m, part_len)
 
 
@@ -146,8 +162,9 @@ class SegmentIndex:
     starts: np.ndarray | None  # dense: entries of cell k are [starts[k], starts[k + 1]) (None: bisect)
 
     @classmethod
-    def build(cls, segments: Segments, *, cell_m: float, grow_m: float = 0.0,
-              max_cells_per_side: int | None = None) -> SegmentIndex:
+    def build(
+        cls, segments: Segments, *, cell_m: float, grow_m: float = 0.0, max_cells_per_side: int | None = None
+    ) -> SegmentIndex:
         """Hash ``segments`` into cells of ``cell_m`` metres (larger when ``max_cells_per_side``
         bounds the table), each listed in every cell its bounding box grown by ``grow_m`` meets."""
         g = float(grow_m)
@@ -177,8 +194,9 @@ class SegmentIndex:
         with np.errstate(invalid="ignore"):
             return np.floor((x - self.x0) / self.cell_m), np.floor((y - self.y0) / self.cell_m)
 
-    def _cells(self, xmin: np.ndarray, ymin: np.ndarray, xmax: np.ndarray, ymax: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray]:
+    def _cells(
+        self, xmin: np.ndarray, ymin: np.ndarray, xmax: np.ndarray, ymax: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(box number, cell key) of every cell of the table that each box meets (boxes are
         clipped to the table; boxes outside it, or not finite, meet none)."""
         cx0, cy0 = self._col_row(xmin, ymin)
@@ -253,8 +271,12 @@ class SegmentIndex:
         s, g = self.segments, self.grow_m
         oxmin, oymin = other.xmin[os_], other.ymin[os_]
         sxmin, symin = s.xmin[is_] - g, s.ymin[is_] - g
-        meet = (oxmin <= s.xmax[is_] + g) & (sxmin <= other.xmax[os_]) & (oymin <= s.ymax[is_] + g) \
+        meet = (
+            (oxmin <= s.xmax[is_] + g)
+            & (sxmin <= other.xmax[os_])
+            & (oymin <= s.ymax[is_] + g)
             & (symin <= other.ymax[os_])
+        )
         os_, is_, key = os_[meet], is_[meet], key[meet]
         # count each pair in the cell of the lower-left corner of the two boxes' intersection
         cx, cy = self._col_row(np.maximum(oxmin[meet], sxmin[meet]), np.maximum(oymin[meet], symin[meet]))

@@ -181,9 +181,7 @@ class ResponsibilityIndex:
         shapely.prepare(self._ll)
         self._ll_pos = drawn_idx  # tree index -> grid position
         self._ll_tree = STRtree(self._ll)
-        metric = np.asarray(
-            gpd.GeoSeries(self._ll, crs=STORE_CRS).to_crs(self.crs).array, dtype=object
-        )
+        metric = np.asarray(gpd.GeoSeries(self._ll, crs=STORE_CRS).to_crs(self.crs).array, dtype=object)
         shapely.prepare(metric)
         self._metric = metric  # aligned with self._ll
         level_arr = np.asarray(levels, dtype=object)[drawn_idx]
@@ -200,8 +198,9 @@ class ResponsibilityIndex:
         self._reach_id = [plain(v) for v in reaches["id"].iloc[r_idx]]
         self._reach_index = {r: i for i, r in enumerate(self._reach_id)}
         self._reach_name = [plain_text(v) for v in reaches["name"].iloc[r_idx]]
-        self._reach_river = ([plain_text(v) for v in reaches["river"].iloc[r_idx]] if "river" in reaches
-                             else [""] * len(r_idx))
+        self._reach_river = (
+            [plain_text(v) for v in reaches["river"].iloc[r_idx]] if "river" in reaches else [""] * len(r_idx)
+        )
         starts = reaches["start_station_m"].iloc[r_idx] if "start_station_m" in reaches else [0.0] * len(r_idx)
         self._reach_start = [float(plain(v) or 0.0) for v in starts]
         self._reach_metric = np.asarray(
@@ -219,11 +218,14 @@ class ResponsibilityIndex:
         if incidents is not None and len(incidents):
             require_columns(incidents, ["id"], "事件")
             incidents = _to_lonlat(incidents, "事件")
-            for row, geom in zip(incidents.drop(columns=incidents.geometry.name).to_dict("records"),
-                                 incidents.geometry.array):
+            for row, geom in zip(
+                incidents.drop(columns=incidents.geometry.name).to_dict("records"), incidents.geometry.array
+            ):
                 self._incidents[plain(row["id"])] = {
-                    "code": plain_text(row.get("code")), "grid_id": plain(row.get("grid_id")),
-                    "reach_id": plain(row.get("reach_id")), "geometry": geom,
+                    "code": plain_text(row.get("code")),
+                    "grid_id": plain(row.get("grid_id")),
+                    "reach_id": plain(row.get("reach_id")),
+                    "geometry": geom,
                 }
 
     # -- construction ---------------------------------------------------------------------------
@@ -264,8 +266,9 @@ class ResponsibilityIndex:
         crs : optional
             Metric CRS for distances (default: chosen from the data's location).
         """
-        return cls(grids, reaches, posts=posts, reach_chiefs=reach_chiefs, offices=offices,
-                   incidents=incidents, crs=crs)
+        return cls(
+            grids, reaches, posts=posts, reach_chiefs=reach_chiefs, offices=offices, incidents=incidents, crs=crs
+        )
 
     @classmethod
     def from_session(cls, session: Session, *, today: date | None = None, crs: Any = None) -> ResponsibilityIndex:
@@ -343,8 +346,10 @@ class ResponsibilityIndex:
         lon, lat = float(lon), float(lat)
         check_lonlat_range((lon, lat, lon, lat))
         if not (math.isfinite(tolerance_m) and tolerance_m >= 0):
-            raise ValidationError(f"容差应为不小于 0 的米数，当前为 {tolerance_m}",
-                                  f"tolerance_m must be a finite number >= 0, got {tolerance_m}")
+            raise ValidationError(
+                f"容差应为不小于 0 的米数，当前为 {tolerance_m}",
+                f"tolerance_m must be a finite number >= 0, got {tolerance_m}",
+            )
         pt = Point(lon, lat)
         x, y = self._to_metric.transform(lon, lat)
         pt_m = Point(x, y)
@@ -367,7 +372,9 @@ class ResponsibilityIndex:
             nearest_pos = None
             if not here and lvl.value == self._lowest_level:
                 idx, dist = tree.query_nearest(pt_m, return_distance=True, all_matches=True)
-                best = min(range(len(idx)), key=lambda k: (dist[k], _sort_key(self._grid_id[self._ll_pos[sel[idx[k]]]])))
+                best = min(
+                    range(len(idx)), key=lambda k: (dist[k], _sort_key(self._grid_id[self._ll_pos[sel[idx[k]]]]))
+                )
                 nearest_pos = int(self._ll_pos[sel[idx[best]]])
                 nearest = self._hit(nearest_pos, float(dist[best]))
                 warnings.append(
@@ -381,8 +388,11 @@ class ResponsibilityIndex:
                 continue
             # candidates by bounding box, minus the grids covering the point (the costly ones);
             # then an exact distance test on the prepared metric geometries
-            near = [k for k in tree.query(shapely.box(x - tolerance_m, y - tolerance_m, x + tolerance_m, y + tolerance_m))
-                    if (p := int(self._ll_pos[sel[k]])) not in here and p != nearest_pos]
+            near = [
+                k
+                for k in tree.query(shapely.box(x - tolerance_m, y - tolerance_m, x + tolerance_m, y + tolerance_m))
+                if (p := int(self._ll_pos[sel[k]])) not in here and p != nearest_pos
+            ]
             if not near:
                 continue
             dist = shapely.distance(self._metric[sel[np.asarray(near)]], pt_m)
@@ -390,8 +400,7 @@ class ResponsibilityIndex:
             for k, d in sorted(close, key=lambda kd: _sort_key(self._grid_id[self._ll_pos[sel[kd[0]]]])):
                 p = int(self._ll_pos[sel[k]])
                 warnings.append(
-                    f"该点距相邻{lvl.label}“{self._grid_name[p]}”边界约 {d:,.0f} 米，"
-                    f"可能属于该网格，请核实"
+                    f"该点距相邻{lvl.label}“{self._grid_name[p]}”边界约 {d:,.0f} 米，可能属于该网格，请核实"
                 )
 
         # -- grids of the chain: covering ones plus the parents of the level below ------------
@@ -405,11 +414,17 @@ class ResponsibilityIndex:
                     continue
                 picked.append(parent)
                 why = "未绘制边界" if not self._grid_drawn[parent] else "边界未覆盖该点（上下级边界不一致）"
-                warnings.append(f"{GridLevel(self._grid_level[child]).label}“{self._grid_name[child]}”的上级网格"
-                                f"“{self._grid_name[parent]}”{why}，已按上下级关系列入责任链")
+                warnings.append(
+                    f"{GridLevel(self._grid_level[child]).label}“{self._grid_name[child]}”的上级网格"
+                    f"“{self._grid_name[parent]}”{why}，已按上下级关系列入责任链"
+                )
             # children whose parent skips this level keep climbing
-            skipping = [c for c in below if (pp := self._grid_pos.get(self._grid_parent[c])) is not None
-                        and GridLevel(self._grid_level[pp]).rank < lvl.rank]
+            skipping = [
+                c
+                for c in below
+                if (pp := self._grid_pos.get(self._grid_parent[c])) is not None
+                and GridLevel(self._grid_level[pp]).rank < lvl.rank
+            ]
             chosen[lvl.value] = picked
             below = picked + skipping
             if not picked and lvl.value != self._lowest_level and lvl.value in self._level_trees:
@@ -440,22 +455,35 @@ class ResponsibilityIndex:
             gid = self._grid_id[p]
             chain.extend(self._grid_links[gid])
             warnings.extend(self._grid_notes[gid])
-        return Chain(lon=lon, lat=lat, grids=grids, reach=reach, chain=chain, warnings=_unique(warnings),
-                     blind_spot=blind_spot, nearest_grid=nearest)
+        return Chain(
+            lon=lon,
+            lat=lat,
+            grids=grids,
+            reach=reach,
+            chain=chain,
+            warnings=_unique(warnings),
+            blind_spot=blind_spot,
+            nearest_grid=nearest,
+        )
 
     def _nearest_reach(self, pt_m: Point, tolerance_m: float) -> ReachHit | None:
         if self._reach_tree is None:
             return None
-        idx, dist = self._reach_tree.query_nearest(pt_m, max_distance=max(tolerance_m, 1e-9), return_distance=True,
-                                                   all_matches=True)
+        idx, dist = self._reach_tree.query_nearest(
+            pt_m, max_distance=max(tolerance_m, 1e-9), return_distance=True, all_matches=True
+        )
         if not len(idx):
             return None
         k = min(range(len(idx)), key=lambda j: (dist[j], _sort_key(self._reach_id[idx[j]])))
         i = int(idx[k])
         along = float(shapely.line_locate_point(self._reach_metric[i], pt_m))
         return ReachHit(
-            id=self._reach_id[i], name=self._reach_name[i], river=self._reach_river[i], distance_m=float(dist[k]),
-            station_m=self._reach_start[i] + along, chiefs=list(self._reach_links[i]),
+            id=self._reach_id[i],
+            name=self._reach_name[i],
+            river=self._reach_river[i],
+            distance_m=float(dist[k]),
+            station_m=self._reach_start[i] + along,
+            chiefs=list(self._reach_links[i]),
         )
 
     def lookup_incident(self, incident_id: Any, *, tolerance_m: float = DEFAULT_TOLERANCE_M) -> Chain:
@@ -472,7 +500,9 @@ class ResponsibilityIndex:
             raise NotFoundError(f"没有编号为 {incident_id} 的事件", f"unknown incident id {incident_id!r}")
         geom = info["geometry"]
         if geom is None or geom.is_empty:
-            raise ValidationError(f"事件 {info['code'] or incident_id} 没有位置", f"incident {incident_id!r} has no point")
+            raise ValidationError(
+                f"事件 {info['code'] or incident_id} 没有位置", f"incident {incident_id!r} has no point"
+            )
         pt = geom if geom.geom_type == "Point" else geom.representative_point()
         chain = self.lookup(pt.x, pt.y, tolerance_m=tolerance_m)
         label = info["code"] or str(incident_id)
@@ -485,7 +515,9 @@ class ResponsibilityIndex:
         if reach_id is not None and (chain.reach is None or chain.reach.id != reach_id):
             i = self._reach_index.get(reach_id)
             name = self._reach_name[i] if i is not None else str(reach_id)
-            chain.warnings.append(f"事件 {label} 登记的河段“{name}”不是距事件位置 {tolerance_m:g} 米内最近的河段，请核实")
+            chain.warnings.append(
+                f"事件 {label} 登记的河段“{name}”不是距事件位置 {tolerance_m:g} 米内最近的河段，请核实"
+            )
         return chain
 
 
@@ -503,8 +535,13 @@ def _current(valid_from: date | None, valid_to: date | None, today: date) -> boo
 
 
 def _person_row(p: Any) -> dict[str, Any]:
-    return {"name": p.name, "title": p.title, "phone": p.phone, "phone_public": bool(p.phone_public),
-            "status": p.status}
+    return {
+        "name": p.name,
+        "title": p.title,
+        "phone": p.phone,
+        "phone_public": bool(p.phone_public),
+        "status": p.status,
+    }
 
 
 def _frames_from_session(session: Session, *, today: date | None) -> dict[str, Any]:
@@ -512,22 +549,33 @@ def _frames_from_session(session: Session, *, today: date | None) -> dict[str, A
     today = today or clock.today()
     grid_rows = live_grids(session)
     grids = gpd.GeoDataFrame(
-        {"id": [g.id for g in grid_rows], "name": [g.name for g in grid_rows], "level": [g.level for g in grid_rows],
-         "parent_id": pd.array([g.parent_id for g in grid_rows], dtype="object")},
-        geometry=[g.geom for g in grid_rows], crs=STORE_CRS,
+        {
+            "id": [g.id for g in grid_rows],
+            "name": [g.name for g in grid_rows],
+            "level": [g.level for g in grid_rows],
+            "parent_id": pd.array([g.parent_id for g in grid_rows], dtype="object"),
+        },
+        geometry=[g.geom for g in grid_rows],
+        crs=STORE_CRS,
     )
     posts: list[dict[str, Any]] = []
     for g in grid_rows:
         for role, people in grid_people(g, today=today).items():
-            posts.extend({"grid_id": g.id, "role": role.value, "sort": n, **_person_row(p)}
-                         for n, p in enumerate(people))
+            posts.extend(
+                {"grid_id": g.id, "role": role.value, "sort": n, **_person_row(p)} for n, p in enumerate(people)
+            )
     reach_rows = session.scalars(
         select(Reach).where(not_deleted(Reach)).options(selectinload(Reach.river)).order_by(Reach.id)
     ).all()
     reaches = gpd.GeoDataFrame(
-        {"id": [r.id for r in reach_rows], "name": [r.name for r in reach_rows],
-         "river": [r.river.name for r in reach_rows], "start_station_m": [r.start_station_m or 0.0 for r in reach_rows]},
-        geometry=[r.geom for r in reach_rows], crs=STORE_CRS,
+        {
+            "id": [r.id for r in reach_rows],
+            "name": [r.name for r in reach_rows],
+            "river": [r.river.name for r in reach_rows],
+            "start_station_m": [r.start_station_m or 0.0 for r in reach_rows],
+        },
+        geometry=[r.geom for r in reach_rows],
+        crs=STORE_CRS,
     )
     chiefs = [
         {"reach_id": c.reach_id, "level": c.level, **_person_row(c.person)}
@@ -537,19 +585,26 @@ def _frames_from_session(session: Session, *, today: date | None) -> dict[str, A
     offices = [
         {"body": b.name, "grid_id": b.grid_id, "sort": m.sort, **_person_row(m.person)}
         for b in session.scalars(
-            select(OrgBody).where(OrgBody.kind == OrgBodyKind.OFFICE.value)
-            .options(selectinload(OrgBody.members).selectinload(OrgMember.person)).order_by(OrgBody.id)
+            select(OrgBody)
+            .where(OrgBody.kind == OrgBodyKind.OFFICE.value)
+            .options(selectinload(OrgBody.members).selectinload(OrgMember.person))
+            .order_by(OrgBody.id)
         )
-        for m in b.members if m.position == OFFICE_DIRECTOR_POSITION
+        for m in b.members
+        if m.position == OFFICE_DIRECTOR_POSITION
     ]
     incident_rows = session.execute(
         select(Incident.id, Incident.code, Incident.grid_id, Incident.reach_id, Incident.geom).order_by(Incident.id)
     ).all()
     incidents = gpd.GeoDataFrame(
-        {"id": [i.id for i in incident_rows], "code": [i.code for i in incident_rows],
-         "grid_id": pd.array([i.grid_id for i in incident_rows], dtype="object"),
-         "reach_id": pd.array([i.reach_id for i in incident_rows], dtype="object")},
-        geometry=[i.geom for i in incident_rows], crs=STORE_CRS,
+        {
+            "id": [i.id for i in incident_rows],
+            "code": [i.code for i in incident_rows],
+            "grid_id": pd.array([i.grid_id for i in incident_rows], dtype="object"),
+            "reach_id": pd.array([i.reach_id for i in incident_rows], dtype="object"),
+        },
+        geometry=[i.geom for i in incident_rows],
+        crs=STORE_CRS,
     )
     return {
         "grids": grids,

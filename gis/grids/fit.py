@@ -143,8 +143,13 @@ class FitResult:
     @property
     def changed(self) -> bool:
         """Whether fitting changed the drawing at all."""
-        return bool(self.snapped_vertices or self.inserted_vertices or self.dropped_pieces
-                    or self.added_m2 > NOISE_AREA_M2 or self.removed_m2 > NOISE_AREA_M2)
+        return bool(
+            self.snapped_vertices
+            or self.inserted_vertices
+            or self.dropped_pieces
+            or self.added_m2 > NOISE_AREA_M2
+            or self.removed_m2 > NOISE_AREA_M2
+        )
 
 
 # =============================================================================================
@@ -326,8 +331,7 @@ def _rings(geom: BaseGeometry) -> list[NDArray[np.float64]]:
     return out
 
 
-def _references(refs: list[BaseGeometry], frame: _LocalFrame, around_m: BaseGeometry,
-                tol: float) -> _References | None:
+def _references(refs: list[BaseGeometry], frame: _LocalFrame, around_m: BaseGeometry, tol: float) -> _References | None:
     rings = [ring for r in refs for ring in _rings(r)]
     if not rings:
         return None
@@ -335,8 +339,12 @@ def _references(refs: list[BaseGeometry], frame: _LocalFrame, around_m: BaseGeom
     b_ll = np.concatenate([r[1:] for r in rings])
     a_m, b_m = frame.xy(a_ll), frame.xy(b_ll)
     minx, miny, maxx, maxy = around_m.bounds
-    near = ~((np.maximum(a_m[:, 0], b_m[:, 0]) < minx - tol) | (np.minimum(a_m[:, 0], b_m[:, 0]) > maxx + tol)
-             | (np.maximum(a_m[:, 1], b_m[:, 1]) < miny - tol) | (np.minimum(a_m[:, 1], b_m[:, 1]) > maxy + tol))
+    near = ~(
+        (np.maximum(a_m[:, 0], b_m[:, 0]) < minx - tol)
+        | (np.minimum(a_m[:, 0], b_m[:, 0]) > maxx + tol)
+        | (np.maximum(a_m[:, 1], b_m[:, 1]) < miny - tol)
+        | (np.minimum(a_m[:, 1], b_m[:, 1]) > maxy + tol)
+    )
     if not near.any():
         return None
     a_ll, b_ll, a_m, b_m = a_ll[near], b_ll[near], a_m[near], b_m[near]
@@ -352,16 +360,18 @@ def _drop_repeats(ll: NDArray[np.float64]) -> NDArray[np.float64]:
     return ll[keep]
 
 
-def _snap_ring(ring_ll: NDArray[np.float64], ref: _References, frame: _LocalFrame, tol: float,
-               stats: _SnapStats) -> NDArray[np.float64] | None:
+def _snap_ring(
+    ring_ll: NDArray[np.float64], ref: _References, frame: _LocalFrame, tol: float, stats: _SnapStats
+) -> NDArray[np.float64] | None:
     """Snap one closed ring; ``None`` when it collapses."""
     p_ll = ring_ll[:-1].copy()
     p_m = frame.xy(p_ll)
     n = len(p_ll)
     moved = np.zeros(n, dtype=bool)
     # 1. vertices to the nearest reference vertex within the tolerance (exact coordinates)
-    (src, dst), dist = ref.vert_tree.query_nearest(shapely.points(p_m), max_distance=tol, return_distance=True,
-                                                   all_matches=False)
+    (src, dst), dist = ref.vert_tree.query_nearest(
+        shapely.points(p_m), max_distance=tol, return_distance=True, all_matches=False
+    )
     exact = dist > _ON_EDGE_M
     p_ll[src], p_m[src] = ref.v_ll[dst], ref.v_m[dst]
     moved[src[exact]] = True
@@ -372,8 +382,9 @@ def _snap_ring(ring_ll: NDArray[np.float64], ref: _References, frame: _LocalFram
     # 2. the others onto the nearest reference segment within the tolerance
     rest = np.flatnonzero(~done)
     if rest.size:
-        (src, seg), dist = ref.seg_tree.query_nearest(shapely.points(p_m[rest]), max_distance=tol,
-                                                      return_distance=True, all_matches=False)
+        (src, seg), dist = ref.seg_tree.query_nearest(
+            shapely.points(p_m[rest]), max_distance=tol, return_distance=True, all_matches=False
+        )
         real = dist > _ON_EDGE_M
         src, seg, dist = rest[src[real]], seg[real], dist[real]
         if src.size:
@@ -400,8 +411,14 @@ def _snap_ring(ring_ll: NDArray[np.float64], ref: _References, frame: _LocalFram
         t = np.einsum("ij,ij->i", v - a, ab) / np.maximum(np.einsum("ij,ij->i", ab, ab), 1e-300)
         d = np.hypot(*(v - (a + t[:, None] * ab)).T)
         present = {tuple(c) for c in p_ll}
-        ok = ((t > 0.0) & (t < 1.0) & (d <= tol) & (np.hypot(*(v - a).T) > 1e-6) & (np.hypot(*(v - b).T) > 1e-6)
-              & np.array([tuple(c) not in present for c in ref.v_ll[r_idx]], dtype=bool))
+        ok = (
+            (t > 0.0)
+            & (t < 1.0)
+            & (d <= tol)
+            & (np.hypot(*(v - a).T) > 1e-6)
+            & (np.hypot(*(v - b).T) > 1e-6)
+            & np.array([tuple(c) not in present for c in ref.v_ll[r_idx]], dtype=bool)
+        )
         if ok.any():
             r_idx, s_idx, t, d = r_idx[ok], s_idx[ok], t[ok], d[ok]
             order = np.lexsort((d, r_idx))  # nearest segment first for each reference vertex
@@ -423,8 +440,9 @@ def _snap_ring(ring_ll: NDArray[np.float64], ref: _References, frame: _LocalFram
     return np.vstack([p_ll, p_ll[:1]])
 
 
-def _snap(geom: BaseGeometry, refs: list[BaseGeometry], frame: _LocalFrame,
-          tol: float) -> tuple[BaseGeometry, _SnapStats]:
+def _snap(
+    geom: BaseGeometry, refs: list[BaseGeometry], frame: _LocalFrame, tol: float
+) -> tuple[BaseGeometry, _SnapStats]:
     stats = _SnapStats()
     ref = _references(refs, frame, frame.geom(geom), tol)
     if ref is None:
@@ -434,8 +452,11 @@ def _snap(geom: BaseGeometry, refs: list[BaseGeometry], frame: _LocalFrame,
         shell = _snap_ring(np.asarray(poly.exterior.coords)[:, :2], ref, frame, tol, stats)
         if shell is None:
             continue
-        holes = [h for h in (_snap_ring(np.asarray(r.coords)[:, :2], ref, frame, tol, stats)
-                             for r in poly.interiors) if h is not None]
+        holes = [
+            h
+            for h in (_snap_ring(np.asarray(r.coords)[:, :2], ref, frame, tol, stats) for r in poly.interiors)
+            if h is not None
+        ]
         snapped = Polygon(shell, holes)
         polys.append(snapped if snapped.is_valid else _make_valid(snapped))
     if not (stats.moved or stats.inserted):
@@ -464,9 +485,12 @@ def _tidy(geom: BaseGeometry, metric: _Metric, blockers: BaseGeometry) -> BaseGe
     for p in _polygons(geom):
         if metric.area(p) < NOISE_AREA_M2:
             continue
-        holes = [r for r in p.interiors
-                 if metric.area(Polygon(r)) >= NOISE_AREA_M2
-                 or metric.area(shapely.intersection(Polygon(r), blockers)) >= NOISE_AREA_M2]
+        holes = [
+            r
+            for r in p.interiors
+            if metric.area(Polygon(r)) >= NOISE_AREA_M2
+            or metric.area(shapely.intersection(Polygon(r), blockers)) >= NOISE_AREA_M2
+        ]
         polys.append(Polygon(p.exterior, holes) if len(holes) != len(p.interiors) else p)
     return _union(polys) if len(polys) > 1 else _areal(polys)
 
@@ -554,8 +578,11 @@ def fit_grid(
         parent_geom = parent_geom if parent_geom.is_valid else _make_valid(parent_geom)
     nbrs = _labelled(neighbours)
     extent = [drawn] if parent_geom is None else [drawn, parent_geom]
-    metric_crs = pyproj.CRS.from_user_input(crs) if crs is not None else metric_crs_for(
-        shapely.union_all(shapely.envelope(extent)))
+    metric_crs = (
+        pyproj.CRS.from_user_input(crs)
+        if crs is not None
+        else metric_crs_for(shapely.union_all(shapely.envelope(extent)))
+    )
     if metric_crs.is_geographic:
         raise CRSError(
             f"距离和面积需要在投影坐标系（单位米）中计算，{metric_crs.name} 是经纬度坐标系",
@@ -637,8 +664,10 @@ def fit_grid(
             slivers = [(p, a) for i, (p, a) in enumerate(parts) if i != largest and a < sliver_area_m2]
             if slivers:
                 dropped += [DroppedPiece(p, a, "sliver") for p, a in slivers]
-                changes.append(f"已去除 {len(slivers)} 块小于 {format_area(sliver_area_m2)} 的碎片，"
-                               f"共 {format_area(sum(a for _, a in slivers))}")
+                changes.append(
+                    f"已去除 {len(slivers)} 块小于 {format_area(sliver_area_m2)} 的碎片，"
+                    f"共 {format_area(sum(a for _, a in slivers))}"
+                )
             kept, filled = [], []
             for i, (p, a) in enumerate(parts):
                 if i != largest and a < sliver_area_m2:
@@ -646,14 +675,18 @@ def fit_grid(
                 holes = []
                 for r in p.interiors:
                     hole = Polygon(r)
-                    if (metric.area(hole) < sliver_area_m2
-                            and metric.area(shapely.intersection(hole, blockers)) < NOISE_AREA_M2):
+                    if (
+                        metric.area(hole) < sliver_area_m2
+                        and metric.area(shapely.intersection(hole, blockers)) < NOISE_AREA_M2
+                    ):
                         filled.append(metric.area(hole))
                     else:
                         holes.append(r)
                 kept.append(Polygon(p.exterior, holes) if len(holes) != len(p.interiors) else p)
             if filled:
-                changes.append(f"已填补 {len(filled)} 处小于 {format_area(sliver_area_m2)} 的空洞，共 {format_area(sum(filled))}")
+                changes.append(
+                    f"已填补 {len(filled)} 处小于 {format_area(sliver_area_m2)} 的空洞，共 {format_area(sum(filled))}"
+                )
             work = _union(kept)
 
     if work.is_empty:
@@ -672,8 +705,10 @@ def fit_grid(
     added_m2 = float(shapely.area(shapely.difference(after_m, before_m)))
     removed_m2 = float(shapely.area(shapely.difference(before_m, after_m)))
     if changes:
-        changes.append(f"面积由 {format_area(area_before)} 变为 {format_area(area_after)}"
-                       f"（增加 {format_area(added_m2)}，减少 {format_area(removed_m2)}）")
+        changes.append(
+            f"面积由 {format_area(area_before)} 变为 {format_area(area_after)}"
+            f"（增加 {format_area(added_m2)}，减少 {format_area(removed_m2)}）"
+        )
     else:
         changes.append("图形无需调整")
     return FitResult(

@@ -99,8 +99,7 @@ def top_level(session: Session) -> Jurisdiction | None:
     """The live top-level grids (no parent) that have a geometry, or ``None`` when there are none."""
 
     grids = session.scalars(
-        select(Grid).where(Grid.parent_id.is_(None), not_deleted(Grid), Grid.geom.is_not(None))
-        .order_by(Grid.id)
+        select(Grid).where(Grid.parent_id.is_(None), not_deleted(Grid), Grid.geom.is_not(None)).order_by(Grid.id)
     ).all()
     geoms = [g.geom for g in grids if g.geom is not None and not g.geom.is_empty]
     if not geoms:

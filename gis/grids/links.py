@@ -158,9 +158,17 @@ class ChainLink:
         ``step``, ``body``, ``reach_id``, ``departed``."""
         phone = self.phone if (self.phone_public or include_private_phones) else ""
         return {
-            "role": self.role, "person": self.person, "title": self.title, "phone": phone, "grid": self.grid,
-            "role_label": self.role_label, "grid_id": self.grid_id, "step": self.step, "body": self.body,
-            "reach_id": self.reach_id, "departed": self.departed,
+            "role": self.role,
+            "person": self.person,
+            "title": self.title,
+            "phone": phone,
+            "grid": self.grid,
+            "role_label": self.role_label,
+            "grid_id": self.grid_id,
+            "step": self.step,
+            "body": self.body,
+            "reach_id": self.reach_id,
+            "departed": self.departed,
         }
 
 
@@ -195,8 +203,14 @@ class ReachHit:
 
     def to_dict(self) -> dict[str, Any]:
         """``{"id", "name", "distance_m"}`` plus ``river``, ``station_m`` and ``station``."""
-        return {"id": self.id, "name": self.name, "distance_m": round(self.distance_m, 1), "river": self.river,
-                "station_m": round(self.station_m, 1), "station": self.station}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "distance_m": round(self.distance_m, 1),
+            "river": self.river,
+            "station_m": round(self.station_m, 1),
+            "station": self.station,
+        }
 
 
 @dataclass
@@ -269,8 +283,12 @@ class Chain:
         else:
             lines.append("所在网格：无")
         if self.blind_spot:
-            near = (f"，最近的{self.nearest_grid.level_label}：{self.nearest_grid.name}"
-                    f"（约 {self.nearest_grid.distance_m:,.0f} 米）" if self.nearest_grid else "")
+            near = (
+                f"，最近的{self.nearest_grid.level_label}：{self.nearest_grid.name}"
+                f"（约 {self.nearest_grid.distance_m:,.0f} 米）"
+                if self.nearest_grid
+                else ""
+            )
             lines.append(f"盲区：没有村级网格覆盖该点{near}")
         if self.reach is not None:
             r = self.reach
@@ -329,26 +347,47 @@ def _chief_label(level: str) -> str:
         return "河长"
 
 
-def person_link(row: Mapping[str, Any], *, role: str, role_label: str, grid: str, grid_id: Any,
-                step: str, body: str = "", reach_id: Any = None) -> ChainLink:
+def person_link(
+    row: Mapping[str, Any],
+    *,
+    role: str,
+    role_label: str,
+    grid: str,
+    grid_id: Any,
+    step: str,
+    body: str = "",
+    reach_id: Any = None,
+) -> ChainLink:
     """The chain link of one person (a row of posts, river chiefs or offices) in a role."""
     return ChainLink(
-        role=role, role_label=role_label, person=plain_text(row.get("name")), title=plain_text(row.get("title")),
-        phone=plain_text(row.get("phone")), phone_public=_flag(row.get("phone_public")), grid=grid,
-        grid_id=grid_id, step=step, body=body, reach_id=reach_id,
+        role=role,
+        role_label=role_label,
+        person=plain_text(row.get("name")),
+        title=plain_text(row.get("title")),
+        phone=plain_text(row.get("phone")),
+        phone_public=_flag(row.get("phone_public")),
+        grid=grid,
+        grid_id=grid_id,
+        step=step,
+        body=body,
+        reach_id=reach_id,
         departed=plain_text(row.get("status")) == PersonStatus.LEFT.value,
     )
 
 
-def grid_links(posts: pd.DataFrame | None, grid_ids: Sequence[Any], levels: Sequence[str], names: Sequence[str],
-               ) -> tuple[dict[Any, list[ChainLink]], dict[Any, list[str]]]:
+def grid_links(
+    posts: pd.DataFrame | None,
+    grid_ids: Sequence[Any],
+    levels: Sequence[str],
+    names: Sequence[str],
+) -> tuple[dict[Any, list[ChainLink]], dict[Any, list[str]]]:
     """Per grid id: the links of its posts that enter the chain (in chain order, a vacant required post
     as a ``（空缺）`` link) and the warnings about them (vacant, departed)."""
     by_grid: dict[Any, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     if posts is not None and len(posts):
         require_columns(posts, ["grid_id", "role", "name"], "网格岗位")
         rows = _records(posts)
-        rows.sort(key=lambda r: (plain(r.get("sort")) or 0))
+        rows.sort(key=lambda r: plain(r.get("sort")) or 0)
         for r in rows:
             by_grid[plain(r["grid_id"])][str(r["role"])].append(r)
     links: dict[Any, list[ChainLink]] = {}
@@ -361,11 +400,21 @@ def grid_links(posts: pd.DataFrame | None, grid_ids: Sequence[Any], levels: Sequ
             label = _role_label(level, role)
             holders = by_grid.get(gid, {}).get(role.value, [])
             for r in holders:
-                out.append(person_link(r, role=role.value, role_label=label, grid=name, grid_id=gid,
-                                       step=level.value))
+                out.append(person_link(r, role=role.value, role_label=label, grid=name, grid_id=gid, step=level.value))
             if not holders and role in _REQUIRED_POSTS[level]:
-                out.append(ChainLink(role=role.value, role_label=label, person="", title="（空缺）", phone="",
-                                     phone_public=False, grid=name, grid_id=gid, step=level.value))
+                out.append(
+                    ChainLink(
+                        role=role.value,
+                        role_label=label,
+                        person="",
+                        title="（空缺）",
+                        phone="",
+                        phone_public=False,
+                        grid=name,
+                        grid_id=gid,
+                        step=level.value,
+                    )
+                )
                 warn.append(f"{level.label}“{name}”没有在任的{role.label}")
         warn.extend(f"{link.role_label}{link.person}已离任，请尽快补充" for link in out if link.departed)
         links[gid] = out
@@ -373,8 +422,11 @@ def grid_links(posts: pd.DataFrame | None, grid_ids: Sequence[Any], levels: Sequ
     return links, notes
 
 
-def reach_links(chiefs: pd.DataFrame | None, reach_ids: Sequence[Any], reach_names: Sequence[str],
-                ) -> tuple[list[list[ChainLink]], list[list[str]]]:
+def reach_links(
+    chiefs: pd.DataFrame | None,
+    reach_ids: Sequence[Any],
+    reach_names: Sequence[str],
+) -> tuple[list[list[ChainLink]], list[list[str]]]:
     """Per reach (in the order given): its river chiefs bottom-up and the warnings about them."""
     by_reach: dict[Any, list[dict[str, Any]]] = defaultdict(list)
     if chiefs is not None and len(chiefs):
@@ -387,8 +439,15 @@ def reach_links(chiefs: pd.DataFrame | None, reach_ids: Sequence[Any], reach_nam
     for rid, name in zip(reach_ids, reach_names, strict=True):
         rows = sorted(by_reach.get(rid, []), key=lambda r: order.get(str(r["level"]), len(order)))
         out = [
-            person_link(r, role=str(r["level"]), role_label=_chief_label(str(r["level"])), grid=name,
-                        grid_id=None, step="reach", reach_id=rid)
+            person_link(
+                r,
+                role=str(r["level"]),
+                role_label=_chief_label(str(r["level"])),
+                grid=name,
+                grid_id=None,
+                step="reach",
+                reach_id=rid,
+            )
             for r in rows
         ]
         warn = [] if out else [f"河段“{name}”没有在任的河长"]
@@ -405,12 +464,19 @@ def office_links(offices: pd.DataFrame | None, grid_names: Mapping[Any, str]) ->
         return out
     require_columns(offices, ["body", "name"], "领导小组办公室")
     rows = _records(offices)
-    rows.sort(key=lambda r: (plain(r.get("sort")) or 0))
+    rows.sort(key=lambda r: plain(r.get("sort")) or 0)
     for r in rows:
         gid = plain(r.get("grid_id"))
         grid = grid_names.get(gid, "")
-        out[gid].append(person_link(
-            r, role=OFFICE_DIRECTOR, role_label=OrgBodyKind.OFFICE.label + OFFICE_DIRECTOR_POSITION,
-            grid=grid, grid_id=gid, step="office", body=plain_text(r["body"]),
-        ))
+        out[gid].append(
+            person_link(
+                r,
+                role=OFFICE_DIRECTOR,
+                role_label=OrgBodyKind.OFFICE.label + OFFICE_DIRECTOR_POSITION,
+                grid=grid,
+                grid_id=gid,
+                step="office",
+                body=plain_text(r["body"]),
+            )
+        )
     return out

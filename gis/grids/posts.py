@@ -42,15 +42,19 @@ def grid_posts(session: Session, grid_id: int, *, today: date | None = None) -> 
     """Every post of a grid (current and past), by role order then start date."""
     today = today or clock.today()
     rows = session.scalars(
-        select(GridRoleAssignment).where(GridRoleAssignment.grid_id == grid_id)
+        select(GridRoleAssignment)
+        .where(GridRoleAssignment.grid_id == grid_id)
         .options(selectinload(GridRoleAssignment.person))
     ).all()
     order = {r.value: i for i, r in enumerate(GridRole)}
     out = []
     for a in sorted(rows, key=lambda a: (order.get(a.role, 99), a.sort, a.valid_from or date.min, a.id)):
         current = (a.valid_from is None or a.valid_from <= today) and (a.valid_to is None or a.valid_to >= today)
-        out.append(PostInfo(a.id, a.person_id, a.person.name, a.role, GridRole(a.role).label, a.valid_from,
-                            a.valid_to, current))
+        out.append(
+            PostInfo(
+                a.id, a.person_id, a.person.name, a.role, GridRole(a.role).label, a.valid_from, a.valid_to, current
+            )
+        )
     return out
 
 
@@ -62,8 +66,15 @@ def _check_dates(valid_from: date | None, valid_to: date | None) -> None:
         )
 
 
-def add_post(session: Session, grid_id: int, person_id: int, role: str, *, valid_from: date | None = None,
-             valid_to: date | None = None) -> GridRoleAssignment:
+def add_post(
+    session: Session,
+    grid_id: int,
+    person_id: int,
+    role: str,
+    *,
+    valid_from: date | None = None,
+    valid_to: date | None = None,
+) -> GridRoleAssignment:
     """Give a person a post in a grid (``role``: a :class:`GridRole` code or label)."""
     require(session.info.get("actor"), "org.write")
     grid = session.get(Grid, grid_id)
@@ -77,8 +88,9 @@ def add_post(session: Session, grid_id: int, person_id: int, role: str, *, valid
     except ValueError as exc:
         raise ValidationError(f"无法识别的职务：{role}", f"unknown role {role!r}") from exc
     _check_dates(valid_from, valid_to)
-    post = GridRoleAssignment(grid_id=grid.id, person_id=person.id, role=code, valid_from=valid_from,
-                              valid_to=valid_to, sort=len(grid.roles))
+    post = GridRoleAssignment(
+        grid_id=grid.id, person_id=person.id, role=code, valid_from=valid_from, valid_to=valid_to, sort=len(grid.roles)
+    )
     session.add(post)
     session.flush()
     return post

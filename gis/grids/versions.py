@@ -84,8 +84,17 @@ __all__ = [
     "split_grid",
 ]
 
-ATTRIBUTE_FIELDS = ("code", "responsible_body", "area_desc", "personnel_desc", "duties", "tasks", "rewards",
-                    "hotline", "illustrative")
+ATTRIBUTE_FIELDS = (
+    "code",
+    "responsible_body",
+    "area_desc",
+    "personnel_desc",
+    "duties",
+    "tasks",
+    "rewards",
+    "hotline",
+    "illustrative",
+)
 """Grid columns kept in ``GridVersion.attributes`` (the 五定 texts and the rest)."""
 
 EDITABLE_FIELDS = ("name", "level", "parent_id", *ATTRIBUTE_FIELDS)
@@ -189,9 +198,18 @@ def _local(when: datetime) -> str:
 
 def _from_version_row(v: GridVersion) -> GridVersionInfo:
     return GridVersionInfo(
-        grid_id=v.grid_id, version=v.version, name=v.name, level=v.level, parent_id=v.parent_id, geometry=v.geom,
-        attributes=dict(v.attributes or {}), deleted=bool(v.deleted), author=v.author, saved_at=v.saved_at,
-        note=v.note, recorded=True,
+        grid_id=v.grid_id,
+        version=v.version,
+        name=v.name,
+        level=v.level,
+        parent_id=v.parent_id,
+        geometry=v.geom,
+        attributes=dict(v.attributes or {}),
+        deleted=bool(v.deleted),
+        author=v.author,
+        saved_at=v.saved_at,
+        note=v.note,
+        recorded=True,
     )
 
 
@@ -199,19 +217,35 @@ def _from_audit(e: AuditEntry, grid_id: int) -> GridVersionInfo:
     after = e.after or {}
     geom = after.get("geom")
     return GridVersionInfo(
-        grid_id=grid_id, version=int(after["version"]), name=after.get("name", ""), level=after.get("level", ""),
-        parent_id=after.get("parent_id"), geometry=shapely.from_wkt(geom) if geom else None,
-        attributes=_attributes(after), deleted=after.get("deleted_at") is not None, author=e.username,
-        saved_at=e.at, note="创建（据修改记录补记）" if e.action == "insert" else "编辑器之外的修改（据修改记录补记）",
+        grid_id=grid_id,
+        version=int(after["version"]),
+        name=after.get("name", ""),
+        level=after.get("level", ""),
+        parent_id=after.get("parent_id"),
+        geometry=shapely.from_wkt(geom) if geom else None,
+        attributes=_attributes(after),
+        deleted=after.get("deleted_at") is not None,
+        author=e.username,
+        saved_at=e.at,
+        note="创建（据修改记录补记）" if e.action == "insert" else "编辑器之外的修改（据修改记录补记）",
         recorded=False,
     )
 
 
 def _from_live(grid: Grid) -> GridVersionInfo:
     return GridVersionInfo(
-        grid_id=grid.id, version=grid.version, name=grid.name, level=grid.level, parent_id=grid.parent_id,
-        geometry=grid.geom, attributes=_attributes(grid), deleted=grid.deleted_at is not None, author="",
-        saved_at=None, note="现状（开始记录历史之前的状态，时间不详）", recorded=False,
+        grid_id=grid.id,
+        version=grid.version,
+        name=grid.name,
+        level=grid.level,
+        parent_id=grid.parent_id,
+        geometry=grid.geom,
+        attributes=_attributes(grid),
+        deleted=grid.deleted_at is not None,
+        author="",
+        saved_at=None,
+        note="现状（开始记录历史之前的状态，时间不详）",
+        recorded=False,
     )
 
 
@@ -226,8 +260,11 @@ def _timelines(session: Session, grids: list[Grid]) -> dict[int, list[GridVersio
         ).all()
         entries = session.scalars(
             select(AuditEntry)
-            .where(AuditEntry.table_name == Grid.__tablename__, AuditEntry.row_id.in_(ids),
-                   AuditEntry.action.in_(("insert", "update")))
+            .where(
+                AuditEntry.table_name == Grid.__tablename__,
+                AuditEntry.row_id.in_(ids),
+                AuditEntry.action.in_(("insert", "update")),
+            )
             .order_by(AuditEntry.id)
         ).all()
     by_grid: dict[int, dict[int, GridVersionInfo]] = defaultdict(dict)
@@ -255,11 +292,21 @@ def _timeline(session: Session, grid: Grid) -> list[GridVersionInfo]:
 
 def _insert_version(session: Session, info: GridVersionInfo) -> None:
     with session.no_autoflush:  # pending grid changes are flushed by _flush, which reports conflicts
-        session.execute(insert(cast(Table, GridVersion.__table__)).values(
-            grid_id=info.grid_id, version=info.version, name=info.name, level=info.level, parent_id=info.parent_id,
-            geom=info.geometry, attributes=info.attributes, deleted=info.deleted, author=info.author,
-            saved_at=info.saved_at, note=info.note,
-        ))
+        session.execute(
+            insert(cast(Table, GridVersion.__table__)).values(
+                grid_id=info.grid_id,
+                version=info.version,
+                name=info.name,
+                level=info.level,
+                parent_id=info.parent_id,
+                geom=info.geometry,
+                attributes=info.attributes,
+                deleted=info.deleted,
+                author=info.author,
+                saved_at=info.saved_at,
+                note=info.note,
+            )
+        )
 
 
 def _unrecorded(session: Session, grid: Grid) -> list[GridVersionInfo]:
@@ -275,15 +322,34 @@ def _materialise(session: Session, grid: Grid, versions: list[GridVersionInfo] |
 
 def _record(session: Session, grid: Grid, actor: Actor, note: str) -> None:
     """Write the grid's current (just flushed) state as a version by ``actor``."""
-    _insert_version(session, GridVersionInfo(
-        grid_id=grid.id, version=grid.version, name=grid.name, level=grid.level, parent_id=grid.parent_id,
-        geometry=grid.geom, attributes=_attributes(grid), deleted=grid.deleted_at is not None,
-        author=actor.username, saved_at=utcnow(), note=note, recorded=True,
-    ))
+    _insert_version(
+        session,
+        GridVersionInfo(
+            grid_id=grid.id,
+            version=grid.version,
+            name=grid.name,
+            level=grid.level,
+            parent_id=grid.parent_id,
+            geometry=grid.geom,
+            attributes=_attributes(grid),
+            deleted=grid.deleted_at is not None,
+            author=actor.username,
+            saved_at=utcnow(),
+            note=note,
+            recorded=True,
+        ),
+    )
 
 
-def _conflict(session: Session | None, grid: Grid, expected: int | None, *, kept_geometry: Any = None,
-              kept_attributes: dict[str, Any] | None = None, subject: str = "该网格") -> ConflictError:
+def _conflict(
+    session: Session | None,
+    grid: Grid,
+    expected: int | None,
+    *,
+    kept_geometry: Any = None,
+    kept_attributes: dict[str, Any] | None = None,
+    subject: str = "该网格",
+) -> ConflictError:
     """The ConflictError for a stale save, naming who saved the grid last and when."""
     last = _timeline(session, grid)[-1] if session is not None else None
     who = _display_names(session, [last.author]).get(last.author, "") if session is not None and last else ""
@@ -329,13 +395,17 @@ def _flush(session: Session, grid: Grid, expected: int | None, **kept: Any) -> N
         raise _conflict(None, grid, expected, **kept) from exc
 
 
-def _family(session: Session, grid_id: int | None, parent_id: int | None,
-            level: str) -> tuple[BaseGeometry | None, dict[str, BaseGeometry]]:
+def _family(
+    session: Session, grid_id: int | None, parent_id: int | None, level: str
+) -> tuple[BaseGeometry | None, dict[str, BaseGeometry]]:
     """The parent's boundary and the live siblings' boundaries by name (fit_grid's inputs)."""
     parent = session.get(Grid, parent_id) if parent_id is not None else None
     query = select(Grid).where(not_deleted(Grid), Grid.geom.is_not(None))
-    query = query.where(Grid.parent_id == parent_id) if parent_id is not None else query.where(
-        Grid.parent_id.is_(None), Grid.level == level)
+    query = (
+        query.where(Grid.parent_id == parent_id)
+        if parent_id is not None
+        else query.where(Grid.parent_id.is_(None), Grid.level == level)
+    )
     if grid_id is not None:
         query = query.where(Grid.id != grid_id)
     neighbours: dict[str, BaseGeometry] = {}
@@ -350,7 +420,9 @@ def _check_parent(session: Session, grid: Grid | None, parent_id: int | None) ->
         return
     parent = session.get(Grid, parent_id)
     if parent is None or parent.deleted_at is not None:
-        raise NotFoundError(f"上级网格（编号 {parent_id}）不存在或已删除", f"parent grid {parent_id} missing or deleted")
+        raise NotFoundError(
+            f"上级网格（编号 {parent_id}）不存在或已删除", f"parent grid {parent_id} missing or deleted"
+        )
     if grid is not None and grid.id is not None:
         seen: set[int] = set()
         cur: Grid | None = parent
@@ -365,13 +437,19 @@ def _check_parent(session: Session, grid: Grid | None, parent_id: int | None) ->
 
 
 def _result(grid: Grid, *, created: bool = False, changed: bool = True, fit: FitResult | None = None) -> SaveResult:
-    return SaveResult(grid_id=grid.id, version=grid.version, name=grid.name, geometry=grid.geom, created=created,
-                      changed=changed, fit=fit)
+    return SaveResult(
+        grid_id=grid.id,
+        version=grid.version,
+        name=grid.name,
+        geometry=grid.geom,
+        created=created,
+        changed=changed,
+        fit=fit,
+    )
 
 
 def _live_children(session: Session, grid_id: int) -> list[Grid]:
-    return list(session.scalars(select(Grid).where(Grid.parent_id == grid_id, not_deleted(Grid))
-                                .order_by(Grid.id)))
+    return list(session.scalars(select(Grid).where(Grid.parent_id == grid_id, not_deleted(Grid)).order_by(Grid.id)))
 
 
 # =============================================================================================
@@ -476,8 +554,9 @@ def save_grid(
     return _result(grid, created=created, fit=fitted)
 
 
-def restore_version(session: Session, grid_id: int, version: int, *, expected_version: int,
-                    note: str = "") -> SaveResult:
+def restore_version(
+    session: Session, grid_id: int, version: int, *, expected_version: int, note: str = ""
+) -> SaveResult:
     """Make an earlier version current again, as a new version (boundary and attributes as then).
 
     The boundary comes back exactly as it was (no fitting: run the topology check to see how
@@ -592,8 +671,13 @@ def split_grid(
     old_name = grid.name
     grid.geom, grid.name = geom_a, str(name_a).strip()
     _flush(session, grid, expected_version, kept_geometry=cut)
-    new = Grid(name=str(name_b).strip(), level=grid.level, parent_id=grid.parent_id, illustrative=grid.illustrative,
-               geom=geom_b)
+    new = Grid(
+        name=str(name_b).strip(),
+        level=grid.level,
+        parent_id=grid.parent_id,
+        illustrative=grid.illustrative,
+        geom=geom_b,
+    )
     session.add(new)
     session.flush()
     suffix = f"：{note}" if note else ""
@@ -708,8 +792,9 @@ def siblings(session: Session, grid_id: int) -> list[Grid]:
     (candidates for :func:`merge_grids`)."""
     grid = _live(_load(session, grid_id, lock=False))
     parent = Grid.parent_id == grid.parent_id if grid.parent_id is not None else Grid.parent_id.is_(None)
-    query = select(Grid).where(not_deleted(Grid), Grid.geom.is_not(None), Grid.id != grid.id,
-                               Grid.level == grid.level, parent)
+    query = select(Grid).where(
+        not_deleted(Grid), Grid.geom.is_not(None), Grid.id != grid.id, Grid.level == grid.level, parent
+    )
     return sorted(session.scalars(query), key=lambda g: (g.name, g.id))
 
 
@@ -717,7 +802,6 @@ def deleted_grids(session: Session) -> list[Grid]:
     """Soft-deleted grids, newest deletion first (candidates for :func:`restore_grid`)."""
     rows = session.scalars(select(Grid).where(Grid.deleted_at.is_not(None)))
     return sorted(rows, key=lambda g: g.deleted_at, reverse=True)  # type: ignore[arg-type, return-value]
-
 
 
 def grid_history(session: Session, grid_id: int) -> list[GridVersionInfo]:
@@ -765,8 +849,18 @@ def grids_as_of(session: Session, when: datetime) -> gpd.GeoDataFrame:
         if not valid or valid[-1].deleted:
             continue
         v = valid[-1]
-        rows.append({"id": gid, "name": v.name, "level": v.level, "parent_id": v.parent_id, "version": v.version,
-                     "author": v.author, "saved_at": v.saved_at, "geometry": v.geometry})
+        rows.append(
+            {
+                "id": gid,
+                "name": v.name,
+                "level": v.level,
+                "parent_id": v.parent_id,
+                "version": v.version,
+                "author": v.author,
+                "saved_at": v.saved_at,
+                "geometry": v.geometry,
+            }
+        )
     columns = ["id", "name", "level", "parent_id", "version", "author", "saved_at"]
     if not rows:
         return gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs=STORE_CRS)
@@ -780,4 +874,3 @@ def grid_geometry(session: Session, grid_id: int) -> BaseGeometry | None:
     if grid is None:
         raise NotFoundError(f"没有编号为 {grid_id} 的网格", f"no grid {grid_id}")
     return grid.geom
-

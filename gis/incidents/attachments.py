@@ -90,7 +90,23 @@ from gis.errors import ValidationError
 from gis.store.blobs import write_once
 from gis.store.schema import Attachment
 
-__all__ = ["ALLOWED_FORMATS", "AttachmentStore", "CheckedPhoto", "MAX_BYTES", "MAX_FILES", "MAX_PIXELS", "StrippedImage", "THUMB_PX", "Upload", "attach", "attachments_of", "check_uploads", "photo_counts", "strip_metadata", "to_upload"]
+__all__ = [
+    "ALLOWED_FORMATS",
+    "AttachmentStore",
+    "CheckedPhoto",
+    "MAX_BYTES",
+    "MAX_FILES",
+    "MAX_PIXELS",
+    "StrippedImage",
+    "THUMB_PX",
+    "Upload",
+    "attach",
+    "attachments_of",
+    "check_uploads",
+    "photo_counts",
+    "strip_metadata",
+    "to_upload",
+]
 
 MAX_BYTES = 10 * 1024 * 1024
 """Largest photo accepted, in bytes (10 MiB)."""
@@ -201,12 +217,21 @@ def _check_one(upload: Upload, *, max_bytes: int, max_pixels: int) -> CheckedPho
         )
     stripped = strip_metadata(upload.data, name=name, max_pixels=max_pixels)
     mime, ext = ALLOWED_FORMATS[stripped.format]
-    return CheckedPhoto(name, stripped.data, hashlib.sha256(stripped.data).hexdigest(), mime, ext,
-                        stripped.width_px, stripped.height_px, stripped.thumbnail)
+    return CheckedPhoto(
+        name,
+        stripped.data,
+        hashlib.sha256(stripped.data).hexdigest(),
+        mime,
+        ext,
+        stripped.width_px,
+        stripped.height_px,
+        stripped.thumbnail,
+    )
 
 
-def check_uploads(items: Iterable[Any] | None, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS,
-                  max_files: int = MAX_FILES) -> list[CheckedPhoto]:
+def check_uploads(
+    items: Iterable[Any] | None, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS, max_files: int = MAX_FILES
+) -> list[CheckedPhoto]:
     """Read and check every photo (see the module's "Checks"); nothing is written.
 
     Raises
@@ -216,8 +241,9 @@ def check_uploads(items: Iterable[Any] | None, *, max_bytes: int = MAX_BYTES, ma
     """
     uploads = [to_upload(item) for item in items or []]
     if len(uploads) > max_files:
-        raise ValidationError(f"一次最多上传 {max_files} 张照片（收到 {len(uploads)} 张）",
-                              f"{len(uploads)} photos > {max_files}")
+        raise ValidationError(
+            f"一次最多上传 {max_files} 张照片（收到 {len(uploads)} 张）", f"{len(uploads)} photos > {max_files}"
+        )
     return [_check_one(u, max_bytes=max_bytes, max_pixels=max_pixels) for u in uploads]
 
 
@@ -384,8 +410,25 @@ def _encoder_params(im: Image.Image, data: bytes, fmt: str, orientation: int) ->
 _JPEG_KEEP = {0xE0: b"JFIF\0", 0xE2: b"ICC_PROFILE\0", 0xEE: b"Adobe"}
 """APPn segments a clean JPEG may hold (by marker, with the identifier they must start with)."""
 
-_PNG_KEEP = frozenset({b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"iCCP", b"sBIT",
-                       b"bKGD", b"pHYs", b"acTL", b"fcTL", b"fdAT"})
+_PNG_KEEP = frozenset(
+    {
+        b"IHDR",
+        b"PLTE",
+        b"IDAT",
+        b"IEND",
+        b"tRNS",
+        b"gAMA",
+        b"cHRM",
+        b"sRGB",
+        b"iCCP",
+        b"sBIT",
+        b"bKGD",
+        b"pHYs",
+        b"acTL",
+        b"fcTL",
+        b"fdAT",
+    }
+)
 """PNG chunks that describe pixels, colours or animation (no text, no eXIf, no private chunks)."""
 
 _WEBP_KEEP = frozenset({b"VP8 ", b"VP8L", b"VP8X", b"ALPH", b"ANIM", b"ANMF", b"ICCP"})
@@ -423,7 +466,7 @@ def _jpeg_is_clean(data: bytes) -> bool:
             return False
         if i + 4 > n:
             return False
-        length = int.from_bytes(data[i + 2:i + 4], "big")
+        length = int.from_bytes(data[i + 2 : i + 4], "big")
         if length < 2 or i + 2 + length > n:
             return False
         if 0xE0 <= marker <= 0xEF or marker == 0xFE:  # APPn and comments: only the allow-listed ones
@@ -450,12 +493,12 @@ def _png_is_clean(data: bytes) -> bool:
         return False
     i, n = 8, len(data)
     while i + 12 <= n:
-        length = int.from_bytes(data[i:i + 4], "big")
-        kind = data[i + 4:i + 8]
+        length = int.from_bytes(data[i : i + 4], "big")
+        kind = data[i + 4 : i + 8]
         end = i + 12 + length
         if end > n or kind not in _PNG_KEEP:
             return False
-        if zlib.crc32(data[i + 4:end - 4]) != int.from_bytes(data[end - 4:end], "big"):
+        if zlib.crc32(data[i + 4 : end - 4]) != int.from_bytes(data[end - 4 : end], "big"):
             return False  # re-encoding repairs it
         if kind == b"IEND":
             return end == n
@@ -472,8 +515,8 @@ def _riff_chunks(data: bytes) -> list[bytes] | None:
         return None
     chunks, i = [], 12
     while i + 8 <= end:
-        size = int.from_bytes(data[i + 4:i + 8], "little")
-        chunks.append(data[i:i + 4])
+        size = int.from_bytes(data[i + 4 : i + 8], "little")
+        chunks.append(data[i : i + 4])
         i += 8 + size + (size & 1)
     return chunks if i == end else None
 
@@ -498,8 +541,16 @@ def _thumbnail_of(upright: Image.Image) -> bytes:
     return out.getvalue()
 
 
-def attach(session: Session, photos: Sequence[CheckedPhoto], *, incident_id: int, event_id: int | None,
-           by: str, at: datetime | None = None, files: AttachmentStore | None = None) -> list[Any]:
+def attach(
+    session: Session,
+    photos: Sequence[CheckedPhoto],
+    *,
+    incident_id: int,
+    event_id: int | None,
+    by: str,
+    at: datetime | None = None,
+    files: AttachmentStore | None = None,
+) -> list[Any]:
     """Store the checked ``photos`` and add one :class:`~gis.store.schema.Attachment` row each
     to ``session`` (flushed, so the audited session checks the actor's permission)."""
     files = files or AttachmentStore()
@@ -507,9 +558,20 @@ def attach(session: Session, photos: Sequence[CheckedPhoto], *, incident_id: int
     rows = []
     for photo in photos:
         files.save(photo)
-        rows.append(Attachment(incident_id=incident_id, event_id=event_id, sha256=photo.sha256,
-                               original_name=photo.name, mime=photo.mime, size_bytes=photo.size_bytes,
-                               width_px=photo.width_px, height_px=photo.height_px, uploaded_by=by, uploaded_at=when))
+        rows.append(
+            Attachment(
+                incident_id=incident_id,
+                event_id=event_id,
+                sha256=photo.sha256,
+                original_name=photo.name,
+                mime=photo.mime,
+                size_bytes=photo.size_bytes,
+                width_px=photo.width_px,
+                height_px=photo.height_px,
+                uploaded_by=by,
+                uploaded_at=when,
+            )
+        )
     session.add_all(rows)
     if rows:
         session.flush()
@@ -518,14 +580,22 @@ def attach(session: Session, photos: Sequence[CheckedPhoto], *, incident_id: int
 
 def attachments_of(session: Session, incident_id: int) -> list[Any]:
     """The attachments of an incident, oldest first."""
-    return list(session.scalars(select(Attachment).where(Attachment.incident_id == incident_id)
-                                .order_by(Attachment.uploaded_at, Attachment.id)))
+    return list(
+        session.scalars(
+            select(Attachment)
+            .where(Attachment.incident_id == incident_id)
+            .order_by(Attachment.uploaded_at, Attachment.id)
+        )
+    )
 
 
 def photo_counts(session: Session, incident_ids: list[int]) -> dict[int, int]:
     """Number of photos of each of ``incident_ids`` that has any (for the case list)."""
     if not incident_ids:
         return {}
-    rows = session.execute(select(Attachment.incident_id, func.count()).where(Attachment.incident_id.in_(incident_ids))
-                           .group_by(Attachment.incident_id)).all()
+    rows = session.execute(
+        select(Attachment.incident_id, func.count())
+        .where(Attachment.incident_id.in_(incident_ids))
+        .group_by(Attachment.incident_id)
+    ).all()
     return {int(i): int(n) for i, n in rows}

@@ -155,8 +155,12 @@ def load_incident_card(session: Session, incident_id: int, *, now: datetime | No
     """
 
     incident = session.scalar(
-        select(Incident).where(Incident.id == incident_id).options(
-            selectinload(Incident.events), selectinload(Incident.grid), selectinload(Incident.reach),
+        select(Incident)
+        .where(Incident.id == incident_id)
+        .options(
+            selectinload(Incident.events),
+            selectinload(Incident.grid),
+            selectinload(Incident.reach),
             selectinload(Incident.object),
         )
     )
@@ -175,27 +179,44 @@ def load_incident_card(session: Session, incident_id: int, *, now: datetime | No
         photos.setdefault(a.event_id, []).append(PhotoRef(a.sha256, a.mime, a.original_name, a.size_bytes))
     history = [
         IncidentStep(
-            at=e.at, action=e.action, action_label=ACTION_LABELS.get(e.action, e.action),
-            from_status=e.from_status, from_label=_label(IncidentStatus, e.from_status),
-            to_status=e.to_status, to_label=_label(IncidentStatus, e.to_status), by=e.by or "", note=e.note or "",
+            at=e.at,
+            action=e.action,
+            action_label=ACTION_LABELS.get(e.action, e.action),
+            from_status=e.from_status,
+            from_label=_label(IncidentStatus, e.from_status),
+            to_status=e.to_status,
+            to_label=_label(IncidentStatus, e.to_status),
+            by=e.by or "",
+            note=e.note or "",
             photos=tuple(photos.get(e.id, ())),
         )
         for e in events
     ]
     geom = incident.geom
     return IncidentCard(
-        id=incident.id, code=incident.code, title=incident.title, description=incident.description or "",
-        category=_label(Category, incident.category), severity=_label(Severity, incident.severity),
-        status=_label(IncidentStatus, incident.status), status_code=incident.status,
-        source=_label(IncidentSource, incident.source), is_open=is_open, overdue=overdue,
-        reporter=incident.reporter or "", reported_at=incident.reported_at, accept_due_at=incident.accept_due_at,
-        close_due_at=incident.close_due_at, closed_at=incident.closed_at,
+        id=incident.id,
+        code=incident.code,
+        title=incident.title,
+        description=incident.description or "",
+        category=_label(Category, incident.category),
+        severity=_label(Severity, incident.severity),
+        status=_label(IncidentStatus, incident.status),
+        status_code=incident.status,
+        source=_label(IncidentSource, incident.source),
+        is_open=is_open,
+        overdue=overdue,
+        reporter=incident.reporter or "",
+        reported_at=incident.reported_at,
+        accept_due_at=incident.accept_due_at,
+        close_due_at=incident.close_due_at,
+        closed_at=incident.closed_at,
         grid=incident.grid.name if incident.grid is not None else "",
         reach=incident.reach.name if incident.reach is not None else "",
         object=incident.object.name if incident.object is not None else "",
         lon=float(geom.x) if geom is not None and not geom.is_empty else None,
         lat=float(geom.y) if geom is not None and not geom.is_empty else None,
-        history=history, deadline_estimated=bool(incident.deadline_estimated),
+        history=history,
+        deadline_estimated=bool(incident.deadline_estimated),
     )
 
 

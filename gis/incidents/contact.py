@@ -33,6 +33,12 @@ def reveal_reporter_contact(session: Session, incident_id: int) -> str:
     incident = session.get(Incident, incident_id)
     if incident is None or not scope_of(session, actor).covers(incident.grid_id):  # 数据权限
         raise NotFoundError(f"没有编号为 {incident_id} 的事件", f"no incident {incident_id} for {actor.username}")
-    record_event(session, actor_name=actor.username, action="read", table=Incident.__tablename__, row_id=incident.id,
-                 after={"field": "reporter_contact", "code": incident.code, "reporter": incident.reporter})
+    record_event(
+        session,
+        actor_name=actor.username,
+        action="read",
+        table=Incident.__tablename__,
+        row_id=incident.id,
+        after={"field": "reporter_contact", "code": incident.code, "reporter": incident.reporter},
+    )
     return incident.reporter_contact or ""

@@ -64,8 +64,9 @@ class Span:
 
     def __post_init__(self) -> None:
         if (self.working_days > 0) == (self.hours > 0) or self.working_days < 0 or self.hours < 0:
-            raise ValidationError("期限应为若干工作日或若干小时（二者取一，且大于 0）",
-                                  f"give working_days or hours (> 0), got {self}")
+            raise ValidationError(
+                "期限应为若干工作日或若干小时（二者取一，且大于 0）", f"give working_days or hours (> 0), got {self}"
+            )
 
     @property
     def label(self) -> str:
@@ -113,11 +114,13 @@ class DeadlinePolicy:
         the local schedule file, estimates).
     """
 
-    by_severity: Mapping[str, DeadlineRule] = field(default_factory=lambda: {
-        Severity.NORMAL.value: DeadlineRule(Span(working_days=1), Span(working_days=10)),
-        Severity.MAJOR.value: DeadlineRule(Span(working_days=1), Span(working_days=20)),
-        Severity.URGENT.value: DeadlineRule(Span(hours=2), Span(hours=24), Span(hours=2)),
-    })
+    by_severity: Mapping[str, DeadlineRule] = field(
+        default_factory=lambda: {
+            Severity.NORMAL.value: DeadlineRule(Span(working_days=1), Span(working_days=10)),
+            Severity.MAJOR.value: DeadlineRule(Span(working_days=1), Span(working_days=20)),
+            Severity.URGENT.value: DeadlineRule(Span(hours=2), Span(hours=24), Span(hours=2)),
+        }
+    )
     by_category: Mapping[Any, DeadlineRule] = field(default_factory=dict)
     calendar: WorkCalendar = DEFAULT_CALENDAR
 
@@ -129,7 +132,9 @@ class DeadlinePolicy:
         try:
             return self.by_severity[severity]
         except KeyError:
-            raise ValidationError(f"未设置“{severity}”级别事件的办理期限", f"no deadline rule for {severity!r}") from None
+            raise ValidationError(
+                f"未设置“{severity}”级别事件的办理期限", f"no deadline rule for {severity!r}"
+            ) from None
 
     def deadlines(self, category: str, severity: str, reported_at: datetime) -> tuple[datetime, datetime]:
         """``(accept_due_at, close_due_at)`` of a case reported at ``reported_at``."""
@@ -143,9 +148,12 @@ class DeadlinePolicy:
         r = self.rule(category, severity)
         cal = self.calendar
         accept, close = r.accept.after(reported_at, cal), r.close.after(reported_at, cal)
-        estimated = any(span.working_days and cal.estimated_between(reported_at, due)
-                        for span, due in ((r.accept, accept), (r.close, close)))
+        estimated = any(
+            span.working_days and cal.estimated_between(reported_at, due)
+            for span, due in ((r.accept, accept), (r.close, close))
+        )
         return Deadlines(accept, close, estimated)
+
 
 DEFAULT_POLICY = DeadlinePolicy()
 """Accept within 1 working day, close within 10 (一般) or 20 (较大) working days; 紧急: accept
@@ -194,8 +202,9 @@ def moment_or_now(now: datetime | None) -> datetime:
     return as_utc(now) or clock.now()
 
 
-def running_deadline(status: str | IncidentStatus, accept_due_at: datetime | None,
-                     close_due_at: datetime | None) -> tuple[str | None, datetime | None]:
+def running_deadline(
+    status: str | IncidentStatus, accept_due_at: datetime | None, close_due_at: datetime | None
+) -> tuple[str | None, datetime | None]:
     """The deadline that runs in ``status``: ``("accept", accept_due_at)`` while 上报,
     ``("close", close_due_at)`` while 受理/交办/处置中, ``(None, None)`` once 办结 (the review
     has no deadline here) and for closed cases. The one rule for "overdue" everywhere."""
@@ -207,16 +216,18 @@ def running_deadline(status: str | IncidentStatus, accept_due_at: datetime | Non
     return None, None
 
 
-def is_overdue(status: str | IncidentStatus, accept_due_at: datetime | None, close_due_at: datetime | None,
-               now: datetime) -> bool:
+def is_overdue(
+    status: str | IncidentStatus, accept_due_at: datetime | None, close_due_at: datetime | None, now: datetime
+) -> bool:
     """Whether the deadline running in ``status`` has passed at ``now`` (see :func:`running_deadline`)."""
     _, due = running_deadline(status, accept_due_at, close_due_at)
     due = as_utc(due)
     return due is not None and moment_or_now(now) > due
 
 
-def deadline_status(incident: Incident, *, now: datetime | None = None,
-                    policy: DeadlinePolicy = DEFAULT_POLICY) -> DeadlineStatus:
+def deadline_status(
+    incident: Incident, *, now: datetime | None = None, policy: DeadlinePolicy = DEFAULT_POLICY
+) -> DeadlineStatus:
     """The current deadline of ``incident`` at ``now`` (default: the clock), overdue or due soon."""
     now = moment_or_now(now)
     kind, due = running_deadline(incident.status, incident.accept_due_at, incident.close_due_at)
@@ -247,19 +258,25 @@ class DeadlineChange:
 
     def to_dict(self) -> dict[str, Any]:
         def side(d: Deadlines) -> dict[str, Any]:
-            return {"accept_due_at": local_iso(d.accept_due_at), "close_due_at": local_iso(d.close_due_at),
-                    "estimated": d.estimated}
+            return {
+                "accept_due_at": local_iso(d.accept_due_at),
+                "close_due_at": local_iso(d.close_due_at),
+                "estimated": d.estimated,
+            }
 
         return {"id": self.incident_id, "code": self.code, "before": side(self.before), "after": side(self.after)}
 
     def text(self) -> str:
         """``SJ-2026-016：办结期限 2027-01-04 23:59（估算）→ 2027-01-05 23:59``."""
+
         def when(moment: datetime, estimated: bool) -> str:
             return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") + (ESTIMATED_MARK if estimated else "")
 
         parts = []
-        for what, a, b in (("受理", self.before.accept_due_at, self.after.accept_due_at),
-                           ("办结", self.before.close_due_at, self.after.close_due_at)):
+        for what, a, b in (
+            ("受理", self.before.accept_due_at, self.after.accept_due_at),
+            ("办结", self.before.close_due_at, self.after.close_due_at),
+        ):
             old, new = when(a, self.before.estimated), when(b, self.after.estimated)
             if old != new:
                 parts.append(f"{what}期限 {old} → {new}")
@@ -305,18 +322,25 @@ def recompute_open_deadlines(session: Session, *, policy: DeadlinePolicy = DEFAU
     if since is not None:
         start = datetime.combine(since, datetime.min.time(), tzinfo=LOCAL_TZ).astimezone(UTC)
         flagged = or_(flagged, Incident.accept_due_at >= start, Incident.close_due_at >= start)
-    query = select(Incident).where(
-        Incident.status.in_([st.value for st in OPEN_STATES]), Incident.accept_due_at.is_not(None),
-        Incident.close_due_at.is_not(None), flagged,
-    ).order_by(Incident.id)
+    query = (
+        select(Incident)
+        .where(
+            Incident.status.in_([st.value for st in OPEN_STATES]),
+            Incident.accept_due_at.is_not(None),
+            Incident.close_due_at.is_not(None),
+            flagged,
+        )
+        .order_by(Incident.id)
+    )
     changes: list[DeadlineChange] = []
     for inc in session.scalars(query):
         reported, accept, close = (as_utc(t) for t in (inc.reported_at, inc.accept_due_at, inc.close_due_at))
         if reported is None or accept is None or close is None:
             continue
         before = Deadlines(accept, close, bool(inc.deadline_estimated))
-        if not before.estimated and not any(cal.revisable_between(reported, due)
-                                            for due in (before.accept_due_at, before.close_due_at)):
+        if not before.estimated and not any(
+            cal.revisable_between(reported, due) for due in (before.accept_due_at, before.close_due_at)
+        ):
             continue
         try:
             after = policy.compute(inc.category, inc.severity, reported)

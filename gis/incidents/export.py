@@ -65,9 +65,13 @@ def _local(moment: datetime | None) -> str:
     return moment.astimezone(LOCAL_TZ).strftime(_TIME_FMT)
 
 
-def incident_rows(incidents: Sequence[Incident], *, now: datetime | None = None,
-                  photo_counts: Mapping[int, int] | None = None,
-                  policy: DeadlinePolicy = DEFAULT_POLICY) -> list[dict[str, Any]]:
+def incident_rows(
+    incidents: Sequence[Incident],
+    *,
+    now: datetime | None = None,
+    photo_counts: Mapping[int, int] | None = None,
+    policy: DeadlinePolicy = DEFAULT_POLICY,
+) -> list[dict[str, Any]]:
     """One display row per incident, keyed as :data:`COLUMNS` (labels in Chinese, times in
     Beijing time ``YYYY-MM-DD HH:MM``, lon/lat in decimal degrees).
 
@@ -77,19 +81,29 @@ def incident_rows(incidents: Sequence[Incident], *, now: datetime | None = None,
     rows = []
     for inc in incidents:
         d = deadline_status(inc, now=now, policy=policy)
-        rows.append({
-            "code": inc.code, "title": inc.title, "category": _label(Category, inc.category),
-            "severity": _label(Severity, inc.severity), "status": _label(IncidentStatus, inc.status),
-            "deadline": d.label, "overdue": "是" if d.overdue else "否",
-            "source": _label(IncidentSource, inc.source), "reporter": inc.reporter,
-            "reported_at": _local(inc.reported_at),
-            "grid": inc.grid.name if inc.grid is not None else "",
-            "reach": inc.reach.name if inc.reach is not None else "",
-            "accept_due_at": _local(inc.accept_due_at), "close_due_at": _local(inc.close_due_at),
-            "closed_at": _local(inc.closed_at),
-            "lon": round(float(inc.geom.x), 6), "lat": round(float(inc.geom.y), 6),
-            "photos": int((photo_counts or {}).get(inc.id, 0)), "description": inc.description or "",
-        })
+        rows.append(
+            {
+                "code": inc.code,
+                "title": inc.title,
+                "category": _label(Category, inc.category),
+                "severity": _label(Severity, inc.severity),
+                "status": _label(IncidentStatus, inc.status),
+                "deadline": d.label,
+                "overdue": "是" if d.overdue else "否",
+                "source": _label(IncidentSource, inc.source),
+                "reporter": inc.reporter,
+                "reported_at": _local(inc.reported_at),
+                "grid": inc.grid.name if inc.grid is not None else "",
+                "reach": inc.reach.name if inc.reach is not None else "",
+                "accept_due_at": _local(inc.accept_due_at),
+                "close_due_at": _local(inc.close_due_at),
+                "closed_at": _local(inc.closed_at),
+                "lon": round(float(inc.geom.x), 6),
+                "lat": round(float(inc.geom.y), 6),
+                "photos": int((photo_counts or {}).get(inc.id, 0)),
+                "description": inc.description or "",
+            }
+        )
     return rows
 
 

@@ -17,6 +17,7 @@ from gis.store.scope import grid_and_below, scope_of
 
 __all__ = ["blind_spot_incidents", "grid_and_below", "incident_dict", "list_incidents"]
 
+
 def list_incidents(
     session: Session,
     *,
@@ -38,8 +39,11 @@ def list_incidents(
     the reporting time (a naive time is Beijing time); ``overdue``/``due_soon`` are judged at
     ``now``.
     """
-    query = select(Incident).options(selectinload(Incident.grid), selectinload(Incident.reach)).order_by(
-        Incident.reported_at.desc(), Incident.id.desc())
+    query = (
+        select(Incident)
+        .options(selectinload(Incident.grid), selectinload(Incident.reach))
+        .order_by(Incident.reported_at.desc(), Incident.id.desc())
+    )
     visible = scope_of(session).where(Incident.grid_id)
     if visible is not None:
         query = query.where(visible)
@@ -77,24 +81,42 @@ def blind_spot_incidents(session: Session, *, index: Any = None) -> list[Inciden
     return [inc for inc in rows if index.lookup(inc.geom.x, inc.geom.y, tolerance_m=0).blind_spot]
 
 
-def incident_dict(incident: Incident, *, now: datetime | None = None,
-                  policy: DeadlinePolicy = DEFAULT_POLICY) -> dict[str, Any]:
+def incident_dict(
+    incident: Incident, *, now: datetime | None = None, policy: DeadlinePolicy = DEFAULT_POLICY
+) -> dict[str, Any]:
     """JSON-friendly summary (times in Beijing time, ISO 8601)."""
     d = deadline_status(incident, now=now, policy=policy)
     st = IncidentStatus(incident.status)
     return {
-        "id": incident.id, "code": incident.code, "title": incident.title,
-        "category": incident.category, "category_label": Category(incident.category).label,
-        "severity": incident.severity, "severity_label": Severity(incident.severity).label,
-        "status": st.value, "status_label": st.label, "source": incident.source,
-        "reporter": incident.reporter, "reported_at": local_iso(incident.reported_at),
+        "id": incident.id,
+        "code": incident.code,
+        "title": incident.title,
+        "category": incident.category,
+        "category_label": Category(incident.category).label,
+        "severity": incident.severity,
+        "severity_label": Severity(incident.severity).label,
+        "status": st.value,
+        "status_label": st.label,
+        "source": incident.source,
+        "reporter": incident.reporter,
+        "reported_at": local_iso(incident.reported_at),
         "grid": None if incident.grid is None else {"id": incident.grid.id, "name": incident.grid.name},
         "reach": None if incident.reach is None else {"id": incident.reach.id, "name": incident.reach.name},
-        "lon": incident.geom.x, "lat": incident.geom.y,
-        "accept_due_at": local_iso(incident.accept_due_at), "close_due_at": local_iso(incident.close_due_at),
+        "lon": incident.geom.x,
+        "lat": incident.geom.y,
+        "accept_due_at": local_iso(incident.accept_due_at),
+        "close_due_at": local_iso(incident.close_due_at),
         "deadline_estimated": bool(incident.deadline_estimated),
-        "closed_at": local_iso(incident.closed_at), "version": incident.version,
-        "deadline": {"kind": d.kind, "due_at": local_iso(d.due_at), "overdue": d.overdue, "due_soon": d.due_soon,
-                     "overdue_hours": round(d.overdue_hours, 1), "estimated": d.estimated, "label": d.label},
+        "closed_at": local_iso(incident.closed_at),
+        "version": incident.version,
+        "deadline": {
+            "kind": d.kind,
+            "due_at": local_iso(d.due_at),
+            "overdue": d.overdue,
+            "due_soon": d.due_soon,
+            "overdue_hours": round(d.overdue_hours, 1),
+            "estimated": d.estimated,
+            "label": d.label,
+        },
         "allowed_actions": [a.code for a in allowed_actions(st)],
     }

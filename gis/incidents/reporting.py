@@ -63,10 +63,21 @@ class Routing:
     def to_dict(self) -> dict[str, Any]:
         return {
             "grid": {"id": self.grid_id, "name": self.grid_name} if self.grid_id is not None else None,
-            "reach": ({"id": self.reach_id, "name": self.reach_name, "distance_m": self.reach_distance_m,
-                       "station": self.station} if self.reach_id is not None else None),
-            "persons": list(self.persons), "chain": list(self.chain), "grids": list(self.grids),
-            "warnings": list(self.warnings), "blind_spot": self.blind_spot,
+            "reach": (
+                {
+                    "id": self.reach_id,
+                    "name": self.reach_name,
+                    "distance_m": self.reach_distance_m,
+                    "station": self.station,
+                }
+                if self.reach_id is not None
+                else None
+            ),
+            "persons": list(self.persons),
+            "chain": list(self.chain),
+            "grids": list(self.grids),
+            "warnings": list(self.warnings),
+            "blind_spot": self.blind_spot,
         }
 
     def note(self) -> str:
@@ -108,12 +119,17 @@ def route(session_or_index: Any, lon: float, lat: float, *, tolerance_m: float =
         links[at:at] = extra
     reach = chain.reach
     return Routing(
-        grid_id=None if target is None else int(target.id), grid_name="" if target is None else target.name,
-        reach_id=None if reach is None else int(reach.id), reach_name="" if reach is None else reach.name,
+        grid_id=None if target is None else int(target.id),
+        grid_name="" if target is None else target.name,
+        reach_id=None if reach is None else int(reach.id),
+        reach_name="" if reach is None else reach.name,
         reach_distance_m=None if reach is None else round(reach.distance_m, 1),
         station="" if reach is None else reach.station,
-        persons=[link.person for link in links if link.person], chain=[link.to_dict() for link in links],
-        grids=[g.to_dict() for g in chain.grids], warnings=warnings, blind_spot=chain.blind_spot,
+        persons=[link.person for link in links if link.person],
+        chain=[link.to_dict() for link in links],
+        grids=[g.to_dict() for g in chain.grids],
+        warnings=warnings,
+        blind_spot=chain.blind_spot,
     )
 
 
@@ -205,8 +221,13 @@ def report_incident(
     if not (math.isfinite(lon_f) and math.isfinite(lat_f)):
         raise ValidationError(f"经纬度应为有限的数字：经度 {lon_f}，纬度 {lat_f}", "lon/lat must be finite")
     check_lonlat_range((lon_f, lat_f, lon_f, lat_f))
-    check_near(session, [Point(lon_f, lat_f)], labels=["事件位置"], allow_far=allow_far,
-               hint="如确属本辖区请勾选“仍然上报”（命令行加 --allow-far）")
+    check_near(
+        session,
+        [Point(lon_f, lat_f)],
+        labels=["事件位置"],
+        allow_far=allow_far,
+        hint="如确属本辖区请勾选“仍然上报”（命令行加 --allow-far）",
+    )
     cat = Category.from_any(category)
     sev = Severity.from_any(severity)
     src = IncidentSource.from_any(source)
@@ -227,15 +248,28 @@ def report_incident(
     if checked:
         note += "；附件：" + "、".join(p.name for p in checked)
     incident = Incident(
-        code=next_incident_code(session, at), title=title_text, category=cat.value, severity=sev.value,
-        status=S.REPORTED.value, description=desc, source=src.value, reporter=reporter_text,
-        reporter_contact=contact_text, reported_at=at,
-        grid_id=routing.grid_id, reach_id=routing.reach_id, object_id=object_id, track_id=track_id,
-        accept_due_at=due.accept_due_at, close_due_at=due.close_due_at, deadline_estimated=due.estimated,
+        code=next_incident_code(session, at),
+        title=title_text,
+        category=cat.value,
+        severity=sev.value,
+        status=S.REPORTED.value,
+        description=desc,
+        source=src.value,
+        reporter=reporter_text,
+        reporter_contact=contact_text,
+        reported_at=at,
+        grid_id=routing.grid_id,
+        reach_id=routing.reach_id,
+        object_id=object_id,
+        track_id=track_id,
+        accept_due_at=due.accept_due_at,
+        close_due_at=due.close_due_at,
+        deadline_estimated=due.estimated,
         geom=Point(lon_f, lat_f),
     )
-    event = IncidentEvent(action="report", from_status=None, to_status=S.REPORTED.value, at=at,
-                          by=actor.username, note=note)
+    event = IncidentEvent(
+        action="report", from_status=None, to_status=S.REPORTED.value, at=at, by=actor.username, note=note
+    )
     incident.events = [event]
     session.add(incident)
     session.flush()
@@ -250,4 +284,3 @@ def routing_of(incident: Incident) -> Routing:
     if not isinstance(routing, Routing):
         raise ValueError("the incident was not returned by report_incident")
     return routing
-

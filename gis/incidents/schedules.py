@@ -159,7 +159,10 @@ class YearSchedule:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "year": self.year, "source": self.source, "title": self.title, "document": self.document,
+            "year": self.year,
+            "source": self.source,
+            "title": self.title,
+            "document": self.document,
             "published": None if self.published is None else self.published.isoformat(),
             "holidays": sorted(d.isoformat() for d in self.holidays),
             "workdays": sorted(d.isoformat() for d in self.workdays),
@@ -188,7 +191,11 @@ def official_schedule(year: int) -> YearSchedule | None:
     names = {d: chinese.get(n, n) for d, n in constants.holidays.items() if d.year == year}
     worked = {d: chinese.get(n, n) for d, n in constants.workdays.items() if d.year == year}
     return YearSchedule(
-        year, "official", frozenset(names), frozenset(worked), {**names, **worked},
+        year,
+        "official",
+        frozenset(names),
+        frozenset(worked),
+        {**names, **worked},
         title=f"国务院办公厅关于{year}年部分节假日安排的通知，chinesecalendar {_version('chinesecalendar')}",
     )
 
@@ -211,8 +218,9 @@ def estimated_schedule(year: int) -> YearSchedule:
     # the typed factory: mypy cannot see holidays.China, which the package loads lazily
     days = holidays.country_holidays("CN", years=year, observed=False, language="zh_CN")
     names = {d: str(n) for d, n in days.items() if d.year == year and _is_statutory(str(n))}
-    return YearSchedule(year, "estimated", frozenset(names), frozenset(), names,
-                        title=f"{year} 年没有官方或本地安排，{ESTIMATE_METHOD}")
+    return YearSchedule(
+        year, "estimated", frozenset(names), frozenset(), names, title=f"{year} 年没有官方或本地安排，{ESTIMATE_METHOD}"
+    )
 
 
 # =============================================================================================
@@ -244,7 +252,9 @@ class _Problems:
 
 def _parse_date(text: str, year: int, what: str, problems: _Problems) -> date | None:
     if not _DATE.fullmatch(text):
-        problems.add(f"{year} 年的{what}“{text}”不是 YYYY-MM-DD 格式的日期", f"{year}: {what} {text!r} is not YYYY-MM-DD")
+        problems.add(
+            f"{year} 年的{what}“{text}”不是 YYYY-MM-DD 格式的日期", f"{year}: {what} {text!r} is not YYYY-MM-DD"
+        )
         return None
     try:
         day = date.fromisoformat(text)
@@ -252,8 +262,10 @@ def _parse_date(text: str, year: int, what: str, problems: _Problems) -> date | 
         problems.add(f"{year} 年的{what}“{text}”不是有效日期", f"{year}: {what} {text!r} is no valid date")
         return None
     if day.year != year and not (day.year == year - 1 and day.month == 12):
-        problems.add(f"{year} 年的{what}“{text}”不在 {year} 年内（只允许 {year} 年及 {year - 1} 年 12 月的日期）",
-                     f"{year}: {what} {text} outside the year")
+        problems.add(
+            f"{year} 年的{what}“{text}”不在 {year} 年内（只允许 {year} 年及 {year - 1} 年 12 月的日期）",
+            f"{year}: {what} {text} outside the year",
+        )
         return None
     return day
 
@@ -262,8 +274,10 @@ def _parse_days(value: Any, year: int, what: str, problems: _Problems) -> list[d
     """Dates from a date, a range ``A..B`` or a list of them."""
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-        problems.add(f"{year} 年的{what}应为日期字符串或其列表（如 \"2027-01-01\"、\"2027-02-05..2027-02-12\"）",
-                     f"{year}: {what} must be a date string or a list of them")
+        problems.add(
+            f'{year} 年的{what}应为日期字符串或其列表（如 "2027-01-01"、"2027-02-05..2027-02-12"）',
+            f"{year}: {what} must be a date string or a list of them",
+        )
         return []
     out: list[date] = []
     for item in items:
@@ -275,11 +289,15 @@ def _parse_days(value: Any, year: int, what: str, problems: _Problems) -> list[d
             if a is None or b is None:
                 continue
             if b < a:
-                problems.add(f"{year} 年的{what}区间“{text}”结束早于开始", f"{year}: range {text} ends before it starts")
+                problems.add(
+                    f"{year} 年的{what}区间“{text}”结束早于开始", f"{year}: range {text} ends before it starts"
+                )
                 continue
             if (b - a).days >= MAX_RANGE_DAYS:
-                problems.add(f"{year} 年的{what}区间“{text}”超过 {MAX_RANGE_DAYS} 天，请检查",
-                             f"{year}: range {text} longer than {MAX_RANGE_DAYS} days")
+                problems.add(
+                    f"{year} 年的{what}区间“{text}”超过 {MAX_RANGE_DAYS} 天，请检查",
+                    f"{year}: range {text} longer than {MAX_RANGE_DAYS} days",
+                )
                 continue
             out.extend(a + timedelta(days=i) for i in range((b - a).days + 1))
         else:
@@ -291,16 +309,20 @@ def _parse_days(value: Any, year: int, what: str, problems: _Problems) -> list[d
 
 def _parse_year(key: str, entry: Any, problems: _Problems) -> YearSchedule | None:
     if not re.fullmatch(r"\d{4}", str(key)):
-        problems.add(f"年份“{key}”无效（应为四位数字，如 \"2027\"）", f"bad year key {key!r}")
+        problems.add(f'年份“{key}”无效（应为四位数字，如 "2027"）', f"bad year key {key!r}")
         return None
     year = int(key)
     if not isinstance(entry, dict):
-        problems.add(f"{year} 年的安排应为一个对象（含 source、holidays、workdays）", f"{year}: entry must be an object")
+        problems.add(
+            f"{year} 年的安排应为一个对象（含 source、holidays、workdays）", f"{year}: entry must be an object"
+        )
         return None
     unknown = sorted(set(entry) - _YEAR_KEYS)
     if unknown:
-        problems.add(f"{year} 年有未知字段：{'、'.join(unknown)}（可用字段：source、holidays、workdays）",
-                     f"{year}: unknown keys {unknown}")
+        problems.add(
+            f"{year} 年有未知字段：{'、'.join(unknown)}（可用字段：source、holidays、workdays）",
+            f"{year}: unknown keys {unknown}",
+        )
     source = entry.get("source")
     title, published, document = "", None, ""
     if not isinstance(source, dict):
@@ -308,8 +330,10 @@ def _parse_year(key: str, entry: Any, problems: _Problems) -> YearSchedule | Non
     else:
         unknown = sorted(set(source) - _SOURCE_KEYS)
         if unknown:
-            problems.add(f"{year} 年的来源有未知字段：{'、'.join(unknown)}（可用字段：title、published、document、url）",
-                         f"{year}: unknown source keys {unknown}")
+            problems.add(
+                f"{year} 年的来源有未知字段：{'、'.join(unknown)}（可用字段：title、published、document、url）",
+                f"{year}: unknown source keys {unknown}",
+            )
         raw_title = source.get("title")
         title = raw_title.strip() if isinstance(raw_title, str) else ""
         if not title:
@@ -338,14 +362,17 @@ def _parse_year(key: str, entry: Any, problems: _Problems) -> YearSchedule | Non
     worked = _parse_days(entry.get("workdays", []), year, "调休上班日", problems)
     for day in worked:
         if day.weekday() < 5:
-            problems.add(f"{year} 年的调休上班日 {day.isoformat()} 是星期{WEEKDAYS[day.weekday()]}，不是周末，无需列出",
-                         f"{year}: workday {day} is not a weekend day")
+            problems.add(
+                f"{year} 年的调休上班日 {day.isoformat()} 是星期{WEEKDAYS[day.weekday()]}，不是周末，无需列出",
+                f"{year}: workday {day} is not a weekend day",
+            )
     both = sorted(set(names) & set(worked))
     if both:
         days = "、".join(d.isoformat() for d in both)
         problems.add(f"{year} 年的以下日期既是假日又是调休上班日：{days}", f"{year}: both holiday and workday: {days}")
-    return YearSchedule(year, "local", frozenset(names), frozenset(worked), names, title=title,
-                        published=published, document=document)
+    return YearSchedule(
+        year, "local", frozenset(names), frozenset(worked), names, title=title, published=published, document=document
+    )
 
 
 def _loads(data: str | bytes | Mapping[str, Any], where: str) -> Mapping[str, Any]:
@@ -357,8 +384,9 @@ def _loads(data: str | bytes | Mapping[str, Any], where: str) -> Mapping[str, An
     except UnicodeDecodeError:
         raise ValidationError(f"{where}不是 UTF-8 编码的文本", f"{where}: not UTF-8") from None
     except json.JSONDecodeError as exc:
-        raise ValidationError(f"{where}不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列：{exc.msg}）",
-                              f"{where}: invalid JSON: {exc}") from None
+        raise ValidationError(
+            f"{where}不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列：{exc.msg}）", f"{where}: invalid JSON: {exc}"
+        ) from None
     if not isinstance(loaded, dict):
         raise ValidationError(f"{where}应为一个 JSON 对象（含 years）", f"{where}: top level must be an object")
     return loaded
@@ -444,9 +472,17 @@ class LocalCalendar:
             worked = frozenset(d for d in nxt.workdays if d.year == year)
             if off or worked:
                 names = {**base.names, **{d: nxt.names.get(d, "") for d in off | worked}}
-                base = YearSchedule(year, base.source, (base.holidays - worked) | off,
-                                    (base.workdays - off) | worked, names, base.title, base.published,
-                                    base.document, off | worked)
+                base = YearSchedule(
+                    year,
+                    base.source,
+                    (base.holidays - worked) | off,
+                    (base.workdays - off) | worked,
+                    names,
+                    base.title,
+                    base.published,
+                    base.document,
+                    off | worked,
+                )
         self._effective[year] = base
         return base
 
@@ -542,8 +578,9 @@ def add_local_years(source: Path | str, path: Path | str | None = None, *, repla
     clash = sorted(y for y in added if y in existing.years)
     if clash and not replace:
         years = "、".join(f"{y} 年（{existing.years[y].title}）" for y in clash)
-        raise ValidationError(f"日历文件 {target} 中已有 {years}的安排；如需替换请加 --replace",
-                              f"years {clash} already in {target}")
+        raise ValidationError(
+            f"日历文件 {target} 中已有 {years}的安排；如需替换请加 --replace", f"years {clash} already in {target}"
+        )
     entries = _loads(raw, where)["years"]
     for key, entry in entries.items():
         doc["years"][str(int(key))] = entry

@@ -44,6 +44,7 @@ MAX_TEXT = 2000
 class IllegalTransition(ValidationError):
     """An action is not allowed in the incident's current state (or lacks a required note)."""
 
+
 S = IncidentStatus
 
 OPEN_STATES = frozenset(s for s in IncidentStatus if s.is_open)
@@ -77,6 +78,7 @@ class Action:
     scope: str
     note_required: str = ""
 
+
 ACTIONS: dict[str, Action] = {
     a.code: a
     for a in (
@@ -99,11 +101,23 @@ ACTION_LABELS: dict[str, str] = {"report": "上报", **{a.code: a.label for a in
 """Chinese names of every ``IncidentEvent.action`` written here."""
 
 ACTION_ALIASES: dict[str, str] = {
-    "approve": "archive", "通过": "archive", "审核通过": "archive", "归档": "archive",
-    "退回": "return", "重办": "return", "退回重办": "return",
-    "催办": "urge", "督办": "urge",
-    "转执法": "transfer", "移送司法": "transfer", "移送执法": "transfer", "移送": "transfer",
-    "上报上级": "escalate", "开始处置": "start", "处置": "start", "提交审核": "submit_review",
+    "approve": "archive",
+    "通过": "archive",
+    "审核通过": "archive",
+    "归档": "archive",
+    "退回": "return",
+    "重办": "return",
+    "退回重办": "return",
+    "催办": "urge",
+    "督办": "urge",
+    "转执法": "transfer",
+    "移送司法": "transfer",
+    "移送执法": "transfer",
+    "移送": "transfer",
+    "上报上级": "escalate",
+    "开始处置": "start",
+    "处置": "start",
+    "提交审核": "submit_review",
 }
 
 
@@ -119,8 +133,18 @@ def transitions_table() -> list[dict[str, str]]:
     for st in IncidentStatus:
         for a in allowed_actions(st):
             to = a.target or st
-            rows.append({"from": st.value, "from_label": st.label, "action": a.code, "action_label": a.label,
-                         "to": to.value, "to_label": to.label, "scope": a.scope, "note_required": a.note_required})
+            rows.append(
+                {
+                    "from": st.value,
+                    "from_label": st.label,
+                    "action": a.code,
+                    "action_label": a.label,
+                    "to": to.value,
+                    "to_label": to.label,
+                    "scope": a.scope,
+                    "note_required": a.note_required,
+                }
+            )
     return rows
 
 

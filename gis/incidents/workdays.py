@@ -51,8 +51,13 @@ class DayInfo:
     basis: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"date": self.date.isoformat(), "working_day": self.working_day, "source": self.source,
-                "name": self.name, "basis": self.basis}
+        return {
+            "date": self.date.isoformat(),
+            "working_day": self.working_day,
+            "source": self.source,
+            "name": self.name,
+            "basis": self.basis,
+        }
 
     def text(self) -> str:
         """One Chinese line (``2025-10-01 星期三：休息日（国庆节）；依据：官方安排（…）``)."""
@@ -229,8 +234,9 @@ class ChinaCalendar(WorkCalendar):
         return self.local().schedule(year)
 
     def with_dates(self, *, holidays: Iterable[date] = (), workdays: Iterable[date] = ()) -> ChinaCalendar:
-        return ChinaCalendar(self.holidays | frozenset(holidays), self.workdays | frozenset(workdays), self.tz,
-                             self.calendar_file)
+        return ChinaCalendar(
+            self.holidays | frozenset(holidays), self.workdays | frozenset(workdays), self.tz, self.calendar_file
+        )
 
     def _working(self) -> Callable[[date], bool]:
         local = self.local()
@@ -266,8 +272,12 @@ class ChinaCalendar(WorkCalendar):
 
     def estimated_between(self, start: datetime, end: datetime) -> bool:
         local = self.local()
-        return any(day not in self.holidays and day not in self.workdays
-                   and local.schedule(day.year).source_of(day) == "estimated" for day in self._dates(start, end))
+        return any(
+            day not in self.holidays
+            and day not in self.workdays
+            and local.schedule(day.year).source_of(day) == "estimated"
+            for day in self._dates(start, end)
+        )
 
     def revisable_between(self, start: datetime, end: datetime) -> bool:
         local = self.local()

@@ -39,6 +39,7 @@ from gis.store.scope import grid_line, home_grid, scope_of
 
 __all__ = ["REVIEW_ACTIONS", "can_move", "get_incident", "move", "resolved_by", "visible_incident"]
 
+
 def _text(value: Any, what: str, *, required: bool = False, max_len: int = MAX_TEXT) -> str:
     return checked_text(value, what, required=required, max_len=max_len)
 
@@ -86,8 +87,12 @@ def can_move(session: Session, actor: Actor | None, incident: Incident, action: 
     a = action if isinstance(action, Action) else ACTIONS.get(ACTION_ALIASES.get(action, action))
     if a is None or actor is None or not actor.can("incident.handle"):
         return False
-    return (IncidentStatus(incident.status) in a.sources and _in_scope(session, actor, a, incident.grid_id)
-            and not _own_resolution(actor, a, incident))
+    return (
+        IncidentStatus(incident.status) in a.sources
+        and _in_scope(session, actor, a, incident.grid_id)
+        and not _own_resolution(actor, a, incident)
+    )
+
 
 REVIEW_ACTIONS = frozenset({"archive", "return"})
 """审核: approving or returning what someone resolved (办结). Never by the one who resolved it."""
@@ -183,7 +188,9 @@ def move(
     incident = get_incident(session, incident_id)
     if expected_version is not None and incident.version != expected_version:
         raise ConflictError(
-            f"事件 {incident.code} 已被他人修改（版本 {incident.version}，您看到的是版本 {expected_version}），请刷新后重试",
+            f"事件 {incident.code} 已被他人修改（版本 {incident.version}，您看到的是版本 {expected_version}），请刷新"
+            "后重试"
+            "",
             f"incident {incident.id} is at version {incident.version}, expected {expected_version}",
         )
     st = IncidentStatus(incident.status)
@@ -204,8 +211,10 @@ def move(
             grid = _live_grid(session, to_grid_id)
             home = home_grid(session, actor) if actor.role is not UserRole.ADMIN else None
             if home is not None and home not in grid_line(session, grid.id):
-                raise PermissionDenied(f"只能交办给本网格或下级网格，“{grid.name}”不在您的网格范围内",
-                                       f"grid {grid.id} outside {actor.username}'s grids")
+                raise PermissionDenied(
+                    f"只能交办给本网格或下级网格，“{grid.name}”不在您的网格范围内",
+                    f"grid {grid.id} outside {actor.username}'s grids",
+                )
             incident.grid_id = grid.id
             extra.append(f"交办网格：{grid.name}")
         if to_person_id is not None:
@@ -217,11 +226,14 @@ def move(
         line = grid_line(session, incident.grid_id)
         if to_grid_id is None:
             if len(line) < 2:
-                raise IllegalTransition("事件所在网格已是最高一级（或未指定网格），无法上报上级",
-                                        "no upper grid to escalate to")
+                raise IllegalTransition(
+                    "事件所在网格已是最高一级（或未指定网格），无法上报上级", "no upper grid to escalate to"
+                )
             to_grid_id = line[1]
         elif to_grid_id not in line[1:]:
-            raise ValidationError("上报上级只能报给事件所在网格的上级网格", f"grid {to_grid_id} is not above the case's grid")
+            raise ValidationError(
+                "上报上级只能报给事件所在网格的上级网格", f"grid {to_grid_id} is not above the case's grid"
+            )
         grid = _live_grid(session, to_grid_id)
         incident.grid_id = grid.id
         extra.append(f"上报至：{grid.name}")
@@ -234,8 +246,15 @@ def move(
     incident.status = target.value
     names = [p.name for p in checked]
     full = "；".join([*extra, *([text] if text else []), *(["附件：" + "、".join(names)] if names else [])])
-    event = IncidentEvent(incident=incident, action=act.code, from_status=st.value, to_status=target.value,
-                          at=when, by=actor.username, note=full)
+    event = IncidentEvent(
+        incident=incident,
+        action=act.code,
+        from_status=st.value,
+        to_status=target.value,
+        at=when,
+        by=actor.username,
+        note=full,
+    )
     session.add(event)
     code = incident.code
     try:

@@ -79,8 +79,19 @@ __all__ = [
     "read_layer",
 ]
 
-_KML_BOOKKEEPING = ("id", "timestamp", "begin", "end", "altitudeMode", "tessellate", "extrude",
-                    "visibility", "drawOrder", "icon", "snippet")
+_KML_BOOKKEEPING = (
+    "id",
+    "timestamp",
+    "begin",
+    "end",
+    "altitudeMode",
+    "tessellate",
+    "extrude",
+    "visibility",
+    "drawOrder",
+    "icon",
+    "snippet",
+)
 
 _LON_NAMES = ("lon", "lng", "longitude", "x", "经度")
 _LAT_NAMES = ("lat", "latitude", "y", "纬度")
@@ -157,8 +168,9 @@ class _Frame:
     warnings: list[str] = field(default_factory=list)
 
 
-def read_csv_rows(path: Path, *, usecols: Any = None, dtype: Any = None,
-                  keep_default_na: bool = True) -> tuple[pd.DataFrame, list[str]]:
+def read_csv_rows(
+    path: Path, *, usecols: Any = None, dtype: Any = None, keep_default_na: bool = True
+) -> tuple[pd.DataFrame, list[str]]:
     """All rows of a CSV, read in chunks of 100,000 and counted against the point limit.
 
     UTF-8 (with or without BOM) first, else GB18030 (a superset of GBK) with a Chinese warning.
@@ -177,21 +189,30 @@ def read_csv_rows(path: Path, *, usecols: Any = None, dtype: Any = None,
         counter = limits.PointCounter(path.name)
         chunks: list[pd.DataFrame] = []
         try:
-            with pd.read_csv(path, encoding=encoding, skipinitialspace=True, chunksize=_CSV_CHUNK_ROWS,
-                             usecols=usecols, dtype=dtype, keep_default_na=keep_default_na) as reader:
+            with pd.read_csv(
+                path,
+                encoding=encoding,
+                skipinitialspace=True,
+                chunksize=_CSV_CHUNK_ROWS,
+                usecols=usecols,
+                dtype=dtype,
+                keep_default_na=keep_default_na,
+            ) as reader:
                 for chunk in reader:
                     counter.add(len(chunk))
                     chunks.append(chunk)
         except UnicodeDecodeError as exc:
             if encoding == "utf-8-sig":
                 continue
-            raise FileFormatError(f"CSV 文件“{path.name}”的编码无法识别（请用 UTF-8 或 GBK）",
-                                  f"undecodable CSV {path}: {exc}") from exc
+            raise FileFormatError(
+                f"CSV 文件“{path.name}”的编码无法识别（请用 UTF-8 或 GBK）", f"undecodable CSV {path}: {exc}"
+            ) from exc
         except (pd.errors.EmptyDataError, pd.errors.ParserError, ValueError) as exc:
             if isinstance(exc, FileFormatError):
                 raise
-            raise FileFormatError(f"无法读取 CSV 文件“{path.name}”：内容为空或格式错误",
-                                  f"bad CSV {path}: {exc}") from exc
+            raise FileFormatError(
+                f"无法读取 CSV 文件“{path.name}”：内容为空或格式错误", f"bad CSV {path}: {exc}"
+            ) from exc
         if encoding != "utf-8-sig":
             warns.append("CSV 文件不是 UTF-8 编码，已按 GBK（GB18030）编码读取")
         if not chunks:
@@ -202,8 +223,11 @@ def read_csv_rows(path: Path, *, usecols: Any = None, dtype: Any = None,
 
 
 def _csv_coordinate_text(value: Any) -> str:
-    return "空" if value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() == "" \
+    return (
+        "空"
+        if value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() == ""
         else f"“{value}”"
+    )
 
 
 def _read_csv(path: Path) -> _Frame:
@@ -254,8 +278,11 @@ def _tidy_driver_columns(gdf: gpd.GeoDataFrame, kind: str) -> gpd.GeoDataFrame:
 def _read_frame(ref: LayerRef) -> _Frame:
     if ref.kind == "csv":
         return _read_csv(Path(ref.dataset))
-    with ogr_dataset(ref) as (dataset, encoding, warns), gdal_errors(Path(ref.archive or ref.dataset)), \
-            warnings.catch_warnings():
+    with (
+        ogr_dataset(ref) as (dataset, encoding, warns),
+        gdal_errors(Path(ref.archive or ref.dataset)),
+        warnings.catch_warnings(),
+    ):
         # shapely warns on NaN coordinates in the WKB; read_layer refuses them with a message
         warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
         if ref.kind == "gpx" and ref.ogr_layer in ("tracks", "routes"):
@@ -274,13 +301,12 @@ def _layer_meta(ref: LayerRef) -> _LayerMeta:
         bounds = as_bounds(points.total_bounds) if len(points) else None
         return _LayerMeta(len(gdf), None, bounds, "Point")
     with ogr_dataset(ref) as (dataset, encoding, _warns), gdal_errors(Path(ref.archive or ref.dataset)):
-        info = pyogrio.read_info(dataset, layer=ref.ogr_layer, encoding=encoding, force_feature_count=True,
-                                 force_total_bounds=True)
+        info = pyogrio.read_info(
+            dataset, layer=ref.ogr_layer, encoding=encoding, force_feature_count=True, force_total_bounds=True
+        )
         geometry_type = strip_dimension(info["geometry_type"])
         if info["features"] > 0 and geometry_type in (None, "Unknown"):
-            geoms = pyogrio.read_dataframe(
-                dataset, layer=ref.ogr_layer, columns=[], force_2d=True, on_invalid="ignore"
-            )
+            geoms = pyogrio.read_dataframe(dataset, layer=ref.ogr_layer, columns=[], force_2d=True, on_invalid="ignore")
             geometry_type = geometry_type_of(geoms.geometry)
     total = info["total_bounds"]
     bounds = as_bounds(total) if total is not None else None
@@ -342,7 +368,9 @@ def inspect(path: PathLike, *, crs: CrsLike | None = None) -> list[LayerInfo]:
     return infos
 
 
-def _select_layer(layers: list[tuple[LayerRef, _LayerMeta]], layer: str | None, path: Path) -> tuple[LayerRef, _LayerMeta, list[str]]:
+def _select_layer(
+    layers: list[tuple[LayerRef, _LayerMeta]], layer: str | None, path: Path
+) -> tuple[LayerRef, _LayerMeta, list[str]]:
     names = [ref.name for ref, _ in layers]
     if layer is None:
         ref, meta = layers[0]
@@ -482,8 +510,9 @@ def read_gpx_tracks(path: PathLike, *, source_offset: str | None = None) -> list
     if source_offset is not None:
         points = gpd.GeoDataFrame(geometry=shapely.points(xy), crs=STORE_CRS)
         xy = shapely.get_coordinates(np.asarray(convert_gdf(points, source=source_offset).geometry.array))
-    stamps = pd.to_datetime(pd.Series([x for t in parsed for x in t[3]], dtype=object), utc=True,
-                            format="ISO8601", errors="coerce").dt.floor("us")  # Python datetimes hold µs
+    stamps = pd.to_datetime(
+        pd.Series([x for t in parsed for x in t[3]], dtype=object), utc=True, format="ISO8601", errors="coerce"
+    ).dt.floor("us")  # Python datetimes hold µs
     result = []
     start = 0
     for (name, _, _, _), n in zip(parsed, sizes, strict=True):

@@ -121,6 +121,4 @@ def gpx_lines(path: Path, layer: str) -> gpd.GeoDataFrame:
         None if not parts.get(f) else (shapely.MultiLineString(parts[f]) if seg else parts[f][0])
         for f in attributes.index
     ]
-    return gpd.GeoDataFrame(
-        attributes.reset_index(drop=True), geometry=geometry, crs=STORE_CRS
-    )
+    return gpd.GeoDataFrame(attributes.reset_index(drop=True), geometry=geometry, crs=STORE_CRS)

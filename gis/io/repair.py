@@ -17,9 +17,13 @@ from gis.geometry.shapes import repair
 from gis.io.labels import MAX_LISTED, feature_label, listed
 
 FAMILY = {
-    "Point": "point", "MultiPoint": "point",
-    "LineString": "line", "MultiLineString": "line", "LinearRing": "line",
-    "Polygon": "polygon", "MultiPolygon": "polygon",
+    "Point": "point",
+    "MultiPoint": "point",
+    "LineString": "line",
+    "MultiLineString": "line",
+    "LinearRing": "line",
+    "Polygon": "polygon",
+    "MultiPolygon": "polygon",
 }
 """Geometry type → its family (point, line, polygon)."""
 
@@ -77,7 +81,8 @@ def require_finite(gdf: gpd.GeoDataFrame, name: str) -> None:
     x, y = coords[bad][0]
     more = f"；共 {features} 个要素含无效坐标" if features > 1 else ""
     raise GeometryError(
-        f"{feature_label(gdf, first)}的第 {vertex} 个顶点坐标无效（{x}, {y}），不能导入{more}。请修正文件“{name}”后重试",
+        f"{feature_label(gdf, first)}的第 {vertex} 个顶点坐标无效（{x}, {y}），不能导入{more}。请修正文件“{name}”后重试"
+        "",
         f"non-finite coordinate in vertex {vertex} of feature {first + 1} of {name} ({features} feature(s))",
     )
 

@@ -64,7 +64,7 @@ def _is_utf8(chunk: bytes) -> bool:
 
 
 def _dbf_encoding(dbf: bytes) -> str | None:
-    """"UTF-8" or "GBK" from a .dbf's field names and text values; ``None`` when all ASCII."""
+    """ "UTF-8" or "GBK" from a .dbf's field names and text values; ``None`` when all ASCII."""
     fields = _dbf_fields(dbf)
     if not fields:
         return None

@@ -147,8 +147,10 @@ def _zip_layers(p: Path, tmp: Path) -> list[LayerRef]:
     """
     with limits.open_archive(p) as (zf, infos):
         members = [
-            i for i in infos
-            if not i.is_dir() and not i.filename.startswith("__MACOSX/")
+            i
+            for i in infos
+            if not i.is_dir()
+            and not i.filename.startswith("__MACOSX/")
             and not PurePosixPath(i.filename).name.startswith("._")
         ]
         names = [i.filename for i in members]
@@ -164,7 +166,7 @@ def _zip_layers(p: Path, tmp: Path) -> list[LayerRef]:
             base = member[: -len(".shp")]
             parts: dict[str, zipfile.ZipInfo] = {}
             for info in members:
-                ext = info.filename[len(base):].lower()
+                ext = info.filename[len(base) :].lower()
                 if info.filename[: len(base)] == base and ext in SHAPEFILE_PARTS:
                     parts.setdefault(ext, info)
             _require_shapefile_parts(member, set(parts))

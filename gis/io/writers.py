@@ -77,7 +77,11 @@ def _int64_to_int32(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     info = np.iinfo(np.int32)
     for col in gdf.columns:
         s = gdf[col]
-        if col != gdf.geometry.name and s.dtype == np.int64 and (s.empty or (s.min() >= info.min and s.max() <= info.max)):
+        if (
+            col != gdf.geometry.name
+            and s.dtype == np.int64
+            and (s.empty or (s.min() >= info.min and s.max() <= info.max))
+        ):
             gdf[col] = s.astype(np.int32)
     return gdf
 
@@ -158,7 +162,12 @@ def write_layer(gdf: gpd.GeoDataFrame, path: PathLike, *, fmt: str, layer: str |
             pyogrio.write_dataframe(out, target, driver=driver, layer=layer_name, layer_options={"RFC7946": "YES"})
         else:
             pyogrio.write_dataframe(out, target, driver=driver, layer=layer_name)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError,
-            pyogrio.errors.FeatureError, pyogrio.errors.GeometryError) as exc:
+    except (
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.DataLayerError,
+        pyogrio.errors.FieldError,
+        pyogrio.errors.FeatureError,
+        pyogrio.errors.GeometryError,
+    ) as exc:
         raise FileFormatError(f"导出文件“{target.name}”失败：{exc}", f"GDAL could not write {target}: {exc}") from exc
     return target

@@ -127,8 +127,12 @@ class PatrolResult:
             "river_length_m": round(self.river_length_m, 1),
             "river_duration_s": round(self.river_duration_s, 1),
             "matched": [
-                {"reach_id": _jsonable(rid), "from_m": round(float(a), 1), "to_m": round(float(b), 1),
-                 "length_m": round(float(length), 1)}
+                {
+                    "reach_id": _jsonable(rid),
+                    "from_m": round(float(a), 1),
+                    "to_m": round(float(b), 1),
+                    "length_m": round(float(length), 1),
+                }
                 for rid, a, b, length in zip(m["reach_id"], m["from_m"], m["to_m"], m["length_m"])
             ],
             "reaches": [_jsonable(r) for r in self.reaches],
@@ -140,12 +144,20 @@ class PatrolResult:
     def text(self) -> str:
         """Chinese summary (times in Asia/Shanghai)."""
         lines = [
-            (f"轨迹“{self.track.name or self.track.source_name}”：{local_text(self.start)} 至 {local_text(self.end)}（北京时间），"
-            f"历时 {self.duration_s / 60:.1f} 分钟，长 {self.length_m / 1000:.2f} 公里，均速 {self.avg_speed_kmh:.1f} km/h"),
+            (
+                f"轨迹“{self.track.name or self.track.source_name}”：{local_text(self.start)} 至 "
+                f"{local_text(self.end)}（"
+                "北京时间），"
+                f"历时 {self.duration_s / 60:.1f} 分钟，长 {self.length_m / 1000:.2f} 公里，均速 "
+                f"{self.avg_speed_kmh:.1f} km/h"
+                ""
+            ),
             self.clean.text(),
-            f"沿河巡查 {self.river_length_m / 1000:.2f} 公里：" + (
+            f"沿河巡查 {self.river_length_m / 1000:.2f} 公里："
+            + (
                 "；".join(f"河段 {r.reach_id} {r.from_m:.0f}–{r.to_m:.0f} 米" for r in self.matched.itertuples())
-                or "无"),
+                or "无"
+            ),
         ]
         lines += [f"⚠ {f['label']}：{f.get('message', '')}" for f in self.flags]
         return "\n".join(lines)
@@ -163,6 +175,7 @@ def make_flag(code: str, message: str, **details: Any) -> dict[str, Any]:
     """A flag: ``code`` (see :data:`FLAG_LABELS`), its Chinese ``label``, ``message`` and details."""
     return {"code": code, "label": FLAG_LABELS[code], "message": message, **details}
 
+
 # ---------------------------------------------------------------------------------------------
 # Flags of one track
 # ---------------------------------------------------------------------------------------------
@@ -174,8 +187,9 @@ def _rolling_median3(v: np.ndarray) -> np.ndarray:
     return pd.Series(v).rolling(3, center=True, min_periods=1).median().to_numpy()
 
 
-def single_track_flags(x: np.ndarray, y: np.ndarray, secs: np.ndarray, dist: np.ndarray, corridor_m: float,
-                       rules: FlagRules) -> list[dict[str, Any]]:
+def single_track_flags(
+    x: np.ndarray, y: np.ndarray, secs: np.ndarray, dist: np.ndarray, corridor_m: float, rules: FlagRules
+) -> list[dict[str, Any]]:
     """The flags one track raises on its own: ``fast_speed``, ``far_from_river``, ``too_regular``.
 
     ``x``/``y`` are the points in a metric CRS (metres), ``secs`` their times in seconds from
@@ -208,28 +222,48 @@ def single_track_flags(x: np.ndarray, y: np.ndarray, secs: np.ndarray, dist: np.
         if durations[longest] >= rules.fast_min_s:
             s, e = starts[longest], ends[longest]
             med = float(np.median(speed[s:e]))
-            flags.append(make_flag("fast_speed", f"连续 {durations[longest] / 60:.1f} 分钟速度中位数 {med:.1f} km/h"
-                                             f"（超过 {rules.fast_speed_kmh:g} km/h）",
-                               median_speed_kmh=round(med, 1), duration_s=round(float(durations[longest]), 1)))
+            flags.append(
+                make_flag(
+                    "fast_speed",
+                    f"连续 {durations[longest] / 60:.1f} 分钟速度中位数 {med:.1f} km/h"
+                    f"（超过 {rules.fast_speed_kmh:g} km/h）",
+                    median_speed_kmh=round(med, 1),
+                    duration_s=round(float(durations[longest]), 1),
+                )
+            )
         elif total >= rules.fast_min_s:
             # A drive broken by stops (traffic lights, a look at the river) is sustained too.
             med = float(np.median(window_kmh[window_kmh > rules.fast_speed_kmh]))
-            flags.append(make_flag("fast_speed", f"累计 {total / 60:.1f} 分钟以 {med:.1f} km/h 行进（按 "
-                                             f"{rules.fast_window_s:g} 秒平均，超过 {rules.fast_speed_kmh:g} km/h）",
-                               median_speed_kmh=round(med, 1), duration_s=round(total, 1)))
+            flags.append(
+                make_flag(
+                    "fast_speed",
+                    f"累计 {total / 60:.1f} 分钟以 {med:.1f} km/h 行进（按 "
+                    f"{rules.fast_window_s:g} 秒平均，超过 {rules.fast_speed_kmh:g} km/h）",
+                    median_speed_kmh=round(med, 1),
+                    duration_s=round(total, 1),
+                )
+            )
     far = float(np.mean(dist > corridor_m))
     if far > rules.far_share:
-        flags.append(make_flag("far_from_river", f"{far:.0%} 的轨迹点距河道超过 {corridor_m:g} 米",
-                           far_share=round(far, 3)))
+        flags.append(
+            make_flag("far_from_river", f"{far:.0%} 的轨迹点距河道超过 {corridor_m:g} 米", far_share=round(far, 3))
+        )
     moving = step > 0
     if n >= rules.regular_min_points and moving.sum() >= rules.regular_min_points - 1:
         s_m, d_m = step[moving], dt[moving]
         cv_s = float(np.std(s_m) / np.mean(s_m)) if np.mean(s_m) > 0 else 1.0
         cv_t = float(np.std(d_m) / np.mean(d_m)) if np.mean(d_m) > 0 else 1.0
         if cv_s < rules.regular_cv and cv_t < rules.regular_cv:
-            flags.append(make_flag("too_regular", f"步长变异系数 {cv_s:.3f}、时间间隔变异系数 {cv_t:.3f}，"
-                                              "真实 GPS 不会如此均匀", step_cv=round(cv_s, 4), interval_cv=round(cv_t, 4)))
+            flags.append(
+                make_flag(
+                    "too_regular",
+                    f"步长变异系数 {cv_s:.3f}、时间间隔变异系数 {cv_t:.3f}，真实 GPS 不会如此均匀",
+                    step_cv=round(cv_s, 4),
+                    interval_cv=round(cv_t, 4),
+                )
+            )
     return flags
+
 
 # ---------------------------------------------------------------------------------------------
 # Flags across tracks
@@ -267,18 +301,29 @@ def cross_flags(results: Sequence[PatrolResult], *, rules: FlagRules | None = No
         share_ba = _share_within(rb.x, rb.y, lines[a], rules.copy_tolerance_m)
         if min(share_ab, share_ba) >= rules.copy_share:
             for r, other, who in ((ra, rb, pb), (rb, ra, pa)):
-                r.flags.append(make_flag("copied_track", f"与 {who or '他人'} 的轨迹“{other.track.name or other.track.source_name}”"
-                                                     f"形状相同（{rules.copy_tolerance_m:g} 米内）",
-                                     other_track=other.track.track_id or (other.track.name or other.track.source_name),
-                                     other_person=who))
+                r.flags.append(
+                    make_flag(
+                        "copied_track",
+                        f"与 {who or '他人'} 的轨迹“{other.track.name or other.track.source_name}”"
+                        f"形状相同（{rules.copy_tolerance_m:g} 米内）",
+                        other_track=other.track.track_id or (other.track.name or other.track.source_name),
+                        other_person=who,
+                    )
+                )
             continue
         concurrent = _concurrent(ra, rb, rules)
         if concurrent is not None:
             for r, other, who in ((ra, rb, pb), (rb, ra, pa)):
-                r.flags.append(make_flag("concurrent_track", f"与 {who or '他人'} 的轨迹同一时间位于同一位置"
-                                                         f"（{concurrent / 60:.0f} 分钟，{rules.concurrent_tolerance_m:g} 米内）",
-                                     other_track=other.track.track_id or (name_b if r is ra else name_a),
-                                     other_person=who, overlap_s=round(concurrent, 1)))
+                r.flags.append(
+                    make_flag(
+                        "concurrent_track",
+                        f"与 {who or '他人'} 的轨迹同一时间位于同一位置"
+                        f"（{concurrent / 60:.0f} 分钟，{rules.concurrent_tolerance_m:g} 米内）",
+                        other_track=other.track.track_id or (name_b if r is ra else name_a),
+                        other_person=who,
+                        overlap_s=round(concurrent, 1),
+                    )
+                )
 
 
 def _concurrent(ra: PatrolResult, rb: PatrolResult, rules: FlagRules) -> float | None:

@@ -99,6 +99,7 @@ def merge_intervals(reach_ids: np.ndarray, a: np.ndarray, b: np.ndarray) -> pd.D
     out["length_m"] = out["to_m"] - out["from_m"]
     return out[out["length_m"] > 0].reset_index(drop=True)
 
+
 # ---------------------------------------------------------------------------------------------
 # The reach index
 # ---------------------------------------------------------------------------------------------
@@ -127,27 +128,33 @@ def _reach_index(reaches: gpd.GeoDataFrame, crs: pyproj.CRS | None = None) -> _R
     crs = crs or metric_crs_for(reaches)
     proj = reaches.to_crs(crs)
     geoms = np.asarray(proj.geometry.array)
-    return _ReachIndex(ids=np.asarray(reaches.index, dtype=object), geoms_m=geoms, tree=shapely.STRtree(geoms),
-                       crs=crs, to_m=pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True))
+    return _ReachIndex(
+        ids=np.asarray(reaches.index, dtype=object),
+        geoms_m=geoms,
+        tree=shapely.STRtree(geoms),
+        crs=crs,
+        to_m=pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True),
+    )
 
 
-def _nearest(index: _ReachIndex, x: np.ndarray, y: np.ndarray, max_distance: float | None = None
-             ) -> tuple[np.ndarray, np.ndarray]:
+def _nearest(
+    index: _ReachIndex, x: np.ndarray, y: np.ndarray, max_distance: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Per point: position of the nearest reach (-1 when none within ``max_distance``) and its distance."""
     pts = shapely.points(x, y)
     which = np.full(len(pts), -1, dtype=np.int64)
     dist = np.full(len(pts), np.inf)
     if len(pts) == 0 or len(index.geoms_m) == 0:
         return which, dist
-    (src, tgt), d = index.tree.query_nearest(pts, max_distance=max_distance, return_distance=True,
-                                             all_matches=False)
+    (src, tgt), d = index.tree.query_nearest(pts, max_distance=max_distance, return_distance=True, all_matches=False)
     which[src] = tgt
     dist[src] = d
     return which, dist
 
 
-def _match_xy(index: _ReachIndex, x: np.ndarray, y: np.ndarray, corridor_m: float, *,
-              breaks: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _match_xy(
+    index: _ReachIndex, x: np.ndarray, y: np.ndarray, corridor_m: float, *, breaks: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per point (metric x, y): the position of the nearest reach within ``corridor_m`` (-1 when
     none), the distance to it (``inf`` beyond the corridor) and the point's projection on it in
     metres from the reach's start (NaN when none).
@@ -203,8 +210,9 @@ def _match_xy(index: _ReachIndex, x: np.ndarray, y: np.ndarray, corridor_m: floa
     return which, dist, m
 
 
-def detect_offset(track: Track, reaches: gpd.GeoDataFrame, *, corridor_m: float = 50.0,
-                  _index: _ReachIndex | None = None) -> dict[str, Any] | None:
+def detect_offset(
+    track: Track, reaches: gpd.GeoDataFrame, *, corridor_m: float = 50.0, _index: _ReachIndex | None = None
+) -> dict[str, Any] | None:
     """Guess whether ``track`` carries a GCJ-02 or BD-09 offset.
 
     Compares the median distance (metres) of the points to the nearest reach as read and after
@@ -228,9 +236,14 @@ def detect_offset(track: Track, reaches: gpd.GeoDataFrame, *, corridor_m: float 
         after = float(np.median(d1))
         shift = float(np.median(np.hypot(np.asarray(xs) - x, np.asarray(ys) - y)))
         if after <= corridor_m and after <= before / 3.0 and (best is None or after < best["median_m_after"]):
-            best = {"source": source, "median_m_before": round(before, 1), "median_m_after": round(after, 1),
-                    "shift_m": round(shift, 1)}
+            best = {
+                "source": source,
+                "median_m_before": round(before, 1),
+                "median_m_after": round(after, 1),
+                "shift_m": round(shift, 1),
+            }
     return best
+
 
 # ---------------------------------------------------------------------------------------------
 # Matching
@@ -259,8 +272,13 @@ def _walked(which: np.ndarray, m: np.ndarray, secs: np.ndarray, options: MatchOp
     return walked
 
 
-def match_many(tracks: Sequence[Track], reaches: gpd.GeoDataFrame, *, options: MatchOptions | None = None,
-               _index: _ReachIndex | None = None) -> pd.DataFrame:
+def match_many(
+    tracks: Sequence[Track],
+    reaches: gpd.GeoDataFrame,
+    *,
+    options: MatchOptions | None = None,
+    _index: _ReachIndex | None = None,
+) -> pd.DataFrame:
     """Patrolled intervals of many cleaned tracks at once (the matching step of
     :func:`match_track`, vectorised over all their points; no figures, no flags).
 
@@ -285,8 +303,9 @@ def match_many(tracks: Sequence[Track], reaches: gpd.GeoDataFrame, *, options: M
     breaks = np.zeros(len(lon), dtype=bool)
     breaks[(np.cumsum(sizes) - sizes)[sizes > 0]] = True
     x, y = index.to_m.transform(lon, lat)
-    which, _, m = _match_xy(index, np.asarray(x, np.float64), np.asarray(y, np.float64), options.corridor_m,
-                            breaks=breaks)
+    which, _, m = _match_xy(
+        index, np.asarray(x, np.float64), np.asarray(y, np.float64), options.corridor_m, breaks=breaks
+    )
     step = _walked(which, m, secs, options) & ~breaks[1:]
     n_reach = max(len(index.ids), 1)
     key, lo, hi = _runs(track_of * n_reach + which, m, step)
@@ -297,9 +316,16 @@ def match_many(tracks: Sequence[Track], reaches: gpd.GeoDataFrame, *, options: M
     return merged
 
 
-def match_track(track: Track, reaches: gpd.GeoDataFrame, *, options: MatchOptions | None = None,
-                grids: gpd.GeoDataFrame | None = None, flag_rules: FlagRules | None = None,
-                clean_report: CleanReport | None = None, _index: _ReachIndex | None = None) -> PatrolResult:
+def match_track(
+    track: Track,
+    reaches: gpd.GeoDataFrame,
+    *,
+    options: MatchOptions | None = None,
+    grids: gpd.GeoDataFrame | None = None,
+    flag_rules: FlagRules | None = None,
+    clean_report: CleanReport | None = None,
+    _index: _ReachIndex | None = None,
+) -> PatrolResult:
     """Match a cleaned track to reaches: patrolled intervals, figures, single-track flags.
 
     Parameters
@@ -349,12 +375,21 @@ def match_track(track: Track, reaches: gpd.GeoDataFrame, *, options: MatchOption
         _, hit = gtree.query(shapely.points(x, y), predicate="intersects")
         touched_grids = [g.index[k] for k in sorted(set(hit.tolist()))]
     result = PatrolResult(
-        track=track, clean=clean_report, length_m=length_m,
+        track=track,
+        clean=clean_report,
+        length_m=length_m,
         duration_s=float(secs[-1] - secs[0]) if n >= 2 else 0.0,
-        start=track.times[0] if n else None, end=track.times[-1] if n else None,
-        matched=matched, river_length_m=float(matched["length_m"].sum()), river_duration_s=river_duration,
-        reaches=list(dict.fromkeys(matched["reach_id"].tolist())), grids=touched_grids,
-        near_share=float(near.mean()) if n else 0.0, x=x, y=y, crs=index.crs,
+        start=track.times[0] if n else None,
+        end=track.times[-1] if n else None,
+        matched=matched,
+        river_length_m=float(matched["length_m"].sum()),
+        river_duration_s=river_duration,
+        reaches=list(dict.fromkeys(matched["reach_id"].tolist())),
+        grids=touched_grids,
+        near_share=float(near.mean()) if n else 0.0,
+        x=x,
+        y=y,
+        crs=index.crs,
     )
     if options.detect_offsets and n and float(np.median(dist)) > options.corridor_m:
         # (most points beyond the corridor: only then can detect_offset find anything)
@@ -362,17 +397,29 @@ def match_track(track: Track, reaches: gpd.GeoDataFrame, *, options: MatchOption
         if guess is not None:
             result.offset_guess = guess
             code = f"probable_{guess['source']}"
-            result.flags.append(make_flag(
-                code, f"轨迹整体偏离河道约 {guess['median_m_before']:.0f} 米，按 {guess['source'].upper()} 纠偏后仅 "
-                      f"{guess['median_m_after']:.0f} 米，建议转换坐标（--from {guess['source']}）",
-                suggest_from_crs=guess["source"], **{k: v for k, v in guess.items() if k != "source"}))
+            result.flags.append(
+                make_flag(
+                    code,
+                    f"轨迹整体偏离河道约 {guess['median_m_before']:.0f} 米，按 {guess['source'].upper()} 纠偏后仅 "
+                    f"{guess['median_m_after']:.0f} 米，建议转换坐标（--from {guess['source']}）",
+                    suggest_from_crs=guess["source"],
+                    **{k: v for k, v in guess.items() if k != "source"},
+                )
+            )
     result.flags.extend(single_track_flags(x, y, secs, dist, options.corridor_m, rules))
     return result
 
 
-def analyse_track(track: Track, reaches: gpd.GeoDataFrame, *, from_crs: str | None = None,
-                  options: MatchOptions | None = None, grids: gpd.GeoDataFrame | None = None,
-                  flag_rules: FlagRules | None = None, _index: _ReachIndex | None = None) -> PatrolResult:
+def analyse_track(
+    track: Track,
+    reaches: gpd.GeoDataFrame,
+    *,
+    from_crs: str | None = None,
+    options: MatchOptions | None = None,
+    grids: gpd.GeoDataFrame | None = None,
+    flag_rules: FlagRules | None = None,
+    _index: _ReachIndex | None = None,
+) -> PatrolResult:
     """Convert (optionally), clean and match one track; see :func:`clean_track` and :func:`match_track`.
 
     Raises
@@ -387,16 +434,25 @@ def analyse_track(track: Track, reaches: gpd.GeoDataFrame, *, from_crs: str | No
     kept, report = clean_track(track, max_speed_kmh=options.max_speed_kmh, noise_m=options.noise_m)
     if report.points_kept < 2:
         why = "，".join(f"{DROP_REASONS[k]} {v} 个" for k, v in report.dropped.items() if v) or "点数不足"
-        raise ValidationError(f"轨迹“{track.name or track.source_name}”可用的点少于 2 个（共 {report.points_in} 个；{why}）",
-                              f"fewer than 2 usable points ({report.dropped})")
-    return match_track(kept, reaches, options=options, grids=grids, flag_rules=flag_rules, clean_report=report,
-                       _index=_index)
+        raise ValidationError(
+            f"轨迹“{track.name or track.source_name}”可用的点少于 2 个（共 {report.points_in} 个；{why}）",
+            f"fewer than 2 usable points ({report.dropped})",
+        )
+    return match_track(
+        kept, reaches, options=options, grids=grids, flag_rules=flag_rules, clean_report=report, _index=_index
+    )
 
 
-def analyse_tracks(tracks: Iterable[Track], reaches: gpd.GeoDataFrame, *, options: MatchOptions | None = None,
-                   grids: gpd.GeoDataFrame | None = None, flag_rules: FlagRules | None = None,
-                   from_crs: str | None = None, skip_unusable: bool = True
-                   ) -> tuple[list[PatrolResult], list[str]]:
+def analyse_tracks(
+    tracks: Iterable[Track],
+    reaches: gpd.GeoDataFrame,
+    *,
+    options: MatchOptions | None = None,
+    grids: gpd.GeoDataFrame | None = None,
+    flag_rules: FlagRules | None = None,
+    from_crs: str | None = None,
+    skip_unusable: bool = True,
+) -> tuple[list[PatrolResult], list[str]]:
     """:func:`analyse_track` for many tracks in one metric CRS, then :func:`cross_flags`.
 
     Returns the results and Chinese warnings for tracks skipped as unusable (``skip_unusable``).
@@ -406,8 +462,11 @@ def analyse_tracks(tracks: Iterable[Track], reaches: gpd.GeoDataFrame, *, option
     warns: list[str] = []
     for t in tracks:
         try:
-            results.append(analyse_track(t, reaches, from_crs=from_crs, options=options, grids=grids,
-                                         flag_rules=flag_rules, _index=index))
+            results.append(
+                analyse_track(
+                    t, reaches, from_crs=from_crs, options=options, grids=grids, flag_rules=flag_rules, _index=index
+                )
+            )
         except ValidationError as exc:
             if not skip_unusable:
                 raise

@@ -181,7 +181,9 @@ def slot_of(frequency: str, d: date) -> Period:
         return Period(f"{d.year}-Q{q}", date(d.year, 3 * q - 2, 1), _month_end(d.year, 3 * q))
     if frequency == "year":
         return Period(str(d.year), date(d.year, 1, 1), date(d.year + 1, 1, 1))
-    raise ValidationError(f"未知的巡查频次“{frequency}”，可选：{'、'.join(FREQUENCIES)}", f"unknown frequency {frequency!r}")
+    raise ValidationError(
+        f"未知的巡查频次“{frequency}”，可选：{'、'.join(FREQUENCIES)}", f"unknown frequency {frequency!r}"
+    )
 
 
 def slots(frequency: str, period: Period) -> list[Period]:
@@ -214,8 +216,13 @@ class PatrolRule:
     per_slot: int = 1
 
     def to_dict(self) -> dict[str, Any]:
-        return {"level": self.level, "frequency": self.frequency, "min_minutes": self.min_minutes,
-                "min_river_km": self.min_river_km, "per_slot": self.per_slot}
+        return {
+            "level": self.level,
+            "frequency": self.frequency,
+            "min_minutes": self.min_minutes,
+            "min_river_km": self.min_river_km,
+            "per_slot": self.per_slot,
+        }
 
 
 DEFAULT_RULES: dict[str, PatrolRule] = {
@@ -272,13 +279,28 @@ class ComplianceRow:
     missing_slots: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"level": self.level, "frequency": self.frequency, "slots": self.slots, "required": self.required,
-                "done": self.done, "patrols": self.patrols, "counted": self.counted,
-                "rate": None if self.rate is None else round(self.rate, 4), "missing_slots": self.missing_slots}
+        return {
+            "level": self.level,
+            "frequency": self.frequency,
+            "slots": self.slots,
+            "required": self.required,
+            "done": self.done,
+            "patrols": self.patrols,
+            "counted": self.counted,
+            "rate": None if self.rate is None else round(self.rate, 4),
+            "missing_slots": self.missing_slots,
+        }
 
 
-def compliance(subject: Any, level: str | None, patrol_times: Sequence[np.datetime64 | None], counted: Sequence[bool],
-               period: Period, *, rules: Mapping[str, PatrolRule] | None = None) -> ComplianceRow:
+def compliance(
+    subject: Any,
+    level: str | None,
+    patrol_times: Sequence[np.datetime64 | None],
+    counted: Sequence[bool],
+    period: Period,
+    *,
+    rules: Mapping[str, PatrolRule] | None = None,
+) -> ComplianceRow:
     """Required versus done for one subject.
 
     Parameters
@@ -316,8 +338,18 @@ def compliance(subject: Any, level: str | None, patrol_times: Sequence[np.dateti
         if c < rule.per_slot:
             missing.append(slot.label)
     required = len(owned) * rule.per_slot
-    return ComplianceRow(subject, level, rule.frequency, len(owned), required, done, patrols, n_counted,
-                         done / required if required else None, missing)
+    return ComplianceRow(
+        subject,
+        level,
+        rule.frequency,
+        len(owned),
+        required,
+        done,
+        patrols,
+        n_counted,
+        done / required if required else None,
+        missing,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -350,8 +382,9 @@ def period_coverage(results: Iterable[PatrolResult], reaches: gpd.GeoDataFrame) 
     if frames:
         m = pd.concat(frames, ignore_index=True)
         m = m[m["reach_id"].isin(reaches.index)]
-        merged = merge_intervals(m["reach_id"].to_numpy(dtype=object), m["from_m"].to_numpy(float),
-                                 m["to_m"].to_numpy(float))
+        merged = merge_intervals(
+            m["reach_id"].to_numpy(dtype=object), m["from_m"].to_numpy(float), m["to_m"].to_numpy(float)
+        )
     else:
         merged = merge_intervals(np.zeros(0, dtype=object), np.zeros(0), np.zeros(0))
     # Clip to [0, length] (projections never leave it, but be safe).
@@ -362,8 +395,11 @@ def period_coverage(results: Iterable[PatrolResult], reaches: gpd.GeoDataFrame) 
     covered = merged.groupby("reach_id")["length_m"].sum().reindex(reaches.index, fill_value=0.0)
     per_reach = pd.DataFrame({"length_m": length, "covered_m": covered.to_numpy(float)}, index=reaches.index)
     per_reach["uncovered_m"] = per_reach["length_m"] - per_reach["covered_m"]
-    per_reach["share"] = np.where(per_reach["length_m"] > 0,
-                                  per_reach["covered_m"] / per_reach["length_m"].where(per_reach["length_m"] > 0, 1.0), 0.0)
+    per_reach["share"] = np.where(
+        per_reach["length_m"] > 0,
+        per_reach["covered_m"] / per_reach["length_m"].where(per_reach["length_m"] > 0, 1.0),
+        0.0,
+    )
     rows = []
     starts = reaches["start_station_m"] if "start_station_m" in reaches.columns else pd.Series(0.0, index=reaches.index)
     by_reach: dict[Hashable, pd.DataFrame] = {k: g for k, g in merged.groupby("reach_id", sort=False)}
@@ -382,8 +418,9 @@ def period_coverage(results: Iterable[PatrolResult], reaches: gpd.GeoDataFrame) 
     return per_reach, st
 
 
-def stretch_lines(reaches: gpd.GeoDataFrame, reach_ids: Sequence[Any], from_m: Iterable[float],
-                  to_m: Iterable[float]) -> gpd.GeoSeries:
+def stretch_lines(
+    reaches: gpd.GeoDataFrame, reach_ids: Sequence[Any], from_m: Iterable[float], to_m: Iterable[float]
+) -> gpd.GeoSeries:
     """The lines of stretches ``[from_m, to_m]`` (metres from each reach's start, as in
     :func:`period_coverage`) of ``reaches`` (index = reach ids), in the reaches' CRS."""
     crs = metric_crs_for(reaches)

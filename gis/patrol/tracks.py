@@ -95,8 +95,10 @@ class Track:
         self.lat = np.asarray(self.lat, dtype=np.float64)
         self.times = _as_utc_ns(self.times)
         if not (len(self.lon) == len(self.lat) == len(self.times)):
-            raise ValidationError("轨迹的经度、纬度和时间个数不一致",
-                                  f"lon/lat/times lengths differ: {len(self.lon)}, {len(self.lat)}, {len(self.times)}")
+            raise ValidationError(
+                "轨迹的经度、纬度和时间个数不一致",
+                f"lon/lat/times lengths differ: {len(self.lon)}, {len(self.lat)}, {len(self.times)}",
+            )
 
     def __len__(self) -> int:
         return len(self.lon)
@@ -122,8 +124,12 @@ def _as_utc_ns(values: Any) -> np.ndarray:
     """Anything time-like → naive ``datetime64[ns]`` in UTC (NaT for missing)."""
     if isinstance(values, np.ndarray) and values.dtype == "datetime64[ns]":
         return values
-    idx = pd.to_datetime(pd.Series(list(values) if not isinstance(values, np.ndarray) else values, dtype=object),
-                         utc=True, errors="coerce", format="mixed")
+    idx = pd.to_datetime(
+        pd.Series(list(values) if not isinstance(values, np.ndarray) else values, dtype=object),
+        utc=True,
+        errors="coerce",
+        format="mixed",
+    )
     return idx.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
 
 
@@ -133,8 +139,10 @@ def _offset_inverse(source: str) -> Callable[[ArrayLike, ArrayLike], tuple[Float
         return gcj02_to_wgs84
     if key == "bd09":
         return bd09_to_wgs84
-    raise CRSError(f"未知的坐标偏移类型“{source}”，可选：gcj02（高德/腾讯）、bd09（百度）",
-                   f"unknown offset {source!r}; expected gcj02 or bd09")
+    raise CRSError(
+        f"未知的坐标偏移类型“{source}”，可选：gcj02（高德/腾讯）、bd09（百度）",
+        f"unknown offset {source!r}; expected gcj02 or bd09",
+    )
 
 
 def iso_utc(t: np.datetime64 | None) -> str | None:
@@ -150,6 +158,7 @@ def local_text(t: np.datetime64 | None) -> str:
         return "-"
     return pd.Timestamp(t).tz_localize("UTC").tz_convert(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
 
+
 # ---------------------------------------------------------------------------------------------
 # Reading
 # ---------------------------------------------------------------------------------------------
@@ -160,8 +169,7 @@ _CSV_LAT = ("lat", "latitude", "纬度", "y")
 _CSV_TIME = ("time", "timestamp", "datetime", "date_time", "时间", "定位时间", "采集时间", "日期时间")
 
 
-def read_tracks(path: str | Path, *, from_crs: str | None = None,
-                csv_tz: tzinfo | str = LOCAL_TZ) -> list[Track]:
+def read_tracks(path: str | Path, *, from_crs: str | None = None, csv_tz: tzinfo | str = LOCAL_TZ) -> list[Track]:
     """Read the patrol tracks of a GPX, KML/KMZ or CSV file.
 
     Parameters
@@ -199,8 +207,13 @@ def read_tracks(path: str | Path, *, from_crs: str | None = None,
     suffix = p.suffix.lower()
     if suffix == ".gpx":
         tracks = [
-            Track(lon=_floats([c[0] for c in t.coords]), lat=_floats([c[1] for c in t.coords]),
-                  times=_as_utc_ns([x if x is not None else None for x in t.times]), name=t.name, source_name=p.name)
+            Track(
+                lon=_floats([c[0] for c in t.coords]),
+                lat=_floats([c[1] for c in t.coords]),
+                times=_as_utc_ns([x if x is not None else None for x in t.times]),
+                name=t.name,
+                source_name=p.name,
+            )
             for t in read_gpx_tracks(p)
         ]
     elif suffix in (".kml", ".kmz"):
@@ -214,7 +227,9 @@ def read_tracks(path: str | Path, *, from_crs: str | None = None,
     for k, t in enumerate(tracks):
         _require_finite(t, k, len(tracks), p)
         if np.any((np.abs(t.lon) > 180) | (np.abs(t.lat) > 90)):
-            raise FileFormatError(f"文件“{p.name}”的坐标不是经纬度（超出 ±180°/±90°）", f"coordinates out of range in {p}")
+            raise FileFormatError(
+                f"文件“{p.name}”的坐标不是经纬度（超出 ±180°/±90°）", f"coordinates out of range in {p}"
+            )
     return [t.converted(from_crs) for t in tracks]
 
 
@@ -227,7 +242,9 @@ def _require_finite(track: Track, k: int, n: int, p: Path) -> None:
     which = f"轨迹“{track.name or p.name}”" if n == 1 else f"第 {k + 1} 条轨迹“{track.name or p.name}”"
     more = f"；共 {len(bad)} 个点无效" if len(bad) > 1 else ""
     raise GeometryError(
-        f"文件“{p.name}”中{which}的第 {i + 1} 个点坐标无效（经度 {track.lon[i]}，纬度 {track.lat[i]}），不能导入{more}。"
+        f"文件“{p.name}”中{which}的第 {i + 1} 个点坐标无效（经度 {track.lon[i]}，纬度 {track.lat[i]}），不能导入"
+        f"{more}。"
+        ""
         "请修正文件后重试",
         f"non-finite coordinates at point {i + 1} of track {k + 1} in {p.name} ({len(bad)} point(s))",
     )
@@ -300,13 +317,21 @@ def _read_kml_tracks(p: Path) -> list[Track]:
             elif tag == "Placemark":
                 for track_whens, track_coords in pm.tracks:
                     if len(track_whens) != len(track_coords):
-                        raise FileFormatError(f"KML 轨迹“{pm.name or ''}”的时间（when）与坐标（gx:coord）个数不一致",
-                                              f"gx:Track has {len(track_whens)} when and {len(track_coords)} coord")
+                        raise FileFormatError(
+                            f"KML 轨迹“{pm.name or ''}”的时间（when）与坐标（gx:coord）个数不一致",
+                            f"gx:Track has {len(track_whens)} when and {len(track_coords)} coord",
+                        )
                     lon = [_number(c[0]) if len(c) >= 2 else math.nan for c in track_coords]
                     lat = [_number(c[1]) if len(c) >= 2 else math.nan for c in track_coords]
-                    tracks.append(Track(lon=_floats(lon), lat=_floats(lat),
-                                        times=_as_utc_ns([w.strip() or None for w in track_whens]),
-                                        name=pm.name, source_name=p.name))
+                    tracks.append(
+                        Track(
+                            lon=_floats(lon),
+                            lat=_floats(lat),
+                            times=_as_utc_ns([w.strip() or None for w in track_whens]),
+                            name=pm.name,
+                            source_name=p.name,
+                        )
+                    )
                 if not pm.tracks:
                     if pm.point is not None and pm.when is not None:
                         if len(pm.point) >= 2:
@@ -315,15 +340,25 @@ def _read_kml_tracks(p: Path) -> list[Track]:
                         lines_without_time += 1
                 pm = _Placemark()
     if stamped:
-        tracks.append(Track(lon=_floats([s[0] for s in stamped]), lat=_floats([s[1] for s in stamped]),
-                            times=_as_utc_ns([s[2] or None for s in stamped]), name=p.stem, source_name=p.name))
+        tracks.append(
+            Track(
+                lon=_floats([s[0] for s in stamped]),
+                lat=_floats([s[1] for s in stamped]),
+                times=_as_utc_ns([s[2] or None for s in stamped]),
+                name=p.stem,
+                source_name=p.name,
+            )
+        )
     if not tracks:
         if lines_without_time:
             raise FileFormatError(
                 f"KML 文件“{p.name}”中的线没有逐点时间，无法作为巡河轨迹（需要 gx:Track 或带时间的点）",
-                f"KML {p} has LineStrings without times")
-        raise FileFormatError(f"KML 文件“{p.name}”中没有轨迹（gx:Track 或带时间的点），可能只有面或线",
-                              f"no gx:Track or time-stamped points in {p}")
+                f"KML {p} has LineStrings without times",
+            )
+        raise FileFormatError(
+            f"KML 文件“{p.name}”中没有轨迹（gx:Track 或带时间的点），可能只有面或线",
+            f"no gx:Track or time-stamped points in {p}",
+        )
     return tracks
 
 
@@ -348,8 +383,10 @@ def _read_csv_track(p: Path, csv_tz: tzinfo | str) -> Track:
     lon_c, lat_c, time_c = _find(cols, _CSV_LON), _find(cols, _CSV_LAT), _find(cols, _CSV_TIME)
     missing = [label for label, c in (("经度 lon", lon_c), ("纬度 lat", lat_c), ("时间 time", time_c)) if c is None]
     if missing:
-        raise FileFormatError(f"CSV 文件“{p.name}”缺少列：{'、'.join(missing)}；现有列：{'、'.join(dict.fromkeys(header))}",
-                              f"CSV {p} lacks columns {missing}")
+        raise FileFormatError(
+            f"CSV 文件“{p.name}”缺少列：{'、'.join(missing)}；现有列：{'、'.join(dict.fromkeys(header))}",
+            f"CSV {p} lacks columns {missing}",
+        )
     lon = pd.to_numeric(df[lon_c], errors="coerce").to_numpy(dtype=np.float64)
     lat = pd.to_numeric(df[lat_c], errors="coerce").to_numpy(dtype=np.float64)
     bad = np.flatnonzero(~(np.isfinite(lon) & np.isfinite(lat)))
@@ -399,9 +436,16 @@ def track_from_record(record: Any) -> Track:
     if len(times) != len(coords):
         times = (times + [None] * len(coords))[: len(coords)]
     person = record.person.name if getattr(record, "person", None) is not None else None
-    return Track(lon=coords[:, 0], lat=coords[:, 1], times=_as_utc_ns(times), name=record.name,
-                 source_name=record.source_name,
-                 person=person, grid=record.grid_id, track_id=record.id)
+    return Track(
+        lon=coords[:, 0],
+        lat=coords[:, 1],
+        times=_as_utc_ns(times),
+        name=record.name,
+        source_name=record.source_name,
+        person=person,
+        grid=record.grid_id,
+        track_id=record.id,
+    )
 
 
 def path_length_m(path: Sequence[tuple[float, float]]) -> float:
@@ -432,6 +476,7 @@ def position_at(track: Track, t: np.datetime64) -> tuple[float, float, int]:
     f = (x - ns[k - 1]) / (ns[k] - ns[k - 1])
     return float(lon[k - 1] + f * (lon[k] - lon[k - 1])), float(lat[k - 1] + f * (lat[k] - lat[k - 1])), k
 
+
 # ---------------------------------------------------------------------------------------------
 # Cleaning
 # ---------------------------------------------------------------------------------------------
@@ -447,7 +492,9 @@ class CleanReport:
 
     def text(self) -> str:
         parts = [f"{DROP_REASONS[k]} {v} 个" for k, v in self.dropped.items() if v]
-        return f"共 {self.points_in} 个点，保留 {self.points_kept} 个" + (f"；删除：{'，'.join(parts)}" if parts else "")
+        return f"共 {self.points_in} 个点，保留 {self.points_kept} 个" + (
+            f"；删除：{'，'.join(parts)}" if parts else ""
+        )
 
 
 def geodesic_m(lon: np.ndarray, lat: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -459,8 +506,9 @@ def geodesic_m(lon: np.ndarray, lat: np.ndarray, i: np.ndarray, j: np.ndarray) -
     return np.asarray(d, dtype=np.float64)
 
 
-def clean_track(track: Track, *, max_speed_kmh: float = 30.0, noise_m: float = 15.0,
-                lookahead: int = 5) -> tuple[Track, CleanReport]:
+def clean_track(
+    track: Track, *, max_speed_kmh: float = 30.0, noise_m: float = 15.0, lookahead: int = 5
+) -> tuple[Track, CleanReport]:
     """Drop bad, untimed, backward, duplicate and jump points of ``track``.
 
     Parameters
@@ -510,16 +558,22 @@ def clean_track(track: Track, *, max_speed_kmh: float = 30.0, noise_m: float = 1
 def _excursion(lon: np.ndarray, lat: np.ndarray, a: int, b: int, noise_m: float) -> bool:
     """True when a point strictly between ``a`` and ``b`` lies more than ``2 × noise_m`` off the
     straight line a→b (a spike, not fast movement along the way)."""
-    tr = pyproj.Transformer.from_crs("EPSG:4326", metric_crs_for((float(lon[a]), float(lat[a]), float(lon[a]), float(lat[a]))),
-                                     always_xy=True)
-    xs, ys = tr.transform(lon[a:b + 1], lat[a:b + 1])
-    seg = shapely.LineString([(xs[0], ys[0]), (xs[-1], ys[-1])]) if (xs[0], ys[0]) != (xs[-1], ys[-1]) else shapely.Point(xs[0], ys[0])
+    tr = pyproj.Transformer.from_crs(
+        "EPSG:4326", metric_crs_for((float(lon[a]), float(lat[a]), float(lon[a]), float(lat[a]))), always_xy=True
+    )
+    xs, ys = tr.transform(lon[a : b + 1], lat[a : b + 1])
+    seg = (
+        shapely.LineString([(xs[0], ys[0]), (xs[-1], ys[-1])])
+        if (xs[0], ys[0]) != (xs[-1], ys[-1])
+        else shapely.Point(xs[0], ys[0])
+    )
     d = shapely.distance(shapely.points(np.asarray(xs[1:-1]), np.asarray(ys[1:-1])), seg)
     return bool(np.max(d) > 2 * noise_m) if len(d) else False
 
 
-def _jump_points(lon: np.ndarray, lat: np.ndarray, t: np.ndarray, v_ms: float, noise_m: float,
-                 lookahead: int) -> np.ndarray:
+def _jump_points(
+    lon: np.ndarray, lat: np.ndarray, t: np.ndarray, v_ms: float, noise_m: float, lookahead: int
+) -> np.ndarray:
     """Positions (into the given arrays) of isolated excursions faster than ``v_ms``."""
     n = len(lon)
     if n < 3:

@@ -76,8 +76,9 @@ _RESTORED_SECRET = {("users", "password_hash"): UNUSABLE_PASSWORD_HASH, ("incide
 
 APPEND_ONLY_MESSAGE = "修改记录（审计日志）只能追加，任何人（包括系统）都不能修改或删除已有记录"
 
-_DML_ON_AUDIT_LOG = re.compile(r"^\s*(update\s+\"?audit_log\b|delete\s+from\s+\"?audit_log\b|truncate\b.*\baudit_log\b)",
-                               re.IGNORECASE | re.DOTALL)
+_DML_ON_AUDIT_LOG = re.compile(
+    r"^\s*(update\s+\"?audit_log\b|delete\s+from\s+\"?audit_log\b|truncate\b.*\baudit_log\b)", re.IGNORECASE | re.DOTALL
+)
 
 
 class AuditedSession(Session):
@@ -147,8 +148,9 @@ def _from_json_value(column: Any, value: Any) -> Any:
     return value
 
 
-def row_values(obj: Base, *, blobs: dict[str, bytes] | None = None,
-               changed: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
+def row_values(
+    obj: Base, *, blobs: dict[str, bytes] | None = None, changed: frozenset[str] | set[str] = frozenset()
+) -> dict[str, Any]:
     """Current column values of ``obj`` as the log stores them, keyed by column name.
 
     Binary values become digests (their bytes are added to ``blobs`` by SHA-256), secret
@@ -158,8 +160,9 @@ def row_values(obj: Base, *, blobs: dict[str, bytes] | None = None,
     mapper = inspect(obj).mapper
     table = _name_of(obj.__table__)
     return {
-        attr.columns[0].name: _json_of(table, attr.columns[0].name, getattr(obj, attr.key), blobs,
-                                       attr.columns[0].name in changed)
+        attr.columns[0].name: _json_of(
+            table, attr.columns[0].name, getattr(obj, attr.key), blobs, attr.columns[0].name in changed
+        )
         for attr in mapper.column_attrs
     }
 
@@ -182,7 +185,12 @@ def _values_before(obj: Base, blobs: dict[str, bytes]) -> tuple[dict[str, Any], 
 
 def _own_password_change(session: Session, actor: Actor | None, obj: Base, action: str) -> bool:
     """Whether a change is a user changing their own password (allowed without ``user.manage``)."""
-    if actor is None or action != "update" or _name_of(obj.__table__) != "users" or getattr(obj, "id", None) != actor.user_id:
+    if (
+        actor is None
+        or action != "update"
+        or _name_of(obj.__table__) != "users"
+        or getattr(obj, "id", None) != actor.user_id
+    ):
         return False
     state = inspect(obj)
     changed = {attr.key for attr in state.mapper.column_attrs if state.attrs[attr.key].history.has_changes()}
@@ -192,8 +200,10 @@ def _own_password_change(session: Session, actor: Actor | None, obj: Base, actio
 def _refuse_audit_changes(session: Session) -> None:
     for obj in session.new:
         if isinstance(obj, AuditEntry):
-            raise PermissionDenied(f"{APPEND_ONLY_MESSAGE}；修改记录只能由系统在保存数据时自动写入",
-                                   "audit_log is append-only: entries are written by the audit listener only")
+            raise PermissionDenied(
+                f"{APPEND_ONLY_MESSAGE}；修改记录只能由系统在保存数据时自动写入",
+                "audit_log is append-only: entries are written by the audit listener only",
+            )
     for obj in session.deleted:
         if isinstance(obj, AuditEntry):
             raise PermissionDenied(APPEND_ONLY_MESSAGE, f"audit_log is append-only: delete of entry {obj.id} refused")
@@ -246,17 +256,19 @@ def _after_flush(session: Session, flush_context: Any) -> None:
             continue
         table = _name_of(obj.__table__)
         row_id = inspect(obj).mapper.primary_key_from_instance(obj)[0]
-        rows.append({
-            "at": now,
-            "username": actor.username,
-            "action": action,
-            "table_name": table,
-            "row_id": row_id,
-            "before": before,
-            "after": after,
-            "batch": session.info.get("batch", ""),
-            "undo_of": undo_of[0] if undo_of is not None and undo_of[1:] == (table, row_id) else None,
-        })
+        rows.append(
+            {
+                "at": now,
+                "username": actor.username,
+                "action": action,
+                "table_name": table,
+                "row_id": row_id,
+                "before": before,
+                "after": after,
+                "batch": session.info.get("batch", ""),
+                "undo_of": undo_of[0] if undo_of is not None and undo_of[1:] == (table, row_id) else None,
+            }
+        )
     if blobs:
         files = BlobStore()
         for data in blobs.values():
@@ -282,15 +294,34 @@ def _refuse_bulk_audit_changes(state: ORMExecuteState) -> None:
         raise PermissionDenied(APPEND_ONLY_MESSAGE, "audit_log is append-only: SQL update/delete refused")
 
 
-def record_event(session: Session, *, actor_name: str, action: str, table: str, row_id: int | None = None,
-                 before: dict[str, Any] | None = None, after: dict[str, Any] | None = None) -> None:
+def record_event(
+    session: Session,
+    *,
+    actor_name: str,
+    action: str,
+    table: str,
+    row_id: int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
     """An audit entry that is not a row change: a sign-in lock, an unlock, who read a reporter's
     contact (action ``read``). Appended to the chain in the session's transaction, like the
     entries of row changes; the session must be one that writes (see :mod:`gis.store.audit_chain`)."""
-    append(session, [{
-        "at": utcnow(), "username": actor_name, "action": action, "table_name": table, "row_id": row_id,
-        "before": before, "after": after, "batch": session.info.get("batch", ""),
-    }])
+    append(
+        session,
+        [
+            {
+                "at": utcnow(),
+                "username": actor_name,
+                "action": action,
+                "table_name": table,
+                "row_id": row_id,
+                "before": before,
+                "after": after,
+                "batch": session.info.get("batch", ""),
+            }
+        ],
+    )
 
 
 def _local_stamp(at: datetime) -> str:
@@ -344,7 +375,9 @@ def _restore(session: Session, entry: AuditEntry) -> None:
             if col.name not in before:
                 continue
             key = (entry.table_name, col.name)
-            values[attr.key] = _RESTORED_SECRET[key] if key in SECRET_COLUMNS else _from_json_value(col, before[col.name])
+            values[attr.key] = (
+                _RESTORED_SECRET[key] if key in SECRET_COLUMNS else _from_json_value(col, before[col.name])
+            )
         if (entry.table_name, "password_hash") in REDACTED_COLUMNS:
             values["must_change_password"] = True  # and an unusable password: an administrator resets it
         session.add(model(**values))
@@ -358,8 +391,10 @@ def _check_undoable(actor: Actor, entry: AuditEntry) -> None:
     if entry.action not in ("insert", "update", "delete"):
         raise ValidationError("查看记录不能撤销", f"entry {entry.id} is a {entry.action}, not a change")
     if entry.username == actor.username:
-        raise PermissionDenied("不能撤销本人所做的修改，请由其他管理员撤销",
-                               f"user {actor.username} may not undo their own entry {entry.id}")
+        raise PermissionDenied(
+            "不能撤销本人所做的修改，请由其他管理员撤销",
+            f"user {actor.username} may not undo their own entry {entry.id}",
+        )
 
 
 def _undo_one(session: Session, entry: AuditEntry) -> None:
@@ -405,8 +440,11 @@ def undo_batch(session: Session, batch: str) -> int:
     undoing = aliased(AuditEntry)
     entries = session.scalars(
         select(AuditEntry)
-        .where(AuditEntry.batch == batch, AuditEntry.action.in_(("insert", "update", "delete")),
-               ~exists().where(undoing.undo_of == AuditEntry.id))
+        .where(
+            AuditEntry.batch == batch,
+            AuditEntry.action.in_(("insert", "update", "delete")),
+            ~exists().where(undoing.undo_of == AuditEntry.id),
+        )
         .order_by(AuditEntry.seq.desc())
     ).all()
     if not entries:

@@ -68,8 +68,9 @@ def canonical(row: Mapping[Any, Any], prev_hash: str) -> bytes:
     payload = {name: row.get(name) for name in HASHED_FIELDS}
     payload["at"] = _at_text(row["at"])
     payload["prev_hash"] = prev_hash
-    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-                      allow_nan=False).encode("utf-8")
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode(
+        "utf-8"
+    )
 
 
 def entry_hash(row: Mapping[Any, Any], prev_hash: str) -> str:
@@ -112,10 +113,17 @@ def append(session: Session, rows: Iterable[Mapping[str, Any]]) -> list[int]:
     for row in rows:
         seq += 1
         entry = {
-            "at": row["at"], "username": row["username"], "action": row["action"],
-            "table_name": row["table_name"], "row_id": row.get("row_id"),
-            "before": json_safe(row.get("before")), "after": json_safe(row.get("after")),
-            "batch": row.get("batch", ""), "undo_of": row.get("undo_of"), "seq": seq, "prev_hash": prev,
+            "at": row["at"],
+            "username": row["username"],
+            "action": row["action"],
+            "table_name": row["table_name"],
+            "row_id": row.get("row_id"),
+            "before": json_safe(row.get("before")),
+            "after": json_safe(row.get("after")),
+            "batch": row.get("batch", ""),
+            "undo_of": row.get("undo_of"),
+            "seq": seq,
+            "prev_hash": prev,
         }
         entry["hash"] = prev = entry_hash(entry, entry["prev_hash"])
         out.append(entry)
@@ -137,8 +145,10 @@ class ChainReport:
         if self.ok:
             return f"修改记录（审计日志）完整：共 {self.rows} 条，哈希链逐条校验通过"
         bad = self.first_bad or {}
-        return (f"修改记录（审计日志）校验失败：第 {bad.get('seq')} 条（编号 {bad.get('id')}）"
-                f"{WHY_LABELS.get(bad.get('why', ''), bad.get('why', ''))}；共 {self.rows} 条")
+        return (
+            f"修改记录（审计日志）校验失败：第 {bad.get('seq')} 条（编号 {bad.get('id')}）"
+            f"{WHY_LABELS.get(bad.get('why', ''), bad.get('why', ''))}；共 {self.rows} 条"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"ok": self.ok, "rows": self.rows}

@@ -118,8 +118,15 @@ class RestoreResult:
 # --- backup ---------------------------------------------------------------------------------------
 
 
-def backup(url: str | None = None, output: str | Path | None = None, *, data_dir: str | Path | None = None,
-           backup_dir: str | Path | None = None, reason: str = "manual", name_suffix: str = "") -> BackupResult:
+def backup(
+    url: str | None = None,
+    output: str | Path | None = None,
+    *,
+    data_dir: str | Path | None = None,
+    backup_dir: str | Path | None = None,
+    reason: str = "manual",
+    name_suffix: str = "",
+) -> BackupResult:
     """Write a backup of the database at ``url`` and the files of ``data_dir`` (see the module notes).
 
     Parameters
@@ -179,8 +186,9 @@ def backup(url: str | None = None, output: str | Path | None = None, *, data_dir
         if target is None:
             folder.mkdir(parents=True, exist_ok=True)
             stamp = created.astimezone(LOCAL_TZ).strftime("%Y%m%d-%H%M%S")
-            names: Iterator[str] = (f"rivergrid-{stamp}{name_suffix}{'' if n == 1 else f'-{n}'}.zip"
-                                    for n in range(1, 1000))
+            names: Iterator[str] = (
+                f"rivergrid-{stamp}{name_suffix}{'' if n == 1 else f'-{n}'}.zip" for n in range(1, 1000)
+            )
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             names = iter([target.name])
@@ -220,8 +228,7 @@ def backup_before_upgrade(engine: Engine, *, current: tuple[str, ...], target: s
     if parsed.get_backend_name() == "sqlite" and (not parsed.database or parsed.database == ":memory:"):
         return None
     try:
-        result = backup(url, reason=f"before upgrade {'+'.join(current)} -> {target}",
-                        name_suffix=f"-before-{target}")
+        result = backup(url, reason=f"before upgrade {'+'.join(current)} -> {target}", name_suffix=f"-before-{target}")
     except (RiverGridError, OSError, sqlite3.Error) as exc:
         detail = exc.message_zh if isinstance(exc, RiverGridError) else f"{type(exc).__name__}: {exc}"
         raise RiverGridError(
@@ -229,8 +236,9 @@ def backup_before_upgrade(engine: Engine, *, current: tuple[str, ...], target: s
             "请检查备份目录 RIVERGRID_BACKUP_DIR；如确需不备份直接升级，请设置环境变量 RIVERGRID_BACKUP_ON_UPGRADE=0",
             f"backup before upgrade failed: {getattr(exc, 'reason_en', exc)}",
         ) from exc
-    log.warning("database at revision %s backed up to %s before upgrading to %s", "+".join(current), result.path,
-                target)
+    log.warning(
+        "database at revision %s backed up to %s before upgrading to %s", "+".join(current), result.path, target
+    )
     return result.path
 
 
@@ -257,8 +265,13 @@ def _sqlite_backup(path: Path, dump: Path) -> tuple[str | None, dict[str, int]]:
 
 
 def _sqlite_facts(conn: sqlite3.Connection) -> tuple[str | None, dict[str, int]]:
-    names = [r[0] for r in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")]
+    names = [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY"
+            " name"
+        )
+    ]
     tables = {n: conn.execute(f'SELECT count(*) FROM "{_quote(n)}"').fetchone()[0] for n in names}
     revision = None
     if "alembic_version" in tables:
@@ -307,8 +320,13 @@ def _app_version() -> str:
 
 def _git_commit() -> str | None:
     try:
-        out = subprocess.run(["git", "-C", str(PROJECT_DIR), "rev-parse", "HEAD"], capture_output=True, text=True,
-                             timeout=10, check=False)
+        out = subprocess.run(
+            ["git", "-C", str(PROJECT_DIR), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     commit = out.stdout.strip()
@@ -360,8 +378,10 @@ def _pg_tool(major: int, tool: str) -> str:
 def _pg_schema(conn: Any) -> str:
     schema = conn.execute(text("SELECT current_schema()")).scalar()
     if not schema:
-        raise RiverGridError("数据库连接的 search_path 中没有存在的模式（schema），无法确定要备份或恢复的数据",
-                             "current_schema() is null")
+        raise RiverGridError(
+            "数据库连接的 search_path 中没有存在的模式（schema），无法确定要备份或恢复的数据",
+            "current_schema() is null",
+        )
     return str(schema)
 
 
@@ -387,8 +407,7 @@ ORDER BY 1
 def _pg_tables(conn: Any, schema: str) -> dict[str, int]:
     quote = conn.dialect.identifier_preparer.quote
     names = [n for n, kind in conn.execute(text(_PG_OWN_RELATIONS), {"schema": schema}) if kind in ("r", "p")]
-    return {n: int(conn.execute(text(f"SELECT count(*) FROM {quote(schema)}.{quote(n)}")).scalar_one())
-            for n in names}
+    return {n: int(conn.execute(text(f"SELECT count(*) FROM {quote(schema)}.{quote(n)}")).scalar_one()) for n in names}
 
 
 def _pg_revision(conn: Any, schema: str, tables: dict[str, int]) -> str | None:
@@ -403,8 +422,9 @@ def _run(args: list[str], env: dict[str, str], what: str) -> subprocess.Complete
     try:
         done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
     except OSError as exc:
-        raise RiverGridError(f"{what}失败：无法运行 {args[0]}（{exc.strerror or exc}）",
-                             f"cannot run {args[0]}") from exc
+        raise RiverGridError(
+            f"{what}失败：无法运行 {args[0]}（{exc.strerror or exc}）", f"cannot run {args[0]}"
+        ) from exc
     if done.returncode != 0:
         detail = (done.stderr or done.stdout).strip().splitlines()
         first = next((line for line in detail if "ERROR" in line or "错误" in line), detail[0] if detail else "")
@@ -425,8 +445,11 @@ def _pg_backup(url: str, dump: Path) -> tuple[str | None, dict[str, int], dict[s
             revision = _pg_revision(conn, schema, tables)
             server = conn.execute(text("SHOW server_version")).scalar_one()
             # the dump sees exactly what was counted: the same snapshot, held open meanwhile
-            _run([pg_dump, "-Fc", "--snapshot", snapshot, "-n", '"' + _quote(schema) + '"', "-f", str(dump), "-d", dsn],
-                 env, "导出数据库（pg_dump）")
+            _run(
+                [pg_dump, "-Fc", "--snapshot", snapshot, "-n", '"' + _quote(schema) + '"', "-f", str(dump), "-d", dsn],
+                env,
+                "导出数据库（pg_dump）",
+            )
             client = _run([pg_dump, "--version"], env, "pg_dump").stdout.strip()
     finally:
         engine.dispose()
@@ -459,13 +482,16 @@ def _pg_restore(dump: Path, url: str, manifest: dict[str, Any], work: Path) -> N
         if words[:1] == ["SCHEMA"] or words[:3] == ["COMMENT", "-", "SCHEMA"]:
             continue  # the target's schema exists already: it is where the restore goes
         if source in words:  # "<kind…> <schema> <name…> <owner>"
-            names.update(w.strip('"') for w in words[words.index(source) + 1:-1])
+            names.update(w.strip('"') for w in words[words.index(source) + 1 : -1])
         keep.append(item)
     listing = work / "restore.list"
     listing.write_text("\n".join(keep) + "\n", encoding="utf-8")
     sql = work / "restore.sql"
-    _run([pg_restore, "--no-owner", "--no-privileges", "-L", str(listing), "-f", str(sql), str(dump)], env,
-         "读取备份中的数据库（pg_restore）")
+    _run(
+        [pg_restore, "--no-owner", "--no-privileges", "-L", str(listing), "-f", str(sql), str(dump)],
+        env,
+        "读取备份中的数据库（pg_restore）",
+    )
 
     script = work / "restore.psql.sql"
     q = _pg_ident
@@ -483,8 +509,9 @@ def _pg_restore(dump: Path, url: str, manifest: dict[str, Any], work: Path) -> N
         move = None
         if source != schema and names:
             alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-            move = re.compile(rf'(?<![\w"$])(?:{re.escape(source)}|"{re.escape(source)}")\.(?="?(?:{alternatives})\b)'
-                              .encode())
+            move = re.compile(
+                rf'(?<![\w"$])(?:{re.escape(source)}|"{re.escape(source)}")\.(?="?(?:{alternatives})\b)'.encode()
+            )
             into = (q(schema) + ".").encode()
         in_data = False
         for line in src:
@@ -496,8 +523,11 @@ def _pg_restore(dump: Path, url: str, manifest: dict[str, Any], work: Path) -> N
                 line = move.sub(into, line)
             in_data = line.startswith(b"COPY ") and line.rstrip().endswith(b"FROM stdin;")
             out.write(line)
-    _run([psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f", str(script), "-d", dsn], env,
-         "恢复数据库（psql）")
+    _run(
+        [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f", str(script), "-d", dsn],
+        env,
+        "恢复数据库（psql）",
+    )
 
 
 def _pg_ident(name: str) -> str:
@@ -538,18 +568,22 @@ def _manifest_of(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
     try:
         manifest = json.loads(zf.read(MANIFEST))
     except (KeyError, ValueError, zipfile.BadZipFile, zlib.error) as exc:
-        raise FileFormatError(f"“{path.name}”不是 RiverGrid 备份文件（缺少或无法读取 {MANIFEST}）",
-                              f"{path}: bad manifest ({exc})") from None
+        raise FileFormatError(
+            f"“{path.name}”不是 RiverGrid 备份文件（缺少或无法读取 {MANIFEST}）", f"{path}: bad manifest ({exc})"
+        ) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise FileFormatError(f"“{path.name}”不是 RiverGrid 备份文件", f"{path}: not a {FORMAT}")
     if int(manifest.get("format_version", 0)) > FORMAT_VERSION:
-        raise FileFormatError(f"备份文件“{path.name}”来自更新版本的 RiverGrid，请先升级本程序",
-                              f"{path}: format_version {manifest.get('format_version')}")
+        raise FileFormatError(
+            f"备份文件“{path.name}”来自更新版本的 RiverGrid，请先升级本程序",
+            f"{path}: format_version {manifest.get('format_version')}",
+        )
     return manifest
 
 
-def restore(path: str | Path, url: str | None = None, *, data_dir: str | Path | None = None,
-            force: bool = False) -> RestoreResult:
+def restore(
+    path: str | Path, url: str | None = None, *, data_dir: str | Path | None = None, force: bool = False
+) -> RestoreResult:
     """Restore a backup into the database at ``url`` and the data folder (see the module notes).
 
     Raises
@@ -574,8 +608,9 @@ def restore(path: str | Path, url: str | None = None, *, data_dir: str | Path | 
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
             bad = f"{type(exc).__name__}: {exc}"
         if bad is not None:
-            raise FileFormatError(f"备份文件“{path.name}”已损坏（{bad} 校验失败），未做任何恢复",
-                                  f"{path}: bad CRC in {bad}")
+            raise FileFormatError(
+                f"备份文件“{path.name}”已损坏（{bad} 校验失败），未做任何恢复", f"{path}: bad CRC in {bad}"
+            )
         members = _checked_members(zf, path, manifest)
         if manifest.get("backend") != backend:
             raise RiverGridError(
@@ -604,10 +639,14 @@ def restore(path: str | Path, url: str | None = None, *, data_dir: str | Path | 
     tables = _target_rows(url, backend)
     expected = {str(k): int(v) for k, v in manifest.get("tables", {}).items()}
     if tables != expected:
-        diffs = [f"{t}：应为 {expected.get(t, '无此表')}，实为 {tables.get(t, '无此表')}"
-                 for t in sorted(set(tables) | set(expected)) if tables.get(t) != expected.get(t)]
-        raise RiverGridError("恢复后的记录数与备份清单不一致：" + "；".join(diffs[:10]),
-                             f"row counts differ from the manifest: {diffs}")
+        diffs = [
+            f"{t}：应为 {expected.get(t, '无此表')}，实为 {tables.get(t, '无此表')}"
+            for t in sorted(set(tables) | set(expected))
+            if tables.get(t) != expected.get(t)
+        ]
+        raise RiverGridError(
+            "恢复后的记录数与备份清单不一致：" + "；".join(diffs[:10]), f"row counts differ from the manifest: {diffs}"
+        )
     log.info("restored %s into %s", path, make_url(url).render_as_string(hide_password=True))
     return RestoreResult(manifest, tables, written)
 
@@ -622,10 +661,17 @@ def _checked_members(zf: zipfile.ZipFile, path: Path, manifest: dict[str, Any]) 
         if info.filename in (MANIFEST, database) or info.is_dir():
             continue
         parts = PurePosixPath(info.filename).parts
-        if ("\\" in info.filename or info.filename.startswith("/") or len(parts) < 2 or parts[0] not in FILE_FOLDERS
-                or any(p in ("", ".", "..") for p in parts)):
-            raise FileFormatError(f"备份文件“{path.name}”中有不应有的文件：{info.filename}",
-                                  f"{path}: unexpected member {info.filename!r}")
+        if (
+            "\\" in info.filename
+            or info.filename.startswith("/")
+            or len(parts) < 2
+            or parts[0] not in FILE_FOLDERS
+            or any(p in ("", ".", "..") for p in parts)
+        ):
+            raise FileFormatError(
+                f"备份文件“{path.name}”中有不应有的文件：{info.filename}",
+                f"{path}: unexpected member {info.filename!r}",
+            )
         members.append(info)
     return members
 
@@ -662,10 +708,12 @@ def _crc32(path: Path) -> int:
 def _check_files(members: list[zipfile.ZipInfo], data: Path, manifest: dict[str, Any]) -> None:
     for folder, expected in (manifest.get("files") or {}).items():
         mine = [m for m in members if m.filename.startswith(f"{folder}/")]
-        present = [m for m in mine if (data / m.filename).is_file()
-                   and (data / m.filename).stat().st_size == m.file_size]
-        if (len(mine), sum(m.file_size for m in mine)) != (expected.get("count"), expected.get("bytes")) \
-                or len(present) != len(mine):
+        present = [
+            m for m in mine if (data / m.filename).is_file() and (data / m.filename).stat().st_size == m.file_size
+        ]
+        if (len(mine), sum(m.file_size for m in mine)) != (expected.get("count"), expected.get("bytes")) or len(
+            present
+        ) != len(mine):
             raise RiverGridError(
                 f"恢复后的 {folder} 文件与备份清单不一致：清单 {expected.get('count')} 个，"
                 f"备份中 {len(mine)} 个，已恢复 {len(present)} 个",

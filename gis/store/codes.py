@@ -36,7 +36,7 @@ def next_number(session: Session, name: str, *, first: int = 1) -> int:
 
 def _highest_code_number(session: Session, prefix: str) -> int:
     codes = session.scalars(select(Incident.code).where(Incident.code.like(f"{prefix}%"))).all()
-    return max((int(c[len(prefix):]) for c in codes if c[len(prefix):].isdigit()), default=0)
+    return max((int(c[len(prefix) :]) for c in codes if c[len(prefix) :].isdigit()), default=0)
 
 
 def next_incident_code(session: Session, reported_at: datetime) -> str:

@@ -44,8 +44,13 @@ SQLITE_BUSY_TIMEOUT_S = 30.0
 _BEGIN_OPTION = "rivergrid_sqlite_begin"
 
 _BUSY_MARKERS = (
-    "database is locked", "database table is locked", "database is busy",  # SQLite
-    "could not serialize access", "deadlock detected", "lock timeout", "canceling statement due to lock",  # PostgreSQL
+    "database is locked",
+    "database table is locked",
+    "database is busy",  # SQLite
+    "could not serialize access",
+    "deadlock detected",
+    "lock timeout",
+    "canceling statement due to lock",  # PostgreSQL
 )
 
 
@@ -109,7 +114,6 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     if (os.environ.get(BACKUP_ON_UPGRADE_ENV) or "1").strip().lower() not in {"0", "false", "no", "off"}:
         current, pending = pending_revisions(engine, revision)
         if current and pending:
-
             backup_before_upgrade(engine, current=current, target=pending[-1])
     after_commit: list[Any] = []
     cfg.attributes["after_commit"] = after_commit
@@ -150,7 +154,6 @@ def schema_differences(engine: Engine) -> list[Any]:
     from alembic.autogenerate import compare_metadata  # noqa: PLC0415 — alembic only when the schema is checked or upgraded
     from alembic.migration import MigrationContext  # noqa: PLC0415 — alembic only when the schema is checked or upgraded
 
-
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"include_object": _ours, "compare_type": True})
         return list(compare_metadata(ctx, Base.metadata))
@@ -166,8 +169,9 @@ def as_conflict(exc: BaseException) -> ConflictError | None:
             f"integrity error: {exc.orig}",
         )
     if isinstance(exc, PendingRollbackError):
-        return ConflictError("保存失败：与他人同时提交的内容冲突，数据未保存，请刷新后重新提交",
-                             f"transaction rolled back: {exc}")
+        return ConflictError(
+            "保存失败：与他人同时提交的内容冲突，数据未保存，请刷新后重新提交", f"transaction rolled back: {exc}"
+        )
     if isinstance(exc, OperationalError) and any(m in str(exc.orig).lower() for m in _BUSY_MARKERS):
         return ConflictError("数据库正忙（他人正在保存），数据未保存，请稍后重试", f"database busy: {exc.orig}")
     return None

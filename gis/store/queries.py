@@ -73,23 +73,27 @@ def store_info(session: Session) -> dict[str, Any]:
     grids = []
     for g in live_grids(session):
         people = grid_people(g)
-        grids.append({
-            "id": g.id,
-            "name": g.name,
-            "level": g.level,
-            "level_label": GridLevel(g.level).label,
-            "parent": g.parent.name if g.parent else None,
-            "responsible_body": g.responsible_body,
-            "illustrative": g.illustrative,
-            "persons": {
-                role.value: [person_json(p) for p in people[role]] for role in GridRole if people[role]
-            },
-        })
+        grids.append(
+            {
+                "id": g.id,
+                "name": g.name,
+                "level": g.level,
+                "level_label": GridLevel(g.level).label,
+                "parent": g.parent.name if g.parent else None,
+                "responsible_body": g.responsible_body,
+                "illustrative": g.illustrative,
+                "persons": {role.value: [person_json(p) for p in people[role]] for role in GridRole if people[role]},
+            }
+        )
     bodies = []
     for body in session.scalars(select(OrgBody).options(selectinload(OrgBody.members))):
-        bodies.append({
-            "name": body.name,
-            "kind": body.kind,
-            "members": [{"position": m.position, "name": m.person.name, "title": m.person.title} for m in body.members],
-        })
+        bodies.append(
+            {
+                "name": body.name,
+                "kind": body.kind,
+                "members": [
+                    {"position": m.position, "name": m.person.name, "title": m.person.title} for m in body.members
+                ],
+            }
+        )
     return {"counts": table_counts(session), "grids": grids, "organisation": bodies}

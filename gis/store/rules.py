@@ -113,7 +113,10 @@ def _check_unique_grid_name(session: Session, grid: Grid) -> None:
         return
     parent_id, parent = _parent_of(session, grid)
     clash = any(
-        isinstance(g, Grid) and g is not grid and g.name == grid.name and g.deleted_at is None
+        isinstance(g, Grid)
+        and g is not grid
+        and g.name == grid.name
+        and g.deleted_at is None
         and _parent_of(session, g)[1] is parent
         for g in session.new
     )
@@ -191,13 +194,17 @@ def _check_volunteer_writes(session: Session, flush_context: Any, instances: Any
             if isinstance(obj, PatrolTrack):
                 person_id = obj.person.id if obj.person is not None else obj.person_id
                 if own is None:
-                    raise PermissionDenied("该账号未关联人员，不能上传巡河轨迹，请联系管理员",
-                                           f"user {actor.username} is linked to no person")
+                    raise PermissionDenied(
+                        "该账号未关联人员，不能上传巡河轨迹，请联系管理员",
+                        f"user {actor.username} is linked to no person",
+                    )
                 if person_id is None:
                     obj.person_id = own
                 elif person_id != own:
-                    raise PermissionDenied("志愿者/协管员只能上传本人的巡河轨迹",
-                                           f"user {actor.username} may not upload tracks of person {person_id}")
+                    raise PermissionDenied(
+                        "志愿者/协管员只能上传本人的巡河轨迹",
+                        f"user {actor.username} may not upload tracks of person {person_id}",
+                    )
             elif isinstance(obj, Incident):
                 obj.source = model.IncidentSource.VOLUNTEER.value
 

@@ -232,9 +232,7 @@ class Incident(Base):
     deadline_estimated: Mapped[bool] = mapped_column(Boolean, default=False)
     geom: Mapped[BaseGeometry] = mapped_column(Geometry("Point"))
     version: Mapped[int] = mapped_column(Integer, default=1)
-    events: Mapped[list[IncidentEvent]] = relationship(
-        back_populates="incident", order_by="IncidentEvent.at"
-    )
+    events: Mapped[list[IncidentEvent]] = relationship(back_populates="incident", order_by="IncidentEvent.at")
     grid: Mapped[Grid | None] = relationship()
     reach: Mapped[Reach | None] = relationship()
     object: Mapped[SupervisedObject | None] = relationship()
@@ -425,21 +423,23 @@ class DeploymentInfo(Base):
     value: Mapped[str] = mapped_column(Text, default="")
 
 
-SERVICE_TABLES = frozenset({
-    AuditEntry.__tablename__, Counter.__tablename__, SignInAttempt.__tablename__, DeploymentInfo.__tablename__,
-})
+SERVICE_TABLES = frozenset(
+    {
+        AuditEntry.__tablename__,
+        Counter.__tablename__,
+        SignInAttempt.__tablename__,
+        DeploymentInfo.__tablename__,
+    }
+)
 """Tables of the system's own bookkeeping, written with SQL statements rather than audited rows:
 the audit log itself, counters, sign-in attempts and deployment facts."""
 
 AUDITED_TABLES = frozenset(t.name for t in Base.metadata.sorted_tables if t.name not in SERVICE_TABLES)
 """Every table of the application's data (written through audited sessions)."""
 
-GEOMETRY_TABLES = {
-    t.name: "geom" for t in Base.metadata.sorted_tables if "geom" in t.c
-}
+GEOMETRY_TABLES = {t.name: "geom" for t in Base.metadata.sorted_tables if "geom" in t.c}
 
 
 def not_deleted(model: type[Grid] | type[Reach]) -> ColumnElement[bool]:
     """The condition "not deleted" on a soft-deleted table (grids, reaches): the one spelling of it."""
     return model.deleted_at.is_(None)
-

@@ -23,8 +23,6 @@ from gis.store.tree import GridTree
 __all__ = ["EVERYTHING", "Scope", "grid_and_below", "grid_line", "home_grid", "persons_in_scope", "scope_of"]
 
 
-
-
 def grid_line(session: Session, grid_id: int | None) -> list[int]:
     """``grid_id`` and its ancestors, bottom-up (deleted grids count: their cases keep their line)."""
     if grid_id is None:

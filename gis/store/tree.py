@@ -51,7 +51,10 @@ class GridTree:
     def load(cls, session: Session, *, include_deleted: bool = False) -> GridTree:
         """The tree of the live grids of the store (or of every grid, deleted ones included)."""
         query = select(Grid.id, Grid.parent_id)
-        return cls((gid, parent) for gid, parent in session.execute(query if include_deleted else query.where(not_deleted(Grid))))
+        return cls(
+            (gid, parent)
+            for gid, parent in session.execute(query if include_deleted else query.where(not_deleted(Grid)))
+        )
 
     def __contains__(self, grid_id: object) -> bool:
         return grid_id in self._parent

@@ -79,8 +79,17 @@ def grid_draw(
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     value: Any = _component(
-        grids=grids, mode=mode, target_id=target_id, draft=draft, overlays=overlays or [], bounds=bounds,
-        view_key=view_key, token=token, height=height, key=key, default=None,
+        grids=grids,
+        mode=mode,
+        target_id=target_id,
+        draft=draft,
+        overlays=overlays or [],
+        bounds=bounds,
+        view_key=view_key,
+        token=token,
+        height=height,
+        key=key,
+        default=None,
     )
     if not isinstance(value, dict):
         return None

@@ -7,10 +7,11 @@ Revision ID: 0005
 Revises: 0003, 0004
 Create Date: 2026-12-07
 """
+
 from __future__ import annotations
 
-revision = '0005'
-down_revision = ('0003', '0004')
+revision = "0005"
+down_revision = ("0003", "0004")
 branch_labels = None
 depends_on = None
 

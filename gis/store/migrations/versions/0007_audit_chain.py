@@ -26,6 +26,7 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-08
 """
+
 from __future__ import annotations
 
 import base64
@@ -37,8 +38,8 @@ from alembic import op
 import gis.store.types
 from gis.store.audit_chain import GENESIS, entry_hash, json_safe
 
-revision = '0007'
-down_revision = '0006'
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
@@ -52,8 +53,10 @@ END
 $$
 """
 
-TRIGGER = ("CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log "
-           "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()")
+TRIGGER = (
+    "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log "
+    "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()"
+)
 
 INVERSE = {"insert": "delete", "delete": "insert", "update": "update"}
 
@@ -61,18 +64,30 @@ INVERSE = {"insert": "delete", "delete": "insert", "update": "update"}
 def _audit_table(*extra: sa.ColumnClause[Any]) -> sa.TableClause:
     return sa.table(
         "audit_log",
-        sa.column("id", sa.Integer()), sa.column("at", gis.store.types.UTCDateTime()),
-        sa.column("username", sa.String()), sa.column("action", sa.String()), sa.column("table_name", sa.String()),
-        sa.column("row_id", sa.Integer()), sa.column("before", sa.JSON()), sa.column("after", sa.JSON()),
-        sa.column("batch", sa.String()), sa.column("undo_of", sa.Integer()), sa.column("seq", sa.Integer()),
-        sa.column("prev_hash", sa.String()), sa.column("hash", sa.String()), *extra,
+        sa.column("id", sa.Integer()),
+        sa.column("at", gis.store.types.UTCDateTime()),
+        sa.column("username", sa.String()),
+        sa.column("action", sa.String()),
+        sa.column("table_name", sa.String()),
+        sa.column("row_id", sa.Integer()),
+        sa.column("before", sa.JSON()),
+        sa.column("after", sa.JSON()),
+        sa.column("batch", sa.String()),
+        sa.column("undo_of", sa.Integer()),
+        sa.column("seq", sa.Integer()),
+        sa.column("prev_hash", sa.String()),
+        sa.column("hash", sa.String()),
+        *extra,
     )
 
 
 def _undo_links(conn: sa.Connection, audit: sa.TableClause) -> dict[int, int]:
     """undo row id → id of the entry it undid, from ``undone_by``."""
-    rows = conn.execute(sa.select(audit.c.id, audit.c.batch, audit.c.table_name, audit.c.row_id, audit.c.action,
-                                  audit.c.undone_by).order_by(audit.c.id)).all()
+    rows = conn.execute(
+        sa.select(
+            audit.c.id, audit.c.batch, audit.c.table_name, audit.c.row_id, audit.c.action, audit.c.undone_by
+        ).order_by(audit.c.id)
+    ).all()
     by_id = {r.id: r for r in rows}
     by_batch: dict[str, list[Any]] = {}
     for r in rows:
@@ -83,8 +98,11 @@ def _undo_links(conn: sa.Connection, audit: sa.TableClause) -> dict[int, int]:
         u = by_id.get(e.undone_by)
         if u is None:
             continue
-        candidates = [r for r in by_batch[u.batch] if r.id > e.id and r.id not in taken
-                      and (r.table_name, r.row_id) == (e.table_name, e.row_id)]
+        candidates = [
+            r
+            for r in by_batch[u.batch]
+            if r.id > e.id and r.id not in taken and (r.table_name, r.row_id) == (e.table_name, e.row_id)
+        ]
         pick = next((r for r in candidates if r.action == INVERSE.get(e.action)), candidates[0] if candidates else None)
         if pick is not None:
             taken.add(pick.id)
@@ -115,25 +133,35 @@ def _scrub(table_name: str, values: Any, blobs: Any) -> Any:
 def upgrade() -> None:
     from gis.store.blobs import BlobStore
 
-    with op.batch_alter_table('audit_log', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('seq', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('undo_of', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('prev_hash', sa.String(length=64), nullable=True))
-        batch_op.add_column(sa.Column('hash', sa.String(length=64), nullable=True))
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("seq", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("undo_of", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("prev_hash", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("hash", sa.String(length=64), nullable=True))
 
     conn = op.get_bind()
     audit = _audit_table(sa.column("undone_by", sa.Integer()))
     links = _undo_links(conn, audit)
 
     blobs = BlobStore()
-    set_chain = (sa.update(audit).where(audit.c.id == sa.bindparam("b_id"))
-                 .values(undo_of=sa.bindparam("b_undo_of"), seq=sa.bindparam("b_seq"),
-                         prev_hash=sa.bindparam("b_prev"), hash=sa.bindparam("b_hash")))
-    set_payload = (sa.update(audit).where(audit.c.id == sa.bindparam("b_id"))
-                   .values(before=sa.bindparam("b_before", type_=sa.JSON()),
-                           after=sa.bindparam("b_after", type_=sa.JSON())))
-    cols = [audit.c[name] for name in ("id", "at", "username", "action", "table_name", "row_id", "before", "after",
-                                       "batch")]
+    set_chain = (
+        sa.update(audit)
+        .where(audit.c.id == sa.bindparam("b_id"))
+        .values(
+            undo_of=sa.bindparam("b_undo_of"),
+            seq=sa.bindparam("b_seq"),
+            prev_hash=sa.bindparam("b_prev"),
+            hash=sa.bindparam("b_hash"),
+        )
+    )
+    set_payload = (
+        sa.update(audit)
+        .where(audit.c.id == sa.bindparam("b_id"))
+        .values(before=sa.bindparam("b_before", type_=sa.JSON()), after=sa.bindparam("b_after", type_=sa.JSON()))
+    )
+    cols = [
+        audit.c[name] for name in ("id", "at", "username", "action", "table_name", "row_id", "before", "after", "batch")
+    ]
     seq, prev, last_id = 0, GENESIS, None
     while True:
         query = sa.select(*cols).order_by(audit.c.id).limit(CHUNK)
@@ -158,13 +186,13 @@ def upgrade() -> None:
         conn.execute(set_chain, chain)
         last_id = chunk[-1].id
 
-    with op.batch_alter_table('audit_log', schema=None) as batch_op:
-        batch_op.alter_column('seq', existing_type=sa.Integer(), nullable=False)
-        batch_op.alter_column('prev_hash', existing_type=sa.String(length=64), nullable=False)
-        batch_op.alter_column('hash', existing_type=sa.String(length=64), nullable=False)
-        batch_op.create_unique_constraint(batch_op.f('uq_audit_log_seq'), ['seq'])
-        batch_op.create_index(batch_op.f('ix_audit_log_undo_of'), ['undo_of'], unique=False)
-        batch_op.drop_column('undone_by')
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.alter_column("seq", existing_type=sa.Integer(), nullable=False)
+        batch_op.alter_column("prev_hash", existing_type=sa.String(length=64), nullable=False)
+        batch_op.alter_column("hash", existing_type=sa.String(length=64), nullable=False)
+        batch_op.create_unique_constraint(batch_op.f("uq_audit_log_seq"), ["seq"])
+        batch_op.create_index(batch_op.f("ix_audit_log_undo_of"), ["undo_of"], unique=False)
+        batch_op.drop_column("undone_by")
 
     if conn.dialect.name == "postgresql":
         op.execute(TRIGGER_FUNCTION)
@@ -176,17 +204,19 @@ def downgrade() -> None:
     if conn.dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log")
         op.execute("DROP FUNCTION IF EXISTS audit_log_append_only()")
-    with op.batch_alter_table('audit_log', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('undone_by', sa.Integer(), nullable=True))
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("undone_by", sa.Integer(), nullable=True))
     audit = _audit_table(sa.column("undone_by", sa.Integer()))
     links = conn.execute(sa.select(audit.c.id, audit.c.undo_of).where(audit.c.undo_of.is_not(None))).all()
     if links:
-        conn.execute(sa.update(audit).where(audit.c.id == sa.bindparam("b_id"))
-                     .values(undone_by=sa.bindparam("b_by")), [{"b_id": u, "b_by": i} for i, u in links])
-    with op.batch_alter_table('audit_log', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_audit_log_undo_of'))
-        batch_op.drop_constraint(batch_op.f('uq_audit_log_seq'), type_='unique')
-        batch_op.drop_column('hash')
-        batch_op.drop_column('prev_hash')
-        batch_op.drop_column('undo_of')
-        batch_op.drop_column('seq')
+        conn.execute(
+            sa.update(audit).where(audit.c.id == sa.bindparam("b_id")).values(undone_by=sa.bindparam("b_by")),
+            [{"b_id": u, "b_by": i} for i, u in links],
+        )
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_audit_log_undo_of"))
+        batch_op.drop_constraint(batch_op.f("uq_audit_log_seq"), type_="unique")
+        batch_op.drop_column("hash")
+        batch_op.drop_column("prev_hash")
+        batch_op.drop_column("undo_of")
+        batch_op.drop_column("seq")

@@ -24,6 +24,7 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-08
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -38,8 +39,8 @@ from gis.config import settings
 from gis.errors import ValidationError
 from gis.incidents.attachments import ALLOWED_FORMATS, AttachmentStore, CheckedPhoto, strip_metadata
 
-revision = '0008'
-down_revision = '0007'
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
@@ -65,13 +66,27 @@ def upgrade() -> None:
         if new == old:
             continue
         new_mime, ext = ALLOWED_FORMATS[stripped.format]
-        files.save(CheckedPhoto(path.name, stripped.data, new, new_mime, ext, stripped.width_px, stripped.height_px,
-                                stripped.thumbnail))
-        conn.execute(sa.text(
-            "UPDATE attachments SET sha256 = :new, mime = :new_mime, size_bytes = :size, width_px = :w, height_px = :h"
-            " WHERE sha256 = :old AND mime = :mime"),
-            {"new": new, "new_mime": new_mime, "size": len(stripped.data), "w": stripped.width_px,
-             "h": stripped.height_px, "old": old, "mime": mime})
+        files.save(
+            CheckedPhoto(
+                path.name, stripped.data, new, new_mime, ext, stripped.width_px, stripped.height_px, stripped.thumbnail
+            )
+        )
+        conn.execute(
+            sa.text(
+                "UPDATE attachments SET sha256 = :new, mime = :new_mime, size_bytes = :size, width_px = :w, height_p"
+                "x = :h"
+                " WHERE sha256 = :old AND mime = :mime"
+            ),
+            {
+                "new": new,
+                "new_mime": new_mime,
+                "size": len(stripped.data),
+                "w": stripped.width_px,
+                "h": stripped.height_px,
+                "old": old,
+                "mime": mime,
+            },
+        )
         replaced.append((old, path))
         log.info("attachment %s stripped: now %s", old, new)
     if not replaced:
@@ -79,16 +94,20 @@ def upgrade() -> None:
 
     def remove_old_files(connection: Any) -> None:
         for old, path in replaced:
-            if connection.execute(sa.text("SELECT count(*) FROM attachments WHERE sha256 = :old"),
-                                  {"old": old}).scalar():
+            if connection.execute(
+                sa.text("SELECT count(*) FROM attachments WHERE sha256 = :old"), {"old": old}
+            ).scalar():
                 continue
             for leftover in (path, files.thumbnail_path(old)):
                 leftover.unlink(missing_ok=True)
 
     after_commit = context.config.attributes.get("after_commit")
     if after_commit is None:  # run by something that does not run after-commit work: keep the old files
-        log.warning("%d photo files with metadata are no longer used and were kept: %s", len(replaced),
-                    ", ".join(str(p) for _, p in replaced))
+        log.warning(
+            "%d photo files with metadata are no longer used and were kept: %s",
+            len(replaced),
+            ", ".join(str(p) for _, p in replaced),
+        )
     else:
         after_commit.append(remove_old_files)
 
