@@ -18,7 +18,7 @@ from shapely.geometry.base import BaseGeometry
 
 from gis.formatting import format_area
 from gis.grids.fit import FitResult
-from gis.grids.versions import GridVersionInfo
+from gis.grids.timeline import GridVersionInfo
 from gis.model import LOCAL_TZ, STORE_CRS, GridLevel
 from layers._common import (
     TOOLTIP,

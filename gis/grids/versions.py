@@ -45,25 +45,33 @@ After a save, hand ``SaveResult.grid_id`` and ``SaveResult.geometry`` to
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from typing import Any, cast
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
-import geopandas as gpd
-import pandas as pd
-import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Table, insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from gis.auth import SYSTEM, Actor, require
+from gis.auth import Actor, require
 from gis.errors import ConflictError, GeometryError, NotFoundError, ValidationError
 from gis.grids.fit import FIT_OPTIONS, FitResult, are_neighbours, as_geometry, fit_grid, merged_boundary, split_parts
-from gis.model import LOCAL_TZ, STORE_CRS, GridLevel
-from gis.store.schema import AuditEntry, Grid, GridVersion, User, not_deleted, utcnow
+from gis.grids.timeline import (
+    ATTRIBUTE_FIELDS,
+    GridVersionInfo,
+    attributes,
+    display_names,
+    grid_history,
+    grids_as_of,
+    insert_version,
+    local_time_text,
+    materialise,
+    timeline,
+    unrecorded,
+)
+from gis.model import GridLevel
+from gis.store.schema import Grid, not_deleted, utcnow
 
 __all__ = [
     "ATTRIBUTE_FIELDS",
@@ -83,19 +91,6 @@ __all__ = [
     "siblings",
     "split_grid",
 ]
-
-ATTRIBUTE_FIELDS = (
-    "code",
-    "responsible_body",
-    "area_desc",
-    "personnel_desc",
-    "duties",
-    "tasks",
-    "rewards",
-    "hotline",
-    "illustrative",
-)
-"""Grid columns kept in ``GridVersion.attributes`` (the 五定 texts and the rest)."""
 
 EDITABLE_FIELDS = ("name", "level", "parent_id", *ATTRIBUTE_FIELDS)
 """Keys accepted in ``attributes`` of :func:`save_grid`."""
@@ -128,31 +123,6 @@ class SaveResult:
     fit: FitResult | None = None
 
 
-@dataclass(frozen=True)
-class GridVersionInfo:
-    """One version of a grid as :func:`grid_history` lists it.
-
-    ``recorded`` is false for an implicit version (see the module notes) not yet written to
-    ``grid_versions``; ``saved_at`` is ``None`` when the time is unknown; ``author`` is a user
-    name, ``author_name`` the display name.
-    """
-
-    grid_id: int
-    version: int
-    name: str
-    level: str
-    parent_id: int | None
-    geometry: BaseGeometry | None
-    attributes: dict[str, Any]
-    deleted: bool
-    author: str
-    saved_at: datetime | None
-    note: str
-    recorded: bool
-    author_name: str = ""
-    current: bool = False
-
-
 # =============================================================================================
 # Store: helpers
 # =============================================================================================
@@ -176,153 +146,9 @@ def _live(grid: Grid) -> Grid:
     return grid
 
 
-def _attributes(source: Grid | Mapping[str, Any]) -> dict[str, Any]:
-    get = source.get if isinstance(source, Mapping) else lambda k: getattr(source, k)
-    return {k: get(k) for k in ATTRIBUTE_FIELDS}
-
-
-def _display_names(session: Session, usernames: Iterable[str]) -> dict[str, str]:
-    names = {u: u for u in usernames if u}
-    if names:
-        with session.no_autoflush:
-            rows = session.execute(select(User.username, User.display_name).where(User.username.in_(list(names))))
-            names.update({u: d for u, d in rows if d})
-    if SYSTEM.username in names and names[SYSTEM.username] == SYSTEM.username:
-        names[SYSTEM.username] = SYSTEM.display_name
-    return names
-
-
-def _local(when: datetime) -> str:
-    return when.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
-
-
-def _from_version_row(v: GridVersion) -> GridVersionInfo:
-    return GridVersionInfo(
-        grid_id=v.grid_id,
-        version=v.version,
-        name=v.name,
-        level=v.level,
-        parent_id=v.parent_id,
-        geometry=v.geom,
-        attributes=dict(v.attributes or {}),
-        deleted=bool(v.deleted),
-        author=v.author,
-        saved_at=v.saved_at,
-        note=v.note,
-        recorded=True,
-    )
-
-
-def _from_audit(e: AuditEntry, grid_id: int) -> GridVersionInfo:
-    after = e.after or {}
-    geom = after.get("geom")
-    return GridVersionInfo(
-        grid_id=grid_id,
-        version=int(after["version"]),
-        name=after.get("name", ""),
-        level=after.get("level", ""),
-        parent_id=after.get("parent_id"),
-        geometry=shapely.from_wkt(geom) if geom else None,
-        attributes=_attributes(after),
-        deleted=after.get("deleted_at") is not None,
-        author=e.username,
-        saved_at=e.at,
-        note="创建（据修改记录补记）" if e.action == "insert" else "编辑器之外的修改（据修改记录补记）",
-        recorded=False,
-    )
-
-
-def _from_live(grid: Grid) -> GridVersionInfo:
-    return GridVersionInfo(
-        grid_id=grid.id,
-        version=grid.version,
-        name=grid.name,
-        level=grid.level,
-        parent_id=grid.parent_id,
-        geometry=grid.geom,
-        attributes=_attributes(grid),
-        deleted=grid.deleted_at is not None,
-        author="",
-        saved_at=None,
-        note="现状（开始记录历史之前的状态，时间不详）",
-        recorded=False,
-    )
-
-
-def _timelines(session: Session, grids: list[Grid]) -> dict[int, list[GridVersionInfo]]:
-    """Every grid's versions, oldest first: recorded rows, then audit states, then the live row."""
-    ids = [g.id for g in grids]
-    if not ids:
-        return {}
-    with session.no_autoflush:
-        recorded = session.scalars(
-            select(GridVersion).where(GridVersion.grid_id.in_(ids)).order_by(GridVersion.grid_id, GridVersion.version)
-        ).all()
-        entries = session.scalars(
-            select(AuditEntry)
-            .where(
-                AuditEntry.table_name == Grid.__tablename__,
-                AuditEntry.row_id.in_(ids),
-                AuditEntry.action.in_(("insert", "update")),
-            )
-            .order_by(AuditEntry.id)
-        ).all()
-    by_grid: dict[int, dict[int, GridVersionInfo]] = defaultdict(dict)
-    for v in recorded:
-        by_grid[v.grid_id][v.version] = _from_version_row(v)
-    audited: dict[int, dict[int, GridVersionInfo]] = defaultdict(dict)
-    for e in entries:
-        if e.row_id is not None and e.after is not None and e.after.get("version") is not None:
-            grid_id = int(e.row_id)  # never None: the query asked for these row ids
-            audited[grid_id][int(e.after["version"])] = _from_audit(e, grid_id)  # a later entry wins
-    out = {}
-    for g in grids:
-        versions = by_grid[g.id]
-        for number, info in audited[g.id].items():
-            versions.setdefault(number, info)
-        if g.version not in versions:
-            versions[g.version] = _from_live(g)
-        out[g.id] = [versions[k] for k in sorted(versions) if k <= g.version]
-    return out
-
-
-def _timeline(session: Session, grid: Grid) -> list[GridVersionInfo]:
-    return _timelines(session, [grid])[grid.id]
-
-
-def _insert_version(session: Session, info: GridVersionInfo) -> None:
-    with session.no_autoflush:  # pending grid changes are flushed by _flush, which reports conflicts
-        session.execute(
-            insert(cast(Table, GridVersion.__table__)).values(
-                grid_id=info.grid_id,
-                version=info.version,
-                name=info.name,
-                level=info.level,
-                parent_id=info.parent_id,
-                geom=info.geometry,
-                attributes=info.attributes,
-                deleted=info.deleted,
-                author=info.author,
-                saved_at=info.saved_at,
-                note=info.note,
-            )
-        )
-
-
-def _unrecorded(session: Session, grid: Grid) -> list[GridVersionInfo]:
-    """The grid's implicit versions (see the module notes); read them before changing the grid."""
-    return [v for v in _timeline(session, grid) if not v.recorded]
-
-
-def _materialise(session: Session, grid: Grid, versions: list[GridVersionInfo] | None = None) -> None:
-    """Record the grid's implicit versions (``versions`` as read by :func:`_unrecorded`)."""
-    for info in _unrecorded(session, grid) if versions is None else versions:
-        _insert_version(session, info)
-
-
 def _record(session: Session, grid: Grid, actor: Actor, note: str) -> None:
     """Write the grid's current (just flushed) state as a version by ``actor``."""
-    _insert_version(
+    insert_version(
         session,
         GridVersionInfo(
             grid_id=grid.id,
@@ -331,7 +157,7 @@ def _record(session: Session, grid: Grid, actor: Actor, note: str) -> None:
             level=grid.level,
             parent_id=grid.parent_id,
             geometry=grid.geom,
-            attributes=_attributes(grid),
+            attributes=attributes(grid),
             deleted=grid.deleted_at is not None,
             author=actor.username,
             saved_at=utcnow(),
@@ -351,10 +177,10 @@ def _conflict(
     subject: str = "该网格",
 ) -> ConflictError:
     """The ConflictError for a stale save, naming who saved the grid last and when."""
-    last = _timeline(session, grid)[-1] if session is not None else None
-    who = _display_names(session, [last.author]).get(last.author, "") if session is not None and last else ""
+    last = timeline(session, grid)[-1] if session is not None else None
+    who = display_names(session, [last.author]).get(last.author, "") if session is not None and last else ""
     if who and last is not None and last.saved_at is not None:
-        by = f"已被 {who} 于 {_local(last.saved_at)} 修改"
+        by = f"已被 {who} 于 {local_time_text(last.saved_at)} 修改"
     elif who:
         by = f"已被 {who} 修改"
     else:
@@ -538,7 +364,7 @@ def save_grid(
         parent_geom, neighbours = _family(session, grid.id, parent_id, level)
         fitted = fit_grid(raw, parent=parent_geom, neighbours=neighbours, **fit_options)
         geom = fitted.geometry
-    implicit = [] if created else _unrecorded(session, grid)
+    implicit = [] if created else unrecorded(session, grid)
     for key, value in attrs.items():
         setattr(grid, key, value)
     grid.level = level
@@ -548,7 +374,7 @@ def save_grid(
         session.add(grid)
     elif not session.is_modified(grid, include_collections=False):
         return _result(grid, changed=False, fit=fitted)
-    _materialise(session, grid, implicit)
+    materialise(session, grid, implicit)
     _flush(session, grid, expected_version, kept_geometry=raw, kept_attributes=attrs)
     _record(session, grid, actor, note or ("新建网格" if created else ""))
     return _result(grid, created=created, fit=fitted)
@@ -565,18 +391,18 @@ def restore_version(
     actor = _writer(session)
     grid = _live(_load(session, grid_id))
     _check_version(session, grid, expected_version)
-    target = next((v for v in _timeline(session, grid) if v.version == version), None)
+    target = next((v for v in timeline(session, grid) if v.version == version), None)
     if target is None:
         raise NotFoundError(f"网格“{grid.name}”没有第 {version} 版", f"grid {grid_id} has no version {version}")
     _check_parent(session, grid, target.parent_id)
-    implicit = _unrecorded(session, grid)
+    implicit = unrecorded(session, grid)
     grid.name, grid.level, grid.parent_id, grid.geom = target.name, target.level, target.parent_id, target.geometry
     for key in ATTRIBUTE_FIELDS:
         if key in target.attributes and target.attributes[key] is not None:
             setattr(grid, key, target.attributes[key])
     if not session.is_modified(grid, include_collections=False):
         return _result(grid, changed=False)
-    _materialise(session, grid, implicit)
+    materialise(session, grid, implicit)
     _flush(session, grid, expected_version)
     _record(session, grid, actor, f"恢复为第 {version} 版" + (f"：{note}" if note else ""))
     return _result(grid)
@@ -597,7 +423,7 @@ def delete_grid(session: Session, grid_id: int, *, expected_version: int, note: 
             f"网格“{grid.name}”下还有 {len(children)} 个下级网格（{names}），请先删除或调整下级网格",
             f"grid {grid_id} has {len(children)} live children",
         )
-    _materialise(session, grid)
+    materialise(session, grid)
     grid.deleted_at = utcnow()
     _flush(session, grid, expected_version)
     _record(session, grid, actor, "删除网格" + (f"：{note}" if note else ""))
@@ -615,7 +441,7 @@ def restore_grid(session: Session, grid_id: int, *, expected_version: int, note:
         parent = session.get(Grid, grid.parent_id)
         if parent is None or parent.deleted_at is not None:
             raise ValidationError("上级网格已删除，请先恢复上级网格", f"parent {grid.parent_id} is deleted")
-    _materialise(session, grid)
+    materialise(session, grid)
     grid.deleted_at = None
     _flush(session, grid, expected_version)
     _record(session, grid, actor, "恢复已删除的网格" + (f"：{note}" if note else ""))
@@ -667,7 +493,7 @@ def split_grid(
     name_a, name_b = names if names is not None else (grid.name, f"{grid.name}（二）")
     if not str(name_a).strip() or not str(name_b).strip():
         raise ValidationError("分割后的两个网格都需要名称", "empty name")
-    _materialise(session, grid)
+    materialise(session, grid)
     old_name = grid.name
     grid.geom, grid.name = geom_a, str(name_a).strip()
     _flush(session, grid, expected_version, kept_geometry=cut)
@@ -730,7 +556,7 @@ def merge_grids(
     merged = merged_boundary(keep.geom, other.geom)
     children = _live_children(session, other.id)
     for g in (keep, other, *children):
-        _materialise(session, g)
+        materialise(session, g)
     other.deleted_at = utcnow()
     _flush(session, other, other_version)
     for child in children:
@@ -802,70 +628,6 @@ def deleted_grids(session: Session) -> list[Grid]:
     """Soft-deleted grids, newest deletion first (candidates for :func:`restore_grid`)."""
     rows = session.scalars(select(Grid).where(Grid.deleted_at.is_not(None)))
     return sorted(rows, key=lambda g: g.deleted_at, reverse=True)  # type: ignore[arg-type, return-value]
-
-
-def grid_history(session: Session, grid_id: int) -> list[GridVersionInfo]:
-    """The versions of a grid, oldest first, the last one marked ``current``.
-
-    Includes implicit versions (``recorded`` false) of states written outside this module;
-    see the module notes. Reading needs no permission (like every read of the store), so
-    leaders can see the history they cannot change.
-    """
-    grid = session.get(Grid, grid_id)
-    if grid is None:
-        raise NotFoundError(f"没有编号为 {grid_id} 的网格", f"no grid {grid_id}")
-    versions = _timeline(session, grid)
-    names = _display_names(session, {v.author for v in versions})
-    out = [replace(v, author_name=names.get(v.author, v.author)) for v in versions]
-    out[-1] = replace(out[-1], current=True)
-    return out
-
-
-def grids_as_of(session: Session, when: datetime) -> gpd.GeoDataFrame:
-    """The grids as they were at ``when``: for checking the past with :func:`gis.checks.report.check_layers`.
-
-    Each grid contributes the latest of its versions saved at or before ``when`` (a version of
-    unknown date counts as always valid), unless that version is a deletion or the grid did not
-    exist yet. Grids removed outright (not soft-deleted) are not known any more.
-
-    Parameters
-    ----------
-    when
-        A timezone-aware datetime.
-
-    Returns
-    -------
-    GeoDataFrame
-        Columns ``id``, ``name``, ``level``, ``parent_id``, ``version``, ``author``,
-        ``saved_at``, ``geometry`` (EPSG:4326), ordered by id.
-    """
-    if not isinstance(when, datetime) or when.tzinfo is None:
-        raise ValidationError("查询时间需要带时区（例如北京时间或 UTC）", "when must be a timezone-aware datetime")
-    when = when.astimezone(UTC)
-    grids = list(session.scalars(select(Grid).order_by(Grid.id)))
-    rows = []
-    for gid, versions in _timelines(session, grids).items():
-        valid = [v for v in versions if v.saved_at is None or v.saved_at <= when]
-        if not valid or valid[-1].deleted:
-            continue
-        v = valid[-1]
-        rows.append(
-            {
-                "id": gid,
-                "name": v.name,
-                "level": v.level,
-                "parent_id": v.parent_id,
-                "version": v.version,
-                "author": v.author,
-                "saved_at": v.saved_at,
-                "geometry": v.geometry,
-            }
-        )
-    columns = ["id", "name", "level", "parent_id", "version", "author", "saved_at"]
-    if not rows:
-        return gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs=STORE_CRS)
-    frame = pd.DataFrame(rows, columns=columns + ["geometry"]).sort_values("id", ignore_index=True)
-    return gpd.GeoDataFrame(frame, geometry="geometry", crs=STORE_CRS)
 
 
 def grid_geometry(session: Session, grid_id: int) -> BaseGeometry | None:

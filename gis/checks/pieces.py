@@ -1,0 +1,318 @@
+"""Cutting reaches at grid boundaries: the array core of the coverage check (:mod:`gis.checks.coverage`).
+
+:func:`cut_pieces` finds, for every reach, the breakpoints where a grid's claim can change
+(exact segment intersections, collinear overlaps included, from the shared segment index), tells
+which grids claim each stretch between them (point in polygon, boundary overlaps, and boundaries
+within the coincidence tolerance), and merges equal neighbours into :class:`Pieces`;
+:func:`restrict` keeps the stretches inside the check's scope. The method and the tolerance are
+described in :mod:`gis.checks.coverage`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import shapely
+from shapely import STRtree
+
+from gis.geometry.segindex import SegmentIndex, Segments, expand_ranges, measured_segments
+
+COINCIDENCE_TOLERANCE_M = 1e-6
+"""Boundaries closer than this (1 µm) coincide: see "Boundaries that coincide" in the module
+docstring for the semantics and the choice of the value."""
+
+BREAK_TOL_M = 1e-9
+"""Breakpoints closer than this (in metres) are one breakpoint."""
+
+CELL_FACTOR = 1.0
+"""Cell side of the segment hash, in multiples of the larger median segment length."""
+
+SCOPE_TOLERANCE_M = 0.01
+"""In-scope runs shorter than this (in metres) are edge noise and left out."""
+
+MAX_CELLS_PER_SIDE = 2048
+"""Upper bound on the segment hash's cells along x or y (memory: a few dense int arrays)."""
+
+
+def breakpoints(
+    r: Segments, index: SegmentIndex
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Where reach segments ``r`` meet the boundary segments of ``index``.
+
+    Returns ``(rs, t, c_rs, c_lo, c_hi, c_owner)``: the reach segment and parameter of every
+    crossing or touching point (collinear overlaps give their two ends), then the reach segment,
+    parameter range and boundary owner of every collinear overlap.
+    """
+    b = index.segments
+    rs, bs = index.meeting(r)
+    if len(rs) == 0:
+        e, empty = np.zeros(0, np.int64), np.zeros(0)
+        return e, empty, e, empty, empty, e
+    px, py, dx, dy = r.x0[rs], r.y0[rs], r.dx[rs], r.dy[rs]
+    wx, wy = b.x0[bs] - px, b.y0[bs] - py
+    ex, ey = b.dx[bs], b.dy[bs]
+    denom = dx * ey - dy * ex
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (wx * ey - wy * ex) / denom
+        u = (wx * dy - wy * dx) / denom
+    cross = (denom != 0) & (t >= 0) & (t <= 1) & (u >= 0) & (u <= 1)
+    collinear = (denom == 0) & (wx * dy - wy * dx == 0)
+    dd = dx * dx + dy * dy
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t0 = (wx * dx + wy * dy) / dd
+        t1 = ((wx + ex) * dx + (wy + ey) * dy) / dd
+    c_lo = np.maximum(0.0, np.minimum(t0, t1))
+    c_hi = np.minimum(1.0, np.maximum(t0, t1))
+    collinear &= c_lo <= c_hi
+    c = np.flatnonzero(collinear)
+    return (
+        np.concatenate([rs[cross], rs[c], rs[c]]),
+        np.concatenate([t[cross], c_lo[c], c_hi[c]]),
+        rs[c],
+        c_lo[c],
+        c_hi[c],
+        b.owner[bs[c]],
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The check
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Pieces:
+    """Stretches of reaches with the grids claiming them (indices, not ids)."""
+
+    reach: np.ndarray
+    from_m: np.ndarray
+    to_m: np.ndarray
+    claims: list[tuple[int, ...]]
+    geometry: np.ndarray
+
+
+def locate(seg_g0: np.ndarray, g: np.ndarray, side: Literal["left", "right"]) -> np.ndarray:
+    i = np.searchsorted(seg_g0, g, side=side) - 1
+    return np.clip(i, 0, len(seg_g0) - 1)
+
+
+def claim_sets(
+    n_grids: int,
+    n_level: int,
+    inside: tuple[np.ndarray, np.ndarray],
+    on: tuple[np.ndarray, np.ndarray],
+    near: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """The (stretch, grid) claims, sorted, each once, from the stretches' midpoints ``inside``
+    grids, the stretches lying ``on`` grid boundaries (exactly) and those lying ``near`` them
+    (within :data:`COINCIDENCE_TOLERANCE_M` all along). For grids ``< n_level``: the exact and
+    the inside-but-not-near claims are firm; a stretch with no firm claim goes to one of the
+    grids it is near (one whose inside it is in, else the first), and to none otherwise. Grids
+    ``>= n_level`` (the scope) claim every stretch inside, on or near their boundary."""
+
+    def keys(pairs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        return np.unique(pairs[0].astype(np.int64) * n_grids + pairs[1])
+
+    k_in, k_on, k_near = keys(inside), keys(on), keys(near)
+    k_near = np.setdiff1d(k_near, k_on)
+    scope = np.union1d(np.union1d(k_in, k_on), k_near)
+    scope = scope[scope % n_grids >= n_level]
+    k_in, k_on, k_near = (k[k % n_grids < n_level] for k in (k_in, k_on, k_near))
+    firm = np.union1d(k_on, np.setdiff1d(k_in, k_near))
+    weak = k_near[~np.isin(k_near // n_grids, firm // n_grids)]
+    if len(weak):
+        order = np.lexsort((weak % n_grids, ~np.isin(weak, k_in), weak // n_grids))
+        weak = weak[order]
+        weak = weak[np.r_[True, weak[1:] // n_grids != weak[:-1] // n_grids]]
+    key = np.union1d(np.union1d(firm, weak), scope)
+    return key // n_grids, key % n_grids
+
+
+def cut_pieces(
+    reach_geoms: np.ndarray, grid_geoms: np.ndarray, grid_tree: STRtree, n_level: int | None = None
+) -> Pieces:
+    """Claims along ``reach_geoms`` by ``grid_geoms`` (all in one metric CRS; grids prepared).
+
+    ``grid_geoms[n_level:]`` are the scope's polygons (default: none), claimed under the closed
+    semantics with the tolerance and not competing with the grids (see :func:`claims`).
+    """
+    n = len(reach_geoms)
+    rseg, rx = measured_segments(reach_geoms)
+    reach_len = np.bincount(rx.part_owner, weights=rx.part_len, minlength=n)
+    # candidate grids by envelope
+    pr, pg = grid_tree.query(reach_geoms)
+    cand = np.unique(pg)
+    bseg, _ = measured_segments(shapely.boundary(grid_geoms[cand]), cand)
+    cell_m = float(max(np.median(rseg.length), np.median(bseg.length))) if len(rseg) and len(bseg) else 1.0
+    bindex = SegmentIndex.build(
+        bseg, cell_m=cell_m * CELL_FACTOR, grow_m=COINCIDENCE_TOLERANCE_M, max_cells_per_side=MAX_CELLS_PER_SIDE
+    )
+    bp_seg, bp_t, c_seg, c_lo, c_hi, c_owner = breakpoints(rseg, bindex)
+
+    # breakpoints as measures: crossings, part junctions, reach ends
+    part_owner, part_start = rx.part_owner, rx.part_start_m
+    bp_reach = np.concatenate([rseg.owner[bp_seg], part_owner, np.arange(n), np.arange(n)])
+    bp_m = np.concatenate(
+        [
+            rseg.m0[bp_seg] + bp_t * rseg.length[bp_seg],
+            part_start,
+            np.zeros(n),
+            reach_len,
+        ]
+    )
+    bp_m = np.clip(bp_m, 0.0, reach_len[bp_reach])
+    order = np.lexsort((bp_m, bp_reach))
+    bp_reach, bp_m = bp_reach[order], bp_m[order]
+    new = np.r_[True, (bp_reach[1:] != bp_reach[:-1]) | (np.diff(bp_m) > BREAK_TOL_M)]
+    bp_reach, bp_m = bp_reach[new], bp_m[new]
+    nxt = np.r_[bp_reach[1:] == bp_reach[:-1], False]
+    i_reach, a, b = bp_reach[nxt], bp_m[nxt], bp_m[np.flatnonzero(nxt) + 1]
+    zero = reach_len == 0  # degenerate reaches: one empty stretch, never claimed
+    if zero.any():
+        i_reach = np.concatenate([i_reach, np.flatnonzero(zero)])
+        a = np.concatenate([a, np.zeros(zero.sum())])
+        b = np.concatenate([b, np.zeros(zero.sum())])
+        o = np.lexsort((a, i_reach))
+        i_reach, a, b = i_reach[o], a[o], b[o]
+
+    # global measure axis to find segments and vertices by measure
+    offset = np.r_[0.0, np.cumsum(reach_len + 1.0)[:-1]]
+    seg_g0 = offset[rseg.owner] + rseg.m0
+    vertex_g = offset[part_owner[rx.coord_part]] + rx.vertex_m
+
+    def point_at(m: np.ndarray, reach: np.ndarray, side: Literal["left", "right"]) -> tuple[np.ndarray, np.ndarray]:
+        """Coordinates at measure ``m`` (metres from each reach's start). The global axis only
+        finds the segment; the position within it uses local measures, so that a reach's result
+        does not depend on how many reaches come before it."""
+        if len(rseg.x0) == 0:
+            return np.zeros(len(m)), np.zeros(len(m))
+        seg = locate(seg_g0, offset[reach] + m, side)
+        f = np.clip((m - rseg.m0[seg]) / rseg.length[seg], 0.0, 1.0)
+        return rseg.x0[seg] + f * rseg.dx[seg], rseg.y0[seg] + f * rseg.dy[seg]
+
+    mx, my = point_at((a + b) / 2, i_reach, "right")
+
+    # point-in-grid of every stretch's midpoint, against the grids around its reach
+    pr_order = np.argsort(pr, kind="stable")
+    pr_s, pg_s = pr[pr_order], pg[pr_order]
+    lo = np.searchsorted(pr_s, i_reach, "left")
+    hi = np.searchsorted(pr_s, i_reach, "right")
+    k_int, k_pos = expand_ranges(lo, hi)
+    k_grid = pg_s[k_pos]
+    inside = shapely.intersects_xy(grid_geoms[k_grid], mx[k_int], my[k_int]) if len(k_int) else np.zeros(0, bool)
+    # stretches lying on a grid boundary (collinear overlaps) belong to that grid as well
+    on_int, on_grid = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if len(c_seg):
+        c_reach = rseg.owner[c_seg]
+        c_from = offset[c_reach] + rseg.m0[c_seg] + c_lo * rseg.length[c_seg]
+        c_to = offset[c_reach] + rseg.m0[c_seg] + c_hi * rseg.length[c_seg]
+        start_g, end_g = offset[i_reach] + a, offset[i_reach] + b
+        lo = np.searchsorted(start_g, c_from - BREAK_TOL_M, "left")
+        hi = np.searchsorted(end_g, c_to + BREAK_TOL_M, "right")
+        c_which, c_pos = expand_ranges(lo, np.maximum(lo, hi))
+        on_edge = (b[c_pos] - a[c_pos]) > 0
+        on_int, on_grid = c_pos[on_edge], c_owner[c_which][on_edge]
+    # stretches within the tolerance of a grid boundary all along (start, middle, end, vertices)
+    near_int, near_grid = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    ci = np.unique(bindex.near(mx, my)[0])  # only stretches whose middle is that near can be
+    ci = ci[(b - a)[ci] > 0]
+    if len(ci):
+        sx, sy = point_at(a[ci], i_reach[ci], "right")
+        ex, ey = point_at(b[ci], i_reach[ci], "left")
+        v_lo = np.searchsorted(vertex_g, offset[i_reach[ci]] + a[ci], "right")
+        v_which, v_pos = expand_ranges(v_lo, np.searchsorted(vertex_g, offset[i_reach[ci]] + b[ci], "left"))
+        k = np.arange(len(ci))
+        near_int, near_grid = bindex.owners_near_all(
+            np.concatenate([mx[ci], sx, ex, rx.coords[v_pos, 0]]),
+            np.concatenate([my[ci], sy, ey, rx.coords[v_pos, 1]]),
+            np.concatenate([k, k, k, v_which]),
+        )
+        near_int = ci[near_int]
+    claim_int, claim_grid = claim_sets(
+        len(grid_geoms),
+        len(grid_geoms) if n_level is None else n_level,
+        (k_int[inside], k_grid[inside]),
+        (on_int, on_grid),
+        (near_int, near_grid),
+    )
+
+    # merge neighbouring stretches of one reach claimed by the same grids
+    rng = np.random.default_rng(12345)
+    token = rng.integers(1, 2**62, size=len(grid_geoms), dtype=np.int64)
+    sig = np.zeros(len(a), dtype=np.int64)
+    np.bitwise_xor.at(sig, claim_int, token[claim_grid])
+    nclaim = np.bincount(claim_int, minlength=len(a))
+    start = np.r_[True, (i_reach[1:] != i_reach[:-1]) | (sig[1:] != sig[:-1]) | (nclaim[1:] != nclaim[:-1])]
+    run = np.cumsum(start) - 1
+    first = np.flatnonzero(start)
+    last = np.r_[first[1:] - 1, len(a) - 1]
+    p_reach, p_from, p_to = i_reach[first], a[first], b[last]
+    claim_run = run[claim_int]
+    order = np.lexsort((claim_grid, claim_run))
+    claim_run, claim_grid = claim_run[order], claim_grid[order]
+    # keep each run's grids once (they repeat for every stretch of the run)
+    if len(claim_run):
+        uniq = np.r_[True, (claim_run[1:] != claim_run[:-1]) | (claim_grid[1:] != claim_grid[:-1])]
+        claim_run, claim_grid = claim_run[uniq], claim_grid[uniq]
+    bounds = np.searchsorted(claim_run, np.arange(len(first) + 1))
+    claim_list = claim_grid.tolist()
+    claims = [tuple(claim_list[bounds[i] : bounds[i + 1]]) for i in range(len(first))]
+
+    # geometry of every piece: start point, the vertices strictly inside, end point
+    ga, gb = offset[p_reach] + p_from, offset[p_reach] + p_to
+    sx, sy = point_at(p_from, p_reach, "right")
+    ex, ey = point_at(p_to, p_reach, "left")
+    v_lo = np.searchsorted(vertex_g, ga, "right")
+    v_hi = np.maximum(v_lo, np.searchsorted(vertex_g, gb, "left"))
+    # a piece never spans a part junction, but vertex_g repeats at junctions: stay in the part
+    count = v_hi - v_lo + 2
+    total = int(count.sum())
+    coords = np.empty((total, 2))
+    first_c = np.cumsum(count) - count
+    coords[first_c, 0], coords[first_c, 1] = sx, sy
+    last_c = first_c + count - 1
+    coords[last_c, 0], coords[last_c, 1] = ex, ey
+    which, pos = expand_ranges(v_lo, v_hi)
+    inner = first_c[which] + 1 + (pos - v_lo[which])
+    coords[inner] = rx.coords[pos]
+    piece_index = np.repeat(np.arange(len(count)), count)
+    geometry = np.asarray(shapely.linestrings(coords, indices=piece_index) if total else [], dtype=object)
+    degenerate = reach_len[p_reach] == 0
+    if degenerate.any():
+        geometry[degenerate] = shapely.from_wkt("LINESTRING EMPTY")
+    return Pieces(p_reach, p_from, p_to, claims, geometry)
+
+
+def restrict(pieces: Pieces, n_level: int) -> Pieces:
+    """Keep the stretches inside the scope (claimed by a grid index >= ``n_level``), drop the
+    scope from the claims, and merge neighbours left with the same claims."""
+    claims = [tuple(g for g in c if g < n_level) for c in pieces.claims]
+    inside = np.array([any(g >= n_level for g in c) for c in pieces.claims], dtype=bool)
+    # a run of in-scope stretches shorter than the tolerance is a reach grazing the scope's
+    # edge (e.g. a reach ending on the boundary), not a stretch to check
+    length = pieces.to_m - pieces.from_m
+    starts = np.r_[True, (pieces.reach[1:] != pieces.reach[:-1]) | (inside[1:] != inside[:-1])]
+    run = np.cumsum(starts) - 1
+    run_len = np.bincount(run, weights=length)
+    inside &= run_len[run] >= SCOPE_TOLERANCE_M
+    keep = np.flatnonzero(inside)
+    reach, from_m, to_m = pieces.reach[keep], pieces.from_m[keep], pieces.to_m[keep]
+    claims = [claims[i] for i in keep]
+    geometry = pieces.geometry[keep]
+    join = np.r_[False, (reach[1:] == reach[:-1]) & (from_m[1:] == to_m[:-1])]
+    join &= (
+        np.r_[False, np.array([claims[i] == claims[i - 1] for i in range(1, len(claims))], dtype=bool)]
+        if len(claims)
+        else join
+    )
+    if not join.any():
+        return Pieces(reach, from_m, to_m, claims, geometry)
+    first = np.flatnonzero(~join)
+    last = np.r_[first[1:] - 1, len(join) - 1]
+    merged = [
+        geometry[f] if f == l_ else shapely.line_merge(shapely.union_all(geometry[f : l_ + 1]))
+        for f, l_ in zip(first, last)
+    ]
+    return Pieces(reach[first], from_m[first], to_m[last], [claims[i] for i in first], np.asarray(merged, dtype=object))
