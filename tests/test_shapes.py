@@ -17,7 +17,7 @@ from gis.checks.coverage import check_coverage
 from gis.checks.topology import check_topology
 from gis.geometry.linref import substring
 from gis.geometry.shapes import polygonal_part, repair
-from gis.grids.editing import fit_grid
+from gis.grids.fit import fit_grid
 from gis.io.files import read_layer
 
 GK = "EPSG:4551"  # CGCS2000 / 3-degree Gauss-Kruger CM 126E, metres
