@@ -7,7 +7,17 @@ from typing import Any
 
 import pandas as pd
 
-from gis.model import LOCAL_TZ
+from gis.model import LOCAL_TZ, GridLevel
+
+
+def grid_label(name: str, level: str) -> str:
+    """A grid as pick lists and tables name it: ``森工街道东兴村（村级网格）``."""
+    return f"{name}（{GridLevel(level).label}）"
+
+
+def person_label(name: str, title: str | None) -> str:
+    """A person as pick lists name them: ``何兆花（村支书）``, or the bare name without a title."""
+    return f"{name}（{title}）" if title else name
 
 
 def format_area(area_m2: float) -> str:

@@ -23,6 +23,7 @@ from gis.assessment.excel import write_assessment_xlsx
 from gis.assessment.indicators import INDICATOR_LABELS, assess, limit_assessment, monthly_trend
 from gis.auth import Scope
 from gis.errors import RiverGridError
+from gis.formatting import grid_label
 from gis.model import GridLevel
 from ui.state import current_actor, data_version, get_store, scope_key, show_error
 
@@ -177,7 +178,7 @@ with tab_eval:
     if actor is None or not actor.can("assessment.write"):
         st.info("登录具有“填写考核评价”权限的账号（工作人员、管理员）后可填写自评和上级评价。")
         st.stop()
-    all_names = {g.grid_id: f"{g.grid}（{GridLevel(g.level).label}）" for g in result.grids}
+    all_names = {g.grid_id: grid_label(g.grid, g.level) for g in result.grids}
     with get_store().session() as s:
         home = home_grid(s, actor)
     ids = list(all_names)

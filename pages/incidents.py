@@ -13,6 +13,7 @@ from streamlit_folium import st_folium
 from gis import clock
 from gis.config import settings
 from gis.errors import NotFoundError, RiverGridError, TooFarError
+from gis.formatting import grid_label
 from gis.grids.posts import grid_labels, person_labels
 from gis.incidents.attachments import MAX_BYTES, photo_counts
 from gis.incidents.contact import reveal_reporter_contact
@@ -220,7 +221,7 @@ def report_form(lon: float | None, lat: float | None) -> None:
 
 
 def filters() -> dict:
-    grid_names = {int(r.id): f"{r.name}（{GridLevel(r.level).label}）" for r in data.grids.itertuples()}
+    grid_names = {int(r.id): grid_label(r.name, r.level) for r in data.grids.itertuples()}
     c1, c2, c3 = st.columns([2, 2, 2])
     states = c1.multiselect("状态", list(IncidentStatus), format_func=lambda s: s.label, placeholder="全部状态")
     cats = c2.multiselect("类别", list(Category), format_func=lambda c: c.label, placeholder="全部类别")

@@ -40,6 +40,7 @@ from gis.errors import (
     PermissionDenied,
     ValidationError,
 )
+from gis.formatting import grid_label, person_label
 from gis.model import GridLevel, UserRole
 from gis.store.schema import Grid, Person, User, not_deleted
 
@@ -335,8 +336,8 @@ def account_choices(session: Session) -> tuple[list[tuple[int, str]], list[tuple
     )
     persons = session.execute(select(Person.id, Person.name, Person.title).order_by(Person.name, Person.id))
     return (
-        [(g.id, f"{g.name}（{GridLevel(g.level).label}）") for g in grids],
-        [(p.id, f"{p.name}（{p.title}）" if p.title else p.name) for p in persons],
+        [(g.id, grid_label(g.name, g.level)) for g in grids],
+        [(p.id, person_label(p.name, p.title)) for p in persons],
     )
 
 

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session, selectinload
 from gis import clock
 from gis.auth import require
 from gis.errors import NotFoundError, ValidationError
-from gis.model import GridLevel, GridRole
+from gis.formatting import grid_label, person_label
+from gis.model import GridRole
 from gis.store.schema import Grid, GridRoleAssignment, Person, not_deleted
 
 __all__ = ["PostInfo", "add_post", "end_post", "grid_labels", "grid_posts", "person_labels"]
@@ -113,7 +114,7 @@ def grid_labels(session: Session, *, by_level: bool = False) -> dict[int, str]:
     grids = session.scalars(select(Grid).where(not_deleted(Grid)).order_by(Grid.id)).all()
     if by_level:
         grids = sorted(grids, key=lambda g: (g.level, g.id))
-    return {g.id: f"{g.name}（{GridLevel(g.level).label}）" for g in grids}
+    return {g.id: grid_label(g.name, g.level) for g in grids}
 
 
 def person_labels(session: Session, *, active_only: bool = True, with_title: bool = True) -> dict[int, str]:
@@ -121,4 +122,4 @@ def person_labels(session: Session, *, active_only: bool = True, with_title: boo
     everyone by name (the patrol upload lists former staff's tracks too)."""
     query = select(Person)
     query = query.where(Person.status == "active").order_by(Person.id) if active_only else query.order_by(Person.name)
-    return {p.id: f"{p.name}（{p.title}）" if with_title and p.title else p.name for p in session.scalars(query)}
+    return {p.id: person_label(p.name, p.title if with_title else None) for p in session.scalars(query)}
