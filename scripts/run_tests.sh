@@ -3,8 +3,9 @@
 # then run the date-dependent tests (tests/date_smoke.txt) again with the system clock set by
 # faketime to several dates: the results must not depend on the real date.
 #
-# Each run has two parts: the tests in parallel pytest-xdist workers (RIVERGRID_TEST_WORKERS, default
-# one per CPU), then the tests marked `serial` (browser tests, races of many processes) alone.
+# The runs themselves are scripts/test_suite.sh: the tests in parallel pytest-xdist workers
+# (RIVERGRID_TEST_WORKERS, default one per CPU), then the tests marked `serial` (browser tests, races
+# of many processes) alone, then the date runs.
 # Extra arguments go to one plain pytest run and skip the rest, e.g.  bash scripts/run_tests.sh -k store
 set -euo pipefail
 cd "$(dirname "$0")/.."

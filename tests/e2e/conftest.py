@@ -46,6 +46,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from .demo import use_template
+
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -134,6 +136,12 @@ def _wait_healthy(server: _Server, base_url: str) -> None:
             pass
         time.sleep(0.25)
     pytest.fail(f"streamlit not healthy after {STARTUP_TIMEOUT_S:.0f} s:\n" + server.log())
+
+
+@pytest.fixture(autouse=True)
+def _demo_template(demo_sqlite_copy: Callable[[Path], Path]) -> None:
+    """``e2e.demo.demo_store()`` copies the session's demo template (built once, by the first e2e test)."""
+    use_template(demo_sqlite_copy)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ no editing tools."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,8 @@ from sqlalchemy import select
 from gis.store import Store
 from gis.store.schema import Grid
 
+from .demo import demo_store  # a fresh copy of the session's demo template
+
 pytestmark = pytest.mark.e2e
 
 MAP_IFRAME = 'iframe[title="ui.components.grid_draw.grid_draw"]'
@@ -33,20 +34,6 @@ _TO_M = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:4551", always_xy=True).tr
 def area_m2(geom) -> float:  # type: ignore[no-untyped-def]
     """Area in m² in CGCS2000 / 3-degree Gauss-Kruger CM 126E (EPSG:4551)."""
     return shapely.transform(geom, lambda xy: np.column_stack(_TO_M(xy[:, 0], xy[:, 1]))).area
-
-
-_DEMO_COPY: list[Callable[[Path], Path]] = []
-
-
-@pytest.fixture(autouse=True)
-def _demo_template(demo_sqlite_copy: Callable[[Path], Path]) -> None:
-    """Lets demo_store() copy the session's demo template (tests/conftest.py)."""
-    _DEMO_COPY[:] = [demo_sqlite_copy]
-
-
-def demo_store(data_dir: Path) -> Store:
-    """The app's database in ``data_dir``, holding a fresh copy of the demo."""
-    return Store(f"sqlite:///{_DEMO_COPY[0](data_dir / 'rivergrid.sqlite')}", migrate=False)
 
 
 def live(store: Store) -> dict[str, Grid]:

@@ -3,7 +3,6 @@ and user text stays text everywhere (tooltips, panel) — no element is made fro
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,8 @@ from gis.auth import SYSTEM
 from gis.store import Store
 from gis.store.schema import Grid, Incident
 
+from .demo import demo_store  # a fresh copy of the session's demo template
+
 pytestmark = pytest.mark.e2e
 
 FOLIUM_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
@@ -22,20 +23,6 @@ XSS = '<img src=x onerror="window.__xss=1">'
 IN_DONGXING = (41.788, 126.999)  # inside 东兴村, > 2 km from any reach, track, object or incident
 OUTSIDE_GRIDS = (41.80, 127.06)  # east of the township: no drawn grid (the county grid starts hidden)
 OFFLINE_ENV = {"RIVERGRID_BASEMAP": "none", "TIANDITU_KEY": ""}
-
-
-_DEMO_COPY: list[Callable[[Path], Path]] = []
-
-
-@pytest.fixture(autouse=True)
-def _demo_template(demo_sqlite_copy: Callable[[Path], Path]) -> None:
-    """Lets demo_store() copy the session's demo template (tests/conftest.py)."""
-    _DEMO_COPY[:] = [demo_sqlite_copy]
-
-
-def demo_store(data_dir: Path) -> Store:
-    """The app's database in ``data_dir``, holding a fresh copy of the demo."""
-    return Store(f"sqlite:///{_DEMO_COPY[0](data_dir / 'rivergrid.sqlite')}", migrate=False)
 
 
 def incident_point(store: Store, code: str) -> tuple[float, float]:
