@@ -269,13 +269,3 @@ def page(
         except Exception as exc:  # noqa: BLE001 - a diagnostic must not hide the failure
             print(f"(no screenshot: {exc})")
     context.close()
-
-
-@pytest.fixture(autouse=True)
-def _demo_copy_for_shared_helpers(demo_sqlite_copy: Callable[[Path], Path]) -> None:
-    """``demo_store()`` of tests/e2e/test_map_click.py, which other e2e files import, copies the
-    session's demo template: set it for every e2e test, whichever files a run selects (the date
-    runs pick single tests, so test_map_click's own autouse fixture may not have run)."""
-    from e2e import test_map_click
-
-    test_map_click._DEMO_COPY[:] = [demo_sqlite_copy]
