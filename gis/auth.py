@@ -76,6 +76,7 @@ TABLE_WRITE_PERMISSION: dict[str, str] = {
     "incident_events": "incident.report",
     "attachments": "incident.report",
     "users": "user.manage",
+    "api_keys": "user.manage",
     "evaluations": "assessment.write",
 }
 """The permission needed to insert, change or delete rows of each table."""

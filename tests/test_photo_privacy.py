@@ -364,7 +364,7 @@ def test_migration_0008_strips_photos_stored_before_and_re_keys_their_rows(
         d = insert_row(conn, second, missing, clean, "丢失.jpg")
 
     with caplog.at_level(logging.WARNING):
-        upgrade(engine)
+        upgrade(engine, "0008")
 
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0008"
@@ -398,7 +398,7 @@ def test_migration_0008_strips_photos_stored_before_and_re_keys_their_rows(
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, "-1")
-    upgrade(engine)
+    upgrade(engine, "0008")
     with engine.connect() as conn:
         again = [(r.id, r.sha256, r.size_bytes) for r in conn.execute(text(
             "SELECT id, sha256, size_bytes FROM attachments"))]

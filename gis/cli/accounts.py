@@ -1,4 +1,5 @@
-"""Commands ``init`` and ``user add|passwd|disable|enable|set|unlock|list``: the installation and its accounts.
+"""Commands ``init``, ``user add|passwd|disable|enable|set|unlock|list`` and ``token create|list|revoke``:
+the installation, its accounts and their API keys.
 
 Account commands run as the command line's own security officer
 (:func:`gis.accounts.users.command_line_actor`), audited like any other write.
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from gis.accounts.installation import FIRST_ADMIN_COMMANDS, init_production
+from gis.accounts.keys import create_key, list_keys, revoke_key
 from gis.accounts.signin import unlock
 from gis.accounts.users import command_line_actor, create_user, list_users, reset_password, set_active, update_user
 from gis.cli.common import open_store, show
@@ -140,4 +142,43 @@ def cmd_user_list(args: argparse.Namespace) -> int:
         for r in rows
     ]
     show(rows, args.json, "\n".join(lines) or "还没有任何账号")
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    with _account_session(args) as s:
+        made = create_key(s, args.user, args.name).to_dict()
+    show(
+        made,
+        args.json,
+        f"已为 {made['user']} 建立接口密钥“{made['name']}”（编号 {made['id']}）：\n{made['key']}\n"
+        "密钥只显示这一次，请立即妥善保存；遗失后请吊销并重新建立。",
+    )
+    return 0
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    with _account_session(args) as s:
+        rows = [k.to_dict() for k in list_keys(s, args.user)]
+    lines = [
+        "\t".join(
+            [
+                str(r["id"]),
+                r["user"],
+                r["name"],
+                r["prefix"] + "…",
+                r["created_at"][:10],
+                "有效" if r["active"] else "已吊销",
+            ]
+        )
+        for r in rows
+    ]
+    show(rows, args.json, "\n".join(lines) or "还没有任何接口密钥")
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    with _account_session(args) as s:
+        info = revoke_key(s, args.id).to_dict()
+    show(info, args.json, f"已吊销接口密钥 {info['id']}（{info['user']}：{info['name']}）")
     return 0

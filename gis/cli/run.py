@@ -140,6 +140,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = usub.add_parser("list", parents=[common], help="列出账号")
     p.set_defaults(run="accounts.cmd_user_list")
 
+    tokens = sub.add_parser("token", help="接口密钥（安全管理员）：为账号建立、列出、吊销 HTTP 接口的密钥")
+    tsub = tokens.add_subparsers(dest="token_command", required=True)
+    p = tsub.add_parser("create", parents=[common], help="为账号建立接口密钥（只显示这一次）")
+    p.add_argument("--user", required=True, help="密钥所属账号的用户名（接口以该账号的角色和数据权限办事）")
+    p.add_argument("--name", required=True, help="密钥名称，说明用途，例如“县河长制平台”")
+    p.set_defaults(run="accounts.cmd_token_create")
+    p = tsub.add_parser("list", parents=[common], help="列出接口密钥（不显示密钥本身）")
+    p.add_argument("--user", help="只列出该账号的密钥")
+    p.set_defaults(run="accounts.cmd_token_list")
+    p = tsub.add_parser("revoke", parents=[common], help="吊销接口密钥（立即失效）")
+    p.add_argument("id", type=int, help="密钥编号（见 token list）")
+    p.set_defaults(run="accounts.cmd_token_revoke")
+
     p = sub.add_parser("init-demo", parents=[common], help="载入临江市森工街道演示数据")
     p.add_argument(
         "--reset", action="store_true", help="删除并重建数据库表后重新载入（仅限演示数据库，正式数据库拒绝）"

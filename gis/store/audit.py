@@ -58,7 +58,7 @@ _PENDING = "_audit_pending"
 _BLOBS = "_audit_blobs"
 _UNDO_OF = "_audit_undo_of"
 
-REDACTED_COLUMNS = frozenset({("users", "password_hash")})
+REDACTED_COLUMNS = frozenset({("users", "password_hash"), ("api_keys", "key_hash")})
 """(table, column) never stored in the log, not even as a reference."""
 
 REFERENCED_COLUMNS = frozenset({("incidents", "reporter_contact")})
@@ -72,7 +72,11 @@ SELF_SERVICE_COLUMNS = frozenset({"password_hash", "must_change_password", "pass
 UNUSABLE_PASSWORD_HASH = "!restored-by-undo"
 """Password hash of an account brought back by undoing its deletion: no password matches it."""
 
-_RESTORED_SECRET = {("users", "password_hash"): UNUSABLE_PASSWORD_HASH, ("incidents", "reporter_contact"): ""}
+_RESTORED_SECRET = {
+    ("users", "password_hash"): UNUSABLE_PASSWORD_HASH,
+    ("api_keys", "key_hash"): "!restored-by-undo",
+    ("incidents", "reporter_contact"): "",
+}
 
 APPEND_ONLY_MESSAGE = "修改记录（审计日志）只能追加，任何人（包括系统）都不能修改或删除已有记录"
 

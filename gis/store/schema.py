@@ -277,6 +277,23 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class ApiKey(Base):
+    """A key for the HTTP API (:mod:`gis.accounts.keys`): it acts as its user, with the user's role
+    and data scope. Only the SHA-256 of the key is stored (``key_hash``, never in the audit log);
+    ``prefix`` (its first characters) names it in lists. A revoked key stays, with ``revoked_at``."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(20))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(50), default="")
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    user: Mapped[User] = relationship()
+
+
 class AuditEntry(Base):
     """One row written, changed or deleted (or a secret read): who, when, which row, before and after.
 
