@@ -39,6 +39,11 @@ variable                    meaning                                     default
 ``RIVERGRID_CALENDAR_FILE`` local holiday schedule (JSON) for years the ``<data dir>/calendar.json``
                             official one does not cover yet
 ``RIVERGRID_BACKUP_DIR``    where backups are written                   ``<data dir>/backups``
+``RIVERGRID_API_RATE_KEY``  requests per minute one API key may make    ``600``
+``RIVERGRID_API_RATE_IP``   requests per minute without a key from one  ``120``
+                            client address
+``RIVERGRID_API_CORS``      origins (comma-separated) whose web pages   none (CORS off)
+                            may call the API from a browser
 =========================== =========================================== ==========================
 """
 
@@ -77,6 +82,9 @@ class Settings:
     session_idle_s: float = 8 * 3600.0
     calendar_file: Path | None = None
     backup_dir: Path | None = None
+    api_rate_key_per_min: int = 600
+    api_rate_ip_per_min: int = 120
+    api_cors_origins: tuple[str, ...] = ()
 
 
 def _truthy(value: str | None) -> bool:
@@ -128,4 +136,7 @@ def settings() -> Settings:
         session_idle_s=_number("RIVERGRID_SESSION_IDLE_S", 8 * 3600.0),
         calendar_file=Path(os.environ.get("RIVERGRID_CALENDAR_FILE") or data_dir / "calendar.json"),
         backup_dir=Path(os.environ.get("RIVERGRID_BACKUP_DIR") or data_dir / "backups"),
+        api_rate_key_per_min=int(_number("RIVERGRID_API_RATE_KEY", 600)),
+        api_rate_ip_per_min=int(_number("RIVERGRID_API_RATE_IP", 120)),
+        api_cors_origins=tuple(o.strip() for o in (os.environ.get("RIVERGRID_API_CORS") or "").split(",") if o.strip()),
     )

@@ -79,7 +79,7 @@ def changed_fields(entry: AuditEntry) -> list[str]:
     return [k for k in keys if k not in _HIDDEN_FIELDS]
 
 
-SECURITY_TABLES = frozenset({"users", "sign_in"})
+SECURITY_TABLES = frozenset({"users", "api_keys", "sign_in"})
 """Entries of these tables, and every ``read`` entry (who read a reporter's contact), belong to the
 security audit: shown only to holders of ``audit.security`` (the auditor, 三员分立)."""
 

@@ -80,7 +80,8 @@ class RiverLevel(_Labelled):
 
 
 class Category(_Labelled):
-    """The nine focus objects of the plan; also the incident categories."""
+    """The nine focus objects of the plan; also the incident categories, with 其他 (``other``) for
+    what residents report that fits none of them (garbage in the river, say)."""
 
     DISCHARGE_ENTERPRISE = "discharge_enterprise"
     ECOLOGY = "ecology"
@@ -91,6 +92,12 @@ class Category(_Labelled):
     DRINKING_WATER_SOURCE = "drinking_water_source"
     NATURE_RESERVE = "nature_reserve"
     LIVESTOCK_POLLUTION = "livestock_pollution"
+    OTHER = "other"
+
+    @classmethod
+    def focus_objects(cls) -> tuple[Category, ...]:
+        """The nine focus objects of the plan (every category but 其他)."""
+        return tuple(c for c in cls if c is not cls.OTHER)
 
 
 class IncidentStatus(_Labelled):
@@ -173,6 +180,7 @@ _LABELS: dict[tuple[type, str], str] = {
     (Category, Category.ILLEGAL_CONSTRUCTION.value): "违法建设项目",
     (Category, Category.DRINKING_WATER_SOURCE.value): "饮用水源地",
     (Category, Category.NATURE_RESERVE.value): "自然保护区",
+    (Category, Category.OTHER.value): "其他",
     (Category, Category.LIVESTOCK_POLLUTION.value): "畜禽养殖污染",
     (IncidentStatus, IncidentStatus.REPORTED.value): "上报",
     (IncidentStatus, IncidentStatus.ACCEPTED.value): "受理",

@@ -13,13 +13,12 @@ from gis.accounts.installation import DEMO, has_accounts, mode
 from gis.accounts.signin import client_address
 from gis.accounts.signin import sign_in as check_sign_in
 from gis.accounts.users import current_actor as account_now
-from gis.auth import SYSTEM, Actor, Scope, require
+from gis.auth import Actor, Scope, require
 from gis.config import settings
-from gis.demo.load import load_demo
 from gis.errors import AuthenticationError, PermissionDenied, RiverGridError
 from gis.history import latest_entry_id
-from gis.incidents.deadlines import recompute_open_deadlines
 from gis.overview import limit_map_data, load_map_data
+from gis.serving import process_store
 from gis.store import Store
 from gis.store.scope import scope_of
 from ui.text import md_text
@@ -35,20 +34,8 @@ ui_log = logging.getLogger("rivergrid.ui")
 
 @st.cache_resource(show_spinner="正在打开数据库…")
 def get_store() -> Store:
-    """The store of this app process. With ``RIVERGRID_DEMO=1`` the demo is loaded into an empty
-    database (never into a production one: that is logged and the app runs on without it)."""
-    store = Store()
-    if settings().demo:
-        try:
-            load_demo(store, reset=False)
-        except RiverGridError as exc:
-            log.warning("RIVERGRID_DEMO=1 ignored: %s", exc)
-    try:  # a holiday schedule published since the last start: open cases' deadlines follow it
-        with store.session(SYSTEM) as s:
-            recompute_open_deadlines(s)
-    except RiverGridError as exc:  # a broken calendar file: the pages that count days say so
-        log.warning("deadlines not recomputed: %s", exc)
-    return store
+    """The store of this app process, shared with the HTTP API (:func:`gis.serving.process_store`)."""
+    return process_store()
 
 
 def needs_first_account() -> bool:

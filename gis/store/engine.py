@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, PendingRollbackError
 from sqlalchemy.orm import Session, sessionmaker
@@ -89,6 +89,9 @@ def make_engine(url: str | None = None) -> Engine:
     return engine
 
 
+MIGRATION_LOCK_KEY = 0x52475F4D4947  # "RG_MIG"
+"""PostgreSQL advisory lock held by the transaction that migrates the schema (:func:`upgrade`)."""
+
 BACKUP_ON_UPGRADE_ENV = "RIVERGRID_BACKUP_ON_UPGRADE"
 """``0`` turns off the backup that :func:`upgrade` writes before migrating a database with data
 (the test suite sets it; its own test of the backup sets it back to ``1``). Default: on."""
@@ -102,6 +105,12 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     (:func:`gis.store.backup.backup_before_upgrade`); a failed backup stops the upgrade.
     ``RIVERGRID_BACKUP_ON_UPGRADE=0`` skips it. An empty database is not backed up.
 
+    Several processes may start at once on a database that needs migrating (a new release
+    started by the app and a timer's CLI run): the migration holds the one SQLite write lock
+    (``BEGIN IMMEDIATE``) or, on PostgreSQL, the advisory lock :data:`MIGRATION_LOCK_KEY` for its
+    whole transaction, and checks again inside it, so one process migrates and the others wait,
+    then find nothing left to do.
+
     All pending revisions run in one transaction. Work a revision leaves for after its commit
     (``config.attributes["after_commit"]``: callables taking a connection, such as removing files
     no row refers to any more) runs once that transaction has committed, in a new one.
@@ -109,15 +118,21 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command  # noqa: PLC0415 — alembic only when the schema is checked or upgraded
     from alembic.config import Config  # noqa: PLC0415 — alembic only when the schema is checked or upgraded
 
+    if not pending_revisions(engine, revision)[1]:
+        return  # the usual start: nothing to do, and no lock taken
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    if (os.environ.get(BACKUP_ON_UPGRADE_ENV) or "1").strip().lower() not in {"0", "false", "no", "off"}:
-        current, pending = pending_revisions(engine, revision)
-        if current and pending:
-            backup_before_upgrade(engine, current=current, target=pending[-1])
     after_commit: list[Any] = []
     cfg.attributes["after_commit"] = after_commit
-    with engine.begin() as conn:
+    with engine.connect().execution_options(**{_BEGIN_OPTION: True}) as conn, conn.begin():
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        current, pending = _pending_on(conn, revision)  # again, now that no other process migrates
+        if not pending:
+            return
+        backups = (os.environ.get(BACKUP_ON_UPGRADE_ENV) or "1").strip().lower() not in {"0", "false", "no", "off"}
+        if current and backups:
+            backup_before_upgrade(engine, current=current, target=pending[-1])
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
     if after_commit:
@@ -129,6 +144,12 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 def pending_revisions(engine: Engine, revision: str = "head") -> tuple[tuple[str, ...], list[str]]:
     """The database's current Alembic revisions (empty for a database without our tables) and the
     revisions :func:`upgrade` to ``revision`` would apply, oldest first."""
+
+    with engine.connect() as conn:
+        return _pending_on(conn, revision)
+
+
+def _pending_on(conn: Any, revision: str) -> tuple[tuple[str, ...], list[str]]:
     from alembic.config import Config  # noqa: PLC0415 — alembic only when the schema is checked or upgraded
     from alembic.migration import MigrationContext  # noqa: PLC0415 — alembic only when the schema is checked or upgraded
     from alembic.script import ScriptDirectory  # noqa: PLC0415 — alembic only when the schema is checked or upgraded
@@ -136,8 +157,7 @@ def pending_revisions(engine: Engine, revision: str = "head") -> tuple[tuple[str
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     script = ScriptDirectory.from_config(cfg)
-    with engine.connect() as conn:
-        current = tuple(MigrationContext.configure(conn).get_current_heads())
+    current = tuple(MigrationContext.configure(conn).get_current_heads())
     pending = [r.revision for r in script.iterate_revisions(revision, current or "base")]
     return current, list(reversed(pending))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session, selectinload
 
 from gis import clock
@@ -53,10 +53,12 @@ def live_grids(session: Session) -> list[Grid]:
 
 
 def table_counts(session: Session) -> dict[str, int]:
-    """Number of rows in every table (the audit log included)."""
+    """Number of rows in every table (the audit log included) that the database has (one at an
+    older revision lacks the newer tables)."""
     counts: dict[str, int] = {}
+    present = set(inspect(session.connection()).get_table_names())
     for table in Base.metadata.sorted_tables:
-        if table.name in AUDITED_TABLES or table.name == "audit_log":
+        if table.name in present and (table.name in AUDITED_TABLES or table.name == "audit_log"):
             counts[table.name] = int(session.scalar(select(func.count()).select_from(table)) or 0)
     return dict(sorted(counts.items()))
 
