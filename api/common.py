@@ -42,6 +42,7 @@ __all__ = [
     "ApiError",
     "STATUS_OF",
     "address_of",
+    "api_root",
     "caller",
     "error_body",
     "error_response",
@@ -101,6 +102,14 @@ def key_of(request: Request, form: Mapping[str, Any] | None = None) -> str | Non
         key = value if isinstance(value, str) else None
     key = (key or "").strip()
     return key or None
+
+
+def api_root(request: Request) -> str:
+    """Absolute URL of ``/api`` as the client reached it (scheme, host and any path prefix)."""
+    root = str(request.scope.get("root_path", ""))
+    cut = root.find("/api")
+    prefix = root[: cut + 4] if cut >= 0 else root + "/api"
+    return f"{request.url.scheme}://{request.url.netloc}{prefix}"
 
 
 def address_of(request: Request) -> str:

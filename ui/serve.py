@@ -1,6 +1,8 @@
 """Start the RiverGrid app: ``python -m ui.serve [streamlit options]``.
 
-Same as ``streamlit run app.py``, with one fix: Streamlit treats an app that has a ``pages/``
+Serves the pages and the HTTP API in one process (``asgi.py``: ``streamlit run asgi.py``), with
+these fixes (:func:`prepare_process`, run again by ``asgi.py`` itself when a server such as
+uvicorn imports it directly): Streamlit treats an app that has a ``pages/``
 folder as a legacy multipage app until the first run of ``app.py`` calls ``st.navigation``. On a
 freshly started server, the first visitor who opens a page link directly (``/audit``, from a
 bookmark) would get that page run on its own, without ``app.py``'s router, sign-in state and
@@ -22,6 +24,8 @@ from gis.config import settings
 from ui import static_gzip
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
+SERVER = APP.parent / "asgi.py"
+"""The ASGI application (pages and API) that ``streamlit run`` serves."""
 
 
 WARM_MODULES = (
@@ -55,18 +59,23 @@ def warm_imports() -> None:
         importlib.import_module(name)
 
 
-def main(argv: list[str] | None = None) -> int:
+def prepare_process() -> None:
+    """What the serving process needs before Streamlit starts (see the module notes)."""
     from streamlit.runtime.pages_manager import PagesManager  # noqa: PLC0415 — Streamlit's server internals only when serving
-    from streamlit.web import cli  # noqa: PLC0415 — Streamlit's server internals only when serving
 
     PagesManager.uses_pages_directory = False
-
     static_gzip.install()  # static files gzipped once per process (no compressing proxy on intranets)
     warm_imports()
+
+
+def main(argv: list[str] | None = None) -> int:
+    from streamlit.web import cli  # noqa: PLC0415 — Streamlit's server internals only when serving
+
+    prepare_process()
     args = list(sys.argv[1:] if argv is None else argv)
     if not any(a.startswith("--server.maxUploadSize") for a in args):  # the uploader follows the file limit
         args += ["--server.maxUploadSize", str(math.ceil(settings().max_file_mb))]
-    sys.argv = ["streamlit", "run", str(APP), *args]
+    sys.argv = ["streamlit", "run", str(SERVER), *args]
     return cli.main()  # type: ignore[no-any-return]
 
 

@@ -1,0 +1,11 @@
+"""OGC API Features at ``/api/ogc/`` (being written: see issue 14)."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+__all__ = ["routes"]
+
+
+def routes() -> list[BaseRoute]:
+    return []

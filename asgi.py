@@ -1,0 +1,41 @@
+"""The RiverGrid server as one ASGI application: the pages (``app.py``, Streamlit) and the HTTP
+API under ``/api/`` (:mod:`api`), in one process.
+
+Started by ``python -m ui.serve`` (which runs ``streamlit run asgi.py`` with RiverGrid's
+settings); Streamlit finds ``app`` below and serves it with uvicorn. Streamlit's own routes
+(``/_stcore/``, ``/static/``, ``/media/``, ``/component/``) and the pages stay as they were.
+
+The lifespan opens the process's store (:func:`gis.serving.process_store`) before the first
+request, so neither the first visitor nor the first API client waits for it; scheduled jobs will
+start there too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+from starlette.concurrency import run_in_threadpool
+from starlette.routing import Mount
+
+from api import api_app
+from gis.serving import process_store
+from ui.serve import prepare_process
+
+prepare_process()
+
+
+@asynccontextmanager
+async def lifespan(_app: Any) -> AsyncIterator[dict[str, Any]]:
+    await run_in_threadpool(process_store)
+    yield {}
+
+
+app = st.App(
+    Path(__file__).resolve().parent / "app.py",
+    routes=[Mount("/api", app=api_app())],
+    lifespan=lifespan,
+)
