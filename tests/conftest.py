@@ -258,3 +258,29 @@ def store(store_url: str, request: pytest.FixtureRequest) -> Iterator[Store]:
     s = _store_from_template(store_url, request, "empty")
     yield s
     s.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
+def api_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A real server (pages and API, ``python -m ui.serve``) on a copy of the demo, on SQLite and
+    on PostGIS, shared by the tests of one module (:mod:`tests.api_server`)."""
+    from tests.api_server import start_server
+
+    data_dir = tmp_path_factory.mktemp("api")
+    schema = None
+    if request.param == "sqlite":
+        copy_sqlite_file(request.getfixturevalue("demo_template_sqlite"), data_dir / "rivergrid.sqlite")
+        url = f"sqlite:///{data_dir / 'rivergrid.sqlite'}"
+    else:
+        base = _require_pg()
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        copy_pg_schema(request.getfixturevalue("demo_template_pg"), schema)
+        url = _schema_url(base, schema)
+    server = start_server(url, data_dir)
+    yield server
+    server.stop()
+    if schema is not None:
+        admin = create_engine(PG_URL)
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        admin.dispose()
