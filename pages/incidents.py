@@ -42,6 +42,7 @@ from ui.chain_panel import (
 )
 from ui.map_state import incident_card, responsibility_index
 from ui.state import current_actor, data_version, get_store, map_data, show_error
+from ui import zh
 from ui.text import md_text
 
 LON, LAT, CLICK = "inc_report_lon", "inc_report_lat", "inc_report_click"
@@ -160,11 +161,12 @@ def report_form(lon: float | None, lat: float | None) -> None:
         reporter = c4.text_input("上报人", value=actor.display_name if actor else "", max_chars=100)
         contact = st.text_input("上报人联系方式（可不填；只有处置人员查看时可见，每次查看都有记录）", max_chars=100)
         description = st.text_area("事件描述", max_chars=2000, placeholder="发现了什么、在哪里、规模多大")
-        photos = st.file_uploader(
+        photos = zh.file_uploader(
             f"现场照片（每张不超过 {PHOTO_MB} MB）",
+            key="inc_report_photos",
             type=PHOTO_TYPES,
             accept_multiple_files=True,
-            max_upload_size=PHOTO_MB,
+            max_mb=PHOTO_MB,
         )
         c5, c6 = st.columns(2)
         object_id = c5.selectbox(
@@ -229,7 +231,7 @@ def filters() -> dict:
         "网格（含下级）", list(grid_names), index=None, format_func=grid_names.get, placeholder="全部网格"
     )
     c4, c5, c6 = st.columns([2, 1, 3], vertical_alignment="bottom")
-    period = c4.date_input("上报时间", value=(), format="YYYY-MM-DD", help="选择起止日期（含两端）")
+    period = zh.date_input("上报时间", value=(), where=c4, help="选择起止日期（含两端）")
     overdue = c5.checkbox("只看超期", help="受理或办结已超过期限的在办事件")
     due_soon = c6.checkbox("只看即将到期", help="一个工作日内（紧急事件 2 小时内）到期的在办事件")
     since = until = None
@@ -391,11 +393,12 @@ def actions_section(incident_id: int) -> None:
             to_person = c2.selectbox(
                 "交办责任人（可选）", list(persons), index=None, format_func=persons.get, placeholder="不指定"
             )
-        photos = st.file_uploader(
+        photos = zh.file_uploader(
             f"照片（可选，每张不超过 {PHOTO_MB} MB）",
+            key=f"inc_move_photos_{incident_id}",
             type=PHOTO_TYPES,
             accept_multiple_files=True,
-            max_upload_size=PHOTO_MB,
+            max_mb=PHOTO_MB,
         )
         st.caption("可执行的操作：")
         cols = st.columns(min(len(permitted), 4))

@@ -33,6 +33,7 @@ from ui.patrol import (
     saved_upload,
 )
 from ui.state import current_actor, data_version, get_store, scope_key, show_error
+from ui import zh
 from ui.text import md_text
 
 TRACK_KEY = "patrol_track"  # id of the track shown in the summary and played back
@@ -54,7 +55,7 @@ today = clock.today()
 @st.fragment
 def upload_panel() -> None:
     persons, grids = people_and_grids(version)
-    file = st.file_uploader(
+    file = zh.file_uploader(
         "轨迹文件（GPX、KML/KMZ，或含经度、纬度、时间列的 CSV）",
         type=UPLOAD_TYPES,
         key=f"patrol_upload_{st.session_state.get('patrol_uploads', 0)}",

@@ -62,7 +62,7 @@ def test_admin_undoes_a_change_from_the_history_page(app_env: Path) -> None:
     table = at.dataframe[0].value
     newest = table.iloc[0]
     assert (newest["username"], newest["action"], newest["table"], newest["name"]) == ("staff", "修改", "网格", "东兴村（改错了）")
-    assert newest["fields"] == "name"
+    assert newest["fields"] == "网格名称"
     at.number_input[0].set_value(int(newest["id"]))
     next(b for b in at.button if b.label == "撤销").click()
     at = at.run()

@@ -28,6 +28,7 @@ from gis.model import LOCAL_TZ, GridLevel, GridRole
 from gis.overview import MapData
 from gis.store.schema import Grid, Person, not_deleted
 from layers._common import esc
+from ui import zh
 from ui.state import data_version, get_store, show_error
 from ui.text import md_text
 
@@ -249,8 +250,8 @@ def posts_tab(c: Screen) -> None:
             c1, c2, c3, c4 = st.columns(4)
             person_id = c1.selectbox("人员", list(people), format_func=people.get)
             role = c2.selectbox("职务", [r.value for r in GridRole], format_func=lambda v: GridRole(v).label)
-            valid_from = c3.date_input("开始日期", value=clock.today())
-            valid_to = c4.date_input("结束日期（可空）", value=None)
+            valid_from = zh.date_input("开始日期", value=clock.today(), where=c3)
+            valid_to = zh.date_input("结束日期（可空）", value=None, where=c4)
             if st.form_submit_button("添加任职"):
                 try:
                     with get_store().session(actor) as s:
@@ -269,7 +270,7 @@ def posts_tab(c: Screen) -> None:
                     [p.id for p in current],
                     format_func=lambda i: next(f"{p.person_name}（{p.role_label}）" for p in current if p.id == i),
                 )
-                end = c2.date_input("最后在任日期", value=clock.today())
+                end = zh.date_input("最后在任日期", value=clock.today(), where=c2)
                 if st.form_submit_button("结束任职"):
                     try:
                         with get_store().session(actor) as s:
@@ -403,7 +404,7 @@ def past_check_tab(c: Screen) -> None:
     """按日期检查: the 盲区检查 against the boundaries valid at a past date and time."""
     st.caption("按某一时刻有效的网格边界进行盲区检查（村级）。")
     c1, c2, c3 = st.columns([1, 1, 1])
-    day = c1.date_input("日期", value=clock.today(), key="ge_past_day")
+    day = zh.date_input("日期", value=clock.today(), key="ge_past_day", where=c1)
     at = c2.time_input("时间", value=dtime(23, 59), key="ge_past_time")
     if c3.button("检查", key="ge_past_check"):
         when = datetime.combine(day, at).replace(tzinfo=LOCAL_TZ)
@@ -440,7 +441,9 @@ def import_export_tab(c: Screen) -> None:
         st.download_button(f"下载 {fname}", payload, file_name=fname, key="ge_export_dl")
     if can_edit:
         st.markdown("**从文件导入网格边界**（Shapefile 压缩包、GeoPackage、KML/KMZ、GeoJSON）")
-        upload = st.file_uploader("选择文件", type=["zip", "gpkg", "kml", "kmz", "geojson", "json"], key="ge_upload")
+        upload = zh.file_uploader(
+            "边界文件", type=["zip", "gpkg", "kml", "kmz", "geojson", "json"], key="ge_upload"
+        )
         if upload is not None:
             folder = Path(tempfile.gettempdir()) / f"rivergrid-upload-{S.setdefault('ge_upload_dir', uuid.uuid4().hex)}"
             folder.mkdir(parents=True, exist_ok=True)
