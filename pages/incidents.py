@@ -154,7 +154,14 @@ def report_form(lon: float | None, lat: float | None) -> None:
         st.error(md_text(far))
     with st.form("inc_report_form"):
         c1, c2 = st.columns(2)
-        category = c1.selectbox("类别", list(Category), format_func=lambda c: c.label)
+        category = c1.selectbox(
+            "类别",
+            list(Category),
+            index=None,  # no default: a report filed under a preselected category is a wrong report
+            format_func=lambda c: c.label,
+            placeholder="请选择类别…",
+            key="inc_report_category",
+        )
         severity = c2.selectbox("严重程度", list(Severity), format_func=lambda c: c.label)
         c3, c4 = st.columns(2)
         source = c3.selectbox("来源", list(IncidentSource), format_func=lambda c: c.label)
@@ -179,8 +186,16 @@ def report_form(lon: float | None, lat: float | None) -> None:
         submitted = st.form_submit_button("上报", type="primary")
     if not submitted:
         return
-    if lon is None or lat is None:
-        st.error("请先在地图上点击事件位置，或输入经纬度。")
+    missing = [
+        text
+        for text, absent in (
+            ("在地图上点击事件位置（或输入经纬度）", lon is None or lat is None),
+            ("选择事件类别（九类重点对象之一，都不是时选“其他”）", category is None),
+        )
+        if absent
+    ]
+    if missing or category is None:
+        st.error("尚未上报：请先" + "，并".join(missing) + "。")
         return
     try:
         with get_store().session(actor) as s:
