@@ -37,6 +37,7 @@ from ui.grid_editor import (
     import_export_tab,
     label_of,
     merge_delete_tab,
+    merge_overlay_for,
     past_check_tab,
     posts_tab,
     text_list,
@@ -168,6 +169,12 @@ with right:
     shown_version = S.get("ge_show_version")
     if shown_version is not None and shown_version[0] == selected_id:
         overlays.append(version_overlay(shown_version[1]))
+    if mode == "view" and selected is not None:  # a merge partner chosen below: its preview on the map
+        overlays.extend(
+            merge_overlay_for(
+                Screen(int(selected_id), selected, rows, seen, actor, can_edit, can_org, shown_version, data)
+            )
+        )
 
     target = int(selected_id) if selected_id is not None and mode in ("edit", "split") else None
     drawn_grids = data.grids

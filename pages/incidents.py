@@ -34,6 +34,7 @@ from layers.basemap import finish_map, make_map, view_for_bounds
 from layers.grids import grid_style, grids_layer
 from layers.incidents import incidents_layer, picked_point_layer
 from layers.rivers import reach_style, reaches_layer
+from ui import zh
 from ui.chain_panel import (
     render_chain,
     render_history,
@@ -42,7 +43,6 @@ from ui.chain_panel import (
 )
 from ui.map_state import incident_card, responsibility_index
 from ui.state import current_actor, data_version, get_store, map_data, show_error
-from ui import zh
 from ui.text import md_text
 
 LON, LAT, CLICK = "inc_report_lon", "inc_report_lat", "inc_report_click"

@@ -18,6 +18,7 @@ from gis.patrol.service import import_track_file
 from gis.patrol.tracks import Track, local_text, path_length_m, position_at
 from layers.home_map import available_basemaps, home_map
 from layers.patrol_map import patrol_legend_html, playback_group
+from ui import zh
 from ui.map_state import RETURNED_OBJECTS, click_since, parse_output
 from ui.patrol import (
     FAR_CONFIRM,
@@ -33,7 +34,6 @@ from ui.patrol import (
     saved_upload,
 )
 from ui.state import current_actor, data_version, get_store, scope_key, show_error
-from ui import zh
 from ui.text import md_text
 
 TRACK_KEY = "patrol_track"  # id of the track shown in the summary and played back
