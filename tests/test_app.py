@@ -27,7 +27,7 @@ def test_first_start_loads_the_demo_and_shows_the_overview(app_env: Path) -> Non
     assert (app_env / "rivergrid.sqlite").exists()  # created on first run
     assert [t.value for t in at.title] == ["河湖一张图"]
     labels = [m.label for m in at.metric]
-    assert labels == ["河段（7 段）", "网格覆盖率", "网格（村级 2 个）", "在办事件", "超期事件", "本月巡河"]
+    assert labels == ["河段（7 段）", "网格覆盖率", "在办事件", "超期事件", "本月巡河", "本月上报事件"]
     assert at.metric[0].value.endswith("公里")
     assert "未登录（只读浏览）" in [c.value for c in at.sidebar.caption]
 
