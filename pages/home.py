@@ -127,6 +127,9 @@ with st.container(key=STAGE_KEY):
                     else "地图上暂无可点击的要素"
                 )
         else:
+            if st.button("清除选择", key="home_clear", icon=":material/close:", help="关闭责任链，回到地图"):
+                state.selection = None
+                st.rerun()
             try:
                 render_selection(
                     sel,
@@ -138,9 +141,6 @@ with st.container(key=STAGE_KEY):
                 )
             except RiverGridError as exc:
                 show_error(exc)
-            if st.button("清除选择", key="home_clear", icon=":material/close:"):
-                state.selection = None
-                st.rerun()
 st.caption(
     "网格边界、支流、监管对象、轨迹和事件均为示意数据；鸭绿江中心线来自 World Data Bank II。"
     "右上角可切换底图和图层，右下角的图例可折叠。"
