@@ -51,7 +51,8 @@ def uploader_instructions(types: Sequence[str] | None, max_mb: float, *, multipl
         name = str(t).lstrip(".").upper()
         if name and name not in shown:
             shown.append(name)
-    return limit + ("；格式：" + "、".join(shown) if shown else "") + "；也可把文件拖到此处"
+    kinds = "、".join(shown[:4]) + (f" 等 {len(shown)} 种" if len(shown) > 4 else "")
+    return limit + ("；" + kinds if kinds else "") + "；可拖入此处"
 
 
 def uploader_css(key: str, instructions: str) -> str:
