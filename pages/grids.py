@@ -27,6 +27,7 @@ from layers.editing import (
 from ui.components.grid_draw import grid_draw
 from ui.grid_editor import (
     GAP_RULES,
+    UNDO_HINT,
     Screen,
     after_save,
     area_short,
@@ -307,7 +308,12 @@ with right:
                 else:
                     seen[kept.grid_id] = kept.version
                     S["ge_mode_next"] = "view"
-                    after_save(None, None, incremental=False, message=f"已将网格分割为“{kept.name}”和“{new.name}”")
+                    after_save(
+                        None,
+                        None,
+                        incremental=False,
+                        message=f"已将网格分割为“{kept.name}”和“{new.name}”。{UNDO_HINT}。",
+                    )
                     st.rerun()
 
 # --- remaining gaps (under the tree; recomputed after every save) -------------------------------

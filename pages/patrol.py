@@ -144,7 +144,8 @@ def upload_panel() -> None:
         st.session_state[TRACK_KEY] = done.ids[0]
         st.session_state["patrol_uploads"] = st.session_state.get("patrol_uploads", 0) + 1  # empty the uploader
         st.session_state["patrol_flash"] = (
-            f"已导入 {len(done.ids)} 条轨迹（{done.person}" + (f"，{done.grid}" if done.grid else "") + "）"
+            f"已导入 {len(done.ids)} 条轨迹（{done.person}" + (f"，{done.grid}" if done.grid else "") + "）。"
+            "导错了可由系统管理员在“修改记录”中整批撤销这次导入"
         )
         st.rerun(scope="app")
 

@@ -283,7 +283,7 @@ def posts_tab(c: Screen) -> None:
                     except RiverGridError as exc:
                         show_error(exc)
                     else:
-                        S["ge_flash"] = "已结束任职（记录保留，可在修改记录中查看）"
+                        S["ge_flash"] = "已结束任职（记录保留；结束错了可由系统管理员在“修改记录”中撤销）"
                         st.rerun()
 
 
@@ -543,7 +543,7 @@ def history_tab(c: Screen) -> None:
                 result.grid_id,
                 result.geometry,
                 incremental=True,
-                message=f"已恢复为第 {pick} 版（现为第 {result.version} 版）",
+                message=f"已恢复为第 {pick} 版（现为第 {result.version} 版；原来的各版都保留，可再恢复）",
             )
             st.rerun()
 
