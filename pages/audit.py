@@ -76,7 +76,6 @@ if actor is not None and actor.can("audit.undo"):
         except RiverGridError as exc:
             show_error(exc)
         else:
-            st.session_state[FLASH] = f"已撤销 {n} 项修改（撤销本身也已记录）。"
-            # (an undo is itself an entry: undoing it redoes the change)
+            st.session_state[FLASH] = f"已撤销 {n} 项修改（撤销本身也已记录；撤销错了，可再撤销这条撤销记录）。"
             data_version()
             st.rerun()  # the table above shows the undo and what it undid

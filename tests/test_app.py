@@ -66,7 +66,7 @@ def test_admin_undoes_a_change_from_the_history_page(app_env: Path) -> None:
     at.number_input[0].set_value(int(newest["id"]))
     next(b for b in at.button if b.label == "撤销").click()
     at = at.run()
-    assert [s.value for s in at.success] == ["已撤销 1 项修改（撤销本身也已记录）。"]
+    assert [s.value for s in at.success] == ["已撤销 1 项修改（撤销本身也已记录；撤销错了，可再撤销这条撤销记录）。"]
     with store.session() as s:
         assert s.scalar(select(Grid.name).where(Grid.id == int(newest["row_id"]))) == "森工街道东兴村"
     store.dispose()
