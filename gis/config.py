@@ -44,6 +44,9 @@ variable                    meaning                                     default
                             client address
 ``RIVERGRID_API_CORS``      origins (comma-separated) whose web pages   none (CORS off)
                             may call the API from a browser
+``RIVERGRID_MIN_GAP_M``     盲区检查: uncovered or double-claimed       ``0.5``
+                            stretches shorter than this (metres) are
+                            微小缝隙/微小重叠, not 盲区 (0: none)
 =========================== =========================================== ==========================
 """
 
@@ -85,6 +88,7 @@ class Settings:
     api_rate_key_per_min: int = 600
     api_rate_ip_per_min: int = 120
     api_cors_origins: tuple[str, ...] = ()
+    min_gap_m: float = 0.5
 
 
 def _truthy(value: str | None) -> bool:
@@ -99,6 +103,16 @@ def _number(name: str, default: float, *, minimum: float = 0.0) -> float:
     except ValueError:
         return default
     return value if value > minimum else default
+
+
+def _non_negative(name: str, default: float) -> float:
+    """A number ≥ 0 from the environment (``default`` when unset, unreadable or negative)."""
+    text = (os.environ.get(name) or "").strip()
+    try:
+        value = float(text) if text else default
+    except ValueError:
+        return default
+    return value if value >= 0 and value < float("inf") else default
 
 
 def settings() -> Settings:
@@ -139,4 +153,5 @@ def settings() -> Settings:
         api_rate_key_per_min=int(_number("RIVERGRID_API_RATE_KEY", 600)),
         api_rate_ip_per_min=int(_number("RIVERGRID_API_RATE_IP", 120)),
         api_cors_origins=tuple(o.strip() for o in (os.environ.get("RIVERGRID_API_CORS") or "").split(",") if o.strip()),
+        min_gap_m=_non_negative("RIVERGRID_MIN_GAP_M", 0.5),
     )

@@ -202,7 +202,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--grids", type=Path, help="网格文件")
     p.add_argument("--level", default=None, help="检查的网格层级：village（默认）、township、county")
     p.add_argument("--crs", help="量算用的投影坐标系，如 EPSG:4551（默认按数据中心自动选择）")
-    p.add_argument("--min-gap-m", type=float, default=0.0, help="忽略短于此长度（米）的未覆盖/重复段")
+    p.add_argument(
+        "--min-gap-m",
+        type=float,
+        default=None,
+        help="短于此长度（米）的未覆盖/重复段列为微小缝隙/微小重叠（数据清理），不算盲区、不扣分；"
+        "默认取 RIVERGRID_MIN_GAP_M（0.5 米），0 表示不区分",
+    )
     p.add_argument("--csv", type=Path, help="问题清单另存为 CSV")
     p.add_argument("--xlsx", type=Path, help="报告另存为 Excel")
     p.set_defaults(run="checks.cmd_check")
