@@ -413,7 +413,8 @@ class CoverageResult:
     def by_group(self, groups: pd.Series) -> pd.DataFrame:
         """Totals per group of reaches (e.g. per river): ``groups`` maps reach id → group."""
         t = self.reach_totals.assign(group=self.reach_totals["reach_id"].map(groups))
-        out = t.groupby("group")[["length_m", "covered_m", "uncovered_m", "blind_spot_m", "sliver_m", "overlap_m"]].sum()
+        columns = ["length_m", "covered_m", "uncovered_m", "blind_spot_m", "sliver_m", "overlap_m"]
+        out = t.groupby("group")[columns].sum()
         out["coverage_rate"] = np.where(out["length_m"] > 0, out["covered_m"] / out["length_m"], 1.0)
         return out.reset_index()
 

@@ -11,7 +11,6 @@ from typing import Any
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-
 COVERAGE_RULE_LABELS: dict[str, str] = {
     "uncovered": "未覆盖河段（盲区）",
     "overlap": "重复覆盖河段",

@@ -31,8 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from gis.checks.coverage import CoverageChecker, CoverageResult, check_coverage
-from gis.checks.findings import Finding
-from gis.checks.findings import rule_label
+from gis.checks.findings import Finding, rule_label
 from gis.checks.topology import check_topology
 from gis.checks.vertical import check_vertical
 from gis.config import settings
@@ -211,13 +210,22 @@ class BlindSpotReport:
             if s["kind"] == "gap":
                 near = s["nearest_grid_id"]
                 grids = "" if near is None else str(self.grid_names.get(near, near))
-                what = f"{reach} {s['station']} 有 {_short_length(length)} 不在任何网格内"
+                what = f"{reach} {s['station']} 有 {_short_length(length)}不在任何网格内"
                 what += f"（最近：{grids}）" if grids else ""
             else:
                 grids = "、".join(str(self.grid_names.get(g, g)) for g in s["grid_ids"])
-                what = f"{reach} {s['station']} 有 {_short_length(length)} 同时属于 {grids}"
-            rows.append([kind, s["reach_id"], reach, s["station"], round(length, 3), grids,
-                         what + f"；短于 {self.coverage.min_gap_m:g} 米，按微小缝隙处理，请清理数据，不计为问题"])
+                what = f"{reach} {s['station']} 有 {_short_length(length)}同时属于 {grids}"
+            rows.append(
+                [
+                    kind,
+                    s["reach_id"],
+                    reach,
+                    s["station"],
+                    round(length, 3),
+                    grids,
+                    what + f"；短于 {self.coverage.min_gap_m:g} 米，按微小缝隙处理，请清理数据，不计为问题",
+                ]
+            )
         return pd.DataFrame(rows, columns=SLIVER_COLUMNS)
 
     def findings_table(self) -> pd.DataFrame:
