@@ -714,10 +714,13 @@ _AREA = {
 
 
 def _personnel_desc(grid_name: str, titles: dict[str, str]) -> str:
+    """The published 定人员 text: names and titles per post; 志愿者 (private citizens) counted only."""
     parts = []
     for role in GridRole:
         names = [p for g, p, r in _GRID_ROLES if g == grid_name and r is role]
-        if names:
+        if names and role is GridRole.VOLUNTEER:
+            parts.append(f"{role.label}：{len(names)} 名")
+        elif names:
             parts.append(role.label + "：" + "、".join(f"{n}（{titles[n]}）" for n in names))
     return "；".join(parts) + "。"
 
