@@ -25,7 +25,9 @@ below it, from the audit log, so a case escalated upwards still counts where it 
 Coverage (盲区检查 of the grid's level, :func:`gis.checks.report.check_store`)
     ``coverage_rate`` = (river claimed by the grid alone) / (river claimed + blind-spot stretches
     whose nearest grid it is); ``coverage_findings``: those blind spots and the double claims it
-    takes part in (界河段 excluded).
+    takes part in (界河段 excluded). Stretches shorter than ``RIVERGRID_MIN_GAP_M`` (微小缝隙,
+    微小重叠) are neither, and cost nothing; nor does a river outside the check's area (outside the
+    township at village level, outside the top grid at the top level): see :mod:`gis.checks.report`.
 Vertical completeness (:func:`gis.checks.vertical.check_vertical`, today's posts)
     ``vertical_errors``/``vertical_warnings``: findings about the grid or its posts.
 Signboard

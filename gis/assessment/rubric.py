@@ -31,7 +31,7 @@ ITEMS: dict[str, tuple[str, str]] = {
     "discovery": ("问题发现", "每发现 1 件{discovery_what}得 {points_per_incident:g} 分，满分为止"),
     "acceptance": ("及时受理", "按时受理率折算"),
     "handling": ("事件处置", "按时办结率折算，每件超期扣 {overdue_deduction:g} 分"),
-    "coverage": ("横向到边", "按网格覆盖率折算，每处盲区或重复覆盖扣 {coverage_deduction:g} 分"),
+    "coverage": ("横向到边", "按网格覆盖率折算，每处盲区或重复覆盖扣 {coverage_deduction:g} 分（微小缝隙不扣分）"),
     "vertical": ("纵向到底", "每个问题扣 {vertical_deduction:g} 分，每条提示扣 {vertical_warning_deduction:g} 分"),
     "signboard": ("公示牌", "公示牌内容为最新得满分，过期不得分"),
 }
