@@ -48,6 +48,8 @@ GEOJSON = "application/geo+json"
 JSON = "application/json"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+CONTENT_CRS = {"Content-Crs": f"<{CRS84}>"}
+"""The CRS of every feature response (OGC API Features Part 2's header; GDAL reads it)."""
 
 CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -370,7 +372,7 @@ def items(request: Request) -> Response:
         "links": links,
     }
     body = _dumps(head)[:-1] + ',"features":[' + ",".join(_features_json(page.features)) + "]}"
-    return Response(body.encode("utf-8"), media_type=GEOJSON)
+    return Response(body.encode("utf-8"), media_type=GEOJSON, headers=CONTENT_CRS)
 
 
 def item(request: Request) -> Response:
@@ -395,7 +397,7 @@ def item(request: Request) -> Response:
         ]
     )
     body = _features_json([feature])[0][:-1] + f',"links":{links}}}'
-    return Response(body.encode("utf-8"), media_type=GEOJSON)
+    return Response(body.encode("utf-8"), media_type=GEOJSON, headers=CONTENT_CRS)
 
 
 def routes() -> list[BaseRoute]:

@@ -3,14 +3,15 @@
 The rule for what the public sees is here and only here:
 
 * :data:`PRIVATE_FIELDS` never reach an anonymous caller: who reported (``reporter``) and how to
-  reach them (``reporter_contact``), the reporter's own words (``description``), the source,
-  the internal deadlines and links. :func:`public_properties` keeps every other field.
+  reach them (``reporter_contact``), the reporter's own words (``description``, and ``title``,
+  which is the start of the description unless one was given: people type names and phone
+  numbers into them), the source, the internal deadlines and links. :func:`public_properties`
+  keeps every other field: what, where, when, how far it got.
 * Categories in :data:`HIDDEN_CATEGORIES` (信访案件) are never listed to anonymous callers.
 * Locations of categories in :data:`COARSENED_CATEGORIES` (污染纠纷) are moved to the centre of
   their :data:`COARSEN_CELL_M` metre cell in the metric CRS of the place
-  (:func:`coarsen_point`), and their title becomes the category's name (titles often name the
-  parties). A bbox selects them by that coarsened point, so no sequence of boxes can find the
-  stored one.
+  (:func:`coarsen_point`). A bbox selects them by that coarsened point, so no sequence of boxes
+  can find the stored one.
 
 Accounts (any role: all may read cases, as on the pages) see every field of the cases in their
 data scope (:mod:`gis.store.scope`), except ``reporter_contact``: reading a contact is recorded
@@ -97,6 +98,7 @@ PRIVATE_FIELDS: frozenset[str] = frozenset(
     {
         "reporter",
         "reporter_contact",
+        "title",
         "description",
         "source",
         "source_label",
@@ -193,7 +195,6 @@ def _public(i: Incident, now: datetime) -> tuple[BaseGeometry, dict[str, Any]]:
     props = public_properties(_full(i, now))
     if i.category not in COARSENED_CATEGORIES:
         return i.geom, props
-    props["title"] = props["category_label"]
     props["location_coarsened"] = True
     return coarsen_point(i.geom), props
 
