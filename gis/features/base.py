@@ -484,8 +484,11 @@ def paged_rows(
     if query.limit is None and query.offset == 0:
         rows_all = list(session.scalars(stmt.options(*options).order_by(model.id)).all())
         return rows_all, len(rows_all)
-    matched = int(session.scalar(select(func.count()).select_from(select(model.id).where(*conditions).subquery())) or 0)
     paged = stmt.options(*options).order_by(model.id).offset(query.offset)
     if query.limit is not None:
         paged = paged.limit(query.limit)
-    return list(session.scalars(paged).all()), matched
+    rows = list(session.scalars(paged).all())
+    if rows and (query.limit is None or len(rows) < query.limit):  # the last page: no need to count
+        return rows, query.offset + len(rows)
+    matched = int(session.scalar(select(func.count()).select_from(select(model.id).where(*conditions).subquery())) or 0)
+    return rows, matched
