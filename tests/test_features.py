@@ -300,6 +300,22 @@ def test_read_login_limits_anonymous_callers_to_the_disclosure(
         assert query_incidents(s).number_matched > 0
 
 
+def test_a_production_database_asks_anonymous_callers_for_a_key_unless_told_otherwise(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gis.accounts.installation import init_production
+
+    init_production(store)
+    monkeypatch.delenv("RIVERGRID_READ_LOGIN", raising=False)  # as the pages: sign-in needed
+    with reader(store, None) as s:
+        assert query_grids(s).number_matched == 0  # the disclosure stays open (and empty here)
+        with pytest.raises(AuthenticationError, match="登录后才能查看"):
+            query_incidents(s)
+    monkeypatch.setenv("RIVERGRID_READ_LOGIN", "0")
+    with reader(store, None) as s:
+        assert query_incidents(s).number_matched == 0
+
+
 # =============================================================================================
 # What the collections hold
 # =============================================================================================
