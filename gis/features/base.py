@@ -27,9 +27,8 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.interfaces import LoaderOption
 
-from gis.accounts.installation import DEMO, mode
+from gis.accounts.installation import open_reading
 from gis.auth import EVERYTHING, Actor, Scope, require
-from gis.config import settings
 from gis.errors import AuthenticationError, ValidationError
 from gis.model import LOCAL_TZ, STORE_SRID
 from gis.store.scope import scope_of
@@ -48,7 +47,6 @@ __all__ = [
     "Spatial",
     "TimeInterval",
     "Viewer",
-    "anonymous_reading_open",
     "column_spatial",
     "envelope",
     "is_postgis",
@@ -70,7 +68,7 @@ DISCLOSED = "disclosed"
 """Access level of what the public disclosure page shows (rivers, reaches, grids): anyone, always."""
 PUBLIC = "public"
 """Access level of public fields of the rest (objects, blind spots, incidents): anyone while
-reading is open to anonymous visitors (:func:`anonymous_reading_open`), else a key."""
+reading is open to anonymous visitors (:func:`gis.accounts.installation.open_reading`), else a key."""
 SIGNED_IN = "signed_in"
 """Access level of what needs an account (tracks): an API key, always."""
 
@@ -353,15 +351,6 @@ def viewer_of(session: Session, *, operator: bool = False) -> Viewer:
     return Viewer(actor, scope_of(session, actor), operator)
 
 
-def anonymous_reading_open(session: Session) -> bool:
-    """Whether anonymous callers may read more than the disclosure: ``RIVERGRID_READ_LOGIN=0``,
-    or, when it is not set, a demo database (the pages' rule, ``ui.state.reading_allowed``)."""
-    required = settings().read_requires_login
-    if required is None:
-        return mode(session) == DEMO
-    return not required
-
-
 def require_access(session: Session, viewer: Viewer, access: str, title: str) -> None:
     """Refuse an anonymous ``viewer`` a collection of level ``access`` it may not read.
 
@@ -377,7 +366,7 @@ def require_access(session: Session, viewer: Viewer, access: str, title: str) ->
         raise AuthenticationError(
             f"“{title}”需要接口密钥才能查看（请求头 X-API-Key）", f"an API key is needed to read {title}"
         )
-    if not anonymous_reading_open(session):
+    if not open_reading(session):
         raise AuthenticationError(
             "本系统设置为登录后才能查看，未使用接口密钥时只能查看公示的河流、河段和网格；"
             f"“{title}”需要接口密钥（请求头 X-API-Key）",
