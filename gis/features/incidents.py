@@ -37,7 +37,7 @@ from gis.features.base import (
     viewer_of,
 )
 from gis.incidents.deadlines import is_overdue
-from gis.incidents.public import COARSENED_CATEGORIES, HIDDEN_CATEGORIES, PRIVATE_FIELDS, public_point
+from gis.incidents.public import COARSENED_CATEGORIES, HIDDEN_CATEGORIES, PRIVATE_FIELDS, public_point, public_text
 from gis.model import Category, IncidentSource, IncidentStatus, Severity
 from gis.store.schema import Incident
 
@@ -82,7 +82,11 @@ PUBLIC_FIELDS: tuple[str, ...] = tuple(f for f in FULL_FIELDS if f not in PRIVAT
 def public_properties(properties: dict[str, Any]) -> dict[str, Any]:
     """An account's view of an incident (:data:`FULL_FIELDS`) without the private fields of
     :mod:`gis.incidents.public`."""
-    return {k: v for k, v in properties.items() if k not in PRIVATE_FIELDS}
+    public = {k: v for k, v in properties.items() if k not in PRIVATE_FIELDS}
+    for key in ("title", "description"):
+        if key in public:
+            public[key] = public_text(public[key])
+    return public
 
 
 def _label(kind: Any, value: str | None) -> str:
