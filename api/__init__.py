@@ -19,6 +19,7 @@ import logging
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -50,12 +51,22 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
     return error_response(err.status, err.message, err.reason)
 
 
-async def _not_found(request: Request, exc: Exception) -> Response:
-    return error_response(404, f"没有这个接口地址：{request.url.path}", "no such API route")
+HTTP_MESSAGES = {
+    400: "请求格式有误",
+    404: "没有这个接口地址",
+    405: "该接口地址不支持此请求方法",
+    413: "请求内容过大",
+}
 
 
-async def _method_not_allowed(request: Request, exc: Exception) -> Response:
-    return error_response(405, f"该接口地址不支持 {request.method} 请求", "method not allowed")
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = HTTP_MESSAGES.get(exc.status_code, "请求无法处理")
+    if exc.status_code == 404:
+        message += f"：{request.url.path}"
+    elif exc.status_code == 405:
+        message += f"：{request.method}"
+    return error_response(exc.status_code, message, str(exc.detail), exc.headers)
 
 
 async def _internal(request: Request, exc: Exception) -> Response:
@@ -101,8 +112,7 @@ def api_app() -> Starlette:
         exception_handlers={
             ApiError: _api_error,
             RiverGridError: _domain_error,
-            404: _not_found,
-            405: _method_not_allowed,
+            HTTPException: _http_error,
             Exception: _internal,
         },
     )

@@ -6,7 +6,7 @@
   JSON error body. The counts are the `limits` library's moving window, kept in this process's
   memory: behind nginx with several worker processes each keeps its own count (README, 生产部署),
   so the limits hold per process. A key sent only inside a form body (Open311's ``api_key`` field)
-  is counted by address: the guard does not read bodies.
+  is counted by the route once it has read the form (:func:`check_form_rate`).
 * **Body size** (:class:`BodyLimit`): a request body larger than ``RIVERGRID_MAX_FILE_MB`` (the
   upload limit of issue "Production-safe") is refused with 413 before it is read whole, whether
   it announces its length or streams.
@@ -27,7 +27,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.datastructures import Headers, QueryParams
 
-from api.common import error_body
+from api.common import ApiError, error_body
 from gis.accounts.signin import client_address
 from gis.config import settings
 
@@ -37,7 +37,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-__all__ = ["BodyLimit", "RateLimits", "limit_identity"]
+__all__ = ["BodyLimit", "RateLimits", "check_form_rate", "check_rate", "limit_identity"]
 
 
 async def _send_error(send: Send, status: int, message: str, reason: str, headers: dict[str, str]) -> None:
@@ -65,35 +65,71 @@ def limit_identity(scope: Scope) -> tuple[str, bool]:
     return "ip:" + client_address(peer[0] if peer else None, dict(headers)), False
 
 
+_limiter = MovingWindowRateLimiter(MemoryStorage())
+
+
+def check_rate(identity: str, keyed: bool) -> None:
+    """Count one request of ``identity`` (see :func:`limit_identity`); :class:`ApiError` 429 with
+    ``Retry-After`` when it is over its limit."""
+    config = settings()
+    per_minute = config.api_rate_key_per_min if keyed else config.api_rate_ip_per_min
+    item = RateLimitItemPerMinute(per_minute)
+    if _limiter.hit(item, identity):
+        return
+    reset_at, _ = _limiter.get_window_stats(item, identity)
+    wait_s = max(1, math.ceil(reset_at - time.time()))
+    who = "该接口密钥" if keyed else "该地址"
+    raise ApiError(
+        429,
+        f"请求过于频繁：{who}每分钟最多 {per_minute} 次，请 {wait_s} 秒后再试",
+        f"rate limit of {per_minute}/minute exceeded",
+        {"Retry-After": str(wait_s)},
+    )
+
+
+def _form_post(scope: Scope) -> bool:
+    content_type = Headers(scope=scope).get("content-type", "").lower()
+    return scope.get("method") == "POST" and content_type.startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    )
+
+
 class RateLimits:
-    """ASGI middleware: per-key and per-address request limits (see the module notes)."""
+    """ASGI middleware: per-key and per-address request limits (see the module notes).
+
+    A form POST without a key in its headers or query string is not counted here: the route
+    reads the form and counts it by the ``api_key`` field, or by address when it has none
+    (:func:`check_form_rate`)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.storage = MemoryStorage()
-        self.limiter = MovingWindowRateLimiter(self.storage)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") == "OPTIONS":
             await self.app(scope, receive, send)
             return
         identity, keyed = limit_identity(scope)
-        config = settings()
-        per_minute = config.api_rate_key_per_min if keyed else config.api_rate_ip_per_min
-        item = RateLimitItemPerMinute(per_minute)
-        if not self.limiter.hit(item, identity):
-            reset_at, _ = self.limiter.get_window_stats(item, identity)
-            wait_s = max(1, math.ceil(reset_at - time.time()))
-            who = "该接口密钥" if keyed else "该地址"
-            await _send_error(
-                send,
-                429,
-                f"请求过于频繁：{who}每分钟最多 {per_minute} 次，请 {wait_s} 秒后再试",
-                f"rate limit of {per_minute}/minute exceeded",
-                {"Retry-After": str(wait_s)},
-            )
+        if not keyed and _form_post(scope):
+            scope.setdefault("state", {})["rate_deferred"] = True
+            await self.app(scope, receive, send)
+            return
+        try:
+            check_rate(identity, keyed)
+        except ApiError as exc:
+            await _send_error(send, exc.status, exc.message, exc.reason, exc.headers)
             return
         await self.app(scope, receive, send)
+
+
+def check_form_rate(scope: Scope, form_key: str | None) -> None:
+    """Count a form POST the middleware left to its route: by the form's ``api_key``, else by
+    address."""
+    if not scope.get("state", {}).get("rate_deferred"):
+        return
+    if form_key:
+        check_rate("key:" + hashlib.sha256(form_key.encode("utf-8")).hexdigest()[:24], True)
+    else:
+        check_rate(limit_identity(scope)[0], False)
 
 
 class BodyLimit:

@@ -9,7 +9,7 @@ from datetime import datetime
 import streamlit as st
 
 from gis import clock
-from gis.accounts.installation import DEMO, has_accounts, mode
+from gis.accounts.installation import has_accounts, open_reading
 from gis.accounts.signin import client_address
 from gis.accounts.signin import sign_in as check_sign_in
 from gis.accounts.users import current_actor as account_now
@@ -105,15 +105,12 @@ def session_expired() -> bool:
 
 
 def reading_allowed() -> bool:
-    """Whether the current visitor may read pages: signed in, or ``RIVERGRID_READ_LOGIN=0``, or,
-    when that is not set, on a demo database only (a production database asks for sign-in)."""
+    """Whether the current visitor may read pages: signed in, or reading is open
+    (:func:`gis.accounts.installation.open_reading`: ``RIVERGRID_READ_LOGIN=0``, or a demo database)."""
     if current_actor() is not None:
         return True
-    required = settings().read_requires_login
-    if required is None:
-        with get_store().session() as s:
-            return mode(s) == DEMO
-    return not required
+    with get_store().session() as s:
+        return open_reading(s)
 
 
 def require_permission(permission: str) -> Actor:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select, text
 from sqlalchemy.orm import Session
 
+from gis.config import settings
 from gis.errors import ValidationError
 from gis.store import Store
 from gis.store.schema import DeploymentInfo, Grid, User
@@ -61,6 +62,16 @@ def is_empty(session: Session) -> bool:
     return not (
         session.scalar(select(func.count()).select_from(Grid)) or session.scalar(select(func.count()).select_from(User))
     )
+
+
+def open_reading(session: Session) -> bool:
+    """Whether callers who are not signed in (no account, no API key) may read: as
+    ``RIVERGRID_READ_LOGIN`` says, or, when it is not set, on a demo database only (a production
+    database asks for sign-in). The public disclosure (公示) is always open."""
+    required = settings().read_requires_login
+    if required is None:
+        return mode(session) == DEMO
+    return not required
 
 
 def has_accounts(session: Session) -> bool:

@@ -1,0 +1,78 @@
+"""What the public may see of an incident (事件公开字段), for every channel that shows cases to
+callers without a staff account (the Open311 requests list, the OGC ``incidents`` collection).
+
+* **Never public**: the reporter's name and contact (:data:`PRIVATE_FIELDS`), photos, notes of
+  the workflow events (they name people), and cases of the categories in
+  :data:`HIDDEN_CATEGORIES` (信访案件: petitions concern people, not places).
+* **Coarsened**: the location of a case of :data:`COARSENED_CATEGORIES` (污染纠纷: a dispute
+  between neighbours would point at a house) is moved to the centre of its
+  :data:`COARSEN_CELL_M`-metre cell (:func:`coarsen_point`), in the metric CRS of the place.
+
+Staff accounts see every field of the cases in their data scope through the same channels.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import pyproj
+
+from gis.geometry.crs import metric_crs_for
+from gis.model import Category
+
+__all__ = [
+    "COARSENED_CATEGORIES",
+    "COARSEN_CELL_M",
+    "HIDDEN_CATEGORIES",
+    "PRIVATE_FIELDS",
+    "coarsen_point",
+    "is_listed",
+    "public_point",
+]
+
+PRIVATE_FIELDS = frozenset({"reporter", "reporter_contact", "photos", "attachments", "events", "notes"})
+"""Fields of an incident never given to an anonymous caller (checked by the API tests)."""
+
+HIDDEN_CATEGORIES = frozenset({Category.PETITION.value})
+"""Categories whose cases are never listed publicly."""
+
+COARSENED_CATEGORIES = frozenset({Category.POLLUTION_DISPUTE.value})
+"""Categories whose public location is coarsened to :data:`COARSEN_CELL_M`."""
+
+COARSEN_CELL_M = 100.0
+"""Side of the cell a coarsened location is moved to the centre of, metres."""
+
+
+@lru_cache(maxsize=64)
+def _transformers(epsg: int) -> tuple[pyproj.Transformer, pyproj.Transformer]:
+    crs = pyproj.CRS.from_epsg(epsg)
+    return (
+        pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True),
+        pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True),
+    )
+
+
+def coarsen_point(lon: float, lat: float, cell_m: float = COARSEN_CELL_M) -> tuple[float, float]:
+    """The centre of the ``cell_m`` × ``cell_m`` cell (in the place's metric CRS, CGCS2000
+    Gauss-Krüger) holding the point: every point of one cell gives the same answer, at most
+    ``cell_m / √2`` from the true point."""
+    epsg = metric_crs_for((lon, lat, lon, lat)).to_epsg()
+    if epsg is None:  # pragma: no cover - metric_crs_for always names an EPSG code
+        raise ValueError("no EPSG code for the metric CRS")
+    forward, back = _transformers(epsg)
+    x, y = forward.transform(lon, lat)
+    cx = (math.floor(x / cell_m) + 0.5) * cell_m
+    cy = (math.floor(y / cell_m) + 0.5) * cell_m
+    out_lon, out_lat = back.transform(cx, cy)
+    return float(out_lon), float(out_lat)
+
+
+def is_listed(category: str) -> bool:
+    """Whether cases of ``category`` are listed to the public at all."""
+    return category not in HIDDEN_CATEGORIES
+
+
+def public_point(category: str, lon: float, lat: float) -> tuple[float, float]:
+    """Where the public sees a case of ``category`` at ``lon``/``lat``."""
+    return coarsen_point(lon, lat) if category in COARSENED_CATEGORIES else (lon, lat)
