@@ -668,6 +668,29 @@ def service_codes(server: Server) -> list[str]:
     return [str(s["service_code"]) for s in body if isinstance(s, dict) and "service_code" in s]
 
 
+def open311_check(server: Server, key: str, code: str, point: tuple[float, float]) -> list[str]:
+    """One POST before timing: printed with the grid it was routed to, read back by its id."""
+    form = {"api_key": key, "service_code": code, "lat": f"{point[1]}", "long": f"{point[0]}",
+            "description": "基准测试：受理检查"}  # fmt: skip
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+    try:
+        conn.request("POST", "/api/open311/v2/requests.json", body=urllib.parse.urlencode(form).encode(),
+                     headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+        response = conn.getresponse()
+        raw = response.read()
+    finally:
+        conn.close()
+    if response.status not in (200, 201):
+        return [f"WARNING open311 POST: HTTP {response.status}: {raw[:300].decode('utf-8', 'replace')}"]
+    created = json.loads(raw)[0]
+    status, body = get_json(server, f"/api/open311/v2/requests/{created['service_request_id']}.json")
+    if status != 200 or not body:
+        return [f"WARNING open311 GET requests/{created['service_request_id']}.json: HTTP {status}"]
+    grid = body[0].get("agency_responsible", "")
+    print(f"  POST → {response.status} {created['service_request_id']}, read back: {body[0]['status']}, {grid}")
+    return [] if grid.endswith("东兴村") else [f"WARNING open311 POST routed to {grid!r}, not 东兴村"]
+
+
 # ---------------------------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------------------------
@@ -798,12 +821,13 @@ def main(argv: list[str] | None = None) -> int:
                 points = dongxing_points(url, 500, args.seed)
                 code = codes[0]
                 print(f"open311: service_code {code!r}, {len(points)} points inside 东兴村, a patroller's key")
+                warnings += open311_check(rivergrid, key, code, points[0])
                 for level in levels:
 
-                    def post(index: int, i: int) -> Request:
+                    def post(index: int, i: int, level: int = level) -> Request:
                         lon, lat = points[(index * 7919 + i) % len(points)]
                         form = {"api_key": key, "service_code": code, "lat": f"{lat}", "long": f"{lon}",
-                                "description": f"基准测试上报：客户端 {index} 第 {i} 条"}  # fmt: skip
+                                "description": f"基准测试上报：{level} 个客户端，第 {index} 号的第 {i} 条"}  # fmt: skip
                         body = urllib.parse.urlencode(form).encode()
                         headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
                         return "POST", "/api/open311/v2/requests.json", body, headers
