@@ -20,7 +20,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -117,7 +116,7 @@ def address_of(request: Request) -> str:
     return client_address(request.client.host if request.client else None, request.headers)
 
 
-def caller(session: Session, key: str | None) -> Actor | None:
+def caller(session: Any, key: str | None) -> Actor | None:
     """The account a key acts as (None: no key, the anonymous caller); a bad key is a 401."""
     if key is None:
         return None
@@ -128,7 +127,7 @@ def caller(session: Session, key: str | None) -> Actor | None:
 
 
 @contextmanager
-def session_for(key: str | None, *, write: bool = False) -> Iterator[tuple[Session, Actor | None]]:
+def session_for(key: str | None, *, write: bool = False) -> Iterator[tuple[Any, Actor | None]]:
     """One session of the process's store acting as the key's account (read-only without a key).
 
     The key is checked in a read session first; a write session then acts as that account (its

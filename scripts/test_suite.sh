@@ -4,8 +4,9 @@
 #   1. every test: those not marked `serial` in parallel pytest-xdist workers, then the `serial`
 #      ones (browser tests, races of many processes) alone, so that nothing else competes with them;
 #   2. the date-dependent tests (tests/date_smoke.txt, some twenty) again with the system clock set
-#      by faketime to each of four dates, in one plain pytest run each (too few for workers to pay):
-#      their results must not depend on the real date.
+#      by faketime to each of four dates, in one plain pytest run each (too few for workers to pay),
+#      RIVERGRID_TEST_DATE_JOBS runs at a time (default: one per CPU): their results must not depend
+#      on the real date.
 # Arguments go to every pytest run (e.g. -q). RIVERGRID_TEST_WORKERS: number of parallel workers
 # (default: one per CPU). Stops after the first run with a failure.
 set -uo pipefail
@@ -31,13 +32,35 @@ echo "== all tests ($workers parallel workers, then the serial tests)"
 both_parts || exit 1
 
 mapfile -t smoke < <(grep -v '^#' tests/date_smoke.txt | grep .)
-for day in 2026-11-28 2026-12-07 2027-01-04 2027-03-01; do
-  echo "== the date-dependent tests with the system clock at $day (faketime)"
+jobs="${RIVERGRID_TEST_DATE_JOBS:-$(nproc)}"
+logs=$(mktemp -d)
+# date_run DAY: the smoke tests with the system clock at DAY, output to $logs/DAY.log, status to $logs/DAY.rc
+date_run() {
+  local day=$1 offset start=$SECONDS
   # an offset from the real clock (not a start time): the test run and the CLI and app processes it
   # starts share one clock, as they would on that day
   offset=$(( $(date -d "$day 09:30:00" +%s) - $(date +%s) ))
   [ "$offset" -ge 0 ] && offset="+$offset"
-  start=$SECONDS
-  faketime -f "$offset" "$py" -m pytest -p no:cacheprovider "$@" "${smoke[@]}" || exit 1
-  echo "== $(( SECONDS - start )) s"
+  {
+    echo "== the date-dependent tests with the system clock at $day (faketime)"
+    faketime -f "$offset" "$py" -m pytest -p no:cacheprovider "${args[@]}" "${smoke[@]}"
+    echo $? > "$logs/$day.rc"
+    echo "== $(( SECONDS - start )) s"
+  } > "$logs/$day.log" 2>&1
+}
+# the four dates, $jobs at a time (each run is mostly waiting for the processes and browsers it starts)
+days=(2026-11-28 2026-12-07 2027-01-04 2027-03-01)
+start=$SECONDS
+for day in "${days[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+  date_run "$day" &
 done
+wait
+failed=0
+for day in "${days[@]}"; do
+  cat "$logs/$day.log"
+  [ "$(cat "$logs/$day.rc" 2>/dev/null || echo 1)" = 0 ] || failed=1
+done
+echo "== date runs: $(( SECONDS - start )) s ($jobs at a time)"
+rm -rf "$logs"
+exit "$failed"
