@@ -2,7 +2,8 @@
 PostGIS tables, and Open311 POSTs.
 
     python bench/api.py [--grids 2000] [--reaches 5000] [--seconds 10] [--concurrency 1,10,50]
-                        [--limit 100] [--collections grids,reaches] [--database-url URL]
+                        [--limit 100] [--collections grids,reaches] [--rivergrid serve]
+                        [--database-url URL] [--profile N]
 
 1. **Data**: a fresh schema ``bench_api_<random>`` in the PostGIS database (``--database-url``,
    else ``RIVERGRID_TEST_PG_URL``, else ``DATABASE_URL``): the demo (``load_demo``), then
@@ -10,21 +11,29 @@ PostGIS tables, and Open311 POSTs.
    synthetic township of 临江市) and ``--reaches`` meandering reaches (2–5 km, 50–200 m steps,
    ten per synthetic river) in a 50 × 17 km box north of the demo's township (lon 126.60–127.20,
    lat 41.89–42.04), written through the store as the ``system`` actor (rules and audit as for
-   any write). Nothing is soft-deleted, so pygeoapi (which serves soft-deleted rows too) and
-   RiverGrid serve the same rows. The schema is dropped at the end (``--keep-schema`` keeps it).
-2. **Servers**, side by side in the same run: RiverGrid as started in production
-   (``python -m ui.serve``: pages and API in one process, ``DATABASE_URL`` on the bench schema,
-   ``RIVERGRID_API_RATE_KEY`` and ``RIVERGRID_API_RATE_IP`` raised to 10,000,000 per minute so
-   the rate limits never answer 429: the guard still runs on every request); pygeoapi 0.21.0 in
-   its own venv (``bench/pygeoapi/setup.sh``, run if needed) with its PostgreSQL provider on the
-   same tables (``bench/pygeoapi/config.py``), under gunicorn with one worker per CPU
-   (``--pygeoapi-workers``; worker class ``gthread`` with ``--pygeoapi-threads`` threads, which
-   keeps connections alive like uvicorn does; its development server is single-threaded).
-3. **Load**: the same client code for both: ``N`` threads, each with its own keep-alive
+   any write), then ANALYZEd. Nothing is soft-deleted, so pygeoapi (which serves soft-deleted
+   rows too) and RiverGrid serve the same rows. The schema is dropped at the end
+   (``--keep-schema`` keeps it).
+2. **Servers**, side by side in the same run. RiverGrid as the README starts it
+   (``--rivergrid serve``: ``python -m ui.serve``, pages and API in one process), with
+   ``DATABASE_URL`` on the bench schema and ``RIVERGRID_API_RATE_KEY`` and
+   ``RIVERGRID_API_RATE_IP`` raised to 10,000,000 per minute so that the rate limits never
+   answer 429 (the guard still runs on every request). Other ways to start it, for comparison
+   (``--rivergrid serve,nodelay,uvicorn2``): ``nodelay``, the same with TCP_NODELAY set on the
+   socket Streamlit binds (Streamlit creates it without the protocol number, so asyncio does not
+   set TCP_NODELAY on its connections, and a response written as headers then body waits for
+   the client's delayed ACK, about 40 ms); ``uvicorn2``, the same application (``asgi.py``) in
+   two uvicorn worker processes (API only: the pages need sticky sessions, README). Beside them
+   pygeoapi 0.21.0 in its own venv (``bench/pygeoapi/setup.sh``, run if needed) with its
+   PostgreSQL provider on the same tables (``bench/pygeoapi/config.py``), under gunicorn with one
+   worker per CPU (``--pygeoapi-workers``; worker class ``gthread`` with ``--pygeoapi-threads``
+   threads, which keeps connections alive; its development server is single-threaded).
+3. **Load**: the same client code for every server: ``N`` threads, each with its own keep-alive
    ``http.client`` connection (reopened when the server closes it), sending requests back to
    back for ``--warmup`` seconds (not counted) and then ``--seconds`` seconds, at each
-   concurrency of ``--concurrency``. A request's latency runs from sending it to having read the
-   whole body; requests/second counts the requests completed in the measured window.
+   concurrency of ``--concurrency``; the servers take turns at each concurrency. A request's
+   latency runs from sending it to having read the whole body; requests/second counts the
+   requests completed in the measured window. No ``Accept-Encoding``: neither compresses.
 
    * ``items``: ``GET /collections/{c}/items?bbox=…&limit=--limit`` (RiverGrid under
      ``/api/ogc``), the bboxes of :data:`BBOXES` in turn (a village-sized one returns a handful
@@ -33,20 +42,26 @@ PostGIS tables, and Open311 POSTs.
    * ``open311``: ``POST /api/open311/v2/requests.json`` (RiverGrid only: pygeoapi has no
      Open311), form fields ``api_key`` (a patroller's key from ``gis token create``),
      ``service_code`` (the first service of ``services.json``), ``lat``/``long`` (points inside
-     东兴村) and ``description``. Every POST creates a case.
+     东兴村) and ``description``. Every POST creates a case. One POST is checked first: routed to
+     东兴村 and read back by its id.
 
-   Before timing, both servers' answers are compared: for each bbox the ids of the features
+   Before timing, the servers' answers are compared: for each bbox the ids of the features
    returned must be the same sets (or, where more features match than ``--limit``, the
    ``numberMatched`` must agree); a WARNING line says otherwise.
 
-Prints one line per cell, then a table with both servers side by side and the ratio (RiverGrid
-requests/second ÷ pygeoapi's), the CPU seconds used in each cell by the servers' processes
-(RiverGrid's one process; gunicorn's master and workers), by their PostgreSQL backends and by
-this client, the load average before and after (the machine is shared), and as its last line
-one JSON object with the figures. Nothing is asserted. A server whose route answers 404 (not
-built yet) is reported as such and skipped.
+Prints one line per cell, then a table per kind of request with the servers side by side and
+the ratio (requests/second ÷ pygeoapi's), the CPU milliseconds per request of the server's
+processes (RiverGrid's process or workers; gunicorn's master and workers) and their PostgreSQL
+backends, the CPU of this client, the load average before and after each cell (the machine is
+shared), and as its last line one JSON object with the figures. Nothing is asserted. A server
+whose route answers 404 (not built yet) is reported as such and skipped.
 
-Run: ``python bench/api.py`` (about 5 minutes with the defaults).
+``--profile N`` runs no server: N items requests of each collection through RiverGrid's API
+application in this process under cProfile (the time per request without HTTP, and where it
+goes).
+
+Run: ``python bench/api.py`` (about 4 minutes with the defaults; 8 with all three ways to start
+RiverGrid).
 """
 
 from __future__ import annotations
@@ -335,14 +350,45 @@ def with_app_name(database_url: str, app_name: str) -> str:
     return f"{database_url}{sep}application_name={app_name}"
 
 
-def start_rivergrid(database_url: str, work: Path) -> Server:
-    """``python -m ui.serve`` (pages and API in one process) on the bench schema."""
+NODELAY_LAUNCHER = """
+import socket, sys
+from streamlit.web.server.starlette import starlette_server
+
+bind = starlette_server._bind_socket
+
+def bind_nodelay(*args, **kwargs):
+    sock = bind(*args, **kwargs)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited by accepted connections
+    return sock
+
+starlette_server._bind_socket = bind_nodelay
+from ui.serve import main
+sys.exit(main(sys.argv[1:]))
+"""
+"""``python -m ui.serve`` with TCP_NODELAY on Streamlit's listening socket (variant ``nodelay``)."""
+
+RIVERGRID_VARIANTS = {
+    "serve": ("RiverGrid", "RiverGrid (python -m ui.serve, 1 process)"),
+    "nodelay": ("RG+nodelay", "RiverGrid (python -m ui.serve, 1 process, TCP_NODELAY on its socket)"),
+    "uvicorn2": ("RiverGrid×2", "RiverGrid (uvicorn asgi:app --workers 2, API only)"),
+}
+"""How RiverGrid is started (``--rivergrid``): name in the tables, label."""
+
+
+def start_rivergrid(database_url: str, work: Path, variant: str = "serve") -> Server:
+    """RiverGrid on the bench schema: ``serve`` is ``python -m ui.serve`` (pages and API in one
+    process, as the README starts it); ``nodelay`` the same with TCP_NODELAY set on the socket
+    Streamlit binds (:data:`NODELAY_LAUNCHER`); ``uvicorn2`` the same application (``asgi.py``)
+    in two uvicorn worker processes, which bind their socket themselves (TCP_NODELAY set by
+    asyncio); fine for the API, not for the pages (they need sticky sessions: README)."""
+    name, label = RIVERGRID_VARIANTS[variant]
     port = free_port()
-    data_dir = work / "rivergrid-data"
+    data_dir = work / f"rivergrid-{variant}"
     data_dir.mkdir(exist_ok=True)
+    app_name = f"rivergrid-bench-{variant}"
     env = {
         **os.environ,
-        "DATABASE_URL": with_app_name(database_url, "rivergrid-bench"),
+        "DATABASE_URL": with_app_name(database_url, app_name),
         "RIVERGRID_DATA_DIR": str(data_dir),
         "RIVERGRID_BASEMAP": "none",
         "RIVERGRID_API_RATE_KEY": str(RATE_LIMIT),
@@ -350,18 +396,23 @@ def start_rivergrid(database_url: str, work: Path) -> Server:
         "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
         "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p),
     }
-    for name in ("TIANDITU_KEY", "RIVERGRID_DEMO"):
-        env.pop(name, None)
-    log_path = work / "rivergrid.log"
+    for unset in ("TIANDITU_KEY", "RIVERGRID_DEMO"):
+        env.pop(unset, None)
+    streamlit_args = ["--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1"]
+    if variant == "serve":
+        command = [sys.executable, "-m", "ui.serve", *streamlit_args]
+    elif variant == "nodelay":
+        command = [sys.executable, "-c", NODELAY_LAUNCHER, *streamlit_args]
+    else:
+        command = [sys.executable, "-m", "uvicorn", "asgi:app", "--workers", "2", "--host", "127.0.0.1",
+                   "--port", str(port), "--no-access-log", "--log-level", "warning"]  # fmt: skip
+    log_path = work / f"rivergrid-{variant}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "ui.serve", "--server.headless", "true", "--server.port", str(port),
-             "--server.address", "127.0.0.1"],
-            cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            command, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
-    server = Server("RiverGrid", "RiverGrid (python -m ui.serve, 1 process)", process, port, "/api/ogc", log_path,
-                    "rivergrid-bench")  # fmt: skip
+    server = Server(name, label, process, port, "/api/ogc", log_path, app_name)
     wait_healthy(server, "/api/")
     return server
 
@@ -596,9 +647,10 @@ def run_cell(
 GEOJSON = {"Accept": "application/geo+json, application/json;q=0.9"}
 
 
-def items_path(server: Server, collection: str, bbox: tuple[float, float, float, float], limit: int) -> str:
+def items_path(prefix: str, collection: str, bbox: tuple[float, float, float, float], limit: int) -> str:
+    """``{prefix}/collections/{collection}/items?bbox=…&limit=…``."""
     query = urllib.parse.urlencode({"bbox": ",".join(f"{v:g}" for v in bbox), "limit": limit}, safe=",")
-    return f"{server.prefix}/collections/{collection}/items?{query}"
+    return f"{prefix}/collections/{collection}/items?{query}"
 
 
 def get_json(server: Server, path: str) -> tuple[int, Any]:
@@ -622,7 +674,7 @@ def compare_items(servers: list[Server], collections: list[str], limit: int) -> 
         for name, bbox in BBOXES:
             seen: dict[str, tuple[set[str], Any]] = {}
             for server in servers:
-                status, body = get_json(server, items_path(server, collection, bbox, limit))
+                status, body = get_json(server, items_path(server.prefix, collection, bbox, limit))
                 if status != 200 or not isinstance(body, dict):
                     warnings.append(f"WARNING {server.name} {collection} {name}: HTTP {status}")
                     continue
@@ -691,41 +743,129 @@ def open311_check(server: Server, key: str, code: str, point: tuple[float, float
     return [] if grid.endswith("东兴村") else [f"WARNING open311 POST routed to {grid!r}, not 东兴村"]
 
 
+def profile_rivergrid(database_url: str, collection: str, limit: int, n: int, rows: int = 25) -> None:
+    """``n`` items requests (the bboxes in turn) through RiverGrid's API application in this
+    process under cProfile, no HTTP server: the time per request and where it goes. Starlette's
+    thread pool is replaced by inline calls so that the profiler sees the routes' work."""
+    import asyncio  # noqa: PLC0415 — profile mode only
+    import cProfile  # noqa: PLC0415
+    import pstats  # noqa: PLC0415
+
+    import anyio.to_thread  # noqa: PLC0415 — Starlette's thread pool, replaced below
+
+    os.environ.update(
+        DATABASE_URL=database_url, RIVERGRID_API_RATE_KEY=str(RATE_LIMIT), RIVERGRID_API_RATE_IP=str(RATE_LIMIT)
+    )
+
+    async def inline(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return func(*args)
+
+    anyio.to_thread.run_sync = inline  # type: ignore[assignment]
+    from api import api_app  # noqa: PLC0415 — the project's API, imported with the settings above
+    from gis.serving import process_store  # noqa: PLC0415
+
+    process_store()
+    app = api_app()
+    sizes: list[int] = []
+
+    async def one(path: str, query: str) -> None:
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+            "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "",
+            "query_string": query.encode(), "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", 80),
+            "headers": [(b"host", b"127.0.0.1"), (b"accept", GEOJSON["Accept"].encode())],
+        }  # fmt: skip
+        size = 0
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            nonlocal size
+            if message["type"] == "http.response.start" and message["status"] != 200:
+                raise RuntimeError(f"{path}?{query}: HTTP {message['status']}")
+            size += len(message.get("body", b""))
+
+        await app(scope, receive, send)
+        sizes.append(size)
+
+    requests = [items_path("/ogc", collection, bbox, limit).split("?", 1) for _, bbox in BBOXES]
+    loop = asyncio.new_event_loop()
+    for path, query in requests:  # warm: caches, connections
+        loop.run_until_complete(one(path, query))
+    profiler = cProfile.Profile()
+    t = time.perf_counter()
+    profiler.enable()
+    for i in range(n):
+        loop.run_until_complete(one(*requests[i % len(requests)]))
+    profiler.disable()
+    wall = time.perf_counter() - t
+    loop.close()
+    print(
+        f"\nprofile: {n} requests of {collection} items in process (no HTTP server, under cProfile): "
+        f"{1000 * wall / n:.1f} ms/request, {sum(sizes[-n:]) / n / 1000:.0f} kB/response"
+    )
+    stats = pstats.Stats(profiler, stream=sys.stdout)
+    stats.strip_dirs().sort_stats("cumulative").print_stats(rows)
+    stats.sort_stats("tottime").print_stats(rows)
+
+
 # ---------------------------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------------------------
 
+COLUMN = 33
+
 
 def _fmt(cell: Cell | None) -> str:
     if cell is None:
-        return f"{'—':>8s} {'—':>8s} {'—':>8s} {'—':>5s} {'—':>7s}"
-    return (
-        f"{cell.rps:8.1f} {cell.pct_ms(0.5):8.1f} {cell.pct_ms(0.95):8.1f} {cell.errors:5d} "
-        f"{cell.cpu_ms_per_request:7.1f}"
-    )
+        return f"{'—':>7s} {'—':>7s} {'—':>8s} {'—':>7s}"
+    return f"{cell.rps:7.1f} {cell.pct_ms(0.5):7.1f} {cell.pct_ms(0.95):8.1f} {cell.cpu_ms_per_request:7.1f}"
 
 
-def print_table(title: str, cells: list[Cell], levels: list[int], names: list[str]) -> None:
-    head = f"{'req/s':>8s} {'p50 ms':>8s} {'p95 ms':>8s} {'err':>5s} {'cpu ms':>7s}"
+def print_table(title: str, cells: list[Cell], levels: list[int], names: list[str], reference: str | None) -> None:
+    """One row per concurrency, one column group per server; ``ratio`` is each server's
+    requests/second over the ``reference`` server's."""
+    others = [n for n in names if n != reference] if reference else []
+    head = f"{'req/s':>7s} {'p50 ms':>7s} {'p95 ms':>8s} {'cpu ms':>7s}"
     print(f"\n{title}")
-    print(f"{'clients':>7s} | " + " | ".join(f"{n:^42s}" for n in names) + " | ratio")
-    print(f"{'':7s} | " + " | ".join(head for _ in names) + " | req/s")
+    print(
+        f"{'clients':>7s} | "
+        + " | ".join(f"{n:^{COLUMN}s}" for n in names)
+        + ("".join(f" | {n[:11]:>11s}" for n in others) if others else "")
+    )
+    print(
+        f"{'':7s} | "
+        + " | ".join(head for _ in names)
+        + "".join(f" | {'÷ ' + str(reference)[:9]:>11s}" for _ in others)
+    )
     for level in levels:
-        row = [next((c for c in cells if c.server == n and c.clients == level), None) for n in names]
-        ratio = (
-            f"{row[0].rps / row[1].rps:5.2f}"
-            if len(row) == 2 and row[0] is not None and row[1] is not None and row[1].rps > 0
-            else "  —"
-        )
-        print(f"{level:7d} | " + " | ".join(_fmt(c) for c in row) + f" | {ratio}")
+        row = {n: next((c for c in cells if c.server == n and c.clients == level), None) for n in names}
+        line = f"{level:7d} | " + " | ".join(_fmt(row[n]) for n in names)
+        ref = row.get(reference) if reference else None
+        for n in others:
+            cell = row[n]
+            ok = cell is not None and ref is not None and ref.rps > 0
+            line += f" | {cell.rps / ref.rps:11.2f}" if ok else f" | {'—':>11s}"  # type: ignore[union-attr]
+        print(line)
     for cell in cells:
-        extra = f" · first error: {cell.sample_error[:200]}" if cell.sample_error else ""
+        extra = f"; {cell.errors} errors, first: {cell.sample_error[:200]}" if cell.errors else ""
         print(
-            f"  {cell.server:9s} {cell.clients:3d} clients: CPU server {cell.server_cpu_s:.1f} s, "
+            f"  {cell.server:11s} {cell.clients:3d} clients: {cell.done} requests, "
+            f"CPU server {cell.server_cpu_s:.1f} s, "
             f"PostgreSQL {cell.db_cpu_s:.1f} s, client {cell.client_cpu_s:.1f} s; "
             f"{cell.bytes / max(cell.done, 1) / 1000:.0f} kB/response; load {cell.load_before:.2f} → "
             f"{cell.load_after:.2f}{extra}"
         )
+
+
+def _report_line(kind: str, cell: Cell) -> None:
+    print(
+        f"{kind:16s} {cell.server:11s} {cell.clients:3d} clients: {cell.rps:7.1f} req/s, "
+        f"p50 {cell.pct_ms(0.5):7.1f} ms, p95 {cell.pct_ms(0.95):7.1f} ms, "
+        f"{cell.errors} errors, load {cell.load_after:.2f}",
+        flush=True,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -742,6 +882,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", default="1,10,50", help="concurrent clients, comma-separated")
     parser.add_argument("--limit", type=int, default=100, help="limit= of the items requests")
     parser.add_argument("--collections", default="grids,reaches")
+    parser.add_argument(
+        "--rivergrid",
+        default="serve",
+        help=f"how to start RiverGrid, comma-separated, of {', '.join(RIVERGRID_VARIANTS)} (see start_rivergrid)",
+    )
     parser.add_argument("--no-open311", action="store_true", help="skip the Open311 POST cells")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--pygeoapi-venv", type=Path, default=DEFAULT_VENV)
@@ -749,13 +894,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pygeoapi-threads", type=int, default=4)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep-schema", action="store_true")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead of the load: N items requests of each collection in process under cProfile (RiverGrid only)",
+    )
     args = parser.parse_args(argv)
     base_url = args.database_url or os.environ.get("RIVERGRID_TEST_PG_URL") or os.environ.get("DATABASE_URL", "")
     if not base_url.startswith("postgresql"):
         parser.error("a PostGIS database is needed: --database-url, RIVERGRID_TEST_PG_URL or DATABASE_URL")
     levels = [int(v) for v in args.concurrency.split(",") if v.strip()]
     collections = [c.strip() for c in args.collections.split(",") if c.strip()]
+    variants = [v.strip() for v in args.rivergrid.split(",") if v.strip()]
+    unknown = [v for v in variants if v not in RIVERGRID_VARIANTS]
+    if unknown or not variants:
+        parser.error(f"--rivergrid: unknown {unknown}; choose from {', '.join(RIVERGRID_VARIANTS)}")
 
+    if args.profile:
+        with bench_schema(base_url, keep=args.keep_schema) as (schema, url):
+            counts = load_bench_data(url, n_grids=args.grids, n_reaches=args.reaches, seed=args.seed)
+            print(f"data in schema {schema}: {counts['grids']:,} grids, {counts['reaches']:,} reaches")
+            for collection in collections:
+                profile_rivergrid(url, collection, args.limit, args.profile)
+        return 0
     subprocess.run(["bash", str(PYGEOAPI_DIR / "setup.sh"), str(args.pygeoapi_venv)], check=True)
     from sqlalchemy import create_engine  # noqa: PLC0415 — the store's library
     from sqlalchemy.pool import NullPool  # noqa: PLC0415
@@ -765,6 +928,7 @@ def main(argv: list[str] | None = None) -> int:
     cells: list[Cell] = []
     warnings: list[str] = []
     servers: list[Server] = []
+    rivergrids: list[Server] = []
     counts: dict[str, int] = {}
     try:
         with bench_schema(base_url, keep=args.keep_schema) as (schema, url):
@@ -776,22 +940,25 @@ def main(argv: list[str] | None = None) -> int:
                 f"{counts['deleted']} soft-deleted ({time.perf_counter() - t:.1f} s)",
                 flush=True,
             )
-            rivergrid = start_rivergrid(url, work)
-            servers.append(rivergrid)
+            for variant in variants:
+                rivergrids.append(start_rivergrid(url, work, variant))
+                servers.append(rivergrids[-1])
             pygeoapi = start_pygeoapi(url, work, args.pygeoapi_venv, workers=args.pygeoapi_workers,
                                       threads=args.pygeoapi_threads)  # fmt: skip
             servers.append(pygeoapi)
-            print(f"servers: {rivergrid.label} on :{rivergrid.port}; {pygeoapi.label} on :{pygeoapi.port}")
+            for server in servers:
+                print(f"server {server.name}: {server.label} on :{server.port}")
             print(f"machine: {os.cpu_count()} CPUs, load {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
-            item_servers = [
-                s for s in (rivergrid, pygeoapi) if route_exists(s, f"{s.prefix}/collections/grids/items?limit=1")
-            ]
-            for s in (rivergrid, pygeoapi):
-                if s not in item_servers:
-                    print(f"{s.name}: {s.prefix}/collections/…/items answers 404 (not built yet): skipped")
+            item_servers = []
+            for server in servers:
+                if route_exists(server, f"{server.prefix}/collections/grids/items?limit=1"):
+                    item_servers.append(server)
+                else:
+                    print(f"{server.name}: {server.prefix}/collections/…/items answers 404 (not built yet): skipped")
             print(f"bboxes ({len(BBOXES)}, limit={args.limit}):")
-            warnings += compare_items(item_servers, collections, args.limit)
+            for server in item_servers[:-1]:  # each RiverGrid against pygeoapi (the last)
+                warnings += compare_items([server, item_servers[-1]], collections, args.limit)
             for w in warnings:
                 print(w)
 
@@ -801,19 +968,14 @@ def main(argv: list[str] | None = None) -> int:
 
                         def make(index: int, i: int, server: Server = server, collection: str = collection) -> Request:
                             _, bbox = BBOXES[(index + i) % len(BBOXES)]
-                            return "GET", items_path(server, collection, bbox, args.limit), None, GEOJSON
+                            return "GET", items_path(server.prefix, collection, bbox, args.limit), None, GEOJSON
 
                         cell = run_cell(server, f"items/{collection}", make, clients=level, warmup=args.warmup,
                                         seconds=args.seconds, ok=(200,), monitor=monitor)  # fmt: skip
                         cells.append(cell)
-                        print(
-                            f"items {collection:8s} {server.name:9s} {level:3d} clients: {cell.rps:7.1f} req/s, "
-                            f"p50 {cell.pct_ms(0.5):7.1f} ms, p95 {cell.pct_ms(0.95):7.1f} ms, "
-                            f"{cell.errors} errors, load {cell.load_after:.2f}",
-                            flush=True,
-                        )
+                        _report_line(f"items {collection}", cell)
 
-            codes = service_codes(rivergrid) if not args.no_open311 else []
+            codes = service_codes(rivergrids[0]) if not args.no_open311 else []
             if not args.no_open311 and not codes:
                 print("RiverGrid: /api/open311/v2/services.json has no services (not built yet): Open311 skipped")
             if codes:
@@ -821,25 +983,26 @@ def main(argv: list[str] | None = None) -> int:
                 points = dongxing_points(url, 500, args.seed)
                 code = codes[0]
                 print(f"open311: service_code {code!r}, {len(points)} points inside 东兴村, a patroller's key")
-                warnings += open311_check(rivergrid, key, code, points[0])
+                warnings += open311_check(rivergrids[0], key, code, points[0])
                 for level in levels:
+                    for server in rivergrids:
 
-                    def post(index: int, i: int, level: int = level) -> Request:
-                        lon, lat = points[(index * 7919 + i) % len(points)]
-                        form = {"api_key": key, "service_code": code, "lat": f"{lat}", "long": f"{lon}",
-                                "description": f"基准测试上报：{level} 个客户端，第 {index} 号的第 {i} 条"}  # fmt: skip
-                        body = urllib.parse.urlencode(form).encode()
-                        headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
-                        return "POST", "/api/open311/v2/requests.json", body, headers
+                        def post(index: int, i: int, level: int = level, server: Server = server) -> Request:
+                            lon, lat = points[(index * 7919 + i) % len(points)]
+                            text = f"基准测试上报：{server.name}，{level} 个客户端，第 {index} 号的第 {i} 条"
+                            form = {"api_key": key, "service_code": code, "lat": f"{lat}", "long": f"{lon}",
+                                    "description": text}  # fmt: skip
+                            body = urllib.parse.urlencode(form).encode()
+                            headers = {
+                                "Content-Type": "application/x-www-form-urlencoded",
+                                "Accept": "application/json",
+                            }
+                            return "POST", "/api/open311/v2/requests.json", body, headers
 
-                    cell = run_cell(rivergrid, "open311", post, clients=level, warmup=args.warmup,
-                                    seconds=args.seconds, ok=(200, 201), monitor=monitor)  # fmt: skip
-                    cells.append(cell)
-                    print(
-                        f"open311 POST RiverGrid {level:3d} clients: {cell.rps:7.1f} req/s, "
-                        f"p50 {cell.pct_ms(0.5):7.1f} ms, p95 {cell.pct_ms(0.95):7.1f} ms, {cell.errors} errors",
-                        flush=True,
-                    )
+                        cell = run_cell(server, "open311", post, clients=level, warmup=args.warmup,
+                                        seconds=args.seconds, ok=(200, 201), monitor=monitor)  # fmt: skip
+                        cells.append(cell)
+                        _report_line("open311 POST", cell)
             for server in servers:
                 server.stop()
     finally:
@@ -850,19 +1013,19 @@ def main(argv: list[str] | None = None) -> int:
 
     names = [s.name for s in servers]
     for kind in dict.fromkeys(c.kind for c in cells):
-        title = (
-            f"{kind}: GET items?bbox=…&limit={args.limit} ({len(BBOXES)} bboxes in turn)"
-            if kind.startswith("items")
-            else "open311: POST requests.json (a new case each)"
-        )
-        shown = names if kind.startswith("items") else ["RiverGrid"]
-        print_table(title, [c for c in cells if c.kind == kind], levels, shown)
+        if kind.startswith("items"):
+            title = f"{kind}: GET items?bbox=…&limit={args.limit} ({len(BBOXES)} bboxes in turn)"
+            print_table(title, [c for c in cells if c.kind == kind], levels, names, reference=names[-1])
+        else:
+            title = "open311: POST requests.json (a new case each)"
+            print_table(title, [c for c in cells if c.kind == kind], levels, [s.name for s in rivergrids], None)
     print(
         "\ncpu ms = CPU of the server's processes and of its PostgreSQL backends per request; "
-        "ratio = RiverGrid req/s ÷ pygeoapi req/s"
+        f"ratio = req/s ÷ {names[-1]}'s"
     )
-    print(f"servers: {'; '.join(s.label for s in servers)}; machine: {os.cpu_count()} CPUs, "
-          f"load {', '.join(f'{v:.2f}' for v in os.getloadavg())}")  # fmt: skip
+    for server in servers:
+        print(f"server {server.name}: {server.label}")
+    print(f"machine: {os.cpu_count()} CPUs, load {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
     for w in warnings:
         print(w)
     print(
