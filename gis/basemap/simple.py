@@ -43,6 +43,7 @@ __all__ = [
     "graticule",
     "label_minzoom",
     "short_name",
+    "short_names",
     "simple_map_features",
 ]
 
@@ -125,21 +126,42 @@ def graticule(extent: tuple[float, float, float, float]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(rows, columns=["kind", "level", "name", "rank", "geometry"], crs="EPSG:4326")
 
 
-def short_name(name: str, parent_name: str | None = None) -> str:
-    """A grid's name as a map writes it: without its parent's name in front and without the
-    office suffix (临江市森工街道办事处 → 森工街道 under 临江市; 森工街道东兴村 → 东兴村 under it).
-    """
+_OFFICE_SUFFIXES = ("办事处", "人民政府")
+
+
+def _without_suffix(name: str) -> str:
     text = (name or "").strip()
-    for suffix in ("办事处", "人民政府"):
+    for suffix in _OFFICE_SUFFIXES:
         if text.endswith(suffix) and len(text) > len(suffix):
-            text = text[: -len(suffix)]
-    if parent_name:
-        parent = short_name(parent_name)
-        for prefix in (parent_name.strip(), parent):
-            if prefix and text.startswith(prefix) and len(text) > len(prefix):
-                text = text[len(prefix) :]
-                break
+            return text[: -len(suffix)]
     return text
+
+
+def short_name(name: str, parent_names: Sequence[str] = ()) -> str:
+    """A grid's name as a map writes it: without the office suffix and without its parent's name in
+    front (临江市森工街道办事处 → 森工街道 under 临江市; 森工街道东兴村 → 东兴村 under a parent called
+    临江市森工街道办事处 or 森工街道). ``parent_names``: the ways the parent may be written."""
+    text = _without_suffix(name)
+    prefixes = sorted({p for n in parent_names for p in ((n or "").strip(), _without_suffix(n)) if p}, key=len)
+    for prefix in reversed(prefixes):  # the longest first
+        if text.startswith(prefix) and len(text) > len(prefix):
+            return text[len(prefix) :]
+    return text
+
+
+def short_names(names: Sequence[str], parents: Sequence[str | None]) -> list[str]:
+    """:func:`short_name` of each grid, its parent written in full or as the parent's own short name."""
+    parent_of = {n: p for n, p in zip(names, parents)}
+    done: dict[str, str] = {}
+
+    def short(name: str, depth: int = 0) -> str:
+        if name not in done:
+            parent = parent_of.get(name)
+            forms = [parent, short(parent, depth + 1)] if parent and parent in parent_of and depth < 10 else [parent]
+            done[name] = short_name(name, [f for f in forms if f])
+        return done[name]
+
+    return [short(n) for n in names]
 
 
 def label_minzoom(geometries: gpd.GeoSeries, *, width_px: float = LABEL_WIDTH_PX) -> np.ndarray:
@@ -250,7 +272,9 @@ def simple_map_features(
             )
         )
         parents = ordered["parent_name"] if "parent_name" in ordered else pd.Series([""] * len(ordered))
-        labels = [short_name(str(n), str(p) if isinstance(p, str) else None) for n, p in zip(ordered["name"], parents)]
+        labels = short_names(
+            [str(n) for n in ordered["name"]], [p if isinstance(p, str) and p else None for p in parents]
+        )
         points = shapely.point_on_surface(np.asarray(ordered.geometry.array, dtype=object))
         places = gpd.GeoDataFrame(
             {
