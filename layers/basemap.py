@@ -215,7 +215,7 @@ def basemap_group(code: str, catalog: BasemapCatalog, *, show: bool, tag: bool =
         for i, url in enumerate(catalog.intranet):
             folium.TileLayer(
                 tiles=url,
-                attr=INTRANET_ATTRIBUTION if i == 0 else "",
+                attr=INTRANET_ATTRIBUTION,  # shown once however many layers name it
                 name=f"intranet{i}",
                 max_zoom=MAX_ZOOM,
                 overlay=True,

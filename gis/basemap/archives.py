@@ -206,9 +206,9 @@ class PMTilesArchive:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self._file = self.path.open("rb")
+        with self.path.open("rb") as f:  # the map keeps its own handle on the file
+            self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         try:
-            self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ)
             try:
                 header = deserialize_header(self._map[0:127])
             except Exception as exc:  # noqa: BLE001 — the package raises bare exceptions for bad files
@@ -222,7 +222,7 @@ class PMTilesArchive:
                     f"{self.path}: internal compression {header['internal_compression'].name} is not supported",
                 )
         except BaseException:
-            self._file.close()
+            self._map.close()
             raise
         self._header = header
         self._dirs: OrderedDict[tuple[int, int], list[Any]] = OrderedDict()
@@ -294,7 +294,6 @@ class PMTilesArchive:
 
     def close(self) -> None:
         self._map.close()
-        self._file.close()
 
 
 # =============================================================================================
