@@ -15,7 +15,7 @@ import folium
 import geopandas as gpd
 import pyogrio
 import pytest
-from shapely.geometry import LineString, Point, Polygon, box
+from shapely.geometry import LineString, Point, Polygon
 
 from gis.auth import Actor
 from gis.basemap.archives import TileSetInfo, open_archive
