@@ -35,7 +35,7 @@ from starlette.routing import BaseRoute, Route
 
 from api.common import ApiError, api_root
 from gis.basemap.archives import TileSetInfo
-from gis.basemap.sources import Tile, tile_source
+from gis.basemap.sources import Tile, TileSource, tile_source
 
 __all__ = ["CACHE_FRESH", "CACHE_VERSIONED", "routes", "tile_url_template", "tilejson"]
 
@@ -50,7 +50,7 @@ def _missing(what: str, reason: str) -> ApiError:
     return ApiError(404, f"没有这个瓦片：{what}", reason)
 
 
-def _source_info(name: str) -> tuple[Any, TileSetInfo]:
+def _source_info(name: str) -> tuple[TileSource, TileSetInfo]:
     source = tile_source(name)
     info = source.info() if source is not None else None
     if source is None or info is None:

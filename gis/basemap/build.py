@@ -347,4 +347,6 @@ def ensure_simple_basemap(store: Store) -> BuildResult | None:
         return build_simple_basemap(store, force=False)
     except RiverGridError as exc:
         log.warning("simple basemap not built: %s", exc.reason_en or exc.message_zh)
-        return None
+    except Exception:  # a basemap must never keep the app from starting
+        log.exception("simple basemap not built")
+    return None
