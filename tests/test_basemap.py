@@ -288,3 +288,24 @@ def test_the_vector_renderer_is_vendored_with_its_licences() -> None:
     assert "protomaps-leaflet@5.1.0" in (VENDOR_DIR / "VERSIONS.txt").read_text(encoding="utf-8")
     style = (STATIC_DIR / "basemap.js").read_text(encoding="utf-8")
     assert "window.RiverGridBasemap" in style and "http" not in style  # nothing fetched from elsewhere
+
+
+def test_the_app_start_builds_a_missing_basemap_at_once_and_a_stale_one_in_the_background(
+    demo_store, tmp_path, monkeypatch
+) -> None:
+    from gis.basemap import build
+
+    monkeypatch.setenv("RIVERGRID_DATA_DIR", str(tmp_path))
+    served = tmp_path / "basemap" / "simple.pmtiles"
+    assert build.prepare_simple_basemap(demo_store) is None and served.exists()  # before the server opens
+    assert basemap_catalog().simple is not None and basemap_catalog().default == "simple"
+    with demo_store.session(Actor("staff", UserRole.STAFF)) as s:
+        s.query(Grid).filter(Grid.name == "森工街道东兴村").one().name = "森工街道东兴新村"
+    version = open_archive(served).info.version
+    thread = build.prepare_simple_basemap(demo_store)
+    assert thread is not None
+    thread.join(timeout=120)
+    assert open_archive(served).info.version != version  # rebuilt from the changed data
+    # a build that fails is logged, and the app starts all the same
+    monkeypatch.setattr(build, "build_simple_basemap", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("GDAL")))
+    assert build.ensure_simple_basemap(demo_store) is None
