@@ -12,16 +12,17 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from gis import clock
 from gis.auth import Scope
+from gis.features.base import FeaturePage
+from gis.features.geodata import query_grids, query_objects, query_reaches
+from gis.features.incidents import query_incidents
+from gis.features.tracks import query_tracks
 from gis.geometry.crs import metric_crs_for
 from gis.incidents.deadlines import is_overdue
-from gis.model import LOCAL_TZ, STORE_CRS, GridLevel, GridRole, IncidentStatus
-from gis.store.queries import grid_people, live_grids
-from gis.store.schema import Grid, Incident, PatrolTrack, Reach, SupervisedObject, not_deleted
+from gis.model import LOCAL_TZ, STORE_CRS, GridLevel, IncidentStatus
 
 
 @dataclass(frozen=True)
@@ -49,116 +50,75 @@ def _py_time(value: Any) -> datetime | None:
     return moment
 
 
+def _rows(page: FeaturePage, columns: list[str]) -> list[dict[str, Any]]:
+    """The features of ``page`` as frame rows: ``id``, the properties ``columns``, ``geometry``."""
+    return [
+        {"id": f.id, **{c: f.properties[c] for c in columns if c != "id"}, "geometry": f.geometry}
+        for f in page.features
+    ]
+
+
+REACH_COLUMNS = ["id", "name", "river_name", "code", "level"]
+GRID_COLUMNS = [
+    "id",
+    "name",
+    "level",
+    "parent_name",
+    "responsible_body",
+    "main_responsible",
+    "township_supervisor",
+    "illustrative",
+]
+TRACK_COLUMNS = ["id", "person_name", "grid_name", "grid_id", "started_at", "ended_at"]
+INCIDENT_COLUMNS = [
+    "id",
+    "code",
+    "title",
+    "category",
+    "severity",
+    "status",
+    "reported_at",
+    "accept_due_at",
+    "close_due_at",
+    "grid_name",
+    "grid_id",
+    "description",
+]
+OBJECT_COLUMNS = ["id", "name", "category", "grid_name"]
+
+
 def load_map_data(session: Session) -> MapData:
-    """All live features for the overview map."""
-    reaches = [
-        {
-            "id": r.id,
-            "name": r.name,
-            "river_name": r.river.name,
-            "code": r.code or "",
-            "level": r.level,
-            "geometry": r.geom,
-        }
-        for r in session.scalars(select(Reach).where(not_deleted(Reach)).options(selectinload(Reach.river)))
-    ]
-    grid_rows = []
-    for g in live_grids(session):
-        people = grid_people(g)
-        grid_rows.append(
-            {
-                "id": g.id,
-                "name": g.name,
-                "level": g.level,
-                "parent_name": g.parent.name if g.parent else "",
-                "responsible_body": g.responsible_body,
-                "main_responsible": "、".join(p.name for p in people[GridRole.MAIN_RESPONSIBLE]),
-                "township_supervisor": "、".join(p.name for p in people[GridRole.TOWNSHIP_SUPERVISOR]),
-                "illustrative": g.illustrative,
-                "geometry": g.geom,
-            }
+    """All live features for the overview map, as the trusted reader (every case and track:
+    pages limit them to the account's scope with :func:`limit_map_data`).
+
+    The rows are those of the collections' query functions (:mod:`gis.features`), which the OGC
+    API serves too: reaches, grids (their published posts), tracks, incidents (an account's
+    full fields) and supervised objects.
+    """
+    reaches = _rows(query_reaches(session, operator=True), REACH_COLUMNS)
+    for row in reaches:
+        row["code"] = row["code"] or ""
+    grid_rows = [
+        r
+        for r in sorted(
+            _rows(query_grids(session, operator=True), GRID_COLUMNS),
+            key=lambda r: (GridLevel(r["level"]).rank, r["id"]),
         )
-    grid_rows = [r for r in grid_rows if r["geometry"] is not None]
-    grid_names: dict[int | None, str] = {gid: name for gid, name in session.execute(select(Grid.id, Grid.name))}
-    tracks = [
-        {
-            "id": t.id,
-            "person_name": t.person.name if t.person else "",
-            "grid_name": grid_names.get(t.grid_id, ""),
-            "grid_id": t.grid_id,
-            "started_at": t.started_at,
-            "ended_at": t.ended_at,
-            "geometry": t.geom,
-        }
-        for t in session.scalars(select(PatrolTrack).options(selectinload(PatrolTrack.person)))
+        if r["geometry"] is not None
     ]
-    incidents = [
-        {
-            "id": i.id,
-            "code": i.code,
-            "title": i.title,
-            "category": i.category,
-            "severity": i.severity,
-            "status": i.status,
-            "reported_at": i.reported_at,
-            "accept_due_at": i.accept_due_at,
-            "close_due_at": i.close_due_at,
-            "grid_name": grid_names.get(i.grid_id, ""),
-            "grid_id": i.grid_id,
-            "description": i.description,
-            "geometry": i.geom,
-        }
-        for i in session.scalars(select(Incident).order_by(Incident.reported_at))
-    ]
-    objects = [
-        {
-            "id": o.id,
-            "name": o.name,
-            "category": o.category,
-            "grid_name": grid_names.get(o.grid_id, ""),
-            "geometry": o.geom,
-        }
-        for o in session.scalars(select(SupervisedObject))
-    ]
-    tracks_gdf = _frame(tracks, ["id", "person_name", "grid_name", "grid_id", "started_at", "ended_at"])
-    if len(tracks_gdf):
-        tracks_gdf["length_m"] = tracks_gdf.to_crs(metric_crs_for(tracks_gdf.total_bounds)).length.round(1)
-    else:
-        tracks_gdf["length_m"] = pd.Series(dtype=float)
+    track_page = query_tracks(session, operator=True)
+    tracks = _rows(track_page, TRACK_COLUMNS)
+    incident_page = query_incidents(session, operator=True)
+    incidents = sorted(_rows(incident_page, INCIDENT_COLUMNS), key=lambda r: r["reported_at"])
+    objects = _rows(query_objects(session, operator=True), OBJECT_COLUMNS)
+    tracks_gdf = _frame(tracks, TRACK_COLUMNS)
+    tracks_gdf["length_m"] = pd.Series(track_page.column("length_m"), index=tracks_gdf.index, dtype=float)
     return MapData(
-        reaches=_frame(reaches, ["id", "name", "river_name", "code", "level"]),
-        grids=_frame(
-            grid_rows,
-            [
-                "id",
-                "name",
-                "level",
-                "parent_name",
-                "responsible_body",
-                "main_responsible",
-                "township_supervisor",
-                "illustrative",
-            ],
-        ),
+        reaches=_frame(reaches, REACH_COLUMNS),
+        grids=_frame(grid_rows, GRID_COLUMNS),
         tracks=tracks_gdf,
-        incidents=_frame(
-            incidents,
-            [
-                "id",
-                "code",
-                "title",
-                "category",
-                "severity",
-                "status",
-                "reported_at",
-                "accept_due_at",
-                "close_due_at",
-                "grid_name",
-                "grid_id",
-                "description",
-            ],
-        ),
-        objects=_frame(objects, ["id", "name", "category", "grid_name"]),
+        incidents=_frame(incidents, INCIDENT_COLUMNS),
+        objects=_frame(objects, OBJECT_COLUMNS),
     )
 
 

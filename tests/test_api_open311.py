@@ -132,7 +132,7 @@ def test_listed_requests_carry_public_fields_only(api_server, db, keys) -> None:
     made = {}
     for cat in ("petition", "pollution_dispute"):
         r = post(api_server, {"api_key": keys["staff"], "service_code": cat, "lat": lat, "long": lon,
-                              "description": f"公开字段测试 {cat}", "phone": secret_phone,
+                              "description": f"公开字段测试 {cat}，回电{secret_phone}", "phone": secret_phone,
                               "first_name": "某", "last_name": "王"})
         assert r.status_code == 201, r.text
         made[cat] = r.json()[0]["service_request_id"]

@@ -127,3 +127,29 @@ def test_keys_are_shown_once_stored_hashed_and_stop_working_when_revoked(guarded
     assert requests.get(url, headers={**here, "X-API-Key": vkey}, timeout=30).status_code == 200
     assert guarded.cli("user", "disable", "volunteer").returncode == 0
     assert requests.get(url, headers={**here, "X-API-Key": vkey}, timeout=30).status_code == 401
+
+
+def test_the_server_socket_sends_small_responses_at_once() -> None:
+    """Streamlit binds its socket without TCP_NODELAY: each response after the first on a kept-alive
+    connection waited ~40 ms for the client's delayed ACK. ui.serve sets the option; accepted
+    connections carry it."""
+    import socket
+
+    from streamlit.web.server.starlette import starlette_server
+
+    from ui.serve import prepare_process
+
+    prepare_process()
+    listener = starlette_server._bind_socket("127.0.0.1", 0, 8)
+    try:
+        assert listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        listener.setblocking(True)
+        client = socket.create_connection(listener.getsockname())
+        accepted, _ = listener.accept()
+        try:
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        finally:
+            accepted.close()
+            client.close()
+    finally:
+        listener.close()

@@ -9,6 +9,12 @@ bookmark) would get that page run on its own, without ``app.py``'s router, sign-
 sidebar. Declaring up front that the app does not use the ``pages/`` folder convention closes that
 window: ``app.py`` always runs first and routes.
 
+Streamlit binds its listening socket itself without ``TCP_NODELAY`` (its socket is made with
+protocol 0, so asyncio does not set the option either): every response after the first on a
+kept-alive connection then waited ~40 ms for the client's delayed ACK (Nagle), which an API
+client, making many requests on one connection, pays every time. :func:`prepare_process` sets the
+option on the listening socket; accepted connections inherit it.
+
 Streamlit's upload limit (``server.maxUploadSize``) is set from ``RIVERGRID_MAX_FILE_MB`` unless
 given on the command line, so the browser refuses what the server would refuse anyway.
 """
@@ -17,8 +23,11 @@ from __future__ import annotations
 
 import importlib
 import math
+import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from gis.config import settings
 from ui import static_gzip
@@ -59,11 +68,28 @@ def warm_imports() -> None:
         importlib.import_module(name)
 
 
+def _no_delay(bind: Callable[..., socket.socket]) -> Callable[..., socket.socket]:
+    """``bind`` whose listening socket has ``TCP_NODELAY`` set (connections accepted from it
+    inherit it on Linux)."""
+
+    def bind_no_delay(*args: Any, **kwargs: Any) -> socket.socket:
+        sock = bind(*args, **kwargs)
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+
+    bind_no_delay.rivergrid_no_delay = True  # type: ignore[attr-defined]
+    return bind_no_delay
+
+
 def prepare_process() -> None:
     """What the serving process needs before Streamlit starts (see the module notes)."""
     from streamlit.runtime.pages_manager import PagesManager  # noqa: PLC0415 — Streamlit's server internals only when serving
+    from streamlit.web.server.starlette import starlette_server  # noqa: PLC0415 — Streamlit's server internals only when serving
 
     PagesManager.uses_pages_directory = False
+    if not getattr(starlette_server._bind_socket, "rivergrid_no_delay", False):
+        starlette_server._bind_socket = _no_delay(starlette_server._bind_socket)
     static_gzip.install()  # static files gzipped once per process (no compressing proxy on intranets)
     warm_imports()
 

@@ -51,6 +51,9 @@ __all__ = [
     "PublicPerson",
     "PublicReach",
     "grid_of_reach",
+    "published_hotline",
+    "published_person",
+    "published_posts",
     "public_grid",
     "public_grids",
     "public_url",
@@ -199,6 +202,22 @@ def _grid_posts(grid: Any, today: date) -> tuple[PublicPerson, ...]:
     return tuple(out)
 
 
+def published_person(person: Any, post: str) -> PublicPerson | None:
+    """``person`` holding ``post`` as published (None when departed; phone only when public)."""
+    return _person(person, post)
+
+
+def published_posts(grid: Any, *, today: date | None = None) -> tuple[PublicPerson, ...]:
+    """The current posts of ``grid`` as the public page lists them (:data:`PUBLIC_POSTS` order,
+    departed persons and volunteers left out, phones only when public)."""
+    return _grid_posts(grid, today or clock.today())
+
+
+def published_hotline(grid: Any, *, hotline: str | None = None) -> str:
+    """The grid's own hotline, else ``hotline`` (default ``RIVERGRID_HOTLINE``)."""
+    return (grid.hotline or "").strip() or hotline or settings().hotline
+
+
 def public_grids(session: Session, *, today: date | None = None, hotline: str | None = None) -> list[PublicGrid]:
     """Every live grid as published, county → township → village (by id within a level).
 
@@ -272,7 +291,7 @@ def public_grids(session: Session, *, today: date | None = None, hotline: str | 
                 duties=g.duties or "",
                 tasks=g.tasks or "",
                 rewards=g.rewards or "",
-                hotline=(g.hotline or "").strip() or fallback,
+                hotline=published_hotline(g, hotline=fallback),
                 illustrative=bool(g.illustrative),
                 persons=_grid_posts(g, today),
                 reaches=tuple(inside),

@@ -35,7 +35,7 @@ from gis.geometry.crs import OFFSET_SOURCES, convert_geometry
 from gis.grids.chain import ResponsibilityIndex
 from gis.incidents.deadlines import local_iso
 from gis.incidents.lists import list_incidents
-from gis.incidents.public import is_listed, public_point
+from gis.incidents.public import is_listed, public_point, public_text
 from gis.incidents.reporting import report_incident, routing_of
 from gis.model import Category, IncidentSource, IncidentStatus, Severity, UserRole
 from gis.store.schema import AuditEntry, Incident
@@ -168,7 +168,7 @@ def public_request(incident: Incident) -> dict[str, Any]:
         "status_notes": state.label,
         "service_name": category.label,
         "service_code": category.value,
-        "description": incident.description,
+        "description": public_text(incident.description),
         "agency_responsible": grid_name,
         "service_notice": "",
         "requested_datetime": local_iso(incident.reported_at),
@@ -183,7 +183,7 @@ def public_request(incident: Incident) -> dict[str, Any]:
         "extended_attributes": {
             "rivergrid_status": state.value,
             "rivergrid_status_label": state.label,
-            "title": incident.title,
+            "title": public_text(incident.title),
             "severity": incident.severity,
             "severity_label": Severity(incident.severity).label,
             "grid": grid_name,
@@ -367,6 +367,8 @@ def create_request(
     notice = f"已受理，由{routing.grid_name or '上级网格'}负责处理"
     if routing.blind_spot:
         notice += "（该位置不在任何村级网格内，已转最近的网格）"
+    elif routing.outside:
+        notice += "（该位置不在本街道（县）网格范围内，已转最近的网格核实）"
     hotline = settings().hotline
     return {
         "service_request_id": incident.code,
@@ -380,6 +382,7 @@ def create_request(
             "reach": routing.reach_name,
             "station": routing.station,
             "blind_spot": routing.blind_spot,
+            "outside": routing.outside,
             "accept_due_at": local_iso(incident.accept_due_at),
             "close_due_at": local_iso(incident.close_due_at),
             "warnings": routing.warnings,

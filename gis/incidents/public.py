@@ -4,6 +4,11 @@ callers without a staff account (the Open311 requests list, the OGC ``incidents`
 * **Never public**: the reporter's name and contact (:data:`PRIVATE_FIELDS`), photos, notes of
   the workflow events (they name people), and cases of the categories in
   :data:`HIDDEN_CATEGORIES` (信访案件: petitions concern people, not places).
+* **Masked**: the free text (title, description) is published, as Open311 expects, but numbers
+  that look like a phone (11-digit mobile, landline with area code) or a resident ID number are
+  masked (:func:`public_text`): residents type their own or a neighbour's number into a report.
+  Names cannot be told apart from other words and are not masked; staff should keep them out of
+  descriptions.
 * **Coarsened**: the location of a case of :data:`COARSENED_CATEGORIES` (污染纠纷: a dispute
   between neighbours would point at a house) is moved to the centre of its
   :data:`COARSEN_CELL_M`-metre cell (:func:`coarsen_point`), in the metric CRS of the place.
@@ -14,6 +19,7 @@ Staff accounts see every field of the cases in their data scope through the same
 from __future__ import annotations
 
 import math
+import re
 from functools import lru_cache
 
 import pyproj
@@ -29,6 +35,7 @@ __all__ = [
     "coarsen_point",
     "is_listed",
     "public_point",
+    "public_text",
 ]
 
 PRIVATE_FIELDS = frozenset({"reporter", "reporter_contact", "photos", "attachments", "events", "notes"})
@@ -76,3 +83,23 @@ def is_listed(category: str) -> bool:
 def public_point(category: str, lon: float, lat: float) -> tuple[float, float]:
     """Where the public sees a case of ``category`` at ``lon``/``lat``."""
     return coarsen_point(lon, lat) if category in COARSENED_CATEGORIES else (lon, lat)
+
+
+_NUMBERS = re.compile(
+    r"(?<![0-9])("
+    r"[1-9][0-9]{5}(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx]"  # ID number
+    r"|1[3-9][0-9][ -]?[0-9]{4}[ -]?[0-9]{4}"  # mobile
+    r"|0[1-9][0-9]{1,2}[ -]?[0-9]{7,8}"  # landline with area code
+    r")(?![0-9])"
+)
+
+
+def public_text(text: str | None) -> str:
+    """``text`` with phone and ID numbers masked (``139****1111``: the first three and last four
+    digits kept), for publication."""
+
+    def mask(match: re.Match[str]) -> str:
+        digits = match.group(0)
+        return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+
+    return _NUMBERS.sub(mask, text or "")
