@@ -543,7 +543,7 @@ def history_tab(c: Screen) -> None:
                 result.grid_id,
                 result.geometry,
                 incremental=True,
-                message=f"已恢复为第 {pick} 版（现为第 {result.version} 版；原来的各版都保留，可再恢复）",
+                message=f"已恢复为第 {pick} 版（现为第 {result.version} 版）。原来的各版都保留，可再恢复",
             )
             st.rerun()
 
