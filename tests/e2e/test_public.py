@@ -127,7 +127,7 @@ def test_public_page_on_a_phone(app_server, browser, blocked_requests: list, tmp
     from .browser import PHONE, offline_page, save_screenshot, settle
 
     store_dir = tmp_path
-    base_url = app_server({"RIVERGRID_DATA_DIR": str(store_dir), "RIVERGRID_BASEMAP": "none",
+    base_url = app_server({"RIVERGRID_DATA_DIR": str(store_dir), "TIANDITU_KEY": "",  # the default base map
                            "RIVERGRID_PUBLIC_URL": PUBLIC})
     phone = offline_page(browser, blocked_requests, viewport=PHONE, is_mobile=True, has_touch=True)
     phone.goto(base_url, wait_until="domcontentloaded")  # the first session loads the demo
