@@ -77,8 +77,22 @@ def save_screenshot(page: Any, name: str, *, keep: Path | None = None, full_page
         return None
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
-    path.write_bytes(shot)
+    path.write_bytes(_small_png(shot))
     return path
+
+
+def _small_png(png: bytes) -> bytes:
+    """``png`` with a 256-colour palette (a third of the bytes; a screenshot has few colours),
+    so that the pictures kept in the repository stay small."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    with Image.open(BytesIO(png)) as image:
+        palette = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    out = BytesIO()
+    palette.save(out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
 def settle(page: Any, *, quiet_ms: int = 1500, timeout_ms: int = 60_000) -> None:

@@ -44,7 +44,7 @@ def test_home_page_draws_the_demo_rivers_and_grids_offline(
 def test_the_leaders_map_takes_most_of_a_1400_pixel_screen(app_server, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """The dashboard as a leader opens it at 1400×900: the map at least 70 % of the window's width,
     all of it on the first screen, the KPI cards above it, the chain hint floating on its edge."""
-    from .browser import save_screenshot, settle
+    from .browser import settle
 
     base_url = app_server({"RIVERGRID_DATA_DIR": str(tmp_path), "RIVERGRID_BASEMAP": "none"})
     page.goto(base_url, wait_until="domcontentloaded")
@@ -67,7 +67,7 @@ def test_the_leaders_map_takes_most_of_a_1400_pixel_screen(app_server, page, tmp
     assert legend.get_attribute("open") is None  # …and folds with a click
     frame.locator(".rivergrid-legend summary").click()
     settle(page)
-    save_screenshot(page, "home", keep=tmp_path)
+    page.screenshot(path=str(tmp_path / "home-1400.png"))  # the docs' picture: tests/e2e/test_screenshots.py
 
 
 def test_a_bookmarked_page_on_a_fresh_server_goes_through_the_router(app_server, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
