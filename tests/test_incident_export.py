@@ -17,7 +17,7 @@ from gis.config import PROJECT_DIR
 from gis.demo import data as dd
 from gis.incidents.export import COLUMNS, incident_rows, incidents_excel
 from gis.incidents.lists import grid_and_below, list_incidents
-from gis.model import Category, LOCAL_TZ
+from gis.model import LOCAL_TZ, Category
 from gis.store import Store
 from gis.store.schema import Grid, Incident
 
