@@ -43,6 +43,7 @@ __all__ = [
     "address_of",
     "api_root",
     "caller",
+    "carried_key",
     "error_body",
     "error_response",
     "key_of",
@@ -87,15 +88,20 @@ def as_api_error(exc: RiverGridError) -> ApiError:
     return ApiError(status, exc.message_zh, exc.reason_en or type(exc).__name__)
 
 
-def key_of(request: Request, form: Mapping[str, Any] | None = None) -> str | None:
-    """The API key the request carries (header, bearer token, query or form ``api_key``), if any."""
-    key = request.headers.get("x-api-key")
+def carried_key(headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
+    """The API key in the ``X-API-Key`` header, a bearer token or the query's ``api_key``, if any
+    (as sent: not stripped)."""
+    key = headers.get("x-api-key")
     if not key:
-        auth = request.headers.get("authorization", "")
+        auth = headers.get("authorization", "")
         if auth.lower().startswith("bearer "):
             key = auth[7:]
-    if not key:
-        key = request.query_params.get("api_key")
+    return key or query.get("api_key") or None
+
+
+def key_of(request: Request, form: Mapping[str, Any] | None = None) -> str | None:
+    """The API key the request carries (header, bearer token, query or form ``api_key``), if any."""
+    key = carried_key(request.headers, request.query_params)
     if not key and form is not None:
         value = form.get("api_key")
         key = value if isinstance(value, str) else None

@@ -30,7 +30,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.datastructures import Headers, QueryParams
 
-from api.common import ApiError, error_body
+from api.common import ApiError, carried_key, error_body
 from gis.accounts.signin import client_address
 from gis.config import settings
 
@@ -51,19 +51,18 @@ async def _send_error(send: Send, status: int, message: str, reason: str, header
     await send({"type": "http.response.body", "body": body})
 
 
+def _key_identity(key: str) -> str:
+    """What a key's requests are counted under (a digest: the key itself is never kept)."""
+    return "key:" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
+
+
 def limit_identity(scope: Scope) -> tuple[str, bool]:
     """Who a request counts against: ``("key:<digest>", True)`` for a key in the header, bearer
     token or query string; ``("ip:<address>", False)`` otherwise."""
     headers = Headers(scope=scope)
-    key = headers.get("x-api-key") or ""
-    auth = headers.get("authorization", "")
-    if not key and auth.lower().startswith("bearer "):
-        key = auth[7:]
-    if not key:
-        key = QueryParams(scope.get("query_string", b"")).get("api_key") or ""
-    key = key.strip()
+    key = (carried_key(headers, QueryParams(scope.get("query_string", b""))) or "").strip()
     if key:
-        return "key:" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:24], True
+        return _key_identity(key), True
     peer = scope.get("client")
     return "ip:" + client_address(peer[0] if peer else None, dict(headers)), False
 
@@ -145,7 +144,7 @@ def check_form_rate(scope: Scope, form_key: str | None) -> None:
     if not scope.get("state", {}).get("rate_deferred"):
         return
     if form_key:
-        check_rate("key:" + hashlib.sha256(form_key.encode("utf-8")).hexdigest()[:24], True)
+        check_rate(_key_identity(form_key), True)
     else:
         check_rate(limit_identity(scope)[0], False)
 

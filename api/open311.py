@@ -63,6 +63,14 @@ def _xml_value(parent: ET.Element, name: str, value: Any) -> None:
             node.text = str(value).lower() if isinstance(value, bool) else str(value)
 
 
+def _xml_response(top: ET.Element, status: int = 200) -> Response:
+    return Response(
+        '<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(top, encoding="unicode"),
+        status_code=status,
+        media_type="text/xml; charset=utf-8",
+    )
+
+
 def _answer(fmt: str, body: Any, *, root: str, item: str, status: int = 200) -> Response:
     if fmt == "json":
         return JSONResponse(body, status_code=status)
@@ -72,10 +80,7 @@ def _answer(fmt: str, body: Any, *, root: str, item: str, status: int = 200) -> 
         node = ET.SubElement(top, item)
         for k, v in row.items():
             _xml_value(node, k, v)
-    text = ET.tostring(top, encoding="unicode")
-    return Response(
-        '<?xml version="1.0" encoding="utf-8"?>' + text, status_code=status, media_type="text/xml; charset=utf-8"
-    )
+    return _xml_response(top, status)
 
 
 def discovery(request: Request) -> Response:
@@ -110,10 +115,7 @@ def discovery(request: Request) -> Response:
                     ET.SubElement(formats, "format").text = f
             else:
                 ET.SubElement(node, k).text = v
-    return Response(
-        '<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(top, encoding="unicode"),
-        media_type="text/xml; charset=utf-8",
-    )
+    return _xml_response(top)
 
 
 def service_list(request: Request) -> Response:
@@ -137,10 +139,7 @@ def service_definition(request: Request) -> Response:
                     _xml_value(values, "value", value)
             else:
                 _xml_value(node, k, v)
-    return Response(
-        '<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(top, encoding="unicode"),
-        media_type="text/xml; charset=utf-8",
-    )
+    return _xml_response(top)
 
 
 def _check_reading(session: Any, actor: Any) -> None:
