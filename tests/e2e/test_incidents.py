@@ -45,7 +45,9 @@ def test_report_by_clicking_the_map_accept_assign_and_see_it_on_the_leaders_map(
 
     # report: click the map, the point is routed to 东兴村 before anything is saved
     page.get_by_text("上报事件", exact=True).click()
-    page.wait_for_selector(FOLIUM_IFRAME, timeout=90_000)
+    page.get_by_label("纬度").wait_for(timeout=90_000)  # the report view is drawn
+    # the list view's map may linger beside the report's map until the rerun ends
+    expect(page.locator(FOLIUM_IFRAME)).to_have_count(1, timeout=60_000)
     page.frame_locator(FOLIUM_IFRAME).locator("path").first.wait_for(timeout=60_000)  # grids drawn
     click_at(page, *IN_DONGXING, zoom=14)
     expect(page.get_by_label("纬度")).not_to_have_value("", timeout=30_000)
@@ -103,6 +105,7 @@ def test_report_by_clicking_the_map_accept_assign_and_see_it_on_the_leaders_map(
     # the leaders' map: the new case at its place, with the chain of 东兴村
     open_page(page, "河湖一张图")
     page.wait_for_selector(FOLIUM_IFRAME, timeout=90_000)
+    expect(page.locator(FOLIUM_IFRAME)).to_have_count(1, timeout=60_000)  # not the last page's map
     page.frame_locator(FOLIUM_IFRAME).locator("path.leaflet-interactive").filter(visible=True).first.wait_for(timeout=60_000)
     page.get_by_text("点击地图上的").wait_for(timeout=30_000)
     click_at(page, *IN_DONGXING, zoom=14)

@@ -77,6 +77,7 @@ def test_patroller_uploads_a_gcj02_track_and_reads_summaries(
     page.locator('[data-testid="stSidebarNav"]').get_by_text("巡河管理", exact=True).click()
     page.get_by_role("heading", name="巡河管理").wait_for(timeout=60_000)
     page.wait_for_selector(FOLIUM_IFRAME, timeout=90_000)
+    expect(page.locator(FOLIUM_IFRAME)).to_have_count(1, timeout=60_000)  # not the last page's map
     drawn_path(page).wait_for(timeout=60_000)
 
     page.get_by_text("上传巡河轨迹").click()
