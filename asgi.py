@@ -7,7 +7,9 @@ settings); Streamlit finds ``app`` below and serves it with uvicorn. Streamlit's
 
 The lifespan opens the process's store (:func:`gis.serving.process_store`) before the first
 request, so neither the first visitor nor the first API client waits for it; scheduled jobs will
-start there too.
+start there too. It also prepares the bundled 简图 (:func:`gis.basemap.build.prepare_simple_basemap`):
+built before the server opens when there is none yet (about a second for a county), else checked
+and, if the data changed, rebuilt in a background thread while the old one is served.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Mount
 
 from api import api_app
+from gis.basemap.build import prepare_simple_basemap
 from gis.serving import process_store
 from ui.serve import prepare_process
 
@@ -30,7 +33,8 @@ prepare_process()
 
 @asynccontextmanager
 async def lifespan(_app: Any) -> AsyncIterator[dict[str, Any]]:
-    await run_in_threadpool(process_store)
+    store = await run_in_threadpool(process_store)
+    await run_in_threadpool(prepare_simple_basemap, store)
     yield {}
 
 

@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from api import ogc, open311
+from api import ogc, open311, tiles
 from api.common import ApiError, api_root, as_api_error, error_response
 from api.guards import BodyLimit, RateLimits
 from gis.config import settings
@@ -107,6 +107,7 @@ def api_app() -> Starlette:
             Route("/", _index),
             Mount("/open311/v2", routes=open311.routes()),
             Mount("/ogc", routes=ogc.routes()),
+            Mount("/tiles", routes=tiles.routes()),
         ],
         middleware=middleware,
         exception_handlers={

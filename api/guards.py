@@ -7,6 +7,9 @@
   memory: behind nginx with several worker processes each keeps its own count (README, 生产部署),
   so the limits hold per process. A key sent only inside a form body (Open311's ``api_key`` field)
   is counted by the route once it has read the form (:func:`check_form_rate`).
+* **Map tiles** (``/api/tiles/``, :mod:`api.tiles`) have a budget of their own, much higher
+  (``RIVERGRID_API_RATE_TILES`` per minute per address or key): one map view loads dozens of tiles
+  at once, and they must neither be refused under the API's limit nor use it up.
 * **Body size** (:class:`BodyLimit`): a request body larger than ``RIVERGRID_MAX_FILE_MB`` (the
   upload limit of issue "Production-safe") is refused with 413 before it is read whole, whether
   it announces its length or streams.
@@ -37,7 +40,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-__all__ = ["BodyLimit", "RateLimits", "check_form_rate", "check_rate", "limit_identity"]
+__all__ = ["BodyLimit", "RateLimits", "check_form_rate", "check_rate", "is_tile_request", "limit_identity"]
 
 
 async def _send_error(send: Send, status: int, message: str, reason: str, headers: dict[str, str]) -> None:
@@ -68,11 +71,26 @@ def limit_identity(scope: Scope) -> tuple[str, bool]:
 _limiter = MovingWindowRateLimiter(MemoryStorage())
 
 
-def check_rate(identity: str, keyed: bool) -> None:
+TILE_PREFIX = "/tiles/"
+"""Paths under the API (``/api/tiles/…``) counted against the tile budget."""
+
+
+def is_tile_request(scope: Scope) -> bool:
+    """Whether the request asks for map tiles (``/api/tiles/…``)."""
+    path = str(scope.get("path", ""))
+    root = str(scope.get("root_path", ""))
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    return path.startswith(TILE_PREFIX)
+
+
+def check_rate(identity: str, keyed: bool, *, tiles: bool = False) -> None:
     """Count one request of ``identity`` (see :func:`limit_identity`); :class:`ApiError` 429 with
-    ``Retry-After`` when it is over its limit."""
+    ``Retry-After`` when it is over its limit. ``tiles``: a map tile, counted in its own budget."""
     config = settings()
     per_minute = config.api_rate_key_per_min if keyed else config.api_rate_ip_per_min
+    if tiles:
+        per_minute, identity = config.api_rate_tiles_per_min, "tiles:" + identity
     item = RateLimitItemPerMinute(per_minute)
     if _limiter.hit(item, identity):
         return
@@ -114,7 +132,7 @@ class RateLimits:
             await self.app(scope, receive, send)
             return
         try:
-            check_rate(identity, keyed)
+            check_rate(identity, keyed, tiles=is_tile_request(scope))
         except ApiError as exc:
             await _send_error(send, exc.status, exc.message, exc.reason, exc.headers)
             return

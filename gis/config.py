@@ -6,8 +6,18 @@ variable                    meaning                                     default
 ``DATABASE_URL``            any SQLAlchemy URL (``sqlite:///…``,        ``data/rivergrid.sqlite``
                             ``postgresql+psycopg2://…``)
 ``TIANDITU_KEY``            天地图 API key; enables Tianditu basemaps   unset
-``RIVERGRID_BASEMAP``       ``tianditu_vec``, ``tianditu_img``,         ``tianditu_vec`` with a key,
-                            ``osm`` or ``none``                         else ``osm``
+                            (offered, never the default)
+``RIVERGRID_TILE_URL``      intranet tile URL template(s) (XYZ, or a    unset
+                            WMTS KVP URL with ``{z}``/``{x}``/``{y}``);
+                            several separated by spaces are drawn one
+                            over the other (base + annotation)
+``RIVERGRID_TILES``         a local PMTiles or MBTiles file (raster or  unset
+                            vector) served by the app at
+                            ``/api/tiles/local/…``
+``RIVERGRID_BASEMAP``       basemap shown first: ``simple`` (简图),     ``intranet`` when a tile URL
+                            ``local``, ``intranet``, ``tianditu_vec``,  is set, else ``local`` when a
+                            ``tianditu_img``, ``osm`` or ``none``       tile file is set, else
+                                                                        ``simple``
 ``RIVERGRID_READ_LOGIN``    ``1``: reading pages needs sign-in;         ``1``, but ``0`` on a demo
                             ``0``: anyone may browse (公示 is always    database
                             public)
@@ -44,6 +54,12 @@ variable                    meaning                                     default
                             client address
 ``RIVERGRID_API_CORS``      origins (comma-separated) whose web pages   none (CORS off)
                             may call the API from a browser
+``RIVERGRID_API_RATE_TILES`` map tile requests (``/api/tiles/``) per    ``6000``
+                            minute from one client address or key (a
+                            separate budget: a map loads dozens at once)
+``RIVERGRID_MIN_GAP_M``     盲区检查: uncovered or double-claimed       ``0.5``
+                            stretches shorter than this (metres) are
+                            微小缝隙/微小重叠, not 盲区 (0: none)
 =========================== =========================================== ==========================
 """
 
@@ -56,7 +72,20 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 """The checkout's top folder (holds ``app.py``, ``gis/``, ``data/``)."""
 
-BASEMAPS = ("tianditu_vec", "tianditu_img", "osm", "none")
+BASEMAPS = ("simple", "local", "intranet", "tianditu_vec", "tianditu_img", "osm", "none")
+"""Basemap codes, in the order of the maps' switcher: the bundled 简图 (``simple``), the local tile
+file (``local``, ``RIVERGRID_TILES``), the intranet tile service (``intranet``,
+``RIVERGRID_TILE_URL``), Tianditu (with a key), OpenStreetMap, none."""
+
+
+def default_basemap(*, tile_url: str | None, tiles: Path | None) -> str:
+    """The basemap used when ``RIVERGRID_BASEMAP`` names none that is available: the intranet
+    service, else the local tile file, else the bundled 简图 (never one that needs the internet)."""
+    if tile_url:
+        return "intranet"
+    if tiles is not None:
+        return "local"
+    return "simple"
 
 
 @dataclass(frozen=True)
@@ -65,6 +94,8 @@ class Settings:
     data_dir: Path
     tianditu_key: str | None
     basemap: str
+    """The basemap shown first (one of :data:`BASEMAPS` that is configured; see
+    :func:`default_basemap`)."""
     read_requires_login: bool | None
     """``RIVERGRID_READ_LOGIN`` when set; None: open browsing only on a demo database."""
     public_url: str = "http://localhost:8501"
@@ -85,6 +116,12 @@ class Settings:
     api_rate_key_per_min: int = 600
     api_rate_ip_per_min: int = 120
     api_cors_origins: tuple[str, ...] = ()
+    tile_url: str | None = None
+    """``RIVERGRID_TILE_URL``: one or more tile URL templates of an intranet service."""
+    tiles: Path | None = None
+    """``RIVERGRID_TILES``: a PMTiles or MBTiles file served at ``/api/tiles/local/…``."""
+    api_rate_tiles_per_min: int = 6000
+    min_gap_m: float = 0.5
 
 
 def _truthy(value: str | None) -> bool:
@@ -101,16 +138,31 @@ def _number(name: str, default: float, *, minimum: float = 0.0) -> float:
     return value if value > minimum else default
 
 
+def _non_negative(name: str, default: float) -> float:
+    """A number ≥ 0 from the environment (``default`` when unset, unreadable or negative)."""
+    text = (os.environ.get(name) or "").strip()
+    try:
+        value = float(text) if text else default
+    except ValueError:
+        return default
+    return value if value >= 0 and value < float("inf") else default
+
+
 def settings() -> Settings:
     """Read the settings from the environment now (cheap; not cached so tests can change it)."""
     data_dir = Path(os.environ.get("RIVERGRID_DATA_DIR") or PROJECT_DIR / "data")
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'rivergrid.sqlite'}"
     key = (os.environ.get("TIANDITU_KEY") or "").strip() or None
+    tile_url = " ".join((os.environ.get("RIVERGRID_TILE_URL") or "").split()) or None
+    tiles_text = (os.environ.get("RIVERGRID_TILES") or "").strip()
+    tiles = Path(tiles_text).expanduser() if tiles_text else None
     basemap = (os.environ.get("RIVERGRID_BASEMAP") or "").strip().lower()
-    if basemap not in BASEMAPS:
-        basemap = "tianditu_vec" if key else "osm"
-    if basemap.startswith("tianditu") and not key:
-        basemap = "osm"
+    configured = {"simple", "osm", "none"}
+    configured |= {"tianditu_vec", "tianditu_img"} if key else set()
+    configured |= {"intranet"} if tile_url else set()
+    configured |= {"local"} if tiles is not None else set()
+    if basemap not in configured:
+        basemap = default_basemap(tile_url=tile_url, tiles=tiles)
     return Settings(
         database_url=url,
         data_dir=data_dir,
@@ -139,4 +191,8 @@ def settings() -> Settings:
         api_rate_key_per_min=int(_number("RIVERGRID_API_RATE_KEY", 600)),
         api_rate_ip_per_min=int(_number("RIVERGRID_API_RATE_IP", 120)),
         api_cors_origins=tuple(o.strip() for o in (os.environ.get("RIVERGRID_API_CORS") or "").split(",") if o.strip()),
+        tile_url=tile_url,
+        tiles=tiles,
+        api_rate_tiles_per_min=int(_number("RIVERGRID_API_RATE_TILES", 6000)),
+        min_gap_m=_non_negative("RIVERGRID_MIN_GAP_M", 0.5),
     )

@@ -1,4 +1,19 @@
-"""The base map: Tianditu (天地图) or OpenStreetMap tiles, or none, plus the map controls.
+"""Base maps and the map controls: every map offers every basemap that is configured.
+
+Basemaps (:data:`BASEMAP_LABELS`, switchable in each map's layer control; the first shown is the
+one asked for, see :class:`gis.basemap.sources.BasemapCatalog.choose`):
+
+* ``simple`` 简图: the bundled vector tiles of the deployment area (:mod:`gis.basemap`), served by
+  the app at ``/api/tiles/simple/…`` and drawn in the browser by protomaps-leaflet with
+  ``static/rivergrid/basemap.js``; the default when nothing else is configured;
+* ``local`` 本地瓦片: the PMTiles/MBTiles file of ``RIVERGRID_TILES``, served at
+  ``/api/tiles/local/…`` (raster tiles as a tile layer, vector tiles with protomaps-leaflet);
+* ``intranet`` 内网底图: the URL template(s) of ``RIVERGRID_TILE_URL`` (a 天地图政务版, a GeoServer);
+* ``tianditu_vec``/``tianditu_img``: Tianditu with its annotation layer, only with a key;
+* ``osm``: OpenStreetMap; ``none``: no tiles, a plain light background.
+
+Tiles of the app's own sets are asked for only inside the set's bounds and zoom range (no 404s)
+and with the set's version in the URL (cached for good, refreshed when the file changes).
 
 Usage on a page::
 
@@ -11,17 +26,23 @@ Usage on a page::
 
 from __future__ import annotations
 
+import dataclasses
+import html
 import math
 from urllib.parse import quote
 
 import folium
+import folium.elements
 import folium.plugins
 from branca.element import MacroElement
 from folium.template import Template
 
+from gis.basemap.archives import TileSetInfo
+from gis.basemap.sources import LOCAL, SIMPLE, BasemapCatalog, basemap_catalog
 from gis.config import BASEMAPS
 from gis.errors import ValidationError
 from layers.assets import VENDOR_URL, localize
+from layers.packed import STATIC_URL, LayerTag
 
 DEFAULT_CENTER = (41.78, 126.92)
 """Default map centre, (latitude, longitude) in decimal degrees."""
@@ -29,7 +50,7 @@ DEFAULT_CENTER = (41.78, 126.92)
 DEFAULT_ZOOM = 11
 
 MAX_ZOOM = 18
-"""Deepest zoom level of Tianditu's web-mercator tiles (OSM goes to 19)."""
+"""Deepest zoom level of the maps (Tianditu's web-mercator tiles end there; OSM goes to 19)."""
 
 TIANDITU_SUBDOMAINS = "01234567"
 """Tianditu tile hosts t0 … t7.tianditu.gov.cn."""
@@ -40,11 +61,32 @@ _TIANDITU_LAYERS = {
     "tianditu_img": (("img", "天地图影像"), ("cia", "天地图影像注记")),
 }
 
+BASEMAP_LABELS: dict[str, str] = {
+    "simple": "简图",
+    "local": "本地瓦片",
+    "intranet": "内网底图",
+    "tianditu_vec": "天地图矢量",
+    "tianditu_img": "天地图影像",
+    "osm": "OpenStreetMap",
+    "none": "无底图",
+}
+"""Base maps by code (:data:`gis.config.BASEMAPS`), in the order of the layer control."""
+
+TILES_URL = "/api/tiles"
+"""URL path of the app's tile route (:mod:`api.tiles`)."""
+
 TIANDITU_ATTRIBUTION = "&copy; 天地图"
 OSM_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
-PLAIN_BACKGROUND = "#f4f6f8"
-"""Background colour of the map when it has no tiles (``basemap="none"``)."""
+INTRANET_ATTRIBUTION = "内网底图"
+PLAIN_BACKGROUND = "#eef1f4"
+"""Background colour of the map where no tiles cover it (``none``, outside the 简图's sheet)."""
+
+PROTOMAPS_JS = f"{VENDOR_URL}/protomaps-leaflet/protomaps-leaflet.js"
+"""protomaps-leaflet (vendored from npm, see ``static/vendor/VERSIONS.txt``)."""
+
+BASEMAP_JS = f"{STATIC_URL}/basemap.js"
+"""The 简图's style and the vector basemap constructors (``RiverGridBasemap``)."""
 
 
 def tianditu_url(layer: str, tianditu_key: str) -> str:
@@ -66,14 +108,12 @@ def tianditu_url(layer: str, tianditu_key: str) -> str:
 
 
 class _MapExtras(MacroElement):
-    """Metric-only scale bar, and the background colour when there are no tiles."""
+    """Metric-only scale bar, and the background colour where no tiles are drawn."""
 
     _template = Template(
         """
         {% macro header(this, kwargs) %}
-        {%- if this.background %}
             <style>.leaflet-container { background: {{ this.background }}; }</style>
-        {%- endif %}
         {% endmacro %}
         {% macro script(this, kwargs) %}
             L.control.scale({imperial: false, metric: true, position: "bottomleft"})
@@ -82,37 +122,127 @@ class _MapExtras(MacroElement):
         """
     )
 
-    def __init__(self, background: str | None = None) -> None:
+    def __init__(self, background: str = PLAIN_BACKGROUND) -> None:
         super().__init__()
         self._name = "MapExtras"
         self.background = background
 
 
-def make_map(
-    *,
-    center: tuple[float, float] = DEFAULT_CENTER,
-    zoom: int = DEFAULT_ZOOM,
-    basemap: str,
-    tianditu_key: str | None,
-) -> folium.Map:
-    """A folium map with the chosen basemap, a full-screen button and a distance/area ruler.
+class VectorBasemap(folium.elements.JSCSSMixin, MacroElement):
+    """Vector tiles drawn by protomaps-leaflet into the parent layer (a base map's group).
 
     Parameters
     ----------
-    center
-        Map centre as (latitude, longitude) in decimal degrees (WGS84 / CGCS2000).
-    zoom
-        Initial zoom level.
-    basemap
-        ``tianditu_vec`` (vector + annotation), ``tianditu_img`` (imagery + annotation),
-        ``osm`` or ``none`` (no tiles, plain light background); see ``gis.config.Settings``.
-    tianditu_key
-        天地图 key; required by the Tianditu basemaps, never put in any other URL.
+    url
+        Tile URL template (``…/{z}/{x}/{y}.mvt?v=…``).
+    info
+        The tile set (zoom range and bounds: no tile outside them is asked for).
+    style
+        ``simple`` (the 简图's own style) or ``protomaps`` (files in the Protomaps basemap schema).
+    attribution
+        HTML shown in the attribution control (escaped text).
+    """
 
-    Returns
-    -------
-    folium.Map
-        Without a layer control: add the layers, then call :func:`finish_map`.
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = RiverGridBasemap[{{ this.style|tojson }}](
+                {{ this.url|tojson }}, {{ this.options|tojson }}
+            ).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    default_js = [("protomaps_leaflet", PROTOMAPS_JS), ("rivergrid_basemap", BASEMAP_JS)]
+
+    def __init__(self, url: str, info: TileSetInfo, *, style: str, attribution: str = "") -> None:
+        super().__init__()
+        if style not in ("simple", "protomaps"):
+            raise ValidationError("矢量底图样式无效", f"style must be 'simple' or 'protomaps', got {style!r}")
+        self._name = "VectorBasemap"
+        self.url = url
+        self.style = style
+        west, south, east, north = info.bounds
+        self.options = {
+            # one data tile covers 2x2 screen tiles (levelDiff 1): the first screen zoom is one deeper
+            "minZoom": info.minzoom + 1,
+            "maxDataZoom": info.maxzoom,
+            "bounds": [[south, west], [north, east]],
+            "attribution": attribution,
+        }
+
+
+def app_tile_url(name: str, info: TileSetInfo) -> str:
+    """URL template of one of the app's tile sets (:mod:`api.tiles`), with its version."""
+    return f"{TILES_URL}/{name}/{{z}}/{{x}}/{{y}}.{info.extensions[0]}?v={info.version}"
+
+
+def _attribution(info: TileSetInfo, fallback: str) -> str:
+    return html.escape(info.attribution or info.description or fallback)
+
+
+def _tile_set_layer(name: str, info: TileSetInfo, *, style: str, fallback: str) -> folium.elements.Element:
+    url = app_tile_url(name, info)
+    if info.vector:
+        return VectorBasemap(url, info, style=style, attribution=_attribution(info, fallback))
+    west, south, east, north = info.bounds
+    return folium.TileLayer(
+        tiles=url,
+        attr=_attribution(info, fallback),
+        name=name,
+        min_zoom=0,
+        max_zoom=MAX_ZOOM,
+        min_native_zoom=info.minzoom,
+        max_native_zoom=info.maxzoom,
+        bounds=[[south, west], [north, east]],
+        overlay=True,
+        control=False,
+    )
+
+
+def basemap_group(code: str, catalog: BasemapCatalog, *, show: bool, tag: bool = False) -> folium.FeatureGroup:
+    """The base map ``code`` as one entry of the layer control (a group holding its tile layers).
+
+    ``tag``: register it with the click bridge (maps that load :class:`layers.packed.Runtime`), so
+    the page learns which base map the user chose.
+    """
+    fg = folium.FeatureGroup(name=BASEMAP_LABELS[code], overlay=False, control=True, show=show)
+    if code == "simple" and catalog.simple is not None:
+        _tile_set_layer(SIMPLE, catalog.simple, style="simple", fallback="简图").add_to(fg)
+    elif code == "local" and catalog.local is not None:
+        _tile_set_layer(LOCAL, catalog.local, style="protomaps", fallback="本地瓦片").add_to(fg)
+    elif code == "intranet":
+        for i, url in enumerate(catalog.intranet):
+            folium.TileLayer(
+                tiles=url,
+                attr=INTRANET_ATTRIBUTION,  # shown once however many layers name it
+                name=f"intranet{i}",
+                max_zoom=MAX_ZOOM,
+                overlay=True,
+                control=False,
+            ).add_to(fg)
+    elif code in _TIANDITU_LAYERS:
+        for layer, layer_name in _TIANDITU_LAYERS[code]:
+            folium.TileLayer(
+                tiles=tianditu_url(layer, (catalog.tianditu_key or "").strip()),
+                attr=TIANDITU_ATTRIBUTION,
+                name=layer_name,
+                subdomains=TIANDITU_SUBDOMAINS,
+                max_zoom=MAX_ZOOM,
+                overlay=True,
+                control=False,
+            ).add_to(fg)
+    elif code == "osm":
+        folium.TileLayer(
+            tiles=OSM_URL, attr=OSM_ATTRIBUTION, name="OpenStreetMap", max_zoom=MAX_ZOOM, overlay=True, control=False
+        ).add_to(fg)
+    if tag:
+        LayerTag("base", code).add_to(fg)
+    return fg
+
+
+def resolve_basemap(basemap: str, catalog: BasemapCatalog) -> str:
+    """The base map to show first for ``basemap`` (:meth:`BasemapCatalog.choose`).
 
     Raises
     ------
@@ -124,13 +254,74 @@ def make_map(
             f"无法识别的底图“{basemap}”，可选：{'、'.join(BASEMAPS)}",
             f"basemap must be one of {BASEMAPS}, got {basemap!r}",
         )
-    key = (tianditu_key or "").strip()
-    if basemap.startswith("tianditu") and not key:
+    if basemap.startswith("tianditu") and not (catalog.tianditu_key or "").strip():
         raise ValidationError(
             "天地图底图需要配置天地图密钥（TIANDITU_KEY）",
             f"basemap {basemap!r} needs tianditu_key",
         )
+    return catalog.choose(basemap)
 
+
+def with_key(catalog: BasemapCatalog | None, tianditu_key: str | None) -> BasemapCatalog:
+    """``catalog`` (default: :func:`gis.basemap.sources.basemap_catalog`) with ``tianditu_key``."""
+    catalog = catalog or basemap_catalog()
+    return dataclasses.replace(catalog, tianditu_key=(tianditu_key or "").strip() or None)
+
+
+def add_basemaps(m: folium.Map, *, basemap: str, catalog: BasemapCatalog, tag: bool = False) -> str:
+    """Add every available base map to ``m`` (the one for ``basemap`` shown); the code shown.
+
+    Raises
+    ------
+    gis.errors.ValidationError
+        As :func:`resolve_basemap`.
+    """
+    chosen = resolve_basemap(basemap, catalog)
+    for code in catalog.available():
+        basemap_group(code, catalog, show=code == chosen, tag=tag).add_to(m)
+    return chosen
+
+
+def make_map(
+    *,
+    center: tuple[float, float] = DEFAULT_CENTER,
+    zoom: int = DEFAULT_ZOOM,
+    basemap: str,
+    tianditu_key: str | None,
+    catalog: BasemapCatalog | None = None,
+    basemaps: bool = True,
+) -> folium.Map:
+    """A folium map with every available base map (``basemap`` shown first), a full-screen button
+    and a distance/area ruler.
+
+    Parameters
+    ----------
+    center
+        Map centre as (latitude, longitude) in decimal degrees (WGS84 / CGCS2000).
+    zoom
+        Initial zoom level.
+    basemap
+        The base map shown first, a code of :data:`BASEMAP_LABELS`; one that is not available
+        now (the 简图 not built yet, say) gives way to the default (:meth:`BasemapCatalog.choose`).
+    tianditu_key
+        天地图 key; enables the Tianditu basemaps, never put in any other URL.
+    catalog
+        The basemaps available (default: :func:`gis.basemap.sources.basemap_catalog`, read now).
+    basemaps
+        False: add none (the caller adds them with :func:`add_basemaps`, e.g. after a fit).
+
+    Returns
+    -------
+    folium.Map
+        Without a layer control: add the layers, then call :func:`finish_map`.
+
+    Raises
+    ------
+    gis.errors.ValidationError
+        Unknown ``basemap``, or a Tianditu basemap without a key.
+    """
+    catalog = with_key(catalog, tianditu_key)
+    resolve_basemap(basemap, catalog)  # refuse a bad request even when the caller adds them later
     m = folium.Map(
         location=list(center),
         zoom_start=zoom,
@@ -138,35 +329,9 @@ def make_map(
         max_zoom=MAX_ZOOM,
         control_scale=False,
     )
-    if basemap in _TIANDITU_LAYERS:
-        (base, base_name), (notes, notes_name) = _TIANDITU_LAYERS[basemap]
-        folium.TileLayer(
-            tiles=tianditu_url(base, key),
-            attr=TIANDITU_ATTRIBUTION,
-            name=base_name,
-            subdomains=TIANDITU_SUBDOMAINS,
-            max_zoom=MAX_ZOOM,
-            overlay=False,
-        ).add_to(m)
-        folium.TileLayer(
-            tiles=tianditu_url(notes, key),
-            attr=TIANDITU_ATTRIBUTION,
-            name=notes_name,
-            subdomains=TIANDITU_SUBDOMAINS,
-            max_zoom=MAX_ZOOM,
-            overlay=True,
-            control=False,
-        ).add_to(m)
-    elif basemap == "osm":
-        folium.TileLayer(
-            tiles=OSM_URL,
-            attr=OSM_ATTRIBUTION,
-            name="OpenStreetMap",
-            max_zoom=MAX_ZOOM,
-            overlay=False,
-        ).add_to(m)
-
-    _MapExtras(background=PLAIN_BACKGROUND if basemap == "none" else None).add_to(m)
+    if basemaps:
+        add_basemaps(m, basemap=basemap, catalog=catalog)
+    _MapExtras().add_to(m)
     folium.plugins.Fullscreen(
         position="topleft", title="全屏显示", title_cancel="退出全屏", force_separate_button=True
     ).add_to(m)

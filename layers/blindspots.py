@@ -7,6 +7,8 @@ import folium
 import geopandas as gpd
 import shapely
 
+from gis.checks.findings import RULE_LABELS as ALL_RULE_LABELS
+from gis.checks.findings import rule_label
 from layers._common import POPUP, TOOLTIP, Style, esc, json_value, prepare, shapes_group, table_html, tooltip_html
 from layers.assets import localize
 
@@ -21,18 +23,8 @@ FINDING_STYLES: dict[str, Style] = {
 }
 """Styles by kind of finding (Leaflet path options)."""
 
-RULE_LABELS = {
-    "uncovered": "未覆盖河段（盲区）",
-    "overlap": "重复覆盖河段",
-    "boundary": "界河段（沿共同边界）",
-    "gap_in_parent": "上级网格内的空白区",
-    "overlap_siblings": "同级网格重叠",
-    "outside_parent": "超出上级网格",
-    "invalid_geometry": "边界图形无效",
-    "multi_part": "网格由多块组成",
-    "sliver": "碎片",
-    "not_edge_matched": "边界未接边",
-}
+RULE_LABELS = ALL_RULE_LABELS
+"""Rule code → Chinese label (:data:`gis.checks.findings.RULE_LABELS`, every check's rules)."""
 
 
 def finding_style(feature: dict) -> Style:
@@ -72,7 +64,7 @@ def findings_layer(gdf: gpd.GeoDataFrame, *, name: str = "盲区检查结果", s
     )
     properties = []
     for row in gdf.itertuples(index=False):
-        rule = RULE_LABELS.get(row.rule, row.rule)
+        rule = rule_label(row.rule)
         properties.append(
             {
                 "kind": json_value(row.kind),

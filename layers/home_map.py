@@ -33,21 +33,13 @@ from branca.element import MacroElement
 from folium.template import Template
 
 from gis import clock
+from gis.basemap.sources import BasemapCatalog
 from gis.errors import ValidationError
 from gis.formatting import local_time
 from gis.model import Category, GridLevel, IncidentStatus, RiverLevel, Severity
 from layers._common import enum_member, label, merged_style, text, truthy
 from layers.assets import localize, use_bundles
-from layers.basemap import (
-    MAX_ZOOM,
-    OSM_ATTRIBUTION,
-    OSM_URL,
-    TIANDITU_ATTRIBUTION,
-    TIANDITU_SUBDOMAINS,
-    finish_map,
-    make_map,
-    tianditu_url,
-)
+from layers.basemap import BASEMAP_LABELS, add_basemaps, finish_map, make_map, with_key
 from layers.blindspots import FINDING_STYLES, RULE_LABELS, finding_style
 from layers.grids import GRID_BASE_STYLE, GRID_LEVEL_STYLE, grid_style
 from layers.incidents import INCIDENT_BASE_STYLE, STATUS_COLORS, incident_style
@@ -64,16 +56,6 @@ from layers.packed import (
 )
 from layers.patrol import TRACK_BASE_STYLE, format_length, track_style
 from layers.rivers import REACH_BASE_STYLE, reach_style
-
-BASEMAP_LABELS: dict[str, str] = {
-    "tianditu_vec": "天地图矢量",
-    "tianditu_img": "天地图影像",
-    "osm": "OpenStreetMap",
-    "none": "无底图",
-}
-"""Base maps by code, in the order of the layer control."""
-
-_TIANDITU = {"tianditu_vec": ("vec", "cva"), "tianditu_img": ("img", "cia")}
 
 GAP_RULES = ("uncovered", "overlap")
 """Coverage findings drawn as 覆盖盲区: stretches in no grid, and stretches claimed twice."""
@@ -376,30 +358,11 @@ class Overlay:
     show: bool = True
 
 
-def available_basemaps(tianditu_key: str | None) -> list[str]:
-    """Base map codes the layer control offers: Tianditu only with a key."""
-    return [b for b in BASEMAP_LABELS if (tianditu_key or "").strip() or not b.startswith("tianditu")]
-
-
-def _base_group(code: str, *, show: bool, tianditu_key: str | None) -> folium.FeatureGroup:
-    fg = folium.FeatureGroup(name=BASEMAP_LABELS[code], overlay=False, control=True, show=show)
-    if code in _TIANDITU:
-        for layer in _TIANDITU[code]:
-            folium.TileLayer(
-                tiles=tianditu_url(layer, (tianditu_key or "").strip()),
-                attr=TIANDITU_ATTRIBUTION,
-                name=layer,
-                subdomains=TIANDITU_SUBDOMAINS,
-                max_zoom=MAX_ZOOM,
-                overlay=True,
-                control=False,
-            ).add_to(fg)
-    elif code == "osm":
-        folium.TileLayer(
-            tiles=OSM_URL, attr=OSM_ATTRIBUTION, name="OpenStreetMap", max_zoom=MAX_ZOOM, overlay=True, control=False
-        ).add_to(fg)
-    LayerTag("base", code).add_to(fg)
-    return fg
+def available_basemaps(tianditu_key: str | None, *, catalog: BasemapCatalog | None = None) -> list[str]:
+    """Base map codes the layer control offers now (:meth:`BasemapCatalog.available`): the 简图
+    once built, the local tile file and the intranet service when configured, Tianditu only with a
+    key, OpenStreetMap and none."""
+    return with_key(catalog, tianditu_key).available()
 
 
 class _ClusterAssets(folium.elements.JSCSSMixin, MacroElement):
@@ -565,6 +528,7 @@ def home_map(
     shown: Mapping[str, bool] | None = None,
     legend: str | None = None,
     fit: tuple[float, float, float, float] | None = None,
+    catalog: BasemapCatalog | None = None,
 ) -> folium.Map:
     """The 河湖一张图 map, offline-ready.
 
@@ -573,7 +537,8 @@ def home_map(
     overlays
         Layers bottom to top (grids first, incidents last); empty ones are left out.
     basemap
-        Code of the base map shown first (:data:`BASEMAP_LABELS`); the others that
+        Code of the base map shown first (:data:`BASEMAP_LABELS`; one not available now gives way
+        to the default, see :func:`layers.basemap.make_map`); the others that
         :func:`available_basemaps` allows are offered in the layer control.
     tianditu_key
         天地图 key: enables the Tianditu base maps (only ever put in their URLs).
@@ -586,22 +551,19 @@ def home_map(
     fit
         ``(minx, miny, maxx, maxy)`` in decimal degrees to fit into the map once it knows its
         size (after ``center``/``zoom``).
+    catalog
+        The basemaps available (default: read now, :func:`gis.basemap.sources.basemap_catalog`).
 
     Raises
     ------
     gis.errors.ValidationError
-        ``basemap`` unknown or not available (a Tianditu map without a key).
+        ``basemap`` unknown, or a Tianditu map without a key.
     layers.assets.OfflineAssetError
         An element needs a browser asset that is not vendored.
     """
-    choices = available_basemaps(tianditu_key)
-    if basemap not in choices:
-        raise ValidationError(
-            f"底图“{basemap}”不可用，可选：{'、'.join(BASEMAP_LABELS[c] for c in choices)}",
-            f"basemap {basemap!r} not in {choices} (Tianditu needs tianditu_key)",
-        )
+    catalog = with_key(catalog, tianditu_key)
     shown = dict(shown or {})
-    m = make_map(basemap="none", tianditu_key=None, center=center, zoom=zoom)
+    m = make_map(basemap=basemap, tianditu_key=tianditu_key, catalog=catalog, center=center, zoom=zoom, basemaps=False)
     m.options["zoom_snap"] = 0.5  # half steps: the township fits the map better
     _trim_assets(m, pins=any(o.layer.geometry == "pin" and o.layer.n_features for o in overlays))
     big = sum(o.layer.n_features for o in overlays if o.layer.geometry in ("line", "area")) > CANVAS_THRESHOLD
@@ -613,8 +575,7 @@ def home_map(
         fitting = folium.FitBounds([[miny, minx], [maxy, maxx]], padding_bottom_right=(0, 80))  # room for the legend
         fitting.options["animate"] = False
         m.add_child(fitting)
-    for code in choices:
-        _base_group(code, show=code == basemap, tianditu_key=tianditu_key).add_to(m)
+    add_basemaps(m, basemap=basemap, catalog=catalog, tag=True)
     clustered = False
     for overlay in overlays:
         if overlay.layer.n_features == 0:

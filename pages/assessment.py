@@ -1,10 +1,14 @@
 """考核评价: indicators and scores per grid, monthly trend, comparison of grids, yearly self and
-upper evaluations, and the Excel summary in the county offices' shape."""
+upper evaluations, and the Excel summary in the county offices' shape.
+
+Charts name grids by short unique labels (东兴村, 东兴村（二）: :func:`gis.assessment.labels.chart_labels`)
+with the full grid path on hover, never by names an axis would cut to the same text."""
 
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -21,6 +25,7 @@ from gis.assessment.evaluations import (
 )
 from gis.assessment.excel import write_assessment_xlsx
 from gis.assessment.indicators import INDICATOR_LABELS, assess, limit_assessment, monthly_trend
+from gis.assessment.labels import chart_labels
 from gis.auth import Scope
 from gis.errors import RiverGridError
 from gis.formatting import grid_label
@@ -39,6 +44,41 @@ def run_assessment(version: int, period: str):  # type: ignore[no-untyped-def]
 def run_trend(version: int, year: int) -> pd.DataFrame:
     with get_store().session() as s:
         return monthly_trend(s, year)
+
+
+def score_bars(frame: pd.DataFrame) -> dict[str, Any]:
+    """Vega-Lite bars of 百分制得分 by short label (columns 网格, 网格路径, 百分制得分, 同级排名)."""
+    return {
+        "mark": {"type": "bar", "tooltip": True},
+        "encoding": {
+            "y": {"field": "网格", "type": "nominal", "sort": "-x", "title": None, "axis": {"labelLimit": 0}},
+            "x": {"field": "百分制得分", "type": "quantitative", "scale": {"domain": [0, 100]}},
+            "tooltip": [
+                {"field": "网格路径", "type": "nominal", "title": "网格"},
+                {"field": "百分制得分", "type": "quantitative", "format": ".1f"},
+                {"field": "同级排名", "type": "nominal"},
+            ],
+        },
+        "height": max(120, 44 * len(frame)),
+    }
+
+
+def trend_lines(value: str, title: str, fmt: str) -> dict[str, Any]:
+    """Vega-Lite lines of ``value`` by month, one per grid (short label; the path on hover)."""
+    return {
+        "mark": {"type": "line", "point": True, "tooltip": True},
+        "encoding": {
+            "x": {"field": "month", "type": "ordinal", "title": "月份"},
+            "y": {"field": value, "type": "quantitative", "title": title, "axis": {"format": fmt}},
+            "color": {"field": "网格", "type": "nominal", "legend": {"labelLimit": 0, "title": None}},
+            "tooltip": [
+                {"field": "网格路径", "type": "nominal", "title": "网格"},
+                {"field": "month", "type": "ordinal", "title": "月份"},
+                {"field": value, "type": "quantitative", "title": title, "format": fmt},
+            ],
+        },
+        "height": 260,
+    }
 
 
 def excel_bytes(result, rows) -> bytes:  # type: ignore[no-untyped-def]
@@ -72,6 +112,7 @@ for note in result.warnings:
     st.info(note)
 
 grids = [g for g in result.grids if g.level == level]
+labels = chart_labels([(g.grid_id, g.grid, g.parent_id) for g in result.grids], [g.grid_id for g in grids])
 tab_scores, tab_trend, tab_eval = st.tabs(["指标与得分", "逐月趋势", "年度评价"])
 
 with tab_scores:
@@ -98,9 +139,17 @@ with tab_scores:
     }
     st.dataframe(table, hide_index=True, width="stretch", column_config=pct)
     st.subheader("各网格得分比较")
-    chart = pd.DataFrame({"网格": [g.grid for g in grids], "百分制得分": [g.score for g in grids]})
+    chart = pd.DataFrame(
+        {
+            "网格": [labels[g.grid_id][0] for g in grids],
+            "网格路径": [labels[g.grid_id][1] for g in grids],
+            "百分制得分": [g.score for g in grids],
+            "同级排名": [f"{g.rank}/{g.siblings}" if g.rank is not None else "" for g in grids],
+        }
+    )
     if len(chart):
-        st.bar_chart(chart, x="网格", y="百分制得分", horizontal=True, height=max(160, 60 * len(chart)))
+        st.vega_lite_chart(chart, score_bars(chart), width="stretch")
+        st.caption("图中网格名称已省略上级名称，鼠标悬停可见完整网格路径。")
     names = {g.grid_id: g.grid for g in grids}
     if names:
         pick = st.selectbox("查看网格的问题明细", list(names), format_func=lambda i: names[i], key="detail_grid")
@@ -132,13 +181,14 @@ with tab_trend:
     if trend.empty:
         st.info(f"{year} 年还没有已开始的月份。")
     else:
-        shown = trend[trend["grid_id"].isin([g.grid_id for g in grids])]
-        wide = shown.pivot_table(index="month", columns="grid", values="score")
+        shown = trend[trend["grid_id"].isin([g.grid_id for g in grids])].copy()
+        shown["网格"] = shown["grid_id"].map(lambda i: labels[i][0])
+        shown["网格路径"] = shown["grid_id"].map(lambda i: labels[i][1])
+        lines = shown[["month", "网格", "网格路径", "score", "patrol_rate"]]
         st.markdown("**百分制得分（逐月）**")
-        st.line_chart(wide, height=280)
-        rate = shown.pivot_table(index="month", columns="grid", values="patrol_rate")
+        st.vega_lite_chart(lines, trend_lines("score", "百分制得分", ".1f"), width="stretch")
         st.markdown("**巡河完成率（逐月）**")
-        st.line_chart(rate, height=240)
+        st.vega_lite_chart(lines, trend_lines("patrol_rate", "巡河完成率", ".0%"), width="stretch")
         counts = (
             shown.groupby("month")[["incidents_found", "overdue"]]
             .sum()

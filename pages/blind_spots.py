@@ -1,4 +1,6 @@
-"""盲区检查: coverage of every reach by grids (横向到边), grid topology and 纵向到底, with the map."""
+"""盲区检查: coverage of every reach by grids (横向到边), grid topology and 纵向到底, with the map;
+微小缝隙 (stretches shorter than the standard) listed apart for data cleaning. Every rule shows its
+Chinese label (:func:`gis.checks.findings.rule_label`), never its code."""
 
 from __future__ import annotations
 
@@ -8,12 +10,13 @@ from pathlib import Path
 import streamlit as st
 from streamlit_folium import st_folium
 
+from gis.checks.findings import rule_label
 from gis.checks.report import KIND_LABELS, check_store
 from gis.config import settings
 from gis.errors import RiverGridError
 from gis.model import GridLevel
 from layers.basemap import finish_map, make_map, view_for_bounds
-from layers.blindspots import RULE_LABELS, findings_layer
+from layers.blindspots import findings_layer
 from layers.grids import grids_layer
 from layers.rivers import reaches_layer
 from ui.state import data_version, get_store, map_data, show_error
@@ -32,7 +35,13 @@ st.title("盲区检查")
 st.caption("横向到边：每段河道是否都在网格内、有无重复划分；纵向到底：每个网格是否都有责任人；以及网格边界的拓扑问题。")
 c1, c2 = st.columns([1, 1])
 level = c1.selectbox("检查层级", [lv.value for lv in GridLevel][::-1], format_func=lambda v: GridLevel(v).label)
-min_gap = c2.number_input("忽略短于（米）的零碎段", min_value=0.0, value=0.0, step=5.0)
+min_gap = c2.number_input(
+    "微小缝隙标准（米）",
+    min_value=0.0,
+    value=float(settings().min_gap_m),
+    step=0.5,
+    help="短于此长度的未覆盖或重复覆盖河段列为微小缝隙（多为数据误差），供数据清理，不算盲区、不扣分；0 表示不区分。",
+)
 try:
     report = run_check(data_version(), level, float(min_gap))
 except RiverGridError as exc:
@@ -40,12 +49,18 @@ except RiverGridError as exc:
     st.stop()
 
 s = report.summary()
-m1, m2, m3, m4, m5 = st.columns(5)
+slivers = report.slivers_table()
+m1, m2, m3, m4, m5, m6 = st.columns(6)
 m1.metric("覆盖率", f"{s['coverage_rate']:.2%}")
-m2.metric(f"未覆盖（{s['uncovered_count']} 段）", f"{s['uncovered_length_m']:,.0f} 米")
-m3.metric(f"重复覆盖（{s['overlap_count']} 段）", f"{s['overlap_length_m']:,.0f} 米")
-m4.metric("拓扑问题", s["topology_count"])
-m5.metric("纵向到底问题", s["vertical_count"])
+m2.metric(
+    f"未覆盖（{s['uncovered_count']} 段）",
+    f"{s['blind_spot_length_m']:,.0f} 米",
+    help="盲区：在上级网格范围内、不属于任何本级网格的河段（不含微小缝隙）",
+)
+m3.metric(f"重复覆盖（{s['overlap_count']} 段）", f"{s['overlap_length_m'] - s['overlap_sliver_length_m']:,.0f} 米")
+m4.metric("微小缝隙", f"{len(slivers)} 处", help="短于微小缝隙标准的未覆盖或重复段，供数据清理，不计为问题")
+m5.metric("拓扑问题", s["topology_count"])
+m6.metric("纵向到底问题", s["vertical_count"])
 for note in report.warnings + report.coverage.warnings:
     st.warning(md_text(note))
 
@@ -58,12 +73,24 @@ with left:
     with st.container(height=520):
         for i, row in enumerate(findings.itertuples()):
             text, button = st.columns([3, 1], vertical_alignment="center")
-            label = RULE_LABELS.get(row.rule, row.rule)
+            label = rule_label(row.rule)
             text.markdown(f"**{KIND_LABELS[row.kind]} · {label}**")
             text.caption(md_text(row.message))
             if row.geometry is not None and not row.geometry.is_empty:
                 if button.button("定位", key=f"focus_{i}", help="在地图上显示此处"):
                     st.session_state[FOCUS] = i
+    if len(slivers):
+        with st.expander(f"微小缝隙（{len(slivers)} 处，数据清理，不计为问题）"):
+            st.caption(
+                f"短于 {report.coverage.min_gap_m:g} 米的未覆盖或重复覆盖河段，多为边界或河段数据的误差；"
+                "请核对数据后清理，它们不算盲区，不影响考核得分。"
+            )
+            st.dataframe(
+                slivers.drop(columns=["河段编号"]),
+                hide_index=True,
+                width="stretch",
+                column_config={"长度（米）": st.column_config.NumberColumn("长度（米）", format="%.3f")},
+            )
     d1, d2 = st.columns(2)
     d1.download_button(
         "下载问题清单 CSV",

@@ -125,6 +125,52 @@ OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION
 WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
 TXT
 
+# protomaps-leaflet (draws vector tiles on canvas: the bundled 简图 and local vector PMTiles/MBTiles;
+# layers/basemap.py). Its dist file bundles its dependencies: their licences go beside it.
+put "$NM/protomaps-leaflet/dist/protomaps-leaflet.js" "$NM/protomaps-leaflet/LICENSE" "$OUT/protomaps-leaflet"
+node - "$ROOT/package-lock.json" "$NM" "$OUT/protomaps-leaflet/THIRD-PARTY-LICENSES.txt" <<'JS'
+const fs = require("fs");
+const path = require("path");
+const [lockFile, nm, dest] = process.argv.slice(2);
+const lock = require(lockFile);
+const BSD3 = (holder) => `Copyright ${holder}
+
+Redistribution and use in source and binary forms, with or without modification, are permitted provided that the following conditions are met:
+
+1. Redistributions of source code must retain the above copyright notice, this list of conditions and the following disclaimer.
+
+2. Redistributions in binary form must reproduce the above copyright notice, this list of conditions and the following disclaimer in the documentation and/or other materials provided with the distribution.
+
+3. Neither the name of the copyright holder nor the names of its contributors may be used to endorse or promote products derived from this software without specific prior written permission.
+
+THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY, OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+`;
+// the npm packages of these two ship no licence file: their repositories' licences (BSD-3-Clause)
+const WITHOUT_FILE = {
+  "pmtiles": BSD3("2021 Protomaps LLC"),
+  "@protomaps/basemaps": BSD3("2019-2023 Protomaps LLC, Kelso Cartography"),
+};
+const seen = new Set();
+const walk = (name) => {
+  const entry = lock.packages["node_modules/" + name];
+  if (!entry || seen.has(name)) return;
+  seen.add(name);
+  Object.keys(entry.dependencies || {}).forEach(walk);
+};
+walk("protomaps-leaflet");
+const parts = ["dist/protomaps-leaflet.js bundles protomaps-leaflet and the following packages "
+  + "(type-only @types packages contribute no code). Their licences follow.\n"];
+for (const name of [...seen].filter((n) => n !== "protomaps-leaflet" && !n.startsWith("@types/")).sort()) {
+  const entry = lock.packages["node_modules/" + name];
+  const dir = path.join(nm, name);
+  const file = fs.readdirSync(dir).find((f) => /^licen[cs]e/i.test(f));
+  const text = file ? fs.readFileSync(path.join(dir, file), "utf8") : WITHOUT_FILE[name];
+  if (!text) throw new Error("no licence text for " + name);
+  parts.push(`\n==== ${name}@${entry.version} (${entry.license}) ====\n\n${text.trim()}\n`);
+}
+fs.writeFileSync(dest, parts.join(""));
+JS
+
 # Record what was vendored (name@version from the lock file)
 node -e '
 const lock = require(process.argv[1]);
@@ -139,4 +185,5 @@ require("fs").writeFileSync(process.argv[2],
 echo "static/vendor refreshed: $(find "$OUT" -type f | wc -l) files, $(du -sh "$OUT" | cut -f1)"
 
 # Bundles (layers/assets.py JS_BUNDLES): scripts every map needs, concatenated into one request
-python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); from layers.assets import write_bundles; write_bundles()' "$ROOT"
+PY="$ROOT/.venv/bin/python"; [ -x "$PY" ] || PY=python3  # needs the app's packages (folium, branca)
+"$PY" -c 'import sys; sys.path.insert(0, sys.argv[1]); from layers.assets import write_bundles; write_bundles()' "$ROOT"

@@ -109,13 +109,18 @@ def test_stationing_continues_from_the_reach_start_station(two_squares: gpd.GeoD
     assert gap["station"] == "K13+602–K14+102"  # 桩号 continue the upstream reach's
 
 
-def test_min_gap_ignores_short_pieces_and_counts_them_covered() -> None:
+def test_min_gap_lists_short_pieces_as_slivers_and_keeps_the_totals_exact() -> None:
+    # issue 15: a stretch shorter than min_gap_m is a 微小缝隙, not a blind spot, but its metres
+    # are not counted as covered any more (the totals stay exact)
     grids = frame([box(0, 0, 1000, 1000), box(1003, 0, 2000, 1000)], ids=[1, 2])  # a 3 m slit
     reaches = frame([LineString([(0, 500), (2000, 500)])], ids=[9])
     assert check_coverage(reaches, grids).totals()["uncovered_length_m"] == pytest.approx(3)
     res = check_coverage(reaches, grids, min_gap_m=5)
-    assert res.uncovered() == [] and res.totals()["uncovered_length_m"] == 0
-    assert res.totals()["covered_length_m"] == pytest.approx(2000)
+    assert res.uncovered() == [] and res.totals()["uncovered_length_m"] == pytest.approx(3)
+    assert res.totals()["covered_length_m"] == pytest.approx(1997)
+    assert res.gap_totals()["blind_spot_length_m"] == 0 and res.gap_totals()["sliver_length_m"] == pytest.approx(3)
+    (sliver,) = res.slivers()
+    assert sliver["kind"] == "gap" and (sliver["from_m"], sliver["to_m"]) == pytest.approx((1000, 1003))
 
 
 def test_lon_lat_input_is_measured_in_gauss_kruger_and_crs_can_be_chosen() -> None:

@@ -276,7 +276,8 @@ def test_the_browser_side_of_packed_layers_is_a_served_static_file(overlays: lis
     assert "RG.decode = function" not in html and f'src="{STATIC_URL}/{RUNTIME_JS}"' in html
 
 
-def test_base_maps_offered_with_and_without_a_tianditu_key(overlays: list[Overlay]) -> None:
+def test_base_maps_offered_with_and_without_a_tianditu_key(overlays: list[Overlay], monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("RIVERGRID_DATA_DIR", str(tmp_path))  # no 简图 built there
     assert available_basemaps(None) == ["osm", "none"]
     assert available_basemaps("k") == ["tianditu_vec", "tianditu_img", "osm", "none"]
     html = render(overlays, basemap="tianditu_img", tianditu_key="SECRET")

@@ -33,6 +33,12 @@ STAFF = Actor("staff", UserRole.STAFF, "高雪")
 DONGXING = "森工街道东兴村"
 
 
+@pytest.fixture(autouse=True)
+def public_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Signboards are printed only for an address the public can open (issue 15): give one."""
+    monkeypatch.setenv("RIVERGRID_PUBLIC_URL", "https://hezhang.example.gov.cn")
+
+
 # =============================================================================================
 # gis.disclosure.public on hand-made data
 # =============================================================================================

@@ -279,7 +279,8 @@ def test_vacant_post_and_reach_without_chief_are_warned(squares: Store) -> None:
 
 def test_outside_every_grid_is_an_answer_not_an_error(squares: Store) -> None:
     chain = squares_index(squares).lookup(127.10, 41.80)
-    assert chain.blind_spot and chain.grids == [] and chain.chain == []
+    # issue 15: outside the township and county altogether is "not in the jurisdiction", not a blind spot
+    assert not chain.blind_spot and chain.outside and chain.grids == [] and chain.chain == []
     assert chain.nearest_grid is not None and chain.nearest_grid.name == "乙村"
     assert chain.nearest_grid.distance_m == pytest.approx(8300, rel=0.02)  # 0.1° of longitude at 41.8°N
     assert "没有乡级网格覆盖该点" in chain.warnings and "没有县级网格覆盖该点" in chain.warnings

@@ -13,6 +13,7 @@ from typing import Any
 
 import streamlit as st
 
+from gis.grids.links import OUTSIDE_TEXT
 from gis.incidents.attachments import AttachmentStore
 from gis.incidents.card import local_time
 from gis.model import IncidentStatus
@@ -76,12 +77,15 @@ def chain_lines(chain: Any, *, signed_in: bool) -> list[str]:
 
 def render_location(chain: Any, *, tolerance_m: float = 50.0) -> None:
     """Grids at each level, the reach (searched within ``tolerance_m`` metres) and the
-    blind-spot notice of a chain."""
+    blind-spot notice of a chain, or the notice that the point is outside the jurisdiction
+    (不在本街道（县）网格范围内) with the nearest grid and its distance."""
     if chain.grids:
         path = " › ".join(f"{md_text(g.name)}" for g in chain.grids)
         st.markdown(f"**所在网格**：{path}")
     if chain.blind_spot:  # the details (nearest grid, distance) are among the chain's warnings
-        st.error("**盲区**：没有村级网格覆盖该点", icon=":material/report:")
+        st.error("**盲区**：该点在本街道（县）网格范围内，但没有村级网格覆盖", icon=":material/report:")
+    elif getattr(chain, "outside", False):  # the nearest grid and its distance: among the warnings
+        st.info(f"**{md_text(OUTSIDE_TEXT)}**", icon=":material/location_off:")
     if chain.reach is not None:
         r = chain.reach
         st.markdown(

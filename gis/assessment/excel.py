@@ -40,6 +40,7 @@ SHEET_COLUMNS: list[tuple[str, str, str | None]] = [
     ("已巡查河道（米）", "i:river_patrolled_m", "sum"),
     ("河道巡查覆盖率", "i:river_patrolled_share", "rate:网格内河道长度（米）/已巡查河道（米）"),
     ("发现问题（件）", "i:incidents_found", "sum"),
+    ("其中已受理（件）", "i:incidents_accepted", "sum"),
     ("其中志愿者/协管员上报（件）", "i:volunteer_incidents", "sum"),
     ("应受理（件）", "i:accept_due", "sum"),
     ("按时受理（件）", "i:accepted_on_time", "sum"),

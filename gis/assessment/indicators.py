@@ -14,7 +14,9 @@ River length patrolled
     the part of it any patrol of the period (without blocking flags) went along.
 Incidents (reported in the period; a grid counts the cases first routed to it or to a grid
 below it, from the audit log, so a case escalated upwards still counts where it was found)
-    ``incidents_found``; ``accept_due`` (cases accepted or rejected, or whose accept deadline has
+    ``incidents_found``; ``incidents_accepted``: those taken up (受理) at ``now`` (an accept or a
+    transfer step), what 问题发现 counts by default (rubric ``discovery_counts``); ``accept_due``
+    (cases accepted or rejected, or whose accept deadline has
     passed at ``now``) and ``accepted_on_time``; ``close_due`` (cases not rejected that were
     resolved or transferred, or whose close deadline has passed) and ``closed_on_time``;
     ``overdue``: cases that missed a deadline (late, or still open past it at ``now``);
@@ -23,7 +25,9 @@ below it, from the audit log, so a case escalated upwards still counts where it 
 Coverage (盲区检查 of the grid's level, :func:`gis.checks.report.check_store`)
     ``coverage_rate`` = (river claimed by the grid alone) / (river claimed + blind-spot stretches
     whose nearest grid it is); ``coverage_findings``: those blind spots and the double claims it
-    takes part in (界河段 excluded).
+    takes part in (界河段 excluded). Stretches shorter than ``RIVERGRID_MIN_GAP_M`` (微小缝隙,
+    微小重叠) are neither, and cost nothing; nor does a river outside the check's area (outside the
+    township at village level, outside the top grid at the top level): see :mod:`gis.checks.report`.
 Vertical completeness (:func:`gis.checks.vertical.check_vertical`, today's posts)
     ``vertical_errors``/``vertical_warnings``: findings about the grid or its posts.
 Signboard
@@ -129,6 +133,7 @@ INDICATOR_LABELS: dict[str, str] = {
     "river_patrolled_m": "已巡查河道（米）",
     "river_patrolled_share": "河道巡查覆盖率",
     "incidents_found": "发现问题（件）",
+    "incidents_accepted": "其中已受理（件）",
     "volunteer_incidents": "其中志愿者/协管员上报（件）",
     "accept_due": "应受理（件）",
     "accepted_on_time": "按时受理（件）",
@@ -157,6 +162,7 @@ COUNT_KEYS = (
     "river_length_m",
     "river_patrolled_m",
     "incidents_found",
+    "incidents_accepted",
     "volunteer_incidents",
     "accept_due",
     "accepted_on_time",
@@ -237,7 +243,8 @@ class Assessment:
             lines.append(
                 f"[{GridLevel(g.level).label}] {g.grid}：得分 {score}（{g.total:g}/{g.max_total:g}），"
                 f"同级第 {g.rank}/{g.siblings} 名；巡河完成率 {rate}，有效巡河 {ind['patrol_count']} 次 "
-                f"{ind['patrol_km']:.2f} 公里，发现问题 {ind['incidents_found']} 件，超期 {ind['overdue']} 件，"
+                f"{ind['patrol_km']:.2f} 公里，发现问题 {ind['incidents_found']} 件（已受理 "
+                f"{ind['incidents_accepted']} 件），超期 {ind['overdue']} 件，"
                 f"公示牌{signboard_label(ind['signboard'])}"
             )
         lines += [f"提示：{w}" for w in self.warnings]
@@ -356,9 +363,10 @@ def _utc(t: datetime | None) -> datetime | None:
 
 def _incident_figures(incidents: Sequence[Incident], now: datetime, volunteer_names: set[str]) -> dict[str, Any]:
     found = len(incidents)
-    accept_due = accepted = close_due = closed = overdue = escalated = volunteer = 0
+    accept_due = accepted = close_due = closed = overdue = escalated = volunteer = taken = 0
     for inc in incidents:
         events = sorted(inc.events, key=lambda e: _utc(e.at))
+        taken += any(e.action in ("accept", "transfer") and _utc(e.at) <= now for e in events)
         decided = next((_utc(e.at) for e in events if e.action in ("accept", "reject")), None)
         finished = next((_utc(e.at) for e in events if e.action in ("resolve", "transfer")), None)
         a_due, c_due = _utc(inc.accept_due_at), _utc(inc.close_due_at)
@@ -381,6 +389,7 @@ def _incident_figures(incidents: Sequence[Incident], now: datetime, volunteer_na
         volunteer += inc.source == "volunteer" or inc.reporter in volunteer_names
     return {
         "incidents_found": found,
+        "incidents_accepted": taken,
         "volunteer_incidents": volunteer,
         "accept_due": accept_due,
         "accepted_on_time": accepted,

@@ -14,19 +14,36 @@ from typing import Any
 
 from gis.errors import ValidationError
 
-__all__ = ["DEFAULT_RUBRIC", "DEFAULT_WEIGHTS", "ITEMS", "Rubric", "ratio", "score_indicators", "with_weights"]
+__all__ = [
+    "DEFAULT_RUBRIC",
+    "DEFAULT_WEIGHTS",
+    "DISCOVERY_COUNTS",
+    "ITEMS",
+    "Rubric",
+    "ratio",
+    "score_indicators",
+    "with_weights",
+]
 
 ITEMS: dict[str, tuple[str, str]] = {
     "patrol": ("巡河履职", "按巡河完成率折算"),
     "patrol_coverage": ("河道巡查覆盖", "按网格内河道被巡查长度占比折算"),
-    "discovery": ("问题发现", "每发现上报 1 件得 {points_per_incident:g} 分，满分为止"),
+    "discovery": ("问题发现", "每发现 1 件{discovery_what}得 {points_per_incident:g} 分，满分为止"),
     "acceptance": ("及时受理", "按时受理率折算"),
     "handling": ("事件处置", "按时办结率折算，每件超期扣 {overdue_deduction:g} 分"),
-    "coverage": ("横向到边", "按网格覆盖率折算，每处盲区或重复覆盖扣 {coverage_deduction:g} 分"),
+    "coverage": ("横向到边", "按网格覆盖率折算，每处盲区或重复覆盖扣 {coverage_deduction:g} 分（微小缝隙不扣分）"),
     "vertical": ("纵向到底", "每个问题扣 {vertical_deduction:g} 分，每条提示扣 {vertical_warning_deduction:g} 分"),
     "signboard": ("公示牌", "公示牌内容为最新得满分，过期不得分"),
 }
 """Rubric item code → (Chinese label, how it is scored)."""
+
+DISCOVERY_COUNTS: dict[str, tuple[str, str]] = {
+    "accepted": ("incidents_accepted", "经受理的问题（受理及之后各环节，含转执法；未受理、不予受理的不计）"),
+    "reported": ("incidents_found", "上报的问题（不论是否受理）"),
+}
+"""问题发现 counts (rubric ``discovery_counts``) → (indicator counted, what it is in Chinese).
+``accepted`` (the default) counts the cases taken up (受理) or later, so that reports made to meet a
+quota (a plastic bottle a month) earn nothing until someone accepts them as real problems."""
 
 DEFAULT_WEIGHTS: dict[str, float] = {
     "patrol": 20,
@@ -55,6 +72,9 @@ class Rubric:
         Item code → full points (≥ 0). Items left out score nothing and are not counted.
     points_per_incident
         问题发现: points per incident found, up to the item's weight.
+    discovery_counts
+        问题发现: which incidents count (:data:`DISCOVERY_COUNTS`): ``accepted`` (default: accepted
+        or later, transferred included) or ``reported`` (every report).
     overdue_deduction
         事件处置: points off per overdue case.
     coverage_deduction
@@ -69,8 +89,15 @@ class Rubric:
     coverage_deduction: float = 3.0
     vertical_deduction: float = 3.0
     vertical_warning_deduction: float = 1.0
+    discovery_counts: str = "accepted"
 
     def __post_init__(self) -> None:
+        if self.discovery_counts not in DISCOVERY_COUNTS:
+            raise ValidationError(
+                f"评分细则的 discovery_counts（问题发现计数）应为 accepted（经受理的问题）或 reported（所有上报），"
+                f"当前为“{self.discovery_counts}”",
+                f"discovery_counts must be one of {sorted(DISCOVERY_COUNTS)}, got {self.discovery_counts!r}",
+            )
         unknown = [k for k in self.weights if k not in ITEMS]
         if unknown:
             raise ValidationError(
@@ -96,8 +123,9 @@ class Rubric:
 
     def items(self) -> list[dict[str, Any]]:
         """``code``, ``label``, ``weight`` and ``basis`` (Chinese) of each item, in :data:`ITEMS` order."""
+        values = {**vars(self), "discovery_what": DISCOVERY_COUNTS[self.discovery_counts][1]}
         return [
-            {"code": code, "label": label, "weight": float(self.weights[code]), "basis": basis.format(**vars(self))}
+            {"code": code, "label": label, "weight": float(self.weights[code]), "basis": basis.format(**values)}
             for code, (label, basis) in ITEMS.items()
             if code in self.weights
         ]
@@ -110,6 +138,7 @@ class Rubric:
             "coverage_deduction": self.coverage_deduction,
             "vertical_deduction": self.vertical_deduction,
             "vertical_warning_deduction": self.vertical_warning_deduction,
+            "discovery_counts": self.discovery_counts,
         }
 
     @classmethod
@@ -122,6 +151,7 @@ class Rubric:
             "coverage_deduction",
             "vertical_deduction",
             "vertical_warning_deduction",
+            "discovery_counts",
         }
         extra = set(data) - known
         if extra:
@@ -162,7 +192,7 @@ def score_indicators(ind: Mapping[str, Any], rubric: Rubric = DEFAULT_RUBRIC) ->
     put("patrol", None if ind.get("patrol_rate") is None else w.get("patrol", 0) * ind["patrol_rate"])
     share = ind.get("river_patrolled_share")
     put("patrol_coverage", None if share is None else w.get("patrol_coverage", 0) * share)
-    put("discovery", ind.get("incidents_found", 0) * rubric.points_per_incident)
+    put("discovery", ind.get(DISCOVERY_COUNTS[rubric.discovery_counts][0], 0) * rubric.points_per_incident)
     acc = ind.get("accept_rate")
     put("acceptance", None if acc is None else w.get("acceptance", 0) * acc)
     close, overdue = ind.get("close_rate"), ind.get("overdue", 0)

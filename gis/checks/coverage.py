@@ -10,10 +10,37 @@ given to one of them). A reach touching a grid at a single point gains nothing.
 
 * ``covered``: claimed by exactly one grid;
 * ``overlap``: claimed by two or more (double claim);
-* ``uncovered``: claimed by none (a blind spot, 盲区).
+* ``uncovered``: claimed by none.
 
 ``covered_length_m`` in the totals counts every claimed metre (one grid or more), so
-covered + uncovered = total for every reach.
+covered + uncovered = total for every reach, exactly, whatever ``min_gap_m`` is.
+
+Blind spots (盲区), 微小缝隙 and the check's area
+-----------------------------------------------
+A *blind spot* is a stretch of river inside the check's area (``scope``: at a grid level, the
+grids of the level above) that no grid of the level claims, at least ``min_gap_m`` long. An
+uncovered stretch shorter than ``min_gap_m`` is a *微小缝隙* (tiny gap): a boundary or a reach
+that misses its neighbour by centimetres, a data-cleaning matter, listed apart
+(:meth:`CoverageResult.slivers`) and never counted as a blind spot; a double claim shorter than
+``min_gap_m`` is likewise a *微小重叠*. The lengths stay exact: ``uncovered_length_m`` is every
+unclaimed metre, :meth:`CoverageResult.gap_totals` splits it into ``blind_spot_length_m`` and
+``sliver_length_m``.
+
+Outside the area nothing is a blind spot: a river leaving the township is not the villages'
+business, and a river leaving the top grid (the county, or the township of a township-only
+deployment) is outside the jurisdiction (不在本街道（县）网格范围内). Only a stretch outside the
+area that no grid claims, shorter than ``min_gap_m`` and next to a stretch inside it (a reach
+drawn to start on the county line that starts 9 mm beyond it) is kept, as a 微小缝隙.
+
+The two tolerances, from small to large:
+
+* τ = :data:`COINCIDENCE_TOLERANCE_M` (1 µm): boundaries closer than τ *are the same line*
+  (below); no strip narrower than τ is ever measured, as a gap, an overlap or a sliver.
+* ``min_gap_m`` (services: ``RIVERGRID_MIN_GAP_M``, default 0.5 m; this function: 0): stretches
+  of at least τ but shorter than ``min_gap_m`` are measured and listed as 微小缝隙/微小重叠 for
+  data cleaning, cost no assessment points and are not blind spots or double claims. 0.5 m is
+  below any boundary drawn on a map (metres off) and above the centimetres of rounding, snapping
+  and reprojection that surveyed data carry.
 
 Boundaries that coincide within floating point
 -----------------------------------------------
@@ -175,16 +202,18 @@ class CoverageResult:
         GeoDataFrame, one row per stretch: ``reach_id``, ``from_m``, ``to_m``, ``length_m``,
         ``status`` (covered/uncovered/overlap), ``grid_ids`` (tuple), ``n_grids``,
         ``nearest_grid_id`` (uncovered stretches), ``on_boundary`` (overlaps lying on a shared
-        boundary), ``ignored`` (shorter than ``min_gap_m``), ``station`` (桩号 range), and the
-        stretch's geometry in :attr:`crs`.
+        boundary), ``sliver`` (uncovered or double-claimed and shorter than ``min_gap_m``: a
+        微小缝隙 or 微小重叠), ``station`` (桩号 range), and the stretch's geometry in :attr:`crs`.
     reach_totals
-        Per reach in the check: ``reach_id``, ``length_m``, ``covered_m``, ``uncovered_m``,
-        ``overlap_m``, ``coverage_rate``.
+        Per reach in the check: ``reach_id``, ``length_m``, ``covered_m``, ``uncovered_m``
+        (``blind_spot_m`` + ``sliver_m``), ``blind_spot_m``, ``sliver_m``, ``overlap_m``,
+        ``coverage_rate``.
     crs
         The projected CRS in which everything was measured.
     min_gap_m
-        Uncovered or overlapping stretches shorter than this are ``ignored``: counted as covered
-        and left out of :meth:`uncovered` and :meth:`overlaps`.
+        Uncovered or double-claimed stretches shorter than this are slivers (微小缝隙, 微小重叠):
+        listed by :meth:`slivers`, left out of :meth:`uncovered` and :meth:`overlaps`, and still
+        measured exactly in the totals.
     warnings
         Chinese notes on repaired or skipped input.
     """
@@ -212,14 +241,15 @@ class CoverageResult:
         self.warnings = warnings
         self._n_grids = np.fromiter((len(c) for c in pieces.claims), dtype=np.int64, count=len(pieces.claims))
         self._length = pieces.to_m - pieces.from_m
-        self._ignored = (self._n_grids != 1) & (self._length < min_gap_m)
+        self._sliver = (self._n_grids != 1) & (self._length < min_gap_m)
 
     @cached_property
     def reach_totals(self) -> pd.DataFrame:
         p, n = self._pieces, len(self._reach_ids)
-        length, counted = self._length, ~self._ignored
-        unc_m = np.bincount(p.reach, weights=np.where(counted & (self._n_grids == 0), length, 0.0), minlength=n)
-        ov_m = np.bincount(p.reach, weights=np.where(counted & (self._n_grids > 1), length, 0.0), minlength=n)
+        length, unclaimed = self._length, self._n_grids == 0
+        unc_m = np.bincount(p.reach, weights=np.where(unclaimed, length, 0.0), minlength=n)
+        sliver_m = np.bincount(p.reach, weights=np.where(unclaimed & self._sliver, length, 0.0), minlength=n)
+        ov_m = np.bincount(p.reach, weights=np.where(self._n_grids > 1, length, 0.0), minlength=n)
         in_check = np.bincount(p.reach, weights=length, minlength=n)
         listed = np.zeros(n, bool)
         listed[p.reach] = True
@@ -230,6 +260,8 @@ class CoverageResult:
                 "length_m": total,
                 "covered_m": total - unc_m,
                 "uncovered_m": unc_m,
+                "blind_spot_m": unc_m - sliver_m,
+                "sliver_m": sliver_m,
                 "overlap_m": ov_m,
             }
         )[listed].reset_index(drop=True)
@@ -284,14 +316,16 @@ class CoverageResult:
                 "n_grids": n_grids,
                 "nearest_grid_id": nearest,
                 "on_boundary": on_boundary,
-                "ignored": self._ignored,
+                "sliver": self._sliver,
                 "station": format_ranges(p.from_m + self._start[p.reach], p.to_m + self._start[p.reach]),
             },
             geometry=gpd.GeoSeries(p.geometry, crs=self.crs),
         )
 
     def totals(self) -> dict[str, float]:
-        """Overall lengths in metres and the coverage rate (covered / total, 0–1)."""
+        """Overall lengths in metres and the coverage rate (covered / total, 0–1), exact: the
+        uncovered length includes the 微小缝隙 and the overlap length the 微小重叠 (see
+        :meth:`gap_totals` for the split)."""
         t = self.reach_totals
         total = float(t["length_m"].sum())
         covered = float(t["covered_m"].sum())
@@ -303,9 +337,41 @@ class CoverageResult:
             "coverage_rate": covered / total if total > 0 else 1.0,
         }
 
+    def gap_totals(self) -> dict[str, float]:
+        """The uncovered length split into ``blind_spot_length_m`` (盲区) and
+        ``sliver_length_m`` (微小缝隙), and ``overlap_sliver_length_m`` (微小重叠, part of the
+        overlap length), in metres."""
+        t = self.reach_totals
+        iv: pd.DataFrame = self.intervals
+        return {
+            "blind_spot_length_m": float(t["blind_spot_m"].sum()),
+            "sliver_length_m": float(t["sliver_m"].sum()),
+            "overlap_sliver_length_m": float(iv.loc[iv["sliver"] & (iv["n_grids"] > 1), "length_m"].sum()),
+        }
+
     def _reported(self, status: str) -> pd.DataFrame:
         iv: pd.DataFrame = self.intervals
-        return iv[(iv["status"] == status) & ~iv["ignored"]]
+        return iv[(iv["status"] == status) & ~iv["sliver"]]
+
+    def slivers(self) -> list[dict[str, Any]]:
+        """Stretches shorter than ``min_gap_m`` that no grid or several grids claim, for data
+        cleaning: ``kind`` (``gap``: 微小缝隙, ``overlap``: 微小重叠), ``reach_id``, ``from_m``,
+        ``to_m``, ``length_m``, ``grid_ids`` (the claiming grids of an overlap),
+        ``nearest_grid_id`` (of a gap), ``station``."""
+        iv: pd.DataFrame = self.intervals
+        return [
+            {
+                "kind": "gap" if r.status == "uncovered" else "overlap",
+                "reach_id": _py(r.reach_id),
+                "from_m": r.from_m,
+                "to_m": r.to_m,
+                "length_m": r.length_m,
+                "grid_ids": [_py(g) for g in cast("tuple[Any, ...]", r.grid_ids)],
+                "nearest_grid_id": _py(r.nearest_grid_id),
+                "station": r.station,
+            }
+            for r in iv[iv["sliver"]].itertuples()
+        ]
 
     def uncovered(self) -> list[dict[str, Any]]:
         """Uncovered stretches: ``reach_id``, ``from_m``, ``to_m``, ``length_m``, ``nearest_grid_id``."""
@@ -347,7 +413,8 @@ class CoverageResult:
     def by_group(self, groups: pd.Series) -> pd.DataFrame:
         """Totals per group of reaches (e.g. per river): ``groups`` maps reach id → group."""
         t = self.reach_totals.assign(group=self.reach_totals["reach_id"].map(groups))
-        out = t.groupby("group")[["length_m", "covered_m", "uncovered_m", "overlap_m"]].sum()
+        columns = ["length_m", "covered_m", "uncovered_m", "blind_spot_m", "sliver_m", "overlap_m"]
+        out = t.groupby("group")[columns].sum()
         out["coverage_rate"] = np.where(out["length_m"] > 0, out["covered_m"] / out["length_m"], 1.0)
         return out.reset_index()
 
@@ -446,10 +513,14 @@ def check_coverage(
         Projected CRS to measure in; default the data's own if projected in metres, else
         CGCS2000 3-degree Gauss-Krüger (UTM outside China) for the data's centre.
     min_gap_m
-        Ignore uncovered and double-claimed stretches shorter than this, in metres.
+        Uncovered and double-claimed stretches shorter than this, in metres, are slivers
+        (微小缝隙/微小重叠): listed by :meth:`CoverageResult.slivers`, not as blind spots or
+        double claims; the totals stay exact. Default 0 (the services pass
+        ``RIVERGRID_MIN_GAP_M``, default 0.5 m).
     scope
         Area to check (e.g. the parent level's grids): stretches outside it are left out of the
-        result and the totals; stationing still counts from each reach's start. ``None``: all.
+        result and the totals, except unclaimed ones shorter than ``min_gap_m`` next to a stretch
+        inside (kept as slivers); stationing still counts from each reach's start. ``None``: all.
 
     Raises
     ------
@@ -497,7 +568,7 @@ class CoverageChecker:
     def _compute(self, reaches: np.ndarray) -> Pieces:
         pieces = cut_pieces(self._p.reach_geoms[reaches], self._tree.geometries, self._tree, len(self._p.grid_geoms))
         if len(self._scope):
-            pieces = restrict(pieces, len(self._p.grid_geoms))
+            pieces = restrict(pieces, len(self._p.grid_geoms), sliver_m=self.min_gap_m)
         pieces.reach = reaches[pieces.reach]
         return pieces
 

@@ -1,4 +1,7 @@
-"""A finding of a check (topology, vertical completeness, coverage): one row of the 盲区检查 report."""
+"""A finding of a check (topology, vertical completeness, coverage): one row of the 盲区检查 report,
+and the Chinese label of every rule (:data:`RULE_LABELS`, :func:`rule_label`): a rule's code is for
+logs, JSON and the API; pages, Excel and CSV show its label.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,48 @@ from typing import Any
 
 import shapely
 from shapely.geometry.base import BaseGeometry
+
+COVERAGE_RULE_LABELS: dict[str, str] = {
+    "uncovered": "未覆盖河段（盲区）",
+    "overlap": "重复覆盖河段",
+    "boundary": "界河段（沿共同边界）",
+}
+"""Rules of the horizontal check (横向到边)."""
+
+TOPOLOGY_RULE_LABELS: dict[str, str] = {
+    "no_geometry": "未绘制边界",
+    "invalid_geometry": "边界图形无效",
+    "level_mismatch": "上下级层级不符",
+    "multi_part": "网格由多块组成",
+    "sliver": "细小碎片",
+    "outside_parent": "超出上级网格",
+    "overlap_siblings": "同级网格重叠",
+    "gap_in_parent": "上级网格内的空白区",
+    "not_edge_matched": "边界未接边",
+}
+"""Rules of :func:`gis.checks.topology.check_topology`."""
+
+VERTICAL_RULE_LABELS: dict[str, str] = {
+    "no_main_responsible": "缺主要责任人",
+    "no_township_supervisor": "缺乡级监管责任人",
+    "work_group_too_small": "监管人员不足",
+    "person_outside_branch": "跨条线任职",
+    "reach_without_chief": "河段无河长",
+    "post_held_by_departed": "离任人员仍在岗",
+    "expired_only": "任期届满无人接替",
+}
+"""Rules of :func:`gis.checks.vertical.check_vertical`, in the order findings are returned."""
+
+RULE_LABELS: dict[str, str] = {**COVERAGE_RULE_LABELS, **TOPOLOGY_RULE_LABELS, **VERTICAL_RULE_LABELS}
+"""Every rule code a check reports → its short Chinese label."""
+
+UNKNOWN_RULE_LABEL = "其他问题"
+"""Shown for a rule code without a label (never the code itself)."""
+
+
+def rule_label(rule: str) -> str:
+    """The Chinese label of a rule code (:data:`UNKNOWN_RULE_LABEL` for an unknown one)."""
+    return RULE_LABELS.get(rule, UNKNOWN_RULE_LABEL)
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,18 @@ grids file. Both return a :class:`BlindSpotReport`, which serialises to JSON (th
 ``check --json``), to a findings table (CSV / Excel) and feeds the map layer in
 ``layers/blindspots.py``.
 
-Scope of the horizontal check: at level *L* the reaches are checked against the grids of level
-*L*, inside the area of the grids one level up (at village level, inside the township grids): the
-parts of a county river outside the township are not a village's business. At county level the
-whole of every reach is checked.
+Area of the horizontal check: at level *L* the reaches are checked against the grids of level
+*L*, inside the area of the grids one level up (at village level, inside the township grids; the
+nearest level up with drawn grids when that one has none): the parts of a county river outside the
+township are not a village's business. At the top level (county) the area is the top grids
+themselves: a river outside them is outside the jurisdiction (不在本街道（县）网格范围内), never a
+blind spot. When no level above has drawn grids the whole of every reach is checked, and a note
+says that blind spots and stretches outside the jurisdiction cannot be told apart.
+
+Uncovered stretches shorter than ``min_gap_m`` (default :attr:`gis.config.Settings.min_gap_m`,
+``RIVERGRID_MIN_GAP_M``, 0.5 m) are 微小缝隙 (and short double claims 微小重叠): listed by
+:meth:`BlindSpotReport.slivers_table` for data cleaning, not findings, no assessment points; see
+:mod:`gis.checks.coverage` for the semantics and the 1 µm coincidence tolerance beneath them.
 """
 
 from __future__ import annotations
@@ -23,9 +31,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from gis.checks.coverage import CoverageChecker, CoverageResult, check_coverage
-from gis.checks.findings import Finding
+from gis.checks.findings import Finding, rule_label
 from gis.checks.topology import check_topology
 from gis.checks.vertical import check_vertical
+from gis.config import settings
 from gis.errors import ValidationError
 from gis.formatting import plain as _plain
 from gis.io.files import read_layer
@@ -34,11 +43,10 @@ from gis.store.schema import Grid, Reach, not_deleted
 
 KIND_LABELS = {"coverage": "横向到边", "topology": "网格拓扑", "vertical": "纵向到底"}
 
-COVERAGE_RULE_LABELS = {
-    "uncovered": "河段未被网格覆盖（盲区）",
-    "overlap": "河段被多个网格重复覆盖",
-    "boundary": "河段沿网格共同边界（界河段）",
-}
+SLIVER_KIND_LABELS = {"gap": "微小缝隙", "overlap": "微小重叠"}
+"""Kinds of :meth:`gis.checks.coverage.CoverageResult.slivers`, in Chinese."""
+
+SLIVER_COLUMNS = ["类别", "河段编号", "河段", "桩号", "长度（米）", "涉及网格", "说明"]
 
 FINDING_COLUMNS = [
     "kind",
@@ -88,8 +96,10 @@ class BlindSpotReport:
         errors = [f for f in self.topology + self.vertical if f.severity == "error"]
         return {
             **self.coverage.totals(),
+            **self.coverage.gap_totals(),
             "level": self.level,
             "uncovered_count": len(self.coverage.uncovered()),
+            "sliver_count": len(self.coverage.slivers()),
             "overlap_count": len(self.coverage.overlaps()),
             "topology_count": len(self.topology),
             "vertical_count": len(self.vertical),
@@ -116,6 +126,7 @@ class BlindSpotReport:
             "min_gap_m": self.coverage.min_gap_m,
             "uncovered": self.coverage.uncovered(),
             "overlaps": self.coverage.overlaps(),
+            "slivers": self.coverage.slivers(),
             "by_reach": [
                 {k: _plain(v) for k, v in row.items()} for row in self.coverage.reach_totals.to_dict("records")
             ],
@@ -140,7 +151,7 @@ class BlindSpotReport:
         rows: list[dict[str, Any]] = []
         level_label = GridLevel(self.level).label if self.level in GridLevel._value2member_map_ else self.level
         iv = self.coverage.intervals_wgs84()
-        reported = iv[(iv["status"] != "covered") & ~iv["ignored"]]
+        reported = iv[(iv["status"] != "covered") & ~iv["sliver"]]
         for r in reported.itertuples():
             reach = self.reach_names.get(r.reach_id, str(r.reach_id))
             if r.status == "uncovered":
@@ -188,10 +199,40 @@ class BlindSpotReport:
         frame = pd.DataFrame(rows, columns=FINDING_COLUMNS)
         return gpd.GeoDataFrame(frame, geometry="geometry", crs=STORE_CRS)
 
+    def slivers_table(self) -> pd.DataFrame:
+        """The 微小缝隙 and 微小重叠 (shorter than ``min_gap_m``), for data cleaning: Chinese
+        headers (:data:`SLIVER_COLUMNS`), lengths in metres to the millimetre."""
+        rows = []
+        for s in self.coverage.slivers():
+            reach = self.reach_names.get(s["reach_id"], str(s["reach_id"]))
+            kind = SLIVER_KIND_LABELS[s["kind"]]
+            length = s["length_m"]
+            if s["kind"] == "gap":
+                near = s["nearest_grid_id"]
+                grids = "" if near is None else str(self.grid_names.get(near, near))
+                what = f"{reach} {s['station']} 有 {_short_length(length)}不在任何网格内"
+                what += f"（最近：{grids}）" if grids else ""
+            else:
+                grids = "、".join(str(self.grid_names.get(g, g)) for g in s["grid_ids"])
+                what = f"{reach} {s['station']} 有 {_short_length(length)}同时属于 {grids}"
+            rows.append(
+                [
+                    kind,
+                    s["reach_id"],
+                    reach,
+                    s["station"],
+                    round(length, 3),
+                    grids,
+                    what + f"；短于 {self.coverage.min_gap_m:g} 米，按微小缝隙处理，请清理数据，不计为问题",
+                ]
+            )
+        return pd.DataFrame(rows, columns=SLIVER_COLUMNS)
+
     def findings_table(self) -> pd.DataFrame:
-        """:meth:`findings` for people: Chinese headers and labels, no geometry."""
+        """:meth:`findings` for people: Chinese headers and labels, no geometry, no rule codes."""
         f = pd.DataFrame(self.findings().drop(columns="geometry"))
         f["kind"] = f["kind"].map(KIND_LABELS)
+        f["rule"] = f["rule"].map(rule_label)
         f["severity"] = f["severity"].map({"error": "问题", "warning": "提示"})
         table: pd.DataFrame = f.rename(
             columns={
@@ -225,24 +266,32 @@ class BlindSpotReport:
                     "河段总长（米）",
                     "已覆盖（米）",
                     "未覆盖（米）",
+                    "其中盲区（米）",
+                    "其中微小缝隙（米）",
                     "重复覆盖（米）",
                     "覆盖率",
                     "盲区段数",
+                    "微小缝隙/重叠段数",
                     "重复覆盖段数",
                     "拓扑问题",
                     "纵向到底问题",
+                    "微小缝隙标准（米）",
                 ],
                 "数值": [
                     GridLevel(self.level).label if self.level in GridLevel._value2member_map_ else self.level,
                     round(s["total_length_m"], 1),
                     round(s["covered_length_m"], 1),
-                    round(s["uncovered_length_m"], 1),
+                    round(s["uncovered_length_m"], 3),
+                    round(s["blind_spot_length_m"], 3),
+                    round(s["sliver_length_m"], 3),
                     round(s["overlap_length_m"], 1),
                     f"{s['coverage_rate']:.2%}",
                     s["uncovered_count"],
+                    s["sliver_count"],
                     s["overlap_count"],
                     s["topology_count"],
                     s["vertical_count"],
+                    self.coverage.min_gap_m,
                 ],
             }
         )
@@ -259,6 +308,8 @@ class BlindSpotReport:
                     "length_m": "长度（米）",
                     "covered_m": "已覆盖（米）",
                     "uncovered_m": "未覆盖（米）",
+                    "blind_spot_m": "其中盲区（米）",
+                    "sliver_m": "其中微小缝隙（米）",
                     "overlap_m": "重复覆盖（米）",
                     "coverage_rate": "覆盖率",
                 }
@@ -271,7 +322,18 @@ class BlindSpotReport:
                     "shared_m": "与其他网格重叠（米）",
                 }
             ).to_excel(xl, sheet_name="网格", index=False)
+            self.slivers_table().to_excel(xl, sheet_name="微小缝隙", index=False)
         return path
+
+
+def _short_length(length_m: float) -> str:
+    """A sliver's length for people: millimetres below 1 cm, else centimetres."""
+    return f"{length_m * 1000:.1f} 毫米" if length_m < 0.01 else f"{length_m * 100:.1f} 厘米"
+
+
+def _min_gap(min_gap_m: float | None) -> float:
+    """``min_gap_m``, or the configured one (``RIVERGRID_MIN_GAP_M``) when None."""
+    return settings().min_gap_m if min_gap_m is None else float(min_gap_m)
 
 
 def _level_or_error(level: str) -> GridLevel:
@@ -314,15 +376,27 @@ def store_layers(session: Session) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     return r, g
 
 
+SCOPE_UNKNOWN_NOTE = "上级网格未绘制边界，无法区分盲区与辖区外：河段在本级网格外的部分均按盲区列出"
+"""Note of a check whose level has drawn grids but no level above it has."""
+
+
 def split_levels(grids: gpd.GeoDataFrame, level: GridLevel) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
-    """The grids of ``level`` (drawn ones) and the scope: the drawn grids one level up (or None)."""
+    """The grids of ``level`` (drawn ones) and the check's area (scope): the drawn grids of the
+    nearest level up that has some; at the top level (county) the level's own grids; None when
+    the level has a level above but none of its grids are drawn (the whole reaches are checked)."""
     drawn = grids[grids.geometry.notna() & ~grids.geometry.is_empty]
     at_level = drawn[drawn["level"] == level.value]
     if at_level.empty:
         raise ValidationError(f"没有已绘制边界的{level.label}，无法检查覆盖", f"no drawn grids of level {level.value}")
-    parent = level.parent_level
-    scope = drawn[drawn["level"] == parent.value] if parent is not None else None
-    return at_level, (scope if scope is not None and not scope.empty else None)
+    if level.parent_level is None:
+        return at_level, at_level
+    up: GridLevel | None = level.parent_level
+    while up is not None:
+        scope = drawn[drawn["level"] == up.value]
+        if not scope.empty:
+            return at_level, scope
+        up = up.parent_level
+    return at_level, None
 
 
 def check_layers(
@@ -331,14 +405,18 @@ def check_layers(
     *,
     level: str = "village",
     crs: Any = None,
-    min_gap_m: float = 0.0,
+    min_gap_m: float | None = None,
     vertical: list[Finding] | None = None,
 ) -> BlindSpotReport:
-    """The report for reaches and grids given as frames (grids with ``level`` and ``parent_id``)."""
+    """The report for reaches and grids given as frames (grids with ``level`` and ``parent_id``).
+    ``min_gap_m`` None: the configured one (``RIVERGRID_MIN_GAP_M``, default 0.5 m)."""
     lvl = _level_or_error(level)
     at_level, scope = split_levels(grids, lvl)
-    checker = CoverageChecker(reaches, at_level, crs=crs, min_gap_m=min_gap_m, scope=scope)
-    return _report(lvl, checker.result, _topology(grids, lvl, checker.result.crs), reaches, grids, vertical)
+    checker = CoverageChecker(reaches, at_level, crs=crs, min_gap_m=_min_gap(min_gap_m), scope=scope)
+    report = _report(lvl, checker.result, _topology(grids, lvl, checker.result.crs), reaches, grids, vertical)
+    if scope is None:
+        report.warnings.append(SCOPE_UNKNOWN_NOTE)
+    return report
 
 
 def _topology(grids: gpd.GeoDataFrame, level: GridLevel, crs: Any) -> list[Finding]:
@@ -355,6 +433,7 @@ def _report(
     grids: gpd.GeoDataFrame,
     vertical: list[Finding] | None,
 ) -> BlindSpotReport:
+    """A report of one check (its warnings start empty)."""
     return BlindSpotReport(
         level=lvl.value,
         coverage=coverage,
@@ -388,18 +467,25 @@ class IncrementalCheck:
         *,
         level: str = "village",
         crs: Any = None,
-        min_gap_m: float = 0.0,
+        min_gap_m: float | None = None,
         vertical: list[Finding] | None = None,
     ) -> None:
         self.level = _level_or_error(level)
         self.reaches = reaches
         self.grids = grids.copy()
-        self.crs, self.min_gap_m, self.vertical = crs, min_gap_m, vertical
+        self.crs, self.min_gap_m, self.vertical = crs, _min_gap(min_gap_m), vertical
         at_level, scope = split_levels(self.grids, self.level)
-        self._coverage = CoverageChecker(reaches, at_level, crs=crs, min_gap_m=min_gap_m, scope=scope)
+        self._coverage = CoverageChecker(reaches, at_level, crs=crs, min_gap_m=self.min_gap_m, scope=scope)
         self._metric = self._coverage.result.crs
         self._topology = _topology(self.grids, self.level, self._metric)
-        self.report = _report(self.level, self._coverage.result, self._topology, reaches, self.grids, vertical)
+        self._scope_known = scope is not None
+        self.report = self._make_report(self._coverage.result)
+
+    def _make_report(self, coverage: CoverageResult) -> BlindSpotReport:
+        report = _report(self.level, coverage, self._topology, self.reaches, self.grids, self.vertical)
+        if not self._scope_known:
+            report.warnings.append(SCOPE_UNKNOWN_NOTE)
+        return report
 
     def _affected(self, grid_id: Any) -> Any:
         g = self.grids.set_index("id")
@@ -430,7 +516,7 @@ class IncrementalCheck:
             raise ValidationError(f"没有编号为 {grid_id} 的网格", f"unknown grid id {grid_id!r}")
         level = self.grids.at[rows[0], "level"]
         self.grids.loc[rows[0], "geometry"] = geometry
-        if level == self.level.value:
+        if level == self.level.value and self.level.parent_level is not None:
             metric = (
                 gpd.GeoSeries([geometry], crs=self.grids.crs).to_crs(self._metric).iloc[0]
                 if geometry is not None
@@ -442,6 +528,7 @@ class IncrementalCheck:
             self._coverage = CoverageChecker(
                 self.reaches, at_level, crs=self.crs, min_gap_m=self.min_gap_m, scope=scope
             )
+            self._scope_known = scope is not None
             coverage = self._coverage.result
         about, family = self._affected(grid_id)
         subset = self.grids[self.grids["id"].isin(family)].copy()
@@ -456,14 +543,15 @@ class IncrementalCheck:
             if about(f)
         ]
         self._topology = [f for f in self._topology if not about(f)] + fresh
-        self.report = _report(self.level, coverage, self._topology, self.reaches, self.grids, self.vertical)
+        self.report = self._make_report(coverage)
         return self.report
 
 
 def check_store(
-    session: Session, *, level: str = "village", crs: Any = None, min_gap_m: float = 0.0
+    session: Session, *, level: str = "village", crs: Any = None, min_gap_m: float | None = None
 ) -> BlindSpotReport:
-    """盲区检查 of the store's live data at ``level`` (default 村级网格)."""
+    """盲区检查 of the store's live data at ``level`` (default 村级网格); ``min_gap_m`` None: the
+    configured one (``RIVERGRID_MIN_GAP_M``, default 0.5 m)."""
 
     reaches, grids = store_layers(session)
     if reaches.empty:
@@ -482,7 +570,7 @@ def check_files(
     *,
     level: str | None = None,
     crs: Any = None,
-    min_gap_m: float = 0.0,
+    min_gap_m: float | None = None,
 ) -> BlindSpotReport:
     """盲区检查 of a rivers file against a grids file (any format :mod:`gis.io.files` reads).
 
@@ -510,7 +598,7 @@ def check_files(
     else:
         if level is not None:
             warnings.append("网格文件没有 level（层级）字段，已检查文件中的全部网格")
-        coverage = check_coverage(reaches, grid_frame, crs=crs, min_gap_m=min_gap_m)
+        coverage = check_coverage(reaches, grid_frame, crs=crs, min_gap_m=_min_gap(min_gap_m))
         report = BlindSpotReport(
             level=level or "village",
             coverage=coverage,

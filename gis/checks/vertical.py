@@ -67,7 +67,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from gis import clock
-from gis.checks.findings import Finding
+from gis.checks.findings import VERTICAL_RULE_LABELS, Finding
 from gis.errors import ValidationError
 from gis.model import GridLevel, GridRole, PersonStatus, ReachChiefLevel
 from gis.store.queries import live_grids
@@ -76,15 +76,7 @@ from gis.store.tree import GridTree
 
 __all__ = ["RULE_LABELS", "check_vertical", "grid_keys", "unit_grids"]
 
-RULE_LABELS: dict[str, str] = {
-    "no_main_responsible": "缺主要责任人",
-    "no_township_supervisor": "缺乡级监管责任人",
-    "work_group_too_small": "监管人员不足",
-    "person_outside_branch": "跨条线任职",
-    "reach_without_chief": "河段无河长",
-    "post_held_by_departed": "离任人员仍在岗",
-    "expired_only": "任期届满无人接替",
-}
+RULE_LABELS: dict[str, str] = VERTICAL_RULE_LABELS
 """Rule code → short Chinese label, in the order findings are returned."""
 
 _NOTE = re.compile(r"[（(][^）)]*[）)]")

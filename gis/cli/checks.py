@@ -25,12 +25,22 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.xlsx:
         report.to_excel(args.xlsx)
     data = report.to_dict()
+    slivers = report.slivers_table()
     lines = [
         f"河段总长 {data['total_length_m'] / 1000:.3f} 公里，覆盖率 {data['coverage_rate']:.2%}；"
-        f"未覆盖 {data['uncovered_length_m']:.1f} 米（{data['uncovered_count']} 段），"
+        f"盲区 {data['blind_spot_length_m']:.1f} 米（{data['uncovered_count']} 段），"
         f"重复覆盖 {data['overlap_length_m']:.1f} 米（{data['overlap_count']} 段）；"
         f"拓扑问题 {data['topology_count']} 项，纵向到底问题 {data['vertical_count']} 项",
         *(f"- {m}" for m in report.findings_table()["说明"]),
     ]
+    if len(slivers):
+        tiny = data["sliver_length_m"] + data["overlap_sliver_length_m"]
+        lines.append(
+            f"微小缝隙/重叠 {len(slivers)} 处（短于 {data['min_gap_m']:g} 米，共 {tiny:.3f} 米，"
+            "请清理数据，不计为问题）："
+        )
+        lines += [f"- {m}" for m in slivers["说明"]]
+    for note in data["warnings"]:
+        lines.append(f"提示：{note}")
     show(data, args.json, "\n".join(lines))
     return 0

@@ -159,6 +159,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run="ops.cmd_init_demo")
 
+    bm = sub.add_parser("basemap", help="底图：由网格、河段数据生成内置简图（无需互联网）")
+    bsub = bm.add_subparsers(dest="basemap_command", required=True)
+    p = bsub.add_parser(
+        "build", parents=[common], help="生成简图矢量瓦片（默认写入数据目录 basemap/simple.pmtiles，应用即用）"
+    )
+    p.add_argument("-o", "--output", type=Path, help="输出文件（.pmtiles 或 .mbtiles；默认为应用使用的简图）")
+    p.add_argument("--if-stale", action="store_true", help="只在文件缺失或数据已变化时生成")
+    p.set_defaults(run="basemap.cmd_basemap_build")
+
     p = sub.add_parser("info", parents=[common], help="各表记录数及网格责任人")
     p.set_defaults(run="ops.cmd_info")
 
@@ -202,7 +211,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--grids", type=Path, help="网格文件")
     p.add_argument("--level", default=None, help="检查的网格层级：village（默认）、township、county")
     p.add_argument("--crs", help="量算用的投影坐标系，如 EPSG:4551（默认按数据中心自动选择）")
-    p.add_argument("--min-gap-m", type=float, default=0.0, help="忽略短于此长度（米）的未覆盖/重复段")
+    p.add_argument(
+        "--min-gap-m",
+        type=float,
+        default=None,
+        help="短于此长度（米）的未覆盖/重复段列为微小缝隙/微小重叠（数据清理），不算盲区、不扣分；"
+        "默认取 RIVERGRID_MIN_GAP_M（0.5 米），0 表示不区分",
+    )
     p.add_argument("--csv", type=Path, help="问题清单另存为 CSV")
     p.add_argument("--xlsx", type=Path, help="报告另存为 Excel")
     p.set_defaults(run="checks.cmd_check")
@@ -408,7 +423,8 @@ def configure_logging() -> int:
 
 def _command_name(args: argparse.Namespace) -> str:
     sub = (
-        getattr(args, name, None) for name in ("user_command", "volunteer_command", "audit_command", "incident_command")
+        getattr(args, name, None)
+        for name in ("user_command", "volunteer_command", "audit_command", "incident_command", "basemap_command")
     )
     return " ".join([args.command, *(s for s in sub if s)])
 

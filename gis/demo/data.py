@@ -626,7 +626,9 @@ _OFFICE_MEMBERS = (
 )
 
 _M, _TS, _S, _A = (GridRole.MAIN_RESPONSIBLE, GridRole.TOWNSHIP_SUPERVISOR, GridRole.SUPERVISOR, GridRole.ASSISTANT)
-# grid, person, role (sort follows the order within grid and role)
+_V = GridRole.VOLUNTEER
+# grid, person, role (sort follows the order within grid and role); 协管员 are assistants on the
+# grid's staff and published, 志愿者 are private citizens who volunteer (never published)
 _GRID_ROLES: tuple[tuple[str, str, GridRole], ...] = (
     (COUNTY, "周永明", _M),
     (TOWNSHIP, "孙凤海", _M),
@@ -638,7 +640,7 @@ _GRID_ROLES: tuple[tuple[str, str, GridRole], ...] = (
     (SENGONG, "管荣波", _M),
     (SENGONG, "崔雪冰", _TS),
     (SENGONG, "刘晓东", _S),
-    (SENGONG, "赵春梅", _A),
+    (SENGONG, "赵春梅", _V),
     (SENGONG, "吴玉华", _A),
 )
 
@@ -712,10 +714,13 @@ _AREA = {
 
 
 def _personnel_desc(grid_name: str, titles: dict[str, str]) -> str:
+    """The published 定人员 text: names and titles per post; 志愿者 (private citizens) counted only."""
     parts = []
     for role in GridRole:
         names = [p for g, p, r in _GRID_ROLES if g == grid_name and r is role]
-        if names:
+        if names and role is GridRole.VOLUNTEER:
+            parts.append(f"{role.label}：{len(names)} 名")
+        elif names:
             parts.append(role.label + "：" + "、".join(f"{n}（{titles[n]}）" for n in names))
     return "；".join(parts) + "。"
 

@@ -12,11 +12,18 @@ a fingerprint (SHA-256) of the content: when a person, post, duty or the hotline
 next request draws a new board dated that day; an unchanged board is served from the cache with
 its original date. :func:`signboard_status` tells whether the newest board of a grid still
 matches the data (for the assessment's "公示牌更新及时" item).
+
+A board is printed only for an address the public can open: while ``RIVERGRID_PUBLIC_URL`` is
+unset (its default is ``http://localhost:8501``) or names this machine (``localhost``,
+``127.0.0.1``, ``::1``, ``0.0.0.0``), :func:`make_signboard` refuses with a Chinese message that
+says how to set it (:func:`check_public_url`); a QR code on a riverbank must not lead to
+``http://localhost:8501/public?grid=3``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import math
 import os
@@ -28,6 +35,7 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 import shapely
@@ -54,6 +62,7 @@ __all__ = [
     "DPI",
     "Signboard",
     "SignboardContent",
+    "check_public_url",
     "make_signboard",
     "render_signboard",
     "signboard_content",
@@ -152,6 +161,53 @@ class SignboardContent:
         rows += [" ".join(x for x in (c.level, c.post, c.name, c.title, c.phone) if x) for c in self.chiefs]
         rows += list(self.reaches) + [self.duties, self.targets, f"监督电话：{self.hotline}", self.url]
         return "\n".join(r for r in rows if r)
+
+
+_LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
+
+
+def _local_host(host: str) -> bool:
+    """True for a name or address of this machine (loopback or unspecified)."""
+    host = host.strip("[]").rstrip(".").lower()
+    if host in _LOCAL_NAMES or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
+
+
+def check_public_url(base_url: str | None = None) -> str:
+    """The address printed in signboard QR codes (``base_url`` or ``RIVERGRID_PUBLIC_URL``),
+    checked: an ``http``/``https`` address with a host that is not this machine.
+
+    Raises
+    ------
+    ValidationError
+        The address is unset (the default ``http://localhost:8501``), local (``localhost``,
+        ``127.0.0.1``, ``::1``, ``0.0.0.0``) or not a web address; the message says how to set it.
+    """
+    url = (base_url or settings().public_url).strip().rstrip("/")
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    how = (
+        "请把环境变量 RIVERGRID_PUBLIC_URL 设为公众手机能打开的本系统网址（如 https://hezhang.example.gov.cn），"
+        "重启后再生成；命令行也可用 --base-url 指定"
+    )
+    if parts.scheme not in ("http", "https") or not host:
+        raise ValidationError(
+            f"公示牌二维码的网址“{url}”不是有效的网页地址，暂不能生成公示牌。{how}",
+            f"public URL {url!r} is not an http(s) address",
+        )
+    if _local_host(host):
+        unset = not (os.environ.get("RIVERGRID_PUBLIC_URL") or "").strip() and not base_url
+        why = "尚未设置对外网址（RIVERGRID_PUBLIC_URL），" if unset else ""
+        raise ValidationError(
+            f"{why}公示牌二维码会指向本机地址 {url}，群众扫码无法打开，暂不能生成公示牌。{how}",
+            f"public URL {url!r} is local; set RIVERGRID_PUBLIC_URL",
+        )
+    return url
 
 
 def _level_short(level_label: str) -> str:
@@ -619,7 +675,13 @@ def make_signboard(
         Address of the app for the QR code (default ``RIVERGRID_PUBLIC_URL``).
     now : datetime, keyword-only
         Time of drawing (default now); its Asia/Shanghai date is printed.
+
+    Raises
+    ------
+    ValidationError
+        The QR code's address is unset or local (:func:`check_public_url`): nothing is drawn.
     """
+    base_url = check_public_url(base_url)
     now = (now or clock.now()).astimezone(UTC)
     today = now.astimezone(LOCAL_TZ).date()
     content = signboard_content(session, grid_id=grid_id, reach_id=reach_id, base_url=base_url, today=today)

@@ -6,6 +6,11 @@ person and grid. That role may only read, report incidents and upload patrol tra
 (:data:`gis.auth.PERMISSIONS`); it can never change or delete a row, its tracks belong to its
 own person and its incidents carry the source 志愿者/协管员 (enforced on every flush by
 :mod:`gis.store.rules`), so their work is attributable and counted separately.
+
+Each is stored with their own post: a 协管员 (``assistant``) is on the grid's staff and published on
+责任公示 and the signboards with the other posts; a 志愿者 (``volunteer``) is a private citizen and
+never published (:data:`gis.disclosure.public.PUBLIC_POSTS`), though their patrols and reports count
+for the grid like a 协管员's (the assessment's ``volunteer_*`` figures).
 """
 
 from __future__ import annotations

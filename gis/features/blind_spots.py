@@ -2,9 +2,10 @@
 
 They come from the current 盲区检查 of the store, as the overview map draws them: the coverage
 of :func:`gis.checks.report.check_layers` on :func:`gis.checks.report.store_layers` at village
-level (the reaches inside the township grids; stretches shorter than the check's minimum gap are
-not reported). Ids number the stretches 1, 2, … by reach and stationing: they hold for one state
-of the data, and change when reaches or grids are edited.
+level (the reaches inside the township grids; stretches shorter than the check's minimum gap,
+``RIVERGRID_MIN_GAP_M``, are 微小缝隙 and not reported). Ids number the stretches 1, 2, … by
+reach and stationing: they hold for one state of the data, and change when reaches or grids are
+edited.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def query_blind_spots(
         return FeaturePage([], 0, query.offset, query.limit)
     report = check_layers(reaches, grids, level=level)
     stretches = report.coverage.intervals_wgs84()
-    gaps = stretches[(stretches["status"] == "uncovered") & ~stretches["ignored"]].sort_values(["reach_id", "from_m"])
+    gaps = stretches[(stretches["status"] == "uncovered") & ~stretches["sliver"]].sort_values(["reach_id", "from_m"])
     start = dict(zip(reaches["id"], reaches["start_station_m"], strict=True))
     features = []
     for n, gap in enumerate(gaps.itertuples(), start=1):

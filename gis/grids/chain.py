@@ -13,12 +13,23 @@ grids and reaches:
   主要责任人 → its 乡级监管责任人 → the township grid's 主要责任人 → the leading group office's
   主任 (领导小组办公室) → the county grid's 主要责任人 and 监管工作组 (监管人员 of the county grid);
 * warnings (Chinese) when the answer may be someone else's: the point lies within
-  ``tolerance_m`` of another grid of the same level, in two grids of one level, in no grid of a
-  level (a blind spot, 盲区, with the nearest grid and its distance), or a post is vacant.
+  ``tolerance_m`` of another grid of the same level, in two grids of one level, in no grid of the
+  lowest level (a blind spot, or outside the jurisdiction: below, with the nearest grid and its
+  distance), or a post is vacant.
 
-A point in no village grid is never an error: :attr:`Chain.blind_spot` is True and
-:attr:`Chain.nearest_grid` names the nearest village grid; the township and county part of the
-chain is still given when they cover the point.
+A point in no village grid (no grid of the lowest level) is never an error; which of two it is
+follows the 盲区检查 (:mod:`gis.checks.report`):
+
+* a **blind spot** (盲区, :attr:`Chain.blind_spot`) when it lies inside the *area*: the drawn grids
+  of the nearest level above the lowest that has drawn grids (the townships, for village grids);
+* **outside the jurisdiction** (:attr:`Chain.outside`: "该点不在本街道（县）网格范围内") when it
+  lies outside that area, or, when the lowest level is the top level (county), outside its grids;
+* when no level above the lowest has drawn grids the two cannot be told apart and the point is
+  taken as a blind spot, as the 盲区检查 then does.
+
+Either way :attr:`Chain.nearest_grid` names the nearest grid of the lowest level with its
+distance, and the township and county part of the chain is still given when they cover the
+point.
 
 Geometry conventions: the point and the stored geometries are WGS84 longitude/latitude in
 decimal degrees (EPSG:4326); the *covers* test runs on them unchanged (so it agrees exactly with
@@ -61,6 +72,7 @@ from gis.grids.links import (
     CHIEF_COLUMNS,
     OFFICE_COLUMNS,
     OFFICE_DIRECTOR_POSITION,
+    OUTSIDE_TEXT,
     POST_COLUMNS,
     Chain,
     ChainLink,
@@ -76,12 +88,27 @@ from gis.model import STORE_CRS, GridLevel, OrgBodyKind
 from gis.store.queries import grid_people, live_grids
 from gis.store.schema import Incident, OrgBody, OrgMember, Reach, ReachChief, not_deleted
 
-__all__ = ["DEFAULT_TOLERANCE_M", "ResponsibilityIndex", "chain_for_incident"]
+__all__ = ["DEFAULT_TOLERANCE_M", "OUTSIDE_TEXT", "ResponsibilityIndex", "chain_for_incident"]
 
 DEFAULT_TOLERANCE_M = 50.0
 """Default search radius for the reach and the neighbouring grids, in metres."""
 
 _LEVELS_UP = (GridLevel.VILLAGE, GridLevel.TOWNSHIP, GridLevel.COUNTY)
+
+
+def _area_level(lowest: GridLevel, drawn_levels: set[str]) -> str | None:
+    """The level whose drawn grids make the area in which a point outside every grid of the
+    ``lowest`` level is a blind spot: the nearest level above with drawn grids; ``lowest``
+    itself when it is the top level (outside its grids is outside); None when no level above
+    has drawn grids (the two cannot be told apart)."""
+    if lowest.parent_level is None:
+        return lowest.value
+    up: GridLevel | None = lowest.parent_level
+    while up is not None:
+        if up.value in drawn_levels:
+            return up.value
+        up = up.parent_level
+    return None
 
 
 def _to_lonlat(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
@@ -192,6 +219,7 @@ class ResponsibilityIndex:
                 self._level_trees[lvl.value] = (STRtree(metric[sel]), sel)
         present = {lvl for lvl in levels}
         self._lowest_level = next((lvl.value for lvl in _LEVELS_UP if lvl.value in present), GridLevel.VILLAGE.value)
+        self._area_level = _area_level(GridLevel(self._lowest_level), set(self._level_trees))
 
         # -- reaches ---------------------------------------------------------------------------
         r_idx = np.flatnonzero(reach_drawn)
@@ -361,8 +389,17 @@ class ResponsibilityIndex:
             covering[self._grid_level[p]].append(p)
         grids = [self._hit(p) for p in cover_pos]
 
-        # -- blind spot and neighbours, level by level (village first) ------------------------
-        blind_spot = not covering.get(self._lowest_level)
+        # -- blind spot or outside, and neighbours, level by level (village first) ------------
+        missing = not covering.get(self._lowest_level)
+        if not missing:
+            blind_spot = outside = False
+        elif self._area_level is None:  # no drawn area above: cannot tell, as the 盲区检查
+            blind_spot, outside = True, False
+        elif self._area_level == self._lowest_level:  # the lowest level is the top one
+            blind_spot, outside = False, True
+        else:
+            blind_spot = bool(covering.get(self._area_level))
+            outside = not blind_spot
         nearest: GridHit | None = None
         for lvl in _LEVELS_UP:
             if lvl.value not in self._level_trees:
@@ -377,10 +414,15 @@ class ResponsibilityIndex:
                 )
                 nearest_pos = int(self._ll_pos[sel[idx[best]]])
                 nearest = self._hit(nearest_pos, float(dist[best]))
-                warnings.append(
-                    f"没有{lvl.label}覆盖该点（盲区）；最近的{lvl.label}是“{nearest.name}”，"
-                    f"距离约 {nearest.distance_m:,.0f} 米"
-                )
+                if outside:
+                    warnings.append(
+                        f"{OUTSIDE_TEXT}；最近的网格是{lvl.label}“{nearest.name}”，距离约 {nearest.distance_m:,.0f} 米"
+                    )
+                else:
+                    warnings.append(
+                        f"没有{lvl.label}覆盖该点（盲区）；最近的{lvl.label}是“{nearest.name}”，"
+                        f"距离约 {nearest.distance_m:,.0f} 米"
+                    )
             if len(here) > 1:
                 names = "、".join(f"“{self._grid_name[p]}”" for p in here)
                 warnings.append(f"该点同时位于{lvl.label}{names}内（共同边界或重叠区），请核实由哪个网格负责")
@@ -464,6 +506,7 @@ class ResponsibilityIndex:
             warnings=_unique(warnings),
             blind_spot=blind_spot,
             nearest_grid=nearest,
+            outside=outside,
         )
 
     def _nearest_reach(self, pt_m: Point, tolerance_m: float) -> ReachHit | None:

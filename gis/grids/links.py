@@ -27,6 +27,7 @@ __all__ = [
     "OFFICE_COLUMNS",
     "OFFICE_DIRECTOR",
     "OFFICE_DIRECTOR_POSITION",
+    "OUTSIDE_TEXT",
     "POST_COLUMNS",
     "Chain",
     "ChainLink",
@@ -39,6 +40,9 @@ __all__ = [
     "reach_links",
     "require_columns",
 ]
+
+OUTSIDE_TEXT = "该点不在本街道（县）网格范围内"
+"""What a lookup says of a point outside the jurisdiction (:attr:`Chain.outside`)."""
 
 OFFICE_DIRECTOR = "office_director"
 """``ChainLink.role`` of the leading group office's 主任."""
@@ -230,9 +234,14 @@ class Chain:
     warnings
         Chinese sentences: neighbouring grids, shared boundaries, blind spots, vacant posts.
     blind_spot
-        True when no village grid (no grid of the lowest level) covers the point.
+        True when no village grid (no grid of the lowest level) covers the point but it lies
+        inside the area of the level above (盲区; see :mod:`gis.grids.chain`).
     nearest_grid
-        For a blind spot, the nearest grid of that level with its ``distance_m``; else None.
+        For a blind spot or a point outside, the nearest grid of the lowest level with its
+        ``distance_m``; else None.
+    outside
+        True when the point lies outside the jurisdiction (不在本街道（县）网格范围内): in no grid
+        of the lowest level and outside the area above it.
     """
 
     lon: float
@@ -243,6 +252,7 @@ class Chain:
     warnings: list[str]
     blind_spot: bool = False
     nearest_grid: GridHit | None = None
+    outside: bool = False
 
     def grids_at(self, level: str) -> list[GridHit]:
         """The grids of ``level`` (a :class:`~gis.model.GridLevel` code) covering the point."""
@@ -257,7 +267,7 @@ class Chain:
 
         ``{"grids": [{"level", "id", "name"}], "reach": {"id", "name", "distance_m", …} | null,
         "chain": [{"role", "person", "title", "phone", "grid", …}], "warnings": [...]}`` plus
-        ``lon``, ``lat``, ``blind_spot`` and ``nearest_grid`` (``{"level", "id", "name",
+        ``lon``, ``lat``, ``blind_spot``, ``outside`` and ``nearest_grid`` (``{"level", "id", "name",
         "distance_m"}`` or null). Phones not marked public are ``""`` unless
         ``include_private_phones``.
         """
@@ -272,6 +282,7 @@ class Chain:
             "lon": self.lon,
             "lat": self.lat,
             "blind_spot": self.blind_spot,
+            "outside": self.outside,
             "nearest_grid": nearest,
         }
 
@@ -282,14 +293,16 @@ class Chain:
             lines.append("所在网格：" + "；".join(f"{g.level_label} {g.name}" for g in self.grids))
         else:
             lines.append("所在网格：无")
+        near = (
+            f"，最近的{self.nearest_grid.level_label}：{self.nearest_grid.name}"
+            f"（约 {self.nearest_grid.distance_m:,.0f} 米）"
+            if self.nearest_grid
+            else ""
+        )
         if self.blind_spot:
-            near = (
-                f"，最近的{self.nearest_grid.level_label}：{self.nearest_grid.name}"
-                f"（约 {self.nearest_grid.distance_m:,.0f} 米）"
-                if self.nearest_grid
-                else ""
-            )
             lines.append(f"盲区：没有村级网格覆盖该点{near}")
+        elif self.outside:
+            lines.append(f"{OUTSIDE_TEXT}{near}")
         if self.reach is not None:
             r = self.reach
             lines.append(f"河段：{r.name}（{r.river}），距离 {r.distance_m:,.0f} 米，桩号 {r.station}")

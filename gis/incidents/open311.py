@@ -367,6 +367,8 @@ def create_request(
     notice = f"已受理，由{routing.grid_name or '上级网格'}负责处理"
     if routing.blind_spot:
         notice += "（该位置不在任何村级网格内，已转最近的网格）"
+    elif routing.outside:
+        notice += "（该位置不在本街道（县）网格范围内，已转最近的网格核实）"
     hotline = settings().hotline
     return {
         "service_request_id": incident.code,
@@ -380,6 +382,7 @@ def create_request(
             "reach": routing.reach_name,
             "station": routing.station,
             "blind_spot": routing.blind_spot,
+            "outside": routing.outside,
             "accept_due_at": local_iso(incident.accept_due_at),
             "close_due_at": local_iso(incident.close_due_at),
             "warnings": routing.warnings,

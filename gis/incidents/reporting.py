@@ -3,9 +3,12 @@
 :func:`report_incident` validates the input (Chinese messages), routes the point with
 :class:`gis.grids.chain.ResponsibilityIndex` (village grid covering it, nearest reach within
 ``tolerance_m``, the chain of persons: :func:`route`), computes the deadlines
-(:mod:`gis.incidents.deadlines`) and records the 上报 event. A point in no village grid (盲区) goes
-to the nearest village grid, with a warning in the routing and ``【盲区】`` in the report event's
-note; :func:`gis.incidents.lists.blind_spot_incidents` counts such incidents as coverage problems.
+(:mod:`gis.incidents.deadlines`) and records the 上报 event. A point in no village grid goes to the
+nearest village grid, with a warning in the routing: inside the township (the area above the
+village grids) it is a blind spot (盲区), marked ``【盲区】`` in the report event's note and counted
+as a coverage problem by :func:`gis.incidents.lists.blind_spot_incidents`; outside it the point is
+not in the jurisdiction ("该点不在本街道（县）网格范围内", with the nearest grid and its distance),
+marked ``【辖区外】``, and is not a coverage problem (see :mod:`gis.grids.chain`).
 
 Reporters (巡查员, 工作人员, 管理员: ``incident.report``) report.
 """
@@ -26,6 +29,7 @@ from gis.auth import require
 from gis.errors import NotFoundError, ValidationError, checked_text
 from gis.geometry.crs import check_lonlat_range
 from gis.grids.jurisdiction import check_near
+from gis.grids.links import OUTSIDE_TEXT
 from gis.incidents.attachments import AttachmentStore, attach, check_uploads
 from gis.incidents.deadlines import DEFAULT_POLICY, DeadlinePolicy, as_utc
 from gis.incidents.states import MAX_TEXT, S
@@ -33,10 +37,14 @@ from gis.model import Category, GridLevel, IncidentSource, Severity
 from gis.store.codes import next_incident_code
 from gis.store.schema import Incident, IncidentEvent, PatrolTrack, SupervisedObject
 
-__all__ = ["BLIND_SPOT_MARK", "Routing", "report_incident", "route", "routing_of"]
+__all__ = ["BLIND_SPOT_MARK", "OUTSIDE_MARK", "Routing", "report_incident", "route", "routing_of"]
 
 BLIND_SPOT_MARK = "【盲区】"
-"""Written at the start of the report event's note when the point lies in no village grid."""
+"""Written at the start of the report event's note when the point is a blind spot: inside the
+township (the area above the village grids) but in no village grid."""
+
+OUTSIDE_MARK = "【辖区外】"
+"""Written at the start of the report event's note when the point lies outside the jurisdiction."""
 
 
 @dataclass
@@ -44,8 +52,9 @@ class Routing:
     """Where a reported point goes: grid, reach, persons and warnings (Chinese).
 
     ``grid_id``/``grid_name`` is the village grid covering the point (the first by id when the
-    point lies in two), or for a blind spot the nearest village grid (``blind_spot`` True); the
-    lowest covering grid of another level when the store has no village grids.
+    point lies in two), or for a blind spot (``blind_spot`` True) or a point outside the
+    jurisdiction (``outside`` True) the nearest village grid; the lowest covering grid of another
+    level when the store has no village grids.
     """
 
     grid_id: int | None
@@ -59,6 +68,7 @@ class Routing:
     grids: list[dict[str, Any]]
     warnings: list[str]
     blind_spot: bool
+    outside: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -78,11 +88,12 @@ class Routing:
             "grids": list(self.grids),
             "warnings": list(self.warnings),
             "blind_spot": self.blind_spot,
+            "outside": self.outside,
         }
 
     def note(self) -> str:
         """One Chinese line for the report event."""
-        parts = [BLIND_SPOT_MARK] if self.blind_spot else []
+        parts = [BLIND_SPOT_MARK] if self.blind_spot else [OUTSIDE_MARK] if self.outside else []
         parts.append(f"网格：{self.grid_name or '无'}")
         if self.reach_id is not None:
             parts.append(f"河段：{self.reach_name}（距 {self.reach_distance_m:,.0f} 米，桩号 {self.station}）")
@@ -106,13 +117,20 @@ def route(session_or_index: Any, lon: float, lat: float, *, tolerance_m: float =
     if chain.blind_spot and chain.nearest_grid is not None:
         target = chain.nearest_grid
         warnings.insert(0, f"该点不在任何村级网格内（盲区，按网格覆盖问题登记），已派往最近的网格“{target.name}”")
+    elif chain.outside and chain.nearest_grid is not None:
+        target = chain.nearest_grid
+        warnings.insert(
+            0,
+            f"{OUTSIDE_TEXT}，已派往最近的网格“{target.name}”（距离约 {target.distance_m:,.0f} 米），"
+            "请核实是否属于本辖区",
+        )
     elif chain.grids:
         lowest = max(GridLevel(g.level).rank for g in chain.grids)
         target = next(g for g in chain.grids if GridLevel(g.level).rank == lowest)
     else:
         warnings.insert(0, "该点不在任何网格内，也找不到最近的网格，请手动指定网格")
     links = list(chain.chain)
-    if chain.blind_spot and target is not None:
+    if (chain.blind_spot or chain.outside) and target is not None:
         # the nearest village grid's own posts join the chain after the river chiefs
         extra = index.grid_links(target.id)
         at = sum(1 for link in links if link.step == "reach")
@@ -130,6 +148,7 @@ def route(session_or_index: Any, lon: float, lat: float, *, tolerance_m: float =
         grids=[g.to_dict() for g in chain.grids],
         warnings=warnings,
         blind_spot=chain.blind_spot,
+        outside=chain.outside,
     )
 
 

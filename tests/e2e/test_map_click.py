@@ -112,9 +112,10 @@ def test_clicks_show_the_responsibility_chain_and_every_click_counts(
     # a grid: the chain of the clicked point in it
     click_at(page, *IN_DONGXING)
     panel_shows(page, "网格：森工街道东兴村", "何兆花", absent=("SJ-2026-004", "管荣波"))
-    # an empty spot outside every drawn grid: a blind spot, not an error
+    # an empty spot east of the township: outside the jurisdiction (issue 15: not a blind spot), with
+    # the nearest grid, not an error
     click_at(page, *OUTSIDE_GRIDS)
-    panel_shows(page, "地图位置", "盲区", absent=("何兆花",))
+    panel_shows(page, "地图位置", "不在本街道（县）网格范围内", "最近的网格", absent=("何兆花",))
 
     assert not [r for r in blocked_requests if r.resource_type in ("script", "stylesheet", "font", "document")]
     assert not [e for e in browser_errors if "pageerror" in e], browser_errors
