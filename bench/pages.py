@@ -9,8 +9,8 @@
    and a click on the map page in the sidebar of an open browser (``click``).
 2. The app as deployed (``python -m ui.serve``) on an empty data folder with ``RIVERGRID_DEMO=1``
    (the demo is loaded before the server answers: its start time is printed), no Tianditu key,
-   ``RIVERGRID_BASEMAP=none``; headless Chromium (``/usr/bin/chromium``), 1400×900, every
-   request off the machine refused.
+   the default basemap (the bundled 简图, ``--basemap`` to choose another); headless Chromium
+   (``/usr/bin/chromium``), 1400×900, every request off the machine refused.
 
    - ``cold``: the first visit after the start (河湖一张图, not signed in).
    - ``first``: the first time each page is opened after the start (signed in as the demo
@@ -225,17 +225,29 @@ def start(command: list[str], env: dict[str, str], log: Path) -> tuple[subproces
     raise RuntimeError("server not healthy after 180 s")
 
 
-def server_env(data_dir: Path) -> dict[str, str]:
+def server_env(data_dir: Path, *, basemap: str | None = None) -> dict[str, str]:
+    """The environment of a demo server on ``data_dir``: no Tianditu key, no other database, the
+    system clock, the app's default basemap (the bundled 简图) unless ``basemap`` names one."""
     env = {
         **os.environ,
         "RIVERGRID_DATA_DIR": str(data_dir),
-        "RIVERGRID_BASEMAP": "none",
         "RIVERGRID_DEMO": "1",
         "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p),
         "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
     }
-    for name in ("TIANDITU_KEY", "DATABASE_URL", "RIVERGRID_NOW", "RIVERGRID_NOW_SINCE", "RIVERGRID_READ_LOGIN"):
+    for name in (
+        "TIANDITU_KEY",
+        "DATABASE_URL",
+        "RIVERGRID_NOW",
+        "RIVERGRID_NOW_SINCE",
+        "RIVERGRID_READ_LOGIN",
+        "RIVERGRID_BASEMAP",
+        "RIVERGRID_TILE_URL",
+        "RIVERGRID_TILES",
+    ):
         env.pop(name, None)
+    if basemap:
+        env["RIVERGRID_BASEMAP"] = basemap
     return env
 
 
@@ -487,7 +499,7 @@ def incident_steps(browser: Browser, url: str, code: str, *, server_pid: int) ->
                 wait_quiet(page)
             assert page is not None
             if note:
-                page.get_by_label("办理说明").fill(note)
+                page.get_by_role("textbox", name="办理说明").fill(note)
             out[button] = click_and_measure(
                 page,
                 lambda b=button, p=page: p.get_by_role("button", name=b, exact=True).click(),
@@ -495,6 +507,8 @@ def incident_steps(browser: Browser, url: str, code: str, *, server_pid: int) ->
                 has_map=False,
                 watch=message,
             )
+    except Exception as exc:  # noqa: BLE001 — keep the steps timed so far
+        print(f"  incident workflow stopped at step {len(out) + 1}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
     finally:
         if context is not None:
             context.close()
@@ -582,6 +596,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="warm visits per page and way (median)")
     parser.add_argument("--pages", help="comma-separated page titles (default: all)")
     parser.add_argument("--no-ops", action="store_true", help="skip the timed operations")
+    parser.add_argument("--basemap", help="RIVERGRID_BASEMAP for the app (default: the app's own, the bundled 简图)")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (prints its path)")
     args = parser.parse_args(argv)
@@ -639,7 +654,9 @@ def main(argv: list[str] | None = None) -> int:
             data_dir = work / "data"
             data_dir.mkdir()
             result["load"]["app"] = load()
-            process, url, started_s = start(["-m", "ui.serve"], server_env(data_dir), work / "app.log")
+            process, url, started_s = start(
+                ["-m", "ui.serve"], server_env(data_dir, basemap=args.basemap), work / "app.log"
+            )
             pid = process.pid
             result["start_s"] = round(started_s, 2)
             say(f"app: answered {started_s:.1f} s after start (demo loaded before), load {result['load']['app']:.1f}")
@@ -669,13 +686,23 @@ def main(argv: list[str] | None = None) -> int:
                 if not args.no_ops:
                     result["load"]["ops"] = load()
                     ops: dict[str, dict[str, Visit]] = {}
-                    ops["考核评价"] = assessment_steps(browser, url, server_pid=pid)
-                    ops["网格管理"] = grid_steps(browser, url, server_pid=pid)
-                    code = report_case(data_dir)
-                    ops["事件处置"] = incident_steps(browser, url, code, server_pid=pid)
-                    ops["写入之后"] = {"河湖一张图": open_by_address(browser, f"{url}/", server_pid=pid, has_map=True)}
-                    for page_title, steps in ops.items():
-                        for step, v in steps.items():
+                    groups: list[tuple[str, Callable[[], dict[str, Visit]]]] = [
+                        ("考核评价", lambda: assessment_steps(browser, url, server_pid=pid)),
+                        ("网格管理", lambda: grid_steps(browser, url, server_pid=pid)),
+                        ("事件处置", lambda: incident_steps(browser, url, report_case(data_dir), server_pid=pid)),
+                        (
+                            "写入之后",
+                            lambda: {"河湖一张图": open_by_address(browser, f"{url}/", server_pid=pid, has_map=True)},
+                        ),
+                    ]
+                    for page_title, run in groups:
+                        try:
+                            ops[page_title] = run()
+                        except Exception as exc:  # noqa: BLE001 — one broken operation does not lose the run
+                            say(f"  op {page_title} failed: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+                            result.setdefault("op_errors", {})[page_title] = str(exc).splitlines()[0]
+                            continue
+                        for step, v in ops[page_title].items():
                             say(f"  op {page_title} {step}: {fmt(v)}")
                     result["ops"] = {p: {s: asdict(v) for s, v in st.items()} for p, st in ops.items()}
                 result["load"]["end"] = load()
