@@ -100,7 +100,9 @@ WATCH_JS = """
      bench/map_render.py: the layer element appears, Leaflet draws it in the next animation
      frame, the one after runs once it is painted; streamlit-folium rewrites its iframe's
      document, so the element is looked for on a timer). In the top document also: every change
-     of Streamlit's script state, every click, and when a watched text first appears. */
+     of Streamlit's script state, every click, every message received on Streamlit's WebSocket
+     (a run so short that React never rendered the "running" state is still seen), and when a
+     watched text first appears. */
   const now = () => performance.timeOrigin + performance.now();
   const sel = '.leaflet-overlay-pane path.leaflet-interactive, .leaflet-overlay-pane canvas';
   const paint = setInterval(() => {
@@ -109,8 +111,16 @@ WATCH_JS = """
     requestAnimationFrame(() => requestAnimationFrame(() => { window.__rgFirstPaint = now(); }));
   }, 4);
   if (window.top !== window) return;
-  const rg = window.__rg = {states: [], clicks: [], watch: null, watchAt: null};
+  const rg = window.__rg = {states: [], clicks: [], ws: [], watch: null, watchAt: null};
   document.addEventListener('click', () => rg.clicks.push(now()), true);
+  const NativeWebSocket = window.WebSocket;
+  window.WebSocket = function (...args) {
+    const ws = new NativeWebSocket(...args);
+    ws.addEventListener('message', () => rg.ws.push(now()));
+    return ws;
+  };
+  window.WebSocket.prototype = NativeWebSocket.prototype;
+  Object.assign(window.WebSocket, NativeWebSocket);
   let last;
   setInterval(() => {
     const app = document.querySelector('[data-testid="stApp"]');
@@ -124,13 +134,16 @@ WATCH_JS = """
 """
 QUIET_JS = """
 (quiet) => {
-  const s = window.__rg && window.__rg.states;
+  const rg = window.__rg, s = rg && rg.states;
   if (!s || !s.length) return false;
   const [at, state] = s[s.length - 1];
-  return state === 'notRunning' && performance.timeOrigin + performance.now() - at > quiet;
+  const last = Math.max(at, rg.ws.length ? rg.ws[rg.ws.length - 1] : 0);
+  return state === 'notRunning' && performance.timeOrigin + performance.now() - last > quiet;
 }
 """
-RAN_SINCE_JS = "(t0) => window.__rg.states.some(([t, s]) => t >= t0 && s === 'running')"
+RAN_SINCE_JS = """
+(t0) => window.__rg.states.some(([t, s]) => t >= t0 && s === 'running') || window.__rg.ws.some((t) => t >= t0)
+"""
 
 FLOOR_ROUTER = """
 import streamlit as st
@@ -355,29 +368,32 @@ def measure(
     rg = page.evaluate("() => window.__rg")
     states = [(float(t), s) for t, s in rg["states"] if t >= t0 - 1]
     runs = [t for t, s in states if s == "running"]
-    first_run = runs[0]
-    done = [t for t, s in states if s == "notRunning" and t > first_run]
-    script = done[0]
+    unseen = not runs  # the run ended before React rendered "running": its last message ended it
+    done = [t for t, s in states if s == "notRunning" and t > runs[0]] if runs else []
+    script = done[0] if done else max(float(t) for t in rg["ws"] if t >= t0)
     ready = max(script, paint or 0.0, float(rg["watchAt"]) if watch is not None else 0.0)
+
+    every_state = [(float(t), s) for t, s in rg["states"]]
 
     def state_at(t: float) -> str | None:
         current = None
-        for at, s in states:
+        for at, s in every_state:
             if at > t:
                 break
             current = s
         return current
 
     if state_at(ready) != "notRunning":
-        ready = next(t for t, s in states if s == "notRunning" and t > ready)
+        ready = next(t for t, s in every_state if s == "notRunning" and t > ready)
     return Visit(
         interactive_s=round((ready - t0) / 1000, 3),
         script_s=round((script - t0) / 1000, 3),
         map_s=None if paint is None else round((paint - t0) / 1000, 3),
-        settled_s=round((done[-1] - t0) / 1000, 3),
-        runs=len(runs),
+        settled_s=round(((done[-1] if done else script) - t0) / 1000, 3),
+        runs=max(len(runs), 1),
         server_cpu_s=round(server_cpu, 3),
         browser_cpu_s=round(chromium, 3),
+        extra={"running_unseen": True} if unseen else {},
     )
 
 
