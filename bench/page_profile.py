@@ -102,8 +102,10 @@ def main(argv: list[str] | None = None) -> int:
         wall = time.perf_counter() - t
         assert not at.exception, at.exception
         seconds, profile = runs[-1]
-        print(f"\n=== run {n + 1} of {args.page} ({'caches empty' if n == 0 else 'warm'}): {wall:.2f} s "
-              f"(script {seconds:.2f} s, {len(runs)} script run(s))")
+        print(
+            f"\n=== run {n + 1} of {args.page} ({'caches empty' if n == 0 else 'warm'}): {wall:.2f} s "
+            f"(script {seconds:.2f} s, {len(runs)} script run(s))"
+        )
         print(report(profile, top=args.top))
         runs.clear()
     if args.click:
@@ -112,8 +114,10 @@ def main(argv: list[str] | None = None) -> int:
         button.click()
         at = at.run()
         wall = time.perf_counter() - t
-        print(f"\n=== {args.click}: {wall:.2f} s in {len(runs)} script run(s): "
-              + ", ".join(f"{s:.2f} s" for s, _ in runs))
+        print(
+            f"\n=== {args.click}: {wall:.2f} s in {len(runs)} script run(s): "
+            + ", ".join(f"{s:.2f} s" for s, _ in runs)
+        )
         for seconds, profile in runs:
             print(f"--- run of {seconds:.2f} s")
             print(report(profile, top=args.top))

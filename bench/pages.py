@@ -37,8 +37,10 @@
    for 1 s, and CPU seconds spent by the server and by Chromium during the visit; the load
    average when the phase began.
 
-The target (issue 15): every page ≤ 2× the floor, the first visit after start ≤ 3× the floor.
-The last line printed is one JSON object with every figure.
+The target (issue 15): every page ≤ 2× the floor ("a new browser": the ``load`` way; the
+``click`` way, signed in, is compared with the floor's click), the first visit after start ≤ 3×
+the floor's ``load``. The last line printed is one JSON object with every figure. Where a page's
+script run spends its time: ``bench/page_profile.py``.
 """
 
 from __future__ import annotations
