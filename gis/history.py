@@ -18,12 +18,15 @@ from gis.store.schema import AuditEntry
 
 __all__ = [
     "ACTION_LABELS",
+    "COLUMN_LABELS",
     "SECURITY_TABLES",
     "TABLE_LABELS",
     "batch_of",
     "changed_fields",
+    "field_label",
     "latest_entry_id",
     "latest_entry_ids",
+    "operator_label",
     "recent_entries",
     "undo",
     "undo_batch",
@@ -57,10 +60,213 @@ TABLE_LABELS = {
     "attachments": "事件附件",
     "users": "用户",
     "evaluations": "考核评价",
+    "api_keys": "接口密钥",
     "sign_in": "登录",
 }
 
+COLUMN_LABELS: dict[str, dict[str, str]] = {
+    "rivers": {"id": "编号", "name": "河流名称", "code": "河流编码", "level": "河流级别", "note": "备注"},
+    "reaches": {
+        "id": "编号",
+        "river_id": "所属河流",
+        "name": "河段名称",
+        "code": "河段编码",
+        "level": "河段级别",
+        "start_station_m": "起点桩号（米）",
+        "note": "备注",
+        "geom": "河段线位",
+        "deleted_at": "删除时间",
+        "version": "版本",
+    },
+    "grids": {
+        "id": "编号",
+        "name": "网格名称",
+        "code": "网格编码",
+        "level": "网格层级",
+        "parent_id": "上级网格",
+        "responsible_body": "责任主体",
+        "area_desc": "定区域",
+        "personnel_desc": "定人员",
+        "duties": "定职责",
+        "tasks": "定任务",
+        "rewards": "定奖惩",
+        "hotline": "监督电话",
+        "illustrative": "边界为示意",
+        "geom": "网格边界",
+        "deleted_at": "删除时间",
+        "version": "版本",
+    },
+    "grid_versions": {
+        "id": "编号",
+        "grid_id": "网格",
+        "version": "版本号",
+        "name": "网格名称",
+        "level": "网格层级",
+        "parent_id": "上级网格",
+        "geom": "网格边界",
+        "attributes": "属性",
+        "deleted": "已删除",
+        "author": "修改人",
+        "saved_at": "保存时间",
+        "note": "说明",
+    },
+    "persons": {
+        "id": "编号",
+        "name": "姓名",
+        "title": "职务",
+        "unit": "单位",
+        "phone": "电话",
+        "phone_public": "电话公开",
+        "status": "状态",
+        "note": "备注",
+        "version": "版本",
+    },
+    "grid_roles": {
+        "id": "编号",
+        "grid_id": "网格",
+        "person_id": "人员",
+        "role": "网格职务",
+        "valid_from": "任职开始日期",
+        "valid_to": "任职结束日期",
+        "sort": "排序",
+    },
+    "reach_chiefs": {
+        "id": "编号",
+        "reach_id": "河段",
+        "person_id": "人员",
+        "level": "河长级别",
+        "valid_from": "任职开始日期",
+        "valid_to": "任职结束日期",
+    },
+    "org_bodies": {
+        "id": "编号",
+        "name": "机构名称",
+        "kind": "机构类型",
+        "parent_id": "上级机构",
+        "grid_id": "所属网格",
+        "duties": "职责",
+    },
+    "org_members": {"id": "编号", "body_id": "所属机构", "person_id": "人员", "position": "职位", "sort": "排序"},
+    "supervised_objects": {
+        "id": "编号",
+        "name": "名称",
+        "category": "类别",
+        "grid_id": "所属网格",
+        "description": "说明",
+        "geom": "位置",
+    },
+    "patrol_tracks": {
+        "id": "编号",
+        "name": "轨迹名称",
+        "person_id": "巡查人员",
+        "grid_id": "巡查网格",
+        "started_at": "开始时间",
+        "ended_at": "结束时间",
+        "geom": "轨迹线",
+        "times": "各点时间",
+        "source_name": "原始文件名",
+        "source_data": "原始文件",
+    },
+    "incidents": {
+        "id": "编号",
+        "code": "事件编号",
+        "title": "标题",
+        "category": "类别",
+        "severity": "严重程度",
+        "status": "状态",
+        "description": "事件描述",
+        "source": "来源",
+        "reporter": "上报人",
+        "reporter_contact": "上报人联系方式",
+        "reported_at": "上报时间",
+        "grid_id": "所属网格",
+        "reach_id": "所在河段",
+        "object_id": "关联监管对象",
+        "track_id": "关联巡河轨迹",
+        "accept_due_at": "受理期限",
+        "close_due_at": "办结期限",
+        "closed_at": "办结时间",
+        "deadline_estimated": "期限为估算",
+        "geom": "位置",
+        "version": "版本",
+    },
+    "incident_events": {
+        "id": "编号",
+        "incident_id": "事件",
+        "action": "办理操作",
+        "from_status": "原状态",
+        "to_status": "新状态",
+        "at": "办理时间",
+        "by": "办理人",
+        "note": "办理说明",
+    },
+    "attachments": {
+        "id": "编号",
+        "incident_id": "事件",
+        "event_id": "办理步骤",
+        "sha256": "文件摘要",
+        "original_name": "原文件名",
+        "mime": "文件类型",
+        "size_bytes": "文件大小",
+        "width_px": "宽度（像素）",
+        "height_px": "高度（像素）",
+        "uploaded_by": "上传人",
+        "uploaded_at": "上传时间",
+    },
+    "users": {
+        "id": "编号",
+        "username": "用户名",
+        "display_name": "显示名称",
+        "role": "角色",
+        "password_hash": "密码",
+        "person_id": "关联人员",
+        "grid_id": "绑定网格（数据权限）",
+        "active": "启用",
+        "must_change_password": "须修改密码",
+        "password_changed_at": "密码修改时间",
+        "created_at": "建立时间",
+    },
+    "api_keys": {
+        "id": "编号",
+        "user_id": "所属账号",
+        "name": "用途",
+        "prefix": "密钥前缀",
+        "key_hash": "密钥摘要",
+        "created_at": "建立时间",
+        "created_by": "建立人",
+        "revoked_at": "吊销时间",
+    },
+    "evaluations": {
+        "id": "编号",
+        "grid_id": "被考核网格",
+        "year": "年度",
+        "kind": "评价类型",
+        "edition": "版次",
+        "evaluator_grid_id": "评价网格",
+        "scores": "各项得分",
+        "total": "总分",
+        "comment": "评语",
+        "change_reason": "修改原因",
+        "status": "状态",
+        "author": "填写人",
+        "created_at": "建立时间",
+        "submitted_at": "提交时间",
+        "submitted_by": "提交人",
+        "version": "版本",
+    },
+    "sign_in": {"username": "用户名", "ip": "客户端地址"},
+}
+"""Chinese name of every column of every audited table (``gis.store.schema.AUDITED_TABLES``), and
+of the fields of the entries that are not row changes (``sign_in`` locks): what 修改记录 shows in
+涉及字段 instead of the database's column names."""
+
 _HIDDEN_FIELDS = {"password_hash", "source_data", "version"}
+
+
+def field_label(table: str, column: str) -> str:
+    """The Chinese name of ``column`` of ``table`` (:data:`COLUMN_LABELS`); an unknown column
+    (a newer schema than this table knows) is named as such, never by its code."""
+    return COLUMN_LABELS.get(table, {}).get(column) or "其他字段"
 
 
 def changed_fields(entry: AuditEntry) -> list[str]:
@@ -107,20 +313,26 @@ def recent_entries(
             {
                 "id": e.id,
                 "at": e.at,
-                "username": e.username,
+                "username": operator_label(e.username),
                 "action": ACTION_LABELS.get(e.action, e.action),
                 "table": TABLE_LABELS.get(e.table_name, e.table_name),
                 "row_id": e.row_id,
                 "name": str(
                     state.get("name") or state.get("title") or state.get("code") or state.get("username") or ""
                 ),
-                "fields": "、".join(changed_fields(e)),
+                "fields": "、".join(dict.fromkeys(field_label(e.table_name, f) for f in changed_fields(e))),
                 "batch": e.batch,
                 "undone": e.id in undone,
                 "undo_of": e.undo_of,
             }
         )
     return rows
+
+
+def operator_label(username: str) -> str:
+    """Who made an entry, as 修改记录 shows it: the user name, ``系统`` for the system itself,
+    ``命令行:<登录名>`` as written by the command line."""
+    return "系统" if username == "system" else username
 
 
 def batch_of(session: Session, entry_id: int) -> str:

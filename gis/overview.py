@@ -122,8 +122,47 @@ def load_map_data(session: Session) -> MapData:
     )
 
 
-def overview_kpis(data: MapData, *, now: datetime | None = None) -> dict[str, float | int]:
+TREND_MONTHS = 6
+"""How many months the KPI cards' small charts show (the period and the five before it)."""
+
+
+def local_months(times: Any) -> pd.Series:
+    """Calendar months (``YYYY-MM``, Asia/Shanghai) of aware or UTC-naive times (``NaN`` for missing)."""
+    stamps = pd.to_datetime(pd.Series(list(times), dtype=object), utc=True)
+    return stamps.dt.tz_convert(LOCAL_TZ).dt.strftime("%Y-%m")
+
+
+def month_shift(month: str, months: int) -> str:
+    """The calendar month ``months`` months after ``month`` (``YYYY-MM``; negative: before)."""
+    year, mon = (int(x) for x in month.split("-"))
+    index = year * 12 + (mon - 1) + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def latest_month_with_data(*times: Any, now: datetime | None = None) -> str | None:
+    """The latest calendar month (Beijing time) up to ``now``'s that holds any of ``times`` (one or
+    more sequences of moments), or None when none of them falls in or before ``now``'s month.
+
+    Pages open their monthly figures on it, so that a month without any record yet (the first days
+    of a month, a demo of last month) does not read as "nothing is happening".
+    """
+    current = (now or clock.now()).astimezone(LOCAL_TZ).strftime("%Y-%m")
+    months = [m for series in times for m in local_months(series).dropna() if m <= current]
+    return max(months) if months else None
+
+
+def overview_kpis(data: MapData, *, now: datetime | None = None, month: str | None = None) -> dict[str, Any]:
     """Key figures for the overview page, computed from the map data.
+
+    Parameters
+    ----------
+    data
+        The map data (a viewer's share of it: :func:`limit_map_data`).
+    now
+        The moment judged (default :func:`gis.clock.now`).
+    month
+        ``YYYY-MM`` of the monthly figures; default the latest month up to ``now``'s with a patrol
+        track or a reported incident (:func:`latest_month_with_data`), else ``now``'s month.
 
     Returns
     -------
@@ -133,9 +172,15 @@ def overview_kpis(data: MapData, *, now: datetime | None = None) -> dict[str, fl
         running in their state at ``now``: accepting while 上报, closing while being handled; the
         rule of :func:`gis.incidents.deadlines.is_overdue`, as on the page 事件处置), ``patrols_month``
         (tracks started in ``now``'s calendar month, Asia/Shanghai time).
+
+        Monthly figures with their trend: ``month`` (the month used), ``current_month`` (``now``'s),
+        ``previous_month``; ``patrols`` / ``patrols_prev`` (tracks started in the month / the month
+        before), ``patrol_km`` / ``patrol_km_prev`` (their length in km), ``reported`` /
+        ``reported_prev`` (incidents reported); ``trend_months`` (the :data:`TREND_MONTHS` months
+        ending with ``month``) with ``patrols_trend`` and ``reported_trend``, counts per month.
     """
     now = now or clock.now()
-    month = now.astimezone(LOCAL_TZ).strftime("%Y-%m")
+    current = now.astimezone(LOCAL_TZ).strftime("%Y-%m")
     reach_km = 0.0
     if len(data.reaches):
         reach_km = float(data.reaches.to_crs(metric_crs_for(data.reaches.total_bounds)).length.sum()) / 1000
@@ -145,7 +190,19 @@ def overview_kpis(data: MapData, *, now: datetime | None = None) -> dict[str, fl
         is_overdue(status, _py_time(accept), _py_time(close), now)
         for status, accept, close in zip(incidents["status"], incidents["accept_due_at"], incidents["close_due_at"])
     ]
-    started = pd.to_datetime(data.tracks["started_at"], utc=True)
+    track_months = local_months(data.tracks["started_at"])
+    report_months = local_months(incidents["reported_at"])
+    if month is None:
+        month = latest_month_with_data(data.tracks["started_at"], incidents["reported_at"], now=now) or current
+    previous = month_shift(month, -1)
+    lengths = pd.to_numeric(data.tracks["length_m"], errors="coerce").fillna(0.0) if "length_m" in data.tracks else None
+
+    def km(which: str) -> float:
+        if lengths is None:
+            return 0.0
+        return round(float(lengths[(track_months == which).to_numpy()].sum()) / 1000, 1)
+
+    trend = [month_shift(month, k) for k in range(1 - TREND_MONTHS, 1)]
     return {
         "reaches": len(data.reaches),
         "reach_km": round(reach_km, 1),
@@ -153,7 +210,19 @@ def overview_kpis(data: MapData, *, now: datetime | None = None) -> dict[str, fl
         "village_grids": int((data.grids["level"] == GridLevel.VILLAGE.value).sum()),
         "incidents_open": int(is_open.sum()),
         "incidents_overdue": sum(overdue),
-        "patrols_month": int((started.dt.tz_convert(LOCAL_TZ).dt.strftime("%Y-%m") == month).sum()),
+        "patrols_month": int((track_months == current).sum()),
+        "month": month,
+        "current_month": current,
+        "previous_month": previous,
+        "patrols": int((track_months == month).sum()),
+        "patrols_prev": int((track_months == previous).sum()),
+        "patrol_km": km(month),
+        "patrol_km_prev": km(previous),
+        "reported": int((report_months == month).sum()),
+        "reported_prev": int((report_months == previous).sum()),
+        "trend_months": trend,
+        "patrols_trend": [int((track_months == m).sum()) for m in trend],
+        "reported_trend": [int((report_months == m).sum()) for m in trend],
     }
 
 

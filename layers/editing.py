@@ -197,6 +197,98 @@ def split_overlays(parts: list[BaseGeometry], names: tuple[str, str]) -> list[di
     ]
 
 
+MERGE_STYLES: dict[str, Style] = {
+    "keep": {"color": "#1565c0", "weight": 2, "fillColor": "#1565c0", "fillOpacity": 0.18},
+    "gone": {"color": "#c62828", "weight": 2, "fillColor": "#e53935", "fillOpacity": 0.35, "dashArray": "5 4"},
+    "merged": {"color": "#0d47a1", "weight": 4, "fill": False, "dashArray": "9 5"},
+}
+"""Merge preview: the grid kept blue, the grid deleted red, the merged boundary a heavy dashed line."""
+
+
+def merge_overlays(
+    keep: BaseGeometry, other: BaseGeometry, merged: BaseGeometry, *, names: tuple[str, str]
+) -> list[dict]:
+    """The merge preview on the editor map: the grid kept, the grid deleted and the merged boundary.
+
+    ``names``: (kept grid, deleted grid), shown escaped in the tooltips.
+    """
+    return [
+        {
+            "name": "保留的网格",
+            "style": MERGE_STYLES["keep"],
+            "data": _collection([keep], [{TOOLTIP: tooltip_html(names[0], "合并后保留（编号、人员、属性不变）")}]),
+        },
+        {
+            "name": "将删除的网格",
+            "style": MERGE_STYLES["gone"],
+            "data": _collection([other], [{TOOLTIP: tooltip_html(names[1], "并入后删除（可恢复）")}]),
+        },
+        {
+            "name": "合并后的边界",
+            "style": MERGE_STYLES["merged"],
+            "data": _collection([merged], [{TOOLTIP: tooltip_html("合并后的边界", esc(names[0]))}]),
+        },
+    ]
+
+
+def _svg_path(geom: BaseGeometry, to_xy: Any) -> str:
+    parts = []
+    for poly in getattr(geom, "geoms", [geom]):
+        if poly.is_empty or poly.geom_type != "Polygon":
+            continue
+        for ring in [poly.exterior, *poly.interiors]:
+            xy = to_xy(np.asarray(ring.coords)[:, :2])
+            parts.append("M" + "L".join(f"{x:.1f},{y:.1f}" for x, y in xy) + "Z")
+    return "".join(parts)
+
+
+def merge_preview_svg(
+    keep: BaseGeometry, other: BaseGeometry, merged: BaseGeometry, *, width_px: int = 420, height_px: int = 240
+) -> str:
+    """A small picture of a merge (SVG, no text): the kept grid blue, the deleted grid red, the
+    merged boundary a heavy dashed line, styled as on the editor map (:data:`MERGE_STYLES`).
+
+    Geometries in EPSG:4326; drawn in a local equirectangular projection (true shape at this scale),
+    simplified to half a pixel.
+    """
+    shapes = [g for g in (keep, other, merged) if g is not None and not g.is_empty]
+    if not shapes:
+        raise ValueError("nothing to draw")
+    minx, miny, maxx, maxy = shapely.total_bounds(np.asarray(shapes, dtype=object))
+    kx = float(np.cos(np.radians((miny + maxy) / 2)))
+    w_deg, h_deg = max((maxx - minx) * kx, 1e-12), max(maxy - miny, 1e-12)
+    pad = 8.0
+    scale = min((width_px - 2 * pad) / w_deg, (height_px - 2 * pad) / h_deg)
+    ox = (width_px - w_deg * scale) / 2
+    oy = (height_px - h_deg * scale) / 2
+
+    def to_xy(lonlat: np.ndarray) -> np.ndarray:
+        x = ox + (lonlat[:, 0] - minx) * kx * scale
+        y = oy + (maxy - lonlat[:, 1]) * scale
+        return np.column_stack([x, y])
+
+    tolerance = 0.5 / scale  # half a pixel, in degrees
+
+    def path(geom: BaseGeometry, style: Style) -> str:
+        d = _svg_path(shapely.simplify(geom, tolerance, preserve_topology=True), to_xy)
+        fill = style.get("fillColor", "none") if style.get("fill", True) else "none"
+        dash = f' stroke-dasharray="{style["dashArray"]}"' if style.get("dashArray") else ""
+        return (
+            f'<path d="{d}" fill="{fill}" fill-opacity="{style.get("fillOpacity", 0)}" fill-rule="evenodd" '
+            f'stroke="{style["color"]}" stroke-width="{style.get("weight", 2)}"{dash}/>'
+        )
+
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width_px}" height="{height_px}" '
+        f'viewBox="0 0 {width_px} {height_px}" role="img" aria-label="合并预览" '
+        'style="background:#f8fafc;border:1px solid #cfd8dc;border-radius:4px">'
+        + path(keep, MERGE_STYLES["keep"])
+        + path(other, MERGE_STYLES["gone"])
+        + path(merged, MERGE_STYLES["merged"])
+        + "</svg>"
+    )
+
+
 def bounds_of(geoms: list[BaseGeometry | None]) -> list[list[float]] | None:
     """``[[south, west], [north, east]]`` of the geometries (EPSG:4326), for the map's view."""
     items = [g for g in geoms if g is not None and not g.is_empty]

@@ -377,20 +377,26 @@ class _ClusterAssets(folium.elements.JSCSSMixin, MacroElement):
 
 
 class HomeLegend(MacroElement):
-    """A legend control (HTML made by :func:`legend_html`, no user text) at ``position``."""
+    """A legend control (HTML made by :func:`legend_html`, no user text) at ``position``; its
+    ``<details>`` box folds and unfolds on a click on 图例, and starts folded on a map narrower than
+    ``fold_below_px`` pixels (a phone)."""
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
         (function () {
             var legend = L.control({position: {{ this.position|tojson }}});
-            legend.onAdd = function () {
+            legend.onAdd = function (map) {
                 var div = L.DomUtil.create("div", "rivergrid-legend");
                 div.innerHTML = {{ this.html|tojson }};
                 div.style.cssText = "background:rgba(255,255,255,.92);padding:4px 8px;border-radius:4px;" +
                     "box-shadow:0 1px 4px rgba(0,0,0,.3);font-size:11.5px;line-height:17px;" +
                     "max-width:calc(100vw - 110px)";
+                var box = div.querySelector("details");
+                // folded on a small map (a phone): the legend would cover most of it
+                if (box && map.getSize().x < {{ this.fold_below_px }}) { box.open = false; }
                 L.DomEvent.disableClickPropagation(div);
+                L.DomEvent.disableScrollPropagation(div);
                 return div;
             };
             legend.addTo({{ this._parent.get_name() }});
@@ -399,11 +405,12 @@ class HomeLegend(MacroElement):
         """
     )
 
-    def __init__(self, html_text: str, *, position: str = "bottomright") -> None:
+    def __init__(self, html_text: str, *, position: str = "bottomright", fold_below_px: int = 700) -> None:
         super().__init__()
         self._name = "HomeLegend"
         self.html = html_text
         self.position = position
+        self.fold_below_px = int(fold_below_px)
 
 
 def legend_swatch(kind: str, style: Mapping[str, Any]) -> str:

@@ -51,7 +51,8 @@ def _swatch(kind: str, color: str, label: str) -> str:
 
 
 def legend_html() -> str:
-    """Legend rows: reaches, grid levels, incident states (open and closed)."""
+    """Legend rows: reaches, grid levels, incident states (open and closed), in a box that folds
+    (a click on 图例)."""
     rows = [_swatch("line", REACH_BASE_STYLE["color"], "河段")]
     rows += [_swatch("area", GRID_LEVEL_STYLE[level]["color"], level.label) for level in GridLevel]
     seen: dict[str, list[str]] = {}
@@ -59,7 +60,7 @@ def legend_html() -> str:
         seen.setdefault(color, []).append(status.label)
     rows += [_swatch("point", color, "事件：" + "、".join(labels)) for color, labels in seen.items()]
     rows.append('<div style="color:#666">虚线边界为示意</div>')
-    return "<b>图例</b>" + "".join(rows)
+    return "<details open><summary><b>图例</b></summary>" + "".join(rows) + "</details>"
 
 
 class Legend(MacroElement):

@@ -21,7 +21,8 @@ viewer = require_permission("audit.read")
 st.title("修改记录")
 st.caption(
     "每一次新增、修改、删除都记录操作人、时间以及修改前后的内容（密码、上报人联系方式不记录，查看联系方式另记一条）；"
-    "管理员可以撤销他人的修改。修改记录只能追加，任何人都不能改动或删除。"
+    "系统管理员可以撤销他人的修改（本页下方“撤销”，或命令 `gis undo 编号`、整批 `gis undo --batch 批次`）。"
+    "修改记录只能追加，任何人都不能改动或删除。"
 )
 
 FLASH = "audit_flash"
@@ -75,6 +76,6 @@ if actor is not None and actor.can("audit.undo"):
         except RiverGridError as exc:
             show_error(exc)
         else:
-            st.session_state[FLASH] = f"已撤销 {n} 项修改（撤销本身也已记录）。"
+            st.session_state[FLASH] = f"已撤销 {n} 项修改（撤销本身也已记录；撤销错了，可再撤销这条撤销记录）。"
             data_version()
             st.rerun()  # the table above shows the undo and what it undid

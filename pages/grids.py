@@ -27,6 +27,7 @@ from layers.editing import (
 from ui.components.grid_draw import grid_draw
 from ui.grid_editor import (
     GAP_RULES,
+    UNDO_HINT,
     Screen,
     after_save,
     area_short,
@@ -37,6 +38,7 @@ from ui.grid_editor import (
     import_export_tab,
     label_of,
     merge_delete_tab,
+    merge_overlay_for,
     past_check_tab,
     posts_tab,
     text_list,
@@ -168,6 +170,12 @@ with right:
     shown_version = S.get("ge_show_version")
     if shown_version is not None and shown_version[0] == selected_id:
         overlays.append(version_overlay(shown_version[1]))
+    if mode == "view" and selected is not None:  # a merge partner chosen below: its preview on the map
+        overlays.extend(
+            merge_overlay_for(
+                Screen(int(selected_id), selected, rows, seen, actor, can_edit, can_org, shown_version, data)
+            )
+        )
 
     target = int(selected_id) if selected_id is not None and mode in ("edit", "split") else None
     drawn_grids = data.grids
@@ -300,7 +308,12 @@ with right:
                 else:
                     seen[kept.grid_id] = kept.version
                     S["ge_mode_next"] = "view"
-                    after_save(None, None, incremental=False, message=f"已将网格分割为“{kept.name}”和“{new.name}”")
+                    after_save(
+                        None,
+                        None,
+                        incremental=False,
+                        message=f"已将网格分割为“{kept.name}”和“{new.name}”。{UNDO_HINT}。",
+                    )
                     st.rerun()
 
 # --- remaining gaps (under the tree; recomputed after every save) -------------------------------

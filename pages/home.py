@@ -1,4 +1,5 @@
-"""河湖一张图: KPIs, the leaders' map and the responsibility chain of whatever is clicked."""
+"""河湖一张图: KPI cards with their trend, the leaders' map across the page and, floating over its
+edge, the responsibility chain of whatever is clicked (layout and cards: :mod:`ui.dashboard`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from gis import clock
 from gis.config import settings
 from gis.errors import RiverGridError
 from layers.home_map import available_basemaps, home_map
-from ui.chain_panel import incident_options, render_placeholder, render_selection
+from ui.chain_panel import incident_options, render_selection
+from ui.dashboard import HOME_CSS, IDLE_KEY, PANEL_KEY, STAGE_KEY, kpi_cards, period_note
 from ui.map_state import (
     MAP_HEIGHT_PX,
     MAP_KEY,
@@ -31,30 +33,18 @@ from ui.state import current_actor, data_version, scope_key, show_error
 
 cfg = settings()
 entering = PICK_KEY not in st.session_state  # first run of this page since it was opened
-st.title("河湖一张图")
+st.html(HOME_CSS)
+title_col, pick_col = st.columns([3, 1], vertical_alignment="bottom")
+title_col.title("河湖一张图")
 
 version = data_version()
 today = clock.today()
 visible = scope_key()  # an account bound to a grid sees the cases and tracks of its grids only
 kpi = cached_kpis(version, today, visible)
 coverage = coverage_summary(layer_key(table_versions(version), "gaps"))
-cols = st.columns(6)
-km = kpi["reach_km"]
-cols[0].metric(f"河段（{kpi['reaches']} 段）", f"{km:,.0f} 公里" if km >= 100 else f"{km:g} 公里")
-cols[1].metric(
-    "网格覆盖率",
-    f"{coverage.rate:.1%}" if coverage.rate is not None else "—",
-    help="村级网格覆盖的河段长度占河段总长的比例（盲区检查·横向到边）"
-    + (
-        f"；未覆盖 {coverage.uncovered_count} 段，共 {coverage.uncovered_length_m:,.0f} 米"
-        if coverage.rate is not None
-        else f"；{coverage.note}"
-    ),
-)
-cols[2].metric(f"网格（村级 {kpi['village_grids']} 个）", f"{kpi['grids']} 个")
-cols[3].metric("在办事件", kpi["incidents_open"])
-cols[4].metric("超期事件", kpi["incidents_overdue"])
-cols[5].metric("本月巡河", f"{kpi['patrols_month']} 次")
+kpi_cards(kpi, coverage)
+if note := period_note(kpi):
+    st.caption(note)
 
 try:
     layers = home_layers(home_key(version, today, visible), version)
@@ -68,8 +58,36 @@ if entering or state.mount is None or state.mount.data_key != layers.key:
     state.remount(layers.key, basemap=state.basemap if state.basemap in choices else cfg.basemap)
 mount = state.mount
 
-left, right = st.columns([7, 3], gap="medium")
-with left:
+
+def pick_incident() -> None:
+    """The picker chose an incident: show it, move the map there, empty the picker."""
+    if st.session_state.get(PICK_KEY) is not None:
+        state.select_incident(st.session_state[PICK_KEY], layers.incidents)
+    st.session_state[PICK_KEY] = None
+
+
+drawn = sum(o.layer.n_features for o in layers.overlays)
+with pick_col:
+    options = incident_options(layers.incidents)
+    st.selectbox(
+        "快速查看事件",
+        list(options),
+        index=None,
+        format_func=options.get,
+        key=PICK_KEY,
+        placeholder="快速查看事件…" if options else "暂无事件",
+        disabled=not options,
+        label_visibility="collapsed",
+        on_change=pick_incident,
+    )
+if not kpi["reaches"] and not kpi["grids"]:
+    st.info(
+        "地图上还没有河段和网格：工作人员可在“网格管理”中绘制或导入网格，"
+        "系统管理员可用命令 `gis import 河段文件 --kind rivers` 导入河段。导入后这里即显示河湖一张图。",
+        icon=":material/info:",
+    )
+
+with st.container(key=STAGE_KEY):
     try:
         m = home_map(
             layers.overlays,
@@ -93,49 +111,37 @@ with left:
         center=mount.center,
         zoom=mount.zoom,
     )
-    st.caption("网格边界、支流、监管对象、轨迹和事件均为示意数据；鸭绿江中心线来自 World Data Bank II。")
-
-state.absorb(
-    parse_output(out),
-    overlay_keys=[o.key for o in layers.overlays if o.layer.n_features],
-    incidents=layers.incidents,
-    grids=layers.grids,
-)
-
-
-def pick_incident() -> None:
-    """The picker chose an incident: show it, move the map there, empty the picker."""
-    if st.session_state.get(PICK_KEY) is not None:
-        state.select_incident(st.session_state[PICK_KEY], layers.incidents)
-    st.session_state[PICK_KEY] = None
-
-
-with right, st.container(height=MAP_HEIGHT_PX + 40, border=False, key="chain_panel"):
-    sel = state.selection
-    if sel is None:
-        render_placeholder(kpi["incidents_open"])
-    else:
-        try:
-            render_selection(
-                sel,
-                info=layers.info,
-                index=responsibility_index(version),
-                card=incident_card(version, sel.ref_id) if sel.kind == "incident" else None,
-                signed_in=current_actor() is not None,
-                reach_tolerance_m=click_tolerance_m(sel.lat, sel.zoom),
-            )
-        except RiverGridError as exc:
-            show_error(exc)
-        if st.button("清除选择", key="home_clear", icon=":material/close:"):
-            state.selection = None
-            st.rerun()
-    options = incident_options(layers.incidents)
-    st.selectbox(
-        "快速查看事件",
-        list(options),
-        index=None,
-        format_func=options.get,
-        key=PICK_KEY,
-        placeholder="选择一个事件…",
-        on_change=pick_incident,
+    state.absorb(
+        parse_output(out),
+        overlay_keys=[o.key for o in layers.overlays if o.layer.n_features],
+        incidents=layers.incidents,
+        grids=layers.grids,
     )
+    with st.container(key=PANEL_KEY):  # floats over the map's left edge (ui.dashboard.HOME_CSS)
+        sel = state.selection
+        if sel is None:
+            with st.container(key=IDLE_KEY):
+                st.markdown(
+                    "点击地图上的**事件**、**河段**、**网格**或任意位置，查看责任链"
+                    if drawn
+                    else "地图上暂无可点击的要素"
+                )
+        else:
+            if st.button("清除选择", key="home_clear", icon=":material/close:", help="关闭责任链，回到地图"):
+                state.selection = None
+                st.rerun()
+            try:
+                render_selection(
+                    sel,
+                    info=layers.info,
+                    index=responsibility_index(version),
+                    card=incident_card(version, sel.ref_id) if sel.kind == "incident" else None,
+                    signed_in=current_actor() is not None,
+                    reach_tolerance_m=click_tolerance_m(sel.lat, sel.zoom),
+                )
+            except RiverGridError as exc:
+                show_error(exc)
+st.caption(
+    "网格边界、支流、监管对象、轨迹和事件均为示意数据；鸭绿江中心线来自 World Data Bank II。"
+    "右上角可切换底图和图层，右下角的图例可折叠。"
+)

@@ -34,6 +34,7 @@ from layers.basemap import finish_map, make_map, view_for_bounds
 from layers.grids import grid_style, grids_layer
 from layers.incidents import incidents_layer, picked_point_layer
 from layers.rivers import reach_style, reaches_layer
+from ui import zh
 from ui.chain_panel import (
     render_chain,
     render_history,
@@ -153,18 +154,26 @@ def report_form(lon: float | None, lat: float | None) -> None:
         st.error(md_text(far))
     with st.form("inc_report_form"):
         c1, c2 = st.columns(2)
-        category = c1.selectbox("类别", list(Category), format_func=lambda c: c.label)
+        category = c1.selectbox(
+            "类别",
+            list(Category),
+            index=None,  # no default: a report filed under a preselected category is a wrong report
+            format_func=lambda c: c.label,
+            placeholder="请选择类别…",
+            key="inc_report_category",
+        )
         severity = c2.selectbox("严重程度", list(Severity), format_func=lambda c: c.label)
         c3, c4 = st.columns(2)
         source = c3.selectbox("来源", list(IncidentSource), format_func=lambda c: c.label)
         reporter = c4.text_input("上报人", value=actor.display_name if actor else "", max_chars=100)
         contact = st.text_input("上报人联系方式（可不填；只有处置人员查看时可见，每次查看都有记录）", max_chars=100)
         description = st.text_area("事件描述", max_chars=2000, placeholder="发现了什么、在哪里、规模多大")
-        photos = st.file_uploader(
+        photos = zh.file_uploader(
             f"现场照片（每张不超过 {PHOTO_MB} MB）",
+            key="inc_report_photos",
             type=PHOTO_TYPES,
             accept_multiple_files=True,
-            max_upload_size=PHOTO_MB,
+            max_mb=PHOTO_MB,
         )
         c5, c6 = st.columns(2)
         object_id = c5.selectbox(
@@ -177,8 +186,16 @@ def report_form(lon: float | None, lat: float | None) -> None:
         submitted = st.form_submit_button("上报", type="primary")
     if not submitted:
         return
-    if lon is None or lat is None:
-        st.error("请先在地图上点击事件位置，或输入经纬度。")
+    missing = [
+        text
+        for text, absent in (
+            ("在地图上点击事件位置（或输入经纬度）", lon is None or lat is None),
+            ("选择事件类别（九类重点对象之一，都不是时选“其他”）", category is None),
+        )
+        if absent
+    ]
+    if missing or category is None:
+        st.error("尚未上报：请先" + "，并".join(missing) + "。")
         return
     try:
         with get_store().session(actor) as s:
@@ -229,7 +246,7 @@ def filters() -> dict:
         "网格（含下级）", list(grid_names), index=None, format_func=grid_names.get, placeholder="全部网格"
     )
     c4, c5, c6 = st.columns([2, 1, 3], vertical_alignment="bottom")
-    period = c4.date_input("上报时间", value=(), format="YYYY-MM-DD", help="选择起止日期（含两端）")
+    period = zh.date_input("上报时间", value=(), where=c4, help="选择起止日期（含两端）")
     overdue = c5.checkbox("只看超期", help="受理或办结已超过期限的在办事件")
     due_soon = c6.checkbox("只看即将到期", help="一个工作日内（紧急事件 2 小时内）到期的在办事件")
     since = until = None
@@ -391,11 +408,12 @@ def actions_section(incident_id: int) -> None:
             to_person = c2.selectbox(
                 "交办责任人（可选）", list(persons), index=None, format_func=persons.get, placeholder="不指定"
             )
-        photos = st.file_uploader(
+        photos = zh.file_uploader(
             f"照片（可选，每张不超过 {PHOTO_MB} MB）",
+            key=f"inc_move_photos_{incident_id}",
             type=PHOTO_TYPES,
             accept_multiple_files=True,
-            max_upload_size=PHOTO_MB,
+            max_mb=PHOTO_MB,
         )
         st.caption("可执行的操作：")
         cols = st.columns(min(len(permitted), 4))

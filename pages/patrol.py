@@ -18,6 +18,7 @@ from gis.patrol.service import import_track_file
 from gis.patrol.tracks import Track, local_text, path_length_m, position_at
 from layers.home_map import available_basemaps, home_map
 from layers.patrol_map import patrol_legend_html, playback_group
+from ui import zh
 from ui.map_state import RETURNED_OBJECTS, click_since, parse_output
 from ui.patrol import (
     FAR_CONFIRM,
@@ -25,9 +26,11 @@ from ui.patrol import (
     checked_upload,
     compliance_table,
     coverage_table,
+    latest_patrol,
     matched_text,
     people_and_grids,
     period_data,
+    period_options,
     period_overlays,
     person_of_user,
     saved_upload,
@@ -54,7 +57,7 @@ today = clock.today()
 @st.fragment
 def upload_panel() -> None:
     persons, grids = people_and_grids(version)
-    file = st.file_uploader(
+    file = zh.file_uploader(
         "轨迹文件（GPX、KML/KMZ，或含经度、纬度、时间列的 CSV）",
         type=UPLOAD_TYPES,
         key=f"patrol_upload_{st.session_state.get('patrol_uploads', 0)}",
@@ -141,7 +144,8 @@ def upload_panel() -> None:
         st.session_state[TRACK_KEY] = done.ids[0]
         st.session_state["patrol_uploads"] = st.session_state.get("patrol_uploads", 0) + 1  # empty the uploader
         st.session_state["patrol_flash"] = (
-            f"已导入 {len(done.ids)} 条轨迹（{done.person}" + (f"，{done.grid}" if done.grid else "") + "）"
+            f"已导入 {len(done.ids)} 条轨迹（{done.person}" + (f"，{done.grid}" if done.grid else "") + "）。"
+            "导错了可由系统管理员在“修改记录”中整批撤销这次导入"
         )
         st.rerun(scope="app")
 
@@ -156,12 +160,14 @@ if flash := st.session_state.get("patrol_flash"):  # stays until the next file i
 # Period and its data
 # ---------------------------------------------------------------------------------------------
 
-choices = period_choices(today)
+visible = scope_key()  # an account bound to a grid: its grids' people and tracks
+latest = latest_patrol(version, today, visible)
+choices, opening = period_options(period_choices(today), latest)
 top = st.columns([2, 5])
 label = top[0].selectbox(
     "考核时段",
     choices,
-    index=0,
+    index=opening,
     accept_new_options=True,
     key="patrol_period",
     help="可输入：2026、2026-Q4、2026-11、2026-11-上旬/中旬/下旬、2026-W45、2026-11-04、"
@@ -169,7 +175,6 @@ label = top[0].selectbox(
 )
 try:
     period = parse_period(label or choices[0])
-    visible = scope_key()  # an account bound to a grid: its grids' people and tracks
     data = period_data(version, period.label, visible)
     overlays = period_overlays(version, period.label, visible)
 except RiverGridError as exc:
@@ -181,7 +186,15 @@ inside = data.inside
 counted = sum(t["counted"] for t in inside)
 cov_len = sum(c["length_m"] for c in report.coverage)
 cov_done = sum(c["covered_m"] for c in report.coverage)
-top[1].caption(f"{p['start']} 至 {p['end']}（北京时间）")
+this_month = f"{today.year}-{today.month:02d}"
+top[1].caption(
+    f"{p['start']} 至 {p['end']}（北京时间）"
+    + (
+        f"。本月（{this_month}）还没有巡河轨迹，默认显示有轨迹的最近一个月 {latest.month}；可在左侧改选时段"
+        if latest.month is not None and latest.month != this_month and period.label == latest.month
+        else ""
+    )
+)
 m = st.columns(4)
 m[0].metric("巡河轨迹", f"{len(inside)} 条", help="本时段开始的轨迹")
 m[1].metric("有效巡查", f"{counted} 次", help="历时、沿河里程达标且无疑似虚假巡查标记")
@@ -195,6 +208,17 @@ m[3].metric("疑似问题轨迹", f"{sum(bool(t['flags']) for t in inside)} 条"
 # ---------------------------------------------------------------------------------------------
 # Map, summary, playback
 # ---------------------------------------------------------------------------------------------
+
+if not inside:  # an empty period explains itself (and the all-red map below)
+    st.info(
+        f"本时段（{period.label}）没有开始的巡河轨迹，所以下图中河段全部显示为未巡查（红色），完成率为 0。"
+        + (
+            f"最近一次巡河在 {latest.day}（可选择时段 {latest.month}）。"
+            if latest.day
+            else "还没有任何巡河轨迹：巡查员上传轨迹后，这里显示巡查覆盖与考核。"
+        ),
+        icon=":material/info:",
+    )
 
 tracks_by_id = {t["track_id"]: t for t in inside}
 ids = [t for t in data.tracks["id"].tolist() if t in tracks_by_id]

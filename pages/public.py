@@ -14,11 +14,11 @@ from streamlit_folium import st_folium
 
 from gis import clock
 from gis.config import settings
-from gis.disclosure.public import PublicPerson, grid_of_reach
+from gis.disclosure.public import grid_of_reach
 from gis.errors import RiverGridError
 from gis.model import GridLevel
 from layers.public import disclosure_map
-from ui.disclosure import published_grids, signboard_files
+from ui.disclosure import person_cards_html, published_grids, reach_cards_html, signboard_files
 from ui.state import data_version, show_error
 from ui.text import md_text
 
@@ -31,10 +31,6 @@ def _int_param(name: str) -> int | None:
         return int(value) if value is not None else None
     except ValueError:
         return None
-
-
-def _people_rows(persons: list[PublicPerson] | tuple[PublicPerson, ...]) -> list[dict[str, str]]:
-    return [{"职务": p.post, "姓名": p.name, "单位及职务": p.title, "联系电话": p.phone or "—"} for p in persons]
 
 
 cfg = settings()
@@ -78,68 +74,44 @@ if st.query_params.get("grid") != str(grid_id):
         reach_id = None
 
 st.header(md_text(grid.name) + ("（边界示意）" if grid.illustrative else ""), divider="blue")
-left, right = st.columns([3, 2], gap="medium")
-with right:
-    st.metric("监督举报电话", grid.hotline)
+st.metric("监督举报电话", grid.hotline)
+st.markdown(
+    f"**网格层级**：{md_text(grid.level_label)}"
+    + (f"　**上级网格**：{md_text(grid.parent_name)}" if grid.parent_name else "")
+)
+if grid.responsible_body:
+    st.markdown(f"**责任主体**：{md_text(grid.responsible_body)}")
+st.subheader("责任人及监管人员")
+if grid.persons:
+    st.html(person_cards_html(grid.persons))  # cards, not a data grid: readable on a phone
+else:
+    st.caption("待补充")
+for upper_name, level_label, persons in grid.upper:
     st.markdown(
-        f"**网格层级**：{md_text(grid.level_label)}"
-        + (f"　**上级网格**：{md_text(grid.parent_name)}" if grid.parent_name else "")
+        f"**{md_text(level_label)}（{md_text(upper_name)}）主要责任人**："
+        + ("、".join(md_text(f"{p.name}（{p.title}）" if p.title else p.name) for p in persons) or "待补充")
     )
-    if grid.responsible_body:
-        st.markdown(f"**责任主体**：{md_text(grid.responsible_body)}")
-    st.markdown("**责任人及监管人员**")
-    if grid.persons:
-        st.dataframe(_people_rows(grid.persons), hide_index=True, width="stretch")
-    else:
-        st.caption("待补充")
-    for upper_name, level_label, persons in grid.upper:
-        st.markdown(
-            f"**{md_text(level_label)}（{md_text(upper_name)}）主要责任人**："
-            + ("、".join(md_text(f"{p.name}（{p.title}）" if p.title else p.name) for p in persons) or "待补充")
-        )
-    try:
-        pdf, png, printed_on, stem = signboard_files(version, today, grid_id=grid.id)
-    except RiverGridError as exc:
-        show_error(exc)
-    else:
-        st.markdown(f"**公示牌**（更新日期 {printed_on}）")
-        a, b = st.columns(2)
-        a.download_button(
-            "下载公示牌 PDF",
-            pdf,
-            file_name=f"{stem}.pdf",
-            mime="application/pdf",
-            icon=":material/picture_as_pdf:",
-            key="board_pdf",
-        )
-        b.download_button(
-            "下载公示牌图片", png, file_name=f"{stem}.png", mime="image/png", icon=":material/image:", key="board_png"
-        )
 
+left, right = st.columns([3, 2], gap="medium")  # on a phone the columns stack: the map, then the reaches
 with left:
     try:
         m = disclosure_map(grid, basemap=cfg.basemap, tianditu_key=cfg.tianditu_key, reach_id=reach_id)
     except RiverGridError as exc:
         show_error(exc)
     else:
-        st_folium(m, key=f"public_map_{grid.id}_{reach_id}", height=480, use_container_width=True, returned_objects=[])
+        st_folium(m, key=f"public_map_{grid.id}_{reach_id}", height=420, use_container_width=True, returned_objects=[])
     if grid.illustrative:
         st.caption("网格边界为示意范围，非精确边界。")
 
-st.subheader("监管河段及河长")
-if grid.reaches:
-    rows = [
-        {
-            "河段": r.name,
-            "所属河流": r.river,
-            "网格内长度（公里）": r.length_km,
-            "河长": "、".join(f"{p.name}（{p.post}）" for p in r.chiefs) or "待补充",
-        }
-        for r in grid.reaches
-    ]
-    st.dataframe(rows, hide_index=True, width="stretch")
-    if reach_id is not None and any(r.id == reach_id for r in grid.reaches):
-        chosen = next(r for r in grid.reaches if r.id == reach_id)
+with right:
+    st.markdown("**监管河段及河长**")
+    chosen_id = reach_id if reach_id is not None and any(r.id == reach_id for r in grid.reaches) else None
+    if grid.reaches:
+        st.html(reach_cards_html(grid.reaches, chosen=chosen_id))
+    else:
+        st.caption("本网格内暂无登记的河段。")
+    if chosen_id is not None:
+        chosen = next(r for r in grid.reaches if r.id == chosen_id)
         st.info(f"所选河段：{md_text(chosen.name)}（地图上以深蓝色加粗显示）")
         try:
             pdf, _, printed_on, stem = signboard_files(version, today, reach_id=chosen.id)
@@ -154,8 +126,24 @@ if grid.reaches:
                 icon=":material/picture_as_pdf:",
                 key="reach_board_pdf",
             )
-else:
-    st.caption("本网格内暂无登记的河段。")
+    try:
+        pdf, png, printed_on, stem = signboard_files(version, today, grid_id=grid.id)
+    except RiverGridError as exc:
+        show_error(exc)
+    else:
+        st.markdown(f"**网格公示牌**（更新日期 {printed_on}）")
+        a, b = st.columns(2)
+        a.download_button(
+            "下载公示牌 PDF",
+            pdf,
+            file_name=f"{stem}.pdf",
+            mime="application/pdf",
+            icon=":material/picture_as_pdf:",
+            key="board_pdf",
+        )
+        b.download_button(
+            "下载公示牌图片", png, file_name=f"{stem}.png", mime="image/png", icon=":material/image:", key="board_png"
+        )
 
 st.subheader("五定")
 for title, body in (

@@ -27,7 +27,7 @@ def test_first_start_loads_the_demo_and_shows_the_overview(app_env: Path) -> Non
     assert (app_env / "rivergrid.sqlite").exists()  # created on first run
     assert [t.value for t in at.title] == ["河湖一张图"]
     labels = [m.label for m in at.metric]
-    assert labels == ["河段（7 段）", "网格覆盖率", "网格（村级 2 个）", "在办事件", "超期事件", "本月巡河"]
+    assert labels == ["河段（7 段）", "网格覆盖率", "在办事件", "超期事件", "本月巡河", "本月上报事件"]
     assert at.metric[0].value.endswith("公里")
     assert "未登录（只读浏览）" in [c.value for c in at.sidebar.caption]
 
@@ -62,11 +62,11 @@ def test_admin_undoes_a_change_from_the_history_page(app_env: Path) -> None:
     table = at.dataframe[0].value
     newest = table.iloc[0]
     assert (newest["username"], newest["action"], newest["table"], newest["name"]) == ("staff", "修改", "网格", "东兴村（改错了）")
-    assert newest["fields"] == "name"
+    assert newest["fields"] == "网格名称"
     at.number_input[0].set_value(int(newest["id"]))
     next(b for b in at.button if b.label == "撤销").click()
     at = at.run()
-    assert [s.value for s in at.success] == ["已撤销 1 项修改（撤销本身也已记录）。"]
+    assert [s.value for s in at.success] == ["已撤销 1 项修改（撤销本身也已记录；撤销错了，可再撤销这条撤销记录）。"]
     with store.session() as s:
         assert s.scalar(select(Grid.name).where(Grid.id == int(newest["row_id"]))) == "森工街道东兴村"
     store.dispose()

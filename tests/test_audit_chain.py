@@ -455,7 +455,7 @@ def test_reporter_contact_is_a_reference_and_reading_it_is_logged(store: Store) 
     with store.session() as s:
         shown = recent_entries(s, table="incidents")[0]
     assert (shown["action"], shown["username"], shown["fields"], shown["name"]) == (
-        "查看", "staff1", "reporter_contact", "SJ-2026-012")
+        "查看", "staff1", "上报人联系方式", "SJ-2026-012")
     assert phone not in log_text(store)
     with pytest.raises(ValidationError, match="查看记录不能撤销"), store.session(ADMIN2) as s:
         undo(s, read.id)

@@ -283,11 +283,77 @@ def test_the_page_deletes_with_confirmation_restores_and_merges(app_env) -> None
     union = dongxing.geom.union(sengong.geom)
     at = at.selectbox(key="ge_selected").set_value(dongxing.id).run()
     at = at.selectbox(key="ge_merge_other").set_value(sengong.id).run()
+    at = at.checkbox(key=f"ge_merge_sure_{sengong.id}").check().run()
     at = at.button(key="ge_merge").click().run()
     assert not at.exception
     after = grids()
     assert after["森工街道森工社区"].deleted_at is not None
     assert m(after["森工街道东兴村"].geom.symmetric_difference(union)).area < 1.0
+    store.dispose()
+
+
+def test_merge_shows_a_preview_and_needs_an_explicit_confirmation_and_can_be_undone(app_env) -> None:  # type: ignore[no-untyped-def]
+    from streamlit.testing.v1 import AppTest
+    from streamlit.testing.v1.errors import AppTestError
+    from test_app import APP, sign_in
+
+    from gis.accounts.users import actor_for
+    from gis.history import batch_of, undo_batch
+    from gis.store.schema import AuditEntry, Grid
+
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at = sign_in(at.switch_page("pages/login.py").run(), "staff", "rivergrid-demo")
+    at = at.switch_page("pages/grids.py").run()
+    store = Store(f"sqlite:///{app_env / 'rivergrid.sqlite'}")
+
+    def grids() -> dict[str, Grid]:
+        with store.session() as s:
+            return {g.name: g for g in s.scalars(select(Grid))}
+
+    before = grids()
+    dongxing, sengong = before["森工街道东兴村"], before["森工街道森工社区"]
+    at = at.selectbox(key="ge_selected").set_value(dongxing.id).run()
+    partner = at.selectbox(key="ge_merge_other")
+    assert partner.value is None  # no partner preselected
+    assert not [b for b in at.button if b.label == "确认合并"]  # nothing to confirm before a partner is chosen
+
+    at = partner.set_value(sengong.id).run()
+    assert not at.exception
+    svgs = [h.proto.body for h in at.get("html") if "合并预览" in h.proto.body]
+    assert len(svgs) == 1 and svgs[0].count("<path") == 3  # kept, deleted, merged boundary
+    preview = " ".join(str(e.value) for e in at.get("markdown")) + " ".join(h.proto.body for h in at.get("html"))
+    assert "网格“森工街道森工社区”" in preview and "被删除" in preview
+    assert "管荣波" in preview  # its people, who leave with it, are named
+    assert "gis undo --batch" in " ".join(c.value for c in at.caption)  # how to undo, before the merge
+    button = at.button(key="ge_merge")
+    assert button.disabled  # the confirmation box is not ticked
+    with pytest.raises(AppTestError, match="disabled"):
+        button.click()  # a browser user cannot press it
+    at = at.run()
+    assert not at.exception
+    assert grids()["森工街道森工社区"].deleted_at is None
+    assert grids()["森工街道东兴村"].geom.equals(dongxing.geom)
+
+    at = at.checkbox(key=f"ge_merge_sure_{sengong.id}").check().run()
+    assert not at.button(key="ge_merge").disabled
+    at = at.button(key="ge_merge").click().run()
+    assert not at.exception
+    (message,) = [s.value for s in at.success]
+    assert "已将“森工街道森工社区”并入“森工街道东兴村”" in message and "修改记录" in message
+    merged = grids()
+    assert merged["森工街道森工社区"].deleted_at is not None
+    assert m(merged["森工街道东兴村"].geom.symmetric_difference(dongxing.geom.union(sengong.geom))).area < 1.0
+
+    # the undo the message names puts both grids back as they were
+    with store.session() as s:
+        admin = actor_for(s, "admin")
+        newest = s.scalar(select(AuditEntry.id).where(AuditEntry.username == "staff").order_by(AuditEntry.id.desc()))
+        batch = batch_of(s, newest)
+    with store.session(admin) as s:
+        undo_batch(s, batch)
+    after = grids()
+    assert after["森工街道森工社区"].deleted_at is None and after["森工街道森工社区"].geom.equals(sengong.geom)
+    assert after["森工街道东兴村"].geom.equals(dongxing.geom)
     store.dispose()
 
 

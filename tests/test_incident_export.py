@@ -17,7 +17,7 @@ from gis.config import PROJECT_DIR
 from gis.demo import data as dd
 from gis.incidents.export import COLUMNS, incident_rows, incidents_excel
 from gis.incidents.lists import grid_and_below, list_incidents
-from gis.model import LOCAL_TZ
+from gis.model import LOCAL_TZ, Category
 from gis.store import Store
 from gis.store.schema import Grid, Incident
 
@@ -128,6 +128,7 @@ def test_a_patroller_reports_but_does_not_handle(app_env: Path) -> None:
     at.number_input(key="inc_report_lat").set_value(41.84).run()
     assert any("森工街道东兴村" in m.value for m in at.markdown)  # routed before saving
     at.text_area[0].input("岸边堆放生活垃圾")
+    at.selectbox(key="inc_report_category").set_value(Category.ECOLOGY)  # no default since issue 15
     next(b for b in at.button if b.label == "上报").click()
     at = at.run()
     assert not at.exception

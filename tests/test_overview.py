@@ -82,3 +82,27 @@ def test_overview_map_shows_everything_offline_and_escaped(data: MapData) -> Non
     assert all(html[i - 9:i] == '"name": "' for i in raw_uses)  # only as a data value, never as markup
     assert "图例" in html and "村级网格" in html
     assert "fitBounds" in html
+
+
+def test_monthly_figures_open_on_the_latest_month_with_data_with_their_trend(data: MapData) -> None:
+    kpi = overview_kpis(data, now=NOW)  # November has records: it is the month shown
+    assert (kpi["month"], kpi["current_month"], kpi["previous_month"]) == ("2026-11", "2026-11", "2026-10")
+    assert (kpi["patrols"], kpi["patrols_prev"]) == (2, 1)  # 10-31 15:00 UTC is still October in Shanghai
+    assert (kpi["reported"], kpi["reported_prev"]) == (6, 0)
+    assert kpi["trend_months"] == ["2026-06", "2026-07", "2026-08", "2026-09", "2026-10", "2026-11"]
+    assert kpi["patrols_trend"] == [0, 0, 0, 0, 1, 2] and kpi["reported_trend"][-1] == 6
+
+    december = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)  # nothing recorded yet this month
+    kpi = overview_kpis(data, now=december)
+    assert kpi["patrols_month"] == 0  # the calendar month is empty…
+    assert (kpi["month"], kpi["current_month"], kpi["patrols"], kpi["reported"]) == ("2026-11", "2026-12", 2, 6)
+    assert overview_kpis(data, now=december, month="2026-12")["patrols"] == 0  # …and can still be asked for
+    # records after "now" (a clock set back) do not count as the latest month with data
+    assert overview_kpis(data, now=datetime(2026, 10, 15, tzinfo=UTC))["month"] == "2026-10"
+
+
+def test_monthly_figures_without_any_record_are_the_current_month(data: MapData) -> None:
+    empty = MapData(data.reaches, data.grids, data.tracks.iloc[0:0], data.incidents.iloc[0:0], data.objects)
+    kpi = overview_kpis(empty, now=NOW)
+    assert (kpi["month"], kpi["patrols"], kpi["patrol_km"], kpi["reported"]) == ("2026-11", 0, 0.0, 0)
+    assert kpi["incidents_open"] == 0 and kpi["patrols_trend"] == [0] * 6

@@ -174,3 +174,31 @@ def test_upload_tool_needs_patrol_write(app_env: Path) -> None:
     assert not at.exception
     assert [e.label for e in at.expander] == ["上传巡河轨迹"]
 
+
+
+def test_a_month_without_tracks_opens_on_the_latest_month_with_tracks_and_says_so(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On 2026-12-07 the demo has no December track: the page opens on 2026-11 (4 tracks, not
+    "0 条, 0.0 %, every reach red") and says why; December stays one click away and explains its
+    empty map."""
+    monkeypatch.setenv("RIVERGRID_NOW", "2026-12-07T09:00+08:00")
+    at = _patrol_page(AppTest.from_file(APP, default_timeout=180).run())
+    assert not at.exception
+    period = at.selectbox(key="patrol_period")
+    assert period.value == "2026-11" and "2026-12" in period.options
+    assert {m.label: m.value for m in at.metric}["巡河轨迹"] == "4 条"
+    assert any("本月（2026-12）还没有巡河轨迹，默认显示有轨迹的最近一个月 2026-11" in c.value for c in at.caption)
+    assert not at.info or not any("没有开始的巡河轨迹" in i.value for i in at.info)
+
+    at = period.set_value("2026-12").run()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["巡河轨迹"] == "0 条"
+    (empty,) = [i.value for i in at.info if "没有开始的巡河轨迹" in i.value]
+    assert "河段全部显示为未巡查（红色）" in empty and "最近一次巡河在 2026-11-25（可选择时段 2026-11）" in empty
+
+
+def test_the_current_month_with_tracks_is_the_default(app_env: Path) -> None:
+    at = _patrol_page(AppTest.from_file(APP, default_timeout=180).run())  # the tests' clock: 2026-11-28
+    assert at.selectbox(key="patrol_period").value == "2026-11"
+    assert not any("还没有巡河轨迹" in c.value for c in at.caption)

@@ -128,6 +128,7 @@ def page_text(at: AppTest) -> str:
     parts = [e.value for e in (*at.title, *at.header, *at.subheader, *at.markdown, *at.caption, *at.info)]
     parts += [f"{m.label} {m.value}" for m in at.metric]
     parts += [d.value.to_string() for d in at.dataframe]
+    parts += [h.proto.body for h in at.get("html")]  # the people's and reaches' cards
     parts += [str(o) for sb in at.selectbox for o in sb.options]
     return "\n".join(str(p) for p in parts)
 
@@ -208,3 +209,27 @@ def test_a_qr_link_selects_the_grid_and_the_reach(app_env: Path) -> None:
     assert [h.value for h in at.header] == ["森工街道森工社区（边界示意）"]
     assert any(f"所选河段：{reach_name}" in i.value.replace("\\", "") for i in at.info)
     assert any(d.label.startswith("下载河段公示牌 PDF") for d in at.get("download_button"))
+
+
+def test_public_page_shows_people_as_cards_with_their_public_phones(app_env: Path) -> None:
+    """On a phone a data grid cuts the phone column off and brings a download/search toolbar: the
+    page shows people (and reaches) as cards of text instead, every public phone whole."""
+    from ui.state import get_store
+
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    with get_store().session(STAFF) as s:
+        dongxing = s.scalar(select(Grid.id).where(Grid.name == DONGXING))
+        for name, phone, public in (("何兆花", "0439-5221234", True), ("王立军", "13900003333", True),
+                                    ("张力文", "13900002222", False)):
+            person = s.scalar(select(Person).where(Person.name == name))
+            person.phone, person.phone_public = phone, public
+    at.query_params["grid"] = str(dongxing)
+    at = at.switch_page("pages/public.py").run()
+    assert not at.exception
+    assert not at.dataframe  # no data grid (and so no toolbar) anywhere on the page
+    cards = "".join(h.proto.body for h in at.get("html") if "rg-person" in h.proto.body)
+    for phone in ("0439-5221234", "13900003333"):
+        assert f">{phone}</a>" in cards  # shown as text (and callable: a tel: link)
+    assert 'href="tel:04395221234"' in cards
+    assert "13900002222" not in page_text(at)  # not public
+    assert cards.count('class="rg-card rg-person"') >= 3

@@ -12,6 +12,7 @@ from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
@@ -19,15 +20,20 @@ from gis import clock, io
 from gis.auth import Actor
 from gis.checks.report import IncrementalCheck, check_layers, store_layers
 from gis.errors import RiverGridError, TooFarError
+from gis.formatting import format_area
+from gis.geometry.crs import metric_crs_for
 from gis.grids import versions
+from gis.grids.fit import are_neighbours, merged_boundary
 from gis.grids.posts import add_post, end_post, grid_posts
 from gis.importing import import_file
 from gis.io.writers import write_layer
 from gis.limits import check_size
-from gis.model import LOCAL_TZ, GridLevel, GridRole
+from gis.model import LOCAL_TZ, STORE_CRS, GridLevel, GridRole
 from gis.overview import MapData
 from gis.store.schema import Grid, Person, not_deleted
 from layers._common import esc
+from layers.editing import merge_overlays, merge_preview_svg
+from ui import zh
 from ui.state import data_version, get_store, show_error
 from ui.text import md_text
 
@@ -249,8 +255,8 @@ def posts_tab(c: Screen) -> None:
             c1, c2, c3, c4 = st.columns(4)
             person_id = c1.selectbox("人员", list(people), format_func=people.get)
             role = c2.selectbox("职务", [r.value for r in GridRole], format_func=lambda v: GridRole(v).label)
-            valid_from = c3.date_input("开始日期", value=clock.today())
-            valid_to = c4.date_input("结束日期（可空）", value=None)
+            valid_from = zh.date_input("开始日期", value=clock.today(), where=c3)
+            valid_to = zh.date_input("结束日期（可空）", value=None, where=c4)
             if st.form_submit_button("添加任职"):
                 try:
                     with get_store().session(actor) as s:
@@ -269,7 +275,7 @@ def posts_tab(c: Screen) -> None:
                     [p.id for p in current],
                     format_func=lambda i: next(f"{p.person_name}（{p.role_label}）" for p in current if p.id == i),
                 )
-                end = c2.date_input("最后在任日期", value=clock.today())
+                end = zh.date_input("最后在任日期", value=clock.today(), where=c2)
                 if st.form_submit_button("结束任职"):
                     try:
                         with get_store().session(actor) as s:
@@ -277,74 +283,217 @@ def posts_tab(c: Screen) -> None:
                     except RiverGridError as exc:
                         show_error(exc)
                     else:
-                        S["ge_flash"] = "已结束任职（记录保留，可在修改记录中查看）"
+                        S["ge_flash"] = "已结束任职（记录保留；结束错了可由系统管理员在“修改记录”中撤销）"
                         st.rerun()
+
+
+UNDO_HINT = (
+    "可以撤销：系统管理员在“修改记录”页选中这次修改的任一条，勾选“撤销与之同一批次的全部修改”后撤销，"
+    "或在服务器上运行 `gis undo --batch 批次`（批次见修改记录）"
+)
+"""How to undo a destructive action of this page (shown before and after it)."""
+
+
+@dataclass(frozen=True)
+class MergePlan:
+    """What merging ``other`` into ``keep`` would do, for the preview (nothing written)."""
+
+    keep_name: str
+    other_name: str
+    keep_geom: Any
+    other_geom: Any
+    merged: Any
+    areas_m2: tuple[float, float, float]  # kept, deleted, merged
+    posts: list[str]  # current posts of the deleted grid
+    children: list[str]  # child grids that move to the kept grid
+    incidents: int  # incidents and tracks recorded under the deleted grid
+    tracks: int
+    refusal: str | None  # why the merge cannot be done (not neighbours), else None
+
+
+def merge_plan(c: Screen, other_id: int) -> MergePlan:
+    """Preview of merging grid ``other_id`` into the selected grid (pure reads)."""
+    keep_id = c.selected_id
+    with get_store().session() as s:
+        keep_geom = versions.grid_geometry(s, keep_id)
+        other_geom = versions.grid_geometry(s, other_id)
+        posts = [f"{p.person_name}（{p.role_label}）" for p in grid_posts(s, other_id) if p.current]
+    names = c.rows.set_index("id")["name"]
+    children = [str(r["name"]) for _, r in c.rows.iterrows() if r["parent_id"] == other_id]
+    refusal = None
+    merged = None
+    if keep_geom is None or other_geom is None:
+        refusal = "两个网格都需要有边界才能合并"
+    elif not are_neighbours(keep_geom, other_geom):
+        refusal = f"“{names[keep_id]}”与“{names[other_id]}”不相邻（没有共同边界），不能合并"
+    else:
+        merged = merged_boundary(keep_geom, other_geom)
+    shapes = [g for g in (keep_geom, other_geom, merged) if g is not None]
+    metric = metric_crs_for(tuple(gpd.GeoSeries(shapes, crs=STORE_CRS).total_bounds)) if shapes else None
+    areas = (
+        tuple(float(a) for a in gpd.GeoSeries([keep_geom, other_geom, merged], crs=STORE_CRS).to_crs(metric).area)
+        if metric is not None
+        else (0.0, 0.0, 0.0)
+    )
+    grid_ids = lambda frame: frame["grid_id"] if len(frame) and "grid_id" in frame else pd.Series(dtype=float)  # noqa: E731
+    return MergePlan(
+        keep_name=str(names[keep_id]),
+        other_name=str(names[other_id]),
+        keep_geom=keep_geom,
+        other_geom=other_geom,
+        merged=merged,
+        areas_m2=(areas[0] or 0.0, areas[1] or 0.0, areas[2] or 0.0),
+        posts=posts,
+        children=children,
+        incidents=int((grid_ids(c.data.incidents) == other_id).sum()),
+        tracks=int((grid_ids(c.data.tracks) == other_id).sum()),
+        refusal=refusal,
+    )
+
+
+def merge_overlay_for(c: Screen) -> list[dict]:
+    """The merge preview drawn on the editor map while a partner is chosen (else nothing)."""
+    other = S.get("ge_merge_other")
+    if not c.can_edit or other is None or other == c.selected_id:
+        return []
+    try:
+        plan = merge_plan(c, int(other))
+    except (RiverGridError, KeyError):
+        return []
+    if plan.merged is None:
+        return []
+    return merge_overlays(plan.keep_geom, plan.other_geom, plan.merged, names=(plan.keep_name, plan.other_name))
 
 
 def merge_delete_tab(c: Screen) -> None:
-    """合并与删除: merge with a neighbouring sibling, soft delete with confirmation, restore."""
+    """合并与删除: merge with a neighbouring sibling after a preview and an explicit confirmation,
+    soft delete with confirmation, restore; each says how to undo it."""
     selected_id, selected, seen, actor, can_edit = c.selected_id, c.selected, c.seen, c.actor, c.can_edit
     if not can_edit:
         st.info("合并、删除与恢复网格需要工作人员或管理员账号。")
+        return
+    with get_store().session() as s:
+        sibs = [(g.id, g.name, g.version) for g in versions.siblings(s, int(selected_id))]
+        gone = [(g.id, g.name, g.version, g.deleted_at) for g in versions.deleted_grids(s)]
+    st.markdown(
+        f"**合并相邻网格**：所选网格“{md_text(selected['name'])}”保留（编号、人员、属性不变），"
+        "选中的相邻网格并入后被删除。合并前先看预览，再明确确认。"
+    )
+    if not sibs:
+        st.caption("没有同一上级下的同级网格可合并。")
     else:
-        with get_store().session() as s:
-            sibs = [(g.id, g.name, g.version) for g in versions.siblings(s, int(selected_id))]
-            gone = [(g.id, g.name, g.version, g.deleted_at) for g in versions.deleted_grids(s)]
-        st.markdown("**合并相邻网格**：所选网格保留（编号、人员、属性不变），另一个并入后删除。")
-        if sibs:
-            c1, c2 = st.columns([2, 1])
-            other = c1.selectbox(
-                "并入的相邻网格",
-                [x[0] for x in sibs],
-                format_func=lambda i: next(n for j, n, _ in sibs if j == i),
-                key="ge_merge_other",
+        ids = [x[0] for x in sibs]
+        if S.get("ge_merge_other") not in ids:
+            S.pop("ge_merge_other", None)  # a partner of another grid: choose again
+        other = st.selectbox(
+            "并入的相邻网格（该网格将被删除）",
+            ids,
+            index=None,  # never preselected: the user names the grid that will be deleted
+            format_func=lambda i: next(n for j, n, _ in sibs if j == i),
+            placeholder="选择要并入并删除的网格…",
+            key="ge_merge_other",
+        )
+        if other is None:
+            st.caption("选择一个相邻网格后，这里显示合并后的范围和将被删除的内容，确认后才会合并。")
+        else:
+            merge_section(c, int(other), next(v for j, _, v in sibs if j == other))
+    st.divider()
+    st.markdown("**删除网格**（软删除：保留全部历史，可在下方恢复，或在“修改记录”中撤销）")
+    sure = st.checkbox(f"确认删除网格“{selected['name']}”", key="ge_delete_sure")
+    if st.button("删除", disabled=not sure, key="ge_delete") and sure:
+        try:
+            with get_store().session(actor) as s:
+                versions.delete_grid(
+                    s, int(selected_id), expected_version=seen.get(selected_id, int(selected["version"]))
+                )
+        except RiverGridError as exc:
+            show_error(exc)
+        else:
+            after_save(
+                None,
+                None,
+                incremental=False,
+                message=f"已删除网格“{selected['name']}”。可在“合并与删除”页下方的“已删除的网格”中恢复，"
+                "或由系统管理员在“修改记录”中撤销。",
             )
-            if c2.button("合并", key="ge_merge"):
+            st.rerun()
+    if gone:
+        st.markdown("**已删除的网格**")
+        for gid, gname, gver, when in gone[:20]:
+            c1, c2 = st.columns([3, 1])
+            c1.markdown(md_text(f"{gname}（删除于 {when.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}）"))
+            if c2.button("恢复", key=f"ge_restore_{gid}"):
                 try:
                     with get_store().session(actor) as s:
-                        result = versions.merge_grids(
-                            s,
-                            int(selected_id),
-                            int(other),
-                            expected_versions=(
-                                seen.get(selected_id, int(selected["version"])),
-                                next(v for j, _, v in sibs if j == other),
-                            ),
-                        )
+                        versions.restore_grid(s, gid, expected_version=gver)
                 except RiverGridError as exc:
                     show_error(exc)
                 else:
-                    after_save(None, None, incremental=False, message=f"已合并为“{result.name}”")
+                    after_save(None, None, incremental=False, message=f"已恢复网格“{gname}”")
                     st.rerun()
+
+
+def merge_section(c: Screen, other: int, other_version: int) -> None:
+    """The preview of one merge, the confirmation and the button."""
+    selected_id, selected, seen, actor = c.selected_id, c.selected, c.seen, c.actor
+    try:
+        plan = merge_plan(c, other)
+    except RiverGridError as exc:
+        show_error(exc)
+        return
+    if plan.refusal is not None:
+        st.warning(md_text(plan.refusal))
+        return
+    left, right = st.columns([3, 2], gap="medium")
+    with left:
+        st.html(merge_preview_svg(plan.keep_geom, plan.other_geom, plan.merged))
+        st.caption("蓝色：保留的网格；红色：将删除的网格；粗虚线：合并后的边界（地图上同样标出）。")
+    with right, st.container(key="ge_merge_preview"):
+        keep_a, other_a, merged_a = plan.areas_m2
+        st.markdown(
+            f"**合并后**：“{md_text(plan.keep_name)}”的面积由 {format_area(keep_a)} 变为 {format_area(merged_a)}。"
+        )
+        st.markdown("**将删除或改变的内容：**")
+        items = [f"网格“{plan.other_name}”（{format_area(other_a)}）被删除（保留历史，可恢复）"]
+        items.append(
+            f"“{plan.other_name}”的在任人员 {len(plan.posts)} 人不再在任何网格中显示：" + "、".join(plan.posts)
+            if plan.posts
+            else f"“{plan.other_name}”没有在任人员"
+        )
+        if plan.children:
+            items.append(f"下级网格 {len(plan.children)} 个改由“{plan.keep_name}”管辖：" + "、".join(plan.children))
+        if plan.incidents or plan.tracks:
+            items.append(
+                f"记在“{plan.other_name}”名下的事件 {plan.incidents} 件、巡河轨迹 {plan.tracks} 条保持原样"
+                "（按原网格统计）"
+            )
+        text_list(items)
+    name = st.text_input("合并后的名称", value=plan.keep_name, key=f"ge_merge_name_{other}")
+    st.caption(UNDO_HINT + "。")
+    sure = st.checkbox(
+        f"我已看过预览，确认把“{plan.other_name}”并入“{plan.keep_name}”并删除“{plan.other_name}”",
+        key=f"ge_merge_sure_{other}",
+    )
+    if st.button("确认合并", type="primary", disabled=not sure, key="ge_merge") and sure:
+        try:
+            with get_store().session(actor) as s:
+                result = versions.merge_grids(
+                    s,
+                    int(selected_id),
+                    int(other),
+                    expected_versions=(seen.get(selected_id, int(selected["version"])), other_version),
+                    name=name,
+                )
+        except RiverGridError as exc:
+            show_error(exc)
         else:
-            st.caption("没有同一上级下的同级网格可合并。")
-        st.markdown("**删除网格**（软删除：保留全部历史，可恢复）")
-        sure = st.checkbox(f"确认删除网格“{selected['name']}”", key="ge_delete_sure")
-        if st.button("删除", disabled=not sure, key="ge_delete"):
-            try:
-                with get_store().session(actor) as s:
-                    versions.delete_grid(
-                        s, int(selected_id), expected_version=seen.get(selected_id, int(selected["version"]))
-                    )
-            except RiverGridError as exc:
-                show_error(exc)
-            else:
-                after_save(None, None, incremental=False, message=f"已删除网格“{selected['name']}”，可在下方恢复")
-                st.rerun()
-        if gone:
-            st.markdown("**已删除的网格**")
-            for gid, gname, gver, when in gone[:20]:
-                c1, c2 = st.columns([3, 1])
-                c1.markdown(md_text(f"{gname}（删除于 {when.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}）"))
-                if c2.button("恢复", key=f"ge_restore_{gid}"):
-                    try:
-                        with get_store().session(actor) as s:
-                            versions.restore_grid(s, gid, expected_version=gver)
-                    except RiverGridError as exc:
-                        show_error(exc)
-                    else:
-                        after_save(None, None, incremental=False, message=f"已恢复网格“{gname}”")
-                        st.rerun()
+            after_save(
+                None,
+                None,
+                incremental=False,
+                message=f"已将“{plan.other_name}”并入“{result.name}”，“{plan.other_name}”已删除。{UNDO_HINT}。",
+            )
+            st.rerun()
 
 
 def history_tab(c: Screen) -> None:
@@ -394,7 +543,7 @@ def history_tab(c: Screen) -> None:
                 result.grid_id,
                 result.geometry,
                 incremental=True,
-                message=f"已恢复为第 {pick} 版（现为第 {result.version} 版）",
+                message=f"已恢复为第 {pick} 版（现为第 {result.version} 版）。原来的各版都保留，可再恢复",
             )
             st.rerun()
 
@@ -403,7 +552,7 @@ def past_check_tab(c: Screen) -> None:
     """按日期检查: the 盲区检查 against the boundaries valid at a past date and time."""
     st.caption("按某一时刻有效的网格边界进行盲区检查（村级）。")
     c1, c2, c3 = st.columns([1, 1, 1])
-    day = c1.date_input("日期", value=clock.today(), key="ge_past_day")
+    day = zh.date_input("日期", value=clock.today(), key="ge_past_day", where=c1)
     at = c2.time_input("时间", value=dtime(23, 59), key="ge_past_time")
     if c3.button("检查", key="ge_past_check"):
         when = datetime.combine(day, at).replace(tzinfo=LOCAL_TZ)
@@ -440,7 +589,7 @@ def import_export_tab(c: Screen) -> None:
         st.download_button(f"下载 {fname}", payload, file_name=fname, key="ge_export_dl")
     if can_edit:
         st.markdown("**从文件导入网格边界**（Shapefile 压缩包、GeoPackage、KML/KMZ、GeoJSON）")
-        upload = st.file_uploader("选择文件", type=["zip", "gpkg", "kml", "kmz", "geojson", "json"], key="ge_upload")
+        upload = zh.file_uploader("边界文件", type=["zip", "gpkg", "kml", "kmz", "geojson", "json"], key="ge_upload")
         if upload is not None:
             folder = Path(tempfile.gettempdir()) / f"rivergrid-upload-{S.setdefault('ge_upload_dir', uuid.uuid4().hex)}"
             folder.mkdir(parents=True, exist_ok=True)

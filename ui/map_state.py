@@ -492,9 +492,10 @@ def incident_card(version: int, incident_id: int):  # type: ignore[no-untyped-de
 
 
 @st.cache_data(show_spinner=False, max_entries=4, ttl=300)
-def cached_kpis(version: int, day: date, scope: tuple[int, ...] | None = None) -> dict[str, float | int]:
+def cached_kpis(version: int, day: date, scope: tuple[int, ...] | None = None) -> dict[str, Any]:
     """``overview_kpis`` of the map data as of ``version`` that ``scope`` may see (recomputed at
-    most every 5 minutes, so that overdue counts and the month move on)."""
+    most every 5 minutes, so that overdue counts and the month move on); the monthly figures are
+    those of the latest month with records (:func:`gis.overview.overview_kpis`)."""
 
     return overview_kpis(visible_map_data(version, scope))
 
@@ -503,9 +504,10 @@ def cached_kpis(version: int, day: date, scope: tuple[int, ...] | None = None) -
 # The layers of the map
 # =============================================================================================
 
-MAP_WIDTH_PX = 620
-MAP_HEIGHT_PX = 620
-"""Size of the map on the page (for the default view), in pixels."""
+MAP_WIDTH_PX = 1060
+MAP_HEIGHT_PX = 600
+"""Size of the map on the page (for the default view), in pixels: the whole width of the main
+area beside the navigation in a 1,400-pixel window (see :mod:`ui.dashboard`)."""
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +15,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from gis import clock
 from gis.accounts.users import person_of_user as linked_person
 from gis.auth import EVERYTHING, Scope
 from gis.geometry.linref import format_range
 from gis.grids.posts import grid_labels, person_labels
 from gis.limits import check_size
-from gis.model import GridLevel
+from gis.model import LOCAL_TZ, GridLevel
+from gis.overview import latest_month_with_data
 from gis.patrol.rules import FREQUENCIES
 from gis.patrol.service import (
     PatrolReport,
@@ -32,7 +35,7 @@ from gis.patrol.service import (
 )
 from layers.home_map import Overlay
 from layers.patrol_map import patrol_overlays
-from ui.state import get_store
+from ui.state import get_store, visible_map_data
 
 UPLOAD_TYPES = ["gpx", "kml", "kmz", "csv"]
 FAR_CONFIRM = "仍然导入（确认这些要素属于本辖区）"
@@ -174,3 +177,39 @@ def matched_text(matched: list[dict[str, Any]], stations: dict[int, tuple[str, f
         name, start = stations.get(int(m["reach_id"]), (str(m["reach_id"]), 0.0))
         out.append(f"{name} {format_range(m['from_m'] + start, m['to_m'] + start)}（{m['length_m'] / 1000:.2f} 公里）")
     return out
+
+
+@dataclass(frozen=True)
+class LatestPatrol:
+    """When the latest patrol the viewer may see started: its month (``YYYY-MM``) and day (local
+    ``YYYY-MM-DD``); both None when there is no track up to now."""
+
+    month: str | None
+    day: str | None
+
+
+@st.cache_data(show_spinner=False, max_entries=8, ttl=300)
+def latest_patrol(version: int, today: date, scope: tuple[int, ...] | None = None) -> LatestPatrol:
+    """The latest patrol up to now among the tracks ``scope`` may see (the page opens on its month
+    when the current month has none: :func:`gis.overview.latest_month_with_data`)."""
+    started = visible_map_data(version, scope).tracks["started_at"]
+    month = latest_month_with_data(started, now=clock.now())
+    if month is None:
+        return LatestPatrol(None, None)
+    days = [d for d in local_days(started) if d[:7] <= month]
+    return LatestPatrol(month, max(days) if days else None)
+
+
+def local_days(times: Any) -> list[str]:
+    """Local dates (``YYYY-MM-DD``, Asia/Shanghai) of moments (missing ones left out)."""
+    stamps = pd.to_datetime(pd.Series(list(times), dtype=object), utc=True).dropna()
+    return [str(d) for d in stamps.dt.tz_convert(LOCAL_TZ).dt.strftime("%Y-%m-%d")]
+
+
+def period_options(choices: list[str], latest: LatestPatrol) -> tuple[list[str], int]:
+    """The period choices with the latest month with tracks first when the current month (the
+    first choice) has none, and the index the page opens on."""
+    if latest.month is None or latest.month == choices[0]:
+        return choices, 0
+    options = [latest.month, *[c for c in choices if c != latest.month]]
+    return options, 0

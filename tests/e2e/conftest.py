@@ -233,30 +233,10 @@ def page(
     browser: object, blocked_requests: list[BlockedRequest], browser_errors: list[str], request: pytest.FixtureRequest
 ) -> Iterator[object]:
     """A new page (1400×900, zh-CN) whose requests to other hosts are aborted and recorded."""
-    context = browser.new_context(  # type: ignore[attr-defined]
-        viewport={"width": 1400, "height": 900}, locale="zh-CN"
-    )
+    from .browser import offline_page
 
-    def route(route: object) -> None:
-        req = route.request  # type: ignore[attr-defined]
-        parts = urlsplit(req.url)
-        if parts.scheme in ("data", "blob", "about") or parts.hostname in LOCAL_HOSTS:
-            route.continue_()  # type: ignore[attr-defined]
-        else:
-            blocked_requests.append(BlockedRequest(req.url, req.resource_type))
-            route.abort("internetdisconnected")  # type: ignore[attr-defined]
-
-    context.route("**/*", route)
-    pg = context.new_page()
-    pg.on("pageerror", lambda exc: browser_errors.append(f"pageerror: {exc}"))
-    pg.on(
-        "console",
-        lambda msg: (
-            browser_errors.append(f"console.{msg.type}: {msg.text}")
-            if msg.type == "error"
-            else None
-        ),
-    )
+    pg = offline_page(browser, blocked_requests, browser_errors)
+    context = pg.context
     yield pg
     failed = any(getattr(getattr(request.node, f"rep_{when}", None), "failed", False) for when in ("setup", "call"))
     if failed:  # what the user saw: the messages on the page and a screenshot, for the CI log

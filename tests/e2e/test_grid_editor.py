@@ -425,3 +425,79 @@ def test_a_multi_part_grid_keeps_its_other_parts_when_a_vertex_moves(app_server,
     expected[expected.index((127.03, 41.8))] = (dropped_lon, dropped_lat)
     assert all(abs(a[0] - b[0]) < 2e-6 and abs(a[1] - b[1]) < 2e-6
                for a, b in zip(moved.exterior.coords, expected, strict=True))
+
+
+def _river_following_boundary(n: int = 800) -> Polygon:
+    """A 7 km strip along a meandering river, 1,600 vertices (6 decimals, as Leaflet returns them)."""
+    t = np.linspace(0.0, 1.0, n)
+    lon = 126.95 + 0.08 * t
+    lat = 41.80 + 0.004 * np.sin(t * 14 * np.pi) + 0.0015 * np.sin(t * 57 * np.pi)
+    north = [(round(x, 6), round(y + 0.0025, 6)) for x, y in zip(lon, lat)]
+    south = [(round(x, 6), round(y - 0.0025, 6)) for x, y in zip(lon[::-1], lat[::-1])]
+    return Polygon(north + south)
+
+
+def test_vertex_handles_stay_few_on_a_long_boundary_and_every_vertex_stays_exact(  # type: ignore[no-untyped-def]
+        app_server, page, browser_errors: list[str], tmp_path: Path) -> None:
+    """A boundary following a river (1,600 vertices): editing shows a few handles, none on top of
+    another; zooming in brings the handles of the vertices there; a vertex dragged there moves and
+    the 1,599 others are saved exactly as they were."""
+    from gis.auth import SYSTEM
+
+    from .browser import save_screenshot
+
+    store = demo_store(tmp_path)
+    strip = _river_following_boundary()
+    with store.session(SYSTEM) as s:
+        s.scalar(select(Grid).where(Grid.name == DONGXING)).geom = strip
+    store.dispose()
+    base_url = app_server({"RIVERGRID_DATA_DIR": str(tmp_path), **OFFLINE_ENV})
+    open_editor(page, base_url)
+    choose_mode(page, "编辑边界顶点")
+    settle(page)
+    frame = map_frame(page)
+    stats = frame.evaluate("() => window.gridDraw.handles()")
+    assert stats["vertices"] == 1600 and stats["inView"] >= 1500  # the whole strip is in view
+    assert 10 <= stats["shown"] <= 120, stats
+    icons = frame.evaluate("""() => Array.from(document.querySelectorAll('.leaflet-editing-icon')).map(e => {
+        const r = e.getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; })""")
+    assert len(icons) <= 2 * stats["shown"]  # vertex handles and the edge handles between them
+    closest = min(np.hypot(a[0] - b[0], a[1] - b[1]) for i, a in enumerate(icons) for b in icons[i + 1:])
+    assert closest >= 8, f"handles overlap: {closest:.1f} px apart"
+    page.frame_locator(MAP_IFRAME).locator("#hint").get_by_text("放大地图可拖动更多顶点").wait_for(timeout=10_000)
+    save_screenshot(page, "grids-long-boundary", keep=tmp_path)
+
+    # a vertex without a handle at this zoom gets one when the user zooms in there
+    hidden = frame.evaluate("""() => { const h = window.gridDraw.parts()[0].editing._verticesHandlers[0];
+        return h._markers.findIndex((m, i) => i > 300 && !h._markerGroup.hasLayer(m)); }""")
+    assert hidden > 300
+    lon, lat = strip.exterior.coords[hidden]
+    frame.evaluate("([lat, lon]) => { window.map.setView([lat, lon], 18, {animate: false}); }", [lat, lon])
+    settle(page)
+    assert frame.evaluate(f"""() => {{ const h = window.gridDraw.parts()[0].editing._verticesHandlers[0];
+        return h._markerGroup.hasLayer(h._markers[{hidden}]); }}""")
+    assert frame.evaluate("() => window.gridDraw.handles().shown") <= 120
+    start = screen_xy(page, lat, lon)
+    end = (start[0] + 40, start[1] + 30)
+    dropped_lat, dropped_lon = lat_lon_at(page, *end)
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(*end, steps=6)
+    page.mouse.up()
+    page.get_by_text("调整后面积").wait_for(timeout=30_000)
+    page.get_by_text("保存时自动贴合（修复、吸附、裁剪到上级、去除重叠与碎片）").click()  # store exactly what was drawn
+    expect(page.get_by_text("调整后面积")).to_have_count(0, timeout=30_000)
+    page.get_by_role("button", name="确认保存").click()
+    page.get_by_text(f"已保存网格“{DONGXING}”（第 3 版）").wait_for(timeout=30_000)
+
+    saved = list(live(store)[DONGXING].geom.exterior.coords)
+    expected = list(strip.exterior.coords)
+    assert len(saved) == len(expected) == 1601
+    # the dragged vertex is where it was dropped (within a few screen pixels: 0.45 m each at zoom 18)…
+    assert abs(saved[hidden][0] - dropped_lon) < 2.5e-5 and abs(saved[hidden][1] - dropped_lat) < 2.5e-5
+    assert abs(saved[hidden][1] - lat) > 1e-4  # …30 pixels (13 m) south of where it was
+    # …and every other vertex, with or without a handle, is exactly as it was (6 decimals: 0.1 m)
+    bad = [(i, a, b) for i, (a, b) in enumerate(zip(saved, expected, strict=True))
+           if i != hidden and (abs(a[0] - b[0]) >= 2e-6 or abs(a[1] - b[1]) >= 2e-6)]
+    assert not bad, f"vertices changed: {bad[:5]}"
+    assert not [e for e in browser_errors if "pageerror" in e], browser_errors

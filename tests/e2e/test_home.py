@@ -41,6 +41,35 @@ def test_home_page_draws_the_demo_rivers_and_grids_offline(
     page.screenshot(path=str(tmp_path / "home.png"), full_page=True)
 
 
+def test_the_leaders_map_takes_most_of_a_1400_pixel_screen(app_server, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The dashboard as a leader opens it at 1400×900: the map at least 70 % of the window's width,
+    all of it on the first screen, the KPI cards above it, the chain hint floating on its edge."""
+    from .browser import settle
+
+    base_url = app_server({"RIVERGRID_DATA_DIR": str(tmp_path), "RIVERGRID_BASEMAP": "none"})
+    page.goto(base_url, wait_until="domcontentloaded")
+    page.wait_for_selector(FOLIUM_IFRAME, timeout=90_000)
+    frame = page.frame_locator(FOLIUM_IFRAME)
+    frame.locator("path.leaflet-interactive").filter(visible=True).first.wait_for(timeout=60_000)
+    settle(page)
+    box = page.locator(FOLIUM_IFRAME).bounding_box()
+    assert box["width"] >= 0.70 * 1400, box
+    assert box["y"] + box["height"] <= 900, box  # the whole map on the first screen
+    cards = page.locator('[data-testid="stMetric"]')
+    assert cards.count() == 6 and all(cards.nth(i).bounding_box()["y"] < box["y"] for i in range(6))
+    panel = page.locator(".st-key-chain_panel").bounding_box()
+    inside = (box["x"] <= panel["x"] and panel["x"] + panel["width"] <= box["x"] + box["width"]
+              and box["y"] <= panel["y"] and panel["y"] + panel["height"] <= box["y"] + box["height"])
+    assert inside and panel["width"] * panel["height"] < 0.05 * box["width"] * box["height"], (panel, box)
+    legend = frame.locator(".rivergrid-legend details")
+    assert legend.get_attribute("open") is not None  # open on a wide map…
+    frame.locator(".rivergrid-legend summary").click()
+    assert legend.get_attribute("open") is None  # …and folds with a click
+    frame.locator(".rivergrid-legend summary").click()
+    settle(page)
+    page.screenshot(path=str(tmp_path / "home-1400.png"))  # the docs' picture: tests/e2e/test_screenshots.py
+
+
 def test_a_bookmarked_page_on_a_fresh_server_goes_through_the_router(app_server, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     base_url = app_server({"RIVERGRID_DATA_DIR": str(tmp_path), "RIVERGRID_BASEMAP": "none"})
     page.goto(f"{base_url}/login", wait_until="domcontentloaded")  # the very first request

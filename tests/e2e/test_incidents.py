@@ -57,6 +57,12 @@ def test_report_by_clicking_the_map_accept_assign_and_see_it_on_the_leaders_map(
     with page.expect_response(lambda r: "upload_file" in r.url and r.request.method == "PUT", timeout=60_000):
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(photo))
     page.get_by_text("现场.jpg").first.wait_for(timeout=30_000)
+    # no category chosen: nothing is filed, the form says what is missing
+    page.get_by_role("button", name="上报", exact=True).click()
+    page.get_by_text("尚未上报：请先选择事件类别").wait_for(timeout=60_000)
+    category = page.get_by_role("combobox", name="类别", exact=True)
+    category.click()
+    page.get_by_role("option", name="生态环境", exact=True).click()
     page.get_by_role("button", name="上报", exact=True).click()
     page.get_by_text(f"已上报事件 {NEW_CODE}").wait_for(timeout=60_000)
     page.get_by_text(f"事件 {NEW_CODE}").first.wait_for(timeout=60_000)
@@ -75,6 +81,7 @@ def test_report_by_clicking_the_map_accept_assign_and_see_it_on_the_leaders_map(
     with store.session() as s:
         inc = s.scalar(select(Incident).where(Incident.code == NEW_CODE))
         assert inc.status == "assigned" and s.get(Grid, inc.grid_id).name == "森工街道东兴村"
+        assert inc.category == "ecology"  # what the reporter chose, not a preselected category
         assert (inc.geom.y, inc.geom.x) == (pytest.approx(lat, abs=1e-6), pytest.approx(lon, abs=1e-6))
         events = s.scalars(select(IncidentEvent).where(IncidentEvent.incident_id == inc.id)
                            .order_by(IncidentEvent.id)).all()

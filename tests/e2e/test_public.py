@@ -77,12 +77,10 @@ def test_public_page_and_signboard_in_chromium(
     page.wait_for_timeout(1000)
     page.screenshot(path=str(ARTIFACTS / "public_page.png"), full_page=True)
     page.set_viewport_size({"width": 1400, "height": 900})
-    # the tables are drawn on a canvas (glide data grid): read the names through its accessible copy
-    tables = page.locator('[data-testid="stDataFrame"]')
-    assert tables.count() == 2
-    html = page.content()
+    # people and reaches are cards of text (no data grid with its toolbar)
+    assert page.locator('[data-testid="stDataFrame"]').count() == 0
     for person in ("何兆花", "张力文", "王立军", "陈宝山", "东兴沟（示意）"):
-        assert person in html
+        page.locator(".rg-card", has_text=person).first.wait_for(timeout=30_000)
     nav = page.locator('[data-testid="stSidebarNav"]')
     assert nav.get_by_text("责任公示").count() == 1
     assert nav.get_by_text("河湖一张图").count() == 0 and nav.get_by_text("修改记录").count() == 0
@@ -121,3 +119,53 @@ def test_public_page_and_signboard_in_chromium(
     assets = [r for r in blocked_requests if r.resource_type in ("script", "stylesheet", "font", "document")]
     assert assets == []
     assert not [r for r in blocked_requests if r.host == "evil.example"]
+
+
+def test_public_page_on_a_phone(app_server, browser, blocked_requests: list, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """390×844 (a common phone): people as cards, every public phone number readable whole on the
+    screen, no data grid; the screenshot is kept for a human to look at."""
+    from .browser import PHONE, offline_page, save_screenshot, settle
+
+    store_dir = tmp_path
+    base_url = app_server({"RIVERGRID_DATA_DIR": str(store_dir), "TIANDITU_KEY": "",  # the default base map
+                           "RIVERGRID_PUBLIC_URL": PUBLIC})
+    phone = offline_page(browser, blocked_requests, viewport=PHONE, is_mobile=True, has_touch=True)
+    phone.goto(base_url, wait_until="domcontentloaded")  # the first session loads the demo
+    phone.get_by_text("河湖一张图").first.wait_for(timeout=90_000)
+    store = Store(f"sqlite:///{store_dir / 'rivergrid.sqlite'}", migrate=False)
+    from gis.store.schema import Person
+    with store.session(Actor("staff", UserRole.STAFF)) as s:
+        dongxing = s.scalar(select(Grid.id).where(Grid.name == "森工街道东兴村"))
+        he = s.scalar(select(Person).where(Person.name == "何兆花"))
+        he.phone, he.phone_public = "0439-5221234", True
+        zhang = s.scalar(select(Person).where(Person.name == "张力文"))
+        zhang.phone, zhang.phone_public = "13900002222", False
+    store.dispose()
+
+    phone.goto(f"{base_url}/public?grid={dongxing}", wait_until="domcontentloaded")
+    phone.get_by_role("heading", name="森工街道东兴村（边界示意）").wait_for(timeout=60_000)
+    card = phone.locator(".rg-person", has_text="何兆花")
+    card.wait_for(timeout=30_000)
+    number = card.locator(".rg-phone a")
+    assert number.inner_text() == "0439-5221234" and number.get_attribute("href") == "tel:04395221234"
+    number.scroll_into_view_if_needed()
+    box = number.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390  # not cut off
+    assert "13900002222" not in phone.content()  # not public: not sent at all
+    assert phone.locator(".rg-person", has_text="张力文").get_by_text("电话不公开").count() == 1
+    assert phone.locator('[data-testid="stDataFrame"]').count() == 0
+    assert phone.locator('[data-testid="stElementToolbar"]').count() == 0
+    width = phone.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollWidth")
+    assert width <= 390, f"the page is wider than the phone: {width} px"
+    phone.frame_locator(FOLIUM_IFRAME).locator("path.leaflet-interactive").first.wait_for(timeout=60_000)
+    phone.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollTo(0, 0)")
+    settle(phone)
+    save_screenshot(phone, "public-phone", keep=tmp_path)
+    phone.mouse.move(200, 400)
+    phone.mouse.wheel(0, 650)  # down to the people, as a resident scrolls (kept for a human to look at)
+    phone.wait_for_timeout(800)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    phone.screenshot(path=str(ARTIFACTS / "public_phone_people.png"))
+    assets = [r for r in blocked_requests if r.resource_type in ("script", "stylesheet", "font", "document")]
+    assert assets == []
+    phone.context.close()

@@ -34,6 +34,95 @@
   };
   L.drawLocal.edit.handlers.edit.tooltip = {text: "拖动顶点修改边界", subtext: "拖动边中点可增加顶点"};
 
+  // ---------------------------------------------------------------------------------------------
+  // Vertex handles on long boundaries. Leaflet.Draw gives every vertex a handle (and every edge a
+  // middle handle): a boundary that follows a river has hundreds, piled on each other at the
+  // zoom that shows the grid. Here only the vertices in view get a handle, at most one per
+  // HANDLE_SPACING_PX square of the screen (the more angular vertex wins), and at most
+  // MAX_HANDLES; the others keep their exact position and get their handle when the user zooms
+  // in. Edge handles (to add a vertex) only between two neighbouring handles with room between.
+  // ---------------------------------------------------------------------------------------------
+  var HANDLE_SPACING_PX = L.Browser.touch ? 28 : 18;
+  var MAX_HANDLES = 120;
+  var handleStats = {vertices: 0, inView: 0, shown: 0};
+
+  function toggle(group, marker, on) {
+    if (!marker) { return; }
+    if (on && !group.hasLayer(marker)) { group.addLayer(marker); }
+    if (!on && group.hasLayer(marker)) { group.removeLayer(marker); }
+  }
+
+  function thinHandles(h) {
+    var m = h._map, markers = h._markers, group = h._markerGroup;
+    if (!m || !markers || !group) { return {vertices: 0, inView: 0, shown: 0}; }
+    var n = markers.length, view = m.getBounds().pad(0.05), pts = new Array(n), candidates = [];
+    for (var i = 0; i < n; i++) {
+      var ll = markers[i].getLatLng();
+      pts[i] = m.latLngToContainerPoint(ll);
+      if (view.contains(ll)) { candidates.push(i); }
+    }
+    var weight = function (i) {  // twice the triangle area with the neighbours, in screen px²
+      var a = pts[(i - 1 + n) % n], b = pts[i], c = pts[(i + 1) % n];
+      return Math.abs((b.x - a.x) * (c.y - a.y) - (c.x - a.x) * (b.y - a.y));
+    };
+    candidates.sort(function (i, j) { return weight(j) - weight(i) || i - j; });
+    var cells = {}, shown = new Array(n), count = 0, size = HANDLE_SPACING_PX;
+    for (var k = 0; k < candidates.length && count < MAX_HANDLES; k++) {
+      var idx = candidates[k], p = pts[idx], cx = Math.floor(p.x / size), cy = Math.floor(p.y / size), free = true;
+      for (var dx = -1; dx <= 1 && free; dx++) {
+        for (var dy = -1; dy <= 1 && free; dy++) {
+          var near = cells[(cx + dx) + "," + (cy + dy)] || [];
+          for (var q = 0; q < near.length; q++) { if (near[q].distanceTo(p) < size) { free = false; break; } }
+        }
+      }
+      if (free) {
+        (cells[cx + "," + cy] = cells[cx + "," + cy] || []).push(p);
+        shown[idx] = true;
+        count++;
+      }
+    }
+    for (var v = 0; v < n; v++) {
+      var next = (v + 1) % n;
+      toggle(group, markers[v], !!shown[v]);
+      toggle(group, markers[v]._middleRight,
+             !!shown[v] && !!shown[next] && pts[v].distanceTo(pts[next]) >= 2 * size);
+      if (v === 0 && markers[v]._middleLeft && markers[v]._middleLeft !== markers[n - 1]._middleRight) {
+        toggle(group, markers[v]._middleLeft, false);  // an open line's first vertex has none
+      }
+    }
+    return {vertices: n, inView: candidates.length, shown: count};
+  }
+
+  // Leaflet.Draw numbers the vertices by walking the handles on the map; hidden ones must be
+  // renumbered too, or a vertex added later lands in the wrong place.
+  L.Edit.PolyVerticesEdit.prototype._updateIndexes = function (from, step) {
+    (this._markers || []).forEach(function (mk) { if (mk._index > from) { mk._index += step; } });
+  };
+  var initMarkers = L.Edit.PolyVerticesEdit.prototype._initMarkers;
+  L.Edit.PolyVerticesEdit.prototype._initMarkers = function () {
+    initMarkers.call(this);
+    thinHandles(this);  // before the handles are put on the map: only the thinned set is drawn
+  };
+
+  function refreshHandles() {
+    var total = {vertices: 0, inView: 0, shown: 0};
+    parts.forEach(function (p) {
+      if (!p.editing || !p.editing._verticesHandlers) { return; }
+      p.editing._verticesHandlers.forEach(function (h) {
+        var s = thinHandles(h);
+        total.vertices += s.vertices; total.inView += s.inView; total.shown += s.shown;
+      });
+    });
+    handleStats = total;
+    if (parts.length) { hint.textContent = editHint(); }
+  }
+
+  function editHint() {
+    var s = handleStats;
+    if (s.shown >= s.inView) { return "拖动顶点修改边界（拖动边中点可增加顶点），修改会自动带回页面。"; }
+    return "拖动顶点修改边界（显示视野内 " + s.shown + "/" + s.inView + " 个顶点，放大地图可拖动更多顶点）";
+  }
+
   var map = null, gridLayer = null, overlayGroup = null, editGroup = null;
   var handler = null;       // active L.Draw handler (polygon or polyline)
   var editable = null;      // the (first) polygon whose vertices are being edited
@@ -89,7 +178,8 @@
     map = L.map(el, {drawControlTooltips: true, doubleClickZoom: false, zoomControl: true});
     window.map = map;  // for tests and debugging, like folium's maps
     window.gridDraw = {handler: function () { return handler; }, editable: function () { return editable; },
-                       parts: function () { return parts; }};
+                       parts: function () { return parts; }, handles: function () { return handleStats; }};
+    map.on("moveend", function () { if (parts.length) { refreshHandles(); } });
     gridLayer = L.featureGroup().addTo(map);
     overlayGroup = L.featureGroup().addTo(map);
     editGroup = L.featureGroup().addTo(map);
@@ -172,12 +262,15 @@
       layer.options.original = L.extend({}, layer.options);
       layer.options.editing = L.extend({}, layer.options);
       layer.editing.enable();
-      layer.on("edit", function () { post(currentGeometry()); });
+      layer.on("edit", function () {
+        post(currentGeometry());
+        setTimeout(refreshHandles, 0);  // after Leaflet.Draw has made the new edge handles
+      });
       parts.push(layer);
     });
     editable = parts.length ? parts[0] : null;
-    setBar("拖动顶点修改边界（拖动边中点可增加顶点），修改会自动带回页面。",
-           [["放弃修改", "grid-draw-restart", restart]]);
+    setBar("", [["放弃修改", "grid-draw-restart", restart]]);
+    refreshHandles();
   }
 
   function startPolygon() {
