@@ -19,6 +19,7 @@ import cProfile
 import io
 import os
 import pstats
+import shutil
 import sys
 import tempfile
 import time
@@ -78,6 +79,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="rivergrid-profile-"))
+    try:
+        return profile_page(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def profile_page(args: argparse.Namespace, work: Path) -> int:
     os.environ.update(RIVERGRID_DATA_DIR=str(work), RIVERGRID_DEMO="1", RIVERGRID_BASEMAP="none")
     for name in ("TIANDITU_KEY", "DATABASE_URL", "RIVERGRID_READ_LOGIN"):
         os.environ.pop(name, None)
