@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, selectinload
 from gis import clock
 from gis.config import settings
 from gis.errors import NotFoundError
-from gis.geometry.crs import metric_crs_for
+from gis.geometry.crs import metric_crs_for, to_crs
 from gis.model import (
     STORE_CRS,
     GridLevel,
@@ -246,7 +246,7 @@ def public_grids(session: Session, *, today: date | None = None, hotline: str | 
     public_reaches: dict[int, tuple[PublicReach, BaseGeometry]] = {}
     geoms = [g.geom for g in grids if g.geom is not None] + [r.geom for r in reaches]
     crs = metric_crs_for(shapely.GeometryCollection(geoms).bounds) if geoms else None
-    reach_m = gpd.GeoSeries([r.geom for r in reaches], crs=STORE_CRS).to_crs(crs) if reaches else None
+    reach_m = to_crs(gpd.GeoSeries([r.geom for r in reaches], crs=STORE_CRS), crs) if reaches else None
     reach_arr = np.asarray(reach_m.array) if reach_m is not None else np.empty(0, dtype=object)
     reach_tree = shapely.STRtree(reach_arr)
     for r in reaches:
@@ -261,7 +261,7 @@ def public_grids(session: Session, *, today: date | None = None, hotline: str | 
     for g in grids:
         inside: list[PublicReach] = []
         if g.geom is not None and reach_m is not None:
-            area_m = gpd.GeoSeries([g.geom], crs=STORE_CRS).to_crs(crs).iloc[0]
+            area_m = to_crs(gpd.GeoSeries([g.geom], crs=STORE_CRS), crs).iloc[0]
             near = np.sort(reach_tree.query(area_m, predicate="intersects"))  # in reach order
             lengths = shapely.length(shapely.intersection(reach_arr[near], area_m))
             for k, length_m in zip(near, lengths, strict=True):

@@ -54,7 +54,7 @@ from gis.disclosure.public import (
     public_url,
 )
 from gis.errors import NotFoundError, RiverGridError, ValidationError
-from gis.geometry.crs import metric_crs_for
+from gis.geometry.crs import metric_crs_for, to_crs
 from gis.model import LOCAL_TZ, GridRole
 from gis.store.schema import AuditEntry, Grid, GridRoleAssignment, ReachChief
 
@@ -433,7 +433,7 @@ def _draw_map(img: Image.Image, box: tuple[int, int, int, int], c: SignboardCont
     crs = metric_crs_for(shapely.GeometryCollection(geoms).bounds)
 
     def metric(g: BaseGeometry | None) -> BaseGeometry | None:
-        return None if g is None else gpd.GeoSeries([g], crs="EPSG:4326").to_crs(crs).iloc[0]
+        return None if g is None else to_crs(gpd.GeoSeries([g], crs="EPSG:4326"), crs).iloc[0]
 
     area, focus = metric(c.area), metric(c.focus)
     lines = [(n, metric(g)) for n, g in c.lines]

@@ -33,7 +33,7 @@ from gis.features.base import (
     require_access,
     viewer_of,
 )
-from gis.geometry.crs import metric_crs_for
+from gis.geometry.crs import metric_crs_for, to_crs
 from gis.model import STORE_CRS, Category, GridLevel, GridRole, RiverLevel
 from gis.store.schema import (
     Grid,
@@ -76,7 +76,7 @@ def lengths_m(geoms: list[BaseGeometry | None]) -> list[float | None]:
     if not present:
         return [None] * len(geoms)
     series = gpd.GeoSeries(geoms, crs=STORE_CRS)
-    metric = series.to_crs(metric_crs_for(series.total_bounds))
+    metric = to_crs(series, metric_crs_for(series.total_bounds))
     return [None if g is None else round(float(v), 1) for g, v in zip(geoms, metric.length.tolist(), strict=True)]
 
 

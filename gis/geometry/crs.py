@@ -8,7 +8,8 @@ that takes a GeoDataFrame returns a new one and leaves the caller's data unchang
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, TypeAlias
+from functools import lru_cache
+from typing import Any, TypeAlias, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -32,13 +33,16 @@ __all__ = [
     "gcj02_to_bd09",
     "gcj02_to_wgs84",
     "metric_crs_for",
+    "to_crs",
     "to_store_crs",
+    "transformer",
     "wgs84_to_bd09",
     "wgs84_to_gcj02",
 ]
 
 FloatArray: TypeAlias = NDArray[np.float64]
 GeometryOrBounds: TypeAlias = BaseGeometry | gpd.GeoSeries | gpd.GeoDataFrame | Sequence[float]
+GeoData = TypeVar("GeoData", gpd.GeoSeries, gpd.GeoDataFrame)
 
 # Krasovsky 1940 ellipsoid, as used by the published GCJ-02 algorithm.
 _GCJ_A = 6378245.0
@@ -61,6 +65,69 @@ _INVERSE_MAX_ITERATIONS = 30
 
 OFFSET_SOURCES = ("gcj02", "bd09")
 """Names accepted by ``source=`` of :func:`convert_geometry` and :func:`convert_gdf`."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Reprojection
+# ---------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=256)
+def transformer(crs_from: Any, crs_to: Any) -> pyproj.Transformer:
+    """The transformer from ``crs_from`` to ``crs_to``, x (longitude, easting) first whatever
+    the CRSs declare (``always_xy``, as geopandas), made once per process.
+
+    pyproj makes a transformer anew in every thread that uses it, and Streamlit runs every
+    script run of a page in a new thread. For a transformer made with ``Transformer.from_crs``
+    that repeats PROJ's search of its database for the operation: 40–200 ms per CRS pair, per
+    page run. When PROJ has exactly one operation for the pair (every pair this app uses:
+    WGS84 or CGCS2000 to Gauss-Krüger, UTM, web Mercator or a local azimuthal projection), the
+    transformer returned here is made from that operation's pipeline, which gives the same
+    numbers and costs nothing to make again. When PROJ would choose among several operations
+    point by point (datum shifts with several grids), the ``from_crs`` transformer is returned.
+
+    For ``transform`` only: a pipeline knows no CRSs, so its ``transform_bounds`` gives
+    infinities and its ``source_crs`` is None; use ``Transformer.from_crs`` for those.
+
+    Parameters
+    ----------
+    crs_from, crs_to : anything ``pyproj.CRS.from_user_input`` accepts (hashable)
+        E.g. ``"EPSG:4326"``, ``4551``, a ``pyproj.CRS``.
+    """
+    exact = pyproj.Transformer.from_crs(crs_from, crs_to, always_xy=True)
+    definition = exact.definition
+    if not definition.startswith("proj="):  # "unavailable until proj_trans is called": several operations
+        return exact
+    return pyproj.Transformer.from_pipeline(definition)
+
+
+def to_crs(data: GeoData, crs: Any) -> GeoData:
+    """``data.to_crs(crs)`` through :func:`transformer`: the same result (a new object, the
+    caller's unchanged), without geopandas' per-thread rebuilding of its transformer.
+
+    Parameters
+    ----------
+    data : GeoDataFrame or GeoSeries
+        With a CRS (geopandas' error otherwise). Geometries with z coordinates are left to
+        geopandas.
+    crs : anything ``pyproj.CRS.from_user_input`` accepts
+        The target CRS.
+    """
+    if data.crs is None or bool(shapely.has_z(np.asarray(data.geometry.array)).any()):
+        return data.to_crs(crs)
+    target = pyproj.CRS.from_user_input(crs)
+    if data.crs.is_exact_same(target):
+        return data.copy()
+    forward = transformer(data.crs, target)
+    moved = shapely.transform(
+        np.asarray(data.geometry.array),
+        lambda xy: np.column_stack(forward.transform(xy[:, 0], xy[:, 1])),
+    )
+    if isinstance(data, gpd.GeoSeries):
+        return gpd.GeoSeries(moved, index=data.index, crs=target, name=data.name)
+    out = data.copy()
+    out[out.geometry.name] = gpd.GeoSeries(moved, index=data.index, crs=target)
+    return out.set_crs(target, allow_override=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -463,7 +530,7 @@ def choose_metric_crs(gdf: gpd.GeoDataFrame, crs: Any = None) -> pyproj.CRS:
     own = pyproj.CRS.from_user_input(gdf.crs)
     if own.is_projected and own.axis_info and own.axis_info[0].unit_name in ("metre", "meter"):
         return own
-    return metric_crs_for(tuple(gdf.to_crs("EPSG:4326").total_bounds))
+    return metric_crs_for(tuple(to_crs(gdf, "EPSG:4326").total_bounds))
 
 
 def to_store_crs(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -496,6 +563,6 @@ def to_store_crs(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if gdf.crs.is_geographic:
         check_lonlat_range(gdf)
     # geopandas transforms with always_xy=True, so the result is longitude/latitude.
-    out = gdf.to_crs(STORE_CRS)
+    out = to_crs(gdf, STORE_CRS)
     check_lonlat_range(out)
     return out

@@ -67,7 +67,7 @@ from sqlalchemy.orm import Session, selectinload
 from gis import clock
 from gis.errors import CRSError, NotFoundError, ValidationError
 from gis.formatting import plain
-from gis.geometry.crs import check_lonlat_range, metric_crs_for
+from gis.geometry.crs import check_lonlat_range, metric_crs_for, to_crs, transformer
 from gis.grids.links import (
     CHIEF_COLUMNS,
     OFFICE_COLUMNS,
@@ -119,7 +119,7 @@ def _to_lonlat(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
             f"{what} frame has no CRS",
         )
     if not pyproj.CRS(gdf.crs).equals(pyproj.CRS(STORE_CRS)):
-        gdf = gdf.to_crs(STORE_CRS)
+        gdf = to_crs(gdf, STORE_CRS)
     check_lonlat_range(gdf)
     return gdf
 
@@ -201,14 +201,14 @@ class ResponsibilityIndex:
                 f"量算距离需要投影坐标系（单位米），当前为 {self.crs.name}",
                 f"metric CRS must be projected, got {self.crs.to_string()}",
             )
-        self._to_metric = pyproj.Transformer.from_crs(STORE_CRS, self.crs, always_xy=True)
+        self._to_metric = transformer(STORE_CRS, self.crs)
 
         drawn_idx = np.flatnonzero(drawn)
         self._ll = geoms[drawn_idx].copy()
         shapely.prepare(self._ll)
         self._ll_pos = drawn_idx  # tree index -> grid position
         self._ll_tree = STRtree(self._ll)
-        metric = np.asarray(gpd.GeoSeries(self._ll, crs=STORE_CRS).to_crs(self.crs).array, dtype=object)
+        metric = np.asarray(to_crs(gpd.GeoSeries(self._ll, crs=STORE_CRS), self.crs).array, dtype=object)
         shapely.prepare(metric)
         self._metric = metric  # aligned with self._ll
         level_arr = np.asarray(levels, dtype=object)[drawn_idx]
@@ -232,7 +232,7 @@ class ResponsibilityIndex:
         starts = reaches["start_station_m"].iloc[r_idx] if "start_station_m" in reaches else [0.0] * len(r_idx)
         self._reach_start = [float(plain(v) or 0.0) for v in starts]
         self._reach_metric = np.asarray(
-            gpd.GeoSeries(reach_geoms[r_idx], crs=STORE_CRS).to_crs(self.crs).array, dtype=object
+            to_crs(gpd.GeoSeries(reach_geoms[r_idx], crs=STORE_CRS), self.crs).array, dtype=object
         )
         self._reach_tree = STRtree(self._reach_metric) if len(r_idx) else None
 

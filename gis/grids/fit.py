@@ -33,7 +33,7 @@ from shapely.geometry.base import BaseGeometry
 from gis.checks.topology import NOISE_AREA_M2
 from gis.errors import CRSError, GeometryError
 from gis.formatting import format_area
-from gis.geometry.crs import check_lonlat_range, metric_crs_for
+from gis.geometry.crs import check_lonlat_range, metric_crs_for, to_crs, transformer
 from gis.geometry.shapes import polygonal_part
 from gis.model import STORE_CRS
 
@@ -162,7 +162,7 @@ class _Metric:
 
     def __init__(self, crs: pyproj.CRS) -> None:
         self.crs = crs
-        self._fwd = pyproj.Transformer.from_crs(STORE_CRS, crs, always_xy=True)
+        self._fwd = transformer(STORE_CRS, crs)
 
     def xy(self, lonlat: NDArray[np.float64]) -> NDArray[np.float64]:
         if not len(lonlat):
@@ -278,7 +278,7 @@ def _labelled(neighbours: Any) -> dict[Any, BaseGeometry]:
         neighbours = neighbours.geometry
     if isinstance(neighbours, gpd.GeoSeries):
         if neighbours.crs is not None and not neighbours.crs.equals(pyproj.CRS(STORE_CRS)):
-            neighbours = neighbours.to_crs(STORE_CRS)
+            neighbours = to_crs(neighbours, STORE_CRS)
         items: Iterable[tuple[Any, Any]] = neighbours.items()
     elif isinstance(neighbours, Mapping):
         items = neighbours.items()

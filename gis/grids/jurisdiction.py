@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from gis.config import settings
 from gis.errors import TooFarError
+from gis.geometry.crs import transformer
 from gis.store.schema import Grid, not_deleted
 
 __all__ = ["CLI_HINT", "Jurisdiction", "check_near", "top_level"]
@@ -68,8 +69,7 @@ class Jurisdiction:
             return out
         centre = self.area.centroid
         aeqd = pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={centre.y} +lon_0={centre.x} +datum=WGS84 +units=m")
-        fwd = pyproj.Transformer.from_crs("EPSG:4326", aeqd, always_xy=True)
-        inv = pyproj.Transformer.from_crs(aeqd, "EPSG:4326", always_xy=True)
+        fwd, inv = transformer("EPSG:4326", aeqd), transformer(aeqd, "EPSG:4326")
 
         def project(g: np.ndarray) -> np.ndarray:
             out: np.ndarray = shapely.transform(g, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1])))

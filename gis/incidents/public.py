@@ -24,7 +24,7 @@ from functools import lru_cache
 
 import pyproj
 
-from gis.geometry.crs import metric_crs_for
+from gis.geometry.crs import metric_crs_for, transformer
 from gis.model import Category
 
 __all__ = [
@@ -55,8 +55,8 @@ COARSEN_CELL_M = 100.0
 def _transformers(epsg: int) -> tuple[pyproj.Transformer, pyproj.Transformer]:
     crs = pyproj.CRS.from_epsg(epsg)
     return (
-        pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True),
-        pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True),
+        transformer("EPSG:4326", crs),
+        transformer(crs, "EPSG:4326"),
     )
 
 

@@ -25,7 +25,7 @@ import pyproj
 import shapely
 
 from gis.errors import CRSError, ValidationError
-from gis.geometry.crs import metric_crs_for
+from gis.geometry.crs import metric_crs_for, to_crs, transformer
 from gis.geometry.segindex import SegmentIndex, measured_segments
 from gis.patrol.flags import FlagRules, PatrolResult, cross_flags, make_flag, single_track_flags
 from gis.patrol.tracks import DROP_REASONS, CleanReport, Track, clean_track, geodesic_m
@@ -55,7 +55,7 @@ def reaches_frame(reaches: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         gdf = gdf.set_index("id", drop=True)
     else:
         gdf = gdf.reset_index(drop=True)
-    gdf = gdf.to_crs("EPSG:4326")
+    gdf = to_crs(gdf, "EPSG:4326")
     gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
     bad = ~gdf.geom_type.isin(["LineString", "MultiLineString"])
     if bad.any():
@@ -126,14 +126,14 @@ class _ReachIndex:
 
 def _reach_index(reaches: gpd.GeoDataFrame, crs: pyproj.CRS | None = None) -> _ReachIndex:
     crs = crs or metric_crs_for(reaches)
-    proj = reaches.to_crs(crs)
+    proj = to_crs(reaches, crs)
     geoms = np.asarray(proj.geometry.array)
     return _ReachIndex(
         ids=np.asarray(reaches.index, dtype=object),
         geoms_m=geoms,
         tree=shapely.STRtree(geoms),
         crs=crs,
-        to_m=pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True),
+        to_m=transformer("EPSG:4326", crs),
     )
 
 
@@ -370,7 +370,7 @@ def match_track(
         length_m = 0.0
     touched_grids: list[Any] = []
     if grids is not None and len(grids) and n:
-        g = grids.to_crs(index.crs)
+        g = to_crs(grids, index.crs)
         gtree = shapely.STRtree(np.asarray(g.geometry.array))
         _, hit = gtree.query(shapely.points(x, y), predicate="intersects")
         touched_grids = [g.index[k] for k in sorted(set(hit.tolist()))]

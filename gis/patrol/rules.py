@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from gis.errors import ValidationError
-from gis.geometry.crs import metric_crs_for
+from gis.geometry.crs import metric_crs_for, to_crs
 from gis.geometry.linref import format_range, substring
 from gis.model import LOCAL_TZ
 from gis.patrol.flags import PatrolResult
@@ -376,7 +376,7 @@ def period_coverage(results: Iterable[PatrolResult], reaches: gpd.GeoDataFrame) 
         ``stations`` (桩号 ``K1+000–K2+500`` including ``start_station_m``) of never-patrolled stretches.
         Invariant: covered_m + uncovered_m = length_m.
     """
-    metric = reaches.to_crs(metric_crs_for(reaches))
+    metric = to_crs(reaches, metric_crs_for(reaches))
     length = pd.Series(metric.geometry.length.to_numpy(), index=reaches.index, name="length_m")
     frames = [r.matched for r in results if len(r.matched)]
     if frames:
@@ -424,7 +424,7 @@ def stretch_lines(
     """The lines of stretches ``[from_m, to_m]`` (metres from each reach's start, as in
     :func:`period_coverage`) of ``reaches`` (index = reach ids), in the reaches' CRS."""
     crs = metric_crs_for(reaches)
-    metric = reaches.geometry.to_crs(crs)
+    metric = to_crs(reaches.geometry, crs)
     geoms = [substring(metric.loc[r], float(a), float(b)) for r, a, b in zip(reach_ids, from_m, to_m, strict=True)]
     geoms = [None if g.is_empty else g for g in geoms]
-    return gpd.GeoSeries(geoms, crs=crs).to_crs(reaches.crs)
+    return to_crs(gpd.GeoSeries(geoms, crs=crs), reaches.crs)

@@ -36,7 +36,7 @@ from numpy.typing import ArrayLike
 
 from gis import limits
 from gis.errors import CRSError, FileFormatError, GeometryError, ValidationError
-from gis.geometry.crs import FloatArray, bd09_to_wgs84, gcj02_to_wgs84, metric_crs_for
+from gis.geometry.crs import FloatArray, bd09_to_wgs84, gcj02_to_wgs84, metric_crs_for, transformer
 from gis.io.files import read_csv_rows, read_gpx_tracks
 from gis.model import LOCAL_TZ
 
@@ -558,9 +558,7 @@ def clean_track(
 def _excursion(lon: np.ndarray, lat: np.ndarray, a: int, b: int, noise_m: float) -> bool:
     """True when a point strictly between ``a`` and ``b`` lies more than ``2 × noise_m`` off the
     straight line a→b (a spike, not fast movement along the way)."""
-    tr = pyproj.Transformer.from_crs(
-        "EPSG:4326", metric_crs_for((float(lon[a]), float(lat[a]), float(lon[a]), float(lat[a]))), always_xy=True
-    )
+    tr = transformer("EPSG:4326", metric_crs_for((float(lon[a]), float(lat[a]), float(lon[a]), float(lat[a]))))
     xs, ys = tr.transform(lon[a : b + 1], lat[a : b + 1])
     seg = (
         shapely.LineString([(xs[0], ys[0]), (xs[-1], ys[-1])])
