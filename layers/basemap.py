@@ -41,7 +41,7 @@ from gis.basemap.archives import TileSetInfo
 from gis.basemap.sources import LOCAL, SIMPLE, BasemapCatalog, basemap_catalog
 from gis.config import BASEMAPS
 from gis.errors import ValidationError
-from layers.assets import VENDOR_URL, localize
+from layers.assets import VENDOR_URL, localize, trim_assets, use_bundles
 from layers.packed import STATIC_URL, LayerTag
 
 DEFAULT_CENTER = (41.78, 126.92)
@@ -347,8 +347,12 @@ def make_map(
     return m
 
 
-def finish_map(m: folium.Map, *, collapsed: bool = False, base_url: str = VENDOR_URL) -> folium.Map:
-    """Add the layer control (after all layers) and point every asset at the local copies.
+def finish_map(
+    m: folium.Map, *, collapsed: bool = False, base_url: str = VENDOR_URL, pins: bool | None = None
+) -> folium.Map:
+    """Add the layer control (after all layers), leave out the browser assets nothing uses
+    (:func:`layers.assets.trim_assets`), point every asset at the local copies and load Leaflet
+    with its controls as one file (:func:`layers.assets.use_bundles`).
 
     Parameters
     ----------
@@ -358,6 +362,10 @@ def finish_map(m: folium.Map, *, collapsed: bool = False, base_url: str = VENDOR
         Whether the layer control starts folded into an icon.
     base_url
         URL path at which ``static/vendor`` is served (see :func:`layers.assets.localize`).
+    pins
+        Whether pins are drawn (default: whether the map holds a ``folium.Icon``); a layer given
+        later to ``st_folium(feature_group_to_add=...)`` must not draw ``folium.Icon`` pins
+        unless this is ``True``.
 
     Raises
     ------
@@ -365,8 +373,8 @@ def finish_map(m: folium.Map, *, collapsed: bool = False, base_url: str = VENDOR
         Some element needs a browser asset that is not vendored.
     """
     folium.LayerControl(position="topright", collapsed=collapsed).add_to(m)
-    localize(m, base_url=base_url)
-    return m
+    trim_assets(m, pins=pins)
+    return use_bundles(localize(m, base_url=base_url), base_url=base_url)
 
 
 def view_for_bounds(

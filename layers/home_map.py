@@ -38,7 +38,6 @@ from gis.errors import ValidationError
 from gis.formatting import local_time
 from gis.model import Category, GridLevel, IncidentStatus, RiverLevel, Severity
 from layers._common import enum_member, label, merged_style, text, truthy
-from layers.assets import localize, use_bundles
 from layers.basemap import BASEMAP_LABELS, add_basemaps, finish_map, make_map, with_key
 from layers.blindspots import FINDING_STYLES, RULE_LABELS, finding_style
 from layers.grids import GRID_BASE_STYLE, GRID_LEVEL_STYLE, grid_style
@@ -512,19 +511,6 @@ def legend_html(*, categories: Sequence[str] = (), gaps: bool = True, tracks: bo
     return "<details open><summary>图例</summary>" + "".join(rows) + "</details>"
 
 
-_UNUSED_ASSETS = {"jquery", "bootstrap", "bootstrap_css", "glyphicons_css"}
-_PIN_ASSETS = {"awesome_markers", "awesome_markers_font_css", "awesome_markers_css", "awesome_rotate_css"}
-
-
-def _trim_assets(m: folium.Map, *, pins: bool) -> None:
-    """Drop the map's default browser assets that nothing here uses (jQuery, Bootstrap, and the
-    marker icons when no pin is drawn). streamlit-folium loads scripts one after another, so
-    every file left out is one round trip less before the map draws."""
-    unused = _UNUSED_ASSETS | (set() if pins else _PIN_ASSETS)
-    m.default_js = [(name, url) for name, url in m.default_js if name not in unused]
-    m.default_css = [(name, url) for name, url in m.default_css if name not in unused]
-
-
 def home_map(
     overlays: Sequence[Overlay],
     *,
@@ -572,7 +558,6 @@ def home_map(
     shown = dict(shown or {})
     m = make_map(basemap=basemap, tianditu_key=tianditu_key, catalog=catalog, center=center, zoom=zoom, basemaps=False)
     m.options["zoom_snap"] = 0.5  # half steps: the township fits the map better
-    _trim_assets(m, pins=any(o.layer.geometry == "pin" and o.layer.n_features for o in overlays))
     big = sum(o.layer.n_features for o in overlays if o.layer.geometry in ("line", "area")) > CANVAS_THRESHOLD
     Runtime(prefer_canvas=big).add_to(m)
     if fit is not None:
@@ -597,8 +582,8 @@ def home_map(
         _ClusterAssets().add_to(m)
     HomeLegend(legend if legend is not None else legend_html(), position="bottomright").add_to(m)
     MapBridge().add_to(m)
-    finish_map(m, collapsed=False)
-    return use_bundles(localize(m))
+    pins = any(o.layer.geometry == "pin" and o.layer.n_features for o in overlays)
+    return finish_map(m, collapsed=False, pins=pins)
 
 
 __all__ = [

@@ -40,6 +40,7 @@ from ui.text import md_text
 
 TRACK_KEY = "patrol_track"  # id of the track shown in the summary and played back
 HANDLED_KEY = "patrol_map_handled"  # map key → last click handled
+TABLE_TAB_KEY = "patrol_table_tab"  # the tables' open tab
 MAP_HEIGHT_PX = 560
 
 cfg = settings()
@@ -350,28 +351,36 @@ with right, st.container(height=MAP_HEIGHT_PX + 200, border=False, key="patrol_p
 # Tables
 # ---------------------------------------------------------------------------------------------
 
-tabs = st.tabs(["按人员", "按网格", "河段覆盖", "轨迹列表"])
-with tabs[0]:
-    st.dataframe(compliance_table(report.persons, "人员", "person"), hide_index=True, width="stretch")
-with tabs[1]:
-    st.dataframe(compliance_table(report.grids, "网格", "grid"), hide_index=True, width="stretch")
-with tabs[2]:
-    st.dataframe(coverage_table(report), hide_index=True, width="stretch")
-with tabs[3]:
-    st.dataframe(
-        pd.DataFrame(
-            {
-                "开始（北京时间）": [t["start_local"] for t in inside],
-                "人员": [t["person"] or "" for t in inside],
-                "网格": [t["grid"] or "" for t in inside],
-                "历时（分钟）": [round(t["duration_s"] / 60, 1) for t in inside],
-                "沿河（公里）": [round(t["river_length_m"] / 1000, 2) for t in inside],
-                "计入考核": ["是" if t["counted"] else "否" for t in inside],
-                "原因/疑似问题": ["；".join(t["not_counted_because"]) for t in inside],
-            }
-        ),
-        hide_index=True,
-        width="stretch",
-    )
+# Only the open tab is drawn (a switch reruns the page): four data grids cost the browser more
+# than one, and the page opens faster.
+by_person, by_grid, by_reach, track_list = st.tabs(
+    ["按人员", "按网格", "河段覆盖", "轨迹列表"], key=TABLE_TAB_KEY, on_change="rerun"
+)
+if by_person.open:
+    with by_person:
+        st.dataframe(compliance_table(report.persons, "人员", "person"), hide_index=True, width="stretch")
+if by_grid.open:
+    with by_grid:
+        st.dataframe(compliance_table(report.grids, "网格", "grid"), hide_index=True, width="stretch")
+if by_reach.open:
+    with by_reach:
+        st.dataframe(coverage_table(report), hide_index=True, width="stretch")
+if track_list.open:
+    with track_list:
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "开始（北京时间）": [t["start_local"] for t in inside],
+                    "人员": [t["person"] or "" for t in inside],
+                    "网格": [t["grid"] or "" for t in inside],
+                    "历时（分钟）": [round(t["duration_s"] / 60, 1) for t in inside],
+                    "沿河（公里）": [round(t["river_length_m"] / 1000, 2) for t in inside],
+                    "计入考核": ["是" if t["counted"] else "否" for t in inside],
+                    "原因/疑似问题": ["；".join(t["not_counted_because"]) for t in inside],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
 for w in report.warnings:
     st.caption(f"提示：{md_text(w)}")

@@ -277,7 +277,7 @@ def test_a_basemap_not_built_yet_gives_way_and_a_local_vector_file_uses_the_prot
 def test_the_vector_renderer_is_vendored_with_its_licences() -> None:
     catalog = BasemapCatalog(simple=info("pbf"), local=None, intranet=(), tianditu_key=None, default="simple")
     _, js = collect_links(finish_map(make_map(basemap="simple", tianditu_key=None, catalog=catalog)))
-    assert PROTOMAPS_JS in js and js.index(PROTOMAPS_JS) > js.index("/app/static/vendor/leaflet/leaflet.js")
+    assert PROTOMAPS_JS in js and js.index(PROTOMAPS_JS) > js.index("/app/static/vendor/rivergrid/map-core.js")  # after Leaflet
     script = vendor_file(PROTOMAPS_JS).read_text(encoding="utf-8")
     assert script.startswith('"use strict";var protomapsL=')
     folder = VENDOR_DIR / "protomaps-leaflet"

@@ -240,7 +240,7 @@ def test_no_external_script_or_stylesheet_after_localize(full_map):
     html = render(full_map)
     assert not CDN_TAG.search(html), CDN_TAG.findall(html)
     assert external_assets(html) == []
-    assert f'src="{VENDOR_URL}/leaflet/leaflet.js"' in html
+    assert f'src="{VENDOR_URL}/rivergrid/map-core.js"' in html  # Leaflet with its two controls, local
     assert f'href="{VENDOR_URL}/leaflet.markercluster/MarkerCluster.css"' in html
 
 
@@ -249,7 +249,7 @@ def test_streamlit_folium_collects_only_local_links(full_map, monkeypatch):
     sent = st_folium_links(full_map, monkeypatch)
     assert sent["js_links"] == js
     assert sent["css_links"] == css
-    assert js[0] == f"{VENDOR_URL}/leaflet/leaflet.js"
+    assert js[0] == f"{VENDOR_URL}/rivergrid/map-core.js"
     for url in css + js:
         assert url.startswith(f"{VENDOR_URL}/"), url
     assert "//" not in sent["header"].replace('http-equiv="', "")
@@ -285,6 +285,27 @@ def test_bundle_replaces_its_parts_only_when_all_are_used(monkeypatch):
     _, bare_js = collect_links(bare)
     assert bare_js[0] == f"{VENDOR_URL}/leaflet/leaflet.js"
     assert f"{VENDOR_URL}/rivergrid/map-core.js" not in bare_js
+
+
+def test_a_map_loads_only_the_browser_files_it_uses() -> None:
+    """streamlit-folium loads scripts one after another: jQuery, Bootstrap and the pin icons are
+    three to six round trips before a map draws, and no RiverGrid map needs them unless it
+    draws pins."""
+    plain_css, plain_js = collect_links(finish_map(make_map(basemap="none", tianditu_key=None)))
+    assert plain_js == [f"{VENDOR_URL}/rivergrid/map-core.js"]
+    assert not [u for u in plain_css if "bootstrap" in u or "fontawesome" in u or "awesome-markers" in u]
+
+    pinned = make_map(basemap="none", tianditu_key=None)
+    folium.Marker([41.78, 126.92], icon=folium.Icon(prefix="fa", icon="location-dot")).add_to(pinned)
+    css, js = collect_links(finish_map(pinned))
+    assert f"{VENDOR_URL}/leaflet.awesome-markers/leaflet.awesome-markers.js" in js
+    assert f"{VENDOR_URL}/fontawesome-free/css/all.min.css" in css
+    assert not [u for u in css + js if "bootstrap" in u or "jquery" in u]
+
+    glyph = make_map(basemap="none", tianditu_key=None)
+    folium.Marker([41.78, 126.92], icon=folium.Icon(icon="info-sign")).add_to(glyph)  # folium's default prefix
+    css, _ = collect_links(finish_map(glyph))
+    assert f"{VENDOR_URL}/bootstrap3-glyphicons/css/bootstrap-glyphicons.css" in css
 
 
 def _every_plugin_map() -> folium.Map:

@@ -149,7 +149,12 @@ def test_page_shows_compliance_coverage_and_track_summary(app_env: Path) -> None
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["巡河轨迹"] == "4 条"
-    persons, grids, coverage, tracks = (d.value for d in at.dataframe)
+    tables = {}
+    for tab in ("按人员", "按网格", "河段覆盖", "轨迹列表"):  # only the open tab's table is drawn
+        at.session_state["patrol_table_tab"] = tab
+        at = at.run()
+        (tables[tab],) = (d.value for d in at.dataframe)
+    persons, grids, coverage, tracks = tables.values()
     assert "森工街道东兴村" in set(grids["网格"])
     row = persons[persons["人员"] == "何兆花"].iloc[0]
     assert (row["频次"], row["应巡"]) == ("每周", 4)
