@@ -125,6 +125,10 @@ OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION
 WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
 TXT
 
+# idb-keyval (the phone app field/: patrol fixes and the offline queue in IndexedDB); its ES module build
+put "$NM/idb-keyval/LICENCE" "$OUT/idb-keyval"
+cp "$NM/idb-keyval/dist/index.js" "$OUT/idb-keyval/idb-keyval.js"
+
 # protomaps-leaflet (draws vector tiles on canvas: the bundled 简图 and local vector PMTiles/MBTiles;
 # layers/basemap.py). Its dist file bundles its dependencies: their licences go beside it.
 put "$NM/protomaps-leaflet/dist/protomaps-leaflet.js" "$NM/protomaps-leaflet/LICENSE" "$OUT/protomaps-leaflet"
