@@ -4,6 +4,7 @@ API under ``/api/`` (:mod:`api`), in one process.
 Started by ``python -m ui.serve`` (which runs ``streamlit run asgi.py`` with RiverGrid's
 settings); Streamlit finds ``app`` below and serves it with uvicorn. Streamlit's own routes
 (``/_stcore/``, ``/static/``, ``/media/``, ``/component/``) and the pages stay as they were.
+The phone app's files are served at ``/m/`` (:mod:`ui.field_app`).
 
 The lifespan opens the process's store (:func:`gis.serving.process_store`) before the first
 request, so neither the first visitor nor the first API client waits for it; scheduled jobs will
@@ -26,6 +27,7 @@ from starlette.routing import Mount
 from api import api_app
 from gis.basemap.build import prepare_simple_basemap
 from gis.serving import process_store
+from ui import field_app
 from ui.serve import prepare_process
 
 prepare_process()
@@ -40,6 +42,6 @@ async def lifespan(_app: Any) -> AsyncIterator[dict[str, Any]]:
 
 app = st.App(
     Path(__file__).resolve().parent / "app.py",
-    routes=[Mount("/api", app=api_app())],
+    routes=[Mount("/api", app=api_app()), *field_app.routes()],
     lifespan=lifespan,
 )
