@@ -111,8 +111,17 @@ async function registerServiceWorker() {
   }
 }
 
-/** The app's tile set for the phone map: the bundled 简图, else the local tile file. */
+let knownTileSet = null;
+
+/** The app's tile set for the phone map: the bundled 简图, else the local tile file (null: none). */
 async function tileSet() {
+  if (!knownTileSet) knownTileSet = findTileSet();
+  const info = await knownTileSet;
+  if (!info) knownTileSet = null; // look again next time (offline, or not built yet)
+  return info;
+}
+
+async function findTileSet() {
   for (const name of ["simple", "local"]) {
     try {
       const response = await fetch(`${TILES}/${name}.json`);
@@ -155,6 +164,7 @@ async function makeMap(container, { grids = [], reaches = [], center = null, onT
   const L = window.L;
   if (!L) return null;
   const map = L.map(container, { zoomControl: true, attributionControl: true, tap: true });
+  map.attributionControl.setPrefix(false);
   const info = await tileSet();
   if (info) {
     const [w, s, e, n] = info.bounds || [-180, -85, 180, 85];
@@ -597,11 +607,18 @@ async function shrinkPhoto(file) {
   }
 }
 
+/** A camera button (the browser's own file input has English text on many phones) and a count. */
 function photoInput() {
-  return h("input", {
+  const count = h("span", { class: "muted photo-count" }, "未选择照片");
+  const input = h("input", {
     type: "file", accept: "image/*", capture: "environment", multiple: true, name: "photo",
-    "data-testid": "report-photo", class: "field-input",
+    "data-testid": "report-photo", class: "visually-hidden",
+    onchange: (event) => {
+      const n = event.target.files.length;
+      count.textContent = n ? `已选 ${n} 张照片` : "未选择照片";
+    },
   });
+  return h("div", { class: "photo" }, h("label", { class: "button photo-button" }, "拍照 / 选择照片", input), count);
 }
 
 function currentPosition() {
@@ -644,7 +661,7 @@ function renderReport(main) {
     { class: "card report", novalidate: true },
     h("h2", {}, "上报问题"),
     state.patrol ? h("p", { class: "muted small" }, "将关联到正在进行的巡河。") : null,
-    h("label", {}, "照片"),
+    h("span", { class: "label" }, "照片"),
     photoInput(),
     h("label", {}, "问题类别"),
     categorySelect(categories),
@@ -713,6 +730,11 @@ function renderReport(main) {
 async function startSync(force = false) {
   if (!state.session || state.syncing) return;
   clearTimeout(state.syncTimer);
+  if (!navigator.onLine) {
+    if (force) state.syncMessage = "当前没有网络：记录已保存在本机，联网后自动同步。";
+    if (state.view === "sync") renderSync(document.getElementById("view"));
+    return;
+  }
   state.syncing = true;
   try {
     const outcome = await syncNow(state.session, { force });
@@ -876,7 +898,7 @@ async function publicReport() {
     h("h1", {}, "我要举报"),
     placeText,
     h("p", { class: "muted small" }, "无需登录。请拍照并说明问题，提交后会得到查询码，可凭查询码查看处理进展。"),
-    h("label", {}, "照片"),
+    h("span", { class: "label" }, "照片"),
     photoInput(),
     h("label", {}, "问题类别"),
     categorySelect(categories),

@@ -102,6 +102,9 @@ async function syncOnce(session, force) {
       outcome.sent += 1;
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
+      if (error.status === 0 && !navigator.onLine) {
+        break; // offline: everything waits, unchanged, for the "online" event
+      }
       item.attempts += 1;
       item.error = error.message;
       if (error.status === 401) {
