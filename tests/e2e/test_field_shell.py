@@ -1,0 +1,176 @@
+"""The phone app's shell (``/m/``) in Debian's Chromium at 390×844, on the real server
+(``python -m ui.serve`` on a copy of the demo): the sign-in form, a resident's report form from the
+signboard link with no category chosen, the app opening again with no server at all after a first
+visit (service worker), and the plain notice on an insecure (plain HTTP, not localhost) address.
+
+The signed-in journey (sign in, record, sync) needs the field API and is tested with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from gis.store import Store
+from gis.store.schema import Grid
+
+from .browser import PHONE, offline_page, save_screenshot
+
+pytestmark = [pytest.mark.e2e, pytest.mark.serial]
+
+LOGIN_IDS = ("login-username", "login-password", "login-submit")
+README_SECTION = "HTTPS（nginx 反向代理，内网证书）"
+
+
+def _start(tmp: Path, template: Path) -> Any:
+    from tests.api_server import start_server
+    from tests.conftest import copy_sqlite_file
+
+    copy_sqlite_file(template, tmp / "rivergrid.sqlite")
+    return start_server(f"sqlite:///{tmp / 'rivergrid.sqlite'}", tmp)
+
+
+@pytest.fixture(scope="module")
+def field_server(tmp_path_factory: pytest.TempPathFactory, demo_template_sqlite: Path) -> Iterator[Any]:
+    server = _start(tmp_path_factory.mktemp("field"), demo_template_sqlite)
+    yield server
+    server.stop()
+
+
+def _dongxing_id(database_url: str) -> int:
+    store = Store(database_url, migrate=False)
+    try:
+        with store.session() as s:
+            grid_id = s.scalar(select(Grid.id).where(Grid.name == "森工街道东兴村"))
+    finally:
+        store.dispose()
+    assert grid_id is not None
+    return int(grid_id)
+
+
+def _phone(browser: Any, blocked: list, errors: list[str], **options: Any) -> Any:
+    return offline_page(browser, blocked, errors, viewport=PHONE, **options)
+
+
+def _assert_fits_the_phone(page: Any, testid: str) -> None:
+    box = page.get_by_test_id(testid).bounding_box()
+    assert box is not None, testid
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], (testid, box)
+    assert box["height"] >= 44, (testid, box)  # a thumb's target
+
+
+def test_sign_in_form_on_a_phone(browser, field_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    blocked: list = []
+    errors: list[str] = []
+    page = _phone(browser, blocked, errors)
+    try:
+        page.goto(field_server.url + "/m/")
+        for testid in LOGIN_IDS:
+            page.get_by_test_id(testid).wait_for(state="visible", timeout=30_000)
+            _assert_fits_the_phone(page, testid)
+        assert page.get_by_test_id("login-password").get_attribute("type") == "password"
+        assert page.get_by_test_id("login-submit").inner_text() == "登录"
+        # localhost is a secure context: no warning about HTTPS
+        assert page.get_by_test_id("insecure-notice").count() == 0
+        page.wait_for_function("document.documentElement.dataset.ready === '1'")
+        save_screenshot(page, "field-login", keep=tmp_path)
+    finally:
+        page.context.close()
+    assert blocked == []
+    assert [e for e in errors if "pageerror" in e] == []
+
+
+def test_public_report_form_has_no_category_chosen(browser, field_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    grid_id = _dongxing_id(field_server.database_url)
+    blocked: list = []
+    errors: list[str] = []
+    page = _phone(browser, blocked, errors)
+    try:
+        page.goto(f"{field_server.url}/m/report?grid={grid_id}")
+        category = page.get_by_test_id("report-category")
+        category.wait_for(state="visible", timeout=30_000)
+        assert category.input_value() == ""
+        assert category.evaluate("el => el.selectedIndex === 0 && el.options[0].disabled && el.options[0].value === ''")
+        labels = category.evaluate("el => Array.from(el.options).slice(1).map(o => o.textContent)")
+        assert "其他" in labels and len(labels) >= 9
+        for testid in ("report-description", "report-submit"):
+            _assert_fits_the_phone(page, testid)
+        assert page.get_by_test_id("login-username").count() == 0  # no sign-in
+        # sending without a category is refused on the phone, in Chinese
+        page.get_by_test_id("report-description").fill("河面有垃圾")
+        page.get_by_test_id("report-submit").click()
+        page.get_by_role("alert").filter(has_text="请选择问题类别").wait_for()
+        assert page.get_by_test_id("case-code").count() == 0
+        save_screenshot(page, "field-public-report", keep=tmp_path)
+    finally:
+        page.context.close()
+    assert blocked == []
+    assert [e for e in errors if "pageerror" in e] == []
+
+
+def test_the_shell_opens_again_with_no_server(browser, demo_template_sqlite: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    server = _start(tmp_path, demo_template_sqlite)
+    blocked: list = []
+    errors: list[str] = []
+    page = _phone(browser, blocked, errors)
+    try:
+        page.goto(server.url + "/m/")
+        page.get_by_test_id("login-username").wait_for(timeout=30_000)
+        page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.ready.then(() => true)")
+        page.evaluate("navigator.serviceWorker.ready")
+        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=30_000)
+        # nothing answers any more: neither the server nor the network
+        server.stop()
+        page.context.set_offline(True)
+        for path in ("/m/", "/m/report?grid=1", "/m/case?code=ABCD2345"):
+            page.goto(server.url + path)
+            page.wait_for_function("document.documentElement.dataset.ready === '1'", timeout=30_000)
+        page.goto(server.url + "/m/")
+        for testid in LOGIN_IDS:
+            page.get_by_test_id(testid).wait_for(state="visible", timeout=30_000)
+        # the vendored libraries came from the cache too
+        assert page.evaluate("typeof window.L === 'object' && typeof window.protomapsL === 'object'")
+        page.goto(server.url + "/m/report?grid=1")
+        page.get_by_test_id("report-category").wait_for(state="visible", timeout=30_000)
+        assert page.get_by_test_id("report-category").input_value() == ""
+    finally:
+        page.context.close()
+        server.stop()
+    assert blocked == []
+    assert [e for e in errors if "pageerror" in e] == []
+
+
+def test_plain_http_on_another_address_says_https_is_needed(browser, field_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from .conftest import CHROMIUM, CHROMIUM_ARGS
+
+    port = field_server.url.rsplit(":", 1)[1]
+    host = "hezhang.test"  # resolved to this machine by the browser only
+    # a second Chromium of the session's Playwright, where one name leads to this machine
+    chromium = browser.browser_type.launch(
+        executable_path=str(CHROMIUM),
+        args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {host} 127.0.0.1"],
+    )
+    try:
+        context = chromium.new_context(viewport=PHONE, locale="zh-CN")
+        outside: list[str] = []
+        context.route(
+            "**/*",
+            lambda route: route.continue_() if route.request.url.startswith(f"http://{host}:{port}/")
+            else (outside.append(route.request.url), route.abort())[1],
+        )
+        page = context.new_page()
+        page.goto(f"http://{host}:{port}/m/")
+        notice = page.get_by_test_id("insecure-notice")
+        notice.wait_for(state="visible", timeout=30_000)
+        text = notice.inner_text()
+        assert "HTTPS" in text and README_SECTION in text and "定位" in text
+        assert page.evaluate("window.isSecureContext") is False
+        page.get_by_test_id("login-username").wait_for(state="visible")  # the rest still shows
+        save_screenshot(page, "field-insecure", keep=tmp_path)
+        assert outside == []
+    finally:
+        chromium.close()
