@@ -6,7 +6,7 @@ import {
   formatElapsed, formatKm, formatStation, intersectBounds, nearestReach, tilesCovering, unionBounds, walkStep,
 } from "./geo.js";
 import {
-  addFix, clearMe, clearPatrol, clearSession, dropFixes, fixesOf, getMe, getPatrol, getSession, items, putItem,
+  addFix, clearMe, clearPatrol, clearSession, deleteItem, dropFixes, fixesOf, getMe, getPatrol, getSession, items, putItem,
   setMe, setPatrol, setSession,
 } from "./store.js";
 import { patrolItem, reportItem, syncNow } from "./sync.js";
@@ -451,7 +451,8 @@ function whereText() {
   const near = nearestReach(reaches, fix[0], fix[1]);
   if (!near) return `已记录 ${state.patrol.fix_count} 个定位点`;
   const off = near.distanceM > 200 ? `（距河道约 ${Math.round(near.distanceM)} 米）` : "";
-  return `${near.reach.name} ${formatStation(near.stationM)}${off}`;
+  // the reach's 桩号 start where it does not begin at K0+000 (a stretch of a longer river)
+  return `${near.reach.name} ${formatStation(near.stationM + (near.reach.start_station_m || 0))}${off}`;
 }
 
 function awakeText() {
@@ -525,9 +526,9 @@ async function onFix(position) {
   if (!p) return;
   const { longitude, latitude, accuracy } = position.coords;
   const fix = [Number(longitude.toFixed(7)), Number(latitude.toFixed(7)), Math.round(position.timestamp), accuracy ?? null];
-  if (p.last && p.last[2] === fix[2] && p.last[0] === fix[0] && p.last[1] === fix[1]) return;
+  if (p.last && p.last[2] === fix[2]) return; // the same fix again (one key per time)
   p.seq += 1;
-  await addFix(p.client_id, p.seq, fix); // stored before anything else happens with it
+  await addFix(p.client_id, fix); // stored before anything else happens with it
   const step = walkStep(p.counted, fix[0], fix[1], fix[3]);
   p.distance_m += step.addM;
   p.counted = step.counted;
@@ -573,10 +574,13 @@ async function keepAwake() {
 async function stopPatrol() {
   const p = state.patrol;
   if (!p) return;
+  stopWatch();
   await state.fixChain;
   const fixes = await fixesOf(p.client_id);
-  if (fixes.length < 2 && !confirm(`只记录到 ${fixes.length} 个定位点，无法形成轨迹，将不保存本次巡河。确定结束？`)) return;
-  stopWatch();
+  if (fixes.length < 2 && !confirm(`只记录到 ${fixes.length} 个定位点，无法形成轨迹，将不保存本次巡河。确定结束？`)) {
+    startWatch();
+    return;
+  }
   if (fixes.length >= 2) await putItem(patrolItem(p.username, p.client_id, fixes, p.started_at));
   state.patrol = null;
   state.lastFix = null;
@@ -753,13 +757,18 @@ async function startSync(force = false) {
 
 const ITEM_STATE = { queued: "待同步", retry: "等待重试", done: "已同步", failed: "未被接受" };
 
+/** A 桩号 from the server: already formatted ("K1+200"), or metres. */
+function station(value) {
+  return typeof value === "number" ? formatStation(value) : String(value ?? "");
+}
+
 function patrolResult(result) {
   const lines = [
     h("div", {}, `沿河里程 ${formatKm(result.river_length_m ?? 0)} km · 轨迹 ${formatKm(result.length_m ?? 0)} km`),
     h("div", {}, result.counted ? "计入本期巡河" : `未计入：${(result.reasons || []).join("；") || "—"}`),
   ];
   for (const m of result.matched || []) {
-    lines.push(h("div", {}, `${m.reach}：${formatStation(m.from_station)} – ${formatStation(m.to_station)}（${formatKm(m.length_m)} km）`));
+    lines.push(h("div", {}, `${m.reach}：${station(m.from_station)} – ${station(m.to_station)}（${formatKm(m.length_m)} km）`));
   }
   for (const f of result.flags || []) {
     lines.push(h("div", { class: "flag" }, `⚠ ${f.label}${f.message ? `：${f.message}` : ""}`));
@@ -783,6 +792,16 @@ async function renderSync(main) {
       ),
       item.kind === "patrol" && item.state !== "done" ? h("div", { class: "muted" }, `${item.body.fixes?.length ?? 0} 个定位点`) : null,
       item.error && item.state !== "done" ? h("div", { class: "error" }, item.error) : null,
+      item.state === "failed"
+        ? h("button", {
+          type: "button", class: "small-button", onclick: async () => {
+            if (!confirm("服务器未接受这条记录，删除后无法恢复。确定删除？")) return;
+            await deleteItem(item.client_id);
+            renderSync(document.getElementById("view"));
+            renderStatus();
+          },
+        }, "删除")
+        : null,
       item.state === "retry" && item.next_at ? h("div", { class: "muted small" }, `下次重试：${formatTime(item.next_at)}`) : null,
       item.state === "done" && item.kind === "patrol" ? patrolResult(item.result) : null,
       item.state === "done" && item.kind === "report"

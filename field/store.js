@@ -1,6 +1,6 @@
 // What the phone keeps in IndexedDB (idb-keyval, one small database per kind of record):
 // kv     session (device key, user, grids), me (the last GET /me), patrol (the running patrol)
-// fixes  every GPS fix of the running patrol, written as it arrives: key [patrol client_id, seq]
+// fixes  every GPS fix of the running patrol, written as it arrives: key [patrol client_id, t_ms]
 // queue  patrols and reports waiting to be sent, and what the server answered: key client_id
 import {
   createStore, get, set, del, entries, delMany,
@@ -25,8 +25,8 @@ export const clearPatrol = () => del("patrol", kv);
 export const getValue = (key) => get(key, kv);
 export const setValue = (key, value) => set(key, value, kv);
 
-/** Store one fix [lon, lat, t_ms, accuracy_m] of patrol clientId as number seq. */
-export const addFix = (clientId, seq, fix) => set([clientId, seq], fix, fixes);
+/** Store one fix [lon, lat, t_ms, accuracy_m] of patrol clientId (key: the patrol and the fix's time). */
+export const addFix = (clientId, fix) => set([clientId, fix[2]], fix, fixes);
 
 /** The fixes of patrol clientId, in the order they were taken. */
 export async function fixesOf(clientId) {
