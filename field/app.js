@@ -82,8 +82,15 @@ function categorySelect(categories) {
 const README_HTTPS = "HTTPS（nginx 反向代理，内网证书）";
 
 /** The notice shown when the page is not a secure context (plain HTTP on another address). */
-function insecureNotice() {
+function insecureNotice({ resident = false } = {}) {
   if (window.isSecureContext) return null;
+  if (resident) {
+    return h(
+      "div",
+      { class: "notice notice-danger", role: "alert", "data-testid": "insecure-notice" },
+      "当前地址不是 HTTPS，手机定位不可用：举报将使用公示牌所在河段的位置。",
+    );
+  }
   return h(
     "div",
     { class: "notice notice-danger", role: "alert", "data-testid": "insecure-notice" },
@@ -881,7 +888,7 @@ function startSyncLoop() {
 
 function solveChallenge(token, bits) {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(`${APP}pow-worker.js`);
+    const worker = new Worker(`${APP}pow-worker.js`, { type: "module" });
     worker.onmessage = (event) => {
       worker.terminate();
       if (event.data.error) reject(new Error(event.data.error));
@@ -955,10 +962,6 @@ async function publicReport() {
       message.textContent = "请填写问题描述";
       return;
     }
-    if (!crypto.subtle) {
-      message.textContent = "当前地址不是 HTTPS，无法提交，请用 https:// 地址打开本页。";
-      return;
-    }
     const submit = form.querySelector('[data-testid="report-submit"]');
     submit.disabled = true;
     submit.textContent = "正在提交…";
@@ -1007,7 +1010,7 @@ async function publicReport() {
       submit.textContent = "提交举报";
     }
   });
-  clear(root(), insecureNotice(), form);
+  clear(root(), insecureNotice({ resident: true }), form);
   if (grid || reach) {
     try {
       const place = await publicGet(`/public/place?${grid ? `grid=${encodeURIComponent(grid)}` : `reach=${encodeURIComponent(reach)}`}`);

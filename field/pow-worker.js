@@ -1,6 +1,8 @@
 // Proof of work for the public report (GET /public/challenge): find the smallest decimal nonce such
 // that sha256(token + ":" + nonce) starts with `bits` zero bits. Runs off the page's thread.
 // Message in: {token, bits}; out: {nonce} or {error}.
+// crypto.subtle exists only in secure contexts (HTTPS, localhost); on a plain-HTTP address the
+// small SHA-256 below does the same work, so a resident can still report.
 const BATCH = 512;
 
 function leadingZeroBits(bytes) {
@@ -15,24 +17,85 @@ function leadingZeroBits(bytes) {
   return bits;
 }
 
-self.onmessage = async (event) => {
-  const { token, bits } = event.data;
-  try {
-    const encoder = new TextEncoder();
-    for (let start = 0; ; start += BATCH) {
-      const digests = await Promise.all(
-        Array.from({ length: BATCH }, (_, i) =>
-          crypto.subtle.digest("SHA-256", encoder.encode(`${token}:${start + i}`)),
-        ),
-      );
-      for (let i = 0; i < BATCH; i++) {
-        if (leadingZeroBits(new Uint8Array(digests[i])) >= bits) {
-          self.postMessage({ nonce: String(start + i) });
-          return;
-        }
-      }
+const K = new Uint32Array([
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+]);
+
+/** SHA-256 of bytes (FIPS 180-4), for when crypto.subtle is not there. */
+export function sha256(bytes) {
+  const length = bytes.length;
+  const blocks = Math.ceil((length + 9) / 64);
+  const data = new Uint8Array(blocks * 64);
+  data.set(bytes);
+  data[length] = 0x80;
+  const view = new DataView(data.buffer);
+  view.setUint32(data.length - 8, Math.floor(length / 0x20000000));
+  view.setUint32(data.length - 4, (length * 8) >>> 0);
+  const hash = new Uint32Array([
+    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+  ]);
+  const w = new Uint32Array(64);
+  for (let block = 0; block < blocks; block++) {
+    for (let i = 0; i < 16; i++) w[i] = view.getUint32(block * 64 + i * 4);
+    for (let i = 16; i < 64; i++) {
+      const a = w[i - 15];
+      const b = w[i - 2];
+      const s0 = ((a >>> 7) | (a << 25)) ^ ((a >>> 18) | (a << 14)) ^ (a >>> 3);
+      const s1 = ((b >>> 17) | (b << 15)) ^ ((b >>> 19) | (b << 13)) ^ (b >>> 10);
+      w[i] = (w[i - 16] + s0 + w[i - 7] + s1) >>> 0;
     }
-  } catch (error) {
-    self.postMessage({ error: String(error) });
+    let [a, b, c, d, e, f, g, h] = hash;
+    for (let i = 0; i < 64; i++) {
+      const s1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+      const t1 = (h + s1 + ((e & f) ^ (~e & g)) + K[i] + w[i]) >>> 0;
+      const s0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+      const t2 = (s0 + ((a & b) ^ (a & c) ^ (b & c))) >>> 0;
+      h = g;
+      g = f;
+      f = e;
+      e = (d + t1) >>> 0;
+      d = c;
+      c = b;
+      b = a;
+      a = (t1 + t2) >>> 0;
+    }
+    hash[0] += a; hash[1] += b; hash[2] += c; hash[3] += d;
+    hash[4] += e; hash[5] += f; hash[6] += g; hash[7] += h;
   }
-};
+  const out = new Uint8Array(32);
+  const outView = new DataView(out.buffer);
+  for (let i = 0; i < 8; i++) outView.setUint32(i * 4, hash[i]);
+  return out;
+}
+
+/** The smallest nonce (decimal string) whose digest has `bits` leading zero bits. */
+export async function solve(token, bits) {
+  const encoder = new TextEncoder();
+  const subtle = globalThis.crypto && globalThis.crypto.subtle;
+  for (let start = 0; ; start += BATCH) {
+    const inputs = Array.from({ length: BATCH }, (_, i) => encoder.encode(`${token}:${start + i}`));
+    const digests = subtle
+      ? (await Promise.all(inputs.map((input) => subtle.digest("SHA-256", input)))).map((d) => new Uint8Array(d))
+      : inputs.map(sha256);
+    for (let i = 0; i < BATCH; i++) {
+      if (leadingZeroBits(digests[i]) >= bits) return String(start + i);
+    }
+  }
+}
+
+if (typeof WorkerGlobalScope !== "undefined" && self instanceof WorkerGlobalScope) {
+  self.onmessage = async (event) => {
+    try {
+      self.postMessage({ nonce: await solve(event.data.token, event.data.bits) });
+    } catch (error) {
+      self.postMessage({ error: String(error) });
+    }
+  };
+}

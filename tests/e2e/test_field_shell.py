@@ -23,6 +23,12 @@ from .browser import PHONE, offline_page, save_screenshot
 pytestmark = [pytest.mark.e2e, pytest.mark.serial]
 
 LOGIN_IDS = ("login-username", "login-password", "login-submit")
+SOLVE = """([token, bits]) => new Promise((resolve, reject) => {
+    const worker = new Worker('/m/pow-worker.js', {type: 'module'});
+    worker.onmessage = (event) => event.data.error ? reject(event.data.error) : resolve(event.data.nonce);
+    worker.onerror = (event) => reject(event.message);
+    worker.postMessage({token, bits});
+})"""
 README_SECTION = "HTTPS（nginx 反向代理，内网证书）"
 
 
@@ -50,6 +56,23 @@ def _dongxing_id(database_url: str) -> int:
         store.dispose()
     assert grid_id is not None
     return int(grid_id)
+
+
+def _leading_zero_bits(digest: bytes) -> int:
+    bits = 0
+    for byte in digest:
+        if byte:
+            return bits + 8 - byte.bit_length()
+        bits += 8
+    return bits
+
+
+def _assert_smallest_nonce(token: str, bits: int, nonce: str) -> None:
+    """``nonce`` is the smallest decimal number whose sha256(token:nonce) has ``bits`` zero bits."""
+    import hashlib
+
+    work = [_leading_zero_bits(hashlib.sha256(f"{token}:{n}".encode()).digest()) for n in range(int(nonce) + 1)]
+    assert work[-1] >= bits and max(work[:-1], default=0) < bits
 
 
 def _phone(browser: Any, blocked: list, errors: list[str], **options: Any) -> Any:
@@ -106,6 +129,10 @@ def test_public_report_form_has_no_category_chosen(browser, field_server, tmp_pa
         page.get_by_role("alert").filter(has_text="请选择问题类别").wait_for()
         assert page.get_by_test_id("case-code").count() == 0
         save_screenshot(page, "field-public-report", keep=tmp_path)
+        # the proof of work of the submission, in its worker (crypto.subtle here: localhost is secure)
+        assert page.evaluate("typeof crypto.subtle") == "object"
+        token = "v1.1999999999.12.0123456789abcdef.sig"
+        _assert_smallest_nonce(token, 12, page.evaluate(SOLVE, [token, 12]))
     finally:
         page.context.close()
     assert blocked == []
@@ -171,6 +198,13 @@ def test_plain_http_on_another_address_says_https_is_needed(browser, field_serve
         assert page.evaluate("window.isSecureContext") is False
         page.get_by_test_id("login-username").wait_for(state="visible")  # the rest still shows
         save_screenshot(page, "field-insecure", keep=tmp_path)
+        # a resident can still send a report: the proof of work runs without crypto.subtle
+        assert page.evaluate("typeof crypto.subtle") == "undefined"
+        token = "v1.1999999999.12.fedcba9876543210.sig"
+        _assert_smallest_nonce(token, 12, page.evaluate(SOLVE, [token, 12]))
+        page.goto(f"http://{host}:{port}/m/report?grid=1")
+        page.get_by_test_id("report-category").wait_for(state="visible")
+        assert "定位不可用" in page.get_by_test_id("insecure-notice").inner_text()
         assert outside == []
     finally:
         chromium.close()
