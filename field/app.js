@@ -161,7 +161,7 @@ async function cacheGridTiles(grids) {
     info.template.replace("{z}", z).replace("{x}", x).replace("{y}", y),
   );
   const registration = await navigator.serviceWorker.ready;
-  registration.active?.postMessage({ type: "cache-tiles", urls });
+  registration.active?.postMessage({ type: "cache-tiles", urls, set: info.name, version: String(info.version ?? "") });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -170,7 +170,7 @@ async function cacheGridTiles(grids) {
 async function makeMap(container, { grids = [], reaches = [], center = null, onTap = null } = {}) {
   const L = window.L;
   if (!L) return null;
-  const map = L.map(container, { zoomControl: true, attributionControl: true, tap: true });
+  const map = L.map(container, { zoomControl: true, attributionControl: true });
   map.attributionControl.setPrefix(false);
   const info = await tileSet();
   if (info) {
@@ -259,7 +259,8 @@ async function signedInApp() {
   }
   render();
   startSync();
-  refreshMe();
+  // new grids or a rebuilt basemap since the last visit: the service worker fetches what it lacks
+  refreshMe().then(() => cacheGridTiles(state.me?.grids || state.session?.grids || []));
 }
 
 async function refreshMe() {

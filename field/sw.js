@@ -106,8 +106,17 @@ self.addEventListener("fetch", (event) => {
   if (inShell) event.respondWith(fromShell(request));
 });
 
-async function cacheTiles(urls) {
+async function cacheTiles(urls, set, version) {
   const cache = await caches.open(TILE_CACHE);
+  if (set && version) {
+    // tiles of an older build of the same set are never asked for again
+    for (const request of await cache.keys()) {
+      const url = new URL(request.url);
+      if (url.pathname.startsWith(`${TILES_PATH}${set}/`) && url.searchParams.get("v") !== version) {
+        await cache.delete(request, { ignoreVary: true });
+      }
+    }
+  }
   for (let i = 0; i < urls.length; i += 6) {
     await Promise.all(urls.slice(i, i + 6).map(async (path) => {
       const request = new Request(new URL(path, self.location.href));
@@ -124,6 +133,6 @@ async function cacheTiles(urls) {
 
 self.addEventListener("message", (event) => {
   if (event.data && event.data.type === "cache-tiles" && Array.isArray(event.data.urls)) {
-    event.waitUntil(cacheTiles(event.data.urls));
+    event.waitUntil(cacheTiles(event.data.urls, event.data.set, event.data.version));
   }
 });
