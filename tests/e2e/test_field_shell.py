@@ -208,3 +208,69 @@ def test_plain_http_on_another_address_says_https_is_needed(browser, field_serve
         assert outside == []
     finally:
         chromium.close()
+
+
+def test_station_on_the_phone_agrees_with_shapely(browser, field_server) -> None:  # type: ignore[no-untyped-def]
+    """The 桩号 the phone shows while walking (field/geo.js, from GET /me's reach lines) against an
+    independent oracle: shapely's nearest line and ``project`` in UTM zone 52N, and the server's
+    ``format_station`` for the text."""
+    import json
+
+    import shapely
+    from pyproj import Transformer
+
+    from gis.geometry.linref import format_station
+    from gis.patrol.service import store_reaches
+
+    store = Store(field_server.database_url, migrate=False)
+    try:
+        with store.session() as s:
+            reaches = store_reaches(s)
+    finally:
+        store.dispose()
+    reaches = reaches[reaches.geometry.geom_type == "LineString"].head(12)
+    assert len(reaches) >= 5
+    to_utm = Transformer.from_crs("EPSG:4326", "EPSG:32652", always_xy=True)
+    to_wgs = Transformer.from_crs("EPSG:32652", "EPSG:4326", always_xy=True)
+    utm = {rid: shapely.transform(geom, lambda xy: list(zip(*to_utm.transform(xy[:, 0], xy[:, 1]))))
+           for rid, geom in reaches.geometry.items()}
+    phone_reaches = [{"id": int(rid), "name": str(r["name"]), "geometry": json.loads(shapely.to_geojson(r.geometry))}
+                     for rid, r in reaches.iterrows()]
+    points, expected = [], []
+    for line in utm.values():
+        for fraction in (0.13, 0.5, 0.87):
+            at = line.interpolate(fraction, normalized=True)
+            ahead = line.interpolate(min(line.length, line.project(at) + 1.0))
+            dx, dy = ahead.x - at.x, ahead.y - at.y
+            norm = (dx * dx + dy * dy) ** 0.5 or 1.0
+            walker = shapely.Point(at.x - dy / norm * 15.0, at.y + dx / norm * 15.0)  # 15 m beside the river
+            nearest = min(utm, key=lambda k: utm[k].distance(walker))
+            points.append(list(to_wgs.transform(walker.x, walker.y)))
+            expected.append((nearest, utm[nearest].project(walker)))
+    page = _phone(browser, [], [])
+    try:
+        page.goto(field_server.url + "/m/")
+        page.wait_for_function("document.documentElement.dataset.ready === '1'", timeout=30_000)
+        got = page.evaluate(
+            """async ([reaches, points]) => {
+                const geo = await import('/m/geo.js');
+                return points.map(([lon, lat]) => {
+                    const near = geo.nearestReach(reaches, lon, lat);
+                    return [near.reach.id, near.stationM, geo.formatStation(near.stationM)];
+                });
+            }""",
+            [phone_reaches, points],
+        )
+        samples = [0.0, 0.4, 0.5, 85.0, 999.4, 999.5, 999.6, 1000.0, 3120.4, 12345.5, 99999.7]
+        texts = page.evaluate(
+            "async (values) => { const geo = await import('/m/geo.js'); return values.map((v) => geo.formatStation(v)); }",
+            samples,
+        )
+    finally:
+        page.context.close()
+    assert texts == [format_station(v) for v in samples]
+    for (rid, station_m), (phone_id, phone_m, phone_text) in zip(expected, got):
+        assert phone_id == rid
+        # spherical lengths on the phone, UTM in the oracle: within 0.5 % (or 5 m near the start)
+        assert abs(phone_m - station_m) <= max(5.0, 0.005 * station_m), (rid, station_m, phone_m)
+        assert phone_text == format_station(phone_m)
