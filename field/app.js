@@ -270,7 +270,11 @@ async function refreshMe() {
     await setMe(state.me);
     if (state.view === "me" || state.view === "patrol") render();
   } catch (error) {
-    if (error instanceof ApiError && error.status === 401) signedOut("登录已失效，请重新登录");
+    if (error instanceof ApiError && error.status === 401) {
+      // the device key was revoked: a running patrol goes on recording, the sync waits for a new sign-in
+      if (state.patrol) state.syncMessage = "登录已失效：记录仍保存在本机，结束巡河后请退出并重新登录再同步。";
+      else signedOut("登录已失效，请重新登录");
+    }
   }
 }
 
@@ -306,6 +310,9 @@ function renderLogin(message = "") {
       state.session = { key: answer.key, user: answer.user, grids: answer.grids || [] };
       await setSession(state.session);
       state.view = "patrol";
+      const running = await getPatrol();
+      state.patrol = running && running.username === answer.user.username ? running : null;
+      if (state.patrol) startWatch(); // recorded before the sign-in expired: go on
       render();
       await refreshMe();
       startSync();
@@ -993,6 +1000,7 @@ async function publicReport() {
       }
       const data = await response.json().catch(() => null);
       if (!response.ok) throw new ApiError(response.status, data?.message || `提交失败（${response.status}）`);
+      rememberCode(data.query_code);
       clear(
         root(),
         h(
@@ -1024,6 +1032,28 @@ async function publicReport() {
   }
 }
 
+const CODES_KEY = "rivergrid-field-codes";
+
+/** The 查询码 this phone received (newest first, at most 20), so a resident need not write them down. */
+function rememberedCodes() {
+  try {
+    const codes = JSON.parse(localStorage.getItem(CODES_KEY) || "[]");
+    return Array.isArray(codes) ? codes.filter((c) => c && typeof c.code === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+function rememberCode(code) {
+  if (!code) return;
+  const codes = [{ code, at: Date.now() }, ...rememberedCodes().filter((c) => c.code !== code)].slice(0, 20);
+  try {
+    localStorage.setItem(CODES_KEY, JSON.stringify(codes));
+  } catch {
+    // private mode or full: the code is on the screen
+  }
+}
+
 async function caseView() {
   const params = new URLSearchParams(location.search);
   const code = (params.get("code") || "").trim();
@@ -1036,7 +1066,17 @@ async function caseView() {
     h("button", { type: "submit", class: "big primary" }, "查询"),
   );
   const result = h("section", { class: "card", "data-testid": "case-result" });
-  clear(root(), form, code ? result : null);
+  const mine = rememberedCodes();
+  const earlier = mine.length
+    ? h(
+      "section",
+      { class: "card" },
+      h("h3", {}, "本机提交过的举报"),
+      h("ul", { class: "items" }, mine.map((c) =>
+        h("li", { class: "item" }, h("a", { href: `${APP}case?code=${encodeURIComponent(c.code)}` }, c.code), ` · ${formatTime(c.at)}`))),
+    )
+    : null;
+  clear(root(), form, code ? result : null, earlier);
   if (!code) return;
   result.textContent = "正在查询…";
   try {
