@@ -278,7 +278,7 @@ async function refreshMe() {
   }
 }
 
-function renderLogin(message = "") {
+function renderLogin(message = "", { error = true } = {}) {
   const form = h(
     "form",
     { class: "card login", autocomplete: "on" },
@@ -294,13 +294,14 @@ function renderLogin(message = "") {
       id: "login-password", "data-testid": "login-password", name: "password", type: "password",
       autocomplete: "current-password", required: true, class: "field-input",
     }),
-    h("p", { class: "error", role: "alert", "data-testid": "login-error" }, message),
+    h("p", { class: error ? "error" : "ok", role: "alert", "data-testid": "login-error" }, message),
     h("button", { type: "submit", class: "big primary", "data-testid": "login-submit" }, "登录"),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const button = form.querySelector("button");
-    const error = form.querySelector(".error");
+    const error = form.querySelector('[data-testid="login-error"]');
+    error.className = "error";
     button.disabled = true;
     error.textContent = "";
     try {
@@ -344,17 +345,17 @@ async function signOut() {
       return;
     }
   }
-  await signedOut("已退出");
+  await signedOut("已退出", { error: false });
 }
 
-async function signedOut(message) {
+async function signedOut(message, options = {}) {
   stopWatch();
   state.session = null;
   state.me = null;
   await clearSession();
   await clearMe();
   state.patrolMap = null;
-  renderLogin(message);
+  renderLogin(message, options);
 }
 
 const VIEWS = [
@@ -1087,7 +1088,7 @@ async function caseView() {
       h("p", {}, "状态：", h("strong", { "data-testid": "case-status" }, c.status_label)),
       c.reply ? h("div", { class: "reply" }, h("h3", {}, "答复"), h("p", {}, c.reply)) : h("p", { class: "muted" }, "尚无答复。"),
       (c.updates || []).length
-        ? h("ul", { class: "items" }, c.updates.map((u) => h("li", { class: "item" }, `${formatTime(u.at)} · ${u.status_label}${u.text ? `：${u.text}` : ""}`)))
+        ? h("ul", { class: "items" }, c.updates.map((u) => h("li", { class: "item" }, `${formatTime(u.at)} · ${u.status_label}${u.text && u.text !== u.status_label ? `：${u.text}` : ""}`)))
         : null,
     );
   } catch (error) {
