@@ -45,13 +45,15 @@ from gis.config import settings
 from gis.errors import AuthenticationError, ValidationError
 from gis.field import core
 from gis.field import service as field
-from gis.incidents.attachments import MAX_FILES
+from gis.incidents.attachments import MAX_BYTES, MAX_FILES
 from gis.serving import process_store
 
 __all__ = ["routes"]
 
 MAX_FORM_FIELDS = 40
 PHOTO_FIELDS = ("photo", "photos", "media")
+MAX_PUBLIC_PHOTOS = 5
+"""Most photos of one resident's report (an account's report: :data:`MAX_FILES`, as Open311)."""
 
 
 async def _json(request: Request) -> dict[str, Any]:
@@ -62,6 +64,19 @@ async def _json(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiError(400, "请求内容应为 JSON 对象", "body is not a JSON object")
     return body
+
+
+def _check_photo_sizes(photos: list[tuple[str, bytes]], max_files: int) -> None:
+    """413 for too many photos or one over the photo limit (before anything is decoded)."""
+    if len(photos) > max_files:
+        raise ApiError(413, f"照片过多：一次最多 {max_files} 张（收到 {len(photos)} 张）", "too many photos")
+    for name, data in photos:
+        if len(data) > MAX_BYTES:
+            raise ApiError(
+                413,
+                f"照片“{name}”过大：{len(data) / 1048576:.1f} MB，每张最多 {MAX_BYTES // 1048576} MB",
+                "photo over the size limit",
+            )
 
 
 async def _form(request: Request) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
@@ -153,6 +168,7 @@ async def reports(request: Request) -> Response:
     key = _required_key(request)
     fields, photos = await _form(request)
     check_form_rate(request.scope, key)
+    _check_photo_sizes(photos, MAX_FILES)
 
     def work() -> tuple[dict[str, Any], bool]:
         with session_for(key, write=True) as (s, _actor):
@@ -191,6 +207,7 @@ async def public_reports(request: Request) -> Response:
     check_public_report_rate(request.scope)  # before the form is read
     check_form_rate(request.scope, None)
     fields, photos = await _form(request)
+    _check_photo_sizes(photos, MAX_PUBLIC_PHOTOS)
     secret = core.server_secret(settings().data_dir)
 
     def work() -> tuple[dict[str, Any], bool]:

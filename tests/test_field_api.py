@@ -227,6 +227,20 @@ def test_bad_missing_or_replayed_challenges_are_refused(api_server) -> None:
         assert "验证" in r.json()["message"]
 
 
+def test_a_photo_over_the_limit_answers_413_and_stores_nothing(api_server, db: Store) -> None:
+    ip = "10.9.1.6"
+    with db.session() as s:
+        before = s.query(Incident).count()
+    big = b"\xff\xd8" + b"0" * (10 * 1024 * 1024 + 10)
+    r = requests.post(f"{api_server.api}{F}/public/reports",
+                      data={**solved(api_server, ip), "client_id": new_id(), "category": "ecology",
+                            "description": "大照片", "lon": "126.96", "lat": "41.80"},
+                      files=[("photo", ("big.jpg", big, "image/jpeg"))], headers={"X-Real-IP": ip}, timeout=120)
+    assert r.status_code == 413 and "过大" in r.json()["message"]
+    with db.session() as s:
+        assert s.query(Incident).count() == before
+
+
 def test_the_per_address_limit_answers_429_in_chinese(api_server) -> None:
     ip = "10.9.1.3"
     answers = [requests.post(f"{api_server.api}{F}/public/reports", data={"client_id": new_id()},

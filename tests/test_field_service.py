@@ -283,3 +283,15 @@ def test_the_secret_is_made_once_and_readable_only_by_its_owner(tmp_path) -> Non
     mode = stat.S_IMODE(os.stat(tmp_path / core.SECRET_FILE).st_mode)
     assert mode == 0o600
     assert core.leading_zero_bits(b"\x00\x0f") == 12 and core.leading_zero_bits(b"\x80") == 0
+
+
+def test_an_account_that_must_change_its_password_is_sent_to_the_web_page(demo_store: Store) -> None:
+    from gis.auth import SYSTEM
+    from gis.store.schema import ApiKey, User
+
+    with demo_store.session(SYSTEM) as s:
+        s.scalar(select(User).where(User.username == "staff")).must_change_password = True
+    with pytest.raises(PermissionDenied, match="修改初始密码"):
+        sign_in_device(demo_store, "staff", PASSWORD, "手机", ip="10.1.1.4")
+    with demo_store.session() as s:
+        assert s.scalars(select(ApiKey)).all() == []  # no key issued

@@ -159,8 +159,8 @@ def new_query_code() -> str:
 
 
 def normal_query_code(text: str) -> str | None:
-    """A typed query code in its stored form (upper case, spaces and dashes dropped, O read as 0
-    is not in the alphabet: ``o``/``O`` → ``0`` is not done), or None when it cannot be one."""
+    """A typed query code in its stored form (upper case, spaces and dashes dropped), or None when
+    it cannot be one (wrong length, a character outside :data:`QUERY_ALPHABET`)."""
     code = re.sub(r"[\s-]", "", text or "").upper()
     if len(code) != QUERY_CODE_LENGTH or any(c not in QUERY_ALPHABET for c in code):
         return None

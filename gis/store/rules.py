@@ -184,7 +184,8 @@ def _check_volunteer_writes(session: Session, flush_context: Any, instances: Any
     They may not change or delete any row; a patrol track they upload belongs to the person
     their account is linked to (filled in when left empty, refused when it names someone
     else); an incident they report is recorded with the source 志愿者/协管员, so both count
-    separately in the grid's figures.
+    separately in the grid's figures. One change is allowed: linking a case that has no patrol
+    track to one (the field app links a report sent before its patrol when the patrol arrives).
     """
 
     actor = session.info.get("actor")
