@@ -101,7 +101,7 @@ def test_a_patrol_is_stored_once_matched_and_in_the_patrol_report(api_server, db
     oracle = walked_length_m(fixes)
     assert abs(got["length_m"] - oracle) <= 0.1 * oracle
     assert {m["reach_id"] for m in got["matched"]} == {reach_id} and got["grid"]["name"] == DONGXING
-    assert got["matched"][0]["from_station"].startswith("K") and got["reasons"] and not got["counted"]
+    assert got["matched"][0]["stations"].startswith("K") and got["reasons"] and not got["counted"]
     month = clock.local_now().strftime("%Y-%m")
     proc = api_server.cli("patrol-report", "--period", month, "--json")
     assert proc.returncode == 0, proc.stderr

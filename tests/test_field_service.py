@@ -132,7 +132,9 @@ def test_a_patrol_of_fixes_is_stored_once_matched_and_reported(demo_store: Store
     oracle = walked_length_m(fixes)
     assert abs(first["length_m"] - oracle) <= 0.1 * oracle
     assert first["matched"] and {m["reach_id"] for m in first["matched"]} == {reach_id}
-    assert first["matched"][0]["from_station"].startswith("K0+")
+    m = first["matched"][0]  # stationing in metres from the reach's start station, and as 桩号
+    assert 0 <= m["from_station"] < m["to_station"] and m["stations"].startswith("K0+")
+    assert abs((m["to_station"] - m["from_station"]) - m["length_m"]) < 1.0
     assert first["river_length_m"] > 0.8 * 3.2 * 419
     assert first["grid"]["name"] == DONGXING
     # default rules: at least 10 minutes; a 7-minute patrol is listed with its reason

@@ -56,7 +56,7 @@ from gis.field.core import (
     normal_query_code,
     track_from_fixes,
 )
-from gis.geometry.linref import format_station
+from gis.geometry.linref import format_range
 from gis.incidents.deadlines import local_iso
 from gis.incidents.lists import incident_dict
 from gis.incidents.open311 import routing_index
@@ -397,8 +397,9 @@ def _patrol_answer(session: Session, sub: FieldSubmission) -> dict[str, Any]:
                 "reach": str(reaches.at[rid, "name"]) if rid in reaches.index else "",
                 "from_m": m["from_m"],
                 "to_m": m["to_m"],
-                "from_station": format_station(m["from_m"] + offset),
-                "to_station": format_station(m["to_m"] + offset),
+                "from_station": round(m["from_m"] + offset, 1),
+                "to_station": round(m["to_m"] + offset, 1),
+                "stations": format_range(m["from_m"] + offset, m["to_m"] + offset),
                 "length_m": m["length_m"],
             }
         )
