@@ -15,7 +15,7 @@ from typing import Any
 
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import get_history
 
@@ -165,6 +165,18 @@ def _check_locked_evaluations(session: Session, flush_context: Any, instances: A
             )
 
 
+def _links_a_track(obj: Any) -> bool:
+    """Whether the only change to ``obj`` links a case that had no patrol track to one (a report
+    the field app sent before its patrol, linked when the patrol arrives: :mod:`gis.field`)."""
+    if not isinstance(obj, Incident):
+        return False
+    changed = {a.key for a in inspect(obj).mapper.column_attrs if get_history(obj, a.key).has_changes()}
+    if changed != {"track_id"}:
+        return False
+    before = get_history(obj, "track_id")
+    return (before.deleted or [None])[0] is None
+
+
 @event.listens_for(AuditedSession, "before_flush")
 def _check_volunteer_writes(session: Session, flush_context: Any, instances: Any) -> None:
     """Volunteers and 协管员 (:data:`gis.auth.INSERT_ONLY_ROLES`) only add their own reports.
@@ -172,7 +184,8 @@ def _check_volunteer_writes(session: Session, flush_context: Any, instances: Any
     They may not change or delete any row; a patrol track they upload belongs to the person
     their account is linked to (filled in when left empty, refused when it names someone
     else); an incident they report is recorded with the source 志愿者/协管员, so both count
-    separately in the grid's figures.
+    separately in the grid's figures. One change is allowed: linking a case that has no patrol
+    track to one (the field app links a report sent before its patrol when the patrol arrives).
     """
 
     actor = session.info.get("actor")
@@ -180,6 +193,8 @@ def _check_volunteer_writes(session: Session, flush_context: Any, instances: Any
         return
     with session.no_autoflush:
         for obj in list(session.dirty) + list(session.deleted):
+            if obj not in session.deleted and _links_a_track(obj):
+                continue
             if obj in session.deleted or session.is_modified(obj, include_collections=False):
                 raise PermissionDenied(
                     f"当前角色“{actor.role.label}”只能上报事件和上传巡河轨迹，不能修改或删除已有记录",
