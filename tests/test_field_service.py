@@ -212,6 +212,14 @@ def test_a_volunteer_s_report_is_linked_to_the_volunteer_s_later_patrol(demo_sto
     with pytest.raises(PermissionDenied), demo_store.session(volunteer) as s:
         inc = s.scalar(select(Incident).where(Incident.code == answer["code"]))
         inc.description = "改写"  # any other change stays refused
+    with demo_store.session() as s:  # a case someone else reported, with no track yet
+        other = s.scalar(select(Incident).where(Incident.track_id.is_(None), Incident.code != answer["code"],
+                                                Incident.source != "volunteer").limit(1))
+        other_code = other.code
+    with pytest.raises(PermissionDenied), demo_store.session(volunteer) as s:
+        s.scalar(select(Incident).where(Incident.code == other_code)).track_id = patrol["track_id"]
+    with demo_store.session() as s:
+        assert s.scalar(select(Incident).where(Incident.code == other_code)).track_id is None
 
 
 def solved(secret: bytes, bits: int = 8) -> tuple[str, str]:
