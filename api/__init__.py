@@ -2,6 +2,8 @@
 
 * ``/api/open311/v2/``: Open311 GeoReport v2 (:mod:`api.open311`): the incident categories as
   services, reports in (a key needed), requests out with public fields only.
+* ``/api/field/v1/``: the field app (:mod:`api.field`): device sign-in, patrols and reports
+  from phones, residents' reports from the signboard and their 查询码.
 * ``/api/ogc/``: OGC API Features (:mod:`api.ogc`): rivers, reaches, grids, objects, blind
   spots, incidents and tracks as GeoJSON collections, with an OpenAPI document.
 
@@ -26,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from api import ogc, open311, tiles
+from api import field, ogc, open311, tiles
 from api.common import ApiError, api_root, as_api_error, error_response
 from api.guards import BodyLimit, RateLimits
 from gis.config import settings
@@ -108,6 +110,7 @@ def api_app() -> Starlette:
             Mount("/open311/v2", routes=open311.routes()),
             Mount("/ogc", routes=ogc.routes()),
             Mount("/tiles", routes=tiles.routes()),
+            Mount("/field/v1", routes=field.routes()),
         ],
         middleware=middleware,
         exception_handlers={

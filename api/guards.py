@@ -13,6 +13,10 @@
 * **Body size** (:class:`BodyLimit`): a request body larger than ``RIVERGRID_MAX_FILE_MB`` (the
   upload limit of issue "Production-safe") is refused with 413 before it is read whole, whether
   it announces its length or streams.
+* **Public reports** of the field app (``POST /api/field/v1/public/reports``: residents, no
+  account) have a budget of their own per client address, ``RIVERGRID_PUBLIC_REPORT_RATE`` per
+  hour (:func:`check_public_report_rate`), counted before the form is read, on top of the
+  per-address limit.
 * **CORS** is off unless ``RIVERGRID_API_CORS`` names origins (Starlette's middleware).
 """
 
@@ -25,7 +29,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from limits import RateLimitItemPerMinute
+from limits import RateLimitItemPerHour, RateLimitItemPerMinute
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.datastructures import Headers, QueryParams
@@ -40,7 +44,15 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-__all__ = ["BodyLimit", "RateLimits", "check_form_rate", "check_rate", "is_tile_request", "limit_identity"]
+__all__ = [
+    "BodyLimit",
+    "RateLimits",
+    "check_form_rate",
+    "check_public_report_rate",
+    "check_rate",
+    "is_tile_request",
+    "limit_identity",
+]
 
 
 async def _send_error(send: Send, status: int, message: str, reason: str, headers: dict[str, str]) -> None:
@@ -147,6 +159,27 @@ def check_form_rate(scope: Scope, form_key: str | None) -> None:
         check_rate(_key_identity(form_key), True)
     else:
         check_rate(limit_identity(scope)[0], False)
+
+
+def check_public_report_rate(scope: Scope) -> None:
+    """Count one public report from the request's client address against
+    ``RIVERGRID_PUBLIC_REPORT_RATE`` per hour; :class:`ApiError` 429 (Chinese, ``Retry-After``)
+    when it is over."""
+    per_hour = settings().public_reports_per_hour
+    peer = scope.get("client")
+    identity = "public-report:" + client_address(peer[0] if peer else None, dict(Headers(scope=scope)))
+    item = RateLimitItemPerHour(per_hour)
+    if _limiter.hit(item, identity):
+        return
+    reset_at, _ = _limiter.get_window_stats(item, identity)
+    wait_s = max(1, math.ceil(reset_at - time.time()))
+    raise ApiError(
+        429,
+        f"举报过于频繁：同一网络地址每小时最多提交 {per_hour} 次，请约 {max(1, math.ceil(wait_s / 60))} 分钟后再试；"
+        "情况紧急请拨打监督电话",
+        f"public report limit of {per_hour}/hour exceeded",
+        {"Retry-After": str(wait_s)},
+    )
 
 
 class BodyLimit:

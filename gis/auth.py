@@ -77,6 +77,7 @@ TABLE_WRITE_PERMISSION: dict[str, str] = {
     "attachments": "incident.report",
     "users": "user.manage",
     "api_keys": "user.manage",
+    "field_submissions": "incident.report",
     "evaluations": "assessment.write",
 }
 """The permission needed to insert, change or delete rows of each table."""

@@ -60,6 +60,9 @@ variable                    meaning                                     default
 ``RIVERGRID_MIN_GAP_M``     盲区检查: uncovered or double-claimed       ``0.5``
                             stretches shorter than this (metres) are
                             微小缝隙/微小重叠, not 盲区 (0: none)
+``RIVERGRID_PUBLIC_REPORT_RATE`` residents' reports from the signboard  ``10``
+                            (``/api/field/v1/public/reports``) per hour
+                            from one client address
 =========================== =========================================== ==========================
 """
 
@@ -122,6 +125,7 @@ class Settings:
     """``RIVERGRID_TILES``: a PMTiles or MBTiles file served at ``/api/tiles/local/…``."""
     api_rate_tiles_per_min: int = 6000
     min_gap_m: float = 0.5
+    public_reports_per_hour: int = 10
 
 
 def _truthy(value: str | None) -> bool:
@@ -195,4 +199,5 @@ def settings() -> Settings:
         tiles=tiles,
         api_rate_tiles_per_min=int(_number("RIVERGRID_API_RATE_TILES", 6000)),
         min_gap_m=_non_negative("RIVERGRID_MIN_GAP_M", 0.5),
+        public_reports_per_hour=int(_number("RIVERGRID_PUBLIC_REPORT_RATE", 10)),
     )

@@ -61,6 +61,7 @@ TABLE_LABELS = {
     "users": "用户",
     "evaluations": "考核评价",
     "api_keys": "接口密钥",
+    "field_submissions": "手机端提交",
     "sign_in": "登录",
 }
 
@@ -235,6 +236,19 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
         "created_at": "建立时间",
         "created_by": "建立人",
         "revoked_at": "吊销时间",
+    },
+    "field_submissions": {
+        "id": "编号",
+        "kind": "提交类型",
+        "owner": "提交人",
+        "client_id": "手机端编号",
+        "user_id": "所属账号",
+        "track_id": "巡河轨迹",
+        "incident_id": "事件",
+        "patrol_client_id": "所属巡河（手机端编号）",
+        "query_code": "查询码",
+        "challenge": "防刷验证",
+        "created_at": "提交时间",
     },
     "evaluations": {
         "id": "编号",

@@ -75,6 +75,16 @@ if st.query_params.get("grid") != str(grid_id):
 
 st.header(md_text(grid.name) + ("（边界示意）" if grid.illustrative else ""), divider="blue")
 st.metric("监督举报电话", grid.hotline)
+# the phone app's report form for this grid (or reach): no account, a photo, a 查询码 to follow it
+report_url = f"m/report?grid={grid.id}" + (f"&reach={reach_id}" if reach_id is not None else "")
+st.link_button(
+    "我要举报：拍照上报河湖问题",
+    report_url,
+    type="primary",
+    icon=":material/photo_camera:",
+    width="stretch",
+    help="无需登录；提交后得到查询码，可随时查看办理进度",
+)
 st.markdown(
     f"**网格层级**：{md_text(grid.level_label)}"
     + (f"　**上级网格**：{md_text(grid.parent_name)}" if grid.parent_name else "")

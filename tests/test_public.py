@@ -209,6 +209,10 @@ def test_a_qr_link_selects_the_grid_and_the_reach(app_env: Path) -> None:
     assert [h.value for h in at.header] == ["森工街道森工社区（边界示意）"]
     assert any(f"所选河段：{reach_name}" in i.value.replace("\\", "") for i in at.info)
     assert any(d.label.startswith("下载河段公示牌 PDF") for d in at.get("download_button"))
+    # the resident's way to report from the signboard: the phone app's form for this grid and reach
+    (report,) = at.get("link_button")
+    assert report.proto.label == "我要举报：拍照上报河湖问题"
+    assert report.proto.url == f"m/report?grid={sengong}&reach={reach_id}"
 
 
 def test_public_page_shows_people_as_cards_with_their_public_phones(app_env: Path) -> None:

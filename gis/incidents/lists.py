@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from gis.incidents.deadlines import DEFAULT_POLICY, DeadlinePolicy, as_utc, deadline_status, local_iso, moment_or_now
 from gis.incidents.states import allowed_actions
-from gis.model import Category, IncidentStatus, Severity
+from gis.model import Category, IncidentSource, IncidentStatus, Severity
 from gis.store.schema import Incident
 from gis.store.scope import grid_and_below, scope_of
 
@@ -98,6 +98,7 @@ def incident_dict(
         "status": st.value,
         "status_label": st.label,
         "source": incident.source,
+        "source_label": IncidentSource(incident.source).label,
         "reporter": incident.reporter,
         "reported_at": local_iso(incident.reported_at),
         "grid": None if incident.grid is None else {"id": incident.grid.id, "name": incident.grid.name},

@@ -62,8 +62,10 @@ __all__ = [
     "PatrolReport",
     "TrackFileCheck",
     "check_track_file",
+    "check_tracks",
     "coverage_frame",
     "import_track_file",
+    "import_tracks",
     "patrol_report",
     "store_reaches",
     "track_frame",
@@ -329,9 +331,36 @@ def check_track_file(
     TooFarError
         A track lies entirely farther than ``RIVERGRID_MAX_DISTANCE_KM`` from the top-level grid.
     """
-    options = options or MatchOptions()
     p = Path(path)
     tracks = read_tracks(p, from_crs=from_crs)
+    return check_tracks(
+        session,
+        tracks,
+        source_name=p.name,
+        from_crs=from_crs,
+        options=options,
+        flag_rules=flag_rules,
+        allow_far=allow_far,
+    )
+
+
+def check_tracks(
+    session: Session,
+    tracks: list[Track],
+    *,
+    source_name: str,
+    from_crs: str | None = None,
+    options: MatchOptions | None = None,
+    flag_rules: FlagRules | None = None,
+    allow_far: bool = False,
+) -> TrackFileCheck:
+    """Clean and check ``tracks`` (read from a file, or recorded by the field app) and match them
+    to the store's reaches: the checks of :func:`check_track_file` after reading. Writes nothing.
+
+    ``source_name`` names where the tracks came from (a file name); ``from_crs`` records the
+    conversion already applied to them (they are not converted here).
+    """
+    options = options or MatchOptions()
     labels = [_track_label(t, k, len(tracks)) for k, t in enumerate(tracks)]
     for t, label in zip(tracks, labels, strict=True):
         _usable(t, label, options)
@@ -365,7 +394,7 @@ def check_track_file(
         if sum(r.clean.dropped.values()):
             warnings.append(f"{_track_label(r.track, k, len(results))}：{r.clean.text()}")
     return TrackFileCheck(
-        source_name=p.name, from_crs=from_crs, results=results, offset_guess=offset, warnings=warnings
+        source_name=source_name, from_crs=from_crs, results=results, offset_guess=offset, warnings=warnings
     )
 
 
@@ -475,14 +504,60 @@ def import_track_file(
     """
     p = Path(path)
     who = _find_person(session, person)
-    check = check_track_file(session, p, from_crs=from_crs, options=options, flag_rules=flag_rules, allow_far=allow_far)
+    tracks = read_tracks(p, from_crs=from_crs)
+    return import_tracks(
+        session,
+        tracks,
+        person=who.id,
+        grid=grid,
+        source_name=p.name,
+        source_data=p.read_bytes(),  # within RIVERGRID_MAX_FILE_MB: read_tracks checked the size
+        default_name=p.stem,
+        from_crs=from_crs,
+        options=options,
+        flag_rules=flag_rules,
+        allow_far=allow_far,
+    )
+
+
+def import_tracks(
+    session: Session,
+    tracks: list[Track],
+    *,
+    person: str | int,
+    grid: str | int | None = None,
+    source_name: str,
+    source_data: bytes | None,
+    default_name: str = "",
+    from_crs: str | None = None,
+    options: MatchOptions | None = None,
+    flag_rules: FlagRules | None = None,
+    allow_far: bool = False,
+) -> TrackImport:
+    """Store ``tracks`` as patrols of ``person`` in ``grid``, all or nothing: the one path of every
+    patrol into the store (an uploaded file through :func:`import_track_file`, the fixes of the
+    field app through :mod:`gis.field`). The same cleaning, checks, matching and flags as
+    :func:`check_tracks`; ``source_name``/``source_data`` are kept with each track (the file,
+    or the fixes as sent); ``default_name`` names a track that has no name of its own.
+
+    Raises as :func:`import_track_file`.
+    """
+    who = _find_person(session, person)
+    check = check_tracks(
+        session,
+        tracks,
+        source_name=source_name,
+        from_crs=from_crs,
+        options=options,
+        flag_rules=flag_rules,
+        allow_far=allow_far,
+    )
     start = min(r.start for r in check.results if r.start is not None)  # every track has times (_usable)
     where = (
         _find_grid(session, grid)
         if grid not in (None, "")
         else _post_grid(session, who, pd.Timestamp(start).tz_localize("UTC").tz_convert(LOCAL_TZ).date())
     )
-    raw = p.read_bytes()  # within RIVERGRID_MAX_FILE_MB: read_tracks checked the size
     ids: list[int] = []
     for k, r in enumerate(check.results):
         t = r.track
@@ -504,15 +579,15 @@ def import_track_file(
                 "track already imported",
             )
         row = PatrolTrack(
-            name=(t.name or p.stem)[:200],
+            name=(t.name or default_name or source_name)[:200],
             person=who,
             grid_id=where.id if where is not None else None,
             started_at=started,
             ended_at=ended,
             geom=shapely.LineString(np.column_stack([t.lon, t.lat])),
             times=[pd.Timestamp(x).tz_localize("UTC").isoformat() for x in t.times],
-            source_name=p.name[:255],
-            source_data=raw,
+            source_name=source_name[:255],
+            source_data=source_data,
         )
         session.add(row)
         session.flush()

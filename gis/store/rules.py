@@ -15,7 +15,7 @@ from typing import Any
 
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import get_history
 
@@ -29,6 +29,7 @@ from gis.store.schema import (
     GridRoleAssignment,
     GridVersion,
     Incident,
+    IncidentEvent,
     PatrolTrack,
     Person,
     Reach,
@@ -165,6 +166,26 @@ def _check_locked_evaluations(session: Session, flush_context: Any, instances: A
             )
 
 
+def _links_own_track(session: Session, obj: Any, username: str) -> bool:
+    """Whether the only change to ``obj`` links a case that ``username`` reported and that had no
+    patrol track to a track of that account's own person (a report the field app sent before its
+    patrol, linked when the patrol arrives: :mod:`gis.field`)."""
+    if not isinstance(obj, Incident):
+        return False
+    changed = {a.key for a in inspect(obj).mapper.column_attrs if get_history(obj, a.key).has_changes()}
+    if changed != {"track_id"}:
+        return False
+    history = get_history(obj, "track_id")
+    if (history.deleted or [None])[0] is not None or obj.track_id is None:
+        return False
+    reporter = session.scalar(
+        select(IncidentEvent.by).where(IncidentEvent.incident_id == obj.id, IncidentEvent.action == "report")
+    )
+    own = session.scalar(select(User.person_id).where(User.username == username))
+    track_person = session.scalar(select(PatrolTrack.person_id).where(PatrolTrack.id == obj.track_id))
+    return reporter == username and own is not None and track_person == own
+
+
 @event.listens_for(AuditedSession, "before_flush")
 def _check_volunteer_writes(session: Session, flush_context: Any, instances: Any) -> None:
     """Volunteers and 协管员 (:data:`gis.auth.INSERT_ONLY_ROLES`) only add their own reports.
@@ -172,7 +193,9 @@ def _check_volunteer_writes(session: Session, flush_context: Any, instances: Any
     They may not change or delete any row; a patrol track they upload belongs to the person
     their account is linked to (filled in when left empty, refused when it names someone
     else); an incident they report is recorded with the source 志愿者/协管员, so both count
-    separately in the grid's figures.
+    separately in the grid's figures. One change is allowed: linking a case they reported that has
+    no patrol track to a track of their own (the field app links a report sent before its patrol
+    when the patrol arrives).
     """
 
     actor = session.info.get("actor")
@@ -180,6 +203,8 @@ def _check_volunteer_writes(session: Session, flush_context: Any, instances: Any
         return
     with session.no_autoflush:
         for obj in list(session.dirty) + list(session.deleted):
+            if obj not in session.deleted and _links_own_track(session, obj, actor.username):
+                continue
             if obj in session.deleted or session.is_modified(obj, include_collections=False):
                 raise PermissionDenied(
                     f"当前角色“{actor.role.label}”只能上报事件和上传巡河轨迹，不能修改或删除已有记录",

@@ -294,6 +294,34 @@ class ApiKey(Base):
     user: Mapped[User] = relationship()
 
 
+class FieldSubmission(Base):
+    """What the field app (:mod:`gis.field`) sent once, by its ``client_id``: a patrol, a report of
+    a signed-in account, or a resident's public report from the signboard.
+
+    ``(kind, owner, client_id)`` is unique: a resent patrol or report finds its row and is not
+    stored twice. ``owner`` is ``user:<id>`` for an account, ``public`` for residents (whose
+    client ids are random UUIDs). A report names the patrol it was taken on by that patrol's
+    ``client_id`` (``patrol_client_id``): linked when the patrol is stored, also when it arrives
+    later. ``query_code`` is the resident's 查询码 of a public report; ``challenge`` the SHA-256 of
+    the proof-of-work token it spent (each token is accepted once). Rows are only ever added, and
+    ``track_id`` set when a waiting report's patrol arrives.
+    """
+
+    __tablename__ = "field_submissions"
+    __table_args__ = (UniqueConstraint("kind", "owner", "client_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    owner: Mapped[str] = mapped_column(String(60))
+    client_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    track_id: Mapped[int | None] = mapped_column(ForeignKey("patrol_tracks.id"), index=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    patrol_client_id: Mapped[str | None] = mapped_column(String(64))
+    query_code: Mapped[str | None] = mapped_column(String(16), unique=True)
+    challenge: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class AuditEntry(Base):
     """One row written, changed or deleted (or a secret read): who, when, which row, before and after.
 

@@ -1,0 +1,8 @@
+"""The field app (手机端, issue 16): patrols and reports sent from phones, offline first, and
+residents' reports from the signboard.
+
+* :mod:`gis.field.core`: the pure core: the app's fixes as a track, client ids, 查询码 and the
+  proof-of-work challenge of public reports (signed with a key kept in the data folder);
+* :mod:`gis.field.service`: the services (device sign-in, 我的, patrols, reports, public reports
+  and cases), for the HTTP API at ``/api/field/v1`` (``api/field.py``).
+"""
