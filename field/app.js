@@ -628,14 +628,18 @@ async function shrinkPhoto(file) {
 }
 
 /** A camera button (the browser's own file input has English text on many phones) and a count. */
-function photoInput() {
+const MAX_PHOTOS = 20; // an account's report (the server's limit, as Open311)
+const MAX_PUBLIC_PHOTOS = 5; // a resident's report
+
+function photoInput(limit) {
   const count = h("span", { class: "muted photo-count" }, "未选择照片");
   const input = h("input", {
     type: "file", accept: "image/*", capture: "environment", multiple: true, name: "photo",
     "data-testid": "report-photo", class: "visually-hidden",
     onchange: (event) => {
       const n = event.target.files.length;
-      count.textContent = n ? `已选 ${n} 张照片` : "未选择照片";
+      count.textContent = n > limit ? `最多 ${limit} 张，请重新选择` : n ? `已选 ${n} 张照片` : "未选择照片";
+      count.className = n > limit ? "error photo-count" : "muted photo-count";
     },
   });
   return h("div", { class: "photo" }, h("label", { class: "button photo-button" }, "拍照 / 选择照片", input), count);
@@ -682,7 +686,7 @@ function renderReport(main) {
     h("h2", {}, "上报问题"),
     state.patrol ? h("p", { class: "muted small" }, "将关联到正在进行的巡河。") : null,
     h("span", { class: "label" }, "照片"),
-    photoInput(),
+    photoInput(MAX_PHOTOS),
     h("label", {}, "问题类别"),
     categorySelect(categories),
     h("label", {}, "问题描述"),
@@ -714,6 +718,10 @@ function renderReport(main) {
     }
     if (position.lon === null) {
       message.textContent = "请先定位，或在地图上点选问题的位置";
+      return;
+    }
+    if (form.photo.files.length > MAX_PHOTOS) {
+      message.textContent = `照片最多 ${MAX_PHOTOS} 张`;
       return;
     }
     const photos = [];
@@ -934,7 +942,7 @@ async function publicReport() {
     placeText,
     h("p", { class: "muted small" }, "无需登录。请拍照并说明问题，提交后会得到查询码，可凭查询码查看处理进展。"),
     h("span", { class: "label" }, "照片"),
-    photoInput(),
+    photoInput(MAX_PUBLIC_PHOTOS),
     h("label", {}, "问题类别"),
     categorySelect(categories),
     h("label", {}, "问题描述"),
@@ -971,6 +979,10 @@ async function publicReport() {
       message.textContent = "请填写问题描述";
       return;
     }
+    if (form.photo.files.length > MAX_PUBLIC_PHOTOS) {
+      message.textContent = `照片最多 ${MAX_PUBLIC_PHOTOS} 张`;
+      return;
+    }
     const submit = form.querySelector('[data-testid="report-submit"]');
     submit.disabled = true;
     submit.textContent = "正在提交…";
@@ -987,8 +999,10 @@ async function publicReport() {
       if (position.lon !== null) {
         body.set("lon", position.lon.toFixed(7));
         body.set("lat", position.lat.toFixed(7));
-      } else if (reach) body.set("reach", reach);
-      else if (grid) body.set("grid", grid);
+      } else {
+        if (reach) body.set("reach", reach);
+        if (grid) body.set("grid", grid);
+      }
       for (const file of form.photo.files) {
         const small = await shrinkPhoto(file);
         body.append("photo", small, small.name || file.name);
@@ -1023,7 +1037,10 @@ async function publicReport() {
   clear(root(), insecureNotice({ resident: true }), form);
   if (grid || reach) {
     try {
-      const place = await publicGet(`/public/place?${grid ? `grid=${encodeURIComponent(grid)}` : `reach=${encodeURIComponent(reach)}`}`);
+      const query = new URLSearchParams();
+      if (grid) query.set("grid", grid);
+      if (reach) query.set("reach", reach);
+      const place = await publicGet(`/public/place?${query}`);
       placeText.textContent = `网格：${place.grid?.name ?? "—"}${place.reach ? ` · 河段：${place.reach.name}` : ""}`;
     } catch (error) {
       placeText.textContent = error instanceof ApiError && error.status === 404 ? "没有找到这个网格或河段。" : `暂时无法读取位置（${error.message}）`;
