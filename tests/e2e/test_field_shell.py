@@ -1,13 +1,16 @@
 """The phone app's shell (``/m/``) in Debian's Chromium at 390×844, on the real server
-(``python -m ui.serve`` on a copy of the demo): the sign-in form, a resident's report form from the
-signboard link with no category chosen, the app opening again with no server at all after a first
-visit (service worker), and the plain notice on an insecure (plain HTTP, not localhost) address.
+(``python -m ui.serve`` on a copy of the demo): the sign-in form; a resident's report from the
+signboard link (no category chosen until the resident picks one, the proof of work, a 查询码, the
+case from 群众投诉举报 in 东兴村, its state on ``/m/case``); the app opening again with no server at all
+after a first visit (service worker); the plain notice on an insecure (plain HTTP, not localhost)
+address; the 桩号 the phone computes against shapely.
 
 The signed-in journey (sign in, record, sync) needs the field API and is tested with it.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -107,7 +110,7 @@ def test_sign_in_form_on_a_phone(browser, field_server, tmp_path: Path) -> None:
     assert [e for e in errors if "pageerror" in e] == []
 
 
-def test_public_report_form_has_no_category_chosen(browser, field_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_public_report_from_the_signboard(browser, field_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     grid_id = _dongxing_id(field_server.database_url)
     blocked: list = []
     errors: list[str] = []
@@ -133,6 +136,23 @@ def test_public_report_form_has_no_category_chosen(browser, field_server, tmp_pa
         assert page.evaluate("typeof crypto.subtle") == "object"
         token = "v1.1999999999.12.0123456789abcdef.sig"
         _assert_smallest_nonce(token, 12, page.evaluate(SOLVE, [token, 12]))
+        # sent: a 查询码, a case from 群众投诉举报 in 东兴村, its state on /m/case
+        def cases() -> dict[str, dict]:
+            listed = field_server.cli("incident", "list", "--json")
+            assert listed.returncode == 0, listed.stderr
+            return {c["code"]: c for c in json.loads(listed.stdout)}
+
+        before = cases()
+        page.get_by_test_id("report-category").select_option(label="其他")
+        page.get_by_test_id("report-description").fill("桥下有人倾倒建筑垃圾（手机壳测试）")
+        page.get_by_test_id("report-submit").click()
+        code = page.get_by_test_id("case-code").inner_text(timeout=60_000).strip()
+        assert len(code) == 8
+        new = [c for k, c in cases().items() if k not in before]
+        assert [(c["source_label"], c["grid"]["id"], c["category_label"]) for c in new] == [
+            ("群众投诉举报", grid_id, "其他")]
+        page.get_by_role("link", name="查看处理进展").click()
+        assert page.get_by_test_id("case-status").inner_text(timeout=30_000) == "上报"
     finally:
         page.context.close()
     assert blocked == []
@@ -214,8 +234,6 @@ def test_station_on_the_phone_agrees_with_shapely(browser, field_server) -> None
     """The 桩号 the phone shows while walking (field/geo.js, from GET /me's reach lines) against an
     independent oracle: shapely's nearest line and ``project`` in UTM zone 52N, and the server's
     ``format_station`` for the text."""
-    import json
-
     import shapely
     from pyproj import Transformer
 
