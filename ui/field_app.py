@@ -81,14 +81,14 @@ def _not_found() -> Response:
     return PlainTextResponse("没有这个文件", status_code=404, headers={"Cache-Control": NO_CACHE})
 
 
-def _file(relative: str) -> Response:
+def _file(relative: str, root_path: str = "") -> Response:
     path = (FIELD_DIR / relative).resolve()
     content_type = CONTENT_TYPES.get(path.suffix)
     if content_type is None or not path.is_relative_to(FIELD_DIR) or not path.is_file():
         return _not_found()
     headers = {"Cache-Control": NO_CACHE, "X-Content-Type-Options": "nosniff"}
     if relative == SERVICE_WORKER:
-        headers["Service-Worker-Allowed"] = SCOPE
+        headers["Service-Worker-Allowed"] = root_path.rstrip("/") + SCOPE  # behind a path prefix too
         return Response(_service_worker_body(), media_type=content_type, headers=headers)
     return FileResponse(path, media_type=content_type, headers=headers)
 
@@ -101,7 +101,7 @@ async def asset(request: Request) -> Response:
     relative = str(request.path_params["path"])
     if relative in PAGES:
         return _file("index.html")
-    return _file(relative)
+    return _file(relative, str(request.scope.get("root_path", "")))
 
 
 async def to_app(request: Request) -> Response:
