@@ -22,12 +22,15 @@ from typing import Any
 
 import streamlit as st
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.routing import Mount
 
 from api import api_app
 from gis.basemap.build import prepare_simple_basemap
+from gis.config import settings
 from gis.serving import process_store
 from ui import field_app
+from ui.access_log import AccessLog
 from ui.serve import prepare_process
 
 prepare_process()
@@ -44,4 +47,5 @@ app = st.App(
     Path(__file__).resolve().parent / "app.py",
     routes=[Mount("/api", app=api_app()), *field_app.routes()],
     lifespan=lifespan,
+    middleware=[Middleware(AccessLog, path=settings().access_log)],
 )

@@ -63,6 +63,8 @@ variable                    meaning                                     default
 ``RIVERGRID_PUBLIC_REPORT_RATE`` residents' reports from the signboard  ``10``
                             (``/api/field/v1/public/reports``) per hour
                             from one client address
+``RIVERGRID_ACCESS_LOG``    a file that gets one line per HTTP request  none
+                            (time, client, method, path, status)
 =========================== =========================================== ==========================
 """
 
@@ -126,6 +128,8 @@ class Settings:
     api_rate_tiles_per_min: int = 6000
     min_gap_m: float = 0.5
     public_reports_per_hour: int = 10
+    access_log: Path | None = None
+    """``RIVERGRID_ACCESS_LOG``: a file that gets one line per HTTP request (:mod:`ui.access_log`)."""
 
 
 def _truthy(value: str | None) -> bool:
@@ -200,4 +204,7 @@ def settings() -> Settings:
         api_rate_tiles_per_min=int(_number("RIVERGRID_API_RATE_TILES", 6000)),
         min_gap_m=_non_negative("RIVERGRID_MIN_GAP_M", 0.5),
         public_reports_per_hour=int(_number("RIVERGRID_PUBLIC_REPORT_RATE", 10)),
+        access_log=Path(access_text).expanduser()
+        if (access_text := os.environ.get("RIVERGRID_ACCESS_LOG", "").strip())
+        else None,
     )
