@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from gis.accounts.users import actor_for
+from gis.incidents.workflow import move
 from gis.store import Store
 from gis.store.schema import Grid
 
@@ -48,6 +50,11 @@ def field_server(tmp_path_factory: pytest.TempPathFactory, demo_template_sqlite:
     server = _start(tmp_path_factory.mktemp("field"), demo_template_sqlite)
     yield server
     server.stop()
+
+
+def actor_for_user(store: Store, username: str) -> Any:
+    with store.session() as s:
+        return actor_for(s, username)
 
 
 def _dongxing_id(database_url: str) -> int:
@@ -153,6 +160,18 @@ def test_public_report_from_the_signboard(browser, field_server, tmp_path: Path)
             ("群众投诉举报", grid_id, "其他")]
         page.get_by_role("link", name="查看处理进展").click()
         assert page.get_by_test_id("case-status").inner_text(timeout=30_000) == "上报"
+        save_screenshot(page, "field-case", keep=tmp_path)
+        # staff take the case up (受理): the resident sees it with the same code
+        (case_code,) = [c["code"] for c in new]
+        store = Store(field_server.database_url, migrate=False)
+        try:
+            with store.session(actor_for_user(store, "staff")) as s:
+                move(s, case_code, "accept", note="受理，交东兴村核查（内部意见）")
+        finally:
+            store.dispose()
+        page.reload()
+        assert page.get_by_test_id("case-status").inner_text(timeout=30_000) == "受理"
+        assert "内部意见" not in page.content()  # the step's note is not public
     finally:
         page.context.close()
     assert blocked == []
