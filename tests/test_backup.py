@@ -33,6 +33,9 @@ from gis.store import Store, make_engine, upgrade
 from gis.store.audit_chain import verify_chain
 from gis.store.backup import backup, read_manifest, restore, rotate
 from gis.store.engine import pending_revisions
+from tests.test_migrations import alembic_head
+
+HEAD = alembic_head()  # the latest migration: what an upgrade ends at
 
 DONGXING_POINT = (127.0, 41.84)
 
@@ -117,7 +120,7 @@ def test_a_backup_of_the_demo_restores_into_an_empty_database_with_every_row_and
     m = result.manifest
     assert result.path == tmp_path / "demo.zip"
     assert (m["backend"], m["revision"], m["version"]) == (
-        "sqlite" if store_url.startswith("sqlite") else "postgresql", "0009", gis.__version__)
+        "sqlite" if store_url.startswith("sqlite") else "postgresql", HEAD, gis.__version__)
     assert m["tables"] == {t: len(rows) for t, rows in source.items()}
     assert m["tables"]["attachments"] == 1 and m["tables"]["incidents"] >= 15
     assert m["created_at_local"].startswith("2026-11-28T")  # gis.clock, pinned by the tests
@@ -347,15 +350,15 @@ def test_upgrade_backs_up_a_database_with_data_before_running_pending_migrations
             " hotline, illustrative, version)"
             " VALUES (1, '东兴村', 'village', '村委会', '', '', '', '', '', '', false, 1)"))
     current, pending = pending_revisions(engine)
-    assert current == ("0005",) and pending[0] == "0006" and pending[-1] == "0009"
+    assert current == ("0005",) and pending[0] == "0006" and pending[-1] == HEAD
 
     upgrade(engine)
     (made,) = folder.iterdir()
-    assert made.name.startswith("rivergrid-20261128-") and made.name.endswith("-before-0009.zip")
+    assert made.name.startswith("rivergrid-20261128-") and made.name.endswith(f"-before-{HEAD}.zip")
     manifest = read_manifest(made)
     assert manifest["revision"] == "0005" and manifest["tables"]["grids"] == 1
-    assert manifest["reason"] == "before upgrade 0005 -> 0009"
-    assert pending_revisions(engine) == (("0009",), [])
+    assert manifest["reason"] == f"before upgrade 0005 -> {HEAD}"
+    assert pending_revisions(engine) == ((HEAD,), [])
     upgrade(engine)  # nothing pending: no new backup
     assert list(folder.iterdir()) == [made]
     engine.dispose()
@@ -382,8 +385,8 @@ def test_a_failed_backup_stops_the_upgrade(tmp_path: Path, data_dir: Path, monke
     with pytest.raises(RiverGridError, match=stopped):
         upgrade(engine)
     current, pending = pending_revisions(engine)
-    assert current == ("0006",) and pending[-1] == "0009"
+    assert current == ("0006",) and pending[-1] == HEAD
     monkeypatch.setenv("RIVERGRID_BACKUP_ON_UPGRADE", "0")  # the documented way out
     upgrade(engine)
-    assert pending_revisions(engine) == (("0009",), [])
+    assert pending_revisions(engine) == ((HEAD,), [])
     engine.dispose()
