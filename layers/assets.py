@@ -220,6 +220,17 @@ PIN_ASSETS = frozenset({"awesome_markers", "awesome_markers_font_css", "awesome_
 """The map's assets for ``folium.Icon`` pins (Leaflet.awesome-markers and Font Awesome)."""
 
 
+def _icons_of(elem: Element) -> list[folium.Icon]:
+    """The ``folium.Icon`` pins ``elem`` draws: itself, or those of the marker a ``GeoJson``
+    draws for each point (``marker=folium.Marker(icon=...)``, not a child element)."""
+    if isinstance(elem, folium.Icon):
+        return [elem]
+    marker = getattr(elem, "marker", None)
+    if isinstance(marker, folium.Marker):
+        return [icon for icon in iter_elements(marker) if isinstance(icon, folium.Icon)]
+    return []
+
+
 def trim_assets(m: folium.Map, *, pins: bool | None = None) -> folium.Map:
     """Drop the map's default browser assets that nothing on it uses: :data:`UNUSED_MAP_ASSETS`
     always, :data:`GLYPHICON_ASSETS` unless an icon names a glyphicon, :data:`PIN_ASSETS` when
@@ -233,10 +244,11 @@ def trim_assets(m: folium.Map, *, pins: bool | None = None) -> folium.Map:
     m
         The map, with its layers.
     pins
-        Whether pins are drawn; default: whether the map holds a ``folium.Icon``. Layers that
-        draw pins in the browser (:mod:`layers.packed`) say so here.
+        Whether pins are drawn; default: whether the map holds a ``folium.Icon`` (also as the
+        point marker of a ``GeoJson``). Layers that draw pins in the browser
+        (:mod:`layers.packed`) say so here.
     """
-    icons = [elem for elem in iter_elements(m) if isinstance(elem, folium.Icon)]
+    icons = [icon for elem in iter_elements(m) for icon in _icons_of(elem)]
     if pins is None:
         pins = bool(icons)
     unused = set(UNUSED_MAP_ASSETS)

@@ -302,6 +302,13 @@ def test_a_map_loads_only_the_browser_files_it_uses() -> None:
     assert f"{VENDOR_URL}/fontawesome-free/css/all.min.css" in css
     assert not [u for u in css + js if "bootstrap" in u or "jquery" in u]
 
+    # the pins of a GeoJson layer (the objects layer draws its points so) need them too
+    objects = make_map(basemap="none", tianditu_key=None)
+    folium.GeoJson({"type": "FeatureCollection", "features": []},
+                   marker=folium.Marker(icon=folium.Icon(prefix="fa", icon="location-dot"))).add_to(objects)
+    _, js = collect_links(finish_map(objects))
+    assert f"{VENDOR_URL}/leaflet.awesome-markers/leaflet.awesome-markers.js" in js
+
     glyph = make_map(basemap="none", tianditu_key=None)
     folium.Marker([41.78, 126.92], icon=folium.Icon(icon="info-sign")).add_to(glyph)  # folium's default prefix
     css, _ = collect_links(finish_map(glyph))
