@@ -26,11 +26,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from gis import clock
 from gis.auth import EVERYTHING, require
-from gis.errors import NotFoundError, ValidationError
+from gis.errors import NotFoundError, PermissionDenied, ValidationError
 from gis.incidents.public import is_listed, public_text
+from gis.incidents.workflow import get_incident
 from gis.model import LOCAL_TZ, Category, IncidentStatus
 from gis.store.schema import Grid, Incident
-from gis.store.scope import grid_and_below
+from gis.store.scope import grid_and_below, scope_of
 
 __all__ = [
     "CLOSED_STATES",
@@ -224,13 +225,14 @@ def monthly_figures(
     return out
 
 
-def set_public_reply(session: Session, incident_id: int, text: str) -> Incident:
-    """Write the public reply of a case (needs 处置事件 ``incident.handle``); phone and ID numbers
-    in it are masked when published, but staff should keep names and numbers out of it."""
-    require(session.info.get("actor"), "incident.handle")
-    incident = session.get(Incident, incident_id)
-    if incident is None:
-        raise NotFoundError(f"没有编号为 {incident_id} 的事件", f"no incident {incident_id!r}")
+def set_public_reply(session: Session, incident_id: int | str, text: str) -> Incident:
+    """Write the public reply of a case (id or code; needs 处置事件 ``incident.handle`` and the case in
+    the actor's data scope); phone and ID numbers in it are masked when published, but staff
+    should keep names and numbers out of it."""
+    actor = require(session.info.get("actor"), "incident.handle")
+    incident = get_incident(session, incident_id)
+    if not scope_of(session, actor).covers(incident.grid_id):
+        raise PermissionDenied(f"事件 {incident.code} 不在您的数据权限内", f"incident {incident.id} outside the scope")
     reply = (text or "").strip()
     if len(reply) > MAX_REPLY_CHARS:
         raise ValidationError(f"公开答复不能超过 {MAX_REPLY_CHARS} 个字", "public reply too long")
