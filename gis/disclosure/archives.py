@@ -28,6 +28,7 @@ __all__ = [
     "ReachArchive",
     "RiverArchive",
     "RiverPlanRecord",
+    "archives_of_reaches",
     "reach_archive",
     "river_archive",
     "river_archives",
@@ -261,3 +262,15 @@ def save_river_plan(
     plan.targets, plan.tasks, plan.note = targets.strip(), tasks.strip(), note.strip()
     session.flush()
     return plan
+
+
+def archives_of_reaches(session: Session, reach_ids: Iterable[int], *, year: int | None = None) -> list[RiverArchive]:
+    """The archives (with the plan for ``year``) of the rivers of ``reach_ids``, in the order their
+    first reach comes, each river once: what the public page shows for a grid's reaches."""
+    ids = list(reach_ids)
+    if not ids:
+        return []
+    river_of = dict(session.execute(select(Reach.id, Reach.river_id).where(Reach.id.in_(ids))).tuples().all())
+    order = list(dict.fromkeys(river_of[i] for i in ids if i in river_of))
+    by_id = {a.id: a for a in river_archives(session, river_ids=order, year=year)}
+    return [by_id[i] for i in order if i in by_id]
