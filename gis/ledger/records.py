@@ -23,7 +23,9 @@ from sqlalchemy.orm import Session
 from gis import clock
 from gis.errors import NotFoundError, PermissionDenied, ValidationError
 from gis.limits import check_size
+from gis.model import PersonStatus
 from gis.store.blobs import BlobStore
+from gis.store.queries import live_grids
 from gis.store.schema import Grid, LedgerDocument, LedgerFile, Meeting, Person
 from gis.store.scope import scope_of
 
@@ -34,7 +36,9 @@ __all__ = [
     "add_meeting",
     "document_rows",
     "file_bytes",
+    "ledger_grids",
     "meeting_rows",
+    "organisation_people",
 ]
 
 DOC_KINDS: dict[str, str] = {
@@ -281,3 +285,16 @@ def file_bytes(session: Session, file_id: int) -> tuple[str, str, bytes]:
     if grid_id is not None and not scope_of(session).covers(grid_id):
         raise PermissionDenied("该文件不在您的数据权限内", f"ledger file {file_id} outside the actor's scope")
     return f.original_name, f.mime, BlobStore().get(f.sha256)
+
+
+def organisation_people(session: Session) -> dict[int, str]:
+    """Persons who can attend a meeting (id → ``name（title）``), serving ones first by name; those who
+    left (已离任) are left out."""
+    rows = session.scalars(select(Person).where(Person.status != PersonStatus.LEFT.value).order_by(Person.id))
+    return {p.id: f"{p.name}（{p.title}）" if p.title else p.name for p in rows}
+
+
+def ledger_grids(session: Session) -> dict[int, str]:
+    """Live grids the session's actor may file records under (id → name), top-down."""
+    scope = scope_of(session)
+    return {g.id: g.name for g in live_grids(session) if scope.covers(g.id)}
