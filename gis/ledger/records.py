@@ -174,24 +174,25 @@ def add_document(
     return doc
 
 
-def _visible(session: Session, grid_ids: Iterable[int] | None) -> Any:
-    """The condition on ``grid_id`` of what the session's actor (and the filter) lets through."""
+def _visible(session: Session, grid_ids: Iterable[int] | None) -> list[int] | None:
+    """The grid ids the session's actor (and the filter) lets through; None: every grid."""
     scope = scope_of(session)
     wanted = None if grid_ids is None else set(grid_ids)
     allowed = None if scope.grid_ids is None else set(scope.grid_ids)
     if wanted is None and allowed is None:
         return None
     if wanted is None:
-        return allowed
-    return wanted if allowed is None else wanted & allowed
+        return sorted(allowed or ())
+    return sorted(wanted if allowed is None else wanted & allowed)
 
 
-def _files(session: Session, column: Any, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+def _files(session: Session, of_meetings: bool, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     out: dict[int, list[dict[str, Any]]] = {}
     if not ids:
         return out
+    column = LedgerFile.meeting_id if of_meetings else LedgerFile.document_id
     for f in session.scalars(select(LedgerFile).where(column.in_(ids)).order_by(LedgerFile.id)):
-        key = f.meeting_id if column is LedgerFile.meeting_id else f.document_id
+        key = f.meeting_id if of_meetings else f.document_id
         if key is not None:
             out.setdefault(key, []).append(
                 {"id": f.id, "name": f.original_name, "mime": f.mime, "size_bytes": f.size_bytes, "sha256": f.sha256}
@@ -218,10 +219,10 @@ def meeting_rows(
     people = {
         p.id: p.name
         for p in session.scalars(
-            select(Person).where(Person.id.in_({i for m in meetings for i in (m.attendee_ids or [])}))
+            select(Person).where(Person.id.in_(sorted({i for m in meetings for i in (m.attendee_ids or [])})))
         )
     }
-    files = _files(session, LedgerFile.meeting_id, [m.id for m in meetings])
+    files = _files(session, True, [m.id for m in meetings])
     grids = {g.id: g.name for g in session.scalars(select(Grid))}
     return [
         {
@@ -254,7 +255,7 @@ def document_rows(
             LedgerDocument.issued_on >= date(year, 1, 1), LedgerDocument.issued_on < date(year + 1, 1, 1)
         )
     docs = list(session.scalars(query))
-    files = _files(session, LedgerFile.document_id, [d.id for d in docs])
+    files = _files(session, False, [d.id for d in docs])
     grids = {g.id: g.name for g in session.scalars(select(Grid))}
     return [
         {
