@@ -270,7 +270,7 @@ def archives_of_reaches(session: Session, reach_ids: Iterable[int], *, year: int
     ids = list(reach_ids)
     if not ids:
         return []
-    river_of = dict(session.execute(select(Reach.id, Reach.river_id).where(Reach.id.in_(ids))).tuples().all())
+    river_of = {rid: river for rid, river in session.execute(select(Reach.id, Reach.river_id).where(Reach.id.in_(ids)))}
     order = list(dict.fromkeys(river_of[i] for i in ids if i in river_of))
     by_id = {a.id: a for a in river_archives(session, river_ids=order, year=year)}
     return [by_id[i] for i in order if i in by_id]
