@@ -84,14 +84,18 @@ with tab_meet:
             st.markdown("**登记会议**")
             c1, c2 = st.columns(2)
             held_on = zh.date_input("会议日期", value=today, key="ledger_meeting_date", where=c1, max_value=today)
-            title = c2.text_input("会议名称", max_chars=200)
+            title = c2.text_input("会议名称", max_chars=200, key="ledger_meeting_title")
             c3, c4 = st.columns(2)
-            grid_id = c3.selectbox(
-                "网格", list(grids), index=None, format_func=grids.get, placeholder="街道（领导小组）"
-            )
+            grid_id = c3.selectbox("网格", list(grids), format_func=grids.get, key="ledger_meeting_grid")
             place = c4.text_input("地点", max_chars=200)
-            attendees = st.multiselect("参会人员", list(people), format_func=people.get, placeholder="选择人员…")
-            minutes = st.text_area("会议纪要", max_chars=20000)
+            attendees = st.multiselect(
+                "参会人员",
+                list(people),
+                format_func=people.get,
+                placeholder="选择人员…",
+                key="ledger_meeting_attendees",
+            )
+            minutes = st.text_area("会议纪要", max_chars=20000, key="ledger_meeting_minutes")
             files = zh.file_uploader(
                 f"附件（每个不超过 {FILE_MB} MB）",
                 key="ledger_meeting_files",
