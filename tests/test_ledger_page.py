@@ -4,10 +4,8 @@ a leader reads without a form; a visitor without sign-in does not get the page."
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
-from openpyxl import load_workbook
 from streamlit.testing.v1 import AppTest
 
 from gis.config import PROJECT_DIR
