@@ -228,3 +228,28 @@ def test_chain_panel_lines_of_a_reach_archive_are_escaped(demo_store: Store) -> 
     assert "<script>" not in text and "**粗体**" not in text
     assert "东兴沟（示意）" in text.replace("\\", "") and "2026 年一河一策目标" in text
     assert any(line.startswith("- ") for line in lines)  # this year's targets as a list
+
+
+def _reach_panel() -> None:
+    import streamlit as st
+
+    from ui.chain_panel import render_selection
+    from ui.map_state import Selection
+
+    selection = Selection("reach", st.session_state["reach_id"], 41.81, 126.97, 14)
+    render_selection(selection, info={}, index=None, signed_in=False)
+
+
+def test_clicking_a_reach_shows_its_archive_in_the_chain_panel(app_env: Path) -> None:
+    from ui.state import get_store
+
+    with get_store().session() as s:
+        reach_id = s.scalar(select(Reach.id).where(Reach.code == "DXG-01"))
+    at = AppTest.from_function(_reach_panel, default_timeout=120)
+    at.session_state["reach_id"] = reach_id
+    at.run()
+    assert not at.exception, at.exception
+    assert [e.label for e in at.expander] == ["一河一档"]
+    text = "\n".join(m.value for m in at.expander[0].markdown).replace("\\", "")
+    assert "东兴沟（示意）" in text and "水功能区" in text and "2026 年一河一策目标" in text
+    assert "沟道无垃圾、无违建" in text  # a target of the demo plan
