@@ -27,6 +27,8 @@ PAGES: list[tuple[str, str, str, str | None]] = [
     ("pages/assessment.py", "考核评价", ":material/leaderboard:", None),
     ("pages/audit.py", "修改记录", ":material/history:", "audit.read"),
     ("pages/users.py", "用户管理", ":material/manage_accounts:", "user.manage"),
+    # issue 17: meetings, the document shelf and the ledger workbook (signed-in accounts)
+    ("pages/ledger.py", "会议与台账", ":material/folder_open:", "read"),
 ]
 
 # (file, title, icon, URL path): open to everyone, even when RIVERGRID_READ_LOGIN asks sign-in for the rest

@@ -79,6 +79,11 @@ TABLE_WRITE_PERMISSION: dict[str, str] = {
     "api_keys": "user.manage",
     "field_submissions": "incident.report",
     "evaluations": "assessment.write",
+    # issue 17: 一河一策 (geodata), meetings and the document shelf (org)
+    "river_plans": "geodata.write",
+    "meetings": "org.write",
+    "ledger_documents": "org.write",
+    "ledger_files": "org.write",
 }
 """The permission needed to insert, change or delete rows of each table."""
 

@@ -63,6 +63,11 @@ TABLE_LABELS = {
     "api_keys": "接口密钥",
     "field_submissions": "手机端提交",
     "sign_in": "登录",
+    # issue 17
+    "river_plans": "一河一策",
+    "meetings": "会议",
+    "ledger_documents": "台账文件",
+    "ledger_files": "会议及文件附件",
 }
 
 COLUMN_LABELS: dict[str, dict[str, str]] = {
@@ -269,10 +274,66 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
         "version": "版本",
     },
     "sign_in": {"username": "用户名", "ip": "客户端地址"},
+    # issue 17: 一河一策, meetings, the document shelf
+    "river_plans": {
+        "id": "编号",
+        "river_id": "河流",
+        "year": "年度",
+        "targets": "年度目标",
+        "tasks": "年度任务",
+        "note": "备注",
+    },
+    "meetings": {
+        "id": "编号",
+        "grid_id": "网格",
+        "held_on": "会议日期",
+        "title": "会议名称",
+        "place": "地点",
+        "attendee_ids": "参会人员",
+        "minutes": "会议纪要",
+        "created_by": "登记人",
+        "created_at": "登记时间",
+    },
+    "ledger_documents": {
+        "id": "编号",
+        "grid_id": "网格",
+        "kind": "文件类别",
+        "title": "文件名称",
+        "issued_on": "印发日期",
+        "note": "备注",
+        "created_by": "登记人",
+        "created_at": "登记时间",
+    },
+    "ledger_files": {
+        "id": "编号",
+        "meeting_id": "会议",
+        "document_id": "文件",
+        "sha256": "文件摘要",
+        "original_name": "文件名",
+        "mime": "文件类型",
+        "size_bytes": "大小（字节）",
+        "uploaded_by": "上传人",
+        "uploaded_at": "上传时间",
+    },
 }
 """Chinese name of every column of every audited table (``gis.store.schema.AUDITED_TABLES``), and
 of the fields of the entries that are not row changes (``sign_in`` locks): what 修改记录 shows in
 涉及字段 instead of the database's column names."""
+COLUMN_LABELS["rivers"].update(  # 一河一档 (issue 17)
+    {
+        "length_km": "河流长度（公里）",
+        "basin": "所属流域",
+        "source": "河源",
+        "mouth": "河口",
+        "water_function_zone": "水功能区",
+        "water_quality_target": "水质目标",
+        "works": "涉河工程",
+    }
+)
+COLUMN_LABELS["reaches"].update(
+    {"water_function_zone": "水功能区", "water_quality_target": "水质目标", "works": "涉河工程"}
+)
+COLUMN_LABELS["incidents"].update({"public_reply": "公开答复"})
 
 _HIDDEN_FIELDS = {"password_hash", "source_data", "version"}
 

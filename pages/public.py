@@ -3,8 +3,12 @@
 Shows, per grid, what the plan publishes (五定, responsible persons, supervised reaches and their
 chiefs, hotline) and the grid's signboard for download. Its only data source is
 :mod:`gis.disclosure.public` (public fields; phones only when marked public) through
-:mod:`ui.disclosure`: no incident, patrol, user or audit entry is read here. ``?grid=ID``
+:mod:`ui.disclosure`: no incident, patrol, user or audit entry is read for this view. ``?grid=ID``
 selects a grid (signboard QR codes link here), ``&reach=ID`` emphasises a reach.
+
+Two more views (``&view=rivers``, ``&view=results``): 一河一档 (the archive and this year's
+一河一策 of the rivers of the grid's reaches, :mod:`gis.disclosure.archives`) and 曝光台 (closed
+cases with public fields only and the monthly figures, :mod:`gis.disclosure.results`).
 """
 
 from __future__ import annotations
@@ -18,11 +22,23 @@ from gis.disclosure.public import grid_of_reach
 from gis.errors import RiverGridError
 from gis.model import GridLevel
 from layers.public import disclosure_map
-from ui.disclosure import person_cards_html, published_grids, reach_cards_html, signboard_files
+from ui.disclosure import (
+    archive_cards_html,
+    case_cards_html,
+    figures_html,
+    person_cards_html,
+    published_archives,
+    published_grids,
+    published_results,
+    reach_cards_html,
+    signboard_files,
+)
 from ui.state import data_version, show_error
 from ui.text import md_text
 
 GRID_KEY = "public_grid"
+VIEW_KEY = "public_view"
+VIEWS = {"duty": "责任公示", "rivers": "一河一档", "results": "曝光台"}
 
 
 def _int_param(name: str) -> int | None:
@@ -91,6 +107,47 @@ st.markdown(
 )
 if grid.responsible_body:
     st.markdown(f"**责任主体**：{md_text(grid.responsible_body)}")
+
+view_param = st.query_params.get("view")
+if view_param in VIEWS and st.session_state.get("_public_view_param") != view_param:
+    st.session_state[VIEW_KEY] = view_param  # a link chose the view
+    st.session_state["_public_view_param"] = view_param
+view = st.radio("查看", list(VIEWS), key=VIEW_KEY, format_func=VIEWS.__getitem__, horizontal=True)
+if view != "duty":
+    st.query_params["view"] = view
+elif "view" in st.query_params:
+    del st.query_params["view"]
+
+if view == "rivers":
+    st.subheader("一河一档 · 一河一策")
+    try:
+        archives = published_archives(version, today, tuple(r.id for r in grid.reaches))
+    except RiverGridError as exc:
+        show_error(exc)
+        st.stop()
+    if archives:
+        st.html(archive_cards_html(archives))
+        st.caption("标注“示意”的内容为演示数据，非真实资料。")
+    else:
+        st.caption("本网格内暂无登记的河流。")
+    st.stop()
+
+if view == "results":
+    st.subheader("曝光台：问题办理结果")
+    st.caption("公开本网格（含下级网格）已办结、已移送的问题及处理结果；不公开举报人及其联系方式。")
+    try:
+        cases, months = published_results(version, today, grid.id)
+    except RiverGridError as exc:
+        show_error(exc)
+        st.stop()
+    st.markdown("**月度情况**")
+    st.html(figures_html(months))
+    st.markdown(f"**已办结问题**（{len(cases)} 件）")
+    if cases:
+        st.html(case_cards_html(cases))
+    else:
+        st.caption("暂无已办结的问题。")
+    st.stop()
 st.subheader("责任人及监管人员")
 if grid.persons:
     st.html(person_cards_html(grid.persons))  # cards, not a data grid: readable on a phone

@@ -13,10 +13,12 @@ from typing import Any
 
 import streamlit as st
 
+from gis import clock
 from gis.grids.links import OUTSIDE_TEXT
 from gis.incidents.attachments import AttachmentStore
 from gis.incidents.card import local_time
 from gis.model import IncidentStatus
+from ui.state import data_version
 from ui.text import md_text
 
 KIND_TITLES = {
@@ -235,8 +237,41 @@ def render_selection(
     else:
         render_location(chain, tolerance_m=tolerance)
         render_chain(chain, signed_in=signed_in)
+    if selection.kind == "reach" and isinstance(selection.ref_id, int):
+        render_reach_archive(selection.ref_id)
     if selection.kind == "incident" and card is not None:
         render_history(card)
+
+
+def archive_lines(archive: Any) -> list[str]:
+    """A reach's archive summary as Markdown lines (escaped): the reach's facts, its river's
+    archive and this year's 一河一策 targets."""
+    lines = [f"**{md_text(label)}**：{md_text(value)}" for label, value in archive.facts()]
+    river = archive.river
+    facts = [f"{md_text(label)} {md_text(value)}" for label, value in river.facts()]
+    lines.append(f"**所属河流**：{md_text(river.name)}（{md_text(river.level_label)}）")
+    if facts:
+        lines.append(":gray[" + " · ".join(facts) + "]")
+    if river.plan is not None and river.plan.targets:
+        lines.append(f"**{river.plan.year} 年一河一策目标**：")
+        lines += [f"- {md_text(t)}" for t in river.plan.targets]
+    elif river.plan is None:
+        lines.append(":gray[本年度一河一策尚未登记]")
+    return lines
+
+
+def render_reach_archive(reach_id: int) -> None:
+    """一河一档 of the clicked reach and its river, with this year's plan targets."""
+    from ui.disclosure import published_reach_archive  # noqa: PLC0415 — ui.disclosure loads the signboard's PDF and QR-code libraries (~0.7 s)
+
+    archive = published_reach_archive(data_version(), clock.today(), reach_id)
+    if archive is None:
+        return
+    with st.expander("一河一档", expanded=True):
+        st.markdown("  \n".join(line for line in archive_lines(archive) if not line.startswith("- ")))
+        items = [line for line in archive_lines(archive) if line.startswith("- ")]
+        if items:
+            st.markdown("\n".join(items))
 
 
 def render_placeholder(open_incidents: int) -> None:
@@ -266,6 +301,7 @@ def incident_options(incidents: Any) -> Mapping[Any, str]:
 
 
 __all__ = [
+    "archive_lines",
     "chain_lines",
     "history_line",
     "incident_options",
@@ -276,6 +312,7 @@ __all__ = [
     "render_location",
     "render_photos",
     "render_placeholder",
+    "render_reach_archive",
     "render_selection",
     "show_phone",
 ]

@@ -362,6 +362,88 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replace", action="store_true", help="add：替换日历文件中已有的年份")
     _account_flags(p, "refresh：以哪个账号的身份重算（需有处置事件权限，默认 admin）")
     p.set_defaults(run="ops.cmd_calendar")
+
+    # --- issue 17: meetings, the document shelf, the ledger workbook, 一河一档/一河一策, 曝光台 replies
+    mt = sub.add_parser("meeting", help="会议记录：登记（日期、名称、参会人员、纪要、附件）、列表")
+    msub = mt.add_subparsers(dest="meeting_command", required=True)
+    p = msub.add_parser("add", parents=[common], help="登记会议")
+    p.add_argument("--date", required=True, help="会议日期 YYYY-MM-DD（或 today）")
+    p.add_argument("--title", required=True, help="会议名称")
+    p.add_argument("--grid", type=int, help="网格编号（不填：街道领导小组）")
+    p.add_argument("--place", help="地点")
+    p.add_argument("--attendee", type=int, action="append", help="参会人员编号（可重复）")
+    p.add_argument("--minutes", help="会议纪要")
+    p.add_argument("--minutes-file", help="从 UTF-8 文本文件读取会议纪要")
+    p.add_argument("--file", action="append", help="附件文件路径（可重复）")
+    _account_flags(p, "以哪个账号的身份登记（默认 admin）")
+    p.set_defaults(run="ledger.cmd_meeting_add")
+    p = msub.add_parser("list", parents=[common], help="列出会议记录")
+    p.add_argument("--grid", type=int, help="网格编号（含下级网格）")
+    p.add_argument("--year", type=int, help="年度")
+    _account_flags(p, "以哪个账号的身份查看（只列出其数据权限内的记录）", default=None)
+    p.set_defaults(run="ledger.cmd_meeting_list")
+
+    dc = sub.add_parser("doc", help="文件柜：登记方案计划、规章制度等文件，列表")
+    dsub = dc.add_subparsers(dest="doc_command", required=True)
+    p = dsub.add_parser("add", parents=[common], help="登记文件")
+    p.add_argument(
+        "--kind", required=True, help="类别：plan 方案计划、rule 规章制度、report 工作报告、notice 通知通报、other 其他"
+    )
+    p.add_argument("--title", required=True, help="文件名称")
+    p.add_argument("--date", help="印发日期 YYYY-MM-DD")
+    p.add_argument("--grid", type=int, help="网格编号（不填：街道）")
+    p.add_argument("--note", help="备注")
+    p.add_argument("--file", action="append", help="文件路径（可重复）")
+    _account_flags(p, "以哪个账号的身份登记（默认 admin）")
+    p.set_defaults(run="ledger.cmd_doc_add")
+    p = dsub.add_parser("list", parents=[common], help="列出文件柜")
+    p.add_argument("--grid", type=int, help="网格编号（含下级网格）")
+    p.add_argument("--year", type=int, help="印发年度")
+    _account_flags(p, "以哪个账号的身份查看（只列出其数据权限内的文件）", default=None)
+    p.set_defaults(run="ledger.cmd_doc_list")
+
+    lg = sub.add_parser("ledger", help="台账：导出网格年度台账 Excel（巡河、事件、会议、考核、对象）")
+    lsub = lg.add_subparsers(dest="ledger_command", required=True)
+    p = lsub.add_parser("export", parents=[common], help="导出网格（含下级网格）某年度的台账")
+    p.add_argument("--grid", type=int, required=True, help="网格编号")
+    p.add_argument("--year", type=int, required=True, help="年度，如 2026")
+    p.add_argument("-o", "--output", required=True, help="输出文件（.xlsx）")
+    _account_flags(p, "以哪个账号的身份导出（只含其数据权限内的网格）", default=None)
+    p.set_defaults(run="ledger.cmd_ledger_export")
+
+    rv = sub.add_parser("river", help="一河一档、一河一策：查看或修改河流档案，保存年度目标和任务")
+    rsub = rv.add_subparsers(dest="river_command", required=True)
+    p = rsub.add_parser("archive", parents=[common], help="查看河流档案；给出字段时先修改")
+    p.add_argument("river", type=int, help="河流编号")
+    p.add_argument("--length-km", type=float, help="河流长度（公里）")
+    p.add_argument("--basin", help="所属流域")
+    p.add_argument("--source", help="河源")
+    p.add_argument("--mouth", help="河口")
+    p.add_argument("--water-function-zone", help="水功能区")
+    p.add_argument("--water-quality-target", help="水质目标")
+    p.add_argument("--works", help="涉河工程")
+    p.add_argument("--year", type=int, help="显示哪一年的一河一策（默认今年）")
+    _account_flags(p, "修改时以哪个账号的身份（默认 admin）")
+    p.set_defaults(run="ledger.cmd_river_archive")
+    p = rsub.add_parser("plan", parents=[common], help="保存河流某年度的一河一策（目标、任务每行一项）")
+    p.add_argument("river", type=int, help="河流编号")
+    p.add_argument("--year", type=int, required=True, help="年度")
+    p.add_argument("--targets", help="年度目标（每行一项）")
+    p.add_argument("--targets-file", help="从 UTF-8 文本文件读取年度目标")
+    p.add_argument("--tasks", help="年度任务（每行一项）")
+    p.add_argument("--tasks-file", help="从 UTF-8 文本文件读取年度任务")
+    p.add_argument("--note", help="备注")
+    _account_flags(p, "以哪个账号的身份保存（默认 admin）")
+    p.set_defaults(run="ledger.cmd_river_plan")
+
+    p = sub.add_parser(
+        "case-reply", parents=[common], help="曝光台：填写已办结事件的公开答复（向社会公开，勿写姓名、电话）"
+    )
+    p.add_argument("id", help="事件编号（数字）或代码（如 SJ-2026-001）")
+    p.add_argument("--text", help="公开答复")
+    p.add_argument("--text-file", help="从 UTF-8 文本文件读取公开答复")
+    _account_flags(p, "以哪个账号的身份填写（需处置事件权限，默认 admin）")
+    p.set_defaults(run="ledger.cmd_case_reply")
     return parser
 
 
@@ -424,7 +506,18 @@ def configure_logging() -> int:
 def _command_name(args: argparse.Namespace) -> str:
     sub = (
         getattr(args, name, None)
-        for name in ("user_command", "volunteer_command", "audit_command", "incident_command", "basemap_command")
+        for name in (
+            "user_command",
+            "volunteer_command",
+            "audit_command",
+            "incident_command",
+            "basemap_command",
+            # issue 17
+            "meeting_command",
+            "doc_command",
+            "ledger_command",
+            "river_command",
+        )
     )
     return " ".join([args.command, *(s for s in sub if s)])
 

@@ -17,6 +17,7 @@ from sqlalchemy import func, select, text
 from gis.accounts import installation
 from gis.auth import SYSTEM, hash_password
 from gis.demo import data as dd
+from gis.demo import ledger as dl
 from gis.errors import PermissionDenied, ValidationError
 from gis.io.files import read_gpx_tracks
 from gis.store import Store, upgrade
@@ -27,6 +28,8 @@ from gis.store.schema import (
     GridRoleAssignment,
     Incident,
     IncidentEvent,
+    LedgerDocument,
+    Meeting,
     OrgBody,
     OrgMember,
     PatrolTrack,
@@ -34,6 +37,7 @@ from gis.store.schema import (
     Reach,
     ReachChief,
     River,
+    RiverPlan,
     SupervisedObject,
     User,
 )
@@ -248,6 +252,7 @@ def load_demo(store: Store, *, reset: bool = False) -> dict[str, Any]:
                 )
             )
         s.flush()
+        _load_ledger(s, rivers, reaches, grids, persons)  # issue 17: 一河一档/一河一策, replies, meetings
         for u in data.users:
             s.add(
                 User(
@@ -262,3 +267,49 @@ def load_demo(store: Store, *, reset: bool = False) -> dict[str, Any]:
         s.flush()
         counts = table_counts(s)
     return {"skipped": False, "counts": counts}
+
+
+def _load_ledger(
+    s: Any, rivers: dict[str, River], reaches: dict[str, Reach], grids: dict[str, Grid], persons: dict[str, Person]
+) -> None:
+    """一河一档 fields, 一河一策, public replies of closed cases, meetings and documents of the demo
+    (:mod:`gis.demo.ledger`)."""
+    for name, fields in dl.RIVER_ARCHIVES.items():
+        if name in rivers:
+            for key, value in fields.items():
+                setattr(rivers[name], key, value)
+    for code, reach_fields in dl.REACH_ARCHIVES.items():
+        if code in reaches:
+            for key, value in reach_fields.items():
+                setattr(reaches[code], key, value)
+    s.add_all(
+        RiverPlan(river=rivers[p.river], year=p.year, targets=p.targets, tasks=p.tasks, note="示意：演示数据虚构")
+        for p in dl.DEMO_PLANS
+        if p.river in rivers
+    )
+    for incident in s.scalars(select(Incident).where(Incident.code.in_(list(dl.DEMO_REPLIES)))):
+        incident.public_reply = dl.DEMO_REPLIES[incident.code]
+    for m in dl.DEMO_MEETINGS:
+        s.add(
+            Meeting(
+                grid=grids[m.grid] if m.grid else None,
+                held_on=m.held_on,
+                title=m.title,
+                place=m.place,
+                attendee_ids=[persons[n].id for n in m.attendees if n in persons],
+                minutes=m.minutes,
+                created_by="system",
+            )
+        )
+    for d in dl.DEMO_DOCUMENTS:
+        s.add(
+            LedgerDocument(
+                grid=grids[d.grid] if d.grid else None,
+                kind=d.kind,
+                title=d.title,
+                issued_on=d.issued_on,
+                note=d.note,
+                created_by="system",
+            )
+        )
+    s.flush()

@@ -58,6 +58,14 @@ class River(Base):
     level: Mapped[str] = mapped_column(String(20), default="village")
     note: Mapped[str] = mapped_column(Text, default="")
     reaches: Mapped[list[Reach]] = relationship(back_populates="river")
+    # 一河一档 (river archive, issue 17): what an office files for each river
+    length_km: Mapped[float | None] = mapped_column(Float)
+    basin: Mapped[str] = mapped_column(String(100), default="")
+    source: Mapped[str] = mapped_column(String(200), default="")
+    mouth: Mapped[str] = mapped_column(String(200), default="")
+    water_function_zone: Mapped[str] = mapped_column(String(200), default="")
+    water_quality_target: Mapped[str] = mapped_column(String(100), default="")
+    works: Mapped[str] = mapped_column(Text, default="")
 
 
 class Reach(Base):
@@ -75,6 +83,10 @@ class Reach(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(Integer, default=1)
     river: Mapped[River] = relationship(back_populates="reaches")
+    # 一河一档 of the reach (issue 17)
+    water_function_zone: Mapped[str] = mapped_column(String(200), default="")
+    water_quality_target: Mapped[str] = mapped_column(String(100), default="")
+    works: Mapped[str] = mapped_column(Text, default="")
     __mapper_args__ = {"version_id_col": version}
 
 
@@ -236,6 +248,8 @@ class Incident(Base):
     grid: Mapped[Grid | None] = relationship()
     reach: Mapped[Reach | None] = relationship()
     object: Mapped[SupervisedObject | None] = relationship()
+    # 曝光台 (issue 17): the reply published with a closed case (staff write it for the public)
+    public_reply: Mapped[str] = mapped_column(Text, default="")
     __mapper_args__ = {"version_id_col": version}
 
 
@@ -466,6 +480,70 @@ class DeploymentInfo(Base):
     __tablename__ = "deployment_info"
     key: Mapped[str] = mapped_column(String(50), primary_key=True)
     value: Mapped[str] = mapped_column(Text, default="")
+
+
+# --- issue 17: 一河一策, meetings and the document shelf (台账) --------------------------------
+
+
+class RiverPlan(Base):
+    """一河一策: a river's plan for one year, its targets and tasks (one per line)."""
+
+    __tablename__ = "river_plans"
+    __table_args__ = (UniqueConstraint("river_id", "year"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    river_id: Mapped[int] = mapped_column(ForeignKey("rivers.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    targets: Mapped[str] = mapped_column(Text, default="")
+    tasks: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    river: Mapped[River] = relationship()
+
+
+class Meeting(Base):
+    """A meeting (会议) of a grid: date, title, attendees (ids of :class:`Person`), minutes."""
+
+    __tablename__ = "meetings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"), index=True)
+    held_on: Mapped[date] = mapped_column(Date)
+    title: Mapped[str] = mapped_column(String(200))
+    place: Mapped[str] = mapped_column(String(200), default="")
+    attendee_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    minutes: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(50), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    grid: Mapped[Grid | None] = relationship()
+
+
+class LedgerDocument(Base):
+    """A document on the shelf (文件柜): a plan, a rule, a report… of a grid (None: of the whole office)."""
+
+    __tablename__ = "ledger_documents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(200))
+    issued_on: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(50), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    grid: Mapped[Grid | None] = relationship()
+
+
+class LedgerFile(Base):
+    """A file of a meeting or a document; the bytes live in the blob store (:mod:`gis.store.blobs`),
+    named by ``sha256``. Rows are only ever added."""
+
+    __tablename__ = "ledger_files"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id"), index=True)
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_documents.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    original_name: Mapped[str] = mapped_column(String(255), default="")
+    mime: Mapped[str] = mapped_column(String(100), default="application/octet-stream")
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    uploaded_by: Mapped[str] = mapped_column(String(50), default="")
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 SERVICE_TABLES = frozenset(
