@@ -79,6 +79,7 @@ TABLE_WRITE_PERMISSION: dict[str, str] = {
     "api_keys": "user.manage",
     "field_submissions": "incident.report",
     "evaluations": "assessment.write",
+    "object_inspections": "patrol.write",
 }
 """The permission needed to insert, change or delete rows of each table."""
 
