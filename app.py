@@ -27,6 +27,7 @@ PAGES: list[tuple[str, str, str, str | None]] = [
     ("pages/assessment.py", "考核评价", ":material/leaderboard:", None),
     ("pages/audit.py", "修改记录", ":material/history:", "audit.read"),
     ("pages/users.py", "用户管理", ":material/manage_accounts:", "user.manage"),
+    ("pages/objects.py", "监管对象", ":material/factory:", None),
 ]
 
 # (file, title, icon, URL path): open to everyone, even when RIVERGRID_READ_LOGIN asks sign-in for the rest
