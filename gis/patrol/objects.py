@@ -175,7 +175,7 @@ def track_visits(objects: gpd.GeoDataFrame, tracks: gpd.GeoDataFrame, *, max_dis
     -------
     DataFrame
         Columns :data:`VISIT_COLUMNS`: object id, track id, distance in metres, and the UTC
-        moment the track was nearest the object (``datetime64[ns, UTC]``). Pairs of tracks
+        moment the track was nearest the object (``datetime64[ns, UTC]``, whole microseconds). Pairs of tracks
         without any timed vertex are left out. Sorted by object id and visit time.
 
     Raises
@@ -212,7 +212,7 @@ def track_visits(objects: gpd.GeoDataFrame, tracks: gpd.GeoDataFrame, *, max_dis
             "object_id": objects.index.to_numpy()[obj_idx].astype("int64"),
             "track_id": tracks.index.to_numpy()[trk_idx].astype("int64"),
             "distance_m": distance,
-            "visited_at": pd.to_datetime(stamps.view("datetime64[ns]"), utc=True),
+            "visited_at": pd.to_datetime(stamps.view("datetime64[ns]"), utc=True).floor("us"),
         }
     )
     out = out[out["visited_at"].notna()]
