@@ -61,7 +61,9 @@ def ledger_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     frame["subtype_label"] = frame["subtype_label"].fillna("")
     frame["grid"] = frame["grid"].fillna("")
     frame["last_visit"] = frame["last_visit"].map(lambda t: t[:16].replace("T", " ") if isinstance(t, str) else "无")
-    frame["last_visit_source"] = frame["last_visit_source"].map(lambda s: SOURCE_LABELS.get(s, "") if isinstance(s, str) else "")
+    frame["last_visit_source"] = frame["last_visit_source"].map(
+        lambda s: SOURCE_LABELS.get(s, "") if isinstance(s, str) else ""
+    )
     frame["days_since"] = frame["days_since"].astype("Int64")
     frame["overdue"] = frame["overdue"].map(lambda b: "逾期" if b else "")
     return frame.rename(columns=LEDGER_COLUMNS)
