@@ -22,13 +22,13 @@ PAGES: list[tuple[str, str, str, str | None]] = [
     ("pages/home.py", "河湖一张图", ":material/map:", None),
     ("pages/blind_spots.py", "盲区检查", ":material/rule:", None),
     ("pages/patrol.py", "巡河管理", ":material/directions_walk:", None),
+    ("pages/objects.py", "监管对象", ":material/factory:", None),
     ("pages/incidents.py", "事件处置", ":material/assignment:", None),
     ("pages/grids.py", "网格管理", ":material/grid_on:", None),
     ("pages/assessment.py", "考核评价", ":material/leaderboard:", None),
+    ("pages/ledger.py", "会议与台账", ":material/folder_open:", "read"),  # signed-in accounts only
     ("pages/audit.py", "修改记录", ":material/history:", "audit.read"),
     ("pages/users.py", "用户管理", ":material/manage_accounts:", "user.manage"),
-    # issue 17: meetings, the document shelf and the ledger workbook (signed-in accounts)
-    ("pages/ledger.py", "会议与台账", ":material/folder_open:", "read"),
 ]
 
 # (file, title, icon, URL path): open to everyone, even when RIVERGRID_READ_LOGIN asks sign-in for the rest

@@ -11,6 +11,9 @@
 ``POST   reports``                             a report (multipart: ``client_id``, ``category``,
                                                ``description``, ``lon``, ``lat``,
                                                ``patrol_client_id``, ``photo`` files): 201 / 200
+``POST   inspections``                         an inspection record of a supervised object
+                                               (multipart: ``client_id``, ``object_id``,
+                                               ``note``, one ``photo``): 201 / 200
 ``GET    public/challenge``                    a proof-of-work challenge for a public report
 ``GET    public/place?grid=ID|reach=ID``       the grid (and reach) of a signboard, centre, bounds
 ``POST   public/reports``                      a resident's report (multipart: ``token``,
@@ -45,6 +48,7 @@ from gis.config import settings
 from gis.errors import AuthenticationError, ValidationError
 from gis.field import core
 from gis.field import service as field
+from gis.field.inspections import submit_inspection
 from gis.incidents.attachments import MAX_BYTES, MAX_FILES
 from gis.serving import process_store
 
@@ -187,6 +191,26 @@ async def reports(request: Request) -> Response:
     return _answer(answer, created)
 
 
+async def inspections(request: Request) -> Response:
+    key = _required_key(request)
+    fields, photos = await _form(request)
+    check_form_rate(request.scope, key)
+    _check_photo_sizes(photos, 1)
+
+    def work() -> tuple[dict[str, Any], bool]:
+        with session_for(key, write=True) as (s, _actor):
+            return submit_inspection(
+                s,
+                client_id=fields.get("client_id"),
+                object_id=fields.get("object_id"),
+                note=fields.get("note"),
+                photos=photos,
+            )
+
+    answer, created = await run_in_threadpool(work)
+    return _answer(answer, created)
+
+
 # ---------------------------------------------------------------------------------------------
 # Public
 # ---------------------------------------------------------------------------------------------
@@ -245,6 +269,7 @@ def routes() -> list[BaseRoute]:
         Route("/me", me, methods=["GET"]),
         Route("/patrols", patrols, methods=["POST"]),
         Route("/reports", reports, methods=["POST"]),
+        Route("/inspections", inspections, methods=["POST"]),
         Route("/public/challenge", challenge, methods=["GET"]),
         Route("/public/place", place, methods=["GET"]),
         Route("/public/reports", public_reports, methods=["POST"]),

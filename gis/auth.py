@@ -84,6 +84,7 @@ TABLE_WRITE_PERMISSION: dict[str, str] = {
     "meetings": "org.write",
     "ledger_documents": "org.write",
     "ledger_files": "org.write",
+    "object_inspections": "patrol.write",
 }
 """The permission needed to insert, change or delete rows of each table."""
 

@@ -65,6 +65,9 @@ variable                    meaning                                     default
                             from one client address
 ``RIVERGRID_ACCESS_LOG``    a file that gets one line per HTTP request  none
                             (time, client, method, path, status)
+``RIVERGRID_OBJECT_VISIT_M`` 对象台账: a patrol track passing within   ``50``
+                            this many metres of a supervised object
+                            counts as a visit (巡查) of it
 =========================== =========================================== ==========================
 """
 
@@ -130,6 +133,8 @@ class Settings:
     public_reports_per_hour: int = 10
     access_log: Path | None = None
     """``RIVERGRID_ACCESS_LOG``: a file that gets one line per HTTP request (:mod:`ui.access_log`)."""
+    object_visit_m: float = 50.0
+    """``RIVERGRID_OBJECT_VISIT_M``: how near (metres) a patrol track must pass to visit an object."""
 
 
 def _truthy(value: str | None) -> bool:
@@ -207,4 +212,5 @@ def settings() -> Settings:
         access_log=Path(access_text).expanduser()
         if (access_text := os.environ.get("RIVERGRID_ACCESS_LOG", "").strip())
         else None,
+        object_visit_m=_number("RIVERGRID_OBJECT_VISIT_M", 50.0),
     )

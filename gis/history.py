@@ -68,6 +68,7 @@ TABLE_LABELS = {
     "meetings": "会议",
     "ledger_documents": "台账文件",
     "ledger_files": "会议及文件附件",
+    "object_inspections": "对象巡查记录",
 }
 
 COLUMN_LABELS: dict[str, dict[str, str]] = {
@@ -160,6 +161,11 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
         "grid_id": "所属网格",
         "description": "说明",
         "geom": "位置",
+        "subtype": "对象细类",
+        "responsible_id": "责任人",
+        "inspect_every_days": "巡查周期（天）",
+        "tasks": "监管任务",
+        "rewards": "奖惩措施",
     },
     "patrol_tracks": {
         "id": "编号",
@@ -254,6 +260,7 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
         "query_code": "查询码",
         "challenge": "防刷验证",
         "created_at": "提交时间",
+        "inspection_id": "对象巡查记录",
     },
     "evaluations": {
         "id": "编号",
@@ -314,6 +321,18 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
         "size_bytes": "大小（字节）",
         "uploaded_by": "上传人",
         "uploaded_at": "上传时间",
+    },
+    "object_inspections": {
+        "id": "编号",
+        "object_id": "监管对象",
+        "person_id": "巡查人员",
+        "at": "巡查时间",
+        "note": "巡查情况",
+        "photo_sha256": "照片",
+        "photo_mime": "照片格式",
+        "photo_name": "照片文件名",
+        "source": "来源",
+        "recorded_by": "记录人",
     },
 }
 """Chinese name of every column of every audited table (``gis.store.schema.AUDITED_TABLES``), and

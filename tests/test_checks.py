@@ -32,7 +32,7 @@ def test_store_check_finds_exactly_the_demo_flaws_with_stationing(demo_store: St
     assert [names[o["reach_id"]] for o in data["overlaps"]] == ["鸭绿江森工街道段（上段）", "鸭绿江森工街道段（下段）"]
     assert all({grids[g] for g in o["grid_ids"]} == {"森工街道东兴村", "森工街道森工社区"} for o in data["overlaps"])
     assert sorted(f["rule"] for f in data["topology"]) == ["gap_in_parent", "overlap_siblings"]
-    assert data["vertical"] == []
+    assert [f["rule"] for f in data["vertical"]] == ["object_without_responsible"]  # the demo's 沿江加油站
     total = data["total_length_m"]
     assert data["covered_length_m"] + data["uncovered_length_m"] == pytest.approx(total, rel=1e-12)
     assert data["coverage_rate"] == pytest.approx(1 - gap["length_m"] / total)

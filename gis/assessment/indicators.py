@@ -326,8 +326,8 @@ def _static(session: Session, grids: Sequence[Any]) -> _Static:
     for f in check_vertical(session):
         if f.rule in ("post_held_by_departed", "person_outside_branch"):
             gid = assignment_grid.get(f.object_id) if f.level is not None else None
-        elif f.rule == "reach_without_chief":
-            gid = None
+        elif f.rule in ("reach_without_chief", "object_without_responsible"):
+            gid = None  # reaches and objects are not in the grids' rubric (yet)
         else:
             gid = f.object_id
         if gid is not None:

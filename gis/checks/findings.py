@@ -39,6 +39,7 @@ VERTICAL_RULE_LABELS: dict[str, str] = {
     "reach_without_chief": "河段无河长",
     "post_held_by_departed": "离任人员仍在岗",
     "expired_only": "任期届满无人接替",
+    "object_without_responsible": "监管对象无责任人",
 }
 """Rules of :func:`gis.checks.vertical.check_vertical`, in the order findings are returned."""
 

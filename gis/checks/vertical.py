@@ -28,6 +28,10 @@ Rules (``Finding.rule``)
     乡级监管责任人 and 监管人员 of a village grid) that finding carries the note
     ``（原…已于…离任/任期届满）`` instead, so ``expired_only`` is reported only for the other posts
     (e.g. every 协管员/志愿者 of a grid gone).
+``object_without_responsible`` (error)
+    A supervised object (of a live grid, or of none) with no responsible person (五定: 定人员),
+    or whose responsible person has left (已离任). ``object_id`` is the object's id,
+    ``related_ids`` its grid's id (if any), ``level`` its grid's level.
 
 A post counts as filled whatever its holder's status: a post held by a departed person is
 reported once, as ``post_held_by_departed``, not also as an empty post.
@@ -69,9 +73,9 @@ from sqlalchemy.orm import Session, selectinload
 from gis import clock
 from gis.checks.findings import VERTICAL_RULE_LABELS, Finding
 from gis.errors import ValidationError
-from gis.model import GridLevel, GridRole, PersonStatus, ReachChiefLevel
+from gis.model import Category, GridLevel, GridRole, PersonStatus, ReachChiefLevel
 from gis.store.queries import live_grids
-from gis.store.schema import Grid, GridRoleAssignment, Person, Reach, ReachChief, not_deleted
+from gis.store.schema import Grid, GridRoleAssignment, Person, Reach, ReachChief, SupervisedObject, not_deleted
 from gis.store.tree import GridTree
 
 __all__ = ["RULE_LABELS", "check_vertical", "grid_keys", "unit_grids"]
@@ -405,4 +409,36 @@ def check_vertical(session: Session, *, today: date | None = None, min_superviso
                     )
                 )
 
+    by_rule["object_without_responsible"] = _objects_without_responsible(session, grids)
+
     return [f for rule in RULE_LABELS for f in by_rule[rule]]
+
+
+def _objects_without_responsible(session: Session, grids: Sequence[Grid]) -> list[Finding]:
+    by_id = {g.id: g for g in grids}
+    findings = []
+    for obj in session.scalars(
+        select(SupervisedObject).options(selectinload(SupervisedObject.responsible)).order_by(SupervisedObject.id)
+    ):
+        grid = by_id.get(obj.grid_id) if obj.grid_id is not None else None
+        if obj.grid_id is not None and grid is None:
+            continue  # its grid was deleted
+        where = f"{GridLevel(grid.level).label}“{grid.name}”的" if grid is not None else ""
+        what = f"{where}监管对象“{obj.name}”（{Category(obj.category).label}）"
+        person = obj.responsible
+        if person is None:
+            message = f"{what}没有落实责任人（五定：定人员）"
+        elif person.status == PersonStatus.LEFT.value:
+            message = f"{what}的责任人{person.name}已离任，需重新落实责任人"
+        else:
+            continue
+        findings.append(
+            Finding(
+                rule="object_without_responsible",
+                object_id=obj.id,
+                level=grid.level if grid is not None else None,
+                message=message,
+                related_ids=(grid.id,) if grid is not None else (),
+            )
+        )
+    return findings

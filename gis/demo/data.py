@@ -112,6 +112,7 @@ __all__ = [
     "Incident",
     "IncidentEvent",
     "METRIC_CRS",
+    "ObjectInspection",
     "OrgBody",
     "OrgMember",
     "Person",
@@ -383,6 +384,32 @@ class SupervisedObject:
     reach_code: str
     description: str
     geom: Point
+    subtype: str | None = None
+    """``outfall`` (排污口), ``intake`` (取水口) or None (:data:`gis.patrol.objects.SUBTYPE_LABELS`)."""
+    responsible_name: str | None = None
+    """The 五定 of the object (object ledger): responsible person (a person's name; None: not
+    yet assigned, a 纵向到底 finding), inspection interval in days, tasks, rewards and penalties."""
+    inspect_every_days: int | None = None
+    tasks: str = ""
+    rewards: str = ""
+
+
+@dataclass(frozen=True)
+class ObjectInspection:
+    """An inspection record of a supervised object (对象巡查记录, source ``record``, no photo).
+
+    object_name, person_name : str
+        The object and who inspected it.
+    at : datetime
+        When (aware, UTC).
+    note : str
+        What was found.
+    """
+
+    object_name: str
+    person_name: str
+    at: datetime
+    note: str
 
 
 @dataclass(frozen=True)
@@ -547,6 +574,8 @@ class DemoData:
     users: tuple[DemoUser, ...]
     tracks: tuple[Track, ...]
     reference_time: datetime = field(default=REFERENCE_TIME)
+    inspections: tuple[ObjectInspection, ...] = ()
+    """Inspection records of objects (object ledger), made on the page."""
 
     def grid(self, name: str) -> Grid:
         """The grid called ``name`` (KeyError if none)."""
@@ -1094,6 +1123,38 @@ _OBJECTS: tuple[tuple[str, Category, str, str, float, float, str], ...] = (
         60,
         "沟道两侧天然河岸林保护小区（示意）。",
     ),
+    (
+        "森工河木材加工厂雨污排口（示意）",
+        Category.DISCHARGE_ENTERPRISE,
+        SENGONG,
+        "SGH-01",
+        6600,
+        12,
+        "木材加工厂厂区雨污水入河排污口（示意）。",
+    ),
+)
+
+_REWARDS = "纳入网格年度考核：按期巡查、发现问题及时上报的予以通报表扬；漏巡、瞒报的通报批评并扣减考核分。"
+
+# object name → (subtype, responsible person (None: not yet assigned), interval in days, tasks)
+_OBJECT_DUTIES: dict[str, tuple[str | None, str | None, int | None, str]] = {
+    "森工街道某木材加工厂（示意）": (None, "刘晓东", 30, "核查排污许可和污水处理设施运行，检查厂区雨污分流。"),
+    "东兴村某豆制品加工作坊（示意）": (None, "王立军", 30, "检查生产废水沉淀设施，制止未经处理直排。"),
+    "东兴沟（示意）水源保护区": (None, "何兆花", 7, "巡查保护区标志和隔离设施，制止保护区内排污、放牧、垃圾堆放。"),
+    "北山沟（示意）取水口": ("intake", "刘晓东", 7, "查看取水口周边有无污染源和漂浮物，保护设施是否完好。"),
+    "东兴村肉牛养殖场（示意）": (None, "王立军", 30, "检查粪污堆场防渗、防雨和资源化利用，制止粪污入沟。"),
+    "森工社区生猪养殖户（示意）": (None, "吴玉华", 30, "督促散养户粪污及时清运，不得堆放在沟道管理范围内。"),
+    "鸭绿江沿岸在建仓储项目（示意）": (None, "管荣波", 7, "核查河道管理范围内审批手续，发现违建及时上报制止。"),
+    "沿江加油站（示意）": (None, None, 91, "检查油罐防渗和应急物资，防范油品泄漏入江。"),
+    "鸭绿江东兴滨江湿地（示意）": (None, "陈宝山", 30, "巡查湿地和护岸林，制止采砂、毁林、倾倒垃圾。"),
+    "北山沟（示意）河岸林保护小区": (None, "管荣波", 91, "巡查河岸林，制止乱砍滥伐和开垦。"),
+    "森工河木材加工厂雨污排口（示意）": ("outfall", "刘晓东", 7, "查看排口出水颜色、气味和流量，异常立即上报。"),
+}
+
+# object, person, Beijing time (month, day, hour, minute), note
+_INSPECTIONS: tuple[tuple[str, str, tuple[int, int, int, int], str], ...] = (
+    ("东兴村肉牛养殖场（示意）", "王立军", (11, 20, 10, 0), "粪污堆场已覆盖防雨布，未见渗漏入沟。"),
+    ("沿江加油站（示意）", "刘晓东", (9, 15, 14, 30), "油罐区围堰完好，应急沙袋充足。"),
 )
 
 
@@ -1765,8 +1826,24 @@ def build_demo_data(*, yalu_path: Path | str = YALU_FILE) -> DemoData:
     )
 
     objects = tuple(
-        SupervisedObject(name, category.value, grid, code, desc, _point_at(proj, by_code[code], station, offset))
+        SupervisedObject(
+            name,
+            category.value,
+            grid,
+            code,
+            desc,
+            _point_at(proj, by_code[code], station, offset),
+            subtype=_OBJECT_DUTIES[name][0],
+            responsible_name=_OBJECT_DUTIES[name][1],
+            inspect_every_days=_OBJECT_DUTIES[name][2],
+            tasks=_OBJECT_DUTIES[name][3],
+            rewards=_REWARDS,
+        )
         for name, category, grid, code, station, offset, desc in _OBJECTS
+    )
+    inspections = tuple(
+        ObjectInspection(obj, person, _cst(2026, mo, d, h, mi), note)
+        for obj, person, (mo, d, h, mi), note in _INSPECTIONS
     )
     incidents = tuple(_incident(spec, by_code, proj) for spec in _INCIDENTS)
 
@@ -1795,6 +1872,7 @@ def build_demo_data(*, yalu_path: Path | str = YALU_FILE) -> DemoData:
         incidents=incidents,
         users=users,
         tracks=_tracks(by_code, proj),
+        inspections=inspections,
     )
 
 

@@ -30,6 +30,7 @@ from gis.store.schema import (
     IncidentEvent,
     LedgerDocument,
     Meeting,
+    ObjectInspection,
     OrgBody,
     OrgMember,
     PatrolTrack,
@@ -199,11 +200,26 @@ def load_demo(store: Store, *, reset: bool = False) -> dict[str, Any]:
             s.add(body)
         objects = {
             o.name: SupervisedObject(
-                name=o.name, category=o.category, description=o.description, grid=grids.get(o.grid_name), geom=o.geom
+                name=o.name,
+                category=o.category,
+                description=o.description,
+                grid=grids.get(o.grid_name),
+                geom=o.geom,
+                subtype=o.subtype,
+                responsible=persons[o.responsible_name] if o.responsible_name else None,
+                inspect_every_days=o.inspect_every_days,
+                tasks=o.tasks,
+                rewards=o.rewards,
             )
             for o in data.objects
         }
         s.add_all(objects.values())
+        s.add_all(
+            ObjectInspection(
+                object=objects[r.object_name], person=persons[r.person_name], at=r.at, note=r.note, recorded_by="system"
+            )
+            for r in data.inspections
+        )
         for t in data.tracks:
             geom, times, raw = _read_track(t)
             s.add(

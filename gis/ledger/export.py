@@ -37,7 +37,8 @@ from gis.formatting import local_time
 from gis.geometry.crs import metric_crs_for, to_crs
 from gis.ledger.records import meeting_rows
 from gis.model import LOCAL_TZ, STORE_CRS, Category, GridLevel, IncidentSource, IncidentStatus, Severity
-from gis.store.schema import Grid, Incident, PatrolTrack, Person, SupervisedObject
+from gis.patrol.objects import SUBTYPE_LABELS
+from gis.store.schema import Grid, Incident, PatrolTrack, SupervisedObject
 from gis.store.scope import grid_and_below, scope_of
 
 __all__ = ["SHEETS", "LedgerWorkbook", "build_ledger", "write_ledger_xlsx"]
@@ -207,23 +208,6 @@ def _object_sheet(session: Session, grids: list[int], names: dict[int, str]) -> 
     objects = session.scalars(
         select(SupervisedObject).where(SupervisedObject.grid_id.in_(grids)).order_by(SupervisedObject.id)
     ).all()
-    people = {p.id: p.name for p in session.scalars(select(Person))}
-
-    def responsible(o: Any) -> str:
-        # the object ledger (五定) may add a responsible person: by relationship or by id
-        person = getattr(o, "responsible_person", None) or getattr(o, "responsible", None)
-        if person is not None and hasattr(person, "name"):
-            return str(person.name)
-        pid = getattr(o, "responsible_person_id", None) or getattr(o, "responsible_id", None)
-        return people.get(pid, "") if isinstance(pid, int) else str(person or "")
-
-    def interval(o: Any) -> Any:
-        for name in ("inspection_interval_days", "interval_days", "inspection_interval"):
-            value = getattr(o, name, None)
-            if value is not None:
-                return value
-        return None
-
     headers = [
         "序号",
         "对象编号",
@@ -244,11 +228,11 @@ def _object_sheet(session: Session, grids: list[int], names: dict[int, str]) -> 
             o.id,
             o.name,
             _label(Category, o.category),
-            str(getattr(o, "subtype", "") or ""),
+            SUBTYPE_LABELS.get(o.subtype or "", o.subtype or ""),
             names.get(o.grid_id or -1, ""),
-            responsible(o),
-            interval(o),
-            str(getattr(o, "tasks", "") or ""),
+            o.responsible.name if o.responsible is not None else "",
+            o.inspect_every_days,
+            o.tasks or "",
             round(o.geom.x, 6),
             round(o.geom.y, 6),
             o.description,

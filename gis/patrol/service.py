@@ -1,5 +1,5 @@
 """Patrol tracks in the store: import of a track file (all or nothing), and the period's report
-(tracks analysed, compliance per person, grid and reach, river coverage; used by
+(tracks analysed, compliance per person, grid and reach, river coverage, the object ledger; used by
 ``python -m gis patrol-report`` and the page 巡河管理).
 
 Import (:func:`check_track_file`, then :func:`import_track_file`): GPX, KML/KMZ or CSV points are
@@ -40,6 +40,7 @@ from gis.grids.jurisdiction import check_near
 from gis.model import LOCAL_TZ, GridLevel, GridRole
 from gis.patrol.flags import FlagRules, PatrolResult
 from gis.patrol.matching import MatchOptions, analyse_track, analyse_tracks, merge_intervals, reaches_frame
+from gis.patrol.object_ledger import object_ledger
 from gis.patrol.rules import (
     BLOCKING_FLAGS,
     DEFAULT_RULES,
@@ -93,6 +94,9 @@ class PatrolReport:
     tracks: list[dict[str, Any]]
     rules: dict[str, PatrolRule]
     warnings: list[str]
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    """The object ledger (:func:`gis.patrol.object_ledger.object_ledger`): every live supervised
+    object with its responsible person, interval, last visit and whether it is overdue."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -104,6 +108,7 @@ class PatrolReport:
             "coverage": self.coverage,
             "tracks": self.tracks,
             "warnings": self.warnings,
+            "objects": self.objects,
         }
 
     def text(self) -> str:
@@ -135,6 +140,14 @@ class PatrolReport:
             lines.append("疑似问题轨迹：")
             lines += [
                 f"  {t['name']}（{t['person'] or '-'}）：{'、'.join(f['label'] for f in t['flags'])}" for t in flagged
+            ]
+        if self.objects:
+            late = [o for o in self.objects if o["overdue"]]
+            lines.append(f"监管对象巡查：共 {len(self.objects)} 个，逾期未巡查 {len(late)} 个")
+            lines += [
+                f"  {o['name']}（责任人 {o['responsible'] or '未落实'}，{o['interval'] or '未定周期'}，"
+                f"最近巡查 {(o['last_visit'] or '无')[:10]}）"
+                for o in late
             ]
         lines += [f"提示：{w}" for w in self.warnings]
         return "\n".join(lines)
@@ -784,6 +797,7 @@ def patrol_report(
         tracks=track_rows,
         rules=rules,
         warnings=warnings,
+        objects=object_ledger(session, period, scope=scope),
     )
 
 

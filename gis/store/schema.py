@@ -199,6 +199,15 @@ class SupervisedObject(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     geom: Mapped[BaseGeometry] = mapped_column(Geometry("Point"))
     grid: Mapped[Grid | None] = relationship()
+    # 五定 of the object (object ledger, :mod:`gis.patrol.objects`): its kind within the category
+    # (``outfall`` 排污口, ``intake`` 取水口), its responsible person, how often it must be
+    # inspected (days; None: no interval set), its tasks and its rewards and penalties.
+    subtype: Mapped[str | None] = mapped_column(String(20))
+    responsible_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), index=True)
+    inspect_every_days: Mapped[int | None] = mapped_column(Integer)
+    tasks: Mapped[str] = mapped_column(Text, default="")
+    rewards: Mapped[str] = mapped_column(Text, default="")
+    responsible: Mapped[Person | None] = relationship()
 
 
 class PatrolTrack(Base):
@@ -334,6 +343,8 @@ class FieldSubmission(Base):
     query_code: Mapped[str | None] = mapped_column(String(16), unique=True)
     challenge: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    inspection_id: Mapped[int | None] = mapped_column(ForeignKey("object_inspections.id"), index=True)
+    """The inspection record of a ``kind == "inspection"`` submission (object ledger)."""
 
 
 class AuditEntry(Base):
@@ -544,6 +555,28 @@ class LedgerFile(Base):
     size_bytes: Mapped[int] = mapped_column(Integer)
     uploaded_by: Mapped[str] = mapped_column(String(50), default="")
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ObjectInspection(Base):
+    """An inspection record of a supervised object (对象巡查记录): who inspected it, when, a note and
+    at most one photo (stored like incident photos, :mod:`gis.incidents.attachments`, by its
+    SHA-256). ``source`` is ``record`` for a record made on the page or sent by the phone app;
+    visits counted from patrol tracks (``patrol``) are derived from the tracks, not stored
+    (:mod:`gis.patrol.objects`). Rows are only ever added."""
+
+    __tablename__ = "object_inspections"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    object_id: Mapped[int] = mapped_column(ForeignKey("supervised_objects.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")
+    photo_sha256: Mapped[str | None] = mapped_column(String(64))
+    photo_mime: Mapped[str | None] = mapped_column(String(50))
+    photo_name: Mapped[str] = mapped_column(String(255), default="")
+    source: Mapped[str] = mapped_column(String(10), default="record")
+    recorded_by: Mapped[str] = mapped_column(String(50), default="")
+    object: Mapped[SupervisedObject] = relationship()
+    person: Mapped[Person | None] = relationship()
 
 
 SERVICE_TABLES = frozenset(
