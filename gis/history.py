@@ -63,6 +63,11 @@ TABLE_LABELS = {
     "api_keys": "接口密钥",
     "field_submissions": "手机端提交",
     "sign_in": "登录",
+    # issue 17: departments, 协办, 移交/移送, 延期
+    "departments": "成员单位",
+    "incident_cotasks": "协办任务",
+    "incident_transfers": "移交移送记录",
+    "deadline_extensions": "延期申请",
 }
 
 COLUMN_LABELS: dict[str, dict[str, str]] = {
@@ -226,6 +231,7 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
         "must_change_password": "须修改密码",
         "password_changed_at": "密码修改时间",
         "created_at": "建立时间",
+        "department_id": "所属成员单位",
     },
     "api_keys": {
         "id": "编号",
@@ -269,6 +275,61 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
         "version": "版本",
     },
     "sign_in": {"username": "用户名", "ip": "客户端地址"},
+    # issue 17: departments, 协办, 移交/移送, 延期
+    "departments": {
+        "id": "编号",
+        "name": "单位名称",
+        "kind": "单位类别",
+        "contact_name": "联系人",
+        "contact_phone": "联系电话",
+        "address": "地址",
+        "note": "备注",
+        "active": "启用",
+        "version": "版本",
+    },
+    "incident_cotasks": {
+        "id": "编号",
+        "incident_id": "事件",
+        "department_id": "协办单位",
+        "request": "协办要求",
+        "due_at": "协办期限",
+        "created_at": "发起时间",
+        "created_by": "发起人",
+        "answer": "协办答复",
+        "answered_at": "答复时间",
+        "answered_by": "答复人",
+        "answer_event_id": "答复步骤",
+        "version": "版本",
+    },
+    "incident_transfers": {
+        "id": "编号",
+        "incident_id": "事件",
+        "event_id": "办理步骤",
+        "receiver": "接收机关",
+        "department_id": "接收单位",
+        "sent_on": "移送日期",
+        "sent_by": "移送人",
+        "receipt_on": "回执日期",
+        "receipt_note": "回执说明",
+        "outcome": "处理结果",
+        "outcome_on": "结果日期",
+        "version": "版本",
+    },
+    "deadline_extensions": {
+        "id": "编号",
+        "incident_id": "事件",
+        "days": "延期工作日数",
+        "reason": "延期理由",
+        "status": "审批状态",
+        "requested_at": "申请时间",
+        "requested_by": "申请人",
+        "decided_at": "审批时间",
+        "decided_by": "审批人",
+        "decision_note": "审批意见",
+        "old_due_at": "原办结期限",
+        "new_due_at": "新办结期限",
+        "version": "版本",
+    },
 }
 """Chinese name of every column of every audited table (``gis.store.schema.AUDITED_TABLES``), and
 of the fields of the entries that are not row changes (``sign_in`` locks): what 修改记录 shows in
