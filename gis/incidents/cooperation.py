@@ -45,6 +45,7 @@ from gis.model import LOCAL_TZ, IncidentStatus, UserRole
 from gis.store.schema import CoTask, DeadlineExtension, Department, Incident, IncidentEvent, TransferRecord
 
 __all__ = [
+    "CLOSE_RUNNING",
     "EXTENSION_STATES",
     "MAX_EXTENSION_DAYS",
     "CoTaskInfo",
