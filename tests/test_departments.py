@@ -16,11 +16,13 @@ from test_app import APP, sign_in
 
 from gis import clock
 from gis.accounts.users import actor_for, command_line_actor, create_user
+from gis.accounts.keys import actor_for_key, create_key
 from gis.assessment.indicators import assess
 from gis.auth import SYSTEM, Actor
 from gis.config import PROJECT_DIR
 from gis.demo import data as dd
 from gis.errors import NotFoundError, PermissionDenied, ValidationError
+from gis.features.incidents import query_incidents
 from gis.incidents.card import load_incident_card
 from gis.incidents.cooperation import (
     answer_cotask,
@@ -206,6 +208,13 @@ def test_a_department_account_sees_only_the_cases_sent_to_it(demo_store: Store) 
             visible_incident(s, other)
         with pytest.raises(NotFoundError):
             cotasks_of(s, other)
+    # through an API key it acts as the same account, with the same data scope
+    with demo_store.session(command_line_actor()) as s:
+        key = create_key(s, "shuili", "水利局平台").key
+    with demo_store.session() as s:
+        by_key = actor_for_key(s, key)
+    with demo_store.session(by_key, write=False) as s:
+        assert [f.id for f in query_incidents(s).features] == [mine]
     # it reads and answers; it does not move the case
     with pytest.raises(PermissionDenied), demo_store.session(water) as s:
         move(s, mine, "start")

@@ -262,15 +262,12 @@ def send_cotasks(
             depts.append(dept)
     if not depts:
         raise ValidationError("请至少选择一个协办单位", "no department given")
-    pending = {t.department_id for t in session.scalars(select(CoTask).where(CoTask.incident_id == incident.id))}
-    answered = {
+    waiting = {
         t.department_id
-        for t in session.scalars(
-            select(CoTask).where(CoTask.incident_id == incident.id, CoTask.answered_at.is_not(None))
-        )
+        for t in session.scalars(select(CoTask).where(CoTask.incident_id == incident.id, CoTask.answered_at.is_(None)))
     }
     for dept in depts:
-        if dept.id in pending - answered:
+        if dept.id in waiting:
             raise ValidationError(
                 f"“{dept.name}”已有未答复的协办任务，请等待其答复", f"department {dept.id} has an open co-task"
             )
