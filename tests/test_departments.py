@@ -15,8 +15,8 @@ from streamlit.testing.v1 import AppTest
 from test_app import APP, sign_in
 
 from gis import clock
-from gis.accounts.users import actor_for, command_line_actor, create_user
 from gis.accounts.keys import actor_for_key, create_key
+from gis.accounts.users import actor_for, command_line_actor, create_user
 from gis.assessment.indicators import assess
 from gis.auth import SYSTEM, Actor
 from gis.config import PROJECT_DIR
