@@ -21,7 +21,7 @@ from gis.assessment.indicators import assess
 from gis.auth import SYSTEM, Actor
 from gis.config import PROJECT_DIR
 from gis.demo import data as dd
-from gis.errors import NotFoundError, PermissionDenied, ValidationError
+from gis.errors import DuplicateNameError, NotFoundError, PermissionDenied, ValidationError
 from gis.features.incidents import query_incidents
 from gis.incidents.card import load_incident_card
 from gis.incidents.cooperation import (
@@ -121,7 +121,7 @@ def test_registry_on_an_empty_store(store: Store) -> None:
     with store.session(admin_like) as s:
         add_department(s, "水利局", contact_name="李科长", contact_phone="0439-1234567")
         add_department(s, "综合执法局", kind="执法机关")
-    with pytest.raises(ValidationError, match="已存在"), store.session(admin_like) as s:
+    with pytest.raises(DuplicateNameError, match="已存在"), store.session(admin_like) as s:
         add_department(s, "水利局")
     with pytest.raises(ValidationError, match="未知的单位类别"), store.session(admin_like) as s:
         add_department(s, "某局", kind="bogus")
