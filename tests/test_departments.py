@@ -375,9 +375,9 @@ def _open_case(app_env: Path) -> int:
         store.dispose()
 
 
-def _page(username: str, iid: int) -> AppTest:
+def _page(username: str, iid: int, password: str = dd.DEMO_PASSWORD) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=180).run()
-    at = sign_in(at.switch_page("pages/login.py").run(), username, dd.DEMO_PASSWORD)
+    at = sign_in(at.switch_page("pages/login.py").run(), username, password)
     at = at.switch_page("pages/incidents.py").run()
     at.selectbox(key="inc_pick").set_value(iid)
     return at.run()
@@ -416,8 +416,10 @@ def test_page_sends_for_co_handling_the_department_answers_and_an_extension_is_a
              must_change_password=False)
     store.dispose()
 
-    at = _page("shuili", iid)  # the department's account: the case, its 协办 answer form, no workflow buttons
+    at = _page("shuili", iid, PASSWORD)  # the department's account: the case, its 协办 answer form, no workflow buttons
     assert not at.exception
+    assert any(m.value.startswith("**共 1 件**") for m in at.markdown)  # only the case sent to 水利局
+    assert not {"交办", "办结", "转执法/移送司法"} & {b.label for b in at.button}
     next(t for t in at.text_area if t.label == "答复内容").input("已勘查，位于管理范围内")
     at = _button(at, "提交协办答复").click().run()
     assert not at.exception and not at.error
