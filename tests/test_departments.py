@@ -432,3 +432,23 @@ def test_page_sends_for_co_handling_the_department_answers_and_an_extension_is_a
         assert s.scalar(select(DeadlineExtension.status).where(DeadlineExtension.incident_id == iid)) == "approved"
         assert s.scalar(select(TransferRecord.id)) is None
     store.dispose()
+
+
+def test_recounting_deadlines_keeps_an_approved_extension(demo_store: Store) -> None:
+    from gis.incidents.deadlines import DEFAULT_POLICY, recompute_open_deadlines
+
+    iid = report(demo_store, reported_at=bj(2026, 12, 21, 9, 0))  # the close deadline runs into 2027 (estimated)
+    step(demo_store, "dongxing", iid, "accept", at=bj(2026, 12, 21, 10, 0))
+    original = close_due(demo_store, iid)
+    with demo_store.session(actor(demo_store, "dongxing")) as s:
+        ext_id = request_extension(s, iid, 4, "年底放假前无法完成", at=bj(2026, 12, 22, 9, 0)).id
+    with demo_store.session(actor(demo_store, "staff")) as s:
+        decide_extension(s, ext_id, approve=True, at=bj(2026, 12, 22, 10, 0))
+    extended = close_due(demo_store, iid)
+    assert extended == DEFAULT_POLICY.calendar.add_working_days(original, 4) and extended > original
+    with demo_store.session() as s:
+        assert s.get(Incident, iid).deadline_estimated
+    with demo_store.session(actor(demo_store, "staff")) as s:
+        changed = recompute_open_deadlines(s)
+    assert iid not in [c.incident_id for c in changed]
+    assert close_due(demo_store, iid) == extended
