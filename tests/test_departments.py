@@ -452,3 +452,24 @@ def test_recounting_deadlines_keeps_an_approved_extension(demo_store: Store) -> 
         changed = recompute_open_deadlines(s)
     assert iid not in [c.incident_id for c in changed]
     assert close_due(demo_store, iid) == extended
+
+
+def test_cli_co_handling_extension_and_transfer_receipt(store_url: str) -> None:
+    run("init-demo", "--json", url=store_url)
+    cases = json.loads(run("incident", "list", "--status", "in_progress", "--json", url=store_url).stdout)
+    code = cases[0]["code"]
+    sent = json.loads(run("incident", "cotask", code, "--dept", "水利局", "--days", "3", "--note", "核查",
+                          "--as", "staff", "--json", url=store_url).stdout)
+    assert [t["department"] for t in sent] == ["水利局"]
+    out = run("incident", "answer", str(sent[0]["id"]), "--note", "已核查", "--as", "admin", url=store_url).stdout
+    assert "已答复协办任务" in out
+    ext = json.loads(run("incident", "extend", code, "--days", "2", "--reason", "等待检测", "--as", "admin",
+                         "--json", url=store_url).stdout)
+    decided = json.loads(run("incident", "decide-extension", str(ext["id"]), "--approve", "--as", "county",
+                             "--json", url=store_url).stdout)
+    assert decided["status"] == "approved" and decided["new_due_at"]
+    run("incident", "move", code, "--to", "transfer", "--note", "移交执法", "--receiver-dept", "综合执法局",
+        "--as", "county", url=store_url)
+    rec = json.loads(run("incident", "receipt", "1", "--date", "2026-11-30", "--note", "已立案", "--as", "admin",
+                         "--json", url=store_url).stdout)
+    assert (rec["receiver"], rec["receipt_on"]) == ("综合执法局", "2026-11-30")

@@ -335,6 +335,7 @@ def move(
     except StaleDataError as exc:
         raise ConflictError(f"事件 {code} 已被他人修改，请刷新后重试", f"stale incident: {exc}") from exc
     if act.code == "transfer":
-        _transfer_record(session, incident, event, recipient or text[:200], receiver_department_id, when)
+        named = recipient or ("" if receiver_department_id is not None else text[:200])  # else the department's name
+        _transfer_record(session, incident, event, named, receiver_department_id, when)
     attach(session, checked, incident_id=incident.id, event_id=event.id, by=actor.username, at=when, files=files)
     return incident
