@@ -23,6 +23,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import or_
 
 from gis.errors import PermissionDenied, ValidationError
 from gis.model import UserRole
@@ -40,19 +41,23 @@ MIN_PASSWORD_LENGTH = 10
 L, S, P, A = UserRole.LEADER, UserRole.STAFF, UserRole.PATROLLER, UserRole.ADMIN
 V = UserRole.VOLUNTEER  # 志愿者/协管员 of a village grid: read, report incidents, upload own patrols
 SEC, AUD = UserRole.SECURITY, UserRole.AUDITOR
+DEPT = UserRole.DEPARTMENT  # 成员单位: sees and answers only the cases sent to its department (issue 17)
 
 PERMISSIONS: dict[str, frozenset[UserRole]] = {
-    "read": frozenset({L, S, P, A, V, SEC, AUD}),
+    "read": frozenset({L, S, P, A, V, SEC, AUD, DEPT}),
     "geodata.write": frozenset({S, A}),  # rivers, reaches, grids, objects, imports
     "org.write": frozenset({S, A}),  # persons, posts, leading group
     "patrol.write": frozenset({P, S, A, V}),
-    "incident.report": frozenset({P, S, A, V}),
+    "incident.report": frozenset({P, S, A, V, DEPT}),  # 成员单位: its 协办 answers are case steps
     "incident.handle": frozenset({S, A}),
     "user.manage": frozenset({SEC}),  # accounts, passwords, roles, locks
     "audit.read": frozenset({L, S, A, AUD}),  # the history of the data (修改记录)
     "audit.security": frozenset({AUD}),  # sign-ins, locks, accounts, who read a reporter's contact
     "audit.undo": frozenset({A}),
     "assessment.write": frozenset({S, A}),  # self-evaluations and evaluations of lower grids
+    # issue 17: 成员单位 (department accounts) read and answer the cases sent to their department
+    "incident.cooperate": frozenset({DEPT, S, A}),  # answer 协办, record a transfer's receipt/outcome
+    "department.manage": frozenset({S, A}),  # the departments registry (成员单位)
 }
 """What each role may do. Leaders read everything and write nothing."""
 
@@ -85,6 +90,11 @@ TABLE_WRITE_PERMISSION: dict[str, str] = {
     "ledger_documents": "org.write",
     "ledger_files": "org.write",
     "object_inspections": "patrol.write",
+    # issue 17: departments, 协办, 移交/移送, 延期
+    "departments": "department.manage",
+    "incident_cotasks": "incident.cooperate",
+    "incident_transfers": "incident.cooperate",
+    "deadline_extensions": "incident.handle",
 }
 """The permission needed to insert, change or delete rows of each table."""
 
@@ -100,6 +110,8 @@ PERMISSION_LABELS = {
     "audit.undo": "撤销修改",
     "assessment.write": "填写考核评价",
     "read": "查看",
+    "incident.cooperate": "办理协办任务",
+    "department.manage": "管理成员单位",
 }
 
 
@@ -183,6 +195,22 @@ class Scope:
     def filter(self, grid_ids: Iterable[int | None]) -> list[bool]:
         """:meth:`covers` of each grid id (for a data frame column)."""
         return [self.covers(g) for g in grid_ids]
+
+    # issue 17: a department account (成员单位) sees no grid, only the cases sent to its department
+    department_id: int | None = None
+    case_ids: frozenset[int] = frozenset()
+
+    def covers_case(self, incident_id: int | None, grid_id: int | None) -> bool:
+        """Whether a case is visible: by its grid, or sent to the account's department."""
+        return self.covers(grid_id) or (incident_id is not None and incident_id in self.case_ids)
+
+    def where_case(self, id_column: Any, grid_column: Any) -> Any:
+        """:meth:`where` for cases: the grids' cases and those sent to the department."""
+        if self.grid_ids is None:
+            return None
+        if not self.case_ids:
+            return self.where(grid_column)
+        return or_(grid_column.in_(sorted(self.grid_ids)), id_column.in_(sorted(self.case_ids)))
 
 
 EVERYTHING = Scope()

@@ -143,6 +143,7 @@ class UserRole(_Labelled):
     VOLUNTEER = "volunteer"
     SECURITY = "security"
     AUDITOR = "auditor"
+    DEPARTMENT = "department"  # 成员单位 (issue 17): answers the cases sent to its department
 
 
 class PersonStatus(_Labelled):
@@ -205,6 +206,7 @@ _LABELS: dict[tuple[type, str], str] = {
     (UserRole, UserRole.SECURITY.value): "安全管理员",
     (UserRole, UserRole.AUDITOR.value): "审计员",
     (UserRole, UserRole.VOLUNTEER.value): "志愿者/协管员",
+    (UserRole, UserRole.DEPARTMENT.value): "成员单位",
     (PersonStatus, PersonStatus.ACTIVE.value): "在岗",
     (PersonStatus, PersonStatus.LEFT.value): "已离任",
     (OrgBodyKind, OrgBodyKind.LEADING_GROUP.value): "领导小组",

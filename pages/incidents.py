@@ -41,6 +41,7 @@ from ui.chain_panel import (
     render_incident,
     render_location,
 )
+from ui.cooperation import cooperation_section, department_choices
 from ui.map_state import incident_card, responsibility_index
 from ui.state import current_actor, data_version, get_store, map_data, show_error
 from ui.text import md_text
@@ -362,6 +363,7 @@ def detail_section(incident_id: int) -> None:
                 render_location(chain)
                 render_chain(chain, signed_in=actor is not None)
         actions_section(incident_id)
+        cooperation_section(actor, incident_id, flash_key=FLASH)  # 协办, 延期, 移交移送 (issue 17)
 
 
 def actions_section(incident_id: int) -> None:
@@ -408,6 +410,14 @@ def actions_section(incident_id: int) -> None:
             to_person = c2.selectbox(
                 "交办责任人（可选）", list(persons), index=None, format_func=persons.get, placeholder="不指定"
             )
+        receiver, receiver_dept = "", None
+        if any(a.code == "transfer" for a in permitted):
+            c1, c2 = st.columns(2)
+            receiver = c1.text_input("移送接收机关（转执法/移送司法时填写）", max_chars=200)
+            depts = department_choices(actor)
+            receiver_dept = c2.selectbox(
+                "接收的成员单位（可选）", list(depts), index=None, format_func=depts.get, placeholder="不是成员单位"
+            )
         photos = zh.file_uploader(
             f"照片（可选，每张不超过 {PHOTO_MB} MB）",
             key=f"inc_move_photos_{incident_id}",
@@ -435,6 +445,8 @@ def actions_section(incident_id: int) -> None:
                 to_person_id=to_person if clicked.code == "assign" else None,
                 expected_version=expected,
                 attachments=photos or None,
+                receiver=receiver if clicked.code == "transfer" else "",
+                receiver_department_id=receiver_dept if clicked.code == "transfer" else None,
             )
             label, code, new_version = IncidentStatus(inc.status).label, inc.code, inc.version
     except RiverGridError as exc:

@@ -20,6 +20,7 @@ from gis.accounts.users import (
 )
 from gis.auth import MIN_PASSWORD_LENGTH
 from gis.errors import RiverGridError
+from gis.incidents.departments import list_departments
 from gis.model import UserRole
 from ui.state import get_store, require_permission, show_error
 from ui.text import md_text
@@ -50,6 +51,7 @@ def act(change, *, rerun: bool = False) -> bool:  # type: ignore[no-untyped-def]
 with get_store().session(actor, write=False) as s:
     accounts = list_users(s)
     grids, persons = account_choices(s)
+    dept_label = {d.id: d.name for d in list_departments(s)}  # 成员单位 (issue 17)
 grid_label = dict(grids)
 person_label = dict(persons)
 
@@ -61,6 +63,7 @@ table = pd.DataFrame(
             "角色": a.role_label,
             "绑定网格": a.grid_name or "不限",
             "关联人员": a.person_name,
+            "所属成员单位": a.department_name,
             "状态": "在用" if a.active else "已停用",
             "登录锁定": "已锁定" if a.locked else "",
             "须改密码": "是" if a.must_change_password else "",
@@ -94,6 +97,12 @@ with new_tab, st.form("users_create", clear_on_submit=True):
         format_func=lambda p: "无" if p is None else person_label[p],
         key="uc_person",
     )
+    department = c1.selectbox(
+        "所属成员单位（仅“成员单位”角色）",
+        [None, *dept_label],
+        format_func=lambda d: "无" if d is None else dept_label[d],
+        key="uc_department",
+    )
     password = c2.text_input(
         f"初始密码（至少 {MIN_PASSWORD_LENGTH} 个字符；留空则自动生成）", type="password", key="uc_password"
     )
@@ -114,6 +123,7 @@ if created:
                 grid_id=grid,
                 person_id=person,
                 must_change_password=True,
+                department=department,
             )
         ):
             st.success(
@@ -151,9 +161,20 @@ with edit_tab:
             key=f"ue_grid_{chosen}",
         )
         display = c1.text_input("显示名称", value=account.display_name, key=f"ue_display_{chosen}")
+        dept_ids = [None, *dept_label]
+        department = c2.selectbox(
+            "所属成员单位（仅“成员单位”角色）",
+            dept_ids,
+            index=dept_ids.index(account.department_id) if account.department_id in dept_ids else 0,
+            format_func=lambda d: "无" if d is None else dept_label[d],
+            key=f"ue_department_{chosen}",
+        )
         save = st.form_submit_button("保存修改")
     if save:
-        act(lambda s: update_user(s, chosen, role=role, display_name=display, grid_id=grid), rerun=True)
+        act(
+            lambda s: update_user(s, chosen, role=role, display_name=display, grid_id=grid, department=department),
+            rerun=True,
+        )
 
     c1, c2, c3 = st.columns(3)
     with c1.container(key="users_reset"):

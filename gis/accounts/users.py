@@ -15,7 +15,10 @@ audited session, so it is in the audit log (password hashes never are: see
   active security administrator can be neither disabled nor demoted (nobody could manage
   accounts any more);
 * an account may be bound to a grid (``grid_id``, 数据权限, see :mod:`gis.store.scope`) and linked to
-  a person (whose patrols it uploads).
+  a person (whose patrols it uploads);
+* an account of the ``department`` role (成员单位) is bound to one member department
+  (``department_id``) and to no grid: it sees and answers the cases sent to its department; no
+  other role is bound to a department.
 
 The command line acts as :data:`COMMAND_LINE` (whoever can run it can read the database file
 anyway); pages act as the signed-in security administrator.
@@ -42,7 +45,7 @@ from gis.errors import (
 )
 from gis.formatting import grid_label, person_label
 from gis.model import GridLevel, UserRole
-from gis.store.schema import Grid, Person, User, not_deleted
+from gis.store.schema import Department, Grid, Person, User, not_deleted
 
 __all__ = [
     "AccountInfo",
@@ -128,6 +131,8 @@ class AccountInfo:
     must_change_password: bool
     locked: bool
     created_at: str
+    department_id: int | None = None
+    department_name: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -169,6 +174,32 @@ def _person(session: Session, person_id: int | None) -> int | None:
     return person_id
 
 
+def _department(session: Session, department: int | str | None) -> int | None:
+    if department is None or department == "":
+        return None
+    dept = None
+    if isinstance(department, int) or str(department).strip().isdigit():
+        dept = session.get(Department, int(department))
+    if dept is None:
+        dept = session.scalar(select(Department).where(Department.name == str(department).strip()))
+    if dept is None:
+        raise NotFoundError(f"没有成员单位“{department}”", f"no department {department!r}")
+    return dept.id
+
+
+def _check_department_binding(role: str, department_id: int | None, grid_id: int | None) -> None:
+    """成员单位 accounts are bound to a department and to no grid; other roles to no department."""
+    if role == UserRole.DEPARTMENT.value:
+        if department_id is None:
+            raise ValidationError("成员单位账号必须指定所属成员单位", "department account without department")
+        if grid_id is not None:
+            raise ValidationError("成员单位账号不能绑定网格", "department account bound to a grid")
+    elif department_id is not None:
+        raise ValidationError(
+            f"只有“{UserRole.DEPARTMENT.label}”角色的账号可以指定所属成员单位", "department given for another role"
+        )
+
+
 def create_user(
     session: Session,
     *,
@@ -179,9 +210,11 @@ def create_user(
     grid_id: int | None = None,
     person_id: int | None = None,
     must_change_password: bool = True,
+    department: int | str | None = None,
 ) -> User:
     """Create an account. ``must_change_password`` (default) makes its first sign-in choose a
-    new password; pass False only when the user chose ``password`` themselves."""
+    new password; pass False only when the user chose ``password`` themselves. ``department``
+    (id or name) binds a ``department`` account to its member department."""
     _manager(session)
     name = (username or "").strip()
     if not name or len(name) > 50 or any(c.isspace() for c in name):
@@ -189,6 +222,8 @@ def create_user(
     if session.scalar(select(User.id).where(User.username == name)) is not None:
         raise DuplicateNameError(f"用户名“{name}”已被使用", f"username {name!r} taken")
     check_password(password, name)
+    dept_id = _department(session, department)
+    _check_department_binding(_role(role).value, dept_id, grid_id)
     user = User(
         username=name,
         display_name=(display_name or "").strip()[:100],
@@ -199,6 +234,7 @@ def create_user(
         active=True,
         must_change_password=bool(must_change_password),
         password_changed_at=clock.now(),
+        department_id=dept_id,
     )
     session.add(user)
     session.flush()
@@ -227,8 +263,10 @@ def update_user(
     display_name: str | None = None,
     grid_id: int | None | bool = False,
     person_id: int | None | bool = False,
+    department: int | str | None | bool = False,
 ) -> User:
-    """Change an account's role, name, grid (``None`` unbinds; ``False`` leaves as is) or person."""
+    """Change an account's role, name, grid (``None`` unbinds; ``False`` leaves as is), person or
+    member department (for ``department`` accounts)."""
     actor = _manager(session)
     user = get_user(session, username)
     if role is not None:
@@ -246,6 +284,9 @@ def update_user(
         user.grid_id = _grid(session, grid_id)
     if person_id is not False:
         user.person_id = _person(session, person_id)
+    if department is not False:
+        user.department_id = _department(session, department if not isinstance(department, bool) else None)
+    _check_department_binding(user.role, user.department_id, user.grid_id)
     session.flush()
     return user
 
@@ -303,6 +344,7 @@ def list_users(session: Session) -> list[AccountInfo]:
     _manager(session)
     grids = {g.id: g.name for g in session.execute(select(Grid.id, Grid.name))}
     persons = {p.id: p.name for p in session.execute(select(Person.id, Person.name))}
+    depts = {d.id: d.name for d in session.execute(select(Department.id, Department.name))}
     out = []
     for u in session.scalars(select(User).order_by(User.username)):
         role = UserRole(u.role)
@@ -321,6 +363,8 @@ def list_users(session: Session) -> list[AccountInfo]:
                 must_change_password=bool(u.must_change_password),
                 locked=lock_state(session, u.username).locked,
                 created_at=u.created_at.isoformat() if u.created_at else "",
+                department_id=u.department_id,
+                department_name=depts.get(u.department_id, "") if u.department_id else "",
             )
         )
     return out

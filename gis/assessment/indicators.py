@@ -21,7 +21,9 @@ below it, from the audit log, so a case escalated upwards still counts where it 
     resolved or transferred, or whose close deadline has passed) and ``closed_on_time``;
     ``overdue``: cases that missed a deadline (late, or still open past it at ``now``);
     ``escalated``: cases with a 上报上级 step; ``volunteer_incidents``: reported by volunteers.
-    Deadlines are the incident's own (:mod:`gis.incidents.deadlines`).
+    Deadlines are the incident's own (:mod:`gis.incidents.deadlines`); an approved 延期 is part of
+    the close deadline (a case closed, or still open, within the extended deadline is not overdue;
+    the latest approved ``new_due_at`` counts even if the stored deadline was counted again).
 Coverage (盲区检查 of the grid's level, :func:`gis.checks.report.check_store`)
     ``coverage_rate`` = (river claimed by the grid alone) / (river claimed + blind-spot stretches
     whose nearest grid it is); ``coverage_findings``: those blind spots and the double claims it
@@ -68,7 +70,16 @@ from gis.model import LOCAL_TZ, GridLevel, GridRole, IncidentStatus
 from gis.patrol.rules import PatrolRule, Period, parse_period
 from gis.patrol.service import patrol_report
 from gis.store.queries import live_grids
-from gis.store.schema import AuditEntry, GridRoleAssignment, Incident, PatrolTrack, Reach, User, not_deleted
+from gis.store.schema import (
+    AuditEntry,
+    DeadlineExtension,
+    GridRoleAssignment,
+    Incident,
+    PatrolTrack,
+    Reach,
+    User,
+    not_deleted,
+)
 from gis.store.tree import GridTree
 
 __all__ = [
@@ -361,7 +372,12 @@ def _utc(t: datetime | None) -> datetime | None:
     return t.replace(tzinfo=LOCAL_TZ).astimezone(UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
-def _incident_figures(incidents: Sequence[Incident], now: datetime, volunteer_names: set[str]) -> dict[str, Any]:
+def _incident_figures(
+    incidents: Sequence[Incident],
+    now: datetime,
+    volunteer_names: set[str],
+    extended: Mapping[int, datetime] | None = None,
+) -> dict[str, Any]:
     found = len(incidents)
     accept_due = accepted = close_due = closed = overdue = escalated = volunteer = taken = 0
     for inc in incidents:
@@ -370,6 +386,9 @@ def _incident_figures(incidents: Sequence[Incident], now: datetime, volunteer_na
         decided = next((_utc(e.at) for e in events if e.action in ("accept", "reject")), None)
         finished = next((_utc(e.at) for e in events if e.action in ("resolve", "transfer")), None)
         a_due, c_due = _utc(inc.accept_due_at), _utc(inc.close_due_at)
+        granted = _utc((extended or {}).get(inc.id))  # an approved 延期 (issue 17) is not overdue
+        if granted is not None and (c_due is None or granted > c_due):
+            c_due = granted
         late = False
         if decided is not None or (a_due is not None and a_due < now):
             accept_due += 1
@@ -511,6 +530,14 @@ def assess(
         )
     ).all()
     first_grid = _original_grids(session)
+    extended: dict[int, datetime] = {}
+    approved = select(DeadlineExtension.incident_id, DeadlineExtension.new_due_at).where(
+        DeadlineExtension.status == "approved", DeadlineExtension.new_due_at.is_not(None)
+    )
+    for incident_id, new_due in session.execute(approved):
+        due = _utc(new_due)
+        if due is not None and (incident_id not in extended or due > extended[incident_id]):
+            extended[incident_id] = due
 
     results = []
     for g in grids:
@@ -535,7 +562,7 @@ def assess(
             "river_length_m": round(total_m, 1),
             "river_patrolled_m": round(done_m, 1),
             "river_patrolled_share": round(done_m / total_m, 4) if total_m > 0 else None,
-            **_incident_figures(cases, now_utc, reporters[g.id]),
+            **_incident_figures(cases, now_utc, reporters[g.id], extended),
             "coverage_rate": None if rate is None else round(rate, 4),
             "coverage_count": len(cov_notes),
             "coverage_findings": cov_notes,

@@ -59,6 +59,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
             grid_id=args.grid,
             person_id=args.person,
             must_change_password=not chosen,
+            department=getattr(args, "department", None),
         )
         info = {
             "id": user.id,
@@ -66,6 +67,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
             "role": user.role,
             "grid_id": user.grid_id,
             "must_change_password": user.must_change_password,
+            "department_id": user.department_id,
         }
     text = f"已建立账号 {info['username']}（{info['role']}）"
     if not chosen:
@@ -105,8 +107,13 @@ def cmd_user_set(args: argparse.Namespace) -> int:
     grid: int | None | bool = False
     if args.grid is not None:
         grid = None if args.grid.strip().lower() in ("none", "无", "") else int(args.grid)
+    department: str | None | bool = False
+    if getattr(args, "department", None) is not None:
+        department = None if args.department.strip().lower() in ("none", "无", "") else args.department
     with _account_session(args) as s:
-        user = update_user(s, args.username, role=args.role, display_name=args.display_name, grid_id=grid)
+        user = update_user(
+            s, args.username, role=args.role, display_name=args.display_name, grid_id=grid, department=department
+        )
         info = {
             "username": user.username,
             "role": user.role,

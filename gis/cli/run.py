@@ -109,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--role",
         required=True,
         help="角色：admin 系统管理员、security 安全管理员、auditor 审计员、staff 工作人员、leader 领导、"
-        "patroller 巡查员、volunteer 志愿者/协管员",
+        "patroller 巡查员、volunteer 志愿者/协管员、department 成员单位",
     )
     p.add_argument(
         "--password-stdin",
@@ -119,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--display-name", help="显示名称")
     p.add_argument("--grid", type=int, help="绑定网格编号（只能查看和处理该网格及下级网格的数据）")
     p.add_argument("--person", type=int, help="关联人员编号")
+    p.add_argument(
+        "--department", help="所属成员单位（名称或编号；department 角色必填，只能查看和办理发给该单位的事件）"
+    )
     p.set_defaults(run="accounts.cmd_user_add")
     p = usub.add_parser("passwd", parents=[common], help="重置密码（下次登录时须修改）")
     p.add_argument("username")
@@ -133,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role")
     p.add_argument("--grid", help="网格编号；none 表示不限网格")
     p.add_argument("--display-name")
+    p.add_argument("--department", help="所属成员单位（名称或编号；none 表示不属于任何单位）")
     p.set_defaults(run="accounts.cmd_user_set")
     p = usub.add_parser("unlock", parents=[common], help="解除登录锁定")
     p.add_argument("username")
@@ -337,6 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--person", type=int, help="交办的责任人编号")
     p.add_argument("--attach", action="append", help="照片文件路径（JPEG/PNG 等，每张不超过 10 MB，可重复）")
     p.add_argument("--expected-version", type=int, help="读取时的版本号（乐观锁）")
+    p.add_argument("--receiver", help="移送时：接收机关名称（默认取说明）")
+    p.add_argument("--receiver-dept", help="移送时：接收的成员单位（名称或编号），其账号可登记回执和处理结果")
     _account_flags(p, "以哪个账号的身份操作（默认 admin）")
     p.set_defaults(run="incidents.cmd_incident_move")
     p = isub.add_parser("list", parents=[common], help="事件列表")
@@ -444,6 +450,58 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text-file", help="从 UTF-8 文本文件读取公开答复")
     _account_flags(p, "以哪个账号的身份填写（需处置事件权限，默认 admin）")
     p.set_defaults(run="ledger.cmd_case_reply")
+    # issue 17: departments (成员单位), 协办, 移送回执/结果, 延期
+    dept = sub.add_parser("dept", help="成员单位：登记、列表")
+    dsub = dept.add_subparsers(dest="dept_command", required=True)
+    p = dsub.add_parser("add", parents=[common], help="登记成员单位（如 生态环境分局、水利局）")
+    p.add_argument("name", help="单位名称")
+    p.add_argument(
+        "--kind",
+        default="functional",
+        help="类别：functional 职能部门、enforcement 执法机关、judicial 司法机关、other 其他单位",
+    )
+    p.add_argument("--contact", default="", help="联系人")
+    p.add_argument("--phone", default="", help="联系电话")
+    p.add_argument("--address", default="", help="地址")
+    p.add_argument("--note", default="", help="备注")
+    _account_flags(p, "以哪个账号的身份登记（需有管理成员单位权限，默认 admin）")
+    p.set_defaults(run="departments.cmd_dept_add")
+    p = dsub.add_parser("list", parents=[common], help="列出成员单位")
+    p.set_defaults(run="departments.cmd_dept_list")
+    p = isub.add_parser("cotask", parents=[common], help="发起协办：把事件发给一个或多个成员单位，各有期限")
+    p.add_argument("id", help="事件编号（数字）或代码")
+    p.add_argument("--dept", action="append", required=True, help="协办单位（名称或编号，可重复）")
+    p.add_argument("--days", type=int, required=True, help="协办期限（工作日）")
+    p.add_argument("--note", default="", help="协办要求")
+    _account_flags(p, "以哪个账号的身份操作（默认 admin）")
+    p.set_defaults(run="incidents.cmd_incident_cotask")
+    p = isub.add_parser("answer", parents=[common], help="答复协办任务（成员单位）")
+    p.add_argument("task", type=int, help="协办任务编号")
+    p.add_argument("--note", required=True, help="答复内容")
+    p.add_argument("--attach", action="append", help="照片文件路径（可重复）")
+    _account_flags(p, "以哪个账号的身份答复（默认 admin）")
+    p.set_defaults(run="incidents.cmd_incident_answer")
+    p = isub.add_parser("extend", parents=[common], help="申请延期：理由和工作日数")
+    p.add_argument("id", help="事件编号（数字）或代码")
+    p.add_argument("--days", type=int, required=True, help="延期的工作日数")
+    p.add_argument("--reason", required=True, help="延期理由")
+    _account_flags(p, "以哪个账号的身份申请（默认 admin）")
+    p.set_defaults(run="incidents.cmd_incident_extend")
+    p = isub.add_parser("decide-extension", parents=[common], help="审批延期申请（上级网格）")
+    p.add_argument("extension", type=int, help="延期申请编号")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--approve", action="store_true", help="批准")
+    group.add_argument("--refuse", action="store_true", help="不批准（须写明意见）")
+    p.add_argument("--note", default="", help="审批意见")
+    _account_flags(p, "以哪个账号的身份审批（默认 admin）")
+    p.set_defaults(run="incidents.cmd_incident_decide_extension")
+    p = isub.add_parser("receipt", parents=[common], help="登记移送回执或处理结果")
+    p.add_argument("transfer", type=int, help="移送记录编号")
+    p.add_argument("--date", help="回执（或结果）日期 YYYY-MM-DD（默认今天）")
+    p.add_argument("--note", default="", help="回执说明")
+    p.add_argument("--outcome", help="处理结果（给出时登记为处理结果）")
+    _account_flags(p, "以哪个账号的身份登记（默认 admin）")
+    p.set_defaults(run="incidents.cmd_incident_receipt")
     return parser
 
 

@@ -106,6 +106,8 @@ __all__ = [
     "DEMO_PASSWORD",
     "DemoData",
     "DemoUser",
+    "DemoDepartment",
+    "DEPARTMENTS",
     "GPX_DIR",
     "Grid",
     "GridRoleAssignment",
@@ -505,6 +507,27 @@ class DemoUser:
     person_name: str | None
     grid_name: str | None
     password: str = DEMO_PASSWORD
+    department_name: str | None = None  # a 成员单位 account's department (issue 17)
+
+
+@dataclass(frozen=True)
+class DemoDepartment:
+    """A member department (成员单位) of the demo (issue 17): name, kind code
+    (:data:`gis.incidents.departments.DEPARTMENT_KINDS`), illustrative contact and duties."""
+
+    name: str
+    kind: str
+    contact_name: str
+    note: str
+
+
+DEPARTMENTS = (
+    DemoDepartment("生态环境分局", "functional", "污染防治科（示意）", "水污染、排污口和环境执法线索的协办"),
+    DemoDepartment("水利局", "functional", "河湖管理科（示意）", "河道管理范围、涉河建设和水利工程的协办"),
+    DemoDepartment("农业农村局", "functional", "农村环境科（示意）", "畜禽养殖、农业面源污染和农村生活污水的协办"),
+    DemoDepartment("综合执法局", "enforcement", "执法中队（示意）", "违法倾倒、违章搭建等案件的移交执法"),
+)
+"""The demo's member departments (成员单位); contacts are illustrative."""
 
 
 @dataclass(frozen=True)
@@ -576,6 +599,7 @@ class DemoData:
     reference_time: datetime = field(default=REFERENCE_TIME)
     inspections: tuple[ObjectInspection, ...] = ()
     """Inspection records of objects (object ledger), made on the page."""
+    departments: tuple[DemoDepartment, ...] = DEPARTMENTS
 
     def grid(self, name: str) -> Grid:
         """The grid called ``name`` (KeyError if none)."""
@@ -1859,6 +1883,15 @@ def build_demo_data(*, yalu_path: Path | str = YALU_FILE) -> DemoData:
         DemoUser("county", "县级网格工作组（示意）", UserRole.STAFF.value, None, COUNTY),
         DemoUser("security", "安全管理员", UserRole.SECURITY.value, None, None),
         DemoUser("auditor", "审计员", UserRole.AUDITOR.value, None, None),
+        # a member department's account (成员单位, issue 17): sees and answers the cases sent to it
+        DemoUser(
+            "department",
+            "生态环境分局（成员单位）",
+            UserRole.DEPARTMENT.value,
+            None,
+            None,
+            department_name="生态环境分局",
+        ),
     )
     return DemoData(
         rivers=rivers,

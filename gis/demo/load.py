@@ -24,6 +24,7 @@ from gis.store import Store, upgrade
 from gis.store.queries import table_counts
 from gis.store.schema import (
     Base,
+    Department,
     Grid,
     GridRoleAssignment,
     Incident,
@@ -267,6 +268,11 @@ def load_demo(store: Store, *, reset: bool = False) -> dict[str, Any]:
                     ],
                 )
             )
+        depts = {
+            d.name: Department(name=d.name, kind=d.kind, contact_name=d.contact_name, note=d.note)
+            for d in data.departments
+        }
+        s.add_all(depts.values())
         s.flush()
         _load_ledger(s, rivers, reaches, grids, persons)  # issue 17: 一河一档/一河一策, replies, meetings
         for u in data.users:
@@ -278,6 +284,7 @@ def load_demo(store: Store, *, reset: bool = False) -> dict[str, Any]:
                     password_hash=_demo_hash(u.password),
                     person_id=persons[u.person_name].id if u.person_name else None,
                     grid_id=grids[u.grid_name].id if u.grid_name else None,
+                    department_id=depts[u.department_name].id if u.department_name else None,
                 )
             )
         s.flush()

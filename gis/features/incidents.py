@@ -156,7 +156,7 @@ def query_incidents(session: Session, query: FeatureQuery = ALL, *, operator: bo
     viewer = viewer_of(session, operator=operator)
     require_access(session, viewer, INCIDENTS_ACCESS, "事件")
     where: list[ColumnElement[bool]] = []
-    visible = viewer.scope.where(Incident.grid_id)
+    visible = viewer.scope.where_case(Incident.id, Incident.grid_id)
     if visible is not None:
         where.append(visible)
     if viewer.anonymous:

@@ -21,7 +21,7 @@ from gis.formatting import local_time
 from gis.incidents.deadlines import ESTIMATED_MARK  # the workflow's own names and marks
 from gis.incidents.states import ACTION_LABELS
 from gis.model import Category, IncidentSource, IncidentStatus, Severity
-from gis.store.schema import Attachment, Incident
+from gis.store.schema import Attachment, CoTask, DeadlineExtension, Department, Incident
 
 
 def _label(enum: Any, code: str | None) -> str:
@@ -95,6 +95,11 @@ class IncidentCard:
         :class:`IncidentStep` rows, oldest first, each with its photos.
     deadline_estimated
         The deadlines were counted, at least in part, on an estimated calendar year (估算).
+    extended_days
+        Working days added to the close deadline by approved 延期 requests (issue 17); the close
+        deadline's text then says so.
+    open_cotasks
+        Names of the departments whose 协办 sub-task is not answered yet.
     """
 
     id: int
@@ -120,6 +125,8 @@ class IncidentCard:
     lat: float | None
     history: list[IncidentStep] = field(default_factory=list)
     deadline_estimated: bool = False
+    extended_days: int = 0
+    open_cotasks: tuple[str, ...] = ()
 
     def _due(self, moment: datetime | None) -> str:
         text = local_time(moment)
@@ -132,8 +139,10 @@ class IncidentCard:
 
     @property
     def close_due_text(self) -> str:
-        """The close deadline in Asia/Shanghai, with “（估算）” when estimated (``""`` if none)."""
-        return self._due(self.close_due_at)
+        """The close deadline in Asia/Shanghai, with “（估算）” when estimated and
+        “（已延期 N 个工作日）” after an approved 延期 (``""`` if none)."""
+        text = self._due(self.close_due_at)
+        return f"{text}（已延期 {self.extended_days} 个工作日）" if text and self.extended_days else text
 
 
 def load_incident_card(session: Session, incident_id: int, *, now: datetime | None = None) -> IncidentCard:
@@ -217,6 +226,21 @@ def load_incident_card(session: Session, incident_id: int, *, now: datetime | No
         lat=float(geom.y) if geom is not None and not geom.is_empty else None,
         history=history,
         deadline_estimated=bool(incident.deadline_estimated),
+        extended_days=sum(
+            session.scalars(
+                select(DeadlineExtension.days).where(
+                    DeadlineExtension.incident_id == incident.id, DeadlineExtension.status == "approved"
+                )
+            )
+        ),
+        open_cotasks=tuple(
+            session.scalars(
+                select(Department.name)
+                .join(CoTask, CoTask.department_id == Department.id)
+                .where(CoTask.incident_id == incident.id, CoTask.answered_at.is_(None))
+                .order_by(CoTask.id)
+            )
+        ),
     )
 
 

@@ -31,7 +31,7 @@ from gis.errors import ConflictError, ValidationError
 from gis.incidents.states import OPEN_STATES, S
 from gis.incidents.workdays import DEFAULT_CALENDAR, WorkCalendar
 from gis.model import LOCAL_TZ, IncidentStatus, Severity
-from gis.store.schema import Incident
+from gis.store.schema import DeadlineExtension, Incident
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -333,6 +333,12 @@ def recompute_open_deadlines(session: Session, *, policy: DeadlinePolicy = DEFAU
         .order_by(Incident.id)
     )
     changes: list[DeadlineChange] = []
+    extensions: dict[int, list[int]] = {}
+    approved = select(DeadlineExtension.incident_id, DeadlineExtension.days).where(
+        DeadlineExtension.status == "approved"
+    )
+    for incident_id, days in session.execute(approved):
+        extensions.setdefault(incident_id, []).append(int(days))
     for inc in session.scalars(query):
         reported, accept, close = (as_utc(t) for t in (inc.reported_at, inc.accept_due_at, inc.close_due_at))
         if reported is None or accept is None or close is None:
@@ -346,6 +352,14 @@ def recompute_open_deadlines(session: Session, *, policy: DeadlinePolicy = DEFAU
             after = policy.compute(inc.category, inc.severity, reported)
         except ValidationError:  # no rule for this kind of case: its deadlines were not ours
             continue
+        extended = sum(extensions.get(inc.id, ()))
+        if extended:  # approved 延期 (issue 17) are part of the close deadline: counted again too
+            close_after = cal.add_working_days(after.close_due_at, extended)
+            after = Deadlines(
+                after.accept_due_at,
+                close_after,
+                after.estimated or cal.estimated_between(after.close_due_at, close_after),
+            )
         if after == before:
             continue
         inc.accept_due_at, inc.close_due_at = after.accept_due_at, after.close_due_at

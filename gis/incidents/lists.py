@@ -44,7 +44,7 @@ def list_incidents(
         .options(selectinload(Incident.grid), selectinload(Incident.reach))
         .order_by(Incident.reported_at.desc(), Incident.id.desc())
     )
-    visible = scope_of(session).where(Incident.grid_id)
+    visible = scope_of(session).where_case(Incident.id, Incident.grid_id)
     if visible is not None:
         query = query.where(visible)
     if status is not None:

@@ -31,6 +31,7 @@ __all__ = [
     "ACTION_LABELS",
     "MAX_TEXT",
     "OPEN_STATES",
+    "SIDE_ACTION_LABELS",
     "Action",
     "IllegalTransition",
     "allowed_actions",
@@ -97,8 +98,20 @@ ACTIONS: dict[str, Action] = {
 }
 """The workflow actions by code (``report`` is not a move: see :func:`gis.incidents.reporting.report_incident`)."""
 
-ACTION_LABELS: dict[str, str] = {"report": "上报", **{a.code: a.label for a in ACTIONS.values()}}
-"""Chinese names of every ``IncidentEvent.action`` written here."""
+SIDE_ACTION_LABELS: dict[str, str] = {
+    "cotask": "发起协办",
+    "cotask_answer": "协办答复",
+    "extension_request": "申请延期",
+    "extension_approve": "批准延期",
+    "extension_refuse": "不批准延期",
+    "transfer_receipt": "移送回执",
+    "transfer_outcome": "移送处理结果",
+}
+"""Steps of a case's history that are not moves of the state machine (issue 17:
+:mod:`gis.incidents.cooperation`): the state stays, the step is recorded."""
+
+ACTION_LABELS: dict[str, str] = {"report": "上报", **{a.code: a.label for a in ACTIONS.values()}, **SIDE_ACTION_LABELS}
+"""Chinese names of every ``IncidentEvent.action`` written here and in :mod:`gis.incidents.cooperation`."""
 
 ACTION_ALIASES: dict[str, str] = {
     "approve": "archive",

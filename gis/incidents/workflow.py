@@ -33,11 +33,20 @@ from gis.errors import ConflictError, NotFoundError, PermissionDenied, Validatio
 from gis.incidents.attachments import AttachmentStore, attach, check_uploads
 from gis.incidents.deadlines import as_utc
 from gis.incidents.states import ACTION_ALIASES, ACTIONS, MAX_TEXT, Action, IllegalTransition, S, resolve_action
-from gis.model import GridLevel, IncidentStatus, UserRole
-from gis.store.schema import Grid, Incident, IncidentEvent, Person
+from gis.model import LOCAL_TZ, GridLevel, IncidentStatus, UserRole
+from gis.store.schema import CoTask, Department, Grid, Incident, IncidentEvent, Person, TransferRecord
 from gis.store.scope import grid_line, home_grid, scope_of
 
-__all__ = ["REVIEW_ACTIONS", "can_move", "get_incident", "move", "resolved_by", "visible_incident"]
+__all__ = [
+    "REVIEW_ACTIONS",
+    "can_move",
+    "check_scope",
+    "get_incident",
+    "move",
+    "outstanding_cotasks",
+    "resolved_by",
+    "visible_incident",
+]
 
 
 def _text(value: Any, what: str, *, required: bool = False, max_len: int = MAX_TEXT) -> str:
@@ -48,7 +57,7 @@ def visible_incident(session: Session, incident_id: int | str) -> Incident:
     """The incident ``incident_id`` if the session's actor may see it (:mod:`gis.store.scope`);
     NotFoundError otherwise, with the same message as for a case that does not exist."""
     inc = get_incident(session, incident_id)
-    if not scope_of(session).covers(inc.grid_id):
+    if not scope_of(session).covers_case(inc.id, inc.grid_id):
         raise NotFoundError(f"没有编号为 {incident_id} 的事件", f"incident {incident_id!r} outside the actor's grids")
     return inc
 
@@ -128,6 +137,54 @@ def _check_scope(session: Session, actor: Actor, action: Action, incident: Incid
     )
 
 
+def check_scope(session: Session, actor: Actor, incident: Incident, action: str) -> None:
+    """Raise :class:`PermissionDenied` unless ``actor`` may run ``action`` (a code of
+    :data:`~gis.incidents.states.ACTIONS`, whose grid scope is used) on ``incident``."""
+    _check_scope(session, actor, ACTIONS[action], incident)
+
+
+def outstanding_cotasks(session: Session, incident_id: int) -> list[CoTask]:
+    """The 协办 sub-tasks of a case not answered yet, by id."""
+    return list(
+        session.scalars(
+            select(CoTask).where(CoTask.incident_id == incident_id, CoTask.answered_at.is_(None)).order_by(CoTask.id)
+        )
+    )
+
+
+def _check_cotasks_answered(session: Session, incident: Incident, action: Action) -> None:
+    open_tasks = outstanding_cotasks(session, incident.id)
+    if not open_tasks:
+        return
+    names = "、".join(dict.fromkeys(f"“{t.department.name}”" for t in open_tasks))
+    raise IllegalTransition(
+        f"事件 {incident.code} 的协办单位{names}尚未答复协办任务，不能“{action.label}”；请等待答复后再审核",
+        f"incident {incident.id} has unanswered co-tasks {[t.id for t in open_tasks]}",
+    )
+
+
+def _transfer_record(
+    session: Session, incident: Incident, event: IncidentEvent, receiver: str, department_id: int | None, when: datetime
+) -> None:
+    dept = None
+    if department_id is not None:
+        dept = session.get(Department, department_id)
+        if dept is None:
+            raise NotFoundError(f"没有编号为 {department_id} 的成员单位", f"no department {department_id}")
+    name = receiver or (dept.name if dept is not None else "")
+    session.add(
+        TransferRecord(
+            incident_id=incident.id,
+            event_id=event.id,
+            receiver=name[:200],
+            department_id=dept.id if dept is not None else None,
+            sent_on=when.astimezone(LOCAL_TZ).date(),
+            sent_by=event.by,
+        )
+    )
+    session.flush()
+
+
 def _live_grid(session: Session, grid_id: int) -> Grid:
     grid = session.get(Grid, grid_id)
     if grid is None or grid.deleted_at is not None:
@@ -147,6 +204,8 @@ def move(
     attachments: Sequence[Any] | None = None,
     at: datetime | None = None,
     files: AttachmentStore | None = None,
+    receiver: str = "",
+    receiver_department_id: int | None = None,
 ) -> Incident:
     """Run one workflow action on an incident.
 
@@ -172,11 +231,17 @@ def move(
         Time of the action (default now; a naive time is Beijing time).
     files : AttachmentStore, optional
         Where photos go (default ``<RIVERGRID_DATA_DIR>/attachments``).
+    receiver, receiver_department_id : optional
+        For ``transfer`` (转执法/移送司法): the receiving body, by name and/or as a member
+        department; recorded with the date as a :class:`~gis.store.schema.TransferRecord` (its
+        回执 and outcome are added later, :mod:`gis.incidents.cooperation`). Without either, the
+        note names the receiver.
 
     Raises
     ------
     IllegalTransition
-        The action is not allowed in the current state, or a required note is missing.
+        The action is not allowed in the current state, or a required note is missing, or (for
+        审核通过/归档) a 协办 sub-task is not answered yet (the message names the department).
     PermissionDenied
         The actor lacks ``incident.handle`` or the case is outside the actor's grid scope.
     ConflictError
@@ -200,6 +265,11 @@ def move(
     text = _text(note, "说明")
     if act.note_required and not text:
         raise IllegalTransition(f"“{act.label}”必须填写{act.note_required}", f"{act.code} requires a note")
+    if act.code == "archive":
+        _check_cotasks_answered(session, incident, act)
+    recipient = _text(receiver, "接收机关", max_len=200)
+    if (recipient or receiver_department_id is not None) and act.code != "transfer":
+        raise ValidationError(f"“{act.label}”不能指定接收机关", f"{act.code} takes no receiver")
     checked = check_uploads(attachments)
     when = as_utc(at) or clock.now()
     extra: list[str] = []
@@ -239,6 +309,9 @@ def move(
         extra.append(f"上报至：{grid.name}")
     elif to_grid_id is not None or to_person_id is not None:
         raise ValidationError(f"“{act.label}”不能指定网格或责任人", f"{act.code} takes no grid or person")
+    if act.code == "transfer" and (recipient or receiver_department_id is not None):
+        dept = session.get(Department, receiver_department_id) if receiver_department_id is not None else None
+        extra.append(f"接收机关：{recipient or (dept.name if dept is not None else '')}")
 
     target = act.target or st
     if target in (S.ARCHIVED, S.REJECTED, S.TRANSFERRED):
@@ -261,5 +334,8 @@ def move(
         session.flush()
     except StaleDataError as exc:
         raise ConflictError(f"事件 {code} 已被他人修改，请刷新后重试", f"stale incident: {exc}") from exc
+    if act.code == "transfer":
+        named = recipient or ("" if receiver_department_id is not None else text[:200])  # else the department's name
+        _transfer_record(session, incident, event, named, receiver_department_id, when)
     attach(session, checked, incident_id=incident.id, event_id=event.id, by=actor.username, at=when, files=files)
     return incident

@@ -298,6 +298,7 @@ class User(Base):
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))  # 成员单位 account
 
 
 class ApiKey(Base):
@@ -577,6 +578,91 @@ class ObjectInspection(Base):
     recorded_by: Mapped[str] = mapped_column(String(50), default="")
     object: Mapped[SupervisedObject] = relationship()
     person: Mapped[Person | None] = relationship()
+
+
+# --- issue 17: departments (成员单位), 协办 sub-tasks, 移交/移送 records, 延期 -------------------------
+
+
+class Department(Base):
+    """A member department (成员单位: 生态环境分局, 水利局, …) that cases are sent to for 协办 or
+    移交; its accounts (role ``department``, ``users.department_id``) see and answer those cases."""
+
+    __tablename__ = "departments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), default="functional")
+    contact_name: Mapped[str] = mapped_column(String(50), default="")
+    contact_phone: Mapped[str] = mapped_column(String(50), default="")
+    address: Mapped[str] = mapped_column(String(200), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version}
+
+
+class CoTask(Base):
+    """A 协办 sub-task: a case sent to a department with its own deadline, answered once
+    (``answer``, ``answered_at``, ``answered_by``); the case cannot be archived while one is open."""
+
+    __tablename__ = "incident_cotasks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    request: Mapped[str] = mapped_column(Text, default="")
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100), default="")
+    answer: Mapped[str] = mapped_column(Text, default="")
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered_by: Mapped[str] = mapped_column(String(100), default="")
+    answer_event_id: Mapped[int | None] = mapped_column(ForeignKey("incident_events.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    department: Mapped[Department] = relationship()
+    __mapper_args__ = {"version_id_col": version}
+
+
+class TransferRecord(Base):
+    """A 移交/移送 record of a case (转执法/移送司法): the receiving body, the date it was sent,
+    later its receipt (回执) and outcome (处理结果)."""
+
+    __tablename__ = "incident_transfers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("incident_events.id"))
+    receiver: Mapped[str] = mapped_column(String(200))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    sent_on: Mapped[date] = mapped_column(Date)
+    sent_by: Mapped[str] = mapped_column(String(100), default="")
+    receipt_on: Mapped[date | None] = mapped_column(Date)
+    receipt_note: Mapped[str] = mapped_column(Text, default="")
+    outcome: Mapped[str] = mapped_column(Text, default="")
+    outcome_on: Mapped[date | None] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version}
+
+
+class DeadlineExtension(Base):
+    """A 延期 request: ``days`` working days asked with a reason; ``status`` pending, approved or
+    refused; on approval the case's close deadline moves from ``old_due_at`` to ``new_due_at``."""
+
+    __tablename__ = "deadline_extensions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    days: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    requested_by: Mapped[str] = mapped_column(String(100), default="")
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by: Mapped[str] = mapped_column(String(100), default="")
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    old_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    new_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version}
+
+
+# --- end issue 17 (departments) ------------------------------------------------------------------
 
 
 SERVICE_TABLES = frozenset(

@@ -17,10 +17,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gis.auth import EVERYTHING, Actor, Scope
-from gis.store.schema import GridRoleAssignment, User
+from gis.model import UserRole
+from gis.store.schema import CoTask, GridRoleAssignment, TransferRecord, User
 from gis.store.tree import GridTree
 
-__all__ = ["EVERYTHING", "Scope", "grid_and_below", "grid_line", "home_grid", "persons_in_scope", "scope_of"]
+__all__ = [
+    "EVERYTHING",
+    "Scope",
+    "department_scope",
+    "grid_and_below",
+    "grid_line",
+    "home_grid",
+    "persons_in_scope",
+    "scope_of",
+]
 
 
 def grid_line(session: Session, grid_id: int | None) -> list[int]:
@@ -45,9 +55,28 @@ def home_grid(session: Session, actor: Actor | None) -> int | None:
     return None if user is None else user.grid_id
 
 
+def department_scope(session: Session, actor: Actor | None) -> Scope | None:
+    """The scope of a department account (成员单位, issue 17): no grid, only the cases sent to its
+    department (协办 sub-tasks and 移交/移送 records); None for every other account."""
+    if actor is None or actor.installer or actor.role is not UserRole.DEPARTMENT:
+        return None
+    user = session.get(User, actor.user_id) if actor.user_id is not None else None
+    if user is None:
+        user = session.scalar(select(User).where(User.username == actor.username))
+    dept = None if user is None else user.department_id
+    if dept is None:
+        return Scope(frozenset())
+    cases = set(session.scalars(select(CoTask.incident_id).where(CoTask.department_id == dept)))
+    cases |= set(session.scalars(select(TransferRecord.incident_id).where(TransferRecord.department_id == dept)))
+    return Scope(frozenset(), None, dept, frozenset(cases))
+
+
 def scope_of(session: Session, actor: Actor | None = None) -> Scope:
     """The scope of ``actor`` (default: the session's actor)."""
     actor = actor if actor is not None else session.info.get("actor")
+    dept = department_scope(session, actor)
+    if dept is not None:
+        return dept
     home = home_grid(session, actor)
     if home is None:
         return EVERYTHING
