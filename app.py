@@ -24,6 +24,7 @@ PAGES: list[tuple[str, str, str, str | None]] = [
     ("pages/patrol.py", "巡河管理", ":material/directions_walk:", None),
     ("pages/objects.py", "监管对象", ":material/factory:", None),
     ("pages/incidents.py", "事件处置", ":material/assignment:", None),
+    ("pages/rivers.py", "一河一档", ":material/water:", None),
     ("pages/grids.py", "网格管理", ":material/grid_on:", None),
     ("pages/assessment.py", "考核评价", ":material/leaderboard:", None),
     ("pages/ledger.py", "会议与台账", ":material/folder_open:", "read"),  # signed-in accounts only

@@ -43,6 +43,7 @@ from ui.chain_panel import (
 )
 from ui.cooperation import cooperation_section, department_choices
 from ui.map_state import incident_card, responsibility_index
+from ui.public_reply import public_reply_section
 from ui.state import current_actor, data_version, get_store, map_data, show_error
 from ui.text import md_text
 
@@ -364,6 +365,7 @@ def detail_section(incident_id: int) -> None:
                 render_chain(chain, signed_in=actor is not None)
         actions_section(incident_id)
         cooperation_section(actor, incident_id, flash_key=FLASH)  # 协办, 延期, 移交移送 (issue 17)
+        public_reply_section(actor, incident_id, flash_key=FLASH)  # what the 曝光台 shows
 
 
 def actions_section(incident_id: int) -> None:
