@@ -1,15 +1,16 @@
-// 河长巡河: the phone app at /m/ (signed-in: 巡河, 上报, 同步, 我的), /m/report (a resident's report
+// 河长巡河: the phone app at /m/ (signed-in: 巡河, 上报, 对象, 同步, 我的), /m/report (a resident's report
 // from the signboard) and /m/case (a report's state by its 查询码). Everything the user sees is Chinese;
 // text from the server is put in as text, never as HTML.
 import { API, APP, ApiError, TILES, call } from "./api.js";
 import {
-  formatElapsed, formatKm, formatStation, intersectBounds, nearestReach, tilesCovering, unionBounds, walkStep,
+  formatElapsed, formatKm, formatStation, haversineM, intersectBounds, nearestReach, tilesCovering, unionBounds,
+  walkStep,
 } from "./geo.js";
 import {
   addFix, clearMe, clearPatrol, clearSession, deleteItem, dropFixes, fixesOf, getMe, getPatrol, getSession, items, putItem,
   setMe, setPatrol, setSession,
 } from "./store.js";
-import { patrolItem, reportItem, syncNow } from "./sync.js";
+import { inspectionItem, patrolItem, reportItem, syncNow } from "./sync.js";
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
@@ -227,6 +228,8 @@ const state = {
   syncing: false,
   syncMessage: "",
   tick: null,
+  inspectObject: null, // the object whose inspection record is being written (对象 → 巡查)
+  objectsPosition: null, // [lon, lat, accuracy_m] of the last 定位 on the 对象 screen
 };
 
 const root = () => document.getElementById("app");
@@ -268,7 +271,7 @@ async function refreshMe() {
   try {
     state.me = await call("GET", "/me", { key: state.session.key });
     await setMe(state.me);
-    if (state.view === "me" || state.view === "patrol") render();
+    if (state.view === "me" || state.view === "patrol" || state.view === "objects") render();
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {
       // the device key was revoked: a running patrol goes on recording, the sync waits for a new sign-in
@@ -361,6 +364,7 @@ async function signedOut(message, options = {}) {
 const VIEWS = [
   ["patrol", "巡河"],
   ["report", "上报"],
+  ["objects", "对象"],
   ["sync", "同步"],
   ["me", "我的"],
 ];
@@ -377,7 +381,8 @@ function render() {
     { class: "tabs" },
     VIEWS.map(([code, label]) =>
       h("button", {
-        type: "button", class: code === state.view ? "tab active" : "tab", "data-view": code,
+        type: "button", class: code === (state.view === "inspect" ? "objects" : state.view) ? "tab active" : "tab",
+        "data-view": code,
         onclick: () => {
           state.view = code;
           render();
@@ -395,6 +400,8 @@ function render() {
   renderStatus();
   if (state.view === "patrol") renderPatrol(main);
   else if (state.view === "report") renderReport(main);
+  else if (state.view === "objects") renderObjects(main);
+  else if (state.view === "inspect") renderInspect(main);
   else if (state.view === "sync") renderSync(main);
   else renderMe(main);
 }
@@ -631,11 +638,11 @@ async function shrinkPhoto(file) {
 const MAX_PHOTOS = 20; // an account's report (the server's limit, as Open311)
 const MAX_PUBLIC_PHOTOS = 5; // a resident's report
 
-function photoInput(limit) {
+function photoInput(limit, testid = "report-photo") {
   const count = h("span", { class: "muted photo-count" }, "未选择照片");
   const input = h("input", {
-    type: "file", accept: "image/*", capture: "environment", multiple: true, name: "photo",
-    "data-testid": "report-photo", class: "visually-hidden",
+    type: "file", accept: "image/*", capture: "environment", multiple: limit > 1, name: "photo",
+    "data-testid": testid, class: "visually-hidden",
     onchange: (event) => {
       const n = event.target.files.length;
       count.textContent = n > limit ? `最多 ${limit} 张，请重新选择` : n ? `已选 ${n} 张照片` : "未选择照片";
@@ -753,6 +760,135 @@ function renderReport(main) {
   });
 }
 
+// ----- 对象巡查 (inspection records of the supervised objects of the user's grids)
+
+const overdueCount = (objects) => objects.filter((o) => o.overdue).length;
+
+/** The user's objects, nearest first when a position is known (else overdue first, then by name). */
+function sortedObjects(objects, position) {
+  const withDistance = objects.map((o) => ({
+    ...o,
+    distanceM: position && o.lon != null && o.lat != null ? haversineM(position[0], position[1], o.lon, o.lat) : null,
+  }));
+  if (position) return withDistance.sort((a, b) => (a.distanceM ?? Infinity) - (b.distanceM ?? Infinity));
+  return withDistance.sort((a, b) => Number(b.overdue) - Number(a.overdue) || a.name.localeCompare(b.name, "zh-CN"));
+}
+
+function formatDistance(m) {
+  return m < 1000 ? `${Math.round(m)} 米` : `${(m / 1000).toFixed(1)} 公里`;
+}
+
+function renderObjects(main) {
+  const objects = state.me?.objects;
+  const fix = state.lastFix || state.patrol?.last;
+  const position = fix ? [fix[0], fix[1], fix[3]] : state.objectsPosition;
+  const message = h("p", { class: "error", role: "alert" });
+  const locate = h("button", {
+    type: "button", class: "big", "data-testid": "objects-locate", onclick: async (event) => {
+      event.target.disabled = true;
+      message.textContent = "";
+      try {
+        state.objectsPosition = await currentPosition();
+        if (state.view === "objects") renderObjects(main);
+      } catch (error) {
+        message.textContent = error.message;
+        event.target.disabled = false;
+      }
+    },
+  }, "定位，按距离排列");
+  const list = objects?.length
+    ? h("ul", { class: "items", "data-testid": "objects-list" }, sortedObjects(objects, position).map((o) =>
+      h(
+        "li",
+        { class: "item" },
+        h("button", {
+          type: "button", class: "object-button", "data-testid": "object-item", "data-object-id": o.id,
+          onclick: () => {
+            state.inspectObject = o;
+            state.view = "inspect";
+            render();
+          },
+        },
+        h("span", { class: "item-head" },
+          h("strong", {}, o.name),
+          h("span", { class: o.overdue ? "badge overdue" : "badge" }, o.overdue ? "超期未巡查" : (o.interval || "未定周期"))),
+        h("span", { class: "muted small" },
+          [o.category_label, o.distanceM != null ? `约 ${formatDistance(o.distanceM)}` : null,
+            o.last_visit ? `上次 ${formatTime(o.last_visit)}` : "尚无巡查"].filter(Boolean).join(" · ")),
+        ),
+      )))
+    : h("p", { class: "muted" }, objects ? "您的网格内没有监管对象。" : "联网后显示您网格内的监管对象。");
+  clear(
+    main,
+    h(
+      "section",
+      { class: "card" },
+      h("h2", {}, "对象巡查"),
+      h("p", { class: "muted small" }, position ? `按距您的位置由近到远排列（±${Math.round(position[2] ?? 0)} 米）。` : "点对象记录巡查情况；定位后按距离排列。"),
+      position && fix ? null : locate,
+      message,
+    ),
+    list,
+  );
+  if (!position && !state.objectsPosition && window.isSecureContext && "geolocation" in navigator && objects?.length) {
+    currentPosition().then((p) => {
+      state.objectsPosition = p;
+      if (state.view === "objects") renderObjects(main);
+    }).catch(() => {}); // no fix: the list stays in its default order, the button can try again
+  }
+}
+
+function renderInspect(main) {
+  const o = state.inspectObject;
+  if (!o) {
+    state.view = "objects";
+    renderObjects(main);
+    return;
+  }
+  const message = h("p", { class: "error", role: "alert" });
+  const form = h(
+    "form",
+    { class: "card report", novalidate: true },
+    h("h2", {}, "记录巡查"),
+    h("p", { "data-testid": "inspect-object" }, h("strong", {}, o.name), h("span", { class: "muted" }, ` · ${o.category_label}`)),
+    h("p", { class: "muted small" },
+      [o.grid ? `网格：${o.grid}` : null, o.responsible ? `责任人：${o.responsible}` : null, o.interval ? `巡查周期：${o.interval}` : null]
+        .filter(Boolean).join(" · ")),
+    h("span", { class: "label" }, "照片（可选，1 张）"),
+    photoInput(1, "inspect-photo"),
+    h("label", {}, "巡查情况"),
+    h("textarea", { "data-testid": "inspect-note", name: "note", rows: 4, class: "field-input", placeholder: "检查了什么、是否正常" }),
+    message,
+    h("button", { type: "submit", class: "big primary", "data-testid": "inspect-submit" }, "保存巡查记录"),
+    h("button", { type: "button", class: "big", onclick: () => { state.view = "objects"; render(); } }, "返回对象列表"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    message.textContent = "";
+    const note = form.note.value.trim();
+    if (!note) {
+      message.textContent = "请填写巡查情况";
+      return;
+    }
+    if (form.photo.files.length > 1) {
+      message.textContent = "每条巡查记录最多 1 张照片";
+      return;
+    }
+    const photos = [];
+    for (const file of form.photo.files) {
+      const small = await shrinkPhoto(file);
+      photos.push({ blob: small, name: small.name || file.name });
+    }
+    await putItem(inspectionItem(state.session.user.username, uuid(), o, { note }, photos));
+    state.inspectObject = null;
+    state.syncMessage = "巡查记录已保存，联网后自动同步。";
+    state.view = "sync";
+    render();
+    startSync();
+  });
+  clear(main, form);
+}
+
 // ----- 同步
 
 async function startSync(force = false) {
@@ -780,6 +916,12 @@ async function startSync(force = false) {
 }
 
 const ITEM_STATE = { queued: "待同步", retry: "等待重试", done: "已同步", failed: "未被接受" };
+
+function itemTitle(item) {
+  if (item.kind === "patrol") return `巡河 ${formatTime(item.started_at)}`;
+  if (item.kind === "inspection") return `对象巡查 ${item.object_name ?? ""} ${formatTime(item.created_at)}`;
+  return `问题上报 ${formatTime(item.created_at)}`;
+}
 
 /** A 桩号 from the server: already formatted ("K1+200"), or metres. */
 function station(value) {
@@ -811,7 +953,7 @@ async function renderSync(main) {
       h(
         "div",
         { class: "item-head" },
-        h("strong", {}, item.kind === "patrol" ? `巡河 ${formatTime(item.started_at)}` : `问题上报 ${formatTime(item.created_at)}`),
+        h("strong", {}, itemTitle(item)),
         h("span", { class: "badge" }, ITEM_STATE[item.state] || item.state),
       ),
       item.kind === "patrol" && item.state !== "done" ? h("div", { class: "muted" }, `${item.body.fixes?.length ?? 0} 个定位点`) : null,
@@ -831,6 +973,9 @@ async function renderSync(main) {
       item.state === "done" && item.kind === "report"
         ? h("div", {}, `编号 ${item.result.code} · ${item.result.status_label}${item.result.grid ? ` · ${item.result.grid.name}` : ""}`)
         : null,
+      item.state === "done" && item.kind === "inspection"
+        ? h("div", {}, `已记入对象台账 · ${item.result.object?.name ?? item.object_name}${item.result.photo ? " · 含照片" : ""} · ${formatTime(item.result.at)}`)
+        : null,
     ),
   );
   clear(
@@ -846,7 +991,7 @@ async function renderSync(main) {
         onclick: () => startSync(true),
       }, state.syncing ? "正在同步…" : "立即同步"),
     ),
-    mine.length ? h("ul", { class: "items" }, list) : h("p", { class: "muted" }, "还没有巡河或上报记录。"),
+    mine.length ? h("ul", { class: "items" }, list) : h("p", { class: "muted" }, "还没有巡河、上报或巡查记录。"),
   );
 }
 
@@ -887,6 +1032,17 @@ function renderMe(main) {
             h("li", { class: "item" }, `${r.code} · ${r.category_label} · ${r.status_label}`,
               h("div", { class: "muted small" }, `${formatTime(r.reported_at)}${r.deadline ? ` · 期限 ${formatTime(r.deadline)}` : ""}`))))
           : h("p", { class: "muted" }, "暂无"),
+      )
+      : null,
+    me?.objects
+      ? h(
+        "section",
+        { class: "card" },
+        h("h3", {}, "监管对象"),
+        h("p", { "data-testid": "me-objects" }, `网格内 ${me.objects.length} 个对象${overdueCount(me.objects) ? `，其中 ${overdueCount(me.objects)} 个超期未巡查` : ""}`),
+        me.objects.length
+          ? h("button", { type: "button", class: "big", onclick: () => { state.view = "objects"; render(); } }, "记录对象巡查")
+          : null,
       )
       : null,
     h("button", { type: "button", class: "big", "data-testid": "sign-out", onclick: signOut }, "退出登录"),

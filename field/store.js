@@ -1,7 +1,7 @@
 // What the phone keeps in IndexedDB (idb-keyval, one small database per kind of record):
 // kv     session (device key, user, grids), me (the last GET /me), patrol (the running patrol)
 // fixes  every GPS fix of the running patrol, written as it arrives: key [patrol client_id, t_ms]
-// queue  patrols and reports waiting to be sent, and what the server answered: key client_id
+// queue  patrols, reports and inspection records waiting to be sent, and what the server answered: key client_id
 import {
   createStore, get, set, del, entries, delMany,
 } from "../app/static/vendor/idb-keyval/idb-keyval.js";
@@ -46,7 +46,7 @@ export const putItem = (item) => set(item.client_id, item, queue);
 export const getItem = (clientId) => get(clientId, queue);
 export const deleteItem = (clientId) => del(clientId, queue);
 
-/** Every queued item (patrols and reports, sent or not), oldest first. */
+/** Every queued item (patrols, reports and inspection records, sent or not), oldest first. */
 export async function items() {
   const all = await entries(queue);
   return all.map(([, item]) => item).sort((a, b) => a.created_at - b.created_at);

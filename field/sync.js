@@ -1,5 +1,5 @@
-// Sending the queue: patrols first, then reports (a report names its patrol by patrol_client_id;
-// the server links them in either order). Every item carries its client_id, so sending it twice
+// Sending the queue: patrols first, then reports and inspection records of supervised objects, oldest
+// first (a report names its patrol by patrol_client_id; the server links them in either order). Every item carries its client_id, so sending it twice
 // stores it once. An item that fails for a passing reason (no network, server error, 429) is tried
 // again later, waiting longer each time (5 s, 10 s, 20 s … at most 10 min); one the server refuses
 // for good (another 4xx) is kept with the server's message and not sent again.
@@ -47,7 +47,26 @@ export function reportItem(username, clientId, fields, photos) {
   };
 }
 
-function reportForm(item) {
+/** A queued inspection record of a supervised object: fields {object_id, note}, at most one photo Blob. */
+export function inspectionItem(username, clientId, object, fields, photos) {
+  return {
+    kind: "inspection",
+    client_id: clientId,
+    username,
+    created_at: Date.now(),
+    object_name: object.name,
+    state: "queued",
+    attempts: 0,
+    next_at: 0,
+    fields: { object_id: object.id, ...fields },
+    photos,
+    result: null,
+    error: null,
+  };
+}
+
+/** The multipart body of a report or an inspection record: client_id, its fields and photos. */
+function itemForm(item) {
   const form = new FormData();
   form.set("client_id", item.client_id);
   for (const [name, value] of Object.entries(item.fields)) {
@@ -61,7 +80,8 @@ function reportForm(item) {
 
 async function send(item, key) {
   if (item.kind === "patrol") return call("POST", "/patrols", { key, json: item.body, timeoutMs: 120000 });
-  return call("POST", "/reports", { key, form: reportForm(item), timeoutMs: 120000 });
+  if (item.kind === "inspection") return call("POST", "/inspections", { key, form: itemForm(item), timeoutMs: 120000 });
+  return call("POST", "/reports", { key, form: itemForm(item), timeoutMs: 120000 });
 }
 
 let running = null;
@@ -85,7 +105,8 @@ async function syncOnce(session, force) {
   const pending = (await items()).filter(
     (item) => item.username === session.user.username && (item.state === "queued" || item.state === "retry"),
   );
-  pending.sort((a, b) => (a.kind === b.kind ? a.created_at - b.created_at : a.kind === "patrol" ? -1 : 1));
+  const rank = (item) => (item.kind === "patrol" ? 0 : 1);
+  pending.sort((a, b) => rank(a) - rank(b) || a.created_at - b.created_at);
   for (const queued of pending) {
     const item = (await getItem(queued.client_id)) || queued;
     if (item.state !== "queued" && item.state !== "retry") continue;

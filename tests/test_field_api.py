@@ -268,3 +268,36 @@ def test_guessing_codes_reaches_nothing(api_server, db: Store) -> None:
         r = requests.request("GET" if path == "/me" else "POST", f"{api_server.api}{F}{path}",
                              headers={"X-Real-IP": ip}, timeout=30)
         assert r.status_code == 401
+
+
+def test_me_lists_the_objects_of_the_accounts_grids_with_their_last_visit(api_server, db: Store) -> None:
+    from gis.store.schema import SupervisedObject
+    from gis.store.scope import grid_and_below
+
+    ip = "10.9.0.17"
+    signed = sign_in(api_server, ip=ip)
+    assert signed.status_code == 200, signed.text
+    key = signed.json()["key"]
+    mine = requests.get(f"{api_server.api}{F}/me", headers=bearer(key, ip), timeout=60).json()
+    with db.session() as s:
+        dongxing = s.scalar(select(Grid.id).where(Grid.name == DONGXING))
+        below = set(grid_and_below(s, dongxing))
+        every = {o.id: (o.name, o.grid_id, o.geom.x, o.geom.y) for o in s.scalars(select(SupervisedObject))}
+    expected = {oid for oid, (_, grid, _, _) in every.items() if grid in below}
+    assert expected and set(every) - expected  # the demo has objects in 东兴村 and elsewhere
+    objects = {o["id"]: o for o in mine["objects"]}
+    assert set(objects) == expected  # 东兴村's patroller gets 东兴村's objects, no others
+    for oid, o in objects.items():
+        name, _, lon, lat = every[oid]
+        assert o["name"] == name and o["category_label"] and isinstance(o["overdue"], bool)
+        assert o["lon"] == pytest.approx(lon, abs=1e-6) and o["lat"] == pytest.approx(lat, abs=1e-6)
+        assert "last_visit" in o
+
+    target = min(expected)
+    form = {"client_id": new_id(), "object_id": str(target), "note": "现场检查无异常"}
+    sent = requests.post(f"{api_server.api}{F}/inspections", data=form, headers=bearer(key, ip), timeout=60)
+    assert sent.status_code == 201, sent.text
+    after = requests.get(f"{api_server.api}{F}/me", headers=bearer(key, ip), timeout=60).json()
+    (row,) = [o for o in after["objects"] if o["id"] == target]
+    assert row["last_visit_source"] == "record" and row["overdue"] is False
+    assert row["last_visit"].startswith(clock.today().isoformat())  # the server's (pinned) today

@@ -24,9 +24,10 @@ def incidents_page(username: str) -> tuple[AppTest, int]:
     with get_store().session() as s:
         at.session_state["actor"] = actor_for(s, username)
         incident_id = s.scalar(select(Incident.id).where(Incident.code == CODE))
-    at.session_state["inc_pick"] = incident_id
     at = at.run()
-    return at.switch_page("pages/incidents.py").run(), incident_id
+    at = at.switch_page("pages/incidents.py").run()
+    at.selectbox(key="inc_pick").set_value(incident_id).run()
+    return at, incident_id
 
 
 def test_staff_reply_is_saved_and_shown_on_the_public_results(app_env: Path) -> None:

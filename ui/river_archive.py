@@ -108,8 +108,8 @@ def _plan_view(a: RiverArchive, year: int) -> None:
         st.caption(f"{year} 年一河一策尚未制定。")
         return
     st.markdown(f"**{year} 年一河一策**")
-    st.markdown("目标：\n" + "\n".join(f"- {md_text(t)}" for t in a.plan.targets) if a.plan.targets else "目标：无")
-    st.markdown("任务：\n" + "\n".join(f"- {md_text(t)}" for t in a.plan.tasks) if a.plan.tasks else "任务：无")
+    st.markdown("目标：\n\n" + "\n".join(f"- {md_text(t)}" for t in a.plan.targets) if a.plan.targets else "目标：无")
+    st.markdown("任务：\n\n" + "\n".join(f"- {md_text(t)}" for t in a.plan.tasks) if a.plan.tasks else "任务：无")
 
 
 def river_archive_section(actor: Actor | None, *, this_year: int) -> None:

@@ -63,6 +63,7 @@ from gis.incidents.open311 import routing_index
 from gis.incidents.reporting import report_incident, routing_of
 from gis.incidents.states import ACTION_LABELS
 from gis.model import LOCAL_TZ, Category, GridLevel, IncidentSource, IncidentStatus, UserRole
+from gis.patrol.object_ledger import object_ledger
 from gis.patrol.rules import FREQUENCIES
 from gis.patrol.service import import_tracks, patrol_report, store_reaches
 from gis.store.engine import Store
@@ -76,6 +77,7 @@ from gis.store.schema import (
     PatrolTrack,
     Person,
     Reach,
+    SupervisedObject,
     User,
     not_deleted,
 )
@@ -86,6 +88,7 @@ __all__ = [
     "DeviceSession",
     "categories",
     "me",
+    "objects_of_grids",
     "public_case",
     "public_place",
     "sign_in_device",
@@ -276,7 +279,8 @@ def _owner(actor: Actor) -> str:
 
 def me(session: Session) -> dict[str, Any]:
     """我的: the account, its grids and their reaches, the categories, this period's patrols of the
-    account's person against the required frequency, and the cases the account reported."""
+    account's person against the required frequency, the cases the account reported and the
+    supervised objects of its grids (for inspection records: :func:`objects_of_grids`)."""
     actor = require(session.info.get("actor"), "read")
     user = _user(session, actor)
     grids = _user_grids(session, user)
@@ -346,7 +350,44 @@ def me(session: Session) -> dict[str, Any]:
             "items": items,
         },
         "reports": reports,
+        "objects": objects_of_grids(session, grids),
     }
+
+
+def objects_of_grids(session: Session, grids: Sequence[Grid]) -> list[dict[str, Any]]:
+    """The live supervised objects of ``grids`` that the session's actor may see, by id, each with
+    its point (``lon``/``lat``, decimal degrees), its 五定 interval and responsible person, and its
+    last visit (track or record, Beijing time) and whether it is overdue now, as this month's
+    object ledger (:func:`gis.patrol.object_ledger.object_ledger`) has them."""
+    ids = {g.id for g in grids}
+    rows = [r for r in object_ledger(session, _current_period(None)) if r["grid_id"] in ids]
+    points = {
+        o.id: o.geom
+        for o in session.scalars(
+            select(SupervisedObject).where(SupervisedObject.id.in_([r["object_id"] for r in rows]))
+        )
+    }
+    out = []
+    for r in rows:
+        point = points.get(r["object_id"])
+        out.append(
+            {
+                "id": r["object_id"],
+                "name": r["name"],
+                "category": r["category"],
+                "category_label": r["category_label"],
+                "subtype_label": r["subtype_label"],
+                "grid": r["grid"],
+                "responsible": r["responsible"],
+                "interval": r["interval"],
+                "last_visit": r["last_visit"],
+                "last_visit_source": r["last_visit_source"],
+                "overdue": bool(r["overdue"]),
+                "lon": round(float(point.x), 7) if point is not None else None,
+                "lat": round(float(point.y), 7) if point is not None else None,
+            }
+        )
+    return out
 
 
 def _in_period(period: Any, start_iso: str) -> bool:
