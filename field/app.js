@@ -789,13 +789,13 @@ function renderObjects(main) {
       message.textContent = "";
       try {
         state.objectsPosition = await currentPosition();
-        if (state.view === "objects") renderObjects(main);
+        if (state.view === "objects") renderObjects(document.getElementById("view"));
       } catch (error) {
         message.textContent = error.message;
         event.target.disabled = false;
       }
     },
-  }, "定位，按距离排列");
+  }, state.objectsPosition ? "重新定位" : "定位，按距离排列");
   const list = objects?.length
     ? h("ul", { class: "items", "data-testid": "objects-list" }, sortedObjects(objects, position).map((o) =>
       h(
@@ -833,7 +833,7 @@ function renderObjects(main) {
   if (!position && !state.objectsPosition && window.isSecureContext && "geolocation" in navigator && objects?.length) {
     currentPosition().then((p) => {
       state.objectsPosition = p;
-      if (state.view === "objects") renderObjects(main);
+      if (state.view === "objects") renderObjects(document.getElementById("view"));
     }).catch(() => {}); // no fix: the list stays in its default order, the button can try again
   }
 }
