@@ -782,16 +782,17 @@ function renderObjects(main) {
   const objects = state.me?.objects;
   const fix = state.lastFix || state.patrol?.last;
   const position = fix ? [fix[0], fix[1], fix[3]] : state.objectsPosition;
-  const message = h("p", { class: "error", role: "alert" });
+  const message = h("p", { class: "error", role: "alert", hidden: true });
   const locate = h("button", {
     type: "button", class: "big", "data-testid": "objects-locate", onclick: async (event) => {
       event.target.disabled = true;
-      message.textContent = "";
+      message.hidden = true;
       try {
         state.objectsPosition = await currentPosition();
         if (state.view === "objects") renderObjects(document.getElementById("view"));
       } catch (error) {
         message.textContent = error.message;
+        message.hidden = false;
         event.target.disabled = false;
       }
     },
@@ -857,7 +858,10 @@ function renderInspect(main) {
     h("span", { class: "label" }, "照片（可选，1 张）"),
     photoInput(1, "inspect-photo"),
     h("label", {}, "巡查情况"),
-    h("textarea", { "data-testid": "inspect-note", name: "note", rows: 4, class: "field-input", placeholder: "检查了什么、是否正常" }),
+    h("textarea", {
+      "data-testid": "inspect-note", name: "note", rows: 4, class: "field-input", placeholder: "检查了什么、是否正常",
+      oninput: () => { message.textContent = ""; },
+    }),
     message,
     h("button", { type: "submit", class: "big primary", "data-testid": "inspect-submit" }, "保存巡查记录"),
     h("button", { type: "button", class: "big", onclick: () => { state.view = "objects"; render(); } }, "返回对象列表"),
