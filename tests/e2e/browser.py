@@ -113,3 +113,34 @@ def settle(page: Any, *, quiet_ms: int = 1500, timeout_ms: int = 60_000) -> None
 
 
 __all__ = ["DESKTOP", "PHONE", "SCREENSHOTS_ENV", "offline_page", "save_screenshot", "screenshot_dir", "settle"]
+
+
+class NetworkSwitch:
+    """A phone losing and regaining its signal: :meth:`set` turns the context offline and, while it
+    is, aborts every request of its pages and service worker by route as well
+    (``context.set_offline`` alone does not stop a service worker's fetches)."""
+
+    def __init__(self, context: Any) -> None:
+        self.context = context
+        self.offline = False
+        context.route("**/*", self._route)
+
+    def _route(self, route: Any) -> None:
+        if self.offline:
+            route.abort("internetdisconnected")
+        else:
+            route.fallback()
+
+    def set(self, *, offline: bool) -> None:
+        self.offline = offline
+        self.context.set_offline(offline)
+
+
+def sign_in_on_phone(page: Any, base_url: str, username: str, password: str) -> None:
+    """Sign in to the phone app at ``/m/`` and wait until its service worker controls the page."""
+    page.goto(base_url + "/m/")
+    page.get_by_test_id("login-username").fill(username)
+    page.get_by_test_id("login-password").fill(password)
+    page.get_by_test_id("login-submit").click()
+    page.get_by_test_id("start-patrol").wait_for(timeout=60_000)
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=60_000)

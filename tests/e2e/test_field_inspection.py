@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pyproj
@@ -28,7 +27,7 @@ from gis.store import Store
 from gis.store.schema import FieldSubmission, Grid, ObjectInspection, SupervisedObject, User
 from gis.store.scope import grid_and_below
 
-from .browser import PHONE, offline_page, save_screenshot
+from .browser import PHONE, NetworkSwitch, offline_page, save_screenshot, sign_in_on_phone
 
 pytestmark = [pytest.mark.e2e, pytest.mark.serial]
 
@@ -71,30 +70,14 @@ def test_an_inspection_recorded_offline_with_a_photo_reaches_the_object_ledger( 
                         geolocation={"longitude": here_lon, "latitude": here_lat, "accuracy": 8})
     context = page.context
     page.on("dialog", lambda dialog: dialog.accept())
-    offline = {"on": False}
-    aborted: list[str] = []
-
-    def cut_off(route: Any) -> None:
-        if offline["on"]:
-            aborted.append(route.request.url)
-            route.abort("internetdisconnected")
-        else:
-            route.fallback()
-
-    context.route("**/*", cut_off)
+    network = NetworkSwitch(context)
     try:
         # -- sign in online (GET /me brings the objects), then the signal is gone ------------------
-        page.goto(server.url + "/m/")
-        page.get_by_test_id("login-username").fill("patroller")
-        page.get_by_test_id("login-password").fill(PASSWORD)
-        page.get_by_test_id("login-submit").click()
-        page.get_by_test_id("start-patrol").wait_for(timeout=60_000)
-        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=60_000)
+        sign_in_on_phone(page, server.url, "patroller", PASSWORD)
         page.locator('nav button[data-view="me"]').click()
         page.get_by_test_id("me-objects").wait_for(timeout=60_000)  # GET /me answered and kept
         assert f"网格内 {len(objects)} 个对象" in page.get_by_test_id("me-objects").inner_text()
-        offline["on"] = True
-        context.set_offline(True)
+        network.set(offline=True)
 
         # -- 对象: nearest first -----------------------------------------------------------------------
         page.locator('nav button[data-view="objects"]').click()
@@ -123,8 +106,7 @@ def test_an_inspection_recorded_offline_with_a_photo_reaches_the_object_ledger( 
         store.dispose()
 
         # -- back online, 同步 ------------------------------------------------------------------------
-        offline["on"] = False
-        context.set_offline(False)
+        network.set(offline=False)
         page.get_by_test_id("sync-now").click()
         queued.get_by_text("已同步").wait_for(timeout=120_000)
         assert "已记入对象台账" in queued.inner_text() and "含照片" in queued.inner_text()

@@ -36,7 +36,7 @@ from sqlalchemy import func, select
 from gis.store import Store
 from gis.store.schema import Attachment, Grid, Incident, PatrolTrack, Person, Reach, User
 
-from .browser import PHONE, offline_page, save_screenshot
+from .browser import PHONE, NetworkSwitch, offline_page, save_screenshot, sign_in_on_phone
 
 pytestmark = [pytest.mark.e2e, pytest.mark.serial]
 
@@ -118,30 +118,14 @@ def test_a_patrol_recorded_offline_with_a_report_and_a_reload_syncs_once_online(
                         geolocation={"longitude": points[0][0], "latitude": points[0][1], "accuracy": 5})
     context = page.context
     page.on("dialog", lambda dialog: dialog.accept())
-    offline = {"on": False}
-    aborted: list[str] = []
-
-    def cut_off(route: Any) -> None:  # while offline, nothing of the page or its worker gets out
-        if offline["on"]:
-            aborted.append(route.request.url)
-            route.abort("internetdisconnected")
-        else:
-            route.fallback()
-
-    context.route("**/*", cut_off)
+    network = NetworkSwitch(context)
     try:
         # -- sign in (online), then the phone loses its signal ------------------------------------
-        page.goto(server.url + "/m/")
-        page.get_by_test_id("login-username").fill("patroller")
-        page.get_by_test_id("login-password").fill(PASSWORD)
-        page.get_by_test_id("login-submit").click()
+        sign_in_on_phone(page, server.url, "patroller", PASSWORD)
         start = page.get_by_test_id("start-patrol")
-        start.wait_for(timeout=60_000)
-        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=60_000)
         wait_until_quiet(log)
         quiet_from = len(access_lines(log))
-        offline["on"] = True
-        context.set_offline(True)
+        network.set(offline=True)
 
         # -- 开始巡河, walking --------------------------------------------------------------------
         start.click()
@@ -189,8 +173,7 @@ def test_a_patrol_recorded_offline_with_a_report_and_a_reload_syncs_once_online(
         # that neither set_offline nor a route can stop here, and that fails on a phone with no signal.
         reached = [line.split("\t")[2:4] for line in access_lines(log)[quiet_from:]]
         assert [r for r in reached if r != ["GET", "/m/sw.js"]] == [], reached
-        offline["on"] = False
-        context.set_offline(False)
+        network.set(offline=False)
         page.get_by_test_id("sync-now").click()
         patrol_item = page.get_by_test_id("queue-patrol").first
         patrol_item.get_by_text("沿河里程").wait_for(timeout=120_000)
