@@ -41,20 +41,24 @@ class AccessLog:
         if self.path is None or scope.get("type") != "http":
             await self.app(scope, receive, send)
             return
-        status = 0
         request = (str(scope.get("method", "-")), str(scope.get("path", "")))
         client = scope.get("client")  # read now: the routes below rewrite the scope
+        address = str(client[0]) if client else "-"
+        written = False
 
-        async def remember_status(message: Message) -> None:
-            nonlocal status
-            if message.get("type") == "http.response.start":
-                status = int(message.get("status", 0))
+        async def log_at_start(message: Message) -> None:
+            # the line is written before the response goes out: whoever saw the answer finds it logged
+            nonlocal written
+            if message.get("type") == "http.response.start" and not written:
+                written = True
+                self._write(address, *request, int(message.get("status", 0)))
             await send(message)
 
         try:
-            await self.app(scope, receive, remember_status)
+            await self.app(scope, receive, log_at_start)
         finally:
-            self._write(str(client[0]) if client else "-", *request, status)
+            if not written:  # no response was started (the app failed or the client left)
+                self._write(address, *request, 0)
 
     def _write(self, client: str, method: str, path: str, status: int) -> None:
         line = "\t".join(
