@@ -502,6 +502,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--outcome", help="处理结果（给出时登记为处理结果）")
     _account_flags(p, "以哪个账号的身份登记（默认 admin）")
     p.set_defaults(run="incidents.cmd_incident_receipt")
+    # issue 18: the 待办 inbox of one account
+    p = sub.add_parser("inbox", parents=[common], help="待办：某账号待办理的事件、期限提醒、考核评价和巡河任务")
+    p.add_argument("--user", "--as", dest="user", required=True, metavar="USER", help="账号（用户名）")
+    p.add_argument("--now", help="按此时刻判断期限（ISO 8601，默认当前时间）")
+    p.set_defaults(run="inbox.cmd_inbox")
     return parser
 
 

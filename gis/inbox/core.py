@@ -240,7 +240,8 @@ def case_action_item(case: CaseRow, action: Action) -> Item:
         object=case.object,
         page=INCIDENTS_PAGE,
         params=case.params,
-        detail=f"{case.grid_name}，当前状态“{case.status.label}”" + (f"，{case.deadline_label}" if case.deadline_label else ""),
+        detail=f"{case.grid_name}，当前状态“{case.status.label}”"
+        + (f"，{case.deadline_label}" if case.deadline_label else ""),
     )
 
 

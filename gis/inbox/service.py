@@ -292,8 +292,7 @@ def _evaluation_items(session: Session, actor: Actor, home: int | None, grids: _
         return []
     year = now.astimezone(LOCAL_TZ).year
     live = {
-        gid: parent
-        for gid, parent in session.execute(select(Grid.id, Grid.parent_id).where(Grid.deleted_at.is_(None)))
+        gid: parent for gid, parent in session.execute(select(Grid.id, Grid.parent_id).where(Grid.deleted_at.is_(None)))
     }
     if home not in live:
         return []
