@@ -29,7 +29,9 @@ def cmd_notify_run(args: argparse.Namespace) -> int:
         lines.append(f"将发送 {len(report['would_send'])} 条")
     else:
         c = report["counts"]
-        lines.append(f"已发送 {c['sent']} 条，免打扰顺延 {c['deferred']} 条，待重试 {c['retry']} 条，失败 {c['failed']} 条")
+        lines.append(
+            f"已发送 {c['sent']} 条，免打扰顺延 {c['deferred']} 条，待重试 {c['retry']} 条，失败 {c['failed']} 条"
+        )
     show(report, args.json, "\n".join(lines))
     return 0
 
@@ -52,7 +54,8 @@ def cmd_notify_prefs(args: argparse.Namespace) -> int:
     actor = acting_actor(store, args.user)
     with store.session(actor) as s:
         data = set_preferences(s, args.person, email=args.email, channels=args.channels, quiet_hours=args.quiet)
-    text = f"{data['name']}：邮箱 {data['email'] or '无'}；渠道 {'、'.join(data['channels'])}；免打扰 {data['quiet_hours'] or '默认'}"
+    channels = "、".join(data["channels"])
+    text = f"{data['name']}：邮箱 {data['email'] or '无'}；渠道 {channels}；免打扰 {data['quiet_hours'] or '默认'}"
     show(data, args.json, text)
     return 0
 
@@ -62,7 +65,10 @@ def cmd_notify_messages(args: argparse.Namespace) -> int:
     actor = acting_actor(store, args.user)
     with store.session() as s:
         rows = messages_for(s, actor, unread_only=args.unread)
-    text = "\n".join(f"{m['id']}\t{'已读' if m['read'] else '未读'}\t{KIND_LABELS.get(m['kind'], m['kind'])}\t{m['title']}" for m in rows)
+    text = "\n".join(
+        f"{m['id']}\t{'已读' if m['read'] else '未读'}\t{KIND_LABELS.get(m['kind'], m['kind'])}\t{m['title']}"
+        for m in rows
+    )
     show(rows, args.json, text or "（没有消息）")
     return 0
 

@@ -16,6 +16,7 @@ import uuid
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
+from urllib.parse import quote
 
 from gis.config import Settings
 
@@ -63,8 +64,8 @@ def _multipart(body: dict[str, Any], file: tuple[str, str, bytes]) -> tuple[byte
         f'--{boundary}\r\nContent-Disposition: form-data; name="json"\r\n'
         "Content-Type: application/json; charset=utf-8\r\n\r\n".encode(),
         json.dumps(body, ensure_ascii=False).encode(),
-        f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="file"; filename*=UTF-8\'\'{urllib.request.quote(name)}\r\n'
-        f"Content-Type: {mime}\r\n\r\n".encode(),
+        f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+        f"filename*=UTF-8''{quote(name)}\r\nContent-Type: {mime}\r\n\r\n".encode(),
         data,
         f"\r\n--{boundary}--\r\n".encode(),
     ]

@@ -67,7 +67,13 @@ PERSON_CHANNELS = ("inapp", "email", "sms")
 
 CHANNELS = (*PERSON_CHANNELS, "webhook", "http")
 
-CHANNEL_LABELS = {"inapp": "站内消息", "email": "电子邮件", "sms": "短信", "webhook": "群机器人/Webhook", "http": "HTTP 推送"}
+CHANNEL_LABELS = {
+    "inapp": "站内消息",
+    "email": "电子邮件",
+    "sms": "短信",
+    "webhook": "群机器人/Webhook",
+    "http": "HTTP 推送",
+}
 
 KIND_LABELS = {
     "assigned": "交办",
@@ -83,7 +89,13 @@ KIND_LABELS = {
 }
 """Chinese names of the kinds of event."""
 
-STATE_LABELS = {"pending": "待发送", "deferred": "免打扰顺延", "retry": "失败待重试", "sent": "已发送", "failed": "发送失败"}
+STATE_LABELS = {
+    "pending": "待发送",
+    "deferred": "免打扰顺延",
+    "retry": "失败待重试",
+    "sent": "已发送",
+    "failed": "发送失败",
+}
 """Chinese names of the delivery states."""
 
 MAX_ATTEMPTS = 8
@@ -140,9 +152,7 @@ def parse_channels(text: str) -> frozenset[str]:
     return frozenset(out)
 
 
-def chosen_channels(
-    chosen: str, *, has_account: bool, email: str, phone: str, available: frozenset[str]
-) -> list[str]:
+def chosen_channels(chosen: str, *, has_account: bool, email: str, phone: str, available: frozenset[str]) -> list[str]:
     """The channels one person is reached by: those chosen (all when none) that the record
     allows (an account, an e-mail, a phone) and that are configured (``available``)."""
     allowed = {"inapp": has_account, "email": bool(email.strip()), "sms": bool(phone.strip())}
@@ -212,7 +222,10 @@ def webhook_body(notice: Notice, fmt: str, key: str) -> dict[str, Any]:
     if fmt == "wecom":  # 企业微信群机器人: msgtype markdown, content ≤ 4096 bytes
         return {"msgtype": "markdown", "markdown": {"content": f"**{notice.title}**\n{notice.text}{more}"[:1500]}}
     if fmt == "dingtalk":  # 钉钉群机器人: msgtype markdown with a title
-        return {"msgtype": "markdown", "markdown": {"title": notice.title, "text": f"#### {notice.title}\n\n{notice.text}{more}"}}
+        return {
+            "msgtype": "markdown",
+            "markdown": {"title": notice.title, "text": f"#### {notice.title}\n\n{notice.text}{more}"},
+        }
     return {"key": key, "source": "RiverGrid 河长网格", **notice.to_dict()}
 
 
@@ -228,7 +241,9 @@ def _fill(value: Any, values: Mapping[str, str]) -> Any:
     return value
 
 
-def sms_request(url_template: str, body_template: str, *, phone: str, text: str, key: str) -> tuple[str, dict[str, Any]]:
+def sms_request(
+    url_template: str, body_template: str, *, phone: str, text: str, key: str
+) -> tuple[str, dict[str, Any]]:
     """The URL and JSON body of one SMS through the gateway: ``{phone}``, ``{text}`` and ``{key}``
     are replaced (URL-quoted in the URL; as JSON strings in the body, so quotes stay valid)."""
     values = {"phone": phone, "text": text, "key": key}
@@ -236,7 +251,11 @@ def sms_request(url_template: str, body_template: str, *, phone: str, text: str,
     for name, value in values.items():
         url = url.replace("{" + name + "}", quote(value, safe=""))
     try:
-        template = json.loads(body_template) if body_template.strip() else {"phone": "{phone}", "text": "{text}", "key": "{key}"}
+        template = (
+            json.loads(body_template)
+            if body_template.strip()
+            else {"phone": "{phone}", "text": "{text}", "key": "{key}"}
+        )
     except json.JSONDecodeError as exc:
         raise ValidationError(f"短信网关的请求体模板不是有效的 JSON：{exc}", f"bad RIVERGRID_SMS_BODY: {exc}") from None
     return url, _fill(template, values)
@@ -266,9 +285,9 @@ class WebhookTarget:
 class NotifyRules:
     """The notify file (``RIVERGRID_NOTIFY_FILE``, JSON), with the defaults in code::
 
-        {"escalation": {"upper_grid_after_working_days": 3, "office_after_working_days": 10},
-         "webhooks": {"3": {"url": "https://qyapi.weixin.qq.com/…", "format": "wecom"}},
-         "due_soon": true}
+    {"escalation": {"upper_grid_after_working_days": 3, "office_after_working_days": 10},
+     "webhooks": {"3": {"url": "https://qyapi.weixin.qq.com/…", "format": "wecom"}},
+     "due_soon": true}
     """
 
     escalation: EscalationRules = EscalationRules()
@@ -295,7 +314,9 @@ def load_rules(path: Path | None) -> NotifyRules:
         raise ValidationError(f"{where} 应为 JSON 对象", "notify file must hold an object")
     esc = data.get("escalation") or {}
     default = EscalationRules()
-    upper = _days(esc.get("upper_grid_after_working_days", default.upper_after_days), "upper_grid_after_working_days", where)
+    upper = _days(
+        esc.get("upper_grid_after_working_days", default.upper_after_days), "upper_grid_after_working_days", where
+    )
     office = _days(esc.get("office_after_working_days", default.office_after_days), "office_after_working_days", where)
     if office < upper:
         raise ValidationError(f"{where}：报领导小组办公室的天数不能少于报上级网格的天数", "office days < upper days")

@@ -183,7 +183,16 @@ def _set(session: Session, delivery_id: int, **values: Any) -> None:
 
 def record_sent(session: Session, delivery_id: int, *, attempts: int, now: datetime) -> None:
     """Record that delivery ``delivery_id`` was accepted (its own transaction, after the send)."""
-    _set(session, delivery_id, state="sent", attempts=attempts, sent_at=now, updated_at=now, last_error="", next_attempt_at=None)
+    _set(
+        session,
+        delivery_id,
+        state="sent",
+        attempts=attempts,
+        sent_at=now,
+        updated_at=now,
+        last_error="",
+        next_attempt_at=None,
+    )
 
 
 def _deliver_inapp(session: Session, d: NotifyDelivery, now: datetime) -> None:
@@ -210,11 +219,15 @@ def _deliver_inapp(session: Session, d: NotifyDelivery, now: datetime) -> None:
 def _transmit(cfg: Settings, d: NotifyDelivery) -> None:
     p = d.payload
     if d.channel == "email":
-        send_mail(cfg, to=p["address"], subject=p["title"], text=f"{p['text']}\n\n{p.get('link', '')}".strip(), key=d.key)
+        send_mail(
+            cfg, to=p["address"], subject=p["title"], text=f"{p['text']}\n\n{p.get('link', '')}".strip(), key=d.key
+        )
     elif d.channel == "sms":
         if not cfg.sms_url:
             raise SendError("未配置短信网关（RIVERGRID_SMS_URL）")
-        url, body = sms_request(cfg.sms_url, cfg.sms_body, phone=p["address"], text=f"{p['title']} {p['text']}", key=d.key)
+        url, body = sms_request(
+            cfg.sms_url, cfg.sms_body, phone=p["address"], text=f"{p['title']} {p['text']}", key=d.key
+        )
         post(url, body, key=d.key)
     elif d.channel == "webhook":
         post(p["address"], p["body"], key=d.key)
@@ -293,7 +306,9 @@ def delivery_dict(d: NotifyDelivery) -> dict[str, Any]:
     }
 
 
-def delivery_log(session: Session, *, state: str | None = None, problems: bool = False, limit: int = 500) -> list[dict[str, Any]]:
+def delivery_log(
+    session: Session, *, state: str | None = None, problems: bool = False, limit: int = 500
+) -> list[dict[str, Any]]:
     """The delivery log, newest first: every delivery, those in ``state``, or (``problems``) those
     failed or waiting for a retry. For administrators (``notify.log``); the command line's operator
     without ``--as`` reads it too."""

@@ -25,7 +25,7 @@ from gis.incidents.states import OPEN_STATES
 from gis.model import LOCAL_TZ, GridRole, IncidentSource, OrgBodyKind, UserRole
 from gis.notify.core import KIND_LABELS, Notice, NotifyRules, chosen_channels, webhook_format
 from gis.store.queries import grid_people
-from gis.store.schema import Grid, Incident, IncidentEvent, OrgBody, Person, User
+from gis.store.schema import Grid, Incident, OrgBody, Person, User
 from gis.store.scope import grid_line, scope_of
 
 __all__ = ["ESCALATION_ACTIONS", "Found", "Target", "find", "targets_for"]
@@ -158,12 +158,17 @@ def find(
                 continue
             note = f"：{ev.note}" if ev.note else ""
             text = f"{_when(at)} {ev.by or '系统'}{KIND_LABELS[kind]}{note}"
-            found.append(Found(_notice(cfg, f"event:{ev.id}", kind, inc, text), tuple(_people(inc.grid, _POSTS[kind], today))))
+            found.append(
+                Found(_notice(cfg, f"event:{ev.id}", kind, inc, text), tuple(_people(inc.grid, _POSTS[kind], today)))
+            )
         reported = as_utc(inc.reported_at)
         if inc.source == IncidentSource.PUBLIC_COMPLAINT.value and reported is not None and reported >= since:
             text = f"{_when(reported)} 收到群众投诉举报：{inc.description[:200]}"
             found.append(
-                Found(_notice(cfg, f"public:{inc.id}", "public_report", inc, text), tuple(_people(inc.grid, _POSTS["public_report"], today)))
+                Found(
+                    _notice(cfg, f"public:{inc.id}", "public_report", inc, text),
+                    tuple(_people(inc.grid, _POSTS["public_report"], today)),
+                )
             )
         status = deadline_status(inc, now=now, policy=policy)
         due = status.due_at
@@ -174,23 +179,39 @@ def find(
             days = policy.calendar.working_days_between(due, now)
             text = f"已超期：{what}期限 {_when(due)}，已超过 {days:.1f} 个工作日，请尽快办理"
             key = f"overdue:{inc.id}:{status.kind}:{due.isoformat()}"
-            found.append(Found(_notice(cfg, key, "overdue", inc, text), tuple(_people(inc.grid, _POSTS["overdue"], today)), days, due))
-            for kind, threshold, persons in (
-                ("escalation_upper", rules.escalation.upper_after_days, lambda: _upper_supervisors(session, inc, today)),
-                ("escalation_office", rules.escalation.office_after_days, lambda: _office(session, inc)),
+            found.append(
+                Found(
+                    _notice(cfg, key, "overdue", inc, text),
+                    tuple(_people(inc.grid, _POSTS["overdue"], today)),
+                    days,
+                    due,
+                )
+            )
+            for kind, threshold in (
+                ("escalation_upper", rules.escalation.upper_after_days),
+                ("escalation_office", rules.escalation.office_after_days),
             ):
                 if days < threshold:
                     continue
-                where = "上级网格监管人员" if kind == "escalation_upper" else "领导小组办公室"
-                text = (
-                    f"超期升级：{what}期限 {_when(due)}，已超期 {days:.1f} 个工作日（规则：超期 {threshold:g} 个工作日报{where}）"
+                persons = (
+                    _upper_supervisors(session, inc, today) if kind == "escalation_upper" else _office(session, inc)
                 )
+                where = "上级网格监管人员" if kind == "escalation_upper" else "领导小组办公室"
+                rule = f"规则：超期 {threshold:g} 个工作日报{where}"
+                text = f"超期升级：{what}期限 {_when(due)}，已超期 {days:.1f} 个工作日（{rule}）"
                 key = f"{kind}:{inc.id}:{status.kind}:{due.isoformat()}"
-                found.append(Found(_notice(cfg, key, kind, inc, text), tuple(persons()), days, due))
+                found.append(Found(_notice(cfg, key, kind, inc, text), tuple(persons), days, due))
         elif status.due_soon and rules.due_soon:
             text = f"即将到期：{what}期限 {_when(due)}，请在期限前办理"
             key = f"due_soon:{inc.id}:{status.kind}:{due.isoformat()}"
-            found.append(Found(_notice(cfg, key, "due_soon", inc, text), tuple(_people(inc.grid, _POSTS["due_soon"], today)), 0.0, due))
+            found.append(
+                Found(
+                    _notice(cfg, key, "due_soon", inc, text),
+                    tuple(_people(inc.grid, _POSTS["due_soon"], today)),
+                    0.0,
+                    due,
+                )
+            )
     return found
 
 
@@ -218,7 +239,9 @@ def targets_for(session: Session, cfg: Settings, rules: NotifyRules, found: Foun
     available = available_channels(cfg)
     out: list[Target] = []
     for p in found.persons:
-        accounts = list(session.scalars(select(User).where(User.person_id == p.id, User.active.is_(True)).order_by(User.id)))
+        accounts = list(
+            session.scalars(select(User).where(User.person_id == p.id, User.active.is_(True)).order_by(User.id))
+        )
         covering = [
             u
             for u in accounts
@@ -233,9 +256,7 @@ def targets_for(session: Session, cfg: Settings, rules: NotifyRules, found: Foun
             p.notify_channels, has_account=bool(covering), email=p.email or "", phone=p.phone or "", available=available
         ):
             if channel == "inapp":
-                out.extend(
-                    Target("inapp", f"user:{u.id}", u.username, p.name, p.id, u.id) for u in covering
-                )
+                out.extend(Target("inapp", f"user:{u.id}", u.username, p.name, p.id, u.id) for u in covering)
             elif channel == "email":
                 out.append(Target("email", f"person:{p.id}", p.email.strip(), p.name, p.id, None, quiet))
             else:

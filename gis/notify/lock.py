@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, insert, select, text, update
 
 from gis import clock
 from gis.store import Store
@@ -48,11 +48,11 @@ def runner_lock(store: Store, name: str = LOCK_NAME, *, ttl_s: float = LOCK_TTL_
         now = clock.now()
         row = s.get(NotifyLock, name)
         if row is None:
-            s.execute(NotifyLock.__table__.insert().values(name=name, holder=holder, expires_at=now + timedelta(seconds=ttl_s)))
+            s.execute(insert(NotifyLock).values(name=name, holder=holder, expires_at=now + timedelta(seconds=ttl_s)))
             got = True
         elif row.expires_at <= now:
             s.execute(
-                NotifyLock.__table__.update()
+                update(NotifyLock)
                 .where(NotifyLock.name == name)
                 .values(holder=holder, expires_at=now + timedelta(seconds=ttl_s))
             )

@@ -62,7 +62,11 @@ def messages_for(session: Session, user: Actor | User | int, *, unread_only: boo
 def unread_count(session: Session, user: Actor | User | int) -> int:
     """How many of the account's messages are unread (the sidebar's count)."""
     uid = _user_id(session, user)
-    query = select(func.count()).select_from(NotifyMessage).where(NotifyMessage.user_id == uid, NotifyMessage.read_at.is_(None))
+    query = (
+        select(func.count())
+        .select_from(NotifyMessage)
+        .where(NotifyMessage.user_id == uid, NotifyMessage.read_at.is_(None))
+    )
     return int(session.scalar(query) or 0)
 
 

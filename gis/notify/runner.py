@@ -55,13 +55,19 @@ def _payload(found: Found, t: Target) -> dict[str, Any]:
 def _record_escalation(session: Session, found: Found, action: str, persons: str) -> dict[str, Any]:
     inc = session.get(Incident, found.notice.incident_id)
     assert inc is not None
-    note = f"{found.notice.text}；通知对象：{persons or "（无）"}"
+    note = f"{found.notice.text}；通知对象：{persons or '（无）'}"
     session.add(
         IncidentEvent(
             incident_id=inc.id, action=action, from_status=inc.status, to_status=inc.status, by="系统", note=note[:2000]
         )
     )
-    return {"incident_id": inc.id, "code": inc.code, "action": action, "label": KIND_LABELS[found.notice.kind], "note": note}
+    return {
+        "incident_id": inc.id,
+        "code": inc.code,
+        "action": action,
+        "label": KIND_LABELS[found.notice.kind],
+        "note": note,
+    }
 
 
 def run_pass(
@@ -82,18 +88,34 @@ def run_pass(
             escalations = [(f, a) for f in found if (a := escalation_to_record(s, f)) is not None]
             keys = [delivery_key(f.notice.event_key, t.recipient, t.channel) for f, ts in planned for t in ts]
             known = known_keys(s, keys)
-            due_now = [delivery_dict(d) | {"quiet_until": local_iso(quiet_until(now, str(d.payload.get("quiet_hours", ""))))} for d in due_deliveries(s, now)]
+            due_now = [
+                delivery_dict(d) | {"quiet_until": local_iso(quiet_until(now, str(d.payload.get("quiet_hours", ""))))}
+                for d in due_deliveries(s, now)
+            ]
         events = []
         for f, ts in planned:
             rows = []
             for t in ts:
                 key = delivery_key(f.notice.event_key, t.recipient, t.channel)
-                rows.append({"channel": t.channel, "recipient": t.recipient, "name": t.name, "key": key, "new": key not in known})
+                rows.append(
+                    {
+                        "channel": t.channel,
+                        "recipient": t.recipient,
+                        "name": t.name,
+                        "key": key,
+                        "new": key not in known,
+                    }
+                )
             events.append(f.notice.to_dict() | {"targets": rows})
         report["events"] = events
         if dry_run:
             report["escalations"] = [
-                {"incident_id": f.notice.incident_id, "code": f.notice.incident_code, "action": a, "label": KIND_LABELS[f.notice.kind]}
+                {
+                    "incident_id": f.notice.incident_id,
+                    "code": f.notice.incident_code,
+                    "action": a,
+                    "label": KIND_LABELS[f.notice.kind],
+                }
                 for f, a in escalations
             ]
             new = [r for e in events for r in e["targets"] if r["new"]]
@@ -112,7 +134,7 @@ def run_pass(
             for f, ts in planned:
                 n = f.notice
                 for t in ts:
-                    _, new = enqueue(
+                    _, added = enqueue(
                         s,
                         event_key=n.event_key,
                         kind=n.kind,
@@ -125,7 +147,7 @@ def run_pass(
                         grid_id=n.grid_id,
                         now=now,
                     )
-                    created += int(new)
+                    created += int(added)
         with store.session() as s:
             due = due_deliveries(s, now)
             s.expunge_all()
@@ -133,7 +155,14 @@ def run_pass(
         for d in due:
             state = send_one(_writer(store), cfg, d, now)
             outcomes[state].append(
-                {"key": d.key, "channel": d.channel, "recipient": d.recipient, "kind": d.kind, "event_key": d.event_key, "title": d.payload.get("title", "")}
+                {
+                    "key": d.key,
+                    "channel": d.channel,
+                    "recipient": d.recipient,
+                    "kind": d.kind,
+                    "event_key": d.event_key,
+                    "title": d.payload.get("title", ""),
+                }
             )
         report.update(outcomes)
         report["counts"] = {"events": len(events), "new": created} | {k: len(v) for k, v in outcomes.items()}

@@ -39,7 +39,9 @@ def upgrade() -> None:
         sa.Column("created_at", gis.store.types.UTCDateTime(), nullable=False),
         sa.Column("read_at", gis.store.types.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_notify_messages_user_id_users")),
-        sa.ForeignKeyConstraint(["incident_id"], ["incidents.id"], name=op.f("fk_notify_messages_incident_id_incidents")),
+        sa.ForeignKeyConstraint(
+            ["incident_id"], ["incidents.id"], name=op.f("fk_notify_messages_incident_id_incidents")
+        ),
         sa.ForeignKeyConstraint(["grid_id"], ["grids.id"], name=op.f("fk_notify_messages_grid_id_grids")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notify_messages")),
         sa.UniqueConstraint("key", name=op.f("uq_notify_messages_key")),
