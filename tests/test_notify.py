@@ -33,7 +33,15 @@ from gis.errors import PermissionDenied
 from gis.incidents.lists import list_incidents
 from gis.model import UserRole
 from gis.notify import delivery as delivery_module
-from gis.notify.core import load_rules, parse_quiet_hours, quiet_until, sms_request, webhook_body, webhook_format, Notice
+from gis.notify.core import (
+    Notice,
+    load_rules,
+    parse_quiet_hours,
+    quiet_until,
+    sms_request,
+    webhook_body,
+    webhook_format,
+)
 from gis.notify.delivery import delivery_log, enqueue_post
 from gis.notify.lock import runner_lock
 from gis.notify.messages import mark_read, messages_for, unread_count
@@ -426,7 +434,7 @@ def test_enqueue_post_with_file_retries_and_shows_failures(demo_store: Store, qu
     run_pass(demo_store, now=clock.now() + timedelta(minutes=2))
     assert [e["key"] for e in sink.received] == [key]
     got = sink.received[0]
-    assert got["type"].startswith("multipart/form-data") and b"PK\x03\x04data" in got["raw"] and "2026-11".encode() in got["raw"]
+    assert got["type"].startswith("multipart/form-data") and b"PK\x03\x04data" in got["raw"] and b"2026-11" in got["raw"]
     with demo_store.session() as s:
         assert delivery_log(s, problems=True) == []
         staff = Actor("staff", UserRole.STAFF, user_id=2)
