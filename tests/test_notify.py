@@ -492,3 +492,38 @@ def test_sqlite_lock_row_of_a_dead_runner_expires(tmp_path: Path, demo_sqlite_co
     with runner_lock(store) as held:
         assert held is True
     store.dispose()
+
+
+def test_sqlite_lock_row_is_renewed_while_a_long_pass_holds_it(tmp_path: Path, demo_sqlite_copy: Any) -> None:
+    store = Store(f"sqlite:///{demo_sqlite_copy(tmp_path / 'd.sqlite')}", migrate=False)
+    with runner_lock(store, ttl_s=3.0) as held:
+        assert held
+        time.sleep(4.0)  # longer than the expiry: only the renewals keep the row
+        with runner_lock(store) as second:
+            assert second is False
+    with runner_lock(store) as again:  # released at the end
+        assert again is True
+    store.dispose()
+
+
+def test_sms_through_the_gateway_to_the_persons_chosen_channel(
+    demo_store: Store, quiet_env: Path, sink: Sink, monkeypatch: pytest.MonkeyPatch, smtp: _Mailbox
+) -> None:
+    """A village cadre who reads SMS first chooses sms only: the overdue case reaches his phone
+    through the configured gateway (URL template + JSON body), not his mailbox."""
+    monkeypatch.setenv("RIVERGRID_SMS_URL", sink.url + "/sms?to={phone}")
+    monkeypatch.setenv("RIVERGRID_SMS_BODY", '{"mobile": "{phone}", "content": "{text}", "id": "{key}"}')
+    emails = _give_everyone_an_email(demo_store)
+    with demo_store.session(SYSTEM) as s:
+        p = s.scalar(select(Person).where(Person.name == "王立军"))
+        set_preferences(s, p.id, channels="短信")
+        phone = p.phone
+    run_pass(demo_store)
+    to_him = [e for e in sink.received if e["json"] and e["json"]["mobile"] == phone]
+    assert to_him and all(e["path"].startswith("/sms?to=") for e in to_him)
+    assert any(e["json"]["content"].startswith("【超期】SJ-2026-009") for e in to_him)
+    assert all(e["json"]["id"] == e["key"] for e in to_him)  # the key in the body and the header
+    assert emails["王立军"] not in {to for to, _, _ in smtp.subjects_to()}
+    with demo_store.session() as s:
+        dongxing = s.scalar(select(User).where(User.username == "dongxing"))  # his account: no in-app either
+        assert messages_for(s, dongxing) == []
