@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from gis.auth import Actor
+from gis.auth import Actor, Scope
 from gis.config import Settings
 from gis.incidents.deadlines import DEFAULT_POLICY, DeadlinePolicy, as_utc, deadline_status
 from gis.incidents.states import OPEN_STATES
@@ -231,24 +231,27 @@ def available_channels(cfg: Settings) -> frozenset[str]:
     return frozenset({"inapp"} | ({"email"} if cfg.smtp_host else set()) | ({"sms"} if cfg.sms_url else set()))
 
 
-def targets_for(session: Session, cfg: Settings, rules: NotifyRules, found: Found) -> list[Target]:
+def targets_for(
+    session: Session, cfg: Settings, rules: NotifyRules, found: Found, *, scopes: dict[int, Scope] | None = None
+) -> list[Target]:
     """The (recipient, channel) pairs of one event: each person by their channels, within data
     scope, and the event's webhook (the grid's own, or the nearest grid above with one, or
-    ``RIVERGRID_WEBHOOK_URL``)."""
+    ``RIVERGRID_WEBHOOK_URL``). ``scopes`` caches the accounts' scopes over one pass."""
     notice = found.notice
     available = available_channels(cfg)
+    scopes = {} if scopes is None else scopes
+
+    def scope(u: User) -> Scope:
+        if u.id not in scopes:
+            scopes[u.id] = scope_of(session, Actor(u.username, UserRole(u.role), u.display_name, u.id))
+        return scopes[u.id]
+
     out: list[Target] = []
     for p in found.persons:
         accounts = list(
             session.scalars(select(User).where(User.person_id == p.id, User.active.is_(True)).order_by(User.id))
         )
-        covering = [
-            u
-            for u in accounts
-            if scope_of(session, Actor(u.username, UserRole(u.role), u.display_name, u.id)).covers_case(
-                notice.incident_id, notice.grid_id
-            )
-        ]
+        covering = [u for u in accounts if scope(u).covers_case(notice.incident_id, notice.grid_id)]
         if accounts and not covering:
             continue  # data scope: this person's accounts do not see the case's grid
         quiet = p.quiet_hours or cfg.quiet_hours

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from gis import clock
-from gis.auth import SYSTEM
+from gis.auth import SYSTEM, Scope
 from gis.config import Settings, settings
 from gis.incidents.deadlines import as_utc, local_iso
 from gis.notify.core import KIND_LABELS, delivery_key, load_rules, quiet_until, webhook_body
@@ -84,7 +84,8 @@ def run_pass(
             return report
         with store.session() as s:
             found = find(s, cfg, rules, now=now)
-            planned = [(f, targets_for(s, cfg, rules, f)) for f in found]
+            scopes: dict[int, Scope] = {}
+            planned = [(f, targets_for(s, cfg, rules, f, scopes=scopes)) for f in found]
             escalations = [(f, a) for f in found if (a := escalation_to_record(s, f)) is not None]
             keys = [delivery_key(f.notice.event_key, t.recipient, t.channel) for f, ts in planned for t in ts]
             known = known_keys(s, keys)
