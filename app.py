@@ -32,6 +32,7 @@ PAGES: list[tuple[str, str, str, str | None]] = [
     ("pages/ledger.py", "会议与台账", ":material/folder_open:", "read"),  # signed-in accounts only
     ("pages/audit.py", "修改记录", ":material/history:", "audit.read"),
     ("pages/users.py", "用户管理", ":material/manage_accounts:", "user.manage"),
+    ("pages/deliveries.py", "消息投递", ":material/outgoing_mail:", "notify.log"),  # issue 18
 ]
 
 # (file, title, icon, URL path): open to everyone, even when RIVERGRID_READ_LOGIN asks sign-in for the rest

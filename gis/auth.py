@@ -58,6 +58,8 @@ PERMISSIONS: dict[str, frozenset[UserRole]] = {
     # issue 17: 成员单位 (department accounts) read and answer the cases sent to their department
     "incident.cooperate": frozenset({DEPT, S, A}),  # answer 协办, record a transfer's receipt/outcome
     "department.manage": frozenset({S, A}),  # the departments registry (成员单位)
+    # issue 18: the notifications' delivery log (消息投递), for the system administrator
+    "notify.log": frozenset({A}),
 }
 """What each role may do. Leaders read everything and write nothing."""
 
@@ -112,6 +114,7 @@ PERMISSION_LABELS = {
     "read": "查看",
     "incident.cooperate": "办理协办任务",
     "department.manage": "管理成员单位",
+    "notify.log": "查看消息投递记录",
 }
 
 
