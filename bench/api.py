@@ -388,6 +388,7 @@ def start_rivergrid(database_url: str, work: Path, variant: str = "serve") -> Se
         "RIVERGRID_API_RATE_KEY": str(RATE_LIMIT),
         "RIVERGRID_API_RATE_IP": str(RATE_LIMIT),
         "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+        "RIVERGRID_NOTIFY_INTERVAL_S": "0",  # no notification pass in the background of a measurement
         "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p),
     }
     for unset in ("TIANDITU_KEY", "RIVERGRID_DEMO"):

@@ -27,7 +27,9 @@ def launch(
 ) -> tuple[subprocess.Popen, str, float]:
     """``python COMMAND`` as a Streamlit server on a free port of 127.0.0.1 (in its own process
     group, output to ``log``); returns the process, its URL and the seconds until
-    ``/_stcore/health`` answered."""
+    ``/_stcore/health`` answered. The server runs no notification pass in the background of a
+    measurement unless ``env`` asks for one (``RIVERGRID_NOTIFY_INTERVAL_S``)."""
+    env = {"RIVERGRID_NOTIFY_INTERVAL_S": "0", **env}
     port = free_port()
     t = time.perf_counter()
     with log.open("wb") as out:
