@@ -58,6 +58,8 @@ PERMISSIONS: dict[str, frozenset[UserRole]] = {
     # issue 17: 成员单位 (department accounts) read and answer the cases sent to their department
     "incident.cooperate": frozenset({DEPT, S, A}),  # answer 协办, record a transfer's receipt/outcome
     "department.manage": frozenset({S, A}),  # the departments registry (成员单位)
+    # issue 18: 信息报送, a grid's periodic report submitted to the upper grid
+    "report.submit": frozenset({S, A}),
 }
 """What each role may do. Leaders read everything and write nothing."""
 
@@ -95,6 +97,8 @@ TABLE_WRITE_PERMISSION: dict[str, str] = {
     "incident_cotasks": "incident.cooperate",
     "incident_transfers": "incident.cooperate",
     "deadline_extensions": "incident.handle",
+    # issue 18: 信息报送
+    "report_editions": "report.submit",
 }
 """The permission needed to insert, change or delete rows of each table."""
 
@@ -112,6 +116,8 @@ PERMISSION_LABELS = {
     "read": "查看",
     "incident.cooperate": "办理协办任务",
     "department.manage": "管理成员单位",
+    # issue 18
+    "report.submit": "报送信息报表",
 }
 
 

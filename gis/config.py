@@ -135,6 +135,13 @@ class Settings:
     """``RIVERGRID_ACCESS_LOG``: a file that gets one line per HTTP request (:mod:`ui.access_log`)."""
     object_visit_m: float = 50.0
     """``RIVERGRID_OBJECT_VISIT_M``: how near (metres) a patrol track must pass to visit an object."""
+    # issue 18: 信息报送
+    report_due_workdays: int = 5
+    """``RIVERGRID_REPORT_DUE_WORKDAYS``: a period's report is due by the end of this working day
+    of the next period (default 5: the 5th working day, Beijing time; see :mod:`gis.reports.periods`)."""
+    report_upstream_url: str | None = None
+    """``RIVERGRID_REPORT_UPSTREAM_URL``: the county or provincial platform that submitted reports
+    are pushed to (:func:`gis.reports.upstream.upstream_payload`); unset: no push."""
 
 
 def _truthy(value: str | None) -> bool:
@@ -213,4 +220,7 @@ def settings() -> Settings:
         if (access_text := os.environ.get("RIVERGRID_ACCESS_LOG", "").strip())
         else None,
         object_visit_m=_number("RIVERGRID_OBJECT_VISIT_M", 50.0),
+        # issue 18: 信息报送
+        report_due_workdays=max(1, int(_number("RIVERGRID_REPORT_DUE_WORKDAYS", 5))),
+        report_upstream_url=(os.environ.get("RIVERGRID_REPORT_UPSTREAM_URL") or "").strip() or None,
     )
