@@ -63,6 +63,7 @@ __all__ = [
     "Signboard",
     "SignboardContent",
     "check_public_url",
+    "font_files",
     "make_signboard",
     "render_signboard",
     "signboard_content",
@@ -366,6 +367,18 @@ def _font_file() -> tuple[str, int, str, int]:
         )
     bold = bold or regular
     return regular[0], regular[1], bold[0], bold[1]
+
+
+def font_files() -> tuple[str, int, str, int]:
+    """(regular file, face index, bold file, face index) of :data:`FONT_FAMILY` (Noto Sans CJK SC):
+    the project's one finder of its Chinese font (signboards; the PDFs of :mod:`gis.reports`).
+
+    Raises
+    ------
+    RiverGridError
+        The font is not installed (Debian package ``fonts-noto-cjk``).
+    """
+    return _font_file()
 
 
 @lru_cache(maxsize=32)
