@@ -80,7 +80,9 @@ def cmd_report_list(args: argparse.Namespace) -> int:
     for k, r in enumerate(rows):
         who = "本网格" if k == 0 else "下级"
         latest = r["latest"]
-        extra = f"，第 {latest['edition']} 版，{latest['submitted_by']} {latest['submitted_at_local']}" if latest else ""
+        extra = (
+            f"，第 {latest['edition']} 版，{latest['submitted_by']} {latest['submitted_at_local']}" if latest else ""
+        )
         lines.append(f"  [{who}] {r['grid']}（{r['level_label']}）：{r['status_label']}{extra}")
     show(data, args.json, "\n".join(lines))
     return 0

@@ -82,7 +82,12 @@ class BuiltReport:
 
 
 def build_report(
-    session: Session, grid_id: int, period: str | ReportPeriod, *, now: datetime | None = None, formats: tuple[str, ...] = ("xlsx", "pdf")
+    session: Session,
+    grid_id: int,
+    period: str | ReportPeriod,
+    *,
+    now: datetime | None = None,
+    formats: tuple[str, ...] = ("xlsx", "pdf"),
 ) -> BuiltReport:
     """Figures and files of grid ``grid_id``'s report for ``period`` (read only).
 
@@ -125,7 +130,9 @@ def _check_submitter(session: Session, grid: Grid) -> str:
     return actor.username
 
 
-def submit_report(session: Session, built: BuiltReport, *, reason: str = "", now: datetime | None = None) -> ReportEdition:
+def submit_report(
+    session: Session, built: BuiltReport, *, reason: str = "", now: datetime | None = None
+) -> ReportEdition:
     """Submit ``built`` as the next edition of its (grid, period), as the session's actor.
 
     Raises
@@ -235,13 +242,13 @@ def edition_file(session: Session, edition_id: int, fmt: str) -> tuple[str, str,
 
 
 def _status(eds: list[ReportEdition], deadline: datetime, moment: datetime) -> dict[str, Any]:
-    if eds:
-        first, last = eds[0], eds[-1]
+    first = eds[0] if eds else None
+    last = eds[-1] if eds else None
+    if first is not None:
         code = "submitted"
         late = _utc(first.submitted_at) > deadline
     else:
         code = "overdue" if moment > deadline else "missing"
-        first = last = None
         late = False
     return {
         "status": code,
@@ -267,9 +274,7 @@ def lower_status(
     moment = _utc(now) if now is not None else clock.now()
     deadline = due_at(rp, settings().report_due_workdays)
     children = list(
-        session.scalars(
-            select(Grid).where(Grid.parent_id == grid.id, Grid.deleted_at.is_(None)).order_by(Grid.id)
-        )
+        session.scalars(select(Grid).where(Grid.parent_id == grid.id, Grid.deleted_at.is_(None)).order_by(Grid.id))
     )
     ids = [grid.id, *(c.id for c in children)]
     by_grid: dict[int, list[ReportEdition]] = {}

@@ -254,7 +254,9 @@ def _assessment(session: Session, grid: Grid, period: ReportPeriod, as_of: datet
     return {"assessment": out, "coverage": coverage}
 
 
-def build_figures(session: Session, grid_id: int, period: str | ReportPeriod, *, now: datetime | None = None) -> dict[str, Any]:
+def build_figures(
+    session: Session, grid_id: int, period: str | ReportPeriod, *, now: datetime | None = None
+) -> dict[str, Any]:
     """The figures of grid ``grid_id``'s report for ``period`` (``2026-11``, ``2026-Q4``, ``2026``).
 
     ``now`` (default the clock) is when the report is built; deadlines are judged at the end of

@@ -16,13 +16,23 @@ from datetime import datetime
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from gis.assessment.indicators import signboard_label
 from gis.errors import ValidationError
 
-__all__ = ["FORMATS", "SECTIONS", "Section", "render", "report_title", "sections", "summary_rows", "write_pdf", "write_xlsx"]
+__all__ = [
+    "FORMATS",
+    "SECTIONS",
+    "Section",
+    "render",
+    "report_title",
+    "sections",
+    "summary_rows",
+    "write_pdf",
+    "write_xlsx",
+]
 
 SECTIONS = ("概况", "网格巡河", "人员巡河", "巡河轨迹", "事件分类", "事件清单", "覆盖与盲区", "考核评分")
 """The sections (sheets of the workbook, headings of the PDF), in order."""
@@ -142,7 +152,10 @@ def sections(figures: dict[str, Any]) -> list[Section]:
     out.append(
         Section(
             "巡河轨迹",
-            ["轨迹编号", "巡查人", "网格", "开始时间", "时长（分钟）", "轨迹长度（米）", "沿河长度（米）", "是否有效", "不计原因"],
+            [
+                "轨迹编号", "巡查人", "网格", "开始时间", "时长（分钟）", "轨迹长度（米）", "沿河长度（米）",
+                "是否有效", "不计原因",
+            ],
             [
                 [
                     t["track_id"], t["person"] or "", t["grid"] or "", t["start_local"],
@@ -226,7 +239,9 @@ def write_xlsx(figures: dict[str, Any]) -> bytes:
             ws.column_dimensions[get_column_letter(c)].width = max(10, min(60, len(str(h)) * 2 + 4))
         for r, row in enumerate(sec.rows, start=2):
             for c in range(len(sec.headers)):
-                percent = c in sec.percent_columns or (sec.headers[:2] in (["项目", "数值"], ["项目", "说明"]) and c == 1 and _summary_percent(row[0]))
+                percent = c in sec.percent_columns or (
+                    sec.headers[:2] in (["项目", "数值"], ["项目", "说明"]) and c == 1 and _summary_percent(row[0])
+                )
                 if percent and isinstance(row[c], float):
                     ws.cell(r, c + 1).number_format = "0.0%"
         ws.freeze_panes = "A2"
@@ -307,7 +322,8 @@ def _pdf_table(pdf: Any, sec: Section) -> None:
 
 def _widths(sec: Section) -> Sequence[float]:
     longest = [
-        max([len(str(h)) * 2, *(len(_text(_cell(row[c]), False)) for row in sec.rows)]) for c, h in enumerate(sec.headers)
+        max([len(str(h)) * 2, *(len(_text(_cell(row[c]), False)) for row in sec.rows)])
+        for c, h in enumerate(sec.headers)
     ]
     return [min(max(w, 6), 60) for w in longest]
 
