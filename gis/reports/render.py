@@ -206,7 +206,7 @@ def sections(figures: dict[str, Any]) -> list[Section]:
     items.append(["合计", ass["max_total"], ass["total"]])
     items.append(["百分制得分", 100, ass["score"]])
     ind = ass["indicators"]
-    items.append(["公示牌", None, signboard_label(ind.get("signboard"))])
+    items.append(["公示牌状态", None, signboard_label(ind.get("signboard"))])
     ev = ass.get("evaluation")
     if ev:
         items += [
