@@ -41,6 +41,7 @@ from gis.reports.figures import build_figures, report_grid
 from gis.reports.periods import ReportPeriod, due_at, report_period
 from gis.reports.render import FORMATS, render, report_title
 from gis.store.blobs import BlobStore
+from gis.store.queries import live_grids
 from gis.store.schema import Grid, ReportEdition
 from gis.store.scope import home_grid, scope_of
 
@@ -51,9 +52,11 @@ __all__ = [
     "build_report",
     "edition_dict",
     "edition_file",
+    "edition_payload",
     "editions",
     "file_name",
     "lower_status",
+    "report_grids",
     "submit_report",
 ]
 
@@ -316,3 +319,10 @@ def edition_payload(session: Session, edition_id: int, fmt: str = "xlsx") -> tup
     ed = session.get(ReportEdition, edition_id)
     assert ed is not None  # edition_file found it
     return upstream_payload(edition_dict(ed), ed.figures, data, file_name=name, fmt=fmt, source=settings().public_url)
+
+
+def report_grids(session: Session) -> dict[int, str]:
+    """The live grids the session's actor may report on or look at (its data scope), id → label,
+    upper levels first."""
+    scope = scope_of(session)
+    return {g.id: f"{g.name}（{GridLevel(g.level).label}）" for g in live_grids(session) if scope.covers(g.id)}
