@@ -10,6 +10,7 @@ each under its heading, after the title ``<网格> <报告期> 河长制信息�
 from __future__ import annotations
 
 import io
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -106,6 +107,11 @@ def summary_rows(figures: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
+def _minute(iso: str | None) -> str:
+    """``2026-11-27T06:50:00+08:00`` (Beijing time) as ``2026-11-27 06:50``."""
+    return (iso or "")[:16].replace("T", " ")
+
+
 def _slots(row: dict[str, Any], shown: int = 12) -> str:
     slots = list(row.get("missing_slots") or [])
     text = "、".join(slots[:shown])
@@ -181,7 +187,7 @@ def sections(figures: dict[str, Any]) -> list[Section]:
             listed.append(
                 [
                     name, c["code"], c["title"], c["category_label"], c["status_label"], c["grid"] or "",
-                    c["reported_at"] or "", c["closed_at"] or "", c["deadline_label"] or "",
+                    _minute(c["reported_at"]), _minute(c["closed_at"]), c["deadline_label"] or "",
                 ]
             )  # fmt: skip
     out.append(
@@ -320,9 +326,15 @@ def _pdf_table(pdf: Any, sec: Section) -> None:
                 r.cell(_text(_cell(v), percent))
 
 
+def _display_width(text: str) -> int:
+    """Columns ``text`` takes: a CJK (wide) character two, any other one."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
 def _widths(sec: Section) -> Sequence[float]:
+    """Relative column widths: each column's widest cell (display width), within 6 and 60."""
     longest = [
-        max([len(str(h)) * 2, *(len(_text(_cell(row[c]), False)) for row in sec.rows)])
+        max([_display_width(str(h)), *(_display_width(_text(_cell(row[c]), False)) for row in sec.rows)])
         for c, h in enumerate(sec.headers)
     ]
     return [min(max(w, 6), 60) for w in longest]
