@@ -406,3 +406,25 @@ def test_edition_dict_and_payload_of_a_stored_edition(demo_store: Store, tmp_pat
     assert body["file"]["sha256"] == info["pdf"]["sha256"]
     assert key == idempotency_key(2, "2026-Q3", 1, info["pdf"]["sha256"])
     assert body["period"]["kind_label"] == "季报" and body["grid"]["name"] == TOWNSHIP
+
+
+def test_due_reports_lists_what_a_grid_still_owes(demo_store: Store) -> None:
+    from gis.reports.editions import due_reports
+
+    ids = grid_ids(demo_store)
+    with demo_store.session() as s:
+        owed = due_reports(s, ids[DONGXING], now=local("2026-11-28T08:00"))
+    # October (due 6 November: overdue), Q3 (due 13 October: overdue), 2025 (due in January 2026: overdue)
+    assert [(d["period"]["label"], d["status"]) for d in owed] == [
+        ("2025", "overdue"), ("2026-Q3", "overdue"), ("2026-10", "overdue")
+    ]
+    admin = actor_for_store(demo_store, "admin")
+    with demo_store.session(admin, write=False) as s:
+        built = build_report(s, ids[DONGXING], "2026-10", now=local("2026-11-28T08:00"))
+    with demo_store.session(admin) as s:
+        submit_report(s, built, now=local("2026-11-28T08:00"))
+    with demo_store.session() as s:
+        owed = due_reports(s, ids[DONGXING], now=local("2026-12-01T09:00"), kinds=("month",))
+    assert [(d["period"]["label"], d["status"], d["due_at_local"]) for d in owed] == [
+        ("2026-11", "missing", "2026-12-07 24:00")
+    ]

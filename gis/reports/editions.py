@@ -38,7 +38,7 @@ from gis.errors import NotFoundError, PermissionDenied, ValidationError
 from gis.formatting import local_time
 from gis.model import LOCAL_TZ, GridLevel, UserRole
 from gis.reports.figures import build_figures, report_grid
-from gis.reports.periods import ReportPeriod, due_at, report_period
+from gis.reports.periods import ReportPeriod, due_at, latest_ended, report_period
 from gis.reports.render import FORMATS, render, report_title
 from gis.store.blobs import BlobStore
 from gis.store.queries import live_grids
@@ -50,6 +50,7 @@ __all__ = [
     "STATUS_LABELS",
     "BuiltReport",
     "build_report",
+    "due_reports",
     "edition_dict",
     "edition_file",
     "edition_payload",
@@ -326,3 +327,37 @@ def report_grids(session: Session) -> dict[int, str]:
     upper levels first."""
     scope = scope_of(session)
     return {g.id: f"{g.name}（{GridLevel(g.level).label}）" for g in live_grids(session) if scope.covers(g.id)}
+
+
+def due_reports(
+    session: Session,
+    grid_id: int,
+    *,
+    now: datetime | None = None,
+    kinds: tuple[str, ...] = ("month", "quarter", "year"),
+) -> list[dict[str, Any]]:
+    """The reports grid ``grid_id`` still owes: for each kind, the latest period that has ended,
+    when no edition of it is submitted (for the 待办 inbox and the 报送提醒 notifications).
+
+    Each item: ``period`` (:meth:`ReportPeriod.to_dict`), ``due_at`` (ISO, UTC), ``due_at_local``,
+    ``status`` (``missing`` or ``overdue``) and ``status_label``; oldest deadline first.
+    """
+    moment = _utc(now) if now is not None else clock.now()
+    today = moment.astimezone(LOCAL_TZ).date()
+    out = []
+    for kind in kinds:
+        rp = latest_ended(kind, today)
+        own = lower_status(session, grid_id, rp, now=moment)
+        if own["own"]["status"] != "submitted":
+            out.append(
+                {
+                    "grid_id": grid_id,
+                    "grid": own["grid"]["name"],
+                    "period": own["period"],
+                    "due_at": own["due_at"],
+                    "due_at_local": own["due_at_local"],
+                    "status": own["own"]["status"],
+                    "status_label": own["own"]["status_label"],
+                }
+            )
+    return sorted(out, key=lambda d: d["due_at"])

@@ -21,7 +21,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from gis.assessment.indicators import signboard_label
-from gis.errors import ValidationError
+from gis.errors import RiverGridError, ValidationError
 
 __all__ = [
     "FORMATS",
@@ -282,7 +282,12 @@ def write_pdf(figures: dict[str, Any]) -> bytes:
 
     from gis.disclosure.signboard import font_files  # noqa: PLC0415 — loads Pillow and qrcode; only for PDFs
 
-    regular, ri, bold, bi = font_files()
+    try:
+        regular, ri, bold, bi = font_files()
+    except RiverGridError as exc:
+        raise RiverGridError(
+            "缺少中文字体，无法生成 PDF 报表，请安装 fonts-noto-cjk（Excel 报表不受影响）", exc.reason_en
+        ) from exc
     pdf = FPDF(orientation="L", unit="mm", format="A4")
     pdf.add_font("cjk", "", regular, collection_font_number=ri)
     pdf.add_font("cjk", "B", bold, collection_font_number=bi)
