@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from gis.accounts.installation import first_steps_zh
+from ui.inbox import inbox_nav_title  # issue 18
 from ui.state import (
     actor_label,
     current_actor,
@@ -20,6 +21,7 @@ st.set_page_config(page_title="河长网格", page_icon="🌊", layout="wide")
 # (file, title, icon, permission needed to see it; None = readable by anyone allowed to read)
 PAGES: list[tuple[str, str, str, str | None]] = [
     ("pages/home.py", "河湖一张图", ":material/map:", None),
+    ("pages/inbox.py", "待办", ":material/inbox:", "read"),  # issue 18: signed-in accounts; its count below
     ("pages/blind_spots.py", "盲区检查", ":material/rule:", None),
     ("pages/patrol.py", "巡河管理", ":material/directions_walk:", None),
     ("pages/objects.py", "监管对象", ":material/factory:", None),
@@ -30,6 +32,7 @@ PAGES: list[tuple[str, str, str, str | None]] = [
     ("pages/ledger.py", "会议与台账", ":material/folder_open:", "read"),  # signed-in accounts only
     ("pages/audit.py", "修改记录", ":material/history:", "audit.read"),
     ("pages/users.py", "用户管理", ":material/manage_accounts:", "user.manage"),
+    ("pages/deliveries.py", "消息投递", ":material/outgoing_mail:", "notify.log"),  # issue 18
     # issue 18
     ("pages/reports.py", "信息报送", ":material/outbox:", "read"),  # signed-in accounts only
 ]
@@ -46,6 +49,9 @@ if needs_first_account():
     st.stop()
 
 actor = current_actor()
+# issue 18: the 待办 count in the navigation label and the sidebar
+inbox_title, inbox_n = inbox_nav_title(actor)
+PAGES = [(p, inbox_title if p == "pages/inbox.py" else t, i, perm) for p, t, i, perm in PAGES]
 login_page = st.Page("pages/login.py", title="登录" if actor is None else "账号", icon=":material/login:")
 if actor is not None and must_change_password():
     nav = st.navigation([login_page])  # a new password first, nothing else
@@ -57,7 +63,7 @@ else:
     ]
     public = [st.Page(path, title=title, icon=icon, url_path=url) for path, title, icon, url in PUBLIC_PAGES]
     if visible:
-        nav = st.navigation(visible + public + [login_page])
+        nav = st.navigation(visible + public + [login_page], expanded=True)  # issue 18: all entries, no "View N more"
     else:  # sign-in first: the root opens the sign-in page, which keeps its own address (/login)
         start = st.Page(
             lambda: st.switch_page(login_page), title="登录", url_path="start", default=True, visibility="hidden"
@@ -71,6 +77,8 @@ with st.sidebar:
         st.caption("未登录（只读浏览）" if reading_allowed() else "请先登录")
     else:
         st.caption(f"当前用户：{actor_label(actor)}")
+        if inbox_n is not None:  # issue 18
+            st.html(f'<p style="margin:0">待办：<span data-testid="inbox-count">{inbox_n}</span> 项</p>')
         if st.button("退出登录", key="sign_out"):
             sign_out()
             st.rerun()

@@ -47,6 +47,7 @@ from gis import clock
 from gis.config import settings
 from gis.errors import AuthenticationError, ValidationError
 from gis.field import core
+from gis.field import public as field_public
 from gis.field import service as field
 from gis.field.inspections import submit_inspection
 from gis.incidents.attachments import MAX_BYTES, MAX_FILES
@@ -224,7 +225,7 @@ def challenge(request: Request) -> Response:
 def place(request: Request) -> Response:
     q = request.query_params
     with session_for(None) as (s, _actor):
-        return JSONResponse(field.public_place(s, grid=q.get("grid"), reach=q.get("reach")))
+        return JSONResponse(field_public.public_place(s, grid=q.get("grid"), reach=q.get("reach")))
 
 
 async def public_reports(request: Request) -> Response:
@@ -236,7 +237,7 @@ async def public_reports(request: Request) -> Response:
 
     def work() -> tuple[dict[str, Any], bool]:
         with process_store().session(field.PUBLIC_REPORTER) as s:
-            return field.submit_public_report(
+            return field_public.submit_public_report(
                 s,
                 secret=secret,
                 token=fields.get("token"),
@@ -258,7 +259,7 @@ async def public_reports(request: Request) -> Response:
 
 def case(request: Request) -> Response:
     with session_for(None) as (s, _actor):
-        body = field.public_case(s, str(request.path_params["query_code"]))
+        body = field_public.public_case(s, str(request.path_params["query_code"]))
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 

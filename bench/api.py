@@ -73,7 +73,6 @@ import math
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -92,6 +91,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench.pygeoapi.config import make_config, to_yaml  # noqa: E402
+from bench.servers import free_port  # noqa: E402
 
 PYGEOAPI_DIR = REPO / "bench" / "pygeoapi"
 DEFAULT_VENV = Path(os.environ.get("PYGEOAPI_VENV", Path.home() / ".cache" / "rivergrid-bench" / "pygeoapi-venv"))
@@ -291,12 +291,6 @@ def bench_schema(base_url: str, *, keep: bool) -> Iterator[tuple[str, str]]:
 # ---------------------------------------------------------------------------------------------
 # Servers
 # ---------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

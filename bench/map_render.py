@@ -39,18 +39,17 @@ import json
 import math
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+
+from bench.servers import launch, stop_server  # noqa: E402 — after the path fix
 
 CHROMIUM = "/usr/bin/chromium"
 FOLIUM_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
@@ -165,15 +164,8 @@ def generate(data_dir: Path, *, reaches: int, vertices: int, seed: int = 0) -> d
 # ---------------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(data_dir: Path, log: Path, *, app: Path | None = None) -> tuple[subprocess.Popen, str]:
     """The app (or a reference app script) on a free port; returns the process and its URL."""
-    port = _free_port()
     env = {
         **os.environ,
         "RIVERGRID_DATA_DIR": str(data_dir),
@@ -185,46 +177,8 @@ def start_server(data_dir: Path, log: Path, *, app: Path | None = None) -> tuple
     env.pop("TIANDITU_KEY", None)
     env.pop("DATABASE_URL", None)
     command = ["-m", "ui.serve"] if app is None else ["-m", "streamlit", "run", str(app)]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                *command,
-                "--server.headless",
-                "true",
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-            ],
-            cwd=REPO,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{log.read_text(errors='replace')}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                return process, url
-        except OSError:
-            time.sleep(0.25)
-    stop_server(process)
-    raise RuntimeError("server not healthy after 60 s")
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+    process, url, _ = launch(command, env, log, timeout_s=60)
+    return process, url
 
 
 class Counter:

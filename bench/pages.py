@@ -50,11 +50,9 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -63,7 +61,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.map_render import FLOOR_APP, _free_port, stop_server  # after the path fix
+from bench.map_render import FLOOR_APP  # after the path fix
+from bench.servers import launch, stop_server
 
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "rivergrid-demo"
@@ -203,43 +202,6 @@ def cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
 
 def load() -> float:
     return os.getloadavg()[0]
-
-
-def start(command: list[str], env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str, float]:
-    """A server on a free port: the process, its URL and the seconds until it answered."""
-    port = _free_port()
-    t = time.perf_counter()
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                *command,
-                "--server.headless",
-                "true",
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-            ],
-            cwd=REPO,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{log.read_text(errors='replace')}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                return process, url, time.perf_counter() - t
-        except OSError:
-            time.sleep(0.1)
-    stop_server(process)
-    raise RuntimeError("server not healthy after 180 s")
 
 
 def server_env(data_dir: Path, *, basemap: str | None = None) -> dict[str, str]:
@@ -644,7 +606,7 @@ def main(argv: list[str] | None = None) -> int:
                 os.symlink(REPO / "static", floor_dir / "static")
                 (work / "floor-data").mkdir()
                 result["load"]["floor"] = load()
-                floor_process, floor_url, _ = start(
+                floor_process, floor_url, _ = launch(
                     ["-c", FLOOR_SERVE, str(floor_dir / "floor_app.py")],
                     server_env(work / "floor-data"),
                     work / "floor.log",
@@ -666,7 +628,7 @@ def main(argv: list[str] | None = None) -> int:
                 data_dir = work / "data"
                 data_dir.mkdir()
                 result["load"]["app"] = load()
-                app_process, url, started_s = start(
+                app_process, url, started_s = launch(
                     ["-m", "ui.serve"], server_env(data_dir, basemap=args.basemap), work / "app.log"
                 )
                 pid = app_process.pid

@@ -58,6 +58,8 @@ PERMISSIONS: dict[str, frozenset[UserRole]] = {
     # issue 17: 成员单位 (department accounts) read and answer the cases sent to their department
     "incident.cooperate": frozenset({DEPT, S, A}),  # answer 协办, record a transfer's receipt/outcome
     "department.manage": frozenset({S, A}),  # the departments registry (成员单位)
+    # issue 18: the notifications' delivery log (消息投递), for the system administrator
+    "notify.log": frozenset({A}),
     # issue 18: 信息报送, a grid's periodic report submitted to the upper grid
     "report.submit": frozenset({S, A}),
 }
@@ -116,6 +118,7 @@ PERMISSION_LABELS = {
     "read": "查看",
     "incident.cooperate": "办理协办任务",
     "department.manage": "管理成员单位",
+    "notify.log": "查看消息投递记录",
     # issue 18
     "report.submit": "报送信息报表",
 }

@@ -68,6 +68,19 @@ variable                    meaning                                     default
 ``RIVERGRID_OBJECT_VISIT_M`` 对象台账: a patrol track passing within   ``50``
                             this many metres of a supervised object
                             counts as a visit (巡查) of it
+``RIVERGRID_SMTP_HOST``     mail server for notifications (``_PORT``,   unset (no e-mail); port
+                            ``_USER``, ``_PASSWORD``, ``_FROM``,        ``25``
+                            ``_STARTTLS=1``)
+``RIVERGRID_WEBHOOK_URL``   webhook for case messages (group robot or   unset
+                            any JSON receiver; ``RIVERGRID_WEBHOOK_
+                            FORMAT`` = json/wecom/dingtalk/auto)
+``RIVERGRID_SMS_URL``       SMS gateway URL template; body template in  unset (no SMS)
+                            ``RIVERGRID_SMS_BODY`` (JSON)
+``RIVERGRID_NOTIFY_FILE``   escalation rules, per-grid webhooks (JSON)  ``<data dir>/notify.json``
+``RIVERGRID_NOTIFY_INTERVAL_S`` how often the server runs a             ``300`` (0: off)
+                            notification pass, seconds
+``RIVERGRID_QUIET_HOURS``   default quiet hours, e.g. ``22:00-07:00``   none
+``RIVERGRID_NOTIFY_LOOKBACK_H`` case steps this recent are notified, h  ``72``
 =========================== =========================================== ==========================
 """
 
@@ -135,6 +148,30 @@ class Settings:
     """``RIVERGRID_ACCESS_LOG``: a file that gets one line per HTTP request (:mod:`ui.access_log`)."""
     object_visit_m: float = 50.0
     """``RIVERGRID_OBJECT_VISIT_M``: how near (metres) a patrol track must pass to visit an object."""
+    # issue 18: notifications (:mod:`gis.notify`)
+    smtp_host: str | None = None
+    """``RIVERGRID_SMTP_HOST``: the mail server; unset: no e-mail is sent."""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "rivergrid@localhost"
+    smtp_starttls: bool = False
+    webhook_url: str | None = None
+    """``RIVERGRID_WEBHOOK_URL``: where case messages are POSTed (per-grid overrides: the notify file)."""
+    webhook_format: str = "auto"
+    """``json``, ``wecom`` (企业微信群机器人), ``dingtalk`` (钉钉群机器人) or ``auto`` (from the URL)."""
+    sms_url: str | None = None
+    """``RIVERGRID_SMS_URL``: the SMS gateway's URL template (``{phone}``, ``{text}``, ``{key}``)."""
+    sms_body: str = ""
+    """``RIVERGRID_SMS_BODY``: the JSON body template of the SMS gateway (default ``{"phone", "text", "key"}``)."""
+    notify_file: Path | None = None
+    """``RIVERGRID_NOTIFY_FILE``: escalation rules and per-grid webhooks (JSON; default ``<data dir>/notify.json``)."""
+    notify_interval_s: float = 300.0
+    """``RIVERGRID_NOTIFY_INTERVAL_S``: the server runs a notification pass this often; 0 turns it off."""
+    quiet_hours: str = ""
+    """``RIVERGRID_QUIET_HOURS``: default quiet hours (``22:00-07:00``) of persons who chose none."""
+    notify_lookback_h: float = 72.0
+    """``RIVERGRID_NOTIFY_LOOKBACK_H``: case steps (交办, 督办…) and public reports this recent are notified."""
     # issue 18: 信息报送
     report_due_workdays: int = 5
     """``RIVERGRID_REPORT_DUE_WORKDAYS``: a period's report is due by the end of this working day
@@ -220,6 +257,21 @@ def settings() -> Settings:
         if (access_text := os.environ.get("RIVERGRID_ACCESS_LOG", "").strip())
         else None,
         object_visit_m=_number("RIVERGRID_OBJECT_VISIT_M", 50.0),
+        # issue 18: notifications
+        smtp_host=(os.environ.get("RIVERGRID_SMTP_HOST") or "").strip() or None,
+        smtp_port=int(_number("RIVERGRID_SMTP_PORT", 25)),
+        smtp_user=(os.environ.get("RIVERGRID_SMTP_USER") or "").strip(),
+        smtp_password=os.environ.get("RIVERGRID_SMTP_PASSWORD") or "",
+        smtp_from=(os.environ.get("RIVERGRID_SMTP_FROM") or "").strip() or "rivergrid@localhost",
+        smtp_starttls=_truthy(os.environ.get("RIVERGRID_SMTP_STARTTLS")),
+        webhook_url=(os.environ.get("RIVERGRID_WEBHOOK_URL") or "").strip() or None,
+        webhook_format=(os.environ.get("RIVERGRID_WEBHOOK_FORMAT") or "").strip().lower() or "auto",
+        sms_url=(os.environ.get("RIVERGRID_SMS_URL") or "").strip() or None,
+        sms_body=(os.environ.get("RIVERGRID_SMS_BODY") or "").strip(),
+        notify_file=Path(os.environ.get("RIVERGRID_NOTIFY_FILE") or data_dir / "notify.json"),
+        notify_interval_s=_non_negative("RIVERGRID_NOTIFY_INTERVAL_S", 300.0),
+        quiet_hours=(os.environ.get("RIVERGRID_QUIET_HOURS") or "").strip(),
+        notify_lookback_h=_number("RIVERGRID_NOTIFY_LOOKBACK_H", 72.0),
         # issue 18: 信息报送
         report_due_workdays=max(1, int(_number("RIVERGRID_REPORT_DUE_WORKDAYS", 5))),
         report_upstream_url=(os.environ.get("RIVERGRID_REPORT_UPSTREAM_URL") or "").strip() or None,

@@ -432,6 +432,9 @@ COLUMN_LABELS["reaches"].update(
     {"water_function_zone": "水功能区", "water_quality_target": "水质目标", "works": "涉河工程"}
 )
 COLUMN_LABELS["incidents"].update({"public_reply": "公开答复"})
+COLUMN_LABELS["persons"].update(  # issue 18: notifications
+    {"email": "电子邮箱", "notify_channels": "接收渠道", "quiet_hours": "免打扰时段"}
+)
 
 _HIDDEN_FIELDS = {"password_hash", "source_data", "version"}
 

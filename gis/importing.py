@@ -34,7 +34,7 @@ from gis.model import (
     RiverLevel,
     Severity,
 )
-from gis.patrol.service import import_track_file
+from gis.patrol.track_import import import_track_file
 from gis.store.codes import next_incident_code
 from gis.store.schema import Grid, Incident, Reach, River, SupervisedObject, not_deleted
 
@@ -267,7 +267,7 @@ def _import_tracks(
     defaults: Mapping[str, str],
     allow_far: bool,
 ) -> None:
-    """Tracks go through :func:`gis.patrol.service.import_track_file` (GPX, KML/KMZ, CSV; cleaned,
+    """Tracks go through :func:`gis.patrol.track_import.import_track_file` (GPX, KML/KMZ, CSV; cleaned,
     checked all or nothing, original file kept)."""
 
     if not defaults.get("person"):

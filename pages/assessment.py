@@ -93,8 +93,17 @@ st.caption(
 )
 
 this_year = clock.today().year
+# a link opens one evaluation form (/assessment?year=2026&grid=3&kind=upper, from 待办); applied once
+link = {k: st.query_params.pop(k) for k in ("year", "grid", "kind") if k in st.query_params}
+if link:  # the form's widgets start again from the linked grid and kind, which stay their defaults
+    st.session_state.pop("eval_grid", None)
+    st.session_state.pop("eval_kind", None)
+    st.session_state["eval_link"] = link
+years = [this_year, this_year - 1, this_year - 2]
 c1, c2, c3 = st.columns([1, 1, 2])
-year = c1.selectbox("考核年度", [this_year, this_year - 1, this_year - 2])
+if link.get("year") in map(str, years):
+    st.session_state["assess_year"] = int(link["year"])
+year = c1.selectbox("考核年度", years, key="assess_year")
 month = c2.selectbox("时段", ["全年", *[f"{m} 月" for m in range(1, 13)]])
 period = str(year) if month == "全年" else f"{year}-{int(month.split()[0]):02d}"
 version = data_version()
@@ -113,7 +122,7 @@ for note in result.warnings:
 
 grids = [g for g in result.grids if g.level == level]
 labels = chart_labels([(g.grid_id, g.grid, g.parent_id) for g in result.grids], [g.grid_id for g in grids])
-tab_scores, tab_trend, tab_eval = st.tabs(["指标与得分", "逐月趋势", "年度评价"])
+tab_scores, tab_trend, tab_eval = st.tabs(["指标与得分", "逐月趋势", "年度评价"], default="年度评价" if link else None)
 
 with tab_scores:
     if grids:
@@ -233,14 +242,24 @@ with tab_eval:
         home = home_grid(s, actor)
     ids = list(all_names)
     f1, f2 = st.columns(2)
+    opened = st.session_state.get("eval_link", {})
+    linked = int(opened["grid"]) if opened.get("grid", "").isdigit() else None
     gid = f1.selectbox(
         "评价的网格",
         ids,
-        index=ids.index(home) if home in ids else 0,
+        index=ids.index(linked) if linked in ids else ids.index(home) if home in ids else 0,
         format_func=lambda i: all_names[i],
         key="eval_grid",
     )
-    kind = f2.radio("评价类型", list(KINDS), format_func=lambda k: KINDS[k], horizontal=True, key="eval_kind")
+    kinds = list(KINDS)
+    kind = f2.radio(
+        "评价类型",
+        kinds,
+        index=kinds.index(opened["kind"]) if opened.get("kind") in kinds else 0,
+        format_func=lambda k: KINDS[k],
+        horizontal=True,
+        key="eval_kind",
+    )
     with get_store().session() as s:
         history = editions(s, gid, year, kind)
     current = history[-1] if history else None

@@ -328,6 +328,11 @@ def list_section() -> None:
         st.info("没有符合条件的事件。")
         return
     labels = {i.id: f"{i.code} {i.title}" for i in rows}
+    if "case" in st.query_params:  # a link opens one case (/incidents?case=SJ-2026-012, from 待办); applied once
+        wanted = st.query_params.pop("case")
+        hit = next((i.id for i in rows if wanted in (i.code, str(i.id))), None)
+        if hit is not None:
+            st.session_state[PICK] = hit
     if st.session_state.get(PICK) not in labels:
         remembered = st.session_state.get(SELECTED)
         st.session_state[PICK] = remembered if remembered in labels else ids[0]

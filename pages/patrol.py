@@ -14,7 +14,7 @@ from gis.config import settings
 from gis.errors import RiverGridError, TooFarError
 from gis.model import LOCAL_TZ
 from gis.patrol.rules import parse_period, period_choices
-from gis.patrol.service import import_track_file
+from gis.patrol.track_import import import_track_file
 from gis.patrol.tracks import Track, local_text, path_length_m, position_at
 from layers.home_map import available_basemaps, home_map
 from layers.patrol_map import patrol_legend_html, playback_group

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The test runs of scripts/run_tests.sh, on a machine that has everything installed and
 # RIVERGRID_TEST_PG_URL set (run_tests.sh installs, starts PostGIS, then runs this):
-#   1. every test: those not marked `serial` in parallel pytest-xdist workers, then the `serial`
-#      ones (browser tests, races of many processes) alone, so that nothing else competes with them;
+#   1. every test: those not marked `serial` in parallel pytest-xdist workers; then the browser
+#      tests (`e2e`, also `serial`), a test module per worker (RIVERGRID_TEST_BROWSER_WORKERS, default
+#      one per CPU): each mostly waits for its app server and browser, and a module's tests share its
+#      fixtures; then the other `serial` tests (races of many processes) alone, so that nothing else
+#      competes with them;
 #   2. the date-dependent tests (tests/date_smoke.txt, some twenty) again with the system clock set
 #      by faketime to each of four dates, in one plain pytest run each (too few for workers to pay),
 #      RIVERGRID_TEST_DATE_JOBS runs at a time (default: one per CPU): their results must not depend
@@ -13,14 +16,19 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 py="${RIVERGRID_TEST_PYTHON:-.venv/bin/python}"
 workers="${RIVERGRID_TEST_WORKERS:-auto}"
+browser_workers="${RIVERGRID_TEST_BROWSER_WORKERS:-$(nproc)}"
 
-# both_parts [COMMAND PREFIX…]: the parallel part, then the serial part, of pytest "${args[@]}"
+# both_parts [COMMAND PREFIX…]: the parallel part, the browser part, then the serial part, of
+# pytest "${args[@]}"; each part lists its slowest tests (where the next minute of CI is)
 both_parts() {
   local failed=0 status start=$SECONDS
-  "$@" "$py" -m pytest -p no:cacheprovider -n "$workers" --dist worksteal -m "not serial" "${args[@]}"
+  "$@" "$py" -m pytest -p no:cacheprovider --durations=15 -n "$workers" --dist worksteal -m "not serial" "${args[@]}"
   status=$?
   [ "$status" -eq 0 ] || [ "$status" -eq 5 ] || failed=1  # 5: nothing to run in this part
-  "$@" "$py" -m pytest -p no:cacheprovider -m serial "${args[@]}"
+  "$@" "$py" -m pytest -p no:cacheprovider --durations=15 -n "$browser_workers" --dist loadfile -m "serial and e2e" "${args[@]}"
+  status=$?
+  [ "$status" -eq 0 ] || [ "$status" -eq 5 ] || failed=1
+  "$@" "$py" -m pytest -p no:cacheprovider --durations=15 -m "serial and not e2e" "${args[@]}"
   status=$?
   [ "$status" -eq 0 ] || [ "$status" -eq 5 ] || failed=1
   echo "== $(( SECONDS - start )) s"

@@ -36,6 +36,7 @@ and app processes started by tests share it. The suite gives the same result on 
 os.environ["RIVERGRID_NOW"] = TEST_NOW
 os.environ["RIVERGRID_NOW_SINCE"] = repr(time.time())
 os.environ.setdefault("RIVERGRID_BACKUP_ON_UPGRADE", "0")  # no backup before each test's migrations (test_backup.py)
+os.environ.setdefault("RIVERGRID_NOTIFY_INTERVAL_S", "0")  # app servers of tests run no notification pass (test_notify.py)
 
 PG_URL = os.environ.get("RIVERGRID_TEST_PG_URL", "")
 IN_CI = os.environ.get("CI", "").lower() == "true"

@@ -9,11 +9,14 @@ import pytest
 import shapely
 from shapely.geometry import LineString, Point, Polygon
 
+from gis.checks.coverage import check_coverage
+from gis.checks.topology import check_topology
 from gis.errors import CoordinateRangeError, CRSError
 from gis.geometry.crs import (
     bd09_to_gcj02,
     bd09_to_wgs84,
     check_lonlat_range,
+    choose_metric_crs,
     convert_gdf,
     convert_geometry,
     gcj02_to_bd09,
@@ -206,6 +209,36 @@ def test_metric_crs_for_refuses_bad_or_empty_data() -> None:
 
 
 # --- range checks -----------------------------------------------------------------------------
+
+
+def test_the_topology_and_coverage_checks_measure_in_one_crs_chosen_one_way() -> None:
+    """One rule for the metric CRS of every check (``choose_metric_crs``): given, own, or placed."""
+    # a township of two villages with a 100 m wide gap between them, drawn in UTM 52N (metres)
+    utm = "EPSG:32652"
+    centre = gpd.GeoSeries([Point(*LINJIANG)], crs="EPSG:4326").to_crs(utm).iloc[0]
+    x0, y0 = centre.x, centre.y
+    grids = gpd.GeoDataFrame(
+        {"id": [1, 2, 3], "name": ["镇", "东村", "西村"], "parent_id": [None, 1, 1],
+         "level": ["township", "village", "village"]},
+        geometry=[shapely.box(x0, y0, x0 + 1000, y0 + 1000), shapely.box(x0, y0, x0 + 450, y0 + 1000),
+                  shapely.box(x0 + 550, y0, x0 + 1000, y0 + 1000)],
+        crs=utm,
+    )
+    reaches = gpd.GeoDataFrame({"id": [7]}, geometry=[LineString([(x0, y0 + 500), (x0 + 1000, y0 + 500)])], crs=utm)
+    # data in metres: both checks measure in the data's own CRS (the gap is 100 m wide exactly)
+    gap = [f for f in check_topology(grids) if f.rule == "gap_in_parent"]
+    assert [round(f.area_m2, 6) for f in gap] == [100_000.0]
+    assert choose_metric_crs(grids).to_epsg() == 32652 == choose_metric_crs(reaches).to_epsg()
+    # data in lon/lat: both place the CGCS2000 Gauss-Krüger zone of Linjiang
+    assert choose_metric_crs(grids.to_crs("EPSG:4326")).to_epsg() == 4551
+    assert choose_metric_crs(grids.geometry.to_crs("EPSG:4326")).to_epsg() == 4551
+    # a CRS in feet or in degrees is refused by both, with the same words
+    feet = "EPSG:2249"  # NAD83 / Massachusetts Mainland (ftUS)
+    for bad, words in ((feet, "单位不是米"), ("EPSG:4490", "经纬度坐标系")):
+        with pytest.raises(CRSError, match=words):
+            check_topology(grids, crs=bad)
+        with pytest.raises(CRSError, match=words):
+            check_coverage(reaches, grids[grids["level"] == "village"], crs=bad)
 
 
 def test_check_lonlat_range_accepts_valid_and_empty_data() -> None:

@@ -23,14 +23,13 @@ from gis.accounts.users import actor_for
 from gis.config import settings
 from gis.errors import AuthenticationError, PermissionDenied, ValidationError
 from gis.field import core
+from gis.field.public import public_case, submit_public_report
 from gis.field.service import (
     PUBLIC_REPORTER,
     me,
-    public_case,
     sign_in_device,
     sign_out_device,
     submit_patrol,
-    submit_public_report,
     submit_report,
 )
 from gis.incidents.workflow import move

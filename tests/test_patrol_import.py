@@ -27,7 +27,7 @@ from gis.errors import (
 from gis.geometry.crs import wgs84_to_gcj02
 from gis.importing import import_file
 from gis.model import UserRole
-from gis.patrol.service import check_track_file, import_track_file
+from gis.patrol.track_import import check_track_file, import_track_file
 from gis.store import Store
 from gis.store.schema import (
     AuditEntry,

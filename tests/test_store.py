@@ -266,6 +266,30 @@ def test_undo_refuses_when_the_row_changed_again(store: Store) -> None:
         assert s.get(Person, p.id).title == "c"
 
 
+def test_undoing_one_insert_that_other_rows_point_to_is_refused_in_chinese(store: Store) -> None:
+    """The township was added, then a village under it: undoing the township alone would orphan the
+    village, so it is refused with a Chinese message and nothing changes; undoing the village first,
+    or the township's whole batch, works."""
+    with store.session(STAFF) as s:
+        town = Grid(name="街道", level="township", geom=box(0, 0, 2, 2))
+        s.add(town)
+    with store.session(STAFF) as s:
+        s.add(Grid(name="村", level="village", parent_id=town.id, geom=box(0, 0, 1, 1)))
+    with store.session() as s:
+        town_insert, village_insert = s.scalars(
+            select(AuditEntry.id).where(AuditEntry.table_name == "grids", AuditEntry.action == "insert").order_by(AuditEntry.seq)
+        ).all()
+    with pytest.raises(ConflictError, match="无法单独撤销：还有 1 条其他记录引用这一行"):
+        with store.session(ADMIN) as s:
+            undo(s, town_insert)
+    assert count(store, Grid) == 2
+    with store.session(ADMIN) as s:
+        undo(s, village_insert)
+    with store.session(ADMIN) as s:
+        undo(s, town_insert)
+    assert count(store, Grid) == 0
+
+
 def test_undo_batch_removes_a_whole_transaction(store: Store) -> None:
     with store.session(STAFF) as s:
         batch = s.info["batch"]

@@ -22,7 +22,7 @@ from gis.errors import (
 from gis.incidents.reporting import report_incident
 from gis.incidents.workflow import move
 from gis.model import GridRole, IncidentSource, UserRole
-from gis.patrol.service import import_track_file
+from gis.patrol.track_import import import_track_file
 from gis.store import Store
 from gis.store.schema import (
     AuditEntry,

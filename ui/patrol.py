@@ -26,13 +26,12 @@ from gis.overview import latest_month_with_data
 from gis.patrol.rules import FREQUENCIES
 from gis.patrol.service import (
     PatrolReport,
-    TrackFileCheck,
-    check_track_file,
     coverage_frame,
     patrol_report,
     store_reaches,
     track_frame,
 )
+from gis.patrol.track_import import TrackFileCheck, check_track_file
 from layers.home_map import Overlay
 from layers.patrol_map import patrol_overlays
 from ui.state import get_store, visible_map_data
@@ -124,7 +123,7 @@ def saved_upload(data: bytes, name: str) -> Iterator[Path]:
 def checked_upload(
     version: int, data: bytes, name: str, from_crs: str | None, allow_far: bool = False
 ) -> TrackFileCheck:
-    """:func:`gis.patrol.service.check_track_file` of an upload (raises its Chinese errors; the
+    """:func:`gis.patrol.track_import.check_track_file` of an upload (raises its Chinese errors; the
     size limit before anything is written to disk)."""
     check_size(len(data), name)
     with get_store().session() as s, saved_upload(data, name) as path:

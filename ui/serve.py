@@ -46,6 +46,7 @@ WARM_MODULES = (
     "gis.incidents.workflow",
     "gis.incidents.reporting",
     "gis.patrol.service",
+    "gis.patrol.track_import",
     "gis.assessment.indicators",
     "gis.disclosure.signboard",
     "gis.checks.report",

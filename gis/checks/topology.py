@@ -34,7 +34,7 @@ from shapely.geometry.base import BaseGeometry
 from gis.checks.findings import Finding
 from gis.errors import CRSError, ValidationError
 from gis.formatting import format_area as _fmt_area
-from gis.geometry.crs import metric_crs_for
+from gis.geometry.crs import choose_metric_crs
 from gis.geometry.shapes import polygonal_part
 from gis.model import STORE_CRS, GridLevel
 
@@ -178,19 +178,6 @@ def _resolve_rows(grids: gpd.GeoDataFrame, id_col: str, name_col: str, parent_co
         parent_pos = None if _is_missing(parent) else seen.get(parent, -1)
         rows.append(_Grid(pos, grid_id, labels[pos], levels[pos], parent_pos))
     return rows
-
-
-def _metric_crs(present: gpd.GeoSeries, crs: Any) -> pyproj.CRS:
-    if crs is not None:
-        metric = pyproj.CRS.from_user_input(crs)
-        units = {axis.unit_name for axis in metric.axis_info}
-        if not metric.is_projected or not units <= {"metre", "meter"}:
-            raise CRSError(
-                f"参数 crs 应为以米为单位的投影坐标系（例如 EPSG:4551），而不是 {metric.name}",
-                f"crs must be a projected CRS in metres, got {metric.to_string()}",
-            )
-        return metric
-    return metric_crs_for(present)
 
 
 def _polygonal(geom: BaseGeometry) -> BaseGeometry | None:
@@ -528,9 +515,10 @@ def check_topology(
         (:class:`~gis.model.GridLevel` code ``county``/``township``/``village`` or its Chinese
         label).
     crs : CRS-like, optional, keyword-only
-        Projected CRS in metres in which areas and lengths are measured. Default:
-        :func:`gis.geometry.crs.metric_crs_for` of the data (CGCS2000 3-degree Gauss-Krüger zone in
-        China, e.g. EPSG:4551 at Linjiang; UTM elsewhere).
+        Projected CRS in metres in which areas and lengths are measured. Default, as for the
+        coverage check (:func:`gis.geometry.crs.choose_metric_crs`): the data's own CRS if it is
+        projected in metres, else the CGCS2000 3-degree Gauss-Krüger zone of the data (e.g.
+        EPSG:4551 at Linjiang; UTM outside China).
     sliver_area_m2 : float, keyword-only
         Polygon parts and gap/overlap/overhang pieces smaller than this (square metres) are
         reported as ``sliver`` warnings. Pieces below :data:`NOISE_AREA_M2` (1e-3 m²) are
@@ -624,7 +612,7 @@ def check_topology(
     if missing.all():
         return _finish(pending + level_findings, None)
     source = pyproj.CRS.from_user_input(grids.crs)
-    frames = _Frames(source, _metric_crs(gpd.GeoSeries(work[~missing], crs=source), crs))
+    frames = _Frames(source, choose_metric_crs(gpd.GeoSeries(work[~missing], crs=source), crs))
 
     polygonal = np.isin(shapely.get_type_id(work), [shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON])
     bad = np.flatnonzero(~missing & (~polygonal | ~shapely.is_valid(work)))

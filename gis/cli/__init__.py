@@ -9,7 +9,8 @@ Commands: ``init``, ``user add|passwd|disable|enable|set|unlock|list``, ``init-d
 ``incident report --lon X --lat Y --category C --description D``, ``incident move ID --to STATE --as USER``,
 ``incident list [--overdue] [--due-soon] [--now ISO] [--as USER]``,
 ``calendar DATE|years|add FILE|refresh [--as USER]``, ``backup [-o FILE] [--rotate N]``,
-``restore FILE [--force]``, ``audit verify``.
+``restore FILE [--force]``, ``audit verify``,
+``notify run [--dry-run]|log [--problems]|prefs PERSON|messages|read ID`` (issue 18).
 
 The command line trusts its operator (who can read the database file anyway) but still acts as
 a named account: writes run as ``--as USER`` (default ``admin``) and are checked against that
@@ -22,7 +23,7 @@ every command shares; one module per capability for the commands themselves:
 :mod:`~gis.cli.checks` (check), :mod:`~gis.cli.grids` (who), :mod:`~gis.cli.incidents`
 (incident), :mod:`~gis.cli.patrol` (patrol, patrol-report), :mod:`~gis.cli.assessment` (assess),
 :mod:`~gis.cli.disclosure` (signboard, volunteer), :mod:`~gis.cli.ops` (init-demo, info, undo,
-backup, restore, audit, calendar).
+backup, restore, audit, calendar), :mod:`~gis.cli.notify` (notify).
 """
 
 from gis.cli.run import build_parser, main

@@ -502,6 +502,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--outcome", help="处理结果（给出时登记为处理结果）")
     _account_flags(p, "以哪个账号的身份登记（默认 admin）")
     p.set_defaults(run="incidents.cmd_incident_receipt")
+    # issue 18: the 待办 inbox of one account
+    p = sub.add_parser("inbox", parents=[common], help="待办：某账号待办理的事件、期限提醒、考核评价和巡河任务")
+    p.add_argument("--user", "--as", dest="user", required=True, metavar="USER", help="账号（用户名）")
+    p.add_argument("--now", help="按此时刻判断期限（ISO 8601，默认当前时间）")
+    p.set_defaults(run="inbox.cmd_inbox")
+    # issue 18: notifications, escalation, the delivery log
+    notify = sub.add_parser("notify", help="消息提醒：运行一次通知与超期升级、投递记录、接收渠道、站内消息")
+    nsub = notify.add_subparsers(dest="notify_command", required=True)
+    p = nsub.add_parser("run", parents=[common], help="运行一次：发现事件、记录升级、发送到期的消息")
+    p.add_argument("--dry-run", action="store_true", help="只列出将要记录和发送的内容，不写入、不发送")
+    p.set_defaults(run="notify.cmd_notify_run")
+    p = nsub.add_parser("log", parents=[common], help="投递记录（状态、尝试次数、最近错误）")
+    p.add_argument("--state", choices=["pending", "deferred", "retry", "sent", "failed"], help="只列出此状态")
+    p.add_argument("--problems", action="store_true", help="只列出失败和待重试的")
+    p.add_argument("--limit", type=int, default=500, help="最多列出条数（默认 500）")
+    p.set_defaults(run="notify.cmd_notify_log")
+    p = nsub.add_parser("prefs", parents=[common], help="设置人员的电子邮箱、接收渠道和免打扰时段")
+    p.add_argument("person", type=int, help="人员编号")
+    p.add_argument("--email", help="电子邮箱（空字符串清除）")
+    p.add_argument("--channels", help="接收渠道：inapp,email,sms（空字符串：按记录可用的全部渠道）")
+    p.add_argument("--quiet", help="免打扰时段，如 22:00-07:00（空字符串：使用默认）")
+    _account_flags(p, "以哪个账号的身份修改（需编辑人员权限，默认 admin）")
+    p.set_defaults(run="notify.cmd_notify_prefs")
+    p = nsub.add_parser("messages", parents=[common], help="列出账号的站内消息")
+    p.add_argument("--unread", action="store_true", help="只列出未读")
+    _account_flags(p, "哪个账号的消息（默认 admin）")
+    p.set_defaults(run="notify.cmd_notify_messages")
+    p = nsub.add_parser("read", parents=[common], help="将自己的一条站内消息标为已读")
+    p.add_argument("message", type=int, help="消息编号")
+    _account_flags(p, "以哪个账号的身份（只能标记自己的消息，默认 admin）")
+    p.set_defaults(run="notify.cmd_notify_read")
     # issue 18: 信息报送 (monthly, quarterly and yearly reports per grid, submitted upward)
     rp = sub.add_parser("report", help="信息报送：生成网格月报、季报、年报（Excel/PDF），向上级报送，查看下级报送情况")
     rsub = rp.add_subparsers(dest="report_command", required=True)
@@ -596,6 +627,7 @@ def _command_name(args: argparse.Namespace) -> str:
             "ledger_command",
             "river_command",
             # issue 18
+            "notify_command",
             "report_command",
         )
     )

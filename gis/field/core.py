@@ -36,9 +36,12 @@ from typing import Any
 import numpy as np
 
 from gis.errors import LimitError, ValidationError
+from gis.model import Category
 from gis.patrol.tracks import Track
 
 __all__ = [
+    "parse_category",
+    "parse_number",
     "CHALLENGE_TTL_S",
     "DIFFICULTY_BITS",
     "MIN_FIXES",
@@ -269,3 +272,22 @@ def server_secret(data_dir: Path) -> bytes:
     finally:
         tmp.unlink(missing_ok=True)
     return bytes.fromhex(path.read_text(encoding="ascii").strip())
+
+
+def parse_category(value: Any) -> Category:
+    """The category a phone sent (code or Chinese name); a Chinese message when missing or unknown."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        raise ValidationError("请选择问题类别", "category required")
+    try:
+        return Category.from_any(text)
+    except (ValueError, KeyError):
+        raise ValidationError(f"未知的问题类别“{text}”", f"unknown category {text!r}") from None
+
+
+def parse_number(value: Any, label: str) -> float:
+    """``value`` as a number; a Chinese message naming ``label`` when it is not one."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{label}应为数字，收到“{value}”", f"{label} not a number") from None

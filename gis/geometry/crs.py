@@ -515,22 +515,42 @@ def crs_name(crs: Any) -> str:
     return f"EPSG:{epsg}" if epsg else crs.name
 
 
-def choose_metric_crs(gdf: gpd.GeoDataFrame, crs: Any = None) -> pyproj.CRS:
-    """The CRS to measure ``gdf`` in: ``crs`` if given (refused when geographic), the data's own if
-    projected in metres, otherwise :func:`metric_crs_for` its extent (CGCS2000 3-degree
-    Gauss-Krüger in China, else UTM)."""
+def choose_metric_crs(data: gpd.GeoDataFrame | gpd.GeoSeries, crs: Any = None) -> pyproj.CRS:
+    """The CRS to measure ``data`` in (the one rule of every check: coverage, topology, patrol).
+
+    ``crs`` if given, which must be a projected CRS in metres (a geographic CRS or one in feet is
+    refused); otherwise the data's own CRS if it is projected in metres; otherwise
+    :func:`metric_crs_for` the extent of the data's present geometries (CGCS2000 3-degree
+    Gauss-Krüger in China, else UTM).
+
+    Raises
+    ------
+    CRSError
+        ``crs`` is geographic or not in metres, or the data has no geometry to place.
+    """
     if crs is not None:
         chosen = pyproj.CRS.from_user_input(crs)
         if not chosen.is_projected:
             raise CRSError(
-                f"量算坐标系 {crs_name(chosen)} 是经纬度坐标系，不能量算长度，请指定投影坐标系（如 EPSG:4551）",
-                f"--crs {crs_name(chosen)} is geographic; give a projected CRS",
+                f"量算坐标系 {crs_name(chosen)} 是经纬度坐标系，不能量算长度和面积，"
+                "请指定以米为单位的投影坐标系（如 EPSG:4551）",
+                f"metric CRS {crs_name(chosen)} is geographic; give a projected CRS in metres",
+            )
+        if not _in_metres(chosen):
+            raise CRSError(
+                f"量算坐标系 {crs_name(chosen)} 的单位不是米，请指定以米为单位的投影坐标系（如 EPSG:4551）",
+                f"metric CRS {crs_name(chosen)} is not in metres",
             )
         return chosen
-    own = pyproj.CRS.from_user_input(gdf.crs)
-    if own.is_projected and own.axis_info and own.axis_info[0].unit_name in ("metre", "meter"):
+    own = pyproj.CRS.from_user_input(data.crs)
+    if own.is_projected and _in_metres(own):
         return own
-    return metric_crs_for(tuple(to_crs(gdf, "EPSG:4326").total_bounds))
+    return metric_crs_for(tuple(to_crs(data, "EPSG:4326").total_bounds))
+
+
+def _in_metres(crs: pyproj.CRS) -> bool:
+    units = {axis.unit_name for axis in crs.axis_info}
+    return bool(units) and units <= {"metre", "meter"}
 
 
 def to_store_crs(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

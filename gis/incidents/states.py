@@ -106,6 +106,9 @@ SIDE_ACTION_LABELS: dict[str, str] = {
     "extension_refuse": "不批准延期",
     "transfer_receipt": "移送回执",
     "transfer_outcome": "移送处理结果",
+    # issue 18: escalations of overdue cases recorded by the notification runner (:mod:`gis.notify`)
+    "overdue_upper": "超期升级（上级网格）",
+    "overdue_office": "超期升级（领导小组办公室）",
 }
 """Steps of a case's history that are not moves of the state machine (issue 17:
 :mod:`gis.incidents.cooperation`): the state stays, the step is recorded."""

@@ -4,7 +4,8 @@
 * :mod:`gis.patrol.matching`: matching tracks to reaches (patrolled intervals), offsets;
 * :mod:`gis.patrol.flags`: the result of one track and the fake-patrol flags;
 * :mod:`gis.patrol.rules`: periods, what counts as a patrol, compliance and coverage;
-* :mod:`gis.patrol.service`: the store (import, report), for pages, the CLI and the API.
+* :mod:`gis.patrol.track_import`: track files and a phone's fixes into the store (all or nothing);
+* :mod:`gis.patrol.service`: the period's report from the store, for pages, the CLI and the API.
 
 ``from gis import patrol`` gives the core's public names (``patrol.read_tracks``,
 ``patrol.analyse_track``, ...); the service is imported on its own.

@@ -280,10 +280,10 @@ def write_pdf(figures: dict[str, Any]) -> bytes:
     """The report as a PDF (A4 landscape, Noto Sans CJK SC embedded as a subset)."""
     from fpdf import FPDF  # noqa: PLC0415 — fpdf2 (with fontTools) only when a PDF is written
 
-    from gis.disclosure.signboard import font_files  # noqa: PLC0415 — loads Pillow and qrcode; only for PDFs
+    from gis.fonts import cjk_font_files  # noqa: PLC0415 — loads Pillow; only for PDFs
 
     try:
-        regular, ri, bold, bi = font_files()
+        regular, ri, bold, bi = cjk_font_files()
     except RiverGridError as exc:
         raise RiverGridError(
             "缺少中文字体，无法生成 PDF 报表，请安装 fonts-noto-cjk（Excel 报表不受影响）", exc.reason_en

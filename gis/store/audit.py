@@ -42,7 +42,7 @@ from typing import Any
 
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Date, LargeBinary, event, exists, inspect, select
+from sqlalchemy import Date, LargeBinary, event, exists, func, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session, aliased
 from sqlalchemy.sql.elements import TextClause
 
@@ -339,6 +339,26 @@ def _restorable_changes(entry: AuditEntry) -> set[str]:
     return {k for k in after if k not in skip and after[k] != before.get(k)}
 
 
+def _refuse_if_referenced(session: Session, entry: AuditEntry) -> None:
+    """Undoing an insert removes the row: refused, in Chinese, while other rows still point to it
+    (the database would refuse the delete with a bare integrity error). A batch undo removes the
+    newer rows of its transaction first, so undoing the whole batch works."""
+    referencing = 0
+    for table in Base.metadata.sorted_tables:
+        for fk in table.foreign_keys:
+            cascades = (fk.ondelete or "").upper() in ("CASCADE", "SET NULL")  # the database follows
+            if fk.column.table.name == entry.table_name and not cascades:
+                referencing += (
+                    session.scalar(select(func.count()).select_from(table).where(fk.parent == entry.row_id)) or 0
+                )
+    if referencing:
+        raise ConflictError(
+            f"无法单独撤销：还有 {referencing} 条其他记录引用这一行（例如同一次操作中一并保存的记录），"
+            "请在修改记录中撤销整批修改，或先撤销引用它的修改",
+            f"{referencing} rows still reference {entry.table_name} #{entry.row_id}",
+        )
+
+
 def _restore(session: Session, entry: AuditEntry) -> None:
     model = _model_for_table(entry.table_name)
     current = session.get(model, entry.row_id)
@@ -364,6 +384,7 @@ def _restore(session: Session, entry: AuditEntry) -> None:
                 "row changed again after this entry",
             )
     if entry.action == "insert":
+        _refuse_if_referenced(session, entry)
         session.delete(current)
     elif entry.action == "update":
         for attr in inspect(model).column_attrs:

@@ -128,6 +128,12 @@ class Person(Base):
     status: Mapped[str] = mapped_column(String(20), default="active")
     note: Mapped[str] = mapped_column(Text, default="")
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # issue 18 (notifications, :mod:`gis.notify`): the person's e-mail, the channels they chose
+    # (comma-separated ``inapp,email,sms``; empty: every channel their record allows) and their
+    # quiet hours (``22:00-07:00``; empty: the default of the notification settings)
+    email: Mapped[str] = mapped_column(String(200), default="")
+    notify_channels: Mapped[str] = mapped_column(String(100), default="")
+    quiet_hours: Mapped[str] = mapped_column(String(20), default="")
     __mapper_args__ = {"version_id_col": version}
 
 
@@ -720,3 +726,70 @@ GEOMETRY_TABLES = {t.name: "geom" for t in Base.metadata.sorted_tables if "geom"
 def not_deleted(model: type[Grid] | type[Reach]) -> ColumnElement[bool]:
     """The condition "not deleted" on a soft-deleted table (grids, reaches): the one spelling of it."""
     return model.deleted_at.is_(None)
+
+
+# --- issue 18: notifications (:mod:`gis.notify`) -------------------------------------------------
+# System tables, like the counters: written with SQL statements by the notification runner (and
+# by a user marking their own message read), not through audited rows, and not in AUDITED_TABLES.
+# What the runner decides that matters to a case (an escalation) is an audited case event.
+
+
+class NotifyMessage(Base):
+    """An in-app message (站内消息) of an account: unread until ``read_at`` is set by its owner.
+    ``key`` is the delivery's idempotency key: one message per (event, recipient)."""
+
+    __tablename__ = "notify_messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str] = mapped_column(String(300), default="")
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class NotifyDelivery(Base):
+    """One delivery (投递) of one event to one recipient over one channel, with its state.
+
+    ``key`` (unique) is the idempotency key sent as ``Message-ID`` / ``Idempotency-Key``;
+    ``state`` is ``pending`` (to send), ``deferred`` (quiet hours), ``retry`` (failed, tried again
+    at ``next_attempt_at``), ``sent`` or ``failed`` (given up). ``payload`` holds what is sent
+    (address, subject, text; for ``http`` the URL, JSON body and file)."""
+
+    __tablename__ = "notify_deliveries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    event_key: Mapped[str] = mapped_column(String(200), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    channel: Mapped[str] = mapped_column(String(20))
+    recipient: Mapped[str] = mapped_column(String(300))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class NotifyLock(Base):
+    """The runner's lock on SQLite (PostgreSQL uses an advisory lock): held by ``holder`` until
+    ``expires_at`` (a crashed runner's lock expires)."""
+
+    __tablename__ = "notify_locks"
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+NOTIFY_TABLES = frozenset({NotifyMessage.__tablename__, NotifyDelivery.__tablename__, NotifyLock.__tablename__})
+"""System tables of the notifications (issue 18): not audited (see above)."""

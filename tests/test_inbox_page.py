@@ -1,0 +1,54 @@
+"""The 待办 page and its links, driven headless with ``streamlit.testing`` (AppTest) on the demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from gis.config import PROJECT_DIR
+
+APP = str(PROJECT_DIR / "app.py")
+
+
+def signed_in(username: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at = at.switch_page("pages/login.py").run()
+    inputs = {t.label: t for t in at.text_input}
+    inputs["用户名"].input(username)
+    inputs["密码"].input("rivergrid-demo")
+    next(b for b in at.button if b.label == "登录").click()
+    return at.run()
+
+
+def html_of(at: AppTest) -> str:
+    return "\n".join(str(h.proto.body) for h in at.get("html"))
+
+
+def test_the_staff_inbox_lists_its_items_grouped_overdue_first(app_env: Path) -> None:
+    at = signed_in("staff").switch_page("pages/inbox.py").run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["待办"]
+    body = html_of(at)
+    assert body.count('data-testid="inbox-item"') == 9 and 'data-testid="inbox-empty"' not in body
+    headings = [m.value for m in at.markdown if m.value.startswith("#####")]
+    assert headings == ["##### 待办事件（5，已超期 1）", "##### 事件期限提醒（1，已超期 1）", "##### 考核评价（3）"]
+    assert body.index("SJ-2026-008") < body.index("SJ-2026-012") < body.index("SJ-2026-011")  # overdue first
+
+
+def test_an_account_with_nothing_to_do_sees_why(app_env: Path) -> None:
+    at = signed_in("patroller").switch_page("pages/inbox.py").run()
+    assert not at.exception
+    body = html_of(at)
+    assert 'data-testid="inbox-empty"' in body and "当前没有待办事项" in body
+    assert 'data-testid="inbox-item"' not in body
+
+
+def test_a_link_opens_the_case_on_the_incidents_page(app_env: Path) -> None:
+    at = signed_in("staff")
+    at.query_params["case"] = "SJ-2026-011"
+    at = at.switch_page("pages/incidents.py").run()
+    assert not at.exception
+    pick = next(s for s in at.selectbox if s.label == "查看事件")
+    assert pick.value == 11
+    assert "case" not in at.query_params  # applied once: the list's own choice rules afterwards

@@ -1,0 +1,98 @@
+"""The 待办 inbox in the app: the sidebar's count and the page's item cards (calls :mod:`gis.inbox.service`)."""
+
+from __future__ import annotations
+
+from html import escape
+
+import streamlit as st
+
+from gis.auth import Actor
+from gis.errors import RiverGridError
+from gis.inbox.core import KIND_LABELS, Item
+from gis.inbox.service import Inbox, count_for, inbox
+from ui.state import data_version, get_store
+
+__all__ = ["PAGE_FILES", "inbox_count", "inbox_nav_title", "load_inbox", "render_empty", "render_items"]
+
+PAGE_FILES = {"incidents": "pages/incidents.py", "assessment": "pages/assessment.py", "patrol": "pages/patrol.py"}
+"""URL path of an item's page → the page file ``st.page_link`` opens (in the same browser session,
+so the sign-in is kept)."""
+
+INBOX_CSS = """<style>
+.rg-inbox-item{display:flex;gap:.6rem;align-items:baseline;flex-wrap:wrap;margin:.1rem 0 .2rem 0}
+.rg-inbox-flag{font-size:.8rem;padding:.05rem .45rem;border-radius:.6rem;white-space:nowrap}
+.rg-inbox-flag.overdue{background:#fde2e1;color:#b42318}
+.rg-inbox-flag.soon{background:#fff1d6;color:#9a5b00}
+.rg-inbox-title{font-weight:600}
+.rg-inbox-due{color:#555;font-size:.9rem;white-space:nowrap}
+.rg-inbox-detail{color:#666;font-size:.85rem;width:100%}
+</style>"""
+
+
+@st.cache_data(show_spinner=False, ttl=60, max_entries=64)
+def inbox_count(version: int, username: str) -> int:
+    """:func:`gis.inbox.service.count_for` as of ``version`` (:func:`ui.state.data_version`); kept a
+    minute at most, since deadlines pass and weeks end without any write."""
+    with get_store().session() as s:
+        return count_for(s, username)
+
+
+def inbox_nav_title(actor: Actor | None) -> tuple[str, int | None]:
+    """``("待办 (3)", 3)`` for a signed-in account, ``("待办", None)`` otherwise or on a read error."""
+    if actor is None:
+        return "待办", None
+    try:
+        n = inbox_count(data_version(), actor.username)
+    except RiverGridError:
+        return "待办", None
+    return (f"待办 ({n})" if n else "待办"), n
+
+
+def load_inbox(actor: Actor) -> Inbox:
+    with get_store().session(actor, write=False) as s:
+        return inbox(s, actor)
+
+
+def _card(item: Item) -> str:
+    flag = ""
+    if item.overdue:
+        flag = '<span class="rg-inbox-flag overdue">已超期</span>'
+    elif item.due_soon:
+        flag = '<span class="rg-inbox-flag soon">即将到期</span>'
+    due = f'<span class="rg-inbox-due">期限 {escape(item.due_text)}</span>' if item.due_at is not None else ""
+    return (
+        f'<div class="rg-inbox-item" data-testid="inbox-item" data-key="{escape(item.key)}">'
+        f'{flag}<span class="rg-inbox-title">{escape(item.title)}</span>{due}'
+        f'<span class="rg-inbox-detail">{escape(item.detail)}</span></div>'
+    )
+
+
+def render_items(box: Inbox) -> None:
+    """The items grouped by kind (in :data:`gis.inbox.core.KIND_LABELS` order), each with a link
+    to the page where it is done."""
+    st.html(INBOX_CSS)
+    for kind, label in KIND_LABELS.items():
+        mine = [i for i in box.items if i.kind == kind]
+        if not mine:
+            continue
+        late = sum(i.overdue for i in mine)
+        st.markdown(f"##### {label}（{len(mine)}" + (f"，已超期 {late}" if late else "") + "）")
+        for n, item in enumerate(mine):
+            with st.container(border=True, key=f"inbox_{kind}_{n}"):
+                st.html(_card(item))
+                st.page_link(
+                    PAGE_FILES[item.page],
+                    label="去办理",
+                    icon=":material/arrow_forward:",
+                    query_params=dict(item.params) or None,
+                )
+
+
+def render_empty() -> None:
+    st.html(
+        '<div data-testid="inbox-empty">'
+        "<p><b>当前没有待办事项。</b></p>"
+        "<p>这里会列出：等待您办理的事件（受理、交办、处置、办结、审核，以及延期审批、协办答复、移送回执）、"
+        "您所辖网格中一个工作日内到期或已超期的事件、本年度待填写或提交的考核评价，"
+        "以及本周（本月）尚未完成的巡河。事项办理完成后会自动从这里消失。</p></div>"
+    )
