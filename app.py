@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from gis.accounts.installation import first_steps_zh
-from ui.inbox import inbox_nav_title  # issue 18
+from ui.inbox import inbox_nav_title, unread_messages  # issue 18
 from ui.state import (
     actor_label,
     current_actor,
@@ -79,6 +79,9 @@ with st.sidebar:
         st.caption(f"当前用户：{actor_label(actor)}")
         if inbox_n is not None:  # issue 18
             st.html(f'<p style="margin:0">待办：<span data-testid="inbox-count">{inbox_n}</span> 项</p>')
+        unread_n = unread_messages(actor)
+        if unread_n:
+            st.html(f'<p style="margin:0">未读消息：<span data-testid="message-unread-count">{unread_n}</span> 条</p>')
         if st.button("退出登录", key="sign_out"):
             sign_out()
             st.rerun()

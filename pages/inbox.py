@@ -7,7 +7,7 @@ import streamlit as st
 
 from gis import clock
 from gis.errors import RiverGridError
-from ui.inbox import load_inbox, render_empty, render_items
+from ui.inbox import load_inbox, load_messages, render_empty, render_items, render_messages
 from ui.state import current_actor, show_error
 
 actor = current_actor()
@@ -29,4 +29,14 @@ if box.items:
 else:
     render_empty()
 
-# 消息 (issue 18, in-app messages, read/unread) goes below as its own section.
+
+try:
+    messages = load_messages(actor)
+except RiverGridError as exc:
+    show_error(exc)
+    st.stop()
+unread = sum(not m["read"] for m in messages)
+st.subheader(f"消息（{len(messages)}" + (f"，未读 {unread}" if unread else "") + "）")
+if messages and st.toggle("只看未读", key="inbox_unread_only"):
+    messages = [m for m in messages if not m["read"]]
+render_messages(actor, messages)

@@ -1,8 +1,11 @@
-"""The 待办 inbox in the app: the sidebar's count and the page's item cards (calls :mod:`gis.inbox.service`)."""
+"""The 待办 inbox in the app: the sidebar's counts, the page's item cards (:mod:`gis.inbox.service`) and the
+account's messages, read and unread (:mod:`gis.notify.messages`)."""
 
 from __future__ import annotations
 
 from html import escape
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import streamlit as st
 
@@ -10,9 +13,20 @@ from gis.auth import Actor
 from gis.errors import RiverGridError
 from gis.inbox.core import KIND_LABELS, Item
 from gis.inbox.service import Inbox, count_for, inbox
+from gis.notify.messages import mark_read, messages_for, unread_count
 from ui.state import data_version, get_store
 
-__all__ = ["PAGE_FILES", "inbox_count", "inbox_nav_title", "load_inbox", "render_empty", "render_items"]
+__all__ = [
+    "PAGE_FILES",
+    "inbox_count",
+    "inbox_nav_title",
+    "load_inbox",
+    "load_messages",
+    "render_empty",
+    "render_items",
+    "render_messages",
+    "unread_messages",
+]
 
 PAGE_FILES = {"incidents": "pages/incidents.py", "assessment": "pages/assessment.py", "patrol": "pages/patrol.py"}
 """URL path of an item's page → the page file ``st.page_link`` opens (in the same browser session,
@@ -96,3 +110,77 @@ def render_empty() -> None:
         "您所辖网格中一个工作日内到期或已超期的事件、本年度待填写或提交的考核评价，"
         "以及本周（本月）尚未完成的巡河。事项办理完成后会自动从这里消失。</p></div>"
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# 消息: the account's in-app messages (written by the notification runner, gis notify run)
+# ---------------------------------------------------------------------------------------------
+
+
+def unread_messages(actor: Actor | None) -> int | None:
+    """How many of the account's messages are unread (one count query, not cached: the runner writes
+    messages without changing the data version); None when signed out or on a read error."""
+    if actor is None:
+        return None
+    try:
+        with get_store().session(actor, write=False) as s:
+            return unread_count(s, actor)
+    except RiverGridError:
+        return None
+
+
+def load_messages(actor: Actor, *, unread_only: bool = False) -> list[dict[str, Any]]:
+    with get_store().session(actor, write=False) as s:
+        return messages_for(s, actor, unread_only=unread_only)
+
+
+def _case_of(link: str) -> str | None:
+    codes = parse_qs(urlsplit(link).query).get("case")
+    return codes[0] if codes else None
+
+
+def _mark_read(actor: Actor, message_id: int) -> None:
+    try:
+        with get_store().session(actor) as s:
+            mark_read(s, actor, message_id)
+    except RiverGridError as exc:
+        st.session_state["inbox_message_error"] = exc.message
+
+
+def render_messages(actor: Actor, messages: list[dict[str, Any]]) -> None:
+    """Messages newest first, unread ones marked, each with 标为已读 (its own only) and a link to the
+    case it is about."""
+    error = st.session_state.pop("inbox_message_error", None)
+    if error:
+        st.error(error)
+    if not messages:
+        st.html(
+            '<div data-testid="message-empty"><p>没有消息。事件交办、督办、退回、即将到期、超期、超期升级，'
+            "以及所辖网格的群众举报，都会在这里通知您（也可按人员设置的渠道发送邮件、短信）。</p></div>"
+        )
+        return
+    for m in messages:
+        with st.container(border=True, key=f"message_{m['id']}"):
+            state = "已读" if m["read"] else "未读"
+            flag = "" if m["read"] else '<span class="rg-inbox-flag soon">未读</span>'
+            st.html(
+                f'<div class="rg-inbox-item" data-testid="message-item" data-id="{int(m["id"])}" data-read="{state}">'
+                f'{flag}<span class="rg-inbox-title">{escape(m["title"])}</span>'
+                f'<span class="rg-inbox-due">{escape(m["created_at"][:16].replace("T", " "))}</span>'
+                f'<span class="rg-inbox-detail">{escape(m["body"])}</span></div>'
+            )
+            cols = st.columns([1, 1, 4])
+            code = _case_of(m["link"])
+            if code:
+                with cols[0]:
+                    st.page_link(
+                        PAGE_FILES["incidents"],
+                        label="查看事件",
+                        icon=":material/arrow_forward:",
+                        query_params={"case": code},
+                    )
+            if not m["read"]:
+                with cols[1]:
+                    st.button(
+                        "标为已读", key=f"message_read_{m['id']}", on_click=_mark_read, args=(actor, int(m["id"]))
+                    )

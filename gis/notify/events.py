@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -77,7 +78,7 @@ def _when(moment: datetime | None) -> str:
 
 
 def _link(cfg: Settings, incident: Incident) -> str:
-    return f"{cfg.public_url}/incidents?incident={incident.id}"
+    return f"{cfg.public_url}/incidents?{urlencode({'case': incident.code})}"  # 事件处置 opens the case
 
 
 def _notice(cfg: Settings, key: str, kind: str, inc: Incident, text: str) -> Notice:

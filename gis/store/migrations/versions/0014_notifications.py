@@ -38,11 +38,18 @@ def upgrade() -> None:
         sa.Column("grid_id", sa.Integer(), nullable=True),
         sa.Column("created_at", gis.store.types.UTCDateTime(), nullable=False),
         sa.Column("read_at", gis.store.types.UTCDateTime(), nullable=True),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_notify_messages_user_id_users")),
         sa.ForeignKeyConstraint(
-            ["incident_id"], ["incidents.id"], name=op.f("fk_notify_messages_incident_id_incidents")
+            ["user_id"], ["users.id"], name=op.f("fk_notify_messages_user_id_users"), ondelete="CASCADE"
         ),
-        sa.ForeignKeyConstraint(["grid_id"], ["grids.id"], name=op.f("fk_notify_messages_grid_id_grids")),
+        sa.ForeignKeyConstraint(
+            ["incident_id"],
+            ["incidents.id"],
+            name=op.f("fk_notify_messages_incident_id_incidents"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["grid_id"], ["grids.id"], name=op.f("fk_notify_messages_grid_id_grids"), ondelete="SET NULL"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notify_messages")),
         sa.UniqueConstraint("key", name=op.f("uq_notify_messages_key")),
     )
@@ -70,12 +77,21 @@ def upgrade() -> None:
         sa.Column("created_at", gis.store.types.UTCDateTime(), nullable=False),
         sa.Column("updated_at", gis.store.types.UTCDateTime(), nullable=True),
         sa.Column("sent_at", gis.store.types.UTCDateTime(), nullable=True),
-        sa.ForeignKeyConstraint(["person_id"], ["persons.id"], name=op.f("fk_notify_deliveries_person_id_persons")),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_notify_deliveries_user_id_users")),
         sa.ForeignKeyConstraint(
-            ["incident_id"], ["incidents.id"], name=op.f("fk_notify_deliveries_incident_id_incidents")
+            ["person_id"], ["persons.id"], name=op.f("fk_notify_deliveries_person_id_persons"), ondelete="SET NULL"
         ),
-        sa.ForeignKeyConstraint(["grid_id"], ["grids.id"], name=op.f("fk_notify_deliveries_grid_id_grids")),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_notify_deliveries_user_id_users"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["incident_id"],
+            ["incidents.id"],
+            name=op.f("fk_notify_deliveries_incident_id_incidents"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["grid_id"], ["grids.id"], name=op.f("fk_notify_deliveries_grid_id_grids"), ondelete="SET NULL"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notify_deliveries")),
         sa.UniqueConstraint("key", name=op.f("uq_notify_deliveries_key")),
     )
