@@ -33,6 +33,8 @@ PAGES: list[tuple[str, str, str, str | None]] = [
     ("pages/audit.py", "修改记录", ":material/history:", "audit.read"),
     ("pages/users.py", "用户管理", ":material/manage_accounts:", "user.manage"),
     ("pages/deliveries.py", "消息投递", ":material/outgoing_mail:", "notify.log"),  # issue 18
+    # issue 18
+    ("pages/reports.py", "信息报送", ":material/outbox:", "read"),  # signed-in accounts only
 ]
 
 # (file, title, icon, URL path): open to everyone, even when RIVERGRID_READ_LOGIN asks sign-in for the rest

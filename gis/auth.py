@@ -60,6 +60,8 @@ PERMISSIONS: dict[str, frozenset[UserRole]] = {
     "department.manage": frozenset({S, A}),  # the departments registry (成员单位)
     # issue 18: the notifications' delivery log (消息投递), for the system administrator
     "notify.log": frozenset({A}),
+    # issue 18: 信息报送, a grid's periodic report submitted to the upper grid
+    "report.submit": frozenset({S, A}),
 }
 """What each role may do. Leaders read everything and write nothing."""
 
@@ -97,6 +99,8 @@ TABLE_WRITE_PERMISSION: dict[str, str] = {
     "incident_cotasks": "incident.cooperate",
     "incident_transfers": "incident.cooperate",
     "deadline_extensions": "incident.handle",
+    # issue 18: 信息报送
+    "report_editions": "report.submit",
 }
 """The permission needed to insert, change or delete rows of each table."""
 
@@ -115,6 +119,8 @@ PERMISSION_LABELS = {
     "incident.cooperate": "办理协办任务",
     "department.manage": "管理成员单位",
     "notify.log": "查看消息投递记录",
+    # issue 18
+    "report.submit": "报送信息报表",
 }
 
 

@@ -172,6 +172,13 @@ class Settings:
     """``RIVERGRID_QUIET_HOURS``: default quiet hours (``22:00-07:00``) of persons who chose none."""
     notify_lookback_h: float = 72.0
     """``RIVERGRID_NOTIFY_LOOKBACK_H``: case steps (交办, 督办…) and public reports this recent are notified."""
+    # issue 18: 信息报送
+    report_due_workdays: int = 5
+    """``RIVERGRID_REPORT_DUE_WORKDAYS``: a period's report is due by the end of this working day
+    of the next period (default 5: the 5th working day, Beijing time; see :mod:`gis.reports.periods`)."""
+    report_upstream_url: str | None = None
+    """``RIVERGRID_REPORT_UPSTREAM_URL``: the county or provincial platform that submitted reports
+    are pushed to (:func:`gis.reports.upstream.upstream_payload`); unset: no push."""
 
 
 def _truthy(value: str | None) -> bool:
@@ -265,4 +272,7 @@ def settings() -> Settings:
         notify_interval_s=_non_negative("RIVERGRID_NOTIFY_INTERVAL_S", 300.0),
         quiet_hours=(os.environ.get("RIVERGRID_QUIET_HOURS") or "").strip(),
         notify_lookback_h=_number("RIVERGRID_NOTIFY_LOOKBACK_H", 72.0),
+        # issue 18: 信息报送
+        report_due_workdays=max(1, int(_number("RIVERGRID_REPORT_DUE_WORKDAYS", 5))),
+        report_upstream_url=(os.environ.get("RIVERGRID_REPORT_UPSTREAM_URL") or "").strip() or None,
     )

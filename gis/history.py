@@ -74,6 +74,8 @@ TABLE_LABELS = {
     "incident_cotasks": "协办任务",
     "incident_transfers": "移交移送记录",
     "deadline_extensions": "延期申请",
+    # issue 18
+    "report_editions": "信息报送",
 }
 
 COLUMN_LABELS: dict[str, dict[str, str]] = {
@@ -394,6 +396,22 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
         "old_due_at": "原办结期限",
         "new_due_at": "新办结期限",
         "version": "版本",
+    },
+    # issue 18: 信息报送
+    "report_editions": {
+        "id": "编号",
+        "grid_id": "报送网格",
+        "period": "报告期",
+        "kind": "报表类型",
+        "edition": "版次",
+        "figures": "报表数据",
+        "xlsx_sha256": "电子表格文件摘要",
+        "xlsx_bytes": "电子表格文件大小（字节）",
+        "pdf_sha256": "版式文件摘要",
+        "pdf_bytes": "版式文件大小（字节）",
+        "change_reason": "新版本原因",
+        "submitted_by": "报送人",
+        "submitted_at": "报送时间",
     },
 }
 """Chinese name of every column of every audited table (``gis.store.schema.AUDITED_TABLES``), and

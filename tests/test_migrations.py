@@ -54,7 +54,7 @@ def revision_of(url: str) -> list[str]:
 
 
 def test_there_is_one_head() -> None:
-    assert alembic_head() == "0014"
+    assert alembic_head() == "0015"
 
 
 def test_alembic_upgrade_head_from_an_empty_database(store_url: str, tmp_path: Path) -> None:

@@ -533,6 +533,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("message", type=int, help="消息编号")
     _account_flags(p, "以哪个账号的身份（只能标记自己的消息，默认 admin）")
     p.set_defaults(run="notify.cmd_notify_read")
+    # issue 18: 信息报送 (monthly, quarterly and yearly reports per grid, submitted upward)
+    rp = sub.add_parser("report", help="信息报送：生成网格月报、季报、年报（Excel/PDF），向上级报送，查看下级报送情况")
+    rsub = rp.add_subparsers(dest="report_command", required=True)
+    p = rsub.add_parser("build", parents=[common], help="生成报表（按文件后缀写 Excel 或 PDF）")
+    p.add_argument("--grid", type=int, required=True, help="网格编号")
+    p.add_argument("--period", required=True, help="报告期：月报 2026-11、季报 2026-Q4、年报 2026")
+    p.add_argument("-o", "--output", required=True, type=Path, help="输出文件（.xlsx 或 .pdf）")
+    _account_flags(p, "以哪个账号的身份生成（只能生成其数据权限内网格的报表）", default=None)
+    p.set_defaults(run="reports.cmd_report_build")
+    p = rsub.add_parser("submit", parents=[common], help="报送报表（报送后锁定；再次报送为新版本，须说明原因）")
+    p.add_argument("--grid", type=int, required=True, help="网格编号")
+    p.add_argument("--period", required=True, help="报告期：月报 2026-11、季报 2026-Q4、年报 2026")
+    p.add_argument("--reason", default="", help="更正原因（报送新版本时必填）")
+    _account_flags(p, "以哪个账号的身份报送（须为本网格工作人员或管理员）", default=None)
+    p.set_defaults(run="reports.cmd_report_submit")
+    p = rsub.add_parser("list", parents=[common], help="报送情况：网格及其下级网格在报告期的已报送/未报送/逾期")
+    p.add_argument("--grid", type=int, help="网格编号（默认：账号所属网格，或最上级网格）")
+    p.add_argument("--period", help="报告期（默认：最近结束的一个月）")
+    _account_flags(p, "以哪个账号的身份查看（只能查看其数据权限内的网格）", default=None)
+    p.set_defaults(run="reports.cmd_report_list")
     return parser
 
 
@@ -608,6 +628,7 @@ def _command_name(args: argparse.Namespace) -> str:
             "river_command",
             # issue 18
             "notify_command",
+            "report_command",
         )
     )
     return " ".join([args.command, *(s for s in sub if s)])

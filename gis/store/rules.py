@@ -287,3 +287,34 @@ def _check_data_scope(session: Session, flush_context: Any, instances: Any) -> N
                         f"{actor.username} (grid {scope.home_grid_id}) may not write {obj.__table__.name} "
                         f"of grid {grid_id}",
                     )
+
+
+# --- issue 18: 信息报送 ------------------------------------------------------------------------------
+
+
+@event.listens_for(AuditedSession, "before_flush")
+def _check_report_editions(session: Session, flush_context: Any, instances: Any) -> None:
+    """A submitted report edition (信息报送) is locked from the moment it is written: nothing may
+    change or delete it (a correction is a new edition). An account bound to a grid submits only
+    its own grid's report (数据权限: the report goes upward, a lower grid's report is its own)."""
+    from gis.store.schema import ReportEdition  # noqa: PLC0415 — the issue-18 block keeps the imports above untouched
+
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, ReportEdition) and (obj in session.deleted or session.is_modified(obj)):
+            raise ValidationError(
+                f"第 {obj.edition} 版报表已报送并锁定，不能修改或删除；如需更正请报送新版本并说明原因",
+                f"report edition {obj.id} is submitted and locked",
+            )
+    actor = session.info.get("actor")
+    if actor is None or actor.installer:
+        return
+    with session.no_autoflush:
+        for obj in session.new:
+            if not isinstance(obj, ReportEdition):
+                continue
+            scope = scope_of(session, actor)
+            if not scope.everything and obj.grid_id != scope.home_grid_id:
+                raise PermissionDenied(
+                    "只能报送本账号所属网格的报表",
+                    f"{actor.username} (grid {scope.home_grid_id}) may not submit the report of grid {obj.grid_id}",
+                )

@@ -671,6 +671,41 @@ class DeadlineExtension(Base):
 # --- end issue 17 (departments) ------------------------------------------------------------------
 
 
+# --- issue 18: 信息报送 (periodic reports per grid, submitted upward) -------------------------------
+
+
+class ReportEdition(Base):
+    """A submitted edition of a grid's periodic report (信息报送: 月报, 季报, 年报).
+
+    ``period`` is the period's label (``2026-11``, ``2026-Q4``, ``2026``), ``kind`` ``month``,
+    ``quarter`` or ``year``. Every row is written once, at submission, and is locked: the flush
+    rules refuse any change or deletion; a correction is edition n+1 with a ``change_reason``.
+    ``figures`` holds the report's figures as JSON (:mod:`gis.reports.figures`); the workbook
+    and the PDF are kept in the blob store (:mod:`gis.store.blobs`) under ``xlsx_sha256`` and
+    ``pdf_sha256``.
+    """
+
+    __tablename__ = "report_editions"
+    __table_args__ = (UniqueConstraint("grid_id", "period", "edition"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id"), index=True)
+    period: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(10))
+    edition: Mapped[int] = mapped_column(Integer, default=1)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    xlsx_sha256: Mapped[str] = mapped_column(String(64), default="")
+    xlsx_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    pdf_sha256: Mapped[str] = mapped_column(String(64), default="")
+    pdf_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    change_reason: Mapped[str] = mapped_column(Text, default="")
+    submitted_by: Mapped[str] = mapped_column(String(100), default="")
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    grid: Mapped[Grid] = relationship()
+
+
+# --- end issue 18 (reports) ----------------------------------------------------------------------
+
+
 SERVICE_TABLES = frozenset(
     {
         AuditEntry.__tablename__,
