@@ -34,6 +34,7 @@ from gis.store.schema import (
     Person,
     Reach,
     ReachChief,
+    ReportEdition,
     River,
     SupervisedObject,
     User,
@@ -297,7 +298,6 @@ def _check_report_editions(session: Session, flush_context: Any, instances: Any)
     """A submitted report edition (信息报送) is locked from the moment it is written: nothing may
     change or delete it (a correction is a new edition). An account bound to a grid submits only
     its own grid's report (数据权限: the report goes upward, a lower grid's report is its own)."""
-    from gis.store.schema import ReportEdition  # noqa: PLC0415 — the issue-18 block keeps the imports above untouched
 
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, ReportEdition) and (obj in session.deleted or session.is_modified(obj)):
