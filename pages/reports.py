@@ -50,6 +50,18 @@ def _periods(kind: str) -> list[str]:
     return out
 
 
+if "period" in st.query_params:  # a link opens one report (/reports?period=2026-11&grid=3, from 待办); applied once
+    try:
+        wanted = report_period(st.query_params.pop("period"))
+        st.session_state["reports_kind"] = wanted.kind
+        if wanted.label in _periods(wanted.kind):
+            st.session_state[f"reports_period_{wanted.kind}"] = wanted.label
+    except RiverGridError as exc:
+        show_error(exc)
+    wanted_grid = st.query_params.pop("grid", "")
+    if wanted_grid.isdigit() and int(wanted_grid) in grids:
+        st.session_state["reports_grid"] = int(wanted_grid)
+
 c1, c2, c3 = st.columns([1, 1, 2])
 kind = c1.selectbox("报表类型", list(KIND_LABELS), format_func=KIND_LABELS.get, key="reports_kind")
 period = c2.selectbox(

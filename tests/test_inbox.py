@@ -21,6 +21,7 @@ from gis.incidents.cooperation import answer_cotask, send_cotasks
 from gis.incidents.states import ACTIONS
 from gis.incidents.workflow import get_incident, move
 from gis.model import LOCAL_TZ, IncidentStatus
+from gis.reports.editions import build_report, submit_report
 from gis.store import Store
 
 STAFF_KEYS = {
@@ -33,6 +34,10 @@ STAFF_KEYS = {
     "evaluation:2:2026:self",
     "evaluation:3:2026:upper",
     "evaluation:4:2026:upper",
+    # the 街道's own periodic reports: the latest ended month, quarter and year, none submitted
+    "report:2:2025",
+    "report:2:2026-Q3",
+    "report:2:2026-10",
 }
 DONGXING_KEYS = {
     "case:9:resolve",
@@ -40,6 +45,9 @@ DONGXING_KEYS = {
     "case:14:resolve",
     "evaluation:3:2026:self",
     "patrol:王立军:2026-W48",  # 王立军 has no track this week; 何兆花 (the patroller) has one
+    "report:3:2025",
+    "report:3:2026-Q3",
+    "report:3:2026-10",
 }
 
 
@@ -56,10 +64,17 @@ def items_of(store: Store, username: str, **kw):  # type: ignore[no-untyped-def]
 def test_the_staff_sees_what_waits_for_the_township_overdue_first(demo_store: Store) -> None:
     items = items_of(demo_store, "staff")
     assert {i.key for i in items} == STAFF_KEYS
-    assert [i.overdue for i in items] == [True, True] + [False] * 7
+    assert [i.overdue for i in items] == [True] * 5 + [False] * 7  # 3 reports and 2 cases overdue
+    assert [i.key for i in items[:5]] == [
+        "report:2:2025", "report:2:2026-Q3", "case:8:resolve", "deadline:9", "report:2:2026-10"]
     dated = [i.due_at for i in items if not i.overdue and i.due_at is not None]
     assert dated == sorted(dated) and len(dated) == 2  # 012 (today 10:30), then 011 (12-07)
-    assert all(i.due_at is None for i in items[4:])  # review steps and evaluations have no deadline
+    assert all(i.due_at is None for i in items[7:])  # review steps and evaluations have no deadline
+    october = next(i for i in items if i.key == "report:2:2026-10")
+    assert october.title == "报送“临江市森工街道办事处”2026年10月月报"
+    assert october.url == "/reports?period=2026-10&grid=2"
+    # due at the end of the 5th working day of November: Mon 2 … Fri 6
+    assert october.due_at == datetime(2026, 11, 6, 23, 59, 59, tzinfo=LOCAL_TZ)
     accept = next(i for i in items if i.key == "case:12:accept")
     assert accept.title == "受理：SJ-2026-012 鸭绿江下段西端岸边油污"
     assert accept.due_soon and accept.url == "/incidents?case=SJ-2026-012"
@@ -110,6 +125,12 @@ def test_an_item_is_gone_once_done(demo_store: Store) -> None:
     with demo_store.session(actor(demo_store, "department")) as s:
         answer_cotask(s, task_id, "已核查，为建筑垃圾")
     assert items_of(demo_store, "department") == []
+    # 信息报送: 东兴村 submits its October report, the item is gone; the others stay
+    dongxing = actor(demo_store, "dongxing")
+    with demo_store.session(dongxing) as s:
+        submit_report(s, build_report(s, 3, "2026-10"))
+    keys = {i.key for i in items_of(demo_store, "dongxing")}
+    assert "report:3:2026-10" not in keys and {"report:3:2026-Q3", "report:3:2025"} <= keys
 
 
 def set_close_due(store: Store, code: str, due: datetime) -> None:
@@ -164,13 +185,16 @@ def test_gis_inbox_on_the_command_line(demo_store: Store, store_url: str) -> Non
     proc = run("--user", "staff", "--json")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    assert data["user"] == "staff" and data["count"] == len(STAFF_KEYS) and data["overdue"] == 2
+    assert data["user"] == "staff" and data["count"] == len(STAFF_KEYS) and data["overdue"] == 5
     assert {i["key"] for i in data["items"]} == STAFF_KEYS
     first = data["items"][0]
-    assert first["overdue"] and first["link"] == "/incidents?case=SJ-2026-008"
-    assert first["due_at"] == "2026-10-19T09:00:00+08:00"
+    assert first["overdue"] and first["link"] == "/reports?period=2025&grid=2"
+    assert first["due_at"] == "2026-01-08T23:59:59+08:00"  # 2025's report: 5 working days after New Year
+    case = data["items"][2]
+    assert case["overdue"] and case["link"] == "/incidents?case=SJ-2026-008"
+    assert case["due_at"] == "2026-10-19T09:00:00+08:00"
     text = run("--user", "staff").stdout
-    assert text.startswith("高雪（工作人员） 的待办：共 9 项，其中已超期 2 项")
+    assert text.startswith("高雪（工作人员） 的待办：共 12 项，其中已超期 5 项")
     assert "受理：SJ-2026-012" in text and "/incidents?case=SJ-2026-012" in text
     missing = run("--user", "nobody")
     assert missing.returncode == 2 and "不存在或已停用" in missing.stderr

@@ -30,9 +30,10 @@ def test_the_staff_inbox_lists_its_items_grouped_overdue_first(app_env: Path) ->
     assert not at.exception
     assert [t.value for t in at.title] == ["待办"]
     body = html_of(at)
-    assert body.count('data-testid="inbox-item"') == 9 and 'data-testid="inbox-empty"' not in body
+    assert body.count('data-testid="inbox-item"') == 12 and 'data-testid="inbox-empty"' not in body
     headings = [m.value for m in at.markdown if m.value.startswith("#####")]
-    assert headings == ["##### 待办事件（5，已超期 1）", "##### 事件期限提醒（1，已超期 1）", "##### 考核评价（3）"]
+    assert headings == ["##### 待办事件（5，已超期 1）", "##### 事件期限提醒（1，已超期 1）", "##### 考核评价（3）",
+                        "##### 信息报送（3，已超期 3）"]
     assert body.index("SJ-2026-008") < body.index("SJ-2026-012") < body.index("SJ-2026-011")  # overdue first
 
 

@@ -28,7 +28,12 @@ __all__ = [
     "unread_messages",
 ]
 
-PAGE_FILES = {"incidents": "pages/incidents.py", "assessment": "pages/assessment.py", "patrol": "pages/patrol.py"}
+PAGE_FILES = {
+    "incidents": "pages/incidents.py",
+    "assessment": "pages/assessment.py",
+    "patrol": "pages/patrol.py",
+    "reports": "pages/reports.py",
+}
 """URL path of an item's page → the page file ``st.page_link`` opens (in the same browser session,
 so the sign-in is kept)."""
 
@@ -107,7 +112,7 @@ def render_empty() -> None:
         '<div data-testid="inbox-empty">'
         "<p><b>当前没有待办事项。</b></p>"
         "<p>这里会列出：等待您办理的事件（受理、交办、处置、办结、审核，以及延期审批、协办答复、移送回执）、"
-        "您所辖网格中一个工作日内到期或已超期的事件、本年度待填写或提交的考核评价，"
+        "您所辖网格中一个工作日内到期或已超期的事件、本年度待填写或提交的考核评价、本网格尚未报送的月报季报年报，"
         "以及本周（本月）尚未完成的巡河。事项办理完成后会自动从这里消失。</p></div>"
     )
 

@@ -29,6 +29,7 @@ from gis.model import LOCAL_TZ, GridLevel, IncidentStatus
 
 __all__ = [
     "KIND_LABELS",
+    "REPORTS_PAGE",
     "NEXT_STEP",
     "SLOT_NAMES",
     "CaseRow",
@@ -40,6 +41,7 @@ __all__ = [
     "evaluation_item",
     "extension_item",
     "patrol_item",
+    "report_item",
     "sort_items",
     "transfer_item",
     "waiting_grid",
@@ -64,11 +66,12 @@ KIND_LABELS: dict[str, str] = {
     "transfer": "移送回执",
     "extension": "延期审批",
     "evaluation": "考核评价",
+    "report": "信息报送",
     "patrol": "巡河任务",
 }
 """Kinds of items, in the order the page groups them."""
 
-INCIDENTS_PAGE, ASSESSMENT_PAGE, PATROL_PAGE = "incidents", "assessment", "patrol"
+INCIDENTS_PAGE, ASSESSMENT_PAGE, PATROL_PAGE, REPORTS_PAGE = "incidents", "assessment", "patrol", "reports"
 """URL paths of the pages where the work is done (``st.navigation`` names them after their files)."""
 
 
@@ -331,6 +334,23 @@ def evaluation_item(
         page=ASSESSMENT_PAGE,
         params={"year": str(year), "grid": str(grid_id), "kind": kind},
         detail="提交后锁定，逐级汇总；尚未提交的评价不计入最终结果",
+    )
+
+
+def report_item(grid_id: int, grid_name: str, period: Mapping[str, str], due_at: datetime, *, overdue: bool) -> Item:
+    """A periodic report (月报、季报、年报) of the user's grid not submitted yet
+    (:func:`gis.reports.editions.due_reports`): to build and submit on 信息报送."""
+    title = f"报送“{grid_name}”{period['title']}{period['kind_label']}"
+    return Item(
+        kind="report",
+        key=f"report:{grid_id}:{period['label']}",
+        title=title,
+        due_at=due_at,
+        overdue=overdue,
+        object={"type": "grid", "id": grid_id, "grid": grid_name, "period": period["label"]},
+        page=REPORTS_PAGE,
+        params={"period": period["label"], "grid": str(grid_id)},
+        detail="按巡河考核、事件列表、考核评价的同一口径生成；报送后锁定，更正须说明原因",
     )
 
 

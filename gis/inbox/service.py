@@ -44,6 +44,7 @@ from gis.inbox.core import (
     evaluation_item,
     extension_item,
     patrol_item,
+    report_item,
     sort_items,
     transfer_item,
     waiting_grid,
@@ -54,6 +55,7 @@ from gis.incidents.workflow import REVIEW_ACTIONS, can_move, check_scope, resolv
 from gis.model import LOCAL_TZ, IncidentStatus, UserRole
 from gis.patrol.rules import Period, rule_for, slot_of
 from gis.patrol.service import patrol_report
+from gis.reports.editions import due_reports
 from gis.store.schema import (
     CoTask,
     DeadlineExtension,
@@ -311,6 +313,22 @@ def _evaluation_items(session: Session, actor: Actor, home: int | None, grids: _
     return out
 
 
+def _report_items(session: Session, actor: Actor, home: int | None, grids: _Grids, now: datetime) -> list[Item]:
+    """The periodic reports the account's grid still owes (those its account submits)."""
+    if home is None or not actor.can("report.submit") or home not in grids.name:
+        return []
+    return [
+        report_item(
+            home,
+            grids.name[home],
+            due["period"],
+            datetime.fromisoformat(due["due_at"]) - timedelta(seconds=1),  # shown as the last day's 23:59
+            overdue=due["status"] == "overdue",
+        )
+        for due in due_reports(session, home, now=now)
+    ]
+
+
 def _patrol_items(session: Session, account: User, grids: _Grids, now: datetime) -> list[Item]:
     if account.person_id is None:
         return []
@@ -383,6 +401,7 @@ def inbox(
     items += _department_items(session, actor, account, grids, t, policy)
     items += _outside_transfer_items(session, actor, home, scope, grids, t, policy)
     items += _evaluation_items(session, actor, home, grids, t)
+    items += _report_items(session, actor, home, grids, t)
     items += _patrol_items(session, account, grids, t)
     return Inbox(account.username, account.display_name, t, sort_items(_unique(items)))
 
