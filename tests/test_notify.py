@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email import message_from_bytes
 from email.header import decode_header, make_header
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,7 +31,7 @@ from gis import clock
 from gis.auth import SYSTEM, Actor
 from gis.errors import PermissionDenied
 from gis.incidents.lists import list_incidents
-from gis.model import UserRole
+from gis.model import LOCAL_TZ, UserRole
 from gis.notify import delivery as delivery_module
 from gis.notify.core import (
     Notice,
@@ -47,6 +47,7 @@ from gis.notify.lock import runner_lock
 from gis.notify.messages import mark_read, messages_for, unread_count
 from gis.notify.preferences import set_preferences
 from gis.notify.runner import run_pass
+from gis.reports.editions import build_report, submit_report
 from gis.store import Store
 from gis.store.schema import AuditEntry, IncidentEvent, NotifyDelivery, Person, User
 
@@ -410,6 +411,35 @@ def test_inapp_messages_read_and_unread(demo_store: Store, quiet_env: Path) -> N
         mark_read(s, actor, others[0]["id"])
     with demo_store.session() as s:
         assert unread_count(s, staff) == len(others)  # untouched
+
+
+# --- 信息报送: a report not submitted is told to its grid, before and after its deadline --------------
+
+
+def test_reports_due_and_overdue_are_told_to_their_grid_once(demo_store: Store, quiet_env: Path) -> None:
+    """Monday 2026-12-07 08:00: November's report is due at the end of that day (the 5th working day of
+    December: Tue 1 … Mon 7), so 东兴村 is reminded (报送提醒); the third quarter's is past its deadline
+(2026-10-14, after 国庆; 逾期未报送).
+    A second pass tells nothing new; once November's is submitted, the next day brings no 逾期 for it."""
+    monday = datetime(2026, 12, 7, 8, 0, tzinfo=LOCAL_TZ)
+
+    def titles() -> list[str]:
+        with demo_store.session() as s:
+            dongxing = s.scalar(select(User).where(User.username == "dongxing"))
+            return [m["title"] for m in messages_for(s, dongxing) if "报" in m["kind_label"]]
+
+    run_pass(demo_store, now=monday)
+    first = titles()
+    assert "【报送提醒】森工街道东兴村2026年11月月报" in first
+    assert "【逾期未报送】森工街道东兴村2026年第3季度季报" in first
+    assert not any("森工社区" in t or "办事处" in t for t in first)  # the village account gets its village only
+    run_pass(demo_store, now=monday + timedelta(minutes=5))
+    assert titles() == first
+    actor = Actor("dongxing", UserRole.STAFF)
+    with demo_store.session(actor) as s:
+        submit_report(s, build_report(s, 3, "2026-11", now=monday, formats=("xlsx",)), now=monday)
+    run_pass(demo_store, now=monday + timedelta(days=1))
+    assert not any(t.startswith("【逾期未报送】森工街道东兴村2026年11月") for t in titles())
 
 
 # --- the generic log: an arbitrary POST with a file, retried with backoff, failures for admins ------

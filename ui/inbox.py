@@ -139,9 +139,16 @@ def load_messages(actor: Actor, *, unread_only: bool = False) -> list[dict[str, 
         return messages_for(s, actor, unread_only=unread_only)
 
 
-def _case_of(link: str) -> str | None:
-    codes = parse_qs(urlsplit(link).query).get("case")
-    return codes[0] if codes else None
+def _target_of(link: str) -> tuple[str, str, dict[str, str]] | None:
+    """(page, label, query) of a message's link: the case on 事件处置, the report on 信息报送."""
+    parts = urlsplit(link)
+    query = {k: v[0] for k, v in parse_qs(parts.query).items() if v}
+    page = parts.path.rstrip("/").rsplit("/", 1)[-1]
+    if page == "incidents" and "case" in query:
+        return "incidents", "查看事件", {"case": query["case"]}
+    if page == "reports" and "period" in query:
+        return "reports", "打开报表", {k: query[k] for k in ("period", "grid") if k in query}
+    return None
 
 
 def _mark_read(actor: Actor, message_id: int) -> None:
@@ -175,15 +182,11 @@ def render_messages(actor: Actor, messages: list[dict[str, Any]]) -> None:
                 f'<span class="rg-inbox-detail">{escape(m["body"])}</span></div>'
             )
             cols = st.columns([1, 1, 4])
-            code = _case_of(m["link"])
-            if code:
+            target = _target_of(m["link"])
+            if target is not None:
+                page, label, query = target
                 with cols[0]:
-                    st.page_link(
-                        PAGE_FILES["incidents"],
-                        label="查看事件",
-                        icon=":material/arrow_forward:",
-                        query_params={"case": code},
-                    )
+                    st.page_link(PAGE_FILES[page], label=label, icon=":material/arrow_forward:", query_params=query)
             if not m["read"]:
                 with cols[1]:
                     st.button(

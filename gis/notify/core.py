@@ -85,6 +85,8 @@ KIND_LABELS = {
     "public_report": "群众举报",
     "escalation_upper": "超期升级（上级网格）",
     "escalation_office": "超期升级（领导小组办公室）",
+    "report_due": "报送提醒",
+    "report_overdue": "逾期未报送",
     "http": "HTTP 推送",
 }
 """Chinese names of the kinds of event."""

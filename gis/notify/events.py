@@ -5,7 +5,9 @@ Events: the case steps 交办 (``assign``), 督办 (``urge``), 上报上级 (``e
 open cases due within one working day (the deadline policy's "due soon") and overdue
 (:func:`gis.incidents.deadlines.deadline_status`, the same rule as ``incident list --overdue``);
 public reports (群众投诉举报) reported within the window; and the escalations of cases overdue
-by the rules' working days (:mod:`gis.notify.core`, counted by the working-day calendar).
+by the rules' working days (:mod:`gis.notify.core`, counted by the working-day calendar); and each
+grid's periodic report (信息报送) not submitted, due within one working day (报送提醒) or past its
+deadline (逾期未报送), told to the grid's 主要责任人 and 监管人员.
 Recipients by event: see :mod:`gis.notify.core`.
 """
 
@@ -21,10 +23,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from gis.auth import Actor, Scope
 from gis.config import Settings
-from gis.incidents.deadlines import DEFAULT_POLICY, DeadlinePolicy, as_utc, deadline_status
+from gis.incidents.deadlines import DEFAULT_POLICY, DeadlinePolicy, Span, as_utc, deadline_status
 from gis.incidents.states import OPEN_STATES
 from gis.model import LOCAL_TZ, GridRole, IncidentSource, OrgBodyKind, UserRole
 from gis.notify.core import KIND_LABELS, Notice, NotifyRules, chosen_channels, webhook_format
+from gis.reports.editions import due_reports
 from gis.store.queries import grid_people
 from gis.store.schema import Grid, Incident, OrgBody, Person, User
 from gis.store.scope import grid_line, scope_of
@@ -45,6 +48,8 @@ _POSTS = {
     "urged": (R.MAIN_RESPONSIBLE, R.SUPERVISOR, R.TOWNSHIP_SUPERVISOR),
     "overdue": (R.MAIN_RESPONSIBLE, R.SUPERVISOR, R.TOWNSHIP_SUPERVISOR),
     "public_report": (R.MAIN_RESPONSIBLE, R.SUPERVISOR, R.ASSISTANT),
+    "report_due": (R.MAIN_RESPONSIBLE, R.SUPERVISOR),
+    "report_overdue": (R.MAIN_RESPONSIBLE, R.SUPERVISOR),
 }
 
 
@@ -213,7 +218,42 @@ def find(
                     due,
                 )
             )
-    return found
+    return found + _report_events(session, cfg, now=now, policy=policy)
+
+
+def _report_events(session: Session, cfg: Settings, *, now: datetime, policy: DeadlinePolicy) -> list[Found]:
+    """信息报送: each live grid's periodic report (:func:`gis.reports.editions.due_reports`) not
+    submitted and due within one working day (报送提醒) or past its deadline (逾期未报送)."""
+    today = now.astimezone(LOCAL_TZ).date()
+    soon = Span(working_days=1).after(now, policy.calendar)
+    out: list[Found] = []
+    grids = session.scalars(
+        select(Grid).where(Grid.deleted_at.is_(None)).options(selectinload(Grid.roles)).order_by(Grid.id)
+    )
+    for grid in grids:
+        for due in due_reports(session, grid.id, now=now):
+            due_at = datetime.fromisoformat(due["due_at"])
+            period = due["period"]
+            what = f"{grid.name}{period['title']}{period['kind_label']}"
+            if due["status"] == "overdue":
+                kind, text = "report_overdue", f"逾期未报送：{what}，报送期限 {due['due_at_local']}，请尽快报送"
+            elif due_at <= soon:
+                kind, text = "report_due", f"即将到期：{what}应在 {due['due_at_local']} 前报送"
+            else:
+                continue
+            link = f"{cfg.public_url}/reports?{urlencode({'period': period['label'], 'grid': grid.id})}"
+            notice = Notice(
+                f"{kind}:{grid.id}:{period['label']}",
+                kind,
+                f"【{KIND_LABELS[kind]}】{what}",
+                text,
+                None,
+                "",
+                grid.id,
+                link,
+            )
+            out.append(Found(notice, tuple(_people(grid, _POSTS[kind], today)), 0.0, due_at))
+    return out
 
 
 def escalation_to_record(session: Session, found: Found) -> str | None:
