@@ -8,6 +8,8 @@ than 10 working days late, so both escalation levels apply with the default rule
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import socket
@@ -440,6 +442,37 @@ def test_reports_due_and_overdue_are_told_to_their_grid_once(demo_store: Store, 
         submit_report(s, build_report(s, 3, "2026-11", now=monday, formats=("xlsx",)), now=monday)
     run_pass(demo_store, now=monday + timedelta(days=1))
     assert not any(t.startswith("【逾期未报送】森工街道东兴村2026年11月") for t in titles())
+
+
+def test_a_submitted_report_is_pushed_upstream_once_with_its_workbook(
+    demo_store: Store, quiet_env: Path, sink: Sink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """东兴村 submits October's report; the next pass POSTs it to the county platform (JSON with the
+    workbook in base64 and an Idempotency-Key), a failed try is retried with the same key, and a later
+    pass sends nothing again."""
+    monkeypatch.setenv("RIVERGRID_REPORT_UPSTREAM_URL", sink.url + "/county/reports")
+    actor = Actor("dongxing", UserRole.STAFF)
+    with demo_store.session(actor) as s:
+        edition = submit_report(s, build_report(s, 3, "2026-10", formats=("xlsx",)))
+        workbook_sha256, edition_id = edition.xlsx_sha256, edition.id
+    sink.fail_next = 1  # the platform is down at the first try
+    first = run_pass(demo_store)
+    assert first["report_pushes"] == [edition_id]
+    assert [d["kind"] for d in first["retry"]] == ["report_push"]
+    run_pass(demo_store, now=clock.now() + timedelta(minutes=2))  # after the first backoff (1 minute)
+    pushed = [e for e in sink.kept.values() if e["path"] == "/county/reports"]
+    assert len(pushed) == 1
+    body = pushed[0]["json"]
+    assert (body["grid"]["name"], body["period"]["label"], body["edition"]) == ("森工街道东兴村", "2026-10", 1)
+    data = base64.b64decode(body["file"]["content_base64"])
+    assert hashlib.sha256(data).hexdigest() == workbook_sha256 == body["file"]["sha256"]
+    assert data[:2] == b"PK"  # an Excel workbook
+    tries = [e for e in sink.received if e["path"] == "/county/reports"]
+    with demo_store.session() as s:
+        (row,) = s.scalars(select(NotifyDelivery).where(NotifyDelivery.kind == "report_push")).all()
+        assert (row.state, row.attempts, row.key) == ("sent", 2, pushed[0]["key"])  # one key, failed try and resend
+    later = run_pass(demo_store, now=clock.now() + timedelta(minutes=10))
+    assert later["report_pushes"] == [] and [e for e in sink.received if e["path"] == "/county/reports"] == tries
 
 
 # --- the generic log: an arbitrary POST with a file, retried with backoff, failures for admins ------

@@ -87,6 +87,7 @@ KIND_LABELS = {
     "escalation_office": "超期升级（领导小组办公室）",
     "report_due": "报送提醒",
     "report_overdue": "逾期未报送",
+    "report_push": "报表推送上级平台",
     "http": "HTTP 推送",
 }
 """Chinese names of the kinds of event."""

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from gis import clock
 from gis.auth import require
 from gis.config import Settings
+from gis.errors import ValidationError
 from gis.incidents.deadlines import as_utc, local_iso
 from gis.notify.channels import SendError, post, send_mail
 from gis.notify.core import (
@@ -136,8 +137,6 @@ def enqueue_post(
     pass with header ``Idempotency-Key``, retried with backoff, listed in the delivery log.
     ``event_key`` names what is sent (e.g. ``report:12:edition:1``): queueing it again is a no-op."""
     if not url.startswith(("http://", "https://")):
-        from gis.errors import ValidationError  # noqa: PLC0415 — only on a bad URL (kept out of the hot path)
-
         raise ValidationError(f"推送地址无效：{url}", f"bad url {url!r}")
     payload: dict[str, Any] = {"url": url, "body": body, "headers": dict(headers or {})}
     if file is not None:

@@ -30,6 +30,7 @@ from gis.notify.core import KIND_LABELS, delivery_key, load_rules, quiet_until, 
 from gis.notify.delivery import delivery_dict, due_deliveries, enqueue, known_keys, send_one
 from gis.notify.events import Found, Target, escalation_to_record, find, targets_for
 from gis.notify.lock import runner_lock
+from gis.notify.upstream import queue_report_pushes
 from gis.store import Store
 from gis.store.schema import Incident, IncidentEvent
 
@@ -149,6 +150,8 @@ def run_pass(
                         now=now,
                     )
                     created += int(added)
+            report["report_pushes"] = queue_report_pushes(s, cfg, now)
+            created += len(report["report_pushes"])
         with store.session() as s:
             due = due_deliveries(s, now)
             s.expunge_all()

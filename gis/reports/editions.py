@@ -40,6 +40,7 @@ from gis.model import LOCAL_TZ, GridLevel, UserRole
 from gis.reports.figures import build_figures, report_grid
 from gis.reports.periods import ReportPeriod, due_at, latest_ended, report_period
 from gis.reports.render import FORMATS, render, report_title
+from gis.reports.upstream import upstream_payload
 from gis.store.blobs import BlobStore
 from gis.store.queries import live_grids
 from gis.store.schema import Grid, ReportEdition
@@ -314,8 +315,6 @@ def lower_status(
 def edition_payload(session: Session, edition_id: int, fmt: str = "xlsx") -> tuple[dict[str, Any], str]:
     """The upstream push of a submitted edition (:func:`gis.reports.upstream.upstream_payload`):
     the JSON body with its file, and the idempotency key; read for a reader whose scope covers it."""
-    from gis.reports.upstream import upstream_payload  # noqa: PLC0415 — keeps the push body out of the submit path
-
     name, _media, data = edition_file(session, edition_id, fmt)
     ed = session.get(ReportEdition, edition_id)
     assert ed is not None  # edition_file found it
