@@ -32,8 +32,9 @@ def test_the_staff_inbox_lists_its_items_grouped_overdue_first(app_env: Path) ->
     body = html_of(at)
     assert body.count('data-testid="inbox-item"') == 12 and 'data-testid="inbox-empty"' not in body
     headings = [m.value for m in at.markdown if m.value.startswith("#####")]
-    assert headings == ["##### 待办事件（5，已超期 1）", "##### 事件期限提醒（1，已超期 1）", "##### 考核评价（3）",
-                        "##### 信息报送（3，已超期 3）"]
+    # the group of the most urgent item first: 2025's report is overdue since January
+    assert headings == ["##### 信息报送（3，已超期 3）", "##### 待办事件（5，已超期 1）", "##### 事件期限提醒（1，已超期 1）",
+                        "##### 考核评价（3）"]
     assert body.index("SJ-2026-008") < body.index("SJ-2026-012") < body.index("SJ-2026-011")  # overdue first
 
 
@@ -53,3 +54,14 @@ def test_a_link_opens_the_case_on_the_incidents_page(app_env: Path) -> None:
     pick = next(s for s in at.selectbox if s.label == "查看事件")
     assert pick.value == 11
     assert "case" not in at.query_params  # applied once: the list's own choice rules afterwards
+
+
+def test_a_report_link_opens_that_period_and_grid_on_the_reports_page(app_env: Path) -> None:
+    at = signed_in("staff")
+    at.query_params["period"] = "2026-Q3"
+    at.query_params["grid"] = "3"
+    at = at.switch_page("pages/reports.py").run()
+    assert not at.exception
+    chosen = {s.label: s.value for s in at.selectbox}
+    assert (chosen["报表类型"], chosen["报告期"], chosen["网格"]) == ("quarter", "2026-Q3", 3)
+    assert "period" not in at.query_params and "grid" not in at.query_params  # applied once

@@ -87,10 +87,13 @@ def _card(item: Item) -> str:
 
 
 def render_items(box: Inbox) -> None:
-    """The items grouped by kind (in :data:`gis.inbox.core.KIND_LABELS` order), each with a link
-    to the page where it is done."""
+    """The items grouped by kind, the group of the most urgent item first, each with a link to the
+    page where it is done."""
     st.html(INBOX_CSS)
-    for kind, label in KIND_LABELS.items():
+    first: dict[str, int] = {}  # the group holding the most urgent item comes first (the items are sorted by urgency)
+    for n, item in enumerate(box.items):
+        first.setdefault(item.kind, n)
+    for kind, label in sorted(KIND_LABELS.items(), key=lambda kv: first.get(kv[0], len(box.items))):
         mine = [i for i in box.items if i.kind == kind]
         if not mine:
             continue
