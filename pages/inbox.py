@@ -7,7 +7,7 @@ import streamlit as st
 
 from gis import clock
 from gis.errors import RiverGridError
-from ui.inbox import load_inbox, load_messages, render_empty, render_items, render_messages
+from ui.inbox import load_inbox, load_messages, render_empty, render_items, render_messages, render_preferences
 from ui.state import current_actor, show_error
 
 actor = current_actor()
@@ -40,3 +40,5 @@ st.subheader(f"消息（{len(messages)}" + (f"，未读 {unread}" if unread else
 if messages and st.toggle("只看未读", key="inbox_unread_only"):
     messages = [m for m in messages if not m["read"]]
 render_messages(actor, messages)
+with st.expander("消息接收设置"):
+    render_preferences(actor)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from gis.config import PROJECT_DIR
+from gis.store import Store
+from gis.store.schema import Person
 
 APP = str(PROJECT_DIR / "app.py")
 
@@ -65,3 +68,24 @@ def test_a_report_link_opens_that_period_and_grid_on_the_reports_page(app_env: P
     chosen = {s.label: s.value for s in at.selectbox}
     assert (chosen["报表类型"], chosen["报告期"], chosen["网格"]) == ("quarter", "2026-Q3", 3)
     assert "period" not in at.query_params and "grid" not in at.query_params  # applied once
+
+
+def test_a_patroller_sets_its_own_quiet_hours_on_the_inbox_page(app_env: Path) -> None:
+    at = signed_in("patroller").switch_page("pages/inbox.py").run()
+    assert not at.exception
+    fields = {t.label: t for t in at.text_input}
+    fields["免打扰时段"].input("21:00-06:30")
+    fields["电子邮箱"].input("不是邮箱")
+    at = next(b for b in at.button if b.label == "保存接收设置").click().run()
+    assert [e.value for e in at.error] == ["电子邮箱格式无效：不是邮箱"]  # nothing saved
+    fields = {t.label: t for t in at.text_input}
+    fields["电子邮箱"].input("hzh@example.org")
+    at = next(b for b in at.button if b.label == "保存接收设置").click().run()
+    assert not at.exception and [s.value for s in at.success] == ["已保存"]
+    store = Store(f"sqlite:///{app_env / 'rivergrid.sqlite'}", migrate=False)
+    try:
+        with store.session() as s:
+            me = s.scalar(select(Person).where(Person.name == "何兆花"))
+            assert (me.quiet_hours, me.email) == ("21:00-06:30", "hzh@example.org")
+    finally:
+        store.dispose()

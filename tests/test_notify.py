@@ -31,7 +31,7 @@ from sqlalchemy import select
 
 from gis import clock
 from gis.auth import SYSTEM, Actor
-from gis.errors import PermissionDenied
+from gis.errors import PermissionDenied, ValidationError
 from gis.incidents.lists import list_incidents
 from gis.model import LOCAL_TZ, UserRole
 from gis.notify import delivery as delivery_module
@@ -47,7 +47,7 @@ from gis.notify.core import (
 from gis.notify.delivery import delivery_log, enqueue_post
 from gis.notify.lock import runner_lock
 from gis.notify.messages import mark_read, messages_for, unread_count
-from gis.notify.preferences import set_preferences
+from gis.notify.preferences import my_preferences, set_my_preferences, set_preferences
 from gis.notify.runner import run_pass
 from gis.reports.editions import build_report, submit_report
 from gis.store import Store
@@ -413,6 +413,34 @@ def test_inapp_messages_read_and_unread(demo_store: Store, quiet_env: Path) -> N
         mark_read(s, actor, others[0]["id"])
     with demo_store.session() as s:
         assert unread_count(s, staff) == len(others)  # untouched
+
+
+# --- each person chooses: a patroller sets its own channels, nobody else's, nothing else ------------------
+
+
+def test_a_patroller_chooses_its_own_channels_and_quiet_hours_and_nothing_more(demo_store: Store, quiet_env: Path) -> None:
+    with demo_store.session() as s:
+        account = s.scalar(select(User).where(User.username == "patroller"))
+        me = Actor("patroller", UserRole.PATROLLER, user_id=account.id)
+        other = s.scalar(select(Person).where(Person.name == "王立军"))
+        other_id = other.id
+    with demo_store.session(me) as s:
+        saved = set_my_preferences(s, me, email="hzh@example.org", channels="sms,inapp", quiet_hours="21:30-06:30")
+    assert (saved["name"], saved["email"], saved["channels"], saved["quiet_hours"]) == (
+        "何兆花", "hzh@example.org", ["inapp", "sms"], "21:30-06:30")
+    with demo_store.session() as s:  # stored, and audited under the patroller's own name
+        assert my_preferences(s, me)["quiet_hours"] == "21:30-06:30"
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.table_name == "persons").order_by(AuditEntry.seq.desc())).first()
+        assert (entry.username, entry.row_id, entry.after["quiet_hours"]) == ("patroller", saved["person_id"], "21:30-06:30")
+    with pytest.raises(PermissionDenied), demo_store.session(me) as s:  # another person's settings: staff only
+        set_preferences(s, other_id, channels="sms")
+    with pytest.raises(PermissionDenied), demo_store.session(me) as s:  # its own record's other fields: staff only
+        s.get(Person, saved["person_id"]).phone = "13900000000"
+    with demo_store.session() as s:
+        assert s.get(Person, other_id).notify_channels == ""
+    admin = Actor("admin", UserRole.ADMIN)
+    with pytest.raises(ValidationError, match="没有关联人员"), demo_store.session(admin) as s:
+        set_my_preferences(s, admin, channels="inapp")
 
 
 # --- 信息报送: a report not submitted is told to its grid, before and after its deadline --------------

@@ -10,11 +10,15 @@ from urllib.parse import parse_qs, urlsplit
 import streamlit as st
 
 from gis.auth import Actor
+from gis.config import settings
 from gis.errors import RiverGridError
 from gis.inbox.core import KIND_LABELS, Item
 from gis.inbox.service import Inbox, count_for, inbox
+from gis.notify.core import CHANNEL_LABELS, PERSON_CHANNELS
+from gis.notify.events import available_channels
 from gis.notify.messages import mark_read, messages_for, unread_count
-from ui.state import data_version, get_store
+from gis.notify.preferences import my_preferences, set_my_preferences
+from ui.state import data_version, get_store, show_error
 
 __all__ = [
     "PAGE_FILES",
@@ -25,6 +29,7 @@ __all__ = [
     "render_empty",
     "render_items",
     "render_messages",
+    "render_preferences",
     "unread_messages",
 ]
 
@@ -159,15 +164,15 @@ def _mark_read(actor: Actor, message_id: int) -> None:
         with get_store().session(actor) as s:
             mark_read(s, actor, message_id)
     except RiverGridError as exc:
-        st.session_state["inbox_message_error"] = exc.message
+        st.session_state["inbox_message_error"] = exc
 
 
 def render_messages(actor: Actor, messages: list[dict[str, Any]]) -> None:
     """Messages newest first, unread ones marked, each with 标为已读 (its own only) and a link to the
     case it is about."""
     error = st.session_state.pop("inbox_message_error", None)
-    if error:
-        st.error(error)
+    if error is not None:
+        show_error(error)
     if not messages:
         st.html(
             '<div data-testid="message-empty"><p>没有消息。事件交办、督办、退回、即将到期、超期、超期升级，'
@@ -195,3 +200,39 @@ def render_messages(actor: Actor, messages: list[dict[str, Any]]) -> None:
                     st.button(
                         "标为已读", key=f"message_read_{m['id']}", on_click=_mark_read, args=(actor, int(m["id"]))
                     )
+
+
+def render_preferences(actor: Actor) -> None:
+    """消息接收设置 of the account's own person: e-mail, channels, quiet hours (saved, audited)."""
+    try:
+        with get_store().session(actor, write=False) as s:
+            prefs = my_preferences(s, actor)
+    except RiverGridError as exc:
+        st.caption(exc.message_zh)
+        return
+    available = available_channels(settings())
+    missing = [CHANNEL_LABELS[c] for c in PERSON_CHANNELS if c not in available]
+    with st.form("inbox_preferences"):
+        chosen = st.multiselect(
+            "接收渠道",
+            list(PERSON_CHANNELS),
+            default=[c for c in prefs["channels"] if c in PERSON_CHANNELS],
+            format_func=CHANNEL_LABELS.get,
+            help="不选则按人员记录中可用的全部渠道发送",
+        )
+        email = st.text_input("电子邮箱", value=prefs["email"] or "")
+        quiet = st.text_input(
+            "免打扰时段", value=prefs["quiet_hours"] or "", placeholder="如 22:00-07:00，留空用系统默认"
+        )
+        st.caption(
+            f"短信发往人员记录中的电话（{prefs['phone'] or '未登记'}）。"
+            + (f"本系统尚未配置{'、'.join(missing)}，选了也暂不发送。" if missing else "")
+            + "免打扰时段内的消息顺延到时段结束后发送，不会丢失。"
+        )
+        if st.form_submit_button("保存接收设置"):
+            try:
+                with get_store().session(actor) as s:
+                    set_my_preferences(s, actor, email=email, channels=",".join(chosen), quiet_hours=quiet)
+                st.success("已保存")
+            except RiverGridError as exc:
+                show_error(exc)

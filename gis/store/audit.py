@@ -51,7 +51,7 @@ from gis.errors import ConflictError, NotFoundError, PermissionDenied, Validatio
 from gis.model import LOCAL_TZ
 from gis.store.audit_chain import append, lock_chain
 from gis.store.blobs import BlobStore, digest
-from gis.store.schema import AuditEntry, Base, utcnow
+from gis.store.schema import AuditEntry, Base, User, utcnow
 from gis.store.types import Geometry, UTCDateTime
 
 _PENDING = "_audit_pending"
@@ -201,6 +201,23 @@ def _own_password_change(session: Session, actor: Actor | None, obj: Base, actio
     return changed <= SELF_SERVICE_COLUMNS
 
 
+OWN_PERSON_COLUMNS = frozenset({"email", "notify_channels", "quiet_hours"})
+"""A person's notification settings (e-mail, channels, quiet hours): the person's own account may
+change them on its own record without ``org.write``; every other column of a person needs it."""
+
+
+def _own_person_settings(session: Session, actor: Actor | None, obj: Base, action: str) -> bool:
+    """Whether a change is an account changing its own person's notification settings."""
+    if actor is None or actor.user_id is None or action != "update" or _name_of(obj.__table__) != "persons":
+        return False
+    account = session.get(User, actor.user_id)
+    if account is None or account.person_id is None or account.person_id != getattr(obj, "id", None):
+        return False
+    state = inspect(obj)
+    changed = {attr.key for attr in state.mapper.column_attrs if state.attrs[attr.key].history.has_changes()}
+    return changed <= OWN_PERSON_COLUMNS
+
+
 def _refuse_audit_changes(session: Session) -> None:
     for obj in session.new:
         if isinstance(obj, AuditEntry):
@@ -228,7 +245,10 @@ def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
                 table = _name_of(obj.__table__)
                 if action == "update" and not session.is_modified(obj, include_collections=False):
                     continue
-                if not _own_password_change(session, actor, obj, action):
+                if not (
+                    _own_password_change(session, actor, obj, action)
+                    or _own_person_settings(session, actor, obj, action)
+                ):
                     require(actor, TABLE_WRITE_PERMISSION[table])
                 before: dict[str, Any] | None = None
                 changed: frozenset[str] = frozenset()
