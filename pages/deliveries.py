@@ -16,9 +16,9 @@ from ui.state import get_store, require_permission, show_error
 actor = require_permission("notify.log")
 st.title("消息投递")
 st.caption(
-    "系统按事件交办、督办、上报上级、退回、即将到期、超期、群众举报和超期升级规则发送消息；"
-    "每条消息对每个接收对象、每个渠道只发送一次（幂等键），失败的按退避时间自动重试，"
-    "免打扰时段内的消息顺延到时段结束后发送。"
+    "系统按事件交办、督办、上报上级、退回、即将到期、超期、群众举报、超期升级规则，以及信息报送的报送提醒、"
+    "逾期未报送发送消息，并把报送的报表推送到上级平台；每条消息对每个接收对象、每个渠道只发送一次（幂等键），"
+    "失败的按退避时间自动重试，免打扰时段内的消息顺延到时段结束后发送。"
 )
 
 FILTERS = {"失败和待重试": "problems", "全部": "", **{label: code for code, label in STATE_LABELS.items()}}
@@ -43,8 +43,13 @@ code = FILTERS[choice]
 with get_store().session(actor, write=False) as s:
     rows = delivery_log(s, problems=code == "problems", state=code if code not in ("", "problems") else None)
 
-if not rows:
-    st.info("没有符合条件的投递记录。")
+if not rows and code == "problems":
+    st.info("没有失败或待重试的投递。在“显示”中选择“全部”可查看已发送的记录。")
+elif not rows:
+    st.info(
+        "没有符合条件的投递记录。通知任务由服务每隔几分钟自动运行（也可点“立即运行一次”），"
+        "有需要通知的事件时才产生记录。"
+    )
 else:
     table = pd.DataFrame(
         [

@@ -111,7 +111,7 @@ with tab_status:
                     "网格": r["grid"],
                     "层级": r["level_label"],
                     "状态": r["status_label"],
-                    "版次": r["latest"]["edition"] if r["latest"] else None,
+                    "版次": f"第 {r['latest']['edition']} 版" if r["latest"] else "",
                     "报送人": r["latest"]["submitted_by"] if r["latest"] else "",
                     "报送时间": r["latest"]["submitted_at_local"] if r["latest"] else "",
                 }
