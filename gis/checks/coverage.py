@@ -95,6 +95,7 @@ The naive ``reach.difference(union_all(grids))`` in the tests is the oracle; Pos
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, cast
@@ -106,7 +107,8 @@ import pyproj
 import shapely
 from shapely import STRtree
 
-from gis.checks.pieces import COINCIDENCE_TOLERANCE_M, Pieces, cut_pieces, restrict
+from gis.checks.boxindex import BoxIndex
+from gis.checks.pieces import COINCIDENCE_TOLERANCE_M, EnvelopeQuery, Pieces, cut_pieces, restrict
 from gis.errors import CRSError, GeometryError, ValidationError
 from gis.formatting import plain as _py
 from gis.geometry.crs import choose_metric_crs, crs_name
@@ -220,7 +222,7 @@ class CoverageResult:
 
     def __init__(
         self,
-        pieces: Pieces,
+        pieces: Pieces | Callable[[], Pieces],
         reach_ids: np.ndarray,
         grid_ids: np.ndarray,
         reach_len: np.ndarray,
@@ -231,7 +233,7 @@ class CoverageResult:
         start_station_m: np.ndarray | None = None,
     ) -> None:
         self._start = start_station_m if start_station_m is not None else np.zeros(len(reach_ids))
-        self._pieces = pieces
+        self._source = pieces
         self._reach_ids = reach_ids
         self._grid_ids = grid_ids
         self._reach_len = reach_len
@@ -239,9 +241,25 @@ class CoverageResult:
         self.crs = crs
         self.min_gap_m = min_gap_m
         self.warnings = warnings
-        self._n_grids = np.fromiter((len(c) for c in pieces.claims), dtype=np.int64, count=len(pieces.claims))
-        self._length = pieces.to_m - pieces.from_m
-        self._sliver = (self._n_grids != 1) & (self._length < min_gap_m)
+
+    @cached_property
+    def _pieces(self) -> Pieces:
+        """All stretches, sorted by reach then measure (built on first use: see
+        :class:`CoverageChecker`)."""
+        return self._source if isinstance(self._source, Pieces) else self._source()
+
+    @cached_property
+    def _n_grids(self) -> np.ndarray:
+        claims = self._pieces.claims
+        return np.fromiter((len(c) for c in claims), dtype=np.int64, count=len(claims))
+
+    @cached_property
+    def _length(self) -> np.ndarray:
+        return self._pieces.to_m - self._pieces.from_m
+
+    @cached_property
+    def _sliver(self) -> np.ndarray:
+        return (self._n_grids != 1) & (self._length < self.min_gap_m)
 
     @cached_property
     def reach_totals(self) -> pd.DataFrame:
@@ -482,12 +500,6 @@ def _scope_geoms(
     return np.asarray(shapely.force_2d(geoms[~shapely.is_empty(geoms)]), dtype=object)
 
 
-def _tree(grid_geoms: np.ndarray) -> STRtree:
-    present = np.where(shapely.is_missing(grid_geoms), shapely.from_wkt("POLYGON EMPTY"), grid_geoms)
-    shapely.prepare(present)
-    return STRtree(present)
-
-
 def check_coverage(
     reaches: gpd.GeoDataFrame,
     grids: gpd.GeoDataFrame,
@@ -535,12 +547,59 @@ def check_coverage(
     return checker.result
 
 
+def _merge(base: Pieces, patch: dict[int, Pieces]) -> Pieces:
+    """``base`` with the stretches of the reaches in ``patch`` replaced, sorted by reach then
+    measure (the order of a full check)."""
+    if not patch:
+        return base
+    keys = np.fromiter(patch, dtype=np.int64, count=len(patch))
+    keep = np.flatnonzero(~np.isin(base.reach, keys))
+    parts = [patch[k] for k in sorted(patch)]
+    reach = np.concatenate([base.reach[keep], *(p.reach for p in parts)])
+    from_m = np.concatenate([base.from_m[keep], *(p.from_m for p in parts)])
+    to_m = np.concatenate([base.to_m[keep], *(p.to_m for p in parts)])
+    geometry = np.concatenate([base.geometry[keep], *(p.geometry for p in parts)])
+    claims = [base.claims[j] for j in keep.tolist()] + [c for p in parts for c in p.claims]
+    order = np.lexsort((from_m, reach))
+    return Pieces(reach[order], from_m[order], to_m[order], [claims[j] for j in order.tolist()], geometry[order])
+
+
+def _split(pieces: Pieces, reaches: np.ndarray) -> dict[int, Pieces]:
+    """The stretches of each of ``reaches`` (sorted), as a dict reach → its own :class:`Pieces`
+    (empty for a reach left without stretches)."""
+    lo = np.searchsorted(pieces.reach, reaches, "left")
+    hi = np.searchsorted(pieces.reach, reaches, "right")
+    return {
+        int(r): Pieces(pieces.reach[a:b], pieces.from_m[a:b], pieces.to_m[a:b], pieces.claims[a:b], pieces.geometry[a:b])
+        for r, a, b in zip(reaches.tolist(), lo.tolist(), hi.tolist())
+    }
+
+
+def _present(geoms: np.ndarray) -> np.ndarray:
+    """Missing grids as empty polygons, every grid prepared for point-in-polygon tests."""
+    out = np.where(shapely.is_missing(geoms), shapely.from_wkt("POLYGON EMPTY"), geoms)
+    shapely.prepare(out)
+    return np.asarray(out, dtype=object)
+
+
 class CoverageChecker:
     """Coverage kept up to date as grids change: only the reaches near a changed grid are redone.
 
     ``CoverageChecker(reaches, grids, ...)`` takes the arguments of :func:`check_coverage`;
     :attr:`result` is the current result; :meth:`update_grid` changes one grid and returns the
     new result, equal to a full :func:`check_coverage` on the changed data.
+
+    A re-check after one edit costs what the edited grid touches, not the size of the data:
+
+    * the grids' envelopes are kept in a :class:`gis.checks.boxindex.BoxIndex` (a hash of
+      square cells) changed in place, instead of an STRtree rebuilt over every grid; the reaches
+      never change and keep their STRtree;
+    * only the reaches whose envelope meets the old or the new boundary are cut again, against
+      the grids whose envelopes meet theirs;
+    * their stretches are kept per reach beside the stretches of the last full view (no global
+      re-sort); the sorted table of all stretches is built when a result is first read
+      (:attr:`CoverageResult.intervals`, :meth:`CoverageResult.totals`, …) and then becomes
+      the new full view.
     """
 
     def __init__(
@@ -559,27 +618,40 @@ class CoverageChecker:
         self._p = _prepare(reaches, grids, reach_id, grid_id, crs)
         self.min_gap_m = min_gap_m
         self._scope = _scope_geoms(scope, reaches, self._p.crs)
-        self._grid_geoms = np.concatenate([self._p.grid_geoms, self._scope])
-        self._tree = _tree(self._grid_geoms)
+        self._grid_geoms = _present(np.concatenate([self._p.grid_geoms, self._scope]))
+        self._row = {g: i for i, g in enumerate(self._p.grid_ids.tolist())}
         self._reach_tree = STRtree(self._p.reach_geoms)
-        self._pieces = self._compute(np.arange(len(self._p.reach_geoms)))
+        self._base = self._compute(np.arange(len(self._p.reach_geoms)), STRtree(self._grid_geoms))
+        self._patch: dict[int, Pieces] = {}
+        self._index = BoxIndex(self._grid_geoms)
         self.result = self._make_result()
 
-    def _compute(self, reaches: np.ndarray) -> Pieces:
-        pieces = cut_pieces(self._p.reach_geoms[reaches], self._tree.geometries, self._tree, len(self._p.grid_geoms))
+    def _compute(self, reaches: np.ndarray, index: EnvelopeQuery) -> Pieces:
+        pieces = cut_pieces(self._p.reach_geoms[reaches], self._grid_geoms, index, len(self._p.grid_geoms))
         if len(self._scope):
             pieces = restrict(pieces, len(self._p.grid_geoms), sliver_m=self.min_gap_m)
         pieces.reach = reaches[pieces.reach]
         return pieces
 
+    def _view(self) -> Callable[[], Pieces]:
+        """The sorted stretches of the current state, built when first asked for."""
+        base, patch = self._base, self._patch
+
+        def build() -> Pieces:
+            merged = _merge(base, patch)
+            if self._base is base and self._patch is patch:  # still current: the new full view
+                self._base, self._patch = merged, {}
+            return merged
+
+        return build
+
     def _make_result(self) -> CoverageResult:
-        level = self._tree.geometries[: len(self._p.grid_geoms)]
         return CoverageResult(
-            self._pieces,
+            self._view() if self._patch else self._base,
             self._p.reach_ids,
             self._p.grid_ids,
             self._p.reach_len,
-            level,
+            self._grid_geoms[: len(self._p.grid_geoms)].copy(),
             self._p.crs,
             self.min_gap_m,
             list(self._p.messages),
@@ -591,10 +663,9 @@ class CoverageChecker:
 
         ``geometry`` is a shapely polygon in ``crs`` (default: the measuring CRS).
         """
-        where = np.flatnonzero(self._p.grid_ids == grid_id)
-        if not len(where):
+        i = self._row.get(grid_id)
+        if i is None:
             raise ValidationError(f"没有编号为 {grid_id} 的网格", f"unknown grid id {grid_id!r}")
-        i = int(where[0])
         if geometry is not None and crs is not None:
             geometry = gpd.GeoSeries([geometry], crs=crs).to_crs(self._p.crs).iloc[0]
         if geometry is not None:
@@ -602,28 +673,18 @@ class CoverageChecker:
             geometry = _clean_grids(
                 np.array([shapely.force_2d(geometry)], dtype=object), np.array([grid_id]), messages
             )[0]
+        new = _present(np.array([geometry], dtype=object))[0]
         old = self._grid_geoms[i]
-        boxes = [g for g in (old, geometry) if g is not None and not shapely.is_empty(g)]
-        self._grid_geoms[i] = geometry
-        self._tree = _tree(self._grid_geoms)
+        boxes = [g for g in (old, new) if not shapely.is_empty(g)]
+        self._grid_geoms[i] = new
+        self._index.update(i, new)
         if boxes:
             affected = np.unique(np.concatenate([self._reach_tree.query(b) for b in boxes]))
         else:
             affected = np.zeros(0, np.int64)
         if len(affected):
-            sub = self._compute(affected)
-            keep = ~np.isin(self._pieces.reach, affected)
-            reach = np.concatenate([self._pieces.reach[keep], sub.reach])
-            from_m = np.concatenate([self._pieces.from_m[keep], sub.from_m])
-            order = np.lexsort((from_m, reach))
-            claims = [c for c, k in zip(self._pieces.claims, keep) if k] + sub.claims
-            self._pieces = Pieces(
-                reach[order],
-                from_m[order],
-                np.concatenate([self._pieces.to_m[keep], sub.to_m])[order],
-                [claims[j] for j in order],
-                np.concatenate([self._pieces.geometry[keep], sub.geometry])[order],
-            )
+            # a new dict (copy on write): results already handed out keep their own view
+            self._patch = {**self._patch, **_split(self._compute(affected, self._index), affected)}
         self.result = self._make_result()
         return self.result
 

@@ -11,11 +11,10 @@ described in :mod:`gis.checks.coverage`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import shapely
-from shapely import STRtree
 
 from gis.geometry.segindex import SegmentIndex, Segments, expand_ranges, measured_segments
 
@@ -130,8 +129,16 @@ def claim_sets(
     return key // n_grids, key % n_grids
 
 
+class EnvelopeQuery(Protocol):
+    """What :func:`cut_pieces` asks of its grid index: the pairs (reach position, grid position)
+    whose envelopes meet, as :meth:`shapely.STRtree.query` without a predicate returns them
+    (an STRtree, or :class:`gis.checks.boxindex.BoxIndex` that can be updated in place)."""
+
+    def query(self, geometry: Any) -> Any: ...
+
+
 def cut_pieces(
-    reach_geoms: np.ndarray, grid_geoms: np.ndarray, grid_tree: STRtree, n_level: int | None = None
+    reach_geoms: np.ndarray, grid_geoms: np.ndarray, grid_tree: EnvelopeQuery, n_level: int | None = None
 ) -> Pieces:
     """Claims along ``reach_geoms`` by ``grid_geoms`` (all in one metric CRS; grids prepared).
 
