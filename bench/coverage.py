@@ -1,6 +1,6 @@
 """Benchmark of the river coverage check (``gis.checks.coverage``) against naive shapely and PostGIS.
 
-    python bench/coverage.py [--size county|province|both] [--database-url URL]
+    python bench/coverage.py [--size county|province|province5|both] [--database-url URL]
                              [--naive-limit N] [--pg-formulation NAME|all] [--repeat N]
 
 For each size (synthetic data from ``bench.synthetic.make_case``) it times
@@ -481,7 +481,7 @@ def bench_size(size: str, args: argparse.Namespace, pg_url: str | None) -> dict[
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--size", choices=["small", "county", "province", "both"], default="county")
+    p.add_argument("--size", choices=["small", "county", "province", "province5", "both"], default="county")
     p.add_argument("--database-url", default=None)
     p.add_argument(
         "--naive-limit",

@@ -17,6 +17,7 @@ Gauss-Krüger, CM 126°E; metres), both with an ``int`` ``id`` column:
 | `small`    | 200     | 20    | ~14.5 km |
 | `county`   | 2,000   | 200   | ~46 km   |
 | `province` | 20,000  | 2,000 | ~145 km  |
+| `province5`| 100,000 | 10,000| ~325 km  |
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ SIZES: dict[str, tuple[int, int]] = {
     "small": (200, 20),
     "county": (2_000, 200),
     "province": (20_000, 2_000),
+    "province5": (100_000, 10_000),
 }
 
 

@@ -46,6 +46,27 @@ def expand_ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return which, pos
 
 
+def run_cumsum(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Inclusive cumulative sums of ``values`` within each run ``[starts[i], starts[i + 1])``
+    (``starts`` ascending, from 0), each added in order from its run's first value: a run's sums
+    are bit for bit those of ``np.cumsum`` of that run alone, whatever runs come before it."""
+    n = len(values)
+    out = np.zeros(n)
+    if n == 0:
+        return out
+    lengths = np.diff(np.r_[starts, n])
+    # runs bucketed by length (powers of two), each bucket padded into rows of one 2-D cumsum
+    bucket = np.ceil(np.log2(np.maximum(lengths, 1))).astype(np.int64)
+    for b in np.unique(bucket):
+        runs = np.flatnonzero(bucket == b)
+        which, pos = expand_ranges(starts[runs], starts[runs] + lengths[runs])
+        col = pos - starts[runs][which]
+        rows = np.zeros((len(runs), int(lengths[runs].max())))
+        rows[which, col] = values[pos]
+        out[pos] = np.cumsum(rows, axis=1)[which, col]
+    return out
+
+
 @dataclass
 class Segments:
     """Straight segments ``(x0, y0) → (x0 + dx, y0 + dy)`` of lines, in line order.
@@ -119,18 +140,19 @@ def measured_segments(lines: np.ndarray, owners: np.ndarray | None = None) -> tu
     dx, dy = coords[start + 1, 0] - x0, coords[start + 1, 1] - y0
     length = np.hypot(dx, dy)
     seg_part = coord_part[start]
-    # measure of every vertex along its owner: parts follow each other without gaps
+    # measure of every vertex along its owner: parts follow each other without gaps. Sums run
+    # within each part (and each owner) from its own start, so that a line's measures do not
+    # depend on the lines before it in ``lines`` (a re-check of a few reaches gives the bits of
+    # a full check)
     vertex_step = np.zeros(len(coords))
     vertex_step[start + 1] = length
-    vertex_m = np.cumsum(vertex_step)
     part_len = np.bincount(coord_part, weights=vertex_step, minlength=len(parts))
     owner_first_part = np.r_[True, part_geom[1:] != part_geom[:-1]] if len(parts) else np.zeros(0, bool)
-    # measure at which each part starts, within its owner
-    cum_before = np.cumsum(part_len) - part_len
-    owner_base = np.maximum.accumulate(np.where(owner_first_part, cum_before, 0.0)) if len(parts) else cum_before
-    part_start_m = cum_before - owner_base
+    # measure at which each part starts, within its owner (sum of the owner's earlier parts)
+    prev_len = np.where(owner_first_part, 0.0, np.r_[0.0, part_len[:-1]]) if len(parts) else part_len
+    part_start_m = run_cumsum(prev_len, np.flatnonzero(owner_first_part))
     first_vertex = np.r_[0, np.flatnonzero(coord_part[1:] != coord_part[:-1]) + 1] if len(coords) else np.zeros(0, int)
-    vertex_local = vertex_m - vertex_m[first_vertex][coord_part] + part_start_m[coord_part]
+    vertex_local = run_cumsum(vertex_step, first_vertex) + part_start_m[coord_part]
     keep = length > 0
     seg = Segments(
         x0[keep],
