@@ -255,11 +255,11 @@ class CoverageResult:
 
     @cached_property
     def _length(self) -> np.ndarray:
-        return self._pieces.to_m - self._pieces.from_m
+        return np.asarray(self._pieces.to_m - self._pieces.from_m, dtype=float)
 
     @cached_property
     def _sliver(self) -> np.ndarray:
-        return (self._n_grids != 1) & (self._length < self.min_gap_m)
+        return np.asarray((self._n_grids != 1) & (self._length < self.min_gap_m), dtype=bool)
 
     @cached_property
     def reach_totals(self) -> pd.DataFrame:
@@ -569,8 +569,9 @@ def _split(pieces: Pieces, reaches: np.ndarray) -> dict[int, Pieces]:
     (empty for a reach left without stretches)."""
     lo = np.searchsorted(pieces.reach, reaches, "left")
     hi = np.searchsorted(pieces.reach, reaches, "right")
+    p = pieces
     return {
-        int(r): Pieces(pieces.reach[a:b], pieces.from_m[a:b], pieces.to_m[a:b], pieces.claims[a:b], pieces.geometry[a:b])
+        int(r): Pieces(p.reach[a:b], p.from_m[a:b], p.to_m[a:b], p.claims[a:b], p.geometry[a:b])
         for r, a, b in zip(reaches.tolist(), lo.tolist(), hi.tolist())
     }
 
