@@ -90,6 +90,11 @@ Everything runs on arrays, in a projected CRS, without polygon overlay:
 4. consecutive stretches with the same set of grids are merged, and their geometry is cut from
    the reach by measure.
 
+A reach's stretches depend only on that reach and the grids whose envelopes meet it (measures are
+summed within each reach, :func:`gis.geometry.segindex.run_cumsum`), so :class:`CoverageChecker`
+re-checks after a grid edit only the reaches near the old and new boundary and gives exactly the
+result of a full check.
+
 The naive ``reach.difference(union_all(grids))`` in the tests is the oracle; PostGIS is another.
 """
 
