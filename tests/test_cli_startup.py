@@ -18,6 +18,7 @@ import pytest
 
 from gis.formatting import local_time
 from gis.store import Store
+from gis.store.engine import MIGRATIONS_DIR, is_at_head, make_engine, script_heads
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 HEAVY = ("pandas", "geopandas", "pyproj")
@@ -55,6 +56,7 @@ def test_light_commands_load_neither_pandas_nor_geopandas(demo_store: Store, com
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "sqlalchemy" in names or command[0] == "calendar"  # the listing was read
     assert not names & set(HEAVY), sorted(names & set(HEAVY))
+    assert "alembic" not in names  # the store is at head: opening it asks alembic nothing
     data = json.loads(proc.stdout)
     if command[:2] == ["incident", "list"] and len(command) == 2:
         assert data and all(row["code"] and row["status"] for row in data)  # the demo's cases, as before
@@ -88,3 +90,25 @@ def test_local_time_without_pandas_agrees_with_pandas(value: datetime) -> None:
 def test_local_time_missing_and_text() -> None:
     assert local_time(None) == local_time(pd.NaT) == local_time(float("nan")) == ""
     assert local_time("2026-11-28T00:30:00Z") == "2026-11-28 08:30"
+
+
+def test_the_scripts_heads_are_alembics_heads() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert script_heads() == set(ScriptDirectory.from_config(cfg).get_heads())
+    assert len(script_heads()) == 1
+
+
+def test_only_a_database_at_head_skips_alembic(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.sqlite'}")
+    assert not is_at_head(engine)  # no tables yet: alembic creates them
+    store = Store(engine.url.render_as_string(hide_password=False))
+    assert is_at_head(store.engine)
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0014'")
+    assert not is_at_head(store.engine)  # one revision behind: alembic migrates as before
+    engine.dispose()
+    store.dispose()
