@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from typing import Any
-
-import pandas as pd
 
 from gis.model import LOCAL_TZ, GridLevel
 
@@ -31,8 +30,19 @@ def format_area(area_m2: float) -> str:
 
 def local_time(value: Any) -> str:
     """``YYYY-MM-DD HH:MM`` in Asia/Shanghai for a datetime or pandas timestamp; ``""`` when
-    missing (None, NaT). Naive times are taken as UTC (the store keeps UTC)."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
+    missing (None, NaT). Naive times are taken as UTC (the store keeps UTC).
+
+    A plain :class:`datetime.datetime` (what the store returns) is converted without pandas, so
+    the command line and the API need not load it to print a time.
+    """
+    if value is None:
+        return ""
+    if type(value) is datetime:
+        stamp = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return stamp.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+    import pandas as pd  # noqa: PLC0415 — heavy (~0.2 s); only pandas/numpy values and text need it
+
+    if not isinstance(value, str) and pd.isna(value):
         return ""
     stamp = pd.Timestamp(value)
     if stamp.tzinfo is None:

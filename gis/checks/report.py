@@ -37,7 +37,6 @@ from gis.checks.vertical import check_vertical
 from gis.config import settings
 from gis.errors import ValidationError
 from gis.formatting import plain as _plain
-from gis.io.files import read_layer
 from gis.model import STORE_CRS, GridLevel
 from gis.store.schema import Grid, Reach, not_deleted
 
@@ -578,6 +577,7 @@ def check_files(
     grids file has a ``level`` column, ``level`` picks the grids to check (default village) and
     the level above is the scope; otherwise every grid is checked and there is no scope.
     """
+    from gis.io.files import read_layer  # noqa: PLC0415 — pyogrio/GDAL (~45 ms); only checking files reads them
 
     r = read_layer(rivers)
     g = read_layer(grids)

@@ -21,7 +21,8 @@ Modules: :mod:`~gis.cli.run` the parser, the dispatch and ``main``; :mod:`~gis.c
 every command shares; one module per capability for the commands themselves:
 :mod:`~gis.cli.accounts` (init, user), :mod:`~gis.cli.geodata` (inspect, import, export),
 :mod:`~gis.cli.checks` (check), :mod:`~gis.cli.grids` (who), :mod:`~gis.cli.incidents`
-(incident), :mod:`~gis.cli.patrol` (patrol, patrol-report), :mod:`~gis.cli.assessment` (assess),
+(incident), :mod:`~gis.cli.incident_report` (incident report: the only incident command that
+loads the geometry stack), :mod:`~gis.cli.patrol` (patrol, patrol-report), :mod:`~gis.cli.assessment` (assess),
 :mod:`~gis.cli.disclosure` (signboard, volunteer), :mod:`~gis.cli.ops` (init-demo, info, undo,
 backup, restore, audit, calendar), :mod:`~gis.cli.notify` (notify).
 """

@@ -1,12 +1,14 @@
-"""Commands ``incident report|move|list``: reporting incidents and moving them through the workflow;
-``incident cotask|answer|extend|decide-extension|receipt``: 协办, 延期 and 移送回执 (issue 17)."""
+"""Commands ``incident move|list``: moving incidents through the workflow and listing them;
+``incident cotask|answer|extend|decide-extension|receipt``: 协办, 延期 and 移送回执 (issue 17).
+
+``incident report`` routes a point through the grids' geometry and lives in
+:mod:`gis.cli.incident_report`, so these commands do not load geopandas."""
 
 from __future__ import annotations
 
 import argparse
 from datetime import datetime
 
-from gis import clock
 from gis.cli.common import acting_actor, open_store, show
 from gis.incidents.cooperation import (
     EXTENSION_STATES,
@@ -19,59 +21,8 @@ from gis.incidents.cooperation import (
 )
 from gis.incidents.departments import get_department
 from gis.incidents.lists import incident_dict, list_incidents
-from gis.incidents.reporting import report_incident, routing_of
 from gis.incidents.states import ACTION_LABELS
 from gis.incidents.workflow import move
-
-
-def cmd_incident_report(args: argparse.Namespace) -> int:
-    from gis.grids.chain import ResponsibilityIndex  # noqa: PLC0415 — loads geopandas (~0.5 s); only report routes
-
-    store = open_store(args)
-    actor = acting_actor(store, args.user)
-    with store.session() as s:  # routed from a read: the write below holds the write lock only briefly
-        index = ResponsibilityIndex.from_session(s, today=clock.today())
-    with store.session(actor) as s:
-        inc = report_incident(
-            s,
-            lon=args.lon,
-            lat=args.lat,
-            category=args.category,
-            description=args.description,
-            severity=args.severity,
-            source=args.source,
-            reporter=args.reporter,
-            reporter_contact=args.contact,
-            title=args.title,
-            object_id=args.object_id,
-            track_id=args.track_id,
-            photos=args.photo,
-            tolerance_m=args.tolerance_m,
-            index=index,
-            allow_far=args.allow_far,
-        )
-        routing = routing_of(inc)
-        data = incident_dict(inc)
-    routed = routing.to_dict()
-    data.update(
-        {
-            "grid": routed["grid"],
-            "reach": routed["reach"],
-            "persons": routing.persons,
-            "chain": routing.chain,
-            "warnings": routing.warnings,
-            "blind_spot": routing.blind_spot,
-        }
-    )
-    lines = [
-        f"已上报事件 {data['code']}（编号 {data['id']}）：{data['title']}",
-        f"网格：{routing.grid_name or '无'}；河段：{routing.reach_name or '附近没有河段'}",
-        "责任人：" + ("、".join(dict.fromkeys(routing.persons)) or "无"),
-        f"受理期限：{data['accept_due_at']}；办结期限：{data['close_due_at']}",
-        *(f"提示：{w}" for w in routing.warnings),
-    ]
-    show(data, args.json, "\n".join(lines))
-    return 0
 
 
 def cmd_incident_move(args: argparse.Namespace) -> int:

@@ -332,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tolerance-m", type=float, default=50.0, help="查找河段的距离（米，默认 50）")
     p.add_argument("--allow-far", action="store_true", help="位置距本系统最上级网格超过上限时仍然上报")
     _account_flags(p, "以哪个账号的身份上报（默认 admin）")
-    p.set_defaults(run="incidents.cmd_incident_report")
+    p.set_defaults(run="incident_report.cmd_incident_report")
     p = isub.add_parser("move", parents=[common], help="事件流转：受理、交办、办结、审核、督办、移送等")
     p.add_argument("id", help="事件编号（数字）或代码（如 SJ-2026-001）")
     p.add_argument("--to", required=True, help="目标状态或操作（如 accepted、受理、assign、通过、退回）")

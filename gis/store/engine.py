@@ -15,16 +15,19 @@ Whatever the store, a write that loses against another one reaches the caller as
 
 from __future__ import annotations
 
+import ast
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, OperationalError, PendingRollbackError
+from sqlalchemy.exc import IntegrityError, OperationalError, PendingRollbackError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -115,11 +118,13 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     (``config.attributes["after_commit"]``: callables taking a connection, such as removing files
     no row refers to any more) runs once that transaction has committed, in a new one.
     """
+    if revision == "head" and is_at_head(engine):
+        return  # the usual start: nothing to do, no lock taken, and alembic not even loaded
     from alembic import command  # noqa: PLC0415 — alembic only when the schema is checked or upgraded
     from alembic.config import Config  # noqa: PLC0415 — alembic only when the schema is checked or upgraded
 
     if not pending_revisions(engine, revision)[1]:
-        return  # the usual start: nothing to do, and no lock taken
+        return  # nothing to do after all, and no lock taken
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     after_commit: list[Any] = []
@@ -139,6 +144,42 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         with engine.begin() as conn:
             for work in after_commit:
                 work(conn)
+
+
+_REVISION_LINE = re.compile(r"^(revision|down_revision)\b[^=\n]*=\s*(.+?)\s*(?:#.*)?$", re.MULTILINE)
+
+
+@cache
+def script_heads() -> frozenset[str]:
+    """The head revisions of the migration scripts, read from their ``revision = ...`` and
+    ``down_revision = ...`` lines without loading alembic or the scripts (empty when a script
+    cannot be read that way: then :func:`upgrade` asks alembic)."""
+    revisions: set[str] = set()
+    below: set[str] = set()
+    try:
+        for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+            found = dict(_REVISION_LINE.findall(path.read_text(encoding="utf-8")))
+            revisions.add(str(ast.literal_eval(found["revision"])))
+            down = ast.literal_eval(found.get("down_revision", "None"))
+            below.update([down] if isinstance(down, str) else (down or ()))
+    except (KeyError, ValueError, SyntaxError, OSError):
+        return frozenset()
+    return frozenset(revisions - below)
+
+
+def is_at_head(engine: Engine) -> bool:
+    """Whether the database is already at the scripts' head (:func:`script_heads`), read with one
+    plain query of ``alembic_version``: the start of every command and page needs no alembic.
+    False when unsure (no such table yet, unreadable scripts)."""
+    heads = script_heads()
+    if not heads:
+        return False
+    try:
+        with engine.connect() as conn:
+            current = frozenset(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+    except SQLAlchemyError:
+        return False
+    return current == heads
 
 
 def pending_revisions(engine: Engine, revision: str = "head") -> tuple[tuple[str, ...], list[str]]:
