@@ -1,32 +1,42 @@
-"""Benchmark of the river coverage check (``gis.checks.coverage``) against naive shapely and PostGIS.
+"""Benchmark of the river coverage check (``gis.checks.coverage``) against fair baselines, side by side.
 
     python bench/coverage.py [--size county|province|province5|both] [--database-url URL]
-                             [--naive-limit N] [--pg-formulation NAME|all] [--repeat N]
+                             [--naive-limit N] [--pg-formulation NAME|fastest|all] [--repeat N]
 
-For each size (synthetic data from ``bench.synthetic.make_case``) it times
+For each size (synthetic data from ``bench.synthetic.make_case``) it times, in one run
 
 (a) ours: ``check_coverage`` — the full check, including the uncovered / overlap pieces with
     their stationing (``res.uncovered()``, ``res.overlaps()``) and the totals (median of
     ``--repeat`` runs);
-(b) naive shapely: ``union_all`` of the grids and of their pairwise intersections, then per
-    reach ``difference`` / ``intersection`` lengths. With ``--naive-limit N`` only a random
-    subset of N reaches is measured and the time is extrapolated linearly (labelled so);
-(c) PostGIS: the fastest SQL formulation found (``subdivide_diffagg``, see ``PG_FORMULATIONS``;
-    ``--pg-formulation all`` times the others too, and ``postgis_s`` is then the fastest one
-    with exact closed-set semantics), on temporary tables loaded beforehand (not timed) with
-    GiST indexes and ANALYZE;
+(b) shapely STRtree local union (``local_union_s``, ``ratio_local_union``): per reach, the grids
+    an STRtree finds intersecting it, ``union_all`` of only those, ``difference`` length =
+    uncovered; overlap = ``intersection`` length with the union of the pairwise intersections
+    of those grids (computed once, STRtree-indexed);
+(c) PostGIS (``postgis_s``, ``ratio_postgis``): the fastest of the exact SQL formulations run
+    (default ``fastest``: ``subdivide_diffagg`` and ``subdivide_intervals``, see
+    ``PG_FORMULATIONS``; ``--pg-formulation all`` adds the slower ones), on temporary tables
+    loaded beforehand (not timed) with GiST indexes and ANALYZE;
 (d) incremental: ``CoverageChecker.update_grid`` after growing one grid by 50 m (median wall
-    time ``incremental_s`` and median CPU time ``incremental_cpu_s``, ``time.process_time``).
+    time ``incremental_s`` and median CPU time ``incremental_cpu_s``);
+(f) footnote only (``naive_footnote``, not a main ratio): the old naive shapely strawman —
+    ``union_all`` of all grids and of their pairwise intersections, then per reach
+    ``difference`` / ``intersection`` with those two huge geometries, no index. With
+    ``--naive-limit N`` only N random reaches are measured and the time is extrapolated.
 
-Ours, naive and PostGIS must agree on the total uncovered and overlap lengths (1e-6 relative,
-1e-6 m absolute near zero); a WARNING line is printed otherwise. Ratios are
+Beside every wall time: the CPU time of the bench process (``time.process_time``; for PostGIS
+that is the client only — the server's CPU is not included) and the 1-minute load average
+(``os.getloadavg``) when the step finished (``*_cpu_s``, ``*_load``).
+
+Every method must agree with ours on the total uncovered and overlap lengths (1e-6 relative,
+1e-6 m absolute near zero); a WARNING line is printed and ``agree`` is false otherwise. Ratios are
 ``other_s / ours_s`` (how many times longer the other approach takes). One JSON line per size
 is printed as it finishes (``{"run": {...}}``); the last line is one JSON object with the keys
 of the largest size run at top level plus all runs under ``"runs"``.
 
 PostGIS comes from ``--database-url``, ``DATABASE_URL`` (if PostgreSQL), or
 ``RIVERGRID_TEST_PG_URL``; failing those, if ``pg_ctlcluster`` exists, the local cluster is
-started with ``scripts/start_postgis.sh`` (whose last stdout line is the URL).
+started with ``scripts/start_postgis.sh`` (whose last stdout line is the URL; it resets the test
+database, so pass ``--database-url`` on a shared machine).
 """
 
 from __future__ import annotations
@@ -256,7 +266,11 @@ def run_naive(
 #                 ours    subdivide_diffagg   complement   lateral_union
 #   county        0.11 s  0.75-0.81 s         0.68 s       2.9 s
 #   province      1.0-1.4 s  9.1 s            9.3 s        32.8 s
-# complement is as fast but not exact (see C), so subdivide_diffagg is the one kept.
+# complement is as fast but not exact (see C), so subdivide_diffagg was the one kept.
+# Issue 19 added D (subdivide_intervals), measured in the same runs (2026-12-07, load 0.5-0.9):
+#                 ours     subdivide_diffagg   subdivide_intervals   local union (shapely)
+#   county        0.11 s   0.73 s              0.67 s                2.05 s
+#   province      1.18 s   8.05 s              3.57 s                23.7 s
 # Tuning notes (county): grids subdivided to 256 vertices beat 32/64/128 for the difference
 # aggregate (0.24 s vs 0.35 s at 32); the double-claimed set must be ST_Subdivide'd as well —
 # left whole, its GeometryCollections of shared-edge lines made the overlap SELECT 5x slower.
