@@ -11,7 +11,9 @@ For each size (synthetic data from ``bench.synthetic.make_case``) it times, in o
 (b) shapely STRtree local union (``local_union_s``, ``ratio_local_union``): per reach, the grids
     an STRtree finds intersecting it, ``union_all`` of only those, ``difference`` length =
     uncovered; overlap = ``intersection`` length with the union of the pairwise intersections
-    of those grids (computed once, STRtree-indexed);
+    of those grids (computed once, STRtree-indexed); and its stronger variant without any
+    polygon union (``local_successive_s``, ``ratio_local_successive``): the candidate grids,
+    then the candidate pair intersections, subtracted from the reach one ``difference`` at a time;
 (c) PostGIS (``postgis_s``, ``ratio_postgis``): the fastest of the exact SQL formulations run
     (default ``fastest``: ``subdivide_diffagg`` and ``subdivide_intervals``, see
     ``PG_FORMULATIONS``; ``--pg-formulation all`` adds the slower ones), on temporary tables
@@ -287,9 +289,11 @@ def run_naive(
 #   province      1.0-1.4 s  9.1 s            9.3 s        32.8 s
 # complement is as fast but not exact (see C), so subdivide_diffagg was the one kept.
 # Issue 19 added D (subdivide_intervals), measured in the same runs (2026-12-07, load 0.5-0.9):
-#                 ours     subdivide_diffagg   subdivide_intervals   local union (shapely)
-#   county        0.11 s   0.73 s              0.67 s                2.05 s
-#   province      1.18 s   8.05 s              3.57 s                23.7 s
+#              ours         subdivide_diffagg  subdivide_intervals  shapely local union / successive
+#   county     0.11 s       0.72 s             0.67 s               1.10 s / 0.43 s
+#   province   1.09-1.18 s  7.3-8.05 s         3.50-3.63 s          12.4 s / 4.77 s
+# (shapely local union was 22-24 s at province while the pair intersections were unioned as
+# GeometryCollections; exploded into their parts it is 12.4 s.)
 # Tuning notes (county): grids subdivided to 256 vertices beat 32/64/128 for the difference
 # aggregate (0.24 s vs 0.35 s at 32); the double-claimed set must be ST_Subdivide'd as well —
 # left whole, its GeometryCollections of shared-edge lines made the overlap SELECT 5x slower.
