@@ -290,8 +290,8 @@ def run_naive(
 # complement is as fast but not exact (see C), so subdivide_diffagg was the one kept.
 # Issue 19 added D (subdivide_intervals), measured in the same runs (2026-12-07, load 0.5-0.9):
 #              ours         subdivide_diffagg  subdivide_intervals  shapely local union / successive
-#   county     0.11 s       0.72 s             0.67 s               1.10 s / 0.43 s
-#   province   1.09-1.18 s  7.3-8.05 s         3.50-3.63 s          12.4 s / 4.77 s
+#   county     0.10-0.11 s  0.72-0.79 s        0.31 s (jit on 0.67) 1.10-1.18 s / 0.43-0.45 s
+#   province   1.09-1.18 s  7.15-8.05 s        3.01 s (jit on 3.5-3.6) 12.3-12.4 s / 4.5-4.8 s
 # (shapely local union was 22-24 s at province while the pair intersections were unioned as
 # GeometryCollections; exploded into their parts it is 12.4 s.)
 # Tuning notes (county): grids subdivided to 256 vertices beat 32/64/128 for the difference
