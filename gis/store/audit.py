@@ -187,35 +187,27 @@ def _values_before(obj: Base, blobs: dict[str, bytes]) -> tuple[dict[str, Any], 
     return values, frozenset(changed)
 
 
-def _own_password_change(session: Session, actor: Actor | None, obj: Base, action: str) -> bool:
-    """Whether a change is a user changing their own password (allowed without ``user.manage``)."""
-    if (
-        actor is None
-        or action != "update"
-        or _name_of(obj.__table__) != "users"
-        or getattr(obj, "id", None) != actor.user_id
-    ):
-        return False
-    state = inspect(obj)
-    changed = {attr.key for attr in state.mapper.column_attrs if state.attrs[attr.key].history.has_changes()}
-    return changed <= SELF_SERVICE_COLUMNS
-
-
 OWN_PERSON_COLUMNS = frozenset({"email", "notify_channels", "quiet_hours"})
 """A person's notification settings (e-mail, channels, quiet hours): the person's own account may
 change them on its own record without ``org.write``; every other column of a person needs it."""
 
+SELF_SERVICE = {"users": SELF_SERVICE_COLUMNS, "persons": OWN_PERSON_COLUMNS}
+"""The columns an account may change on its own rows without the table's write permission: its own
+password (``users``) and its own person's notification settings (``persons``)."""
 
-def _own_person_settings(session: Session, actor: Actor | None, obj: Base, action: str) -> bool:
-    """Whether a change is an account changing its own person's notification settings."""
-    if actor is None or actor.user_id is None or action != "update" or _name_of(obj.__table__) != "persons":
+
+def _self_service_change(session: Session, actor: Actor | None, obj: Base, action: str) -> bool:
+    """Whether a change is an account changing only :data:`SELF_SERVICE` columns of its own row."""
+    table = _name_of(obj.__table__)
+    allowed = SELF_SERVICE.get(table)
+    if actor is None or actor.user_id is None or action != "update" or allowed is None:
         return False
-    account = session.get(User, actor.user_id)
-    if account is None or account.person_id is None or account.person_id != getattr(obj, "id", None):
+    own_id = actor.user_id if table == "users" else getattr(session.get(User, actor.user_id), "person_id", None)
+    if own_id is None or own_id != getattr(obj, "id", None):
         return False
     state = inspect(obj)
     changed = {attr.key for attr in state.mapper.column_attrs if state.attrs[attr.key].history.has_changes()}
-    return changed <= OWN_PERSON_COLUMNS
+    return changed <= allowed
 
 
 def _refuse_audit_changes(session: Session) -> None:
@@ -245,10 +237,7 @@ def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
                 table = _name_of(obj.__table__)
                 if action == "update" and not session.is_modified(obj, include_collections=False):
                     continue
-                if not (
-                    _own_password_change(session, actor, obj, action)
-                    or _own_person_settings(session, actor, obj, action)
-                ):
+                if not _self_service_change(session, actor, obj, action):
                     require(actor, TABLE_WRITE_PERMISSION[table])
                 before: dict[str, Any] | None = None
                 changed: frozenset[str] = frozenset()
