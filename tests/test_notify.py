@@ -12,7 +12,6 @@ import base64
 import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -52,6 +51,7 @@ from gis.notify.runner import run_pass
 from gis.reports.editions import build_report, submit_report
 from gis.store import Store
 from gis.store.schema import AuditEntry, IncidentEvent, NotifyDelivery, Person, User
+from tests.api_server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,12 +60,6 @@ OVERDUE_PERSONS = {
     "SJ-2026-008": {"管荣波", "刘晓东", "崔雪冰"},  # 森工社区
     "SJ-2026-009": {"何兆花", "王立军", "张力文"},  # 东兴村
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # --- a local SMTP server --------------------------------------------------------------------------
@@ -87,7 +81,7 @@ class _Mailbox:
 @pytest.fixture
 def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Mailbox]:
     box = _Mailbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(box, hostname="127.0.0.1", port=port)
     controller.start()
     monkeypatch.setenv("RIVERGRID_SMTP_HOST", "127.0.0.1")
