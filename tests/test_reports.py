@@ -14,6 +14,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -428,3 +429,24 @@ def test_due_reports_lists_what_a_grid_still_owes(demo_store: Store) -> None:
     assert [(d["period"]["label"], d["status"], d["due_at_local"]) for d in owed] == [
         ("2026-11", "missing", "2026-12-07 24:00")
     ]
+
+
+@pytest.mark.serial  # several CLI processes submitting at once
+def test_simultaneous_submissions_lose_nothing_and_the_losers_are_told_in_chinese(demo_url: str, demo_store: Store) -> None:
+    """Four processes submit 东兴村's October report at the same moment, each with a reason: the
+    stored editions are numbered 1…k without a gap, one per process that succeeded, and every other
+    process exits 2 with a Chinese message (already submitted, or a simultaneous save)."""
+    dx = str(grid_ids(demo_store)[DONGXING])
+    args = [sys.executable, "-m", "gis", "report", "submit", "--grid", dx, "--period", "2026-10", "--as", "dongxing",
+            "--json", "--database-url", demo_url]
+    procs = [subprocess.Popen([*args, "--reason", f"第 {i} 个进程"], cwd=PROJECT_DIR, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for i in range(4)]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    outcomes = [(p.returncode, out, err) for p, (out, err) in zip(procs, outputs, strict=True)]
+    won = [json.loads(out) for code, out, _ in outcomes if code == 0]
+    lost = [err for code, _, err in outcomes if code != 0]
+    assert won and all(code in (0, 2) for code, _, _ in outcomes), outcomes
+    assert all(re.search(r"[\u4e00-\u9fff]", err.splitlines()[0]) for err in lost), lost
+    listed = cli_json("report", "list", "--grid", dx, "--period", "2026-10", "--as", "dongxing", url=demo_url)
+    assert sorted(w["edition"] for w in won) == list(range(1, len(won) + 1))
+    assert listed["own"]["latest"]["edition"] == len(won)
