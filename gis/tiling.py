@@ -10,8 +10,10 @@ machines reading the same PostGIS.
 Where they run (``scheduler``, or the setting ``RIVERGRID_DASK_SCHEDULER``):
 
 ============================  ==================================================================
-``""`` / ``None`` (default)   a ``LocalCluster`` of one worker process per core when the machine
-                              has several cores and there is more than one tile; else in process
+``""`` / ``None`` (default)   a ``LocalCluster`` of one worker process per core when the work is
+                              large (the caller says so: starting workers costs a second or
+                              two), the machine has several cores and there is more than one
+                              tile; else in process
 ``"inline"``                  in this process, one tile after another
 ``"local"``                   a ``LocalCluster`` (one single-threaded worker process per core)
 ``"tcp://HOST:8786"``         the dask scheduler at that address (``dask scheduler`` and
@@ -51,11 +53,12 @@ def tile_keys(x: np.ndarray, y: np.ndarray, tile_m: float) -> tuple[np.ndarray, 
     return np.floor(np.asarray(x) / tile_m).astype(np.int64), np.floor(np.asarray(y) / tile_m).astype(np.int64)
 
 
-def resolve_scheduler(scheduler: str | None, n_tasks: int) -> str:
-    """Where ``n_tasks`` tiles run: :data:`INLINE`, :data:`LOCAL` or a scheduler address."""
+def resolve_scheduler(scheduler: str | None, n_tasks: int, *, large: bool = False) -> str:
+    """Where ``n_tasks`` tiles run: :data:`INLINE`, :data:`LOCAL` or a scheduler address
+    (``large``: the work is worth starting workers for)."""
     chosen = (scheduler if scheduler is not None else settings().dask_scheduler).strip()
     if chosen in ("", "auto"):
-        return LOCAL if (os.cpu_count() or 1) > 1 and n_tasks > 1 else INLINE
+        return LOCAL if large and (os.cpu_count() or 1) > 1 and n_tasks > 1 else INLINE
     if chosen in (INLINE, "none", "sync"):
         return INLINE
     if chosen == LOCAL or chosen.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
@@ -66,13 +69,15 @@ def resolve_scheduler(scheduler: str | None, n_tasks: int) -> str:
     )
 
 
-def run_tiles(func: Callable[[T], R], tasks: Sequence[T], *, scheduler: str | None = None) -> list[R]:
+def run_tiles(
+    func: Callable[[T], R], tasks: Sequence[T], *, scheduler: str | None = None, large: bool = False
+) -> list[R]:
     """``[func(t) for t in tasks]``, run where :func:`resolve_scheduler` says.
 
     ``func`` must be a top-level function and the tasks picklable (they travel to other
     processes). A failing tile raises its own exception here, as in process.
     """
-    where = resolve_scheduler(scheduler, len(tasks))
+    where = resolve_scheduler(scheduler, len(tasks), large=large)
     if where == INLINE or not tasks:
         return [func(t) for t in tasks]
     from distributed import Client, LocalCluster  # noqa: PLC0415 — dask only when tiles run in parallel
@@ -95,5 +100,7 @@ def run_tiles(func: Callable[[T], R], tasks: Sequence[T], *, scheduler: str | No
 
 
 def _gather(client: Any, func: Callable[[T], R], tasks: Sequence[T]) -> list[R]:
-    futures = client.map(func, list(tasks), pure=False)
+    """The tasks' data go to the workers first (``scatter``), so the task graph stays small."""
+    data = client.scatter(list(tasks))
+    futures = client.map(func, data, pure=False)
     return list(client.gather(futures))

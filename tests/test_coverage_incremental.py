@@ -20,25 +20,12 @@ import gis.checks.coverage as coverage_module
 from gis.checks.boxindex import BoxIndex
 from gis.checks.coverage import COINCIDENCE_TOLERANCE_M as TOL
 from gis.checks.coverage import CoverageChecker, check_coverage
+from tests.coverage_compare import assert_same
 
 GK = "EPSG:4551"
 X0, Y0 = 500_000.0, 4_600_000.0
-COLS = ["reach_id", "from_m", "to_m", "status", "grid_ids", "nearest_grid_id", "on_boundary", "sliver", "station"]
-
-
 def frame(geoms: list[object], ids: list[int] | None = None) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"id": ids if ids is not None else list(range(len(geoms)))}, geometry=geoms, crs=GK)
-
-
-def assert_same(a: coverage_module.CoverageResult, b: coverage_module.CoverageResult) -> None:
-    """Exactly the result of a full check: every stretch, its claims and lengths, the totals."""
-    x, y = a.intervals[COLS].reset_index(drop=True), b.intervals[COLS].reset_index(drop=True)
-    assert x.equals(y)
-    assert shapely.equals_exact(a.intervals.geometry.to_numpy(), b.intervals.geometry.to_numpy(), 0.0).all()
-    assert a.totals() == b.totals()
-    assert a.gap_totals() == b.gap_totals()
-    assert a.reach_totals.equals(b.reach_totals)
-    assert a.slivers() == b.slivers()
 
 
 # --- random layouts, random edits ---------------------------------------------------------------

@@ -113,7 +113,8 @@ import shapely
 from shapely import STRtree
 
 from gis.checks.boxindex import BoxIndex
-from gis.checks.pieces import COINCIDENCE_TOLERANCE_M, EnvelopeQuery, Pieces, cut_pieces, restrict
+from gis.checks.pieces import COINCIDENCE_TOLERANCE_M, EnvelopeQuery, Pieces, cut_pieces, grown_boxes, restrict
+from gis.checks.tiled import tiled_pieces
 from gis.errors import CRSError, GeometryError, ValidationError
 from gis.formatting import plain as _py
 from gis.geometry.crs import choose_metric_crs, crs_name
@@ -447,7 +448,7 @@ class CoverageResult:
 
 
 @dataclass
-class _Prepared:
+class PreparedLayers:
     reach_ids: np.ndarray
     grid_ids: np.ndarray
     reach_geoms: np.ndarray
@@ -458,7 +459,9 @@ class _Prepared:
     messages: list[str]
 
 
-def _prepare(reaches: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, reach_id: str, grid_id: str, crs: Any) -> _Prepared:
+def prepare_layers(
+    reaches: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, reach_id: str, grid_id: str, crs: Any
+) -> PreparedLayers:
     _check_layers(reaches, grids)
     metric = choose_metric_crs(reaches, crs)
     messages: list[str] = []
@@ -482,10 +485,10 @@ def _prepare(reaches: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, reach_id: str, 
         if STATION_COLUMN in reaches.columns
         else np.zeros(len(reaches))
     )
-    return _Prepared(r_ids, g_ids, r_geoms, g_geoms, shapely.length(r_geoms), start, metric, messages)
+    return PreparedLayers(r_ids, g_ids, r_geoms, g_geoms, shapely.length(r_geoms), start, metric, messages)
 
 
-def _scope_geoms(
+def scope_geoms(
     scope: gpd.GeoDataFrame | gpd.GeoSeries | None, reaches: gpd.GeoDataFrame, metric: pyproj.CRS
 ) -> np.ndarray:
     """The scope's polygons in the measuring CRS (empty array: no scope)."""
@@ -514,6 +517,8 @@ def check_coverage(
     crs: Any = None,
     min_gap_m: float = 0.0,
     scope: gpd.GeoDataFrame | gpd.GeoSeries | None = None,
+    tile_m: float | None = None,
+    scheduler: str | None = None,
 ) -> CoverageResult:
     """Stretches of every reach claimed by no grid, one grid, or several, with 桩号.
 
@@ -538,6 +543,10 @@ def check_coverage(
         Area to check (e.g. the parent level's grids): stretches outside it are left out of the
         result and the totals, except unclaimed ones shorter than ``min_gap_m`` next to a stretch
         inside (kept as slivers); stationing still counts from each reach's start. ``None``: all.
+    tile_m, scheduler
+        Check tile by tile, ``tile_m`` metres square (memory bounded by the tile), the tiles
+        run where ``scheduler`` says (:func:`gis.tiling.run_tiles`): the same result as one
+        pass (:mod:`gis.checks.tiled`). ``None``: one pass.
 
     Raises
     ------
@@ -547,7 +556,15 @@ def check_coverage(
         Empty layers, duplicate ids, wrong geometry types.
     """
     checker = CoverageChecker(
-        reaches, grids, reach_id=reach_id, grid_id=grid_id, crs=crs, min_gap_m=min_gap_m, scope=scope
+        reaches,
+        grids,
+        reach_id=reach_id,
+        grid_id=grid_id,
+        crs=crs,
+        min_gap_m=min_gap_m,
+        scope=scope,
+        tile_m=tile_m,
+        scheduler=scheduler,
     )
     return checker.result
 
@@ -581,7 +598,7 @@ def _split(pieces: Pieces, reaches: np.ndarray) -> dict[int, Pieces]:
     }
 
 
-def _present(geoms: np.ndarray) -> np.ndarray:
+def present_grids(geoms: np.ndarray) -> np.ndarray:
     """Missing grids as empty polygons, every grid prepared for point-in-polygon tests."""
     out = np.where(shapely.is_missing(geoms), shapely.from_wkt("POLYGON EMPTY"), geoms)
     shapely.prepare(out)
@@ -618,16 +635,28 @@ class CoverageChecker:
         crs: Any = None,
         min_gap_m: float = 0.0,
         scope: gpd.GeoDataFrame | gpd.GeoSeries | None = None,
+        tile_m: float | None = None,
+        scheduler: str | None = None,
     ) -> None:
         if min_gap_m < 0:
             raise ValidationError("最小间隙长度不能为负数", "min_gap_m must be >= 0")
-        self._p = _prepare(reaches, grids, reach_id, grid_id, crs)
+        self._p = prepare_layers(reaches, grids, reach_id, grid_id, crs)
         self.min_gap_m = min_gap_m
-        self._scope = _scope_geoms(scope, reaches, self._p.crs)
-        self._grid_geoms = _present(np.concatenate([self._p.grid_geoms, self._scope]))
+        self._scope = scope_geoms(scope, reaches, self._p.crs)
+        self._grid_geoms = present_grids(np.concatenate([self._p.grid_geoms, self._scope]))
         self._row = {g: i for i, g in enumerate(self._p.grid_ids.tolist())}
         self._reach_tree = STRtree(self._p.reach_geoms)
-        self._base = self._compute(np.arange(len(self._p.reach_geoms)), STRtree(self._grid_geoms))
+        if tile_m is None:
+            self._base = self._compute(np.arange(len(self._p.reach_geoms)), STRtree(self._grid_geoms))
+        else:
+            self._base = tiled_pieces(
+                self._p.reach_geoms,
+                self._grid_geoms,
+                len(self._p.grid_geoms),
+                tile_m=tile_m,
+                scheduler=scheduler,
+                sliver_m=min_gap_m,
+            )
         self._patch: dict[int, Pieces] = {}
         self._index = BoxIndex(self._grid_geoms)
         self.result = self._make_result()
@@ -679,13 +708,14 @@ class CoverageChecker:
             geometry = _clean_grids(
                 np.array([shapely.force_2d(geometry)], dtype=object), np.array([grid_id]), messages
             )[0]
-        new = _present(np.array([geometry], dtype=object))[0]
+        new = present_grids(np.array([geometry], dtype=object))[0]
         old = self._grid_geoms[i]
         boxes = [g for g in (old, new) if not shapely.is_empty(g)]
         self._grid_geoms[i] = new
         self._index.update(i, new)
         if boxes:
-            affected = np.unique(np.concatenate([self._reach_tree.query(b) for b in boxes]))
+            grown = grown_boxes(np.array(boxes, dtype=object), COINCIDENCE_TOLERANCE_M)
+            affected = np.unique(np.concatenate([self._reach_tree.query(b) for b in grown]))
         else:
             affected = np.zeros(0, np.int64)
         if len(affected):

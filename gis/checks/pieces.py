@@ -41,8 +41,15 @@ def breakpoints(
     """Where reach segments ``r`` meet the boundary segments of ``index``.
 
     Returns ``(rs, t, c_rs, c_lo, c_hi, c_owner)``: the reach segment and parameter of every
-    crossing or touching point (collinear overlaps give their two ends), then the reach segment,
-    parameter range and boundary owner of every collinear overlap.
+    crossing or touching point (collinear overlaps give their two ends) and both ends of every
+    reach segment whose box meets a boundary segment's (grown by the tolerance), then the reach
+    segment, parameter range and boundary owner of every collinear overlap.
+
+    The ends of the segments near a boundary make every stretch that may lie near or on a
+    boundary a piece of one straight segment: whether it lies within the tolerance of a grid
+    "all along" is then decided on that straight piece, and the result does not depend on where
+    else the reach is cut (at a tile edge, :mod:`gis.checks.tiled`). Stretches between them lie
+    farther than the tolerance from every boundary.
     """
     b = index.segments
     rs, bs = index.meeting(r)
@@ -66,9 +73,10 @@ def breakpoints(
     c_hi = np.minimum(1.0, np.maximum(t0, t1))
     collinear &= c_lo <= c_hi
     c = np.flatnonzero(collinear)
+    near_seg = np.unique(rs)
     return (
-        np.concatenate([rs[cross], rs[c], rs[c]]),
-        np.concatenate([t[cross], c_lo[c], c_hi[c]]),
+        np.concatenate([rs[cross], rs[c], rs[c], near_seg, near_seg]),
+        np.concatenate([t[cross], c_lo[c], c_hi[c], np.zeros(len(near_seg)), np.ones(len(near_seg))]),
         rs[c],
         c_lo[c],
         c_hi[c],
@@ -124,6 +132,17 @@ def claim_sets(
     return key // n_grids, key % n_grids
 
 
+def grown_boxes(geoms: np.ndarray, d: float) -> np.ndarray:
+    """The envelopes of ``geoms`` grown by ``d`` metres on every side (empty geometries: empty).
+
+    Grids are looked up with the reaches' envelopes grown by the coincidence tolerance: a grid
+    whose boundary lies within it of a reach claims stretches of it, even when its envelope
+    misses the reach's by less than a micrometre."""
+    b = shapely.bounds(np.asarray(geoms, dtype=object))
+    out = shapely.box(b[:, 0] - d, b[:, 1] - d, b[:, 2] + d, b[:, 3] + d)
+    return np.asarray(np.where(np.isnan(b[:, 0]), shapely.from_wkt("POLYGON EMPTY"), out), dtype=object)
+
+
 class EnvelopeQuery(Protocol):
     """What :func:`cut_pieces` asks of its grid index: the pairs (reach position, grid position)
     whose envelopes meet, as :meth:`shapely.STRtree.query` without a predicate returns them
@@ -162,7 +181,7 @@ def cut_pieces(
     reach_start = vm[np.where(v_hi > v_lo, v_lo, -1)] if start_m is not None else np.zeros(n)
     reach_end = vm[np.where(v_hi > v_lo, v_hi - 1, -1)]
     # candidate grids by envelope
-    pr, pg = grid_tree.query(reach_geoms)
+    pr, pg = grid_tree.query(grown_boxes(reach_geoms, COINCIDENCE_TOLERANCE_M))
     cand = np.unique(pg)
     bseg, _ = measured_segments(shapely.boundary(grid_geoms[cand]), cand)
     cell_m = float(max(np.median(rseg.length), np.median(bseg.length))) if len(rseg) and len(bseg) else 1.0
