@@ -21,10 +21,10 @@ from gis.patrol import matching as P
 from gis.patrol.tiled import (
     PointCandidates,
     match_tile,
+    patrol_tiles,
     point_candidates,
     resolve_continuity,
     segment_index,
-    tile_tasks,
     tiled_candidates,
 )
 
@@ -79,7 +79,7 @@ def scenes(draw):  # type: ignore[no-untyped-def]
 def test_tiled_candidates_are_the_single_pass_ones_bit_for_bit(scene) -> None:  # type: ignore[no-untyped-def]
     geoms, x, y, tile_m, corridor_m, breaks = scene
     one = point_candidates(segment_index(geoms, corridor_m), x, y)
-    tiled = tiled_candidates(geoms, x, y, corridor_m, tile_m=tile_m)
+    tiled = tiled_candidates(geoms, x, y, corridor_m, tile_m=tile_m, scheduler="inline")
     assert_same_candidates(tiled, one)
     assert_same_bits(resolve_continuity(tiled, breaks), resolve_continuity(one, breaks), "which after continuity")
     assert_same_bits(tiled.dist, one.dist, "dist after continuity")
@@ -126,11 +126,12 @@ def test_a_point_at_a_tile_corner_finds_reaches_in_the_neighbour_tiles() -> None
     geoms = np.array([a, b, far], dtype=object)
     x, y = np.array([60.0, 100.0]), np.array([80.0, 100.0])  # a point on A (75 m from B), then the corner
 
-    tasks = list(tile_tasks(geoms, x, y, 50.0, 100.0))
-    corner = [t for t in tasks if 1 in t[2].tolist()]
-    assert len(corner) == 1 and corner[0][1].tolist() == [0, 1]  # the corner's tile got A and B, not `far`
+    tiles = patrol_tiles(geoms, x, y, 50.0, 100.0)
+    corner = [t for t in tiles if 1 in t.point_pos.tolist()]
+    assert len(corner) == 1 and corner[0].point_pos.tolist() == [1]
+    assert corner[0].reach_pos.tolist() == [0, 1]  # the corner's tile got A and B, not `far`
 
-    c = tiled_candidates(geoms, x, y, 50.0, tile_m=100.0)
+    c = tiled_candidates(geoms, x, y, 50.0, tile_m=100.0, scheduler="inline")
     # nearest: B at hypot(35, 1), its end (99 m along); A is at hypot(40, 5) from its end at 95 m
     assert c.which.tolist() == [0, 1]
     assert c.dist[1] == np.hypot(35.0, 1.0) and c.m[1] == 99.0
@@ -140,23 +141,23 @@ def test_a_point_at_a_tile_corner_finds_reaches_in_the_neighbour_tiles() -> None
     assert which.tolist() == [0, 0]
     assert c.dist[1] == np.hypot(40.0, 5.0) and c.m[1] == 95.0
     # two tracks: the corner point starts the second and keeps its nearest reach B
-    c = tiled_candidates(geoms, x, y, 50.0, tile_m=100.0)
+    c = tiled_candidates(geoms, x, y, 50.0, tile_m=100.0, scheduler="inline")
     assert resolve_continuity(c, np.array([True, True])).tolist() == [0, 1]
 
 
 def test_tile_size_must_be_positive() -> None:
     geoms = np.array([shapely.LineString([(0, 0), (10, 0)])], dtype=object)
-    with pytest.raises(ValidationError, match="分块边长必须是正数"):
-        tiled_candidates(geoms, np.array([1.0]), np.array([1.0]), 50.0, tile_m=0.0)
+    with pytest.raises(ValidationError, match="分块边长必须大于 0"):
+        tiled_candidates(geoms, np.array([1.0]), np.array([1.0]), 50.0, tile_m=0.0, scheduler="inline")
 
 
 def test_the_tile_function_survives_pickling_for_dask_workers() -> None:
     geoms = np.array([shapely.LineString([(0, 0), (100, 0)]), shapely.LineString([(0, 30), (100, 30)])], dtype=object)
     x, y = np.array([10.0, 50.0, 500.0]), np.array([5.0, 20.0, 0.0])
-    task = next(tile_tasks(geoms, x, y, 50.0, 1000.0))
-    func, args = pickle.loads(pickle.dumps((match_tile, task)))
-    pos, c = func(*args)
-    pos0, c0 = match_tile(*task)
+    [tile] = patrol_tiles(geoms, x, y, 50.0, 1000.0)
+    func, copy = pickle.loads(pickle.dumps((match_tile, tile)))
+    pos, c = func(copy)
+    pos0, c0 = match_tile(tile)
     assert_same_bits(pos, pos0, "positions")
     assert_same_candidates(c, c0)
     assert c.which.tolist() == [0, 1, -1] and c.m[0] == 10.0
@@ -189,30 +190,30 @@ def test_match_many_and_analyse_tracks_tiled_equal_the_single_pass(patrols, tile
     reaches, tracks = patrols
     one = P.match_many(tracks, reaches)
     assert len(one) >= 40 and one["length_m"].sum() > 10_000  # the tracks do walk along rivers
-    pd.testing.assert_frame_equal(P.match_many(tracks, reaches, tile_m=tile_m), one, check_exact=True)
+    pd.testing.assert_frame_equal(P.match_many(tracks, reaches, tile_m=tile_m, scheduler="inline"), one, check_exact=True)
 
     results, warns = P.analyse_tracks(tracks, reaches)
-    tiled, tiled_warns = P.analyse_tracks(tracks, reaches, tile_m=tile_m)
+    tiled, tiled_warns = P.analyse_tracks(tracks, reaches, tile_m=tile_m, scheduler="inline")
     assert tiled_warns == warns
     assert any(r.flags for r in results) or any(len(r.matched) for r in results)
     assert_same_results(tiled, results)
 
 
 @pytest.fixture(scope="module")
-def dask_client():  # type: ignore[no-untyped-def]
+def dask_scheduler():  # type: ignore[no-untyped-def]
     distributed = pytest.importorskip("distributed")
+    # one worker process (the tiles and their results really travel pickled), kept light
     with distributed.LocalCluster(
         n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
-    ) as cluster, distributed.Client(cluster) as client:
-        yield client
+    ) as cluster:
+        yield cluster.scheduler_address
 
 
-def test_tiles_on_a_dask_cluster_give_the_same_result(patrols, dask_client) -> None:  # type: ignore[no-untyped-def]
+def test_tiles_on_a_dask_cluster_give_the_same_result(patrols, dask_scheduler) -> None:  # type: ignore[no-untyped-def]
     reaches, tracks = patrols
     one = P.match_many(tracks, reaches)
-    on_dask = P.match_many(tracks, reaches, tile_m=500.0, scheduler=dask_client)
+    on_dask = P.match_many(tracks, reaches, tile_m=500.0, scheduler=dask_scheduler)
     pd.testing.assert_frame_equal(on_dask, one, check_exact=True)
-    # by the scheduler's address (a client of its own is opened and closed)
     results, _ = P.analyse_tracks(tracks[:10], reaches)
-    by_address, _ = P.analyse_tracks(tracks[:10], reaches, tile_m=1000.0, scheduler=dask_client.scheduler.address)
-    assert_same_results(by_address, results)
+    on_dask_results, _ = P.analyse_tracks(tracks[:10], reaches, tile_m=1000.0, scheduler=dask_scheduler)
+    assert_same_results(on_dask_results, results)

@@ -160,7 +160,7 @@ def _match_xy(
     *,
     breaks: np.ndarray | None = None,
     tile_m: float | None = None,
-    scheduler: Any = None,
+    scheduler: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per point (metric x, y): the position of the nearest reach within ``corridor_m`` (-1 when
     none), the distance to it (``inf`` beyond the corridor) and the point's projection on it in
@@ -170,7 +170,7 @@ def _match_xy(
     point before is kept when it is one of them, else that of the next point with a single
     candidate. ``breaks``: True where a new track starts (continuity does not cross it).
     ``tile_m``: find the candidates tile by tile (:mod:`gis.patrol.tiled`; the same result),
-    on the dask ``scheduler`` if one is given.
+    where ``scheduler`` says (:func:`gis.tiling.run_tiles`).
     """
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     if len(x) == 0 or len(index.geoms_m) == 0:
@@ -251,15 +251,16 @@ def match_many(
     *,
     options: MatchOptions | None = None,
     tile_m: float | None = None,
-    scheduler: Any = None,
+    scheduler: str | None = None,
     _index: _ReachIndex | None = None,
 ) -> pd.DataFrame:
     """Patrolled intervals of many cleaned tracks at once (the matching step of
     :func:`match_track`, vectorised over all their points; no figures, no flags).
 
     ``tile_m``: match the points to reaches per square tile of that side in metres (memory then
-    depends on the tile, not on all reaches; the same result, see :mod:`gis.patrol.tiled`), on
-    the dask ``scheduler`` (a ``distributed.Client`` or an address) when one is given.
+    depends on the tile, not on all reaches; the same result, see :mod:`gis.patrol.tiled`), run
+    where ``scheduler`` says (``"inline"``, ``"local"``, ``"tcp://host:8786"``; None: the setting
+    ``RIVERGRID_DASK_SCHEDULER``, see :func:`gis.tiling.run_tiles`).
 
     Returns
     -------
@@ -449,12 +450,12 @@ def analyse_tracks(
     from_crs: str | None = None,
     skip_unusable: bool = True,
     tile_m: float | None = None,
-    scheduler: Any = None,
+    scheduler: str | None = None,
 ) -> tuple[list[PatrolResult], list[str]]:
     """:func:`analyse_track` for many tracks in one metric CRS, then :func:`cross_flags`.
 
     ``tile_m``: the points of all tracks are matched to reaches per square tile of that side in
-    metres (on the dask ``scheduler`` when given, see :mod:`gis.patrol.tiled`), while each
+    metres (run where ``scheduler`` says, as in :func:`match_many`), while each
     track's figures, flags and the cross-track flags are computed on whole tracks: the results
     are those of the single pass. Returns the results and Chinese warnings for tracks skipped
     as unusable (``skip_unusable``).

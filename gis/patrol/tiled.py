@@ -19,36 +19,31 @@ and not on the total. A reach's segments and measures do not depend on the other
 order, so every point gets the same candidates, in the same order, with the same bits as in one
 pass. Step 2 then runs on whole tracks, as do the track figures and flags.
 
-Tiles run in this process, or on a dask cluster (:func:`run_tiles`: a ``distributed.Client`` or a
-scheduler address such as ``tcp://host:8786``); :func:`match_tile` is a pure top-level function,
-picklable for the workers.
+Tiles run where :func:`gis.tiling.run_tiles` says: in this process, on a dask ``LocalCluster`` or
+on a dask cluster (``tcp://host:8786``); :func:`match_tile` is a pure top-level function of one
+picklable :class:`PatrolTile`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from itertools import islice
-from typing import Any, TypeVar
 
 import numpy as np
 import shapely
 
-from gis.errors import ValidationError
 from gis.geometry.segindex import SegmentIndex, measured_segments
+from gis.tiling import run_tiles, tile_keys
 
 __all__ = [
+    "PatrolTile",
     "PointCandidates",
     "match_tile",
+    "patrol_tiles",
     "point_candidates",
     "resolve_continuity",
-    "run_tiles",
     "segment_index",
-    "tile_tasks",
     "tiled_candidates",
 ]
-
-T = TypeVar("T")
 
 
 def segment_index(geoms_m: np.ndarray, corridor_m: float, owners: np.ndarray | None = None) -> SegmentIndex:
@@ -154,34 +149,43 @@ def resolve_continuity(c: PointCandidates, breaks: np.ndarray | None = None) -> 
 # ---------------------------------------------------------------------------------------------
 
 
-def match_tile(
-    geoms_m: np.ndarray, reach_pos: np.ndarray, point_pos: np.ndarray, x: np.ndarray, y: np.ndarray, corridor_m: float
-) -> tuple[np.ndarray, PointCandidates]:
-    """Step 1 for one tile: its points ``(x, y)`` (global positions ``point_pos``) against its
-    reaches ``geoms_m`` (metric lines, global positions ``reach_pos``, ascending).
+@dataclass(frozen=True)
+class PatrolTile:
+    """One tile's work (picklable, for dask workers): its points ``(x, y)`` (metric; global
+    positions ``point_pos``) and its reaches ``geoms_m`` (metric lines; global positions
+    ``reach_pos``, ascending)."""
 
-    Pure and picklable (for dask workers). Returns ``point_pos`` and the candidates with global
-    positions: ``which``, ``dist``, ``m`` per point of the tile in the order given, ``cand_pt``
-    and ``cand_reach`` global.
+    geoms_m: np.ndarray
+    reach_pos: np.ndarray
+    point_pos: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    corridor_m: float
+
+
+def match_tile(tile: PatrolTile) -> tuple[np.ndarray, PointCandidates]:
+    """Step 1 for one tile; pure and top-level (dask workers run it).
+
+    Returns the tile's ``point_pos`` and its candidates with global positions: ``which``,
+    ``dist``, ``m`` per point of the tile in the order given, ``cand_pt`` and ``cand_reach`` global.
     """
-    pos = np.asarray(point_pos, np.int64)
-    c = point_candidates(segment_index(geoms_m, corridor_m, owners=np.asarray(reach_pos, np.int64)), x, y)
+    pos = np.asarray(tile.point_pos, np.int64)
+    segs = segment_index(tile.geoms_m, tile.corridor_m, owners=np.asarray(tile.reach_pos, np.int64))
+    c = point_candidates(segs, tile.x, tile.y)
     c.cand_pt = pos[c.cand_pt]
     return pos, c
 
 
-def tile_tasks(
+def patrol_tiles(
     geoms_m: np.ndarray, x: np.ndarray, y: np.ndarray, corridor_m: float, tile_m: float
-) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]]:
-    """The arguments of :func:`match_tile` for every tile holding points that has reaches, one
-    tile at a time (``tile_m``: side of the square tiles, metres, aligned on its multiples)."""
-    if not tile_m > 0:
-        raise ValidationError("分块边长必须是正数（米）", f"tile_m must be a positive number of metres, got {tile_m!r}")
+) -> list[PatrolTile]:
+    """The work of every tile holding points that has reaches (``tile_m``: side of the square
+    tiles in metres, aligned on its multiples, :func:`gis.tiling.tile_keys`)."""
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+    ix, iy = tile_keys(x[ok], y[ok], tile_m)
     if len(ok) == 0 or len(geoms_m) == 0:
-        return
-    ix, iy = np.floor(x[ok] / tile_m), np.floor(y[ok] / tile_m)
+        return []
     tiles, tile_of = np.unique(np.stack([ix, iy], axis=1), axis=0, return_inverse=True)
     tile_of = tile_of.reshape(-1)
     order = np.argsort(tile_of, kind="stable")  # each tile's points in point order
@@ -189,54 +193,19 @@ def tile_tasks(
     # a tile's reaches: envelope meets the tile grown by the corridor (and a millimetre, so that
     # rounding in the tile's bounds or in distances never leaves a reach out; more is harmless)
     grow = float(corridor_m) + 1e-3 + 1e-9 * float(np.max(np.abs(tiles)) + 1.0) * tile_m
-    boxes = shapely.box(
-        tiles[:, 0] * tile_m - grow, tiles[:, 1] * tile_m - grow, (tiles[:, 0] + 1) * tile_m + grow,
-        (tiles[:, 1] + 1) * tile_m + grow,
-    )  # fmt: skip
+    x0, y0 = tiles[:, 0] * tile_m, tiles[:, 1] * tile_m
+    boxes = shapely.box(x0 - grow, y0 - grow, x0 + tile_m + grow, y0 + tile_m + grow)
     tile_hit, reach_hit = shapely.STRtree(geoms_m).query(boxes)
     by_tile = np.lexsort((reach_hit, tile_hit))
     tile_hit, reach_hit = tile_hit[by_tile], reach_hit[by_tile]
     reach_bounds = np.searchsorted(tile_hit, np.arange(len(tiles) + 1))
+    out = []
     for k in range(len(tiles)):
-        reaches = reach_hit[reach_bounds[k] : reach_bounds[k + 1]]
-        if len(reaches) == 0:
-            continue
-        pos = ok[order[bounds[k] : bounds[k + 1]]]
-        yield geoms_m[reaches], reaches.astype(np.int64), pos, x[pos], y[pos], float(corridor_m)
-
-
-def run_tiles(
-    func: Callable[..., T], tasks: Iterable[tuple[Any, ...]], *, scheduler: Any = None, in_flight: int = 0
-) -> Iterator[T]:
-    """``func(*task)`` for every task, in this process (``scheduler`` None) or on dask.
-
-    ``scheduler``: a ``distributed.Client``, or the address of a dask scheduler
-    (``tcp://host:8786``; a client is opened and closed here). Results come in the order tasks
-    finish. At most ``in_flight`` tasks (default: twice the cluster's threads) are submitted
-    at a time, so that the tiles' data is not all in memory at once.
-    """
-    if scheduler is None:
-        for task in tasks:
-            yield func(*task)
-        return
-    import distributed  # noqa: PLC0415 — dask only when a cluster is asked for
-
-    dd: Any = distributed  # untyped library
-    own = not isinstance(scheduler, dd.Client)
-    client = dd.Client(scheduler) if own else scheduler
-    try:
-        window = in_flight or 2 * max(sum(client.nthreads().values()), 1)
-        it = iter(tasks)
-        running = dd.as_completed([client.submit(func, *task, pure=False) for task in islice(it, window)])
-        for fut in running:
-            result: T = fut.result()
-            fut.release()
-            for task in islice(it, 1):
-                running.add(client.submit(func, *task, pure=False))
-            yield result
-    finally:
-        if own:
-            client.close()
+        reaches = reach_hit[reach_bounds[k] : reach_bounds[k + 1]].astype(np.int64)
+        if len(reaches):
+            pos = ok[order[bounds[k] : bounds[k + 1]]]
+            out.append(PatrolTile(geoms_m[reaches], reaches, pos, x[pos], y[pos], float(corridor_m)))
+    return out
 
 
 def tiled_candidates(
@@ -246,15 +215,16 @@ def tiled_candidates(
     corridor_m: float,
     *,
     tile_m: float,
-    scheduler: Any = None,
+    scheduler: str | None = None,
 ) -> PointCandidates:
     """Step 1 for all points ``(x, y)`` against reaches ``geoms_m`` (both metric), tile by tile
     (see the module docstring); the same result, bit for bit, as :func:`point_candidates` over
-    one index of all reaches."""
+    one index of all reaches. ``scheduler``: where the tiles run (:func:`gis.tiling.run_tiles`:
+    ``"inline"``, ``"local"``, ``"tcp://host:8786"``; None: the setting, automatic by default)."""
     n = len(x)
     out = PointCandidates.empty(n)
     cands: list[tuple[np.ndarray, ...]] = []
-    for pos, c in run_tiles(match_tile, tile_tasks(geoms_m, x, y, corridor_m, tile_m), scheduler=scheduler):
+    for pos, c in run_tiles(match_tile, patrol_tiles(geoms_m, x, y, corridor_m, tile_m), scheduler=scheduler):
         out.which[pos], out.dist[pos], out.m[pos] = c.which, c.dist, c.m
         if len(c.cand_pt):
             cands.append((c.cand_pt, c.cand_reach, c.cand_d, c.cand_m))
