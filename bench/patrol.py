@@ -60,8 +60,9 @@ if str(ROOT) not in sys.path:
 
 from bench.synthetic import CRS, make_reaches
 from gis.config import settings
+from gis.geometry.segindex import SegmentIndex
 from gis.patrol.matching import MatchOptions, _reach_index, analyse_tracks, match_many, match_track, reaches_frame
-from gis.patrol.tiled import point_candidates, resolve_continuity
+from gis.patrol.tiled import patrol_tiles, point_candidates, resolve_continuity, segment_index
 from gis.patrol.tracks import Track
 
 TARGET_S = 5.0
@@ -130,6 +131,13 @@ def timed(func: Any, *args: Any, **kwargs: Any) -> tuple[Any, dict[str, float]]:
 
 def show(t: dict[str, float]) -> str:
     return f"{t['s']:.2f} s (CPU {t['cpu_s']:.2f} s, load {t['load']:.1f})"
+
+
+def hash_mb(segs: SegmentIndex) -> float:
+    """Memory of a segment hash (its segments' arrays and the cell table), MB."""
+    arrays = [v for v in vars(segs.segments).values() if isinstance(v, np.ndarray)]
+    arrays += [a for a in (segs.keys, segs.segs, segs.starts) if a is not None]
+    return sum(a.nbytes for a in arrays) / 1e6
 
 
 def sjoin_baseline(
@@ -238,12 +246,18 @@ def main(argv: list[str] | None = None) -> int:
 
     # (b) ours, tiled (in this process; and on dask if asked)
     xm, ym = (np.asarray(v) for v in index.to_m.transform(lon, lat))
-    n_tiles = len(np.unique(np.floor(xm / tile_m) * 1e7 + np.floor(ym / tile_m)))
+    tiles = patrol_tiles(index.geoms_m, xm, ym, options.corridor_m, tile_m)
+    n_tiles = len(tiles)
+    full_mb = hash_mb(segs)
+    tile_mb = max((hash_mb(segment_index(t.geoms_m, t.corridor_m, t.reach_pos)) for t in tiles), default=0.0)
+    most = max((len(t.reach_pos) for t in tiles), default=0)
+    del tiles
     tiled, t_tiled = timed(match_many, tracks, reaches, options=options, tile_m=tile_m, scheduler="inline")
     tiled_equal = tiled.equals(matched)
     log(
-        f"ours, tiled ({tile_m / 1000:g} km tiles, {n_tiles} of them holding points, one after another): "
-        f"{show(t_tiled)}; same intervals bit for bit: {'yes' if tiled_equal else 'NO'}"
+        f"ours, tiled ({tile_m / 1000:g} km tiles, {n_tiles} with points and reaches, one after another): "
+        f"{show(t_tiled)}; same intervals bit for bit: {'yes' if tiled_equal else 'NO'}; segment hash "
+        f"{full_mb:.1f} MB for all reaches, at most {tile_mb:.1f} MB for one tile ({most:,} reaches)"
     )
     t_par: dict[str, float] | None = None
     parallel_equal = None
@@ -349,6 +363,9 @@ def main(argv: list[str] | None = None) -> int:
         "tiled_cpu_s": r3(t_tiled["cpu_s"]),
         "tiled_load": round(t_tiled["load"], 2),
         "tiled_equal": bool(tiled_equal),
+        "hash_mb": round(full_mb, 1),
+        "tile_hash_mb_max": round(tile_mb, 1),
+        "tile_reaches_max": most,
         "parallel": args.parallel,
         "parallel_s": None if t_par is None else r3(t_par["s"]),
         "parallel_cpu_s": None if t_par is None else r3(t_par["cpu_s"]),

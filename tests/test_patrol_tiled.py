@@ -85,6 +85,26 @@ def test_tiled_candidates_are_the_single_pass_ones_bit_for_bit(scene) -> None:  
     assert_same_bits(tiled.dist, one.dist, "dist after continuity")
     assert_same_bits(tiled.m, one.m, "m after continuity")
 
+    # each point in the one tile holding it; a tile's reaches: those whose envelope meets the tile
+    # grown by the corridor (a millimetre of slack for rounding), in global order
+    tiles = patrol_tiles(geoms, x, y, corridor_m, tile_m)
+    placed = np.concatenate([t.point_pos for t in tiles]) if tiles else np.zeros(0, np.int64)
+    assert len(placed) == len(set(placed.tolist()))
+    env = shapely.bounds(geoms)
+    for t in tiles:
+        ix, iy = np.floor(t.x / tile_m), np.floor(t.y / tile_m)
+        assert len(set(ix.tolist())) == 1 and len(set(iy.tolist())) == 1
+        assert t.x.tolist() == x[t.point_pos].tolist() and t.y.tolist() == y[t.point_pos].tolist()
+        x0, y0 = ix[0] * tile_m, iy[0] * tile_m
+        meets = [set(np.flatnonzero(
+            (env[:, 0] <= x0 + tile_m + grow) & (env[:, 2] >= x0 - grow)
+            & (env[:, 1] <= y0 + tile_m + grow) & (env[:, 3] >= y0 - grow)).tolist())
+            for grow in (corridor_m, corridor_m + 0.01)]
+        assert meets[0] <= set(t.reach_pos.tolist()) <= meets[1]
+        assert t.reach_pos.tolist() == sorted(t.reach_pos.tolist())
+    missing = np.setdiff1d(np.arange(len(x)), placed)  # points in no tile: no reach's envelope near them
+    assert (one.which[missing] == -1).all()
+
     # and the single pass against a naive oracle: shapely distances to every reach
     one = point_candidates(segment_index(geoms, corridor_m), x, y)
     for i in range(len(x)):
