@@ -26,8 +26,9 @@ import shapely
 
 from gis.errors import CRSError, ValidationError
 from gis.geometry.crs import metric_crs_for, to_crs, transformer
-from gis.geometry.segindex import SegmentIndex, measured_segments
+from gis.geometry.segindex import SegmentIndex
 from gis.patrol.flags import FlagRules, PatrolResult, cross_flags, make_flag, single_track_flags
+from gis.patrol.tiled import PointCandidates, point_candidates, resolve_continuity, segment_index, tiled_candidates
 from gis.patrol.tracks import DROP_REASONS, CleanReport, Track, clean_track, geodesic_m
 
 __all__ = [
@@ -119,8 +120,7 @@ class _ReachIndex:
         segment within the corridor of a point is listed in the point's cell."""
         key = float(corridor_m)
         if key not in self.segments:
-            segments, _ = measured_segments(self.geoms_m)
-            self.segments[key] = SegmentIndex.build(segments, cell_m=max(2.0 * key, 20.0), grow_m=key)
+            self.segments[key] = segment_index(self.geoms_m, key)
         return self.segments[key]
 
 
@@ -153,7 +153,14 @@ def _nearest(
 
 
 def _match_xy(
-    index: _ReachIndex, x: np.ndarray, y: np.ndarray, corridor_m: float, *, breaks: np.ndarray | None = None
+    index: _ReachIndex,
+    x: np.ndarray,
+    y: np.ndarray,
+    corridor_m: float,
+    *,
+    breaks: np.ndarray | None = None,
+    tile_m: float | None = None,
+    scheduler: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per point (metric x, y): the position of the nearest reach within ``corridor_m`` (-1 when
     none), the distance to it (``inf`` beyond the corridor) and the point's projection on it in
@@ -162,52 +169,18 @@ def _match_xy(
     Where several reaches lie within the corridor (a confluence, a reach end), the reach of the
     point before is kept when it is one of them, else that of the next point with a single
     candidate. ``breaks``: True where a new track starts (continuity does not cross it).
+    ``tile_m``: find the candidates tile by tile (:mod:`gis.patrol.tiled`; the same result),
+    where ``scheduler`` says (:func:`gis.tiling.run_tiles`).
     """
-    n = len(x)
-    which = np.full(n, -1, dtype=np.int64)
-    dist = np.full(n, np.inf)
-    m = np.full(n, np.nan)
-    if n == 0 or len(index.geoms_m) == 0:
-        return which, dist, m
-    segs = index.segments_for(corridor_m)
-    pt, seg, d, t = segs.near(np.asarray(x, np.float64), np.asarray(y, np.float64))
-    along = segs.segments.m0[seg] + t * segs.segments.length[seg]
-    if len(pt) == 0:
-        return which, dist, m
-    starts = np.flatnonzero(np.concatenate([[True], pt[1:] != pt[:-1]]))
-    pts = pt[starts]
-    size = np.diff(np.append(starts, len(pt)))
-    dmin = np.minimum.reduceat(d, starts)
-    first_min = np.flatnonzero(d == np.repeat(dmin, size))
-    first_min = first_min[np.concatenate([[True], pt[first_min][1:] != pt[first_min][:-1]])]
-    reach = segs.segments.owner[seg]
-    which[pts] = reach[first_min]
-    dist[pts] = dmin
-    m[pts] = along[first_min]
-    multi = np.flatnonzero(np.minimum.reduceat(reach, starts) != np.maximum.reduceat(reach, starts))
-    if len(multi):
-        single = np.zeros(n, dtype=bool)
-        single[pts] = True
-        single[pts[multi]] = False
-        # next point (from each position on) with a single candidate; n: none
-        nxt = np.minimum.accumulate(np.where(single, np.arange(n), n)[::-1])[::-1].tolist() + [n]
-        track = (np.cumsum(breaks) if breaks is not None else np.zeros(n, dtype=np.int64)).tolist()
-        reach_l, d_l, along_l = reach.tolist(), d.tolist(), along.tolist()
-        which_l, pts_l, starts_l, size_l = which.tolist(), pts.tolist(), starts.tolist(), size.tolist()
-        for g in multi.tolist():  # confluences and reach ends only: plain Python is fastest here
-            p, lo = pts_l[g], starts_l[g]
-            hi = lo + size_l[g]
-            cands = reach_l[lo:hi]
-            prefer = which_l[p - 1] if p > 0 and track[p - 1] == track[p] else -1
-            if prefer < 0 or prefer not in cands:
-                q = nxt[p + 1] if p + 1 < n else n
-                prefer = which_l[q] if q < n and track[q] == track[p] else -1
-            if prefer >= 0 and prefer in cands and prefer != which_l[p]:
-                best = min((k for k in range(lo, hi) if reach_l[k] == prefer), key=d_l.__getitem__)
-                which_l[p] = prefer
-                dist[p], m[p] = d_l[best], along_l[best]
-        which = np.asarray(which_l, dtype=np.int64)
-    return which, dist, m
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    if len(x) == 0 or len(index.geoms_m) == 0:
+        c = PointCandidates.empty(len(x))
+    elif tile_m is None:
+        c = point_candidates(index.segments_for(corridor_m), x, y)
+    else:
+        c = tiled_candidates(index.geoms_m, x, y, corridor_m, tile_m=tile_m, scheduler=scheduler)
+    which = resolve_continuity(c, breaks)
+    return which, c.dist, c.m
 
 
 def detect_offset(
@@ -277,10 +250,17 @@ def match_many(
     reaches: gpd.GeoDataFrame,
     *,
     options: MatchOptions | None = None,
+    tile_m: float | None = None,
+    scheduler: str | None = None,
     _index: _ReachIndex | None = None,
 ) -> pd.DataFrame:
     """Patrolled intervals of many cleaned tracks at once (the matching step of
     :func:`match_track`, vectorised over all their points; no figures, no flags).
+
+    ``tile_m``: match the points to reaches per square tile of that side in metres (memory then
+    depends on the tile, not on all reaches; the same result, see :mod:`gis.patrol.tiled`), run
+    where ``scheduler`` says (``"inline"``, ``"local"``, ``"tcp://host:8786"``; None: the setting
+    ``RIVERGRID_DASK_SCHEDULER``, see :func:`gis.tiling.run_tiles`).
 
     Returns
     -------
@@ -304,7 +284,13 @@ def match_many(
     breaks[(np.cumsum(sizes) - sizes)[sizes > 0]] = True
     x, y = index.to_m.transform(lon, lat)
     which, _, m = _match_xy(
-        index, np.asarray(x, np.float64), np.asarray(y, np.float64), options.corridor_m, breaks=breaks
+        index,
+        np.asarray(x, np.float64),
+        np.asarray(y, np.float64),
+        options.corridor_m,
+        breaks=breaks,
+        tile_m=tile_m,
+        scheduler=scheduler,
     )
     step = _walked(which, m, secs, options) & ~breaks[1:]
     n_reach = max(len(index.ids), 1)
@@ -325,6 +311,7 @@ def match_track(
     flag_rules: FlagRules | None = None,
     clean_report: CleanReport | None = None,
     _index: _ReachIndex | None = None,
+    _matched: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> PatrolResult:
     """Match a cleaned track to reaches: patrolled intervals, figures, single-track flags.
 
@@ -341,6 +328,8 @@ def match_track(
         (≤ ``max_speed_kmh`` × Δt + 2 × ``noise_m``).
     grids : GeoDataFrame, optional
         Grid polygons (index = ids) to report which grids the track touched.
+    _matched : (which, dist, m), optional
+        The track's points already matched (:func:`_match_xy`, e.g. tile by tile for many tracks).
 
     Returns
     -------
@@ -354,7 +343,7 @@ def match_track(
     x, y = index.to_m.transform(track.lon, track.lat)
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     secs = (track.times.astype("int64") - (track.times[0].astype("int64") if n else 0)) / 1e9
-    which, dist, m = _match_xy(index, x, y, options.corridor_m)
+    which, dist, m = _matched if _matched is not None else _match_xy(index, x, y, options.corridor_m)
     near = which >= 0
     if n >= 2:
         i, j = np.arange(n - 1), np.arange(1, n)
@@ -410,6 +399,24 @@ def match_track(
     return result
 
 
+def _cleaned(track: Track, from_crs: str | None, options: MatchOptions) -> tuple[Track, CleanReport, MatchOptions]:
+    """The track converted (``from_crs``) and cleaned, its report and the options to match it with.
+
+    Raises ValidationError when fewer than two usable points remain (message says why).
+    """
+    if from_crs is not None:
+        track = track.converted(from_crs)
+        options = replace(options, detect_offsets=False)
+    kept, report = clean_track(track, max_speed_kmh=options.max_speed_kmh, noise_m=options.noise_m)
+    if report.points_kept < 2:
+        why = "，".join(f"{DROP_REASONS[k]} {v} 个" for k, v in report.dropped.items() if v) or "点数不足"
+        raise ValidationError(
+            f"轨迹“{track.name or track.source_name}”可用的点少于 2 个（共 {report.points_in} 个；{why}）",
+            f"fewer than 2 usable points ({report.dropped})",
+        )
+    return kept, report, options
+
+
 def analyse_track(
     track: Track,
     reaches: gpd.GeoDataFrame,
@@ -427,17 +434,7 @@ def analyse_track(
     ValidationError
         Fewer than two usable points remain after cleaning (message says why).
     """
-    options = options or MatchOptions()
-    if from_crs is not None:
-        track = track.converted(from_crs)
-        options = replace(options, detect_offsets=False)
-    kept, report = clean_track(track, max_speed_kmh=options.max_speed_kmh, noise_m=options.noise_m)
-    if report.points_kept < 2:
-        why = "，".join(f"{DROP_REASONS[k]} {v} 个" for k, v in report.dropped.items() if v) or "点数不足"
-        raise ValidationError(
-            f"轨迹“{track.name or track.source_name}”可用的点少于 2 个（共 {report.points_in} 个；{why}）",
-            f"fewer than 2 usable points ({report.dropped})",
-        )
+    kept, report, options = _cleaned(track, from_crs, options or MatchOptions())
     return match_track(
         kept, reaches, options=options, grids=grids, flag_rules=flag_rules, clean_report=report, _index=_index
     )
@@ -452,24 +449,52 @@ def analyse_tracks(
     flag_rules: FlagRules | None = None,
     from_crs: str | None = None,
     skip_unusable: bool = True,
+    tile_m: float | None = None,
+    scheduler: str | None = None,
 ) -> tuple[list[PatrolResult], list[str]]:
     """:func:`analyse_track` for many tracks in one metric CRS, then :func:`cross_flags`.
 
-    Returns the results and Chinese warnings for tracks skipped as unusable (``skip_unusable``).
+    ``tile_m``: the points of all tracks are matched to reaches per square tile of that side in
+    metres (run where ``scheduler`` says, as in :func:`match_many`), while each
+    track's figures, flags and the cross-track flags are computed on whole tracks: the results
+    are those of the single pass. Returns the results and Chinese warnings for tracks skipped
+    as unusable (``skip_unusable``).
     """
     index = _reach_index(reaches)
-    results: list[PatrolResult] = []
+    options = options or MatchOptions()
     warns: list[str] = []
+    ready: list[tuple[Track, CleanReport, MatchOptions]] = []
     for t in tracks:
         try:
-            results.append(
-                analyse_track(
-                    t, reaches, from_crs=from_crs, options=options, grids=grids, flag_rules=flag_rules, _index=index
-                )
-            )
+            ready.append(_cleaned(t, from_crs, options))
         except ValidationError as exc:
             if not skip_unusable:
                 raise
             warns.append(exc.message_zh)
+    matched: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = [None] * len(ready)
+    if tile_m is not None and ready:
+        sizes = np.array([len(kept) for kept, _, _ in ready], dtype=np.int64)
+        firsts = np.cumsum(sizes) - sizes
+        lon = np.concatenate([kept.lon for kept, _, _ in ready])
+        x, y = index.to_m.transform(lon, np.concatenate([kept.lat for kept, _, _ in ready]))
+        breaks = np.zeros(int(sizes.sum()), dtype=bool)
+        breaks[firsts] = True
+        which, dist, m = _match_xy(
+            index, np.asarray(x), np.asarray(y), options.corridor_m, breaks=breaks, tile_m=tile_m, scheduler=scheduler
+        )
+        matched = [(which[a : a + k], dist[a : a + k], m[a : a + k]) for a, k in zip(firsts.tolist(), sizes.tolist())]
+    results = [
+        match_track(
+            kept,
+            reaches,
+            options=opts,
+            grids=grids,
+            flag_rules=flag_rules,
+            clean_report=report,
+            _index=index,
+            _matched=pts,
+        )
+        for (kept, report, opts), pts in zip(ready, matched)
+    ]
     cross_flags(results, rules=flag_rules)
     return results, warns
