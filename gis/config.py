@@ -81,6 +81,12 @@ variable                    meaning                                     default
                             notification pass, seconds
 ``RIVERGRID_QUIET_HOURS``   default quiet hours, e.g. ``22:00-07:00``   none
 ``RIVERGRID_NOTIFY_LOOKBACK_H`` case steps this recent are notified, h  ``72``
+``RIVERGRID_DASK_SCHEDULER`` where large checks run their tiles:        auto: a local cluster
+                            ``inline`` (this process), ``local`` (a     when there are several
+                            dask LocalCluster) or ``tcp://HOST:8786``   cores and tiles
+                            (a dask cluster; :mod:`gis.tiling`)
+``RIVERGRID_TILE_KM``       side of the square tiles large checks are   ``25``
+                            cut into, km (memory per tile)
 =========================== =========================================== ==========================
 """
 
@@ -179,6 +185,11 @@ class Settings:
     report_upstream_url: str | None = None
     """``RIVERGRID_REPORT_UPSTREAM_URL``: the county or provincial platform that submitted reports
     are pushed to (:func:`gis.reports.upstream.upstream_payload`); unset: no push."""
+    # issue 19: tiles of the large checks
+    dask_scheduler: str = ""
+    """``RIVERGRID_DASK_SCHEDULER``: ``inline``, ``local`` or a dask scheduler address; empty: automatic."""
+    tile_km: float = 25.0
+    """``RIVERGRID_TILE_KM``: side of the square tiles the large checks are cut into, km."""
 
 
 def _truthy(value: str | None) -> bool:
@@ -275,4 +286,7 @@ def settings() -> Settings:
         # issue 18: 信息报送
         report_due_workdays=max(1, int(_number("RIVERGRID_REPORT_DUE_WORKDAYS", 5))),
         report_upstream_url=(os.environ.get("RIVERGRID_REPORT_UPSTREAM_URL") or "").strip() or None,
+        # issue 19: tiles
+        dask_scheduler=(os.environ.get("RIVERGRID_DASK_SCHEDULER") or "").strip(),
+        tile_km=_number("RIVERGRID_TILE_KM", 25.0),
     )

@@ -16,7 +16,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 import shapely
 
-from gis.geometry.segindex import SegmentIndex, Segments, expand_ranges, measured_segments
+from gis.geometry.segindex import SegmentIndex, Segments, expand_ranges, measured_segments, search_within
 
 COINCIDENCE_TOLERANCE_M = 1e-6
 """Boundaries closer than this (1 µm) coincide: see "Boundaries that coincide" in the module
@@ -92,11 +92,6 @@ class Pieces:
     geometry: np.ndarray
 
 
-def locate(seg_g0: np.ndarray, g: np.ndarray, side: Literal["left", "right"]) -> np.ndarray:
-    i = np.searchsorted(seg_g0, g, side=side) - 1
-    return np.clip(i, 0, len(seg_g0) - 1)
-
-
 def claim_sets(
     n_grids: int,
     n_level: int,
@@ -138,16 +133,34 @@ class EnvelopeQuery(Protocol):
 
 
 def cut_pieces(
-    reach_geoms: np.ndarray, grid_geoms: np.ndarray, grid_tree: EnvelopeQuery, n_level: int | None = None
+    reach_geoms: np.ndarray,
+    grid_geoms: np.ndarray,
+    grid_tree: EnvelopeQuery,
+    n_level: int | None = None,
+    *,
+    start_m: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Pieces:
     """Claims along ``reach_geoms`` by ``grid_geoms`` (all in one metric CRS; grids prepared).
 
     ``grid_geoms[n_level:]`` are the scope's polygons (default: none), claimed under the closed
     semantics with the tolerance and not competing with the grids (see :func:`claims`).
+
+    ``start_m``: the "reaches" are runs of consecutive segments cut from longer reaches (one
+    part each; see :func:`gis.geometry.segindex.measured_segments`), measured as the whole
+    reach: stretches carry the whole reach's measures, and every stretch, claim and coordinate
+    is what the whole reach gives, except that a stretch is also cut where a run ends
+    (:mod:`gis.checks.tiled` joins them again).
     """
     n = len(reach_geoms)
-    rseg, rx = measured_segments(reach_geoms)
-    reach_len = np.bincount(rx.part_owner, weights=rx.part_len, minlength=n)
+    rseg, rx = measured_segments(reach_geoms, start_m=start_m)
+    # each reach's vertices, segments, and measure range (the measures of its first and last
+    # vertex: 0 and its length for a whole reach)
+    v_reach = rx.part_owner[rx.coord_part]
+    v_lo, v_hi = np.searchsorted(v_reach, np.arange(n), "left"), np.searchsorted(v_reach, np.arange(n), "right")
+    s_lo, s_hi = np.searchsorted(rseg.owner, np.arange(n), "left"), np.searchsorted(rseg.owner, np.arange(n), "right")
+    vm = np.r_[rx.vertex_m, 0.0]  # a reach without vertices reads the 0 at the end
+    reach_start = vm[np.where(v_hi > v_lo, v_lo, -1)] if start_m is not None else np.zeros(n)
+    reach_end = vm[np.where(v_hi > v_lo, v_hi - 1, -1)]
     # candidate grids by envelope
     pr, pg = grid_tree.query(reach_geoms)
     cand = np.unique(pg)
@@ -159,45 +172,52 @@ def cut_pieces(
     bp_seg, bp_t, c_seg, c_lo, c_hi, c_owner = breakpoints(rseg, bindex)
 
     # breakpoints as measures: crossings, part junctions, reach ends
-    part_owner, part_start = rx.part_owner, rx.part_start_m
+    part_owner = rx.part_owner
+    # where each part starts: the measure of its first vertex (empty parts: where the last ended)
+    p_first = np.searchsorted(rx.coord_part, np.arange(len(part_owner)), "left")
+    p_has = np.searchsorted(rx.coord_part, np.arange(len(part_owner)), "right") > p_first
+    part_start = np.where(p_has, vm[np.where(p_has, p_first, -1)], rx.part_start_m)
     bp_reach = np.concatenate([rseg.owner[bp_seg], part_owner, np.arange(n), np.arange(n)])
     bp_m = np.concatenate(
         [
             rseg.m0[bp_seg] + bp_t * rseg.length[bp_seg],
             part_start,
-            np.zeros(n),
-            reach_len,
+            reach_start,
+            reach_end,
         ]
     )
-    bp_m = np.clip(bp_m, 0.0, reach_len[bp_reach])
+    bp_m = np.clip(bp_m, reach_start[bp_reach], reach_end[bp_reach])
     order = np.lexsort((bp_m, bp_reach))
     bp_reach, bp_m = bp_reach[order], bp_m[order]
     new = np.r_[True, (bp_reach[1:] != bp_reach[:-1]) | (np.diff(bp_m) > BREAK_TOL_M)]
     bp_reach, bp_m = bp_reach[new], bp_m[new]
     nxt = np.r_[bp_reach[1:] == bp_reach[:-1], False]
     i_reach, a, b = bp_reach[nxt], bp_m[nxt], bp_m[np.flatnonzero(nxt) + 1]
-    zero = reach_len == 0  # degenerate reaches: one empty stretch, never claimed
+    zero = reach_end == reach_start  # degenerate reaches: one empty stretch, never claimed
     if zero.any():
         i_reach = np.concatenate([i_reach, np.flatnonzero(zero)])
-        a = np.concatenate([a, np.zeros(zero.sum())])
-        b = np.concatenate([b, np.zeros(zero.sum())])
+        a = np.concatenate([a, reach_start[zero]])
+        b = np.concatenate([b, reach_start[zero]])
         o = np.lexsort((a, i_reach))
         i_reach, a, b = i_reach[o], a[o], b[o]
 
-    # global measure axis to find segments and vertices by measure
-    offset = np.r_[0.0, np.cumsum(reach_len + 1.0)[:-1]]
-    seg_g0 = offset[rseg.owner] + rseg.m0
-    vertex_g = offset[part_owner[rx.coord_part]] + rx.vertex_m
-
     def point_at(m: np.ndarray, reach: np.ndarray, side: Literal["left", "right"]) -> tuple[np.ndarray, np.ndarray]:
-        """Coordinates at measure ``m`` (metres from each reach's start). The global axis only
-        finds the segment; the position within it uses local measures, so that a reach's result
-        does not depend on how many reaches come before it."""
+        """Coordinates at measure ``m`` along each ``reach`` (the segment found among the reach's
+        own by comparing measures: the result does not depend on the other reaches)."""
+        lo, hi = s_lo[reach], s_hi[reach]
+        seg = np.clip(search_within(rseg.m0, lo, hi, m, side) - 1, lo, np.maximum(hi - 1, lo))
+        none = hi == lo  # no segment: a degenerate reach, nowhere
+        seg = np.where(none, 0, seg)
         if len(rseg.x0) == 0:
-            return np.zeros(len(m)), np.zeros(len(m))
-        seg = locate(seg_g0, offset[reach] + m, side)
+            return np.full(len(m), np.nan), np.full(len(m), np.nan)
         f = np.clip((m - rseg.m0[seg]) / rseg.length[seg], 0.0, 1.0)
-        return rseg.x0[seg] + f * rseg.dx[seg], rseg.y0[seg] + f * rseg.dy[seg]
+        x, y = rseg.x0[seg] + f * rseg.dx[seg], rseg.y0[seg] + f * rseg.dy[seg]
+        return np.where(none, np.nan, x), np.where(none, np.nan, y)
+
+    def vertices_between(reach: np.ndarray, m_from: np.ndarray, m_to: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The range ``[lo, hi)`` of each reach's vertices lying strictly between the measures."""
+        lo = search_within(rx.vertex_m, v_lo[reach], v_hi[reach], m_from, "right")
+        return lo, np.maximum(lo, search_within(rx.vertex_m, v_lo[reach], v_hi[reach], m_to, "left"))
 
     mx, my = point_at((a + b) / 2, i_reach, "right")
 
@@ -213,11 +233,11 @@ def cut_pieces(
     on_int, on_grid = np.zeros(0, np.int64), np.zeros(0, np.int64)
     if len(c_seg):
         c_reach = rseg.owner[c_seg]
-        c_from = offset[c_reach] + rseg.m0[c_seg] + c_lo * rseg.length[c_seg]
-        c_to = offset[c_reach] + rseg.m0[c_seg] + c_hi * rseg.length[c_seg]
-        start_g, end_g = offset[i_reach] + a, offset[i_reach] + b
-        lo = np.searchsorted(start_g, c_from - BREAK_TOL_M, "left")
-        hi = np.searchsorted(end_g, c_to + BREAK_TOL_M, "right")
+        c_from = rseg.m0[c_seg] + c_lo * rseg.length[c_seg]
+        c_to = rseg.m0[c_seg] + c_hi * rseg.length[c_seg]
+        i_lo, i_hi = np.searchsorted(i_reach, c_reach, "left"), np.searchsorted(i_reach, c_reach, "right")
+        lo = search_within(a, i_lo, i_hi, c_from - BREAK_TOL_M, "left")
+        hi = search_within(b, i_lo, i_hi, c_to + BREAK_TOL_M, "right")
         c_which, c_pos = expand_ranges(lo, np.maximum(lo, hi))
         on_edge = (b[c_pos] - a[c_pos]) > 0
         on_int, on_grid = c_pos[on_edge], c_owner[c_which][on_edge]
@@ -228,8 +248,7 @@ def cut_pieces(
     if len(ci):
         sx, sy = point_at(a[ci], i_reach[ci], "right")
         ex, ey = point_at(b[ci], i_reach[ci], "left")
-        v_lo = np.searchsorted(vertex_g, offset[i_reach[ci]] + a[ci], "right")
-        v_which, v_pos = expand_ranges(v_lo, np.searchsorted(vertex_g, offset[i_reach[ci]] + b[ci], "left"))
+        v_which, v_pos = expand_ranges(*vertices_between(i_reach[ci], a[ci], b[ci]))
         k = np.arange(len(ci))
         near_int, near_grid = bindex.owners_near_all(
             np.concatenate([mx[ci], sx, ex, rx.coords[v_pos, 0]]),
@@ -268,25 +287,23 @@ def cut_pieces(
     claims = [tuple(claim_list[bounds[i] : bounds[i + 1]]) for i in range(len(first))]
 
     # geometry of every piece: start point, the vertices strictly inside, end point
-    ga, gb = offset[p_reach] + p_from, offset[p_reach] + p_to
     sx, sy = point_at(p_from, p_reach, "right")
     ex, ey = point_at(p_to, p_reach, "left")
-    v_lo = np.searchsorted(vertex_g, ga, "right")
-    v_hi = np.maximum(v_lo, np.searchsorted(vertex_g, gb, "left"))
-    # a piece never spans a part junction, but vertex_g repeats at junctions: stay in the part
-    count = v_hi - v_lo + 2
+    p_vlo, p_vhi = vertices_between(p_reach, p_from, p_to)
+    # a piece never spans a part junction, where a measure repeats: stay in the part
+    count = p_vhi - p_vlo + 2
     total = int(count.sum())
     coords = np.empty((total, 2))
     first_c = np.cumsum(count) - count
     coords[first_c, 0], coords[first_c, 1] = sx, sy
     last_c = first_c + count - 1
     coords[last_c, 0], coords[last_c, 1] = ex, ey
-    which, pos = expand_ranges(v_lo, v_hi)
-    inner = first_c[which] + 1 + (pos - v_lo[which])
+    which, pos = expand_ranges(p_vlo, p_vhi)
+    inner = first_c[which] + 1 + (pos - p_vlo[which])
     coords[inner] = rx.coords[pos]
     piece_index = np.repeat(np.arange(len(count)), count)
     geometry = np.asarray(shapely.linestrings(coords, indices=piece_index) if total else [], dtype=object)
-    degenerate = reach_len[p_reach] == 0
+    degenerate = zero[p_reach]
     if degenerate.any():
         geometry[degenerate] = shapely.from_wkt("LINESTRING EMPTY")
     return Pieces(p_reach, p_from, p_to, claims, geometry)

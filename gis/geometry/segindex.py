@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-__all__ = ["MeasuredVertices", "SegmentIndex", "Segments", "expand_ranges", "measured_segments"]
+__all__ = ["MeasuredVertices", "SegmentIndex", "Segments", "expand_ranges", "measured_segments", "search_within"]
 
 _DENSE_CELLS = 1 << 22
 """Up to this many cells the index keeps a dense table of where each cell's entries start (O(1)
@@ -44,6 +44,29 @@ def expand_ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarra
     which = np.repeat(np.arange(len(counts)), counts)
     pos = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(lo, counts)
     return which, pos
+
+
+def search_within(
+    values: np.ndarray, lo: np.ndarray, hi: np.ndarray, query: np.ndarray, side: str = "left"
+) -> np.ndarray:
+    """For every ``query[i]``: where it would go in the sorted slice ``values[lo[i]:hi[i]]``
+    (``np.searchsorted`` with ``side``), as a position in ``values``.
+
+    A binary search of all queries at once, comparing the values themselves: the answer for one
+    line's measures does not depend on the lines before it (a single sorted axis over all lines
+    would add an offset, and round)."""
+    lo = np.asarray(lo, dtype=np.int64).copy()
+    hi = np.asarray(hi, dtype=np.int64).copy()
+    query = np.asarray(query, dtype=float)
+    active = np.flatnonzero(lo < hi)
+    while len(active):
+        mid = (lo[active] + hi[active]) // 2
+        v = values[mid]
+        right = v < query[active] if side == "left" else v <= query[active]
+        lo[active] = np.where(right, mid + 1, lo[active])
+        hi[active] = np.where(right, hi[active], mid)
+        active = active[lo[active] < hi[active]]
+    return lo
 
 
 def run_cumsum(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -123,11 +146,22 @@ class MeasuredVertices:
     part_len: np.ndarray
 
 
-def measured_segments(lines: np.ndarray, owners: np.ndarray | None = None) -> tuple[Segments, MeasuredVertices]:
+def measured_segments(
+    lines: np.ndarray,
+    owners: np.ndarray | None = None,
+    *,
+    start_m: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[Segments, MeasuredVertices]:
     """The straight segments of ``lines`` (LineStrings, MultiLineStrings, or polygon boundaries
     given as lines) and their vertices, measured along each line from its first vertex.
 
     ``owners[i]`` is recorded for the segments of ``lines[i]`` (default ``i``).
+
+    ``start_m = (run_m, part_m)``: the lines are pieces of longer lines (one part each, e.g. a
+    reach cut at a tile's edge), and their measures continue those of the whole line: the first
+    vertex of ``lines[i]`` lies ``run_m[i]`` metres along its part, whose start lies ``part_m[i]``
+    along the whole line. The sums then run on from ``run_m[i]`` in the same order as for the
+    whole line, so that every measure equals the whole line's bit for bit.
     """
     lines = np.asarray(lines, dtype=object)
     owners = np.arange(len(lines)) if owners is None else np.asarray(owners)
@@ -146,12 +180,20 @@ def measured_segments(lines: np.ndarray, owners: np.ndarray | None = None) -> tu
     # a full check)
     vertex_step = np.zeros(len(coords))
     vertex_step[start + 1] = length
-    part_len = np.bincount(coord_part, weights=vertex_step, minlength=len(parts))
-    owner_first_part = np.r_[True, part_geom[1:] != part_geom[:-1]] if len(parts) else np.zeros(0, bool)
-    # measure at which each part starts, within its owner (sum of the owner's earlier parts)
-    prev_len = np.where(owner_first_part, 0.0, np.r_[0.0, part_len[:-1]]) if len(parts) else part_len
-    part_start_m = run_cumsum(prev_len, np.flatnonzero(owner_first_part))
     first_vertex = np.r_[0, np.flatnonzero(coord_part[1:] != coord_part[:-1]) + 1] if len(coords) else np.zeros(0, int)
+    if start_m is None:
+        part_len = np.bincount(coord_part, weights=vertex_step, minlength=len(parts))
+        owner_first_part = np.r_[True, part_geom[1:] != part_geom[:-1]] if len(parts) else np.zeros(0, bool)
+        # measure at which each part starts, within its owner (sum of the owner's earlier parts)
+        prev_len = np.where(owner_first_part, 0.0, np.r_[0.0, part_len[:-1]]) if len(parts) else part_len
+        part_start_m = run_cumsum(prev_len, np.flatnonzero(owner_first_part))
+    else:
+        run_m, part_m = (np.asarray(v, dtype=float) for v in start_m)
+        if len(parts) != len(lines):
+            raise ValueError("start_m needs lines of one part each")
+        vertex_step[first_vertex] = run_m[coord_part[first_vertex]]
+        part_len = np.bincount(coord_part, weights=vertex_step, minlength=len(parts)) - run_m
+        part_start_m = part_m[part_geom]
     vertex_local = run_cumsum(vertex_step, first_vertex) + part_start_m[coord_part]
     keep = length > 0
     seg = Segments(
