@@ -1,0 +1,313 @@
+"""The grid topology check (网格拓扑检查) tile by tile: memory per tile, tiles on dask, the same findings.
+
+:func:`check_topology_tiled` returns exactly what :func:`gis.checks.topology.check_topology`
+returns (the same findings in the same order, the same geometries coordinate for coordinate,
+the same messages), but never holds more than one tile's working geometry at once: the
+projected copies, the overlay pieces, the indexes and the edge checks of a tile are dropped
+before the next tile starts, or the tiles run side by side on dask workers
+(:func:`gis.tiling.run_tiles`).
+
+Which grids each rule needs (:mod:`gis.checks.topology_rules`):
+
+=====================================  ============================================================
+``no_geometry``, ``invalid_geometry``,  the grid alone
+``multi_part``, ``sliver`` of a part
+``level_mismatch``                      attributes only: the grid's level, its parent's id and
+                                        level. Run once over the whole frame, before the tiles.
+``outside_parent``                      the child and its parent
+``overlap_siblings``,                   the sibling group: the children of one parent (the roots
+``not_edge_matched``                    of one level form one group)
+``gap_in_parent``                       the parent and all its children
+=====================================  ============================================================
+
+So the unit of work is the *family*: a parent and its children. Every spatial rule reads one
+family only, or one grid. Besides families there are the roots of each level (one sibling group
+without a parent: checked together as one unit) and grids that belong to no sibling group (their
+parent is missing from the frame, or is themselves) and have no children (a unit of one grid).
+A grid is in up to two units (child in its parent's family, parent in its own); its own findings
+come from one of them (its *home*: its sibling group, else its own family, else its unit of one).
+
+Families go to square tiles of ``tile_m`` metres (:func:`gis.tiling.tile_keys`) by the centre of
+their parent's envelope in the metric CRS (the centre of the members' envelopes when the parent
+has no geometry; units without any geometry share one tile), and a tile is split further so that
+its units hold at most ``max_vertices`` vertices (a larger unit is a tile of its own): the memory
+of a tile is bounded by the vertices of its units, not by the frame's. Each tile is checked by
+:func:`check_tile`, a pure top-level function of a picklable :class:`TopologyTile`; the tiles'
+findings are put together in the single pass's order (:func:`gis.checks.topology.ordered`).
+
+The global pass before the tiles reads attributes (ids, names, parents, levels), envelopes and
+vertex counts, and the extent of the data for the metric CRS (the same as the single pass's, read
+in chunks), never an overlay or a projected copy of the geometries.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pyproj
+import shapely
+from numpy.typing import NDArray
+
+from gis.checks.findings import Finding
+from gis.checks.topology import check_arguments, check_topology, ordered
+from gis.checks.topology_rules import (
+    Frames,
+    Grid,
+    Keyed,
+    has_parent,
+    level_checks,
+    resolve_rows,
+    run_rules,
+    to_findings,
+)
+from gis.config import settings
+from gis.errors import ValidationError
+from gis.geometry.crs import choose_metric_crs, metric_crs_for, to_crs
+from gis.tiling import run_tiles, tile_keys
+
+__all__ = ["DEFAULT_MAX_VERTICES", "TopologyTile", "check_tile", "check_topology_tiled", "plan_tiles"]
+
+DEFAULT_MAX_VERTICES = 400_000
+"""Vertices of the grids of one tile, at most (a single larger family is a tile of its own)."""
+
+_EXTENT_CHUNK = 20_000
+"""Geometries reprojected at once when the extent of the data is measured in longitude/latitude."""
+
+UnitKey = tuple[str, Any]
+
+
+@dataclass(frozen=True)
+class TopologyTile:
+    """What :func:`check_tile` needs to check some units: the grids of their members, in the
+    frame's order (local position ``i`` is the frame's row ``positions[i]``)."""
+
+    positions: NDArray[np.int64]
+    """The rows of the frame, ascending: local positions keep the frame's order."""
+    rows: list[Grid]
+    """The grids, ``rows[i].pos == i``; ``parent_pos`` local, -1 where the grid's sibling group
+    is not in this tile (it only serves here as a parent)."""
+    geometries: NDArray[np.object_]
+    """Their geometries in the source CRS (None for none)."""
+    own: NDArray[np.bool_]
+    """The grids whose own findings (no geometry, invalid, parts) this tile reports."""
+    frames: Frames
+    sliver_area_m2: float
+    edge_tolerance_m: float
+    vertices: int
+    """Vertices of the tile's grids (what its memory depends on)."""
+
+
+def check_tile(tile: TopologyTile) -> list[Keyed]:
+    """The findings of one tile, keyed by the frame's row positions (pure, picklable)."""
+    work = np.array(tile.geometries, dtype=object)  # run_rules repairs in place: a private copy
+    pending = run_rules(
+        tile.rows,
+        work,
+        tile.frames,
+        own=tile.own,
+        sliver_area_m2=tile.sliver_area_m2,
+        edge_tolerance_m=tile.edge_tolerance_m,
+    )
+    for p in pending:
+        p.key = tuple(int(tile.positions[k]) for k in p.key)
+    return to_findings(pending, tile.frames)
+
+
+def _metric_crs(present: NDArray[np.object_], source: pyproj.CRS, crs: Any) -> pyproj.CRS:
+    """:func:`choose_metric_crs` of ``present`` without reprojecting it all at once."""
+    first = choose_metric_crs(gpd.GeoSeries(present[:1], crs=source), crs)
+    if crs is not None or first == source:
+        return first  # decided without the extent
+    bounds = np.array(
+        [
+            to_crs(gpd.GeoSeries(present[i : i + _EXTENT_CHUNK], crs=source), "EPSG:4326").total_bounds
+            for i in range(0, len(present), _EXTENT_CHUNK)
+        ]
+    )
+    extent = (bounds[:, 0].min(), bounds[:, 1].min(), bounds[:, 2].max(), bounds[:, 3].max())
+    return metric_crs_for(tuple(float(v) for v in extent))
+
+
+def _units(rows: list[Grid]) -> tuple[dict[UnitKey, list[int]], list[UnitKey | None], list[UnitKey]]:
+    """(members of each unit, each row's sibling group, each row's home unit)."""
+    sibling: list[UnitKey | None] = []
+    members: dict[UnitKey, list[int]] = defaultdict(list)
+    for row in rows:
+        if has_parent(row):
+            key: UnitKey | None = ("family", row.parent_pos)
+        elif row.parent_pos is None:
+            key = ("roots", row.level.value)
+        else:
+            key = None
+        sibling.append(key)
+        if key is not None:
+            members[key].append(row.pos)
+    for key in list(members):
+        if key[0] == "family":
+            members[key].append(key[1])  # the parent itself
+    home: list[UnitKey] = []
+    for row, key in zip(rows, sibling):
+        if key is None:
+            key = ("family", row.pos) if ("family", row.pos) in members else ("alone", row.pos)
+            members.setdefault(key, [row.pos])
+        home.append(key)
+    return {k: sorted(v) for k, v in members.items()}, sibling, home
+
+
+def plan_tiles(
+    grids: gpd.GeoDataFrame,
+    *,
+    id_col: str = "id",
+    name_col: str = "name",
+    parent_col: str = "parent_id",
+    level_col: str = "level",
+    crs: Any = None,
+    sliver_area_m2: float = 100.0,
+    edge_tolerance_m: float = 0.5,
+    tile_m: float | None = None,
+    max_vertices: int = DEFAULT_MAX_VERTICES,
+) -> tuple[list[Keyed], list[TopologyTile]]:
+    """The global pass: (the ``level_mismatch`` findings, the tiles); arguments as for
+    :func:`check_topology_tiled`. Call :func:`check_tile` on each tile. Needs at least one grid
+    with a geometry (else the single pass is all there is to do)."""
+    check_arguments(grids, sliver_area_m2=sliver_area_m2, edge_tolerance_m=edge_tolerance_m)
+    if max_vertices < 1:
+        raise ValidationError("每块的顶点数上限应大于 0", f"max_vertices must be >= 1, got {max_vertices}")
+    side = settings().tile_km * 1000.0 if tile_m is None else tile_m
+    rows = resolve_rows(grids, id_col, name_col, parent_col, level_col)
+    levels = to_findings(level_checks(rows, grids[parent_col].tolist()), None)
+
+    geoms = np.asarray(grids.geometry.array, dtype=object)
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    source = pyproj.CRS.from_user_input(grids.crs)
+    frames = Frames(source, _metric_crs(geoms[present], source, crs))
+    bounds = np.full((len(geoms), 4), np.nan)
+    bounds[present] = shapely.bounds(geoms[present])
+    vertices = np.zeros(len(geoms), dtype=np.int64)
+    vertices[present] = shapely.get_num_coordinates(geoms[present])
+
+    members, sibling, home = _units(rows)
+    keys = list(members)
+    # The anchor of a unit: the centre of its parent's envelope, else of its members' envelopes.
+    anchors = np.full((len(keys), 2), np.nan)
+    for u, key in enumerate(keys):
+        box = bounds[[key[1]]] if key[0] == "family" and present[key[1]] else bounds[members[key]]
+        box = box[~np.isnan(box[:, 0])]
+        if len(box):
+            anchors[u] = (box[:, 0].min() + box[:, 2].max()) / 2.0, (box[:, 1].min() + box[:, 3].max()) / 2.0
+    placed = ~np.isnan(anchors[:, 0])
+    cells = np.full((len(keys), 2), np.iinfo(np.int64).max, dtype=np.int64)  # no geometry: one cell, last
+    if placed.any():
+        xy = gpd.GeoSeries(shapely.points(anchors[placed]), crs=source).to_crs(frames.metric)
+        cells[placed] = np.column_stack(tile_keys(xy.x.to_numpy(), xy.y.to_numpy(), side))
+
+    first = np.array([members[k][0] for k in keys], dtype=np.int64)
+    size = np.array([int(vertices[members[k]].sum()) for k in keys], dtype=np.int64)
+    groups: list[list[int]] = []
+    load = 0
+    for u in np.lexsort((first, cells[:, 1], cells[:, 0])):
+        same_cell = bool(groups) and (cells[u] == cells[groups[-1][0]]).all()
+        if not same_cell or load + size[u] > max_vertices:
+            groups.append([])
+            load = 0
+        groups[-1].append(int(u))
+        load += int(size[u])
+
+    tiles = []
+    for group in groups:
+        here = {keys[u] for u in group}
+        positions = np.unique(np.concatenate([np.asarray(members[keys[u]], dtype=np.int64) for u in group]))
+        local = {int(p): i for i, p in enumerate(positions)}
+        tile_rows = []
+        for i, p in enumerate(positions.tolist()):
+            row = rows[p]
+            parent: int | None = -1
+            if sibling[p] in here:
+                parent = local[row.parent_pos] if has_parent(row) else None
+            tile_rows.append(Grid(i, row.id, row.label, row.level, parent))
+        tiles.append(
+            TopologyTile(
+                positions=positions,
+                rows=tile_rows,
+                geometries=geoms[positions],
+                own=np.array([home[p] in here for p in positions.tolist()], dtype=bool),
+                frames=frames,
+                sliver_area_m2=sliver_area_m2,
+                edge_tolerance_m=edge_tolerance_m,
+                vertices=int(vertices[positions].sum()),
+            )
+        )
+    return levels, tiles
+
+
+def check_topology_tiled(
+    grids: gpd.GeoDataFrame,
+    *,
+    id_col: str = "id",
+    name_col: str = "name",
+    parent_col: str = "parent_id",
+    level_col: str = "level",
+    crs: Any = None,
+    sliver_area_m2: float = 100.0,
+    edge_tolerance_m: float = 0.5,
+    tile_m: float | None = None,
+    max_vertices: int = DEFAULT_MAX_VERTICES,
+    scheduler: str | None = None,
+) -> list[Finding]:
+    """:func:`gis.checks.topology.check_topology` tile by tile: the same findings, in the same order.
+
+    Parameters
+    ----------
+    grids, id_col, name_col, parent_col, level_col, crs, sliver_area_m2, edge_tolerance_m
+        As for :func:`~gis.checks.topology.check_topology` (the same errors for the same input).
+    tile_m : float, optional, keyword-only
+        Side of the square tiles in metres of the metric CRS (default: the setting
+        ``RIVERGRID_TILE_KM``, 25 km). A family goes to the tile holding the centre of its
+        parent's envelope; any side gives the same findings.
+    max_vertices : int, keyword-only
+        A tile whose grids have more vertices is split (between units: a family larger than
+        this is one tile).
+    scheduler : str, optional, keyword-only
+        Where the tiles run (:func:`gis.tiling.resolve_scheduler`): ``"inline"`` (this process,
+        one tile at a time), ``"local"`` (a dask ``LocalCluster``), ``"tcp://HOST:8786"`` (a dask
+        cluster); default: the setting ``RIVERGRID_DASK_SCHEDULER`` (automatic).
+
+    Returns
+    -------
+    list of Finding
+        Equal to ``check_topology(grids, ...)``: see :mod:`gis.checks.topology_tiled`.
+    """
+    if len(grids) == 0:
+        return []
+    check_arguments(grids, sliver_area_m2=sliver_area_m2, edge_tolerance_m=edge_tolerance_m)
+    geoms = np.asarray(grids.geometry.array, dtype=object)
+    if (shapely.is_missing(geoms) | shapely.is_empty(geoms)).all():
+        # Nothing drawn: levels and no_geometry only, no spatial work to tile.
+        return check_topology(
+            grids,
+            id_col=id_col,
+            name_col=name_col,
+            parent_col=parent_col,
+            level_col=level_col,
+            crs=crs,
+            sliver_area_m2=sliver_area_m2,
+            edge_tolerance_m=edge_tolerance_m,
+        )
+    levels, tiles = plan_tiles(
+        grids,
+        id_col=id_col,
+        name_col=name_col,
+        parent_col=parent_col,
+        level_col=level_col,
+        crs=crs,
+        sliver_area_m2=sliver_area_m2,
+        edge_tolerance_m=edge_tolerance_m,
+        tile_m=tile_m,
+        max_vertices=max_vertices,
+    )
+    keyed = [k for part in run_tiles(check_tile, tiles, scheduler=scheduler) for k in part]
+    return ordered(levels + keyed)
