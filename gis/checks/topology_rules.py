@@ -479,6 +479,27 @@ def _gaps(rows: list[Grid], work: GeomArray, frames: Frames, sliver_area_m2: flo
     return out
 
 
+def _outside_real_overlaps(
+    near: GeomArray, pieces: list[BaseGeometry], reach: float, edge_tolerance_m: float
+) -> GeomArray:
+    """``near`` (metric lines) outside the zone, within ``reach``, of the real overlap pieces
+    (wider than the tolerance: area > perimeter × tolerance / 2).
+
+    Each line is cut by the union of the pieces within ``reach`` of it only, taken in their order
+    in ``pieces``: a line's result depends on its neighbourhood, not on overlaps elsewhere in the
+    sibling group, so a tile holding that neighbourhood computes it exactly.
+    """
+    real = np.array([p for p in pieces if shapely.area(p) > shapely.length(p) * edge_tolerance_m / 2.0], dtype=object)
+    if not len(real) or not len(near):
+        return near
+    line, piece = shapely.STRtree(real).query(near, predicate="dwithin", distance=reach)
+    out = near.copy()
+    for i in np.unique(line):
+        zone = shapely.buffer(shapely.union_all(real[np.sort(piece[line == i])]), reach)
+        out[i] = shapely.difference(near[i], zone)
+    return out
+
+
 def _edge_matching(
     rows: list[Grid],
     work: GeomArray,
@@ -514,13 +535,10 @@ def _edge_matching(
         lines = edges[flagged]
         left, right = shapely.STRtree(lines).query(lines, predicate="dwithin", distance=reach)
         pair = left != right
-        left, right = left[pair], right[pair]
+        order = np.lexsort((right[pair], left[pair]))  # not the tree's order: the same with fewer lines
+        left, right = left[pair][order], right[pair][order]
         near = shapely.intersection(lines[left], shapely.buffer(lines, reach)[right])
-        real = [
-            p for p in overlap_pieces.get(int(g), []) if shapely.area(p) > shapely.length(p) * edge_tolerance_m / 2.0
-        ]
-        if real:
-            near = shapely.difference(near, shapely.buffer(shapely.union_all(real), reach))
+        near = _outside_real_overlaps(near, overlap_pieces.get(int(g), []), reach, edge_tolerance_m)
         kept = shapely.length(near) > reach
         left, right, near = left[kept], right[kept], near[kept]
         for k in np.unique(left):
