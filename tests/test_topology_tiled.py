@@ -65,7 +65,11 @@ def split(rng: np.random.Generator, box: tuple[float, float, float, float], nx: 
     return out
 
 
-def make_hierarchy(seed: int, n_counties: int, jitter_m: float, flaws: int, crs: str) -> gpd.GeoDataFrame:
+def make_hierarchy(
+    seed: int, n_counties: int, jitter_m: float, flaws: int, crs: str, flat: bool = False
+) -> gpd.GeoDataFrame:
+    """Counties > townships > villages as in the module docstring; ``flat``: no counties, the
+    townships are roots (one sibling group across the whole frame, split between tiles)."""
     rng = np.random.default_rng(seed)
     side = 4000.0
     rows: list[list[Any]] = []  # id, name, parent, level, geometry (EPSG:4551)
@@ -117,6 +121,11 @@ def make_hierarchy(seed: int, n_counties: int, jitter_m: float, flaws: int, crs:
             row[1] = None
         elif kind == "tiny":
             row[4] = shapely.box(x0, y0, x0 + 3, y0 + 3)
+    if flat:
+        rows = [r for r in rows if r[3] != "county"]
+        for r in rows:
+            if r[3] == "township" and r[2] not in (9999, r[0]):
+                r[2] = None
     order = rng.permutation(len(rows))
     rows = [rows[i] for i in order]
     ids, names, parents, levels, geoms = zip(*rows)
@@ -136,6 +145,7 @@ def hierarchies(draw: Any) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
         jitter_m=draw(st.sampled_from([0.0, 0.3, 2.0, 40.0])),
         flaws=draw(st.integers(0, 4)),
         crs=draw(st.sampled_from([METRIC, "EPSG:4326", "EPSG:4490"])),
+        flat=draw(st.booleans()),
     )
     params = {
         "tile_m": draw(st.sampled_from([0.001, 1.0, 700.0, 3000.0, 1e7])),
@@ -205,10 +215,38 @@ def test_tiles_are_bounded_by_vertices_and_by_tile_side() -> None:
     assert len(whole) == 1 and whole[0].vertices == total
     _, small = plan_tiles(gdf, tile_m=1e7, max_vertices=bound)
     assert len(small) > 2
-    assert max(t.vertices for t in small) <= bound < total / 2
+    assert bound < total / 2
+    for t in small:  # the units packed, besides the roots that only come along as a halo
+        halo = [i for i, r in enumerate(t.rows) if r.parent_pos is None and not t.own[i]]
+        assert t.vertices - int(vertices[t.positions[halo]].sum()) <= bound
     _, by_side = plan_tiles(gdf, tile_m=2000.0, max_vertices=10**9)
     assert len(by_side) > 1
     assert_identical(check_topology_tiled(gdf, tile_m=2000.0, scheduler="inline"), check_topology(gdf))
+
+
+@pytest.mark.parametrize("crs", [METRIC, "EPSG:4326"])
+def test_roots_of_a_level_are_split_between_tiles(crs: str) -> None:
+    """400 village grids without parents (one sibling group): each tile checks one of them with
+    its neighbours only (those touching it, and theirs), not the 400."""
+    rng = np.random.default_rng(4)
+    cells = []
+    for i in range(20):
+        for j in range(20):
+            box = shapely.box(X0 + 500 * i, Y0 + 500 * j, X0 + 500 * (i + 1), Y0 + 500 * (j + 1))
+            if rng.random() < 0.15:  # a near miss, a gap or an overlap with the neighbours
+                box = affinity.translate(box, *rng.choice([0.2, -0.3, 3.0, -20.0], 2))
+            cells.append(shapely.segmentize(box, float(rng.choice([100.0, 250.0, 500.0]))))
+    gdf = gpd.GeoDataFrame(
+        {"id": range(1, 401), "name": [f"村{i}" for i in range(1, 401)], "parent_id": [None] * 400, "level": "village"},
+        geometry=cells, crs=METRIC,
+    ).to_crs(crs)
+    single = check_topology(gdf)
+    assert {"overlap_siblings", "not_edge_matched", "level_mismatch"} <= {f.rule for f in single}
+    _, tiles = plan_tiles(gdf, tile_m=1.0, max_vertices=1)
+    assert len(tiles) == 400
+    assert max(len(t.positions) for t in tiles) <= 25  # one village, its 8 neighbours and theirs at most
+    assert_identical(check_topology_tiled(gdf, tile_m=1.0, max_vertices=1, scheduler="inline"), single)
+    assert_identical(check_topology_tiled(gdf, tile_m=1600.0, scheduler="inline"), single)
 
 
 def test_metric_crs_from_the_extent_read_in_chunks(monkeypatch: pytest.MonkeyPatch) -> None:

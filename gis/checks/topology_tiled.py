@@ -55,6 +55,7 @@ from numpy.typing import NDArray
 from gis.checks.findings import Finding
 from gis.checks.topology import check_arguments, check_topology, ordered
 from gis.checks.topology_rules import (
+    STAGES,
     Frames,
     Grid,
     Keyed,
@@ -67,6 +68,7 @@ from gis.checks.topology_rules import (
 from gis.config import settings
 from gis.errors import ValidationError
 from gis.geometry.crs import choose_metric_crs, metric_crs_for, to_crs
+from gis.geometry.shapes import polygonal_part
 from gis.tiling import run_tiles, tile_keys
 
 __all__ = ["DEFAULT_MAX_VERTICES", "TopologyTile", "check_tile", "check_topology_tiled", "plan_tiles"]
@@ -78,6 +80,10 @@ _EXTENT_CHUNK = 20_000
 """Geometries reprojected at once when the extent of the data is measured in longitude/latitude."""
 
 UnitKey = tuple[str, Any]
+_OVERLAPS, _EDGES = STAGES.index("overlaps"), STAGES.index("edges")
+_HALO_SAFETY = 2.0
+"""The halo of a root reaches this many times the edge tolerance, measured with the smallest
+scale (metres per unit of the grids' CRS) seen over the roots' envelopes."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,9 @@ class TopologyTile:
     """Their geometries in the source CRS (None for none)."""
     own: NDArray[np.bool_]
     """The grids whose own findings (no geometry, invalid, parts) this tile reports."""
+    root_first: dict[str, int]
+    """Per level of the roots led here: the frame's first root of that level with a usable
+    geometry (orders the roots' ``not_edge_matched`` findings as the single pass does)."""
     frames: Frames
     sliver_area_m2: float
     edge_tolerance_m: float
@@ -112,9 +121,19 @@ def check_tile(tile: TopologyTile) -> list[Keyed]:
         sliver_area_m2=tile.sliver_area_m2,
         edge_tolerance_m=tile.edge_tolerance_m,
     )
+    kept = []
     for p in pending:
-        p.key = tuple(int(tile.positions[k]) for k in p.key)
-    return to_findings(pending, tile.frames)
+        # A sibling group's findings belong to the tile owning their grid: the roots of a level
+        # are split between tiles, and a root's neighbours come along only as a halo.
+        if (p.stage == _OVERLAPS and not tile.own[p.key[0]]) or (p.stage == _EDGES and not tile.own[p.key[1]]):
+            continue
+        key = tuple(int(tile.positions[k]) for k in p.key)
+        row = tile.rows[p.key[-1]]
+        if p.stage == _EDGES and row.parent_pos is None:
+            key = (tile.root_first[row.level.value], key[1])
+        p.key = key
+        kept.append(p)
+    return to_findings(kept, tile.frames)
 
 
 def _metric_crs(present: NDArray[np.object_], source: pyproj.CRS, crs: Any) -> pyproj.CRS:
@@ -133,7 +152,11 @@ def _metric_crs(present: NDArray[np.object_], source: pyproj.CRS, crs: Any) -> p
 
 
 def _units(rows: list[Grid]) -> tuple[dict[UnitKey, list[int]], list[UnitKey | None], list[UnitKey]]:
-    """(members of each unit, each row's sibling group, each row's home unit)."""
+    """(members of each unit, each row's sibling group, each row's home unit).
+
+    Units: ``("family", parent)`` (the parent and its children), ``("root", pos)`` (a root: its
+    sibling group, the roots of its level, is split; :func:`_root_halo`) and ``("alone", pos)``.
+    """
     sibling: list[UnitKey | None] = []
     members: dict[UnitKey, list[int]] = defaultdict(list)
     for row in rows:
@@ -149,13 +172,83 @@ def _units(rows: list[Grid]) -> tuple[dict[UnitKey, list[int]], list[UnitKey | N
     for key in list(members):
         if key[0] == "family":
             members[key].append(key[1])  # the parent itself
+    for key in [k for k in members if k[0] == "roots"]:
+        del members[key]  # the roots are split: each is a unit (with its neighbours as a halo)
     home: list[UnitKey] = []
     for row, key in zip(rows, sibling):
-        if key is None:
+        if key is not None and key[0] == "roots":
+            key = ("root", row.pos)
+        elif key is None:
             key = ("family", row.pos) if ("family", row.pos) in members else ("alone", row.pos)
-            members.setdefault(key, [row.pos])
+        members.setdefault(key, [row.pos])
         home.append(key)
     return {k: sorted(v) for k, v in members.items()}, sibling, home
+
+
+class _RootHalo:
+    """The roots of each level near given roots, and each level's first usable root.
+
+    A root's overlaps and edge matching involve only the roots within the edge tolerance
+    (``reach``) of it: they come along as its halo, and the roots within ``reach`` of those (whose
+    invalid edges the halo's edges depend on). Envelopes in the grids' CRS, the distance converted
+    with the smallest scale over the roots' envelopes and a safety factor: a superset.
+    """
+
+    def __init__(
+        self,
+        rows: list[Grid],
+        sibling: list[UnitKey | None],
+        geoms: NDArray[np.object_],
+        present: NDArray[np.bool_],
+        bounds: NDArray[np.float64],
+        frames: Frames,
+        edge_tolerance_m: float,
+    ) -> None:
+        self.first: dict[str, int] = {}
+        by_level: dict[str, list[int]] = defaultdict(list)
+        for row, sib in zip(rows, sibling):
+            if sib is not None and sib[0] == "roots" and present[row.pos]:
+                by_level[row.level.value].append(row.pos)
+        self.positions = {level: np.asarray(pos, dtype=np.int64) for level, pos in by_level.items()}
+        self.boxes = {level: shapely.box(*bounds[pos].T) for level, pos in self.positions.items()}
+        self.trees = {level: shapely.STRtree(boxes) for level, boxes in self.boxes.items()}
+        self.index = {int(p): (level, i) for level, pos in self.positions.items() for i, p in enumerate(pos.tolist())}
+        for level, pos in self.positions.items():
+            usable = (p for p in pos.tolist() if not polygonal_part(geoms[p]).is_empty)
+            self.first[level] = next(usable, -1)
+        self.margin = np.inf
+        roots = np.concatenate(list(self.positions.values())) if self.positions else np.zeros(0, dtype=np.int64)
+        box = bounds[roots]
+        reach = max(edge_tolerance_m, 1e-6)
+        wide, tall = box[:, 2] > box[:, 0], box[:, 3] > box[:, 1]
+        if (wide | tall).any():
+            corners = np.concatenate([box[:, [0, 1]], box[:, [2, 1]], box[:, [0, 3]]])
+            metric = gpd.GeoSeries(shapely.points(corners), crs=frames.source).to_crs(frames.metric)
+            xy = np.column_stack([metric.x.to_numpy(), metric.y.to_numpy()]).reshape(3, len(roots), 2)
+            along_x = np.hypot(*(xy[1] - xy[0]).T)[wide] / (box[wide, 2] - box[wide, 0])
+            along_y = np.hypot(*(xy[2] - xy[0]).T)[tall] / (box[tall, 3] - box[tall, 1])
+            scale = float(np.concatenate([along_x, along_y]).min())  # metres per unit, the smallest
+            if np.isfinite(scale) and scale > 0:
+                self.margin = _HALO_SAFETY * reach / scale
+
+    def around(self, leads: list[int]) -> NDArray[np.int64]:
+        """The roots within reach of ``leads`` (roots), and those within reach of them."""
+        out = [np.zeros(0, dtype=np.int64)]
+        by_level: dict[str, list[int]] = defaultdict(list)
+        for p in leads:
+            if p in self.index:  # a root without geometry has no neighbours
+                level, i = self.index[p]
+                by_level[level].append(i)
+        for level, idx in by_level.items():
+            if not np.isfinite(self.margin):
+                out.append(self.positions[level])
+                continue
+            near = np.asarray(idx, dtype=np.int64)
+            for _ in range(2):
+                found = self.trees[level].query(self.boxes[level][near], predicate="dwithin", distance=self.margin)[1]
+                near = np.union1d(near, found)
+            out.append(self.positions[level][near])
+        return np.concatenate(out)
 
 
 def plan_tiles(
@@ -217,17 +310,24 @@ def plan_tiles(
         groups[-1].append(int(u))
         load += int(size[u])
 
+    halo = _RootHalo(rows, sibling, geoms, present, bounds, frames, edge_tolerance_m)
     tiles = []
     for group in groups:
         here = {keys[u] for u in group}
-        positions = np.unique(np.concatenate([np.asarray(members[keys[u]], dtype=np.int64) for u in group]))
+        leads = [key[1] for key in here if key[0] == "root"]
+        lead_levels = {rows[p].level.value for p in leads}
+        positions = np.unique(
+            np.concatenate([np.asarray(members[keys[u]], dtype=np.int64) for u in group] + [halo.around(leads)])
+        )
         local = {int(p): i for i, p in enumerate(positions)}
         tile_rows = []
         for i, p in enumerate(positions.tolist()):
-            row = rows[p]
+            row, sib = rows[p], sibling[p]
             parent: int | None = -1
-            if sibling[p] in here:
-                parent = local[row.parent_pos] if has_parent(row) else None
+            if sib is not None and sib[0] == "family" and sib in here:
+                parent = local[int(sib[1])]
+            elif sib is not None and sib[0] == "roots" and row.level.value in lead_levels:
+                parent = None
             tile_rows.append(Grid(i, row.id, row.label, row.level, parent))
         tiles.append(
             TopologyTile(
@@ -235,6 +335,7 @@ def plan_tiles(
                 rows=tile_rows,
                 geometries=geoms[positions],
                 own=np.array([home[p] in here for p in positions.tolist()], dtype=bool),
+                root_first={level: halo.first[level] for level in lead_levels if level in halo.first},
                 frames=frames,
                 sliver_area_m2=sliver_area_m2,
                 edge_tolerance_m=edge_tolerance_m,
