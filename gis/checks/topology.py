@@ -14,6 +14,10 @@ metres, lengths in metres; a piece negligible in either CRS is noise. Edge match
 vertices (projection keeps shared vertices shared), with its tolerance in metres. Finding
 geometries are returned in EPSG:4326 (longitude/latitude, decimal degrees). Pure functions: no
 Streamlit, no database; the caller's frame is never modified.
+
+The rules themselves are in :mod:`gis.checks.topology_rules`; for frames too large for one
+pass, :func:`gis.checks.topology_tiled.check_topology_tiled` runs them tile by tile (and on
+dask) with exactly the same findings.
 """
 
 from __future__ import annotations

@@ -15,17 +15,30 @@ Which grids each rule needs (:mod:`gis.checks.topology_rules`):
 ``level_mismatch``                      attributes only: the grid's level, its parent's id and
                                         level. Run once over the whole frame, before the tiles.
 ``outside_parent``                      the child and its parent
-``overlap_siblings``,                   the sibling group: the children of one parent (the roots
-``not_edge_matched``                    of one level form one group)
+``overlap_siblings``,                   the sibling group: the children of one parent, or the
+``not_edge_matched``                    roots of one level; in fact only the siblings within the
+                                        edge tolerance of the grid (and, for ``not_edge_matched``,
+                                        those within the tolerance of these)
 ``gap_in_parent``                       the parent and all its children
 =====================================  ============================================================
 
 So the unit of work is the *family*: a parent and its children. Every spatial rule reads one
-family only, or one grid. Besides families there are the roots of each level (one sibling group
-without a parent: checked together as one unit) and grids that belong to no sibling group (their
-parent is missing from the frame, or is themselves) and have no children (a unit of one grid).
-A grid is in up to two units (child in its parent's family, parent in its own); its own findings
-come from one of them (its *home*: its sibling group, else its own family, else its unit of one).
+family only, or one grid. ``gap_in_parent`` needs the union of all of a parent's children, so a
+family is never cut. The roots of a level (grids without a parent, e.g. every county of a
+province's frame) are one sibling group without a parent, so without a gap rule: their overlaps
+and edge matching only involve roots within the edge tolerance of each other, so each root is a
+unit of its own, checked with a *halo* of the roots within the tolerance of it and of those
+(:class:`_RootHalo`; found by envelope with a safety margin), and reports only its own
+findings. Grids that belong to no sibling group (their parent is missing from the frame, or is
+themselves) and have no children are units of one grid. A grid is in up to two units (child in
+its parent's family, parent in its own); its own findings come from one of them (its *home*).
+
+For exactly the same result, the rules are written so that what they compute for a grid depends
+only on the grids named above, in an order fixed by the frame: sibling pairs are taken in row
+order (not in an index's order), and a near-miss edge is cut by the real overlaps near it only
+(:mod:`gis.checks.topology_rules`). Findings are ordered by rule, step and the rows they are
+about (the order of the single pass), which every tile knows; the order of the roots' group
+among the sibling groups (its first root with a usable geometry) is found in the global pass.
 
 Families go to square tiles of ``tile_m`` metres (:func:`gis.tiling.tile_keys`) by the centre of
 their parent's envelope in the metric CRS (the centre of the members' envelopes when the parent
@@ -36,8 +49,9 @@ of a tile is bounded by the vertices of its units, not by the frame's. Each tile
 findings are put together in the single pass's order (:func:`gis.checks.topology.ordered`).
 
 The global pass before the tiles reads attributes (ids, names, parents, levels), envelopes and
-vertex counts, and the extent of the data for the metric CRS (the same as the single pass's, read
-in chunks), never an overlay or a projected copy of the geometries.
+vertex counts, the extent of the data for the metric CRS (the same as the single pass's, read in
+chunks) and the corners of the roots' envelopes (for the halo's margin); it never overlays or
+projects the geometries themselves.
 """
 
 from __future__ import annotations
