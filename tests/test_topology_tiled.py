@@ -15,6 +15,7 @@ own parent), and the rows are shuffled so that the families are interleaved in t
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 import geopandas as gpd
@@ -327,6 +328,15 @@ def test_demo_data_tiled_equals_single_pass(tile_m: float | None) -> None:
     assert_identical(check_topology_tiled(gdf, tile_m=tile_m, scheduler="inline"), single)
 
 
+def test_a_tile_survives_pickling() -> None:
+    gdf = make_hierarchy(9, n_counties=2, jitter_m=2.0, flaws=3, crs="EPSG:4326", flat=True)
+    _, tiles = plan_tiles(gdf, tile_m=800.0, max_vertices=100)
+    for tile in tiles:
+        here, there = check_tile(tile), check_tile(pickle.loads(pickle.dumps(tile)))
+        assert [k.order for k in here] == [k.order for k in there]
+        assert_identical([k.finding for k in there], [k.finding for k in here])
+
+
 def test_dask_local_cluster_gives_the_same_findings() -> None:
     from distributed import LocalCluster
 
@@ -334,6 +344,7 @@ def test_dask_local_cluster_gives_the_same_findings() -> None:
     single = check_topology(gdf)
     _, tiles = plan_tiles(gdf, tile_m=1500.0, max_vertices=200)
     assert len(tiles) > 3
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+    # one worker process: the tiles and their findings really travel (pickled) between processes
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         tiled = check_topology_tiled(gdf, tile_m=1500.0, max_vertices=200, scheduler=cluster.scheduler_address)
     assert_identical(tiled, single)
