@@ -37,6 +37,19 @@ last line one JSON object with the figures.
 Nothing is asserted.
 
 Run: ``python bench/topology.py`` (about 30 s).
+
+Memory, tiled against single pass (issue 19)::
+
+    python bench/topology.py --memory [--townships 200] [--villages 20] [--tile-km 25] [--max-vertices N]
+
+builds a three-level hierarchy (``make_hierarchy``: Voronoi villages with shared linework
+densified to 20 m, townships and counties the unions of their villages, 3 % of the villages
+moved 30 m), caches it under ``--cache-dir`` (GeoParquet), and runs, each in a fresh process,
+``check_topology`` (single pass) and ``check_topology_tiled`` (in process, one tile at a time):
+peak resident memory above the memory held after loading the frame (``VmHWM`` after resetting it
+through ``/proc/self/clear_refs``: GEOS allocates outside Python, so ``tracemalloc`` would miss
+it), wall and CPU time, and whether the findings are identical (a digest of every field and the
+WKB of every geometry). One JSON line at the end.
 """
 
 from __future__ import annotations
@@ -231,7 +244,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--memory", action="store_true", help="peak memory, tiled against single pass")
+    parser.add_argument("--townships", type=int, default=200)
+    parser.add_argument("--villages", type=int, default=20, help="villages per township")
+    parser.add_argument("--tile-km", type=float, default=25.0)
+    parser.add_argument("--max-vertices", type=int, default=None)
+    parser.add_argument("--cache-dir", default=str(Path(__file__).resolve().parents[1] / "tmp" / "bench"))
+    parser.add_argument("--memory-run", choices=("single", "tiled"), help=argparse.SUPPRESS)
+    parser.add_argument("--case", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.memory_run:
+        print(json.dumps(memory_run(args.memory_run, Path(args.case), args.tile_km, args.max_vertices)))
+        return 0
+    if args.memory:
+        return memory_main(args)
 
     t = time.perf_counter()
     frame = make_case(args.cells, args.seed)
@@ -280,6 +306,164 @@ def main(argv: list[str] | None = None) -> int:
         f"(ours does every rule, the references three); load {figures['load_average']}, {figures['cpus']} CPUs"
     )
     print(json.dumps(figures))
+    return 0
+
+
+# =============================================================================================
+# Memory: tiled against single pass (issue 19)
+# =============================================================================================
+
+VILLAGE_M2 = 2e6
+
+
+def make_hierarchy(n_townships: int, villages_per_township: int, seed: int = 7) -> gpd.GeoDataFrame:
+    """Counties (one per 20 townships) > townships > villages, EPSG:4326, ids 1..n.
+
+    Villages are Voronoi cells (one Lloyd step) whose shared linework is densified to 20 m once,
+    so neighbours share their vertices; a township is the union of the villages nearest its seed,
+    a county the union of its townships (exact coverages, no gap); then 3 % of the villages are
+    moved 30 m east (overlaps, gaps, overhangs, near-miss edges).
+    """
+    rng = np.random.default_rng(seed)
+    n_villages = n_townships * villages_per_township
+    side = float(np.sqrt(n_villages * VILLAGE_M2))
+    box = shapely.box(X0, Y0, X0 + side, Y0 + side)
+    seeds = rng.uniform(0, side, (n_villages, 2)) + [X0, Y0]
+    for _ in range(2):  # the second pass is one Lloyd step
+        cells = shapely.intersection(
+            shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=box, ordered=True)), box
+        )
+        seeds = shapely.get_coordinates(shapely.centroid(cells))
+    lines = shapely.segmentize(shapely.union_all(shapely.boundary(cells)), 20.0)
+    cells = shapely.get_parts(shapely.polygonize(shapely.get_parts(lines)))
+    centres = shapely.get_coordinates(shapely.centroid(cells))
+
+    def nearest(points: np.ndarray, n: int) -> np.ndarray:
+        targets = rng.uniform(0, side, (n, 2)) + [X0, Y0]
+        return np.array([int(np.argmin(((targets - p) ** 2).sum(axis=1))) for p in points])
+
+    town_of = nearest(centres, n_townships)
+    towns = sorted(set(town_of.tolist()))
+    town_geoms = [shapely.coverage_union_all(cells[town_of == t]) for t in towns]
+    n_counties = max(1, n_townships // 20)
+    county_of = nearest(shapely.get_coordinates(shapely.centroid(np.array(town_geoms, dtype=object))), n_counties)
+    counties = sorted(set(county_of.tolist()))
+    town_geoms_arr = np.array(town_geoms, dtype=object)
+    rows: list[tuple[int, str, int | None, str, Any]] = []
+    county_id = {c: i + 1 for i, c in enumerate(counties)}
+    for c in counties:
+        rows.append(
+            (
+                county_id[c],
+                f"县{county_id[c]}",
+                None,
+                "county",
+                shapely.coverage_union_all(town_geoms_arr[county_of == c]),
+            )
+        )
+    town_id = {t: len(rows) + i + 1 for i, t in enumerate(towns)}
+    for i, t in enumerate(towns):
+        rows.append((town_id[t], f"乡镇{town_id[t]}", county_id[int(county_of[i])], "township", town_geoms[i]))
+    moved = set(rng.choice(len(cells), size=max(1, len(cells) * 3 // 100), replace=False).tolist())
+    first_village = len(rows) + 1
+    for i, cell in enumerate(cells):
+        geom = affinity.translate(cell, 30.0, 0.0) if i in moved else cell
+        rows.append((first_village + i, f"村{first_village + i}", town_id[int(town_of[i])], "village", geom))
+    ids, names, parents, levels, geoms = zip(*rows)
+    return gpd.GeoDataFrame(
+        {
+            "id": list(ids),
+            "name": list(names),
+            "parent_id": pd.array(list(parents), dtype="Int64"),
+            "level": list(levels),
+        },
+        geometry=list(geoms),
+        crs=METRIC,
+    ).to_crs("EPSG:4326")
+
+
+def _proc_status_kb(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def findings_digest(findings: list[Any]) -> str:
+    """sha256 of every field of every finding, geometries as WKB (identical findings, same digest)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in findings:
+        wkb = b"" if f.geometry is None else shapely.to_wkb(f.geometry)
+        h.update(
+            repr((f.rule, f.object_id, f.message, f.severity, f.area_m2, f.length_m, f.related_ids, f.level)).encode()
+        )
+        h.update(wkb)
+    return h.hexdigest()
+
+
+def memory_run(mode: str, case: Path, tile_km: float, max_vertices: int | None) -> dict[str, Any]:
+    """One check in this (fresh) process: peak RSS above the RSS after loading, time, digest."""
+    import gc
+
+    from gis.checks.topology_tiled import DEFAULT_MAX_VERTICES, check_topology_tiled, plan_tiles
+
+    frame = gpd.read_parquet(case)
+    gc.collect()
+    before_kb = _proc_status_kb("VmRSS")
+    Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
+    w, c = time.perf_counter(), time.process_time()
+    if mode == "single":
+        findings = check_topology(frame)
+        tiles = 1
+    else:
+        mv = max_vertices or DEFAULT_MAX_VERTICES
+        findings = check_topology_tiled(frame, tile_m=tile_km * 1000.0, max_vertices=mv, scheduler="inline")
+        tiles = len(plan_tiles(frame, tile_m=tile_km * 1000.0, max_vertices=mv)[1])
+    wall, cpu = time.perf_counter() - w, time.process_time() - c
+    peak_kb = _proc_status_kb("VmHWM")
+    return {
+        "mode": mode,
+        "tiles": tiles,
+        "rss_after_load_mb": round(before_kb / 1024, 1),
+        "peak_above_load_mb": round((peak_kb - before_kb) / 1024, 1),
+        "wall_s": round(wall, 2),
+        "cpu_s": round(cpu, 2),
+        "findings": len(findings),
+        "digest": findings_digest(findings),
+    }
+
+
+def memory_main(args: argparse.Namespace) -> int:
+    import subprocess
+
+    cache = Path(args.cache_dir) / f"topology_hierarchy_{args.townships}x{args.villages}_s{args.seed}.parquet"
+    if not cache.exists():
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        t = time.perf_counter()
+        make_hierarchy(args.townships, args.villages, args.seed).to_parquet(cache)
+        print(f"built {cache} in {time.perf_counter() - t:.1f} s", flush=True)
+    frame = gpd.read_parquet(cache)
+    vertices = int(shapely.get_num_coordinates(frame.geometry.to_numpy()).sum())
+    print(f"case: {frame['level'].value_counts().to_dict()}, {vertices} vertices", flush=True)
+    del frame
+    out: dict[str, Any] = {"townships": args.townships, "villages_per_township": args.villages, "vertices": vertices}
+    for mode in ("single", "tiled"):
+        cmd = [sys.executable, __file__, "--memory-run", mode, "--case", str(cache), "--tile-km", str(args.tile_km)]
+        if args.max_vertices:
+            cmd += ["--max-vertices", str(args.max_vertices)]
+        result = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
+        out[mode] = result
+        print(
+            f"{mode:6s} tiles {result['tiles']:5d}  peak above load {result['peak_above_load_mb']:8.1f} MB  "
+            f"wall {result['wall_s']:7.2f} s  CPU {result['cpu_s']:7.2f} s  findings {result['findings']}",
+            flush=True,
+        )
+    out["identical"] = out["single"]["digest"] == out["tiled"]["digest"]
+    out["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    print(f"identical findings: {out['identical']}; load {out['load_average']}")
+    print(json.dumps(out))
     return 0
 
 
