@@ -36,13 +36,18 @@ import numpy as np
 from gis.config import settings
 from gis.errors import ValidationError
 
-__all__ = ["INLINE", "LOCAL", "resolve_scheduler", "run_tiles", "tile_keys"]
+__all__ = ["INLINE", "LOCAL", "default_tile_m", "resolve_scheduler", "run_tiles", "tile_keys"]
 
 INLINE = "inline"
 LOCAL = "local"
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+def default_tile_m() -> float:
+    """The configured tile side in metres (``RIVERGRID_TILE_KM``, default 25 km)."""
+    return settings().tile_km * 1000.0
 
 
 def tile_keys(x: np.ndarray, y: np.ndarray, tile_m: float) -> tuple[np.ndarray, np.ndarray]:

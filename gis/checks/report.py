@@ -32,13 +32,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from gis.checks.coverage import CoverageChecker, CoverageResult, check_coverage
 from gis.checks.findings import Finding, rule_label
-from gis.checks.topology import check_topology
+from gis.checks.topology_tiled import check_topology_tiled
 from gis.checks.vertical import check_vertical
 from gis.config import settings
 from gis.errors import ValidationError
 from gis.formatting import plain as _plain
 from gis.model import STORE_CRS, GridLevel
 from gis.store.schema import Grid, Reach, not_deleted
+from gis.tiling import default_tile_m
 
 KIND_LABELS = {"coverage": "横向到边", "topology": "网格拓扑", "vertical": "纵向到底"}
 
@@ -411,7 +412,9 @@ def check_layers(
     ``min_gap_m`` None: the configured one (``RIVERGRID_MIN_GAP_M``, default 0.5 m)."""
     lvl = _level_or_error(level)
     at_level, scope = split_levels(grids, lvl)
-    checker = CoverageChecker(reaches, at_level, crs=crs, min_gap_m=_min_gap(min_gap_m), scope=scope)
+    checker = CoverageChecker(
+        reaches, at_level, crs=crs, min_gap_m=_min_gap(min_gap_m), scope=scope, tile_m=default_tile_m()
+    )
     report = _report(lvl, checker.result, _topology(grids, lvl, checker.result.crs), reaches, grids, vertical)
     if scope is None:
         report.warnings.append(SCOPE_UNKNOWN_NOTE)
@@ -421,7 +424,8 @@ def check_layers(
 def _topology(grids: gpd.GeoDataFrame, level: GridLevel, crs: Any) -> list[Finding]:
     """Topology per level: the checked level and its parent level (gaps, overlaps among siblings)."""
     levels = {level.value} | ({level.parent_level.value} if level.parent_level is not None else set())
-    return [f for f in check_topology(grids, crs=crs) if f.level is None or f.level in levels]
+    found = check_topology_tiled(grids, crs=crs, tile_m=default_tile_m())
+    return [f for f in found if f.level is None or f.level in levels]
 
 
 def _report(
@@ -474,7 +478,9 @@ class IncrementalCheck:
         self.grids = grids.copy()
         self.crs, self.min_gap_m, self.vertical = crs, _min_gap(min_gap_m), vertical
         at_level, scope = split_levels(self.grids, self.level)
-        self._coverage = CoverageChecker(reaches, at_level, crs=crs, min_gap_m=self.min_gap_m, scope=scope)
+        self._coverage = CoverageChecker(
+            reaches, at_level, crs=crs, min_gap_m=self.min_gap_m, scope=scope, tile_m=default_tile_m()
+        )
         self._metric = self._coverage.result.crs
         self._topology = _topology(self.grids, self.level, self._metric)
         self._scope_known = scope is not None
@@ -525,7 +531,7 @@ class IncrementalCheck:
         else:  # the scope (or an unrelated level) changed: redo the coverage
             at_level, scope = split_levels(self.grids, self.level)
             self._coverage = CoverageChecker(
-                self.reaches, at_level, crs=self.crs, min_gap_m=self.min_gap_m, scope=scope
+                self.reaches, at_level, crs=self.crs, min_gap_m=self.min_gap_m, scope=scope, tile_m=default_tile_m()
             )
             self._scope_known = scope is not None
             coverage = self._coverage.result
@@ -598,7 +604,7 @@ def check_files(
     else:
         if level is not None:
             warnings.append("网格文件没有 level（层级）字段，已检查文件中的全部网格")
-        coverage = check_coverage(reaches, grid_frame, crs=crs, min_gap_m=_min_gap(min_gap_m))
+        coverage = check_coverage(reaches, grid_frame, crs=crs, min_gap_m=_min_gap(min_gap_m), tile_m=default_tile_m())
         report = BlindSpotReport(
             level=level or "village",
             coverage=coverage,

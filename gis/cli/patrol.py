@@ -11,6 +11,7 @@ from gis.io.files import read_layer
 from gis.patrol.matching import MatchOptions, analyse_tracks, reaches_frame
 from gis.patrol.service import patrol_report, store_reaches
 from gis.patrol.tracks import read_tracks
+from gis.tiling import default_tile_m
 
 
 def cmd_patrol(args: argparse.Namespace) -> int:
@@ -25,7 +26,7 @@ def cmd_patrol(args: argparse.Namespace) -> int:
     tracks = read_tracks(args.file)
     options = MatchOptions(corridor_m=args.corridor_m, max_speed_kmh=args.max_speed_kmh)
     results, _warnings = analyse_tracks(
-        tracks, reaches, options=options, from_crs=args.from_offset, skip_unusable=False
+        tracks, reaches, options=options, from_crs=args.from_offset, skip_unusable=False, tile_m=default_tile_m()
     )
     dicts = [r.to_dict() for r in results]
     data: Any = dicts[0] if len(dicts) == 1 else {"tracks": dicts}

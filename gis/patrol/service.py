@@ -43,6 +43,7 @@ from gis.patrol.rules import (
 from gis.patrol.tracks import track_from_record
 from gis.store.schema import Grid, GridRoleAssignment, PatrolTrack, Reach, not_deleted
 from gis.store.scope import persons_in_scope, scope_of
+from gis.tiling import default_tile_m
 
 __all__ = [
     "PatrolReport",
@@ -240,7 +241,9 @@ def patrol_report(
         for t in tracks
         if len(t) and not np.isnat(t.times).all() and lo <= np.nanmin(t.times[~np.isnat(t.times)]) < hi
     ]
-    results, warnings = analyse_tracks(tracks, reaches, options=options, grids=grid_gdf, flag_rules=flag_rules)
+    results, warnings = analyse_tracks(
+        tracks, reaches, options=options, grids=grid_gdf, flag_rules=flag_rules, tile_m=default_tile_m()
+    )
     if fix_offsets:
         for k, res in enumerate(results):
             if res.offset_guess is not None:

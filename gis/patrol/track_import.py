@@ -33,6 +33,7 @@ from gis.patrol.matching import MatchOptions, analyse_tracks, merge_intervals
 from gis.patrol.service import store_reaches
 from gis.patrol.tracks import DROP_REASONS, Track, clean_track, local_text, read_tracks
 from gis.store.schema import Grid, GridRoleAssignment, PatrolTrack, Person, not_deleted
+from gis.tiling import default_tile_m
 
 __all__ = [
     "MAX_BACKWARD_SHARE",
@@ -242,7 +243,13 @@ def check_tracks(
     results: list[PatrolResult] = []
     if len(reaches):
         results, _ = analyse_tracks(
-            tracks, reaches, options=options, grids=_store_grids(session), flag_rules=flag_rules, skip_unusable=False
+            tracks,
+            reaches,
+            options=options,
+            grids=_store_grids(session),
+            flag_rules=flag_rules,
+            skip_unusable=False,
+            tile_m=default_tile_m(),
         )
     else:
         warnings.append("数据库中还没有河段，轨迹未与河道匹配（沿河里程为 0）")
