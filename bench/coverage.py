@@ -94,8 +94,9 @@ def agree(a: float, b: float) -> bool:
 
 def run_ours(
     reaches: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, repeat: int
-) -> tuple[tuple[float, float], pd.DataFrame]:
-    """((median wall seconds, median CPU seconds) over ``repeat`` runs, per-reach lengths)."""
+) -> tuple[tuple[float, float], pd.DataFrame, Any]:
+    """((median wall seconds, median CPU seconds) over ``repeat`` runs, per-reach lengths, the
+    last result)."""
     from gis.checks.coverage import check_coverage
 
     times, cpu = [], []
@@ -115,7 +116,68 @@ def run_ours(
     )
     per = res.reach_totals.set_index("reach_id")[["uncovered_m", "overlap_m"]]
     per.index = per.index.astype("int64")
-    return (elapsed, elapsed_cpu), per.sort_index()
+    return (elapsed, elapsed_cpu), per.sort_index(), res
+
+
+def same_result(a: Any, b: Any) -> bool:
+    """Two coverage results stretch for stretch: claims, measures, 桩号, coordinates, totals."""
+    cols = ["reach_id", "from_m", "to_m", "status", "grid_ids", "nearest_grid_id", "on_boundary", "sliver", "station"]
+    x, y = a.intervals[cols].reset_index(drop=True), b.intervals[cols].reset_index(drop=True)
+    geoms = shapely.equals_exact(a.intervals.geometry.to_numpy(), b.intervals.geometry.to_numpy(), 0.0)
+    return bool(x.equals(y) and geoms.all() and a.totals() == b.totals())
+
+
+def run_parallel(
+    reaches: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, args: argparse.Namespace, single: Any
+) -> dict[str, Any]:
+    """(a') ours in parallel: ``check_coverage(tile_m=…)`` with the tiles on a dask
+    ``LocalCluster`` of ``--workers`` single-threaded processes (or on ``--scheduler``), started
+    and warmed up (the check imported) before the timing, as a running cluster is; the same
+    result as one pass (``parallel_equal``)."""
+    from distributed import Client, LocalCluster
+
+    from gis.checks.coverage import check_coverage
+
+    out: dict[str, Any] = {"parallel_tile_km": args.tile_km}
+    t0 = time.perf_counter()
+    cluster = None
+    address = args.scheduler
+    if not address:
+        cluster = LocalCluster(
+            n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None, memory_limit=0
+        )
+        address = cluster.scheduler_address
+    with Client(address) as client:
+        client.run(lambda: __import__("gis.checks.tiled"))
+        out["parallel_workers"] = len(client.scheduler_info()["workers"])
+    out["parallel_cluster_start_s"] = round(time.perf_counter() - t0, 3)
+    times, cpu = [], []
+    res = None
+    try:
+        for _ in range(max(1, args.repeat)):
+            t0, c0 = time.perf_counter(), time.process_time()
+            res = check_coverage(
+                reaches, grids, reach_id="id", grid_id="id", tile_m=args.tile_km * 1000, scheduler=address
+            )
+            res.totals()
+            res.uncovered()
+            res.overlaps()
+            cpu.append(time.process_time() - c0)
+            times.append(time.perf_counter() - t0)
+    finally:
+        if cluster is not None:
+            cluster.close()
+    out["parallel_s"] = round(statistics.median(times), 4)
+    out["parallel_cpu_s"] = round(statistics.median(cpu), 4)
+    out["parallel_load"] = _load()
+    out["parallel_equal"] = same_result(single, res)
+    log(
+        f"  ours in parallel ({out['parallel_workers']} dask workers, {args.tile_km:g} km tiles):"
+        f" {out['parallel_s']:.3f} s,"
+        f" CPU here {out['parallel_cpu_s']:.3f} s (cluster start {out['parallel_cluster_start_s']:.2f} s, not timed);"
+        f" same result as one pass: {out['parallel_equal']}"
+    )
+    return out
 
 
 def run_incremental(
@@ -576,8 +638,12 @@ def bench_size(size: str, args: argparse.Namespace, pg_url: str | None) -> dict[
     ours: pd.DataFrame | None = None
     run["ours_s"] = run["ours_cpu_s"] = None
     if not args.skip_ours:
-        (run["ours_s"], run["ours_cpu_s"]), ours = run_ours(reaches, grids, args.repeat)
+        (run["ours_s"], run["ours_cpu_s"]), ours, single = run_ours(reaches, grids, args.repeat)
         run["ours_load"] = _load()
+        if not args.skip_parallel:
+            run.update(run_parallel(reaches, grids, args, single))
+            if not run["parallel_equal"]:
+                warnings.append("parallel result differs from the single pass")
     ours_s = run["ours_s"]
     ref, ref_label = ours, "ours"
 
@@ -640,6 +706,8 @@ def bench_size(size: str, args: argparse.Namespace, pg_url: str | None) -> dict[
     run["ratio_local_union"] = ratio(run["local_union_s"])
     run["ratio_local_successive"] = ratio(run["local_successive_s"])
     run["ratio_postgis"] = ratio(run["postgis_s"])
+    if run.get("parallel_s") and run["postgis_s"] is not None:
+        run["ratio_postgis_parallel"] = round(run["postgis_s"] / run["parallel_s"], 2)
 
     # The old naive baseline (one union of all grids, no index): a footnote, not a main ratio.
     if not args.skip_naive:
@@ -721,6 +789,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--skip-local-union", action="store_true")
     p.add_argument("--skip-postgis", action="store_true")
     p.add_argument("--skip-incremental", action="store_true")
+    p.add_argument("--skip-parallel", action="store_true")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="dask workers of (a') (default: cores)")
+    p.add_argument("--tile-km", type=float, default=25.0, help="tile side of (a'), km")
+    p.add_argument("--scheduler", default=None, help="(a') on this dask scheduler instead of a LocalCluster")
     args = p.parse_args(argv)
 
     sizes = ["county", "province"] if args.size == "both" else [args.size]
@@ -749,6 +821,8 @@ def main(argv: list[str] | None = None) -> int:
             "incremental_cpu_s",
         )
     }
+    for k in ("parallel_s", "parallel_cpu_s", "parallel_workers", "parallel_equal", "ratio_postgis_parallel"):
+        final[k] = runs[-1].get(k)
     final["postgis_formulation"] = runs[-1].get("postgis_formulation")
     final["load"] = _load()
     final["naive_footnote"] = runs[-1].get("naive_footnote")

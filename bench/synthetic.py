@@ -53,14 +53,24 @@ def make_case(
     seed: int = 0,
     overlap_frac: float = 0.05,
     overlap_m: float = 25.0,
+    grid_density: int = 1,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """Reaches and grids of the named ``size`` (see module docstring); same seed, same data."""
+    """Reaches and grids of the named ``size`` (see module docstring); same seed, same data.
+
+    ``grid_density``: that many times more, smaller grids over the same extent (10: grids of
+    about 1 km², village-level; the reaches are the same)."""
     if size not in SIZES:
         raise ValueError(f"size must be one of {sorted(SIZES)}, got {size!r}")
     n_reaches, n_grids = SIZES[size]
     rng = np.random.default_rng([seed, list(SIZES).index(size)])
     n_cells = round(n_grids / (1 - GAP_FRAC))
     side = math.sqrt(n_cells * CELL_AREA_M2)
+    if grid_density != 1:
+        n_grids, n_cells = n_grids * grid_density, n_cells * grid_density
+        reach_rng = np.random.default_rng([seed, list(SIZES).index(size), 1])
+        x0, y0 = CENTRE[0] - side / 2, CENTRE[1] - side / 2
+        bounds = (x0, y0, x0 + side, y0 + side)
+        return _reaches(reach_rng, n_reaches, bounds), _grids(rng, n_cells, n_grids, bounds, overlap_frac, overlap_m)
     x0, y0 = CENTRE[0] - side / 2, CENTRE[1] - side / 2
     x1, y1 = x0 + side, y0 + side
     grids = _grids(rng, n_cells, n_grids, (x0, y0, x1, y1), overlap_frac, overlap_m)

@@ -105,7 +105,32 @@ def run_tiles(
 
 
 def _gather(client: Any, func: Callable[[T], R], tasks: Sequence[T]) -> list[R]:
-    """The tasks' data go to the workers first (``scatter``), so the task graph stays small."""
-    data = client.scatter(list(tasks))
-    futures = client.map(func, data, pure=False)
-    return list(client.gather(futures))
+    """Run the tasks with at most two per worker in flight: a worker holds the data of the tiles
+    it is working on, not its share of all of them (memory per worker bounded by the tile). Each
+    task's data goes to the cluster on its own (``scatter``: the task graph stays small) and is
+    let go as soon as its result is back."""
+    from distributed import as_completed  # noqa: PLC0415 — dask only when tiles run in parallel
+
+    window = 2 * max(1, len(client.scheduler_info().get("workers", {})))
+    results: list[Any] = [None] * len(tasks)
+    queue = iter(enumerate(tasks))
+    running: dict[Any, tuple[int, Any]] = {}
+    done = as_completed()  # type: ignore[no-untyped-call]
+
+    def submit_next() -> None:
+        for i, task in queue:
+            data = client.scatter(task, hash=False)
+            future = client.submit(func, data, pure=False)
+            running[future.key] = (i, data)
+            done.add(future)  # type: ignore[no-untyped-call]
+            return
+
+    for _ in range(window):
+        submit_next()
+    for future in done:
+        i, data = running.pop(future.key)
+        results[i] = future.result()
+        future.release()
+        data.release()
+        submit_next()
+    return results

@@ -198,6 +198,18 @@ def _clean_grids(geoms: np.ndarray, ids: np.ndarray, messages: list[str]) -> np.
 # ---------------------------------------------------------------------------------------------
 
 
+def _claim_ids(claims: list[tuple[int, ...]], ids: list[Any]) -> list[tuple[Any, ...]]:
+    """The claims (grid positions) as grid ids; each distinct claim converted once."""
+    seen: dict[tuple[int, ...], tuple[Any, ...]] = {}
+    out = []
+    for c in claims:
+        t = seen.get(c)
+        if t is None:
+            t = seen[c] = tuple(ids[g] for g in c)
+        out.append(t)
+    return out
+
+
 class CoverageResult:
     """Coverage of reaches by grids of one level.
 
@@ -336,7 +348,7 @@ class CoverageResult:
                 "to_m": p.to_m,
                 "length_m": length,
                 "status": status,
-                "grid_ids": p.claims if identity else [tuple(id_list[g] for g in c) for c in p.claims],
+                "grid_ids": p.claims if identity else _claim_ids(p.claims, id_list),
                 "n_grids": n_grids,
                 "nearest_grid_id": nearest,
                 "on_boundary": on_boundary,
@@ -478,8 +490,7 @@ def prepare_layers(
         messages.append(f"{int(missing_r.sum())} 条河段没有几何图形，按长度 0 处理")
         r_geoms = np.where(missing_r, shapely.from_wkt("LINESTRING EMPTY"), r_geoms)
     g_geoms = _clean_grids(g_geoms, g_ids, messages)
-    r_geoms = shapely.force_2d(r_geoms)
-    g_geoms = shapely.force_2d(g_geoms)
+    r_geoms, g_geoms = _flat(r_geoms), _flat(g_geoms)
     start = (
         pd.to_numeric(reaches[STATION_COLUMN], errors="coerce").fillna(0.0).to_numpy(dtype=float)
         if STATION_COLUMN in reaches.columns
@@ -598,10 +609,22 @@ def _split(pieces: Pieces, reaches: np.ndarray) -> dict[int, Pieces]:
     }
 
 
-def present_grids(geoms: np.ndarray) -> np.ndarray:
-    """Missing grids as empty polygons, every grid prepared for point-in-polygon tests."""
+def _flat(geoms: np.ndarray) -> np.ndarray:
+    """The geometries without Z; only those with Z are copied (national layers are large)."""
+    z = shapely.has_z(geoms)
+    if not z.any():
+        return geoms
+    out = geoms.copy()
+    out[z] = shapely.force_2d(geoms[z])
+    return out
+
+
+def present_grids(geoms: np.ndarray, *, prepare: bool = True) -> np.ndarray:
+    """Missing grids as empty polygons, every grid prepared for point-in-polygon tests (unless
+    ``prepare`` is false: the tiled check prepares each tile's grids and lets them go again)."""
     out = np.where(shapely.is_missing(geoms), shapely.from_wkt("POLYGON EMPTY"), geoms)
-    shapely.prepare(out)
+    if prepare:
+        shapely.prepare(out)
     return np.asarray(out, dtype=object)
 
 
@@ -643,11 +666,10 @@ class CoverageChecker:
         self._p = prepare_layers(reaches, grids, reach_id, grid_id, crs)
         self.min_gap_m = min_gap_m
         self._scope = scope_geoms(scope, reaches, self._p.crs)
-        self._grid_geoms = present_grids(np.concatenate([self._p.grid_geoms, self._scope]))
+        self._grid_geoms = present_grids(np.concatenate([self._p.grid_geoms, self._scope]), prepare=tile_m is None)
         self._row = {g: i for i, g in enumerate(self._p.grid_ids.tolist())}
-        self._reach_tree = STRtree(self._p.reach_geoms)
         if tile_m is None:
-            self._base = self._compute(np.arange(len(self._p.reach_geoms)), STRtree(self._grid_geoms))
+            self._base = self._compute(np.arange(len(self._p.reach_geoms)), STRtree(self._boxes()))
         else:
             self._base = tiled_pieces(
                 self._p.reach_geoms,
@@ -658,8 +680,13 @@ class CoverageChecker:
                 sliver_m=min_gap_m,
             )
         self._patch: dict[int, Pieces] = {}
-        self._index = BoxIndex(self._grid_geoms)
+        self._reach_tree: STRtree | None = None  # built on the first edit
+        self._index: BoxIndex | None = None  # built on the first edit
         self.result = self._make_result()
+
+    def _boxes(self) -> np.ndarray:
+        """The grids' envelopes grown by the coincidence tolerance (what the grid indexes hold)."""
+        return grown_boxes(self._grid_geoms, COINCIDENCE_TOLERANCE_M)
 
     def _compute(self, reaches: np.ndarray, index: EnvelopeQuery) -> Pieces:
         pieces = cut_pieces(self._p.reach_geoms[reaches], self._grid_geoms, index, len(self._p.grid_geoms))
@@ -708,11 +735,15 @@ class CoverageChecker:
             geometry = _clean_grids(
                 np.array([shapely.force_2d(geometry)], dtype=object), np.array([grid_id]), messages
             )[0]
+        shapely.prepare(self._grid_geoms)  # after a tiled check: prepared on the first edit
         new = present_grids(np.array([geometry], dtype=object))[0]
         old = self._grid_geoms[i]
         boxes = [g for g in (old, new) if not shapely.is_empty(g)]
+        if self._index is None or self._reach_tree is None:
+            self._index = BoxIndex(self._boxes())
+            self._reach_tree = STRtree(self._p.reach_geoms)
         self._grid_geoms[i] = new
-        self._index.update(i, new)
+        self._index.update(i, grown_boxes(np.array([new], dtype=object), COINCIDENCE_TOLERANCE_M)[0])
         if boxes:
             grown = grown_boxes(np.array(boxes, dtype=object), COINCIDENCE_TOLERANCE_M)
             affected = np.unique(np.concatenate([self._reach_tree.query(b) for b in grown]))

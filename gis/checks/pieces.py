@@ -16,7 +16,14 @@ from typing import Any, Literal, Protocol
 import numpy as np
 import shapely
 
-from gis.geometry.segindex import SegmentIndex, Segments, expand_ranges, measured_segments, search_within
+from gis.geometry.segindex import (
+    SegmentIndex,
+    Segments,
+    boundary_segments,
+    expand_ranges,
+    measured_segments,
+    search_within,
+)
 
 COINCIDENCE_TOLERANCE_M = 1e-6
 """Boundaries closer than this (1 µm) coincide: see "Boundaries that coincide" in the module
@@ -73,7 +80,9 @@ def breakpoints(
     c_hi = np.minimum(1.0, np.maximum(t0, t1))
     collinear &= c_lo <= c_hi
     c = np.flatnonzero(collinear)
-    near_seg = np.unique(rs)
+    near = np.zeros(len(r), bool)
+    near[rs] = True
+    near_seg = np.flatnonzero(near)
     return (
         np.concatenate([rs[cross], rs[c], rs[c], near_seg, near_seg]),
         np.concatenate([t[cross], c_lo[c], c_hi[c], np.zeros(len(near_seg)), np.ones(len(near_seg))]),
@@ -98,6 +107,14 @@ class Pieces:
     to_m: np.ndarray
     claims: list[tuple[int, ...]]
     geometry: np.ndarray
+
+    def __getstate__(self) -> dict[str, Any]:
+        # pickled (to and from dask workers) with the geometries as one array of WKB, written
+        # and read in one vectorised call instead of one pickle call per geometry
+        return {**self.__dict__, "geometry": shapely.to_wkb(self.geometry)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update({**state, "geometry": np.asarray(shapely.from_wkb(state["geometry"]), dtype=object)})
 
 
 def claim_sets(
@@ -135,9 +152,9 @@ def claim_sets(
 def grown_boxes(geoms: np.ndarray, d: float) -> np.ndarray:
     """The envelopes of ``geoms`` grown by ``d`` metres on every side (empty geometries: empty).
 
-    Grids are looked up with the reaches' envelopes grown by the coincidence tolerance: a grid
-    whose boundary lies within it of a reach claims stretches of it, even when its envelope
-    misses the reach's by less than a micrometre."""
+    The grid indexes of the coverage check hold the grids' envelopes grown by the coincidence
+    tolerance: a grid whose boundary lies within it of a reach claims stretches of it, even when
+    its envelope misses the reach's by less than a micrometre."""
     b = shapely.bounds(np.asarray(geoms, dtype=object))
     out = shapely.box(b[:, 0] - d, b[:, 1] - d, b[:, 2] + d, b[:, 3] + d)
     return np.asarray(np.where(np.isnan(b[:, 0]), shapely.from_wkt("POLYGON EMPTY"), out), dtype=object)
@@ -145,8 +162,9 @@ def grown_boxes(geoms: np.ndarray, d: float) -> np.ndarray:
 
 class EnvelopeQuery(Protocol):
     """What :func:`cut_pieces` asks of its grid index: the pairs (reach position, grid position)
-    whose envelopes meet, as :meth:`shapely.STRtree.query` without a predicate returns them
-    (an STRtree, or :class:`gis.checks.boxindex.BoxIndex` that can be updated in place)."""
+    whose envelopes meet, the grids' grown by the coincidence tolerance (:func:`grown_boxes`),
+    as :meth:`shapely.STRtree.query` without a predicate returns them (an STRtree of the grown
+    boxes, or :class:`gis.checks.boxindex.BoxIndex` of them, updated in place)."""
 
     def query(self, geometry: Any) -> Any: ...
 
@@ -181,9 +199,9 @@ def cut_pieces(
     reach_start = vm[np.where(v_hi > v_lo, v_lo, -1)] if start_m is not None else np.zeros(n)
     reach_end = vm[np.where(v_hi > v_lo, v_hi - 1, -1)]
     # candidate grids by envelope
-    pr, pg = grid_tree.query(grown_boxes(reach_geoms, COINCIDENCE_TOLERANCE_M))
+    pr, pg = grid_tree.query(reach_geoms)
     cand = np.unique(pg)
-    bseg, _ = measured_segments(shapely.boundary(grid_geoms[cand]), cand)
+    bseg = boundary_segments(grid_geoms[cand], cand)
     cell_m = float(max(np.median(rseg.length), np.median(bseg.length))) if len(rseg) and len(bseg) else 1.0
     bindex = SegmentIndex.build(
         bseg, cell_m=cell_m * CELL_FACTOR, grow_m=COINCIDENCE_TOLERANCE_M, max_cells_per_side=MAX_CELLS_PER_SIDE
@@ -247,6 +265,11 @@ def cut_pieces(
     hi = np.searchsorted(pr_s, i_reach, "right")
     k_int, k_pos = expand_ranges(lo, hi)
     k_grid = pg_s[k_pos]
+    # only grids whose envelope holds the midpoint can hold it (a cheap test first)
+    gb = shapely.bounds(grid_geoms)
+    kx, ky = mx[k_int], my[k_int]
+    boxed = (gb[k_grid, 0] <= kx) & (kx <= gb[k_grid, 2]) & (gb[k_grid, 1] <= ky) & (ky <= gb[k_grid, 3])
+    k_int, k_grid = k_int[boxed], k_grid[boxed]
     inside = shapely.intersects_xy(grid_geoms[k_grid], mx[k_int], my[k_int]) if len(k_int) else np.zeros(0, bool)
     # stretches lying on a grid boundary (collinear overlaps) belong to that grid as well
     on_int, on_grid = np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -303,7 +326,8 @@ def cut_pieces(
         claim_run, claim_grid = claim_run[uniq], claim_grid[uniq]
     bounds = np.searchsorted(claim_run, np.arange(len(first) + 1))
     claim_list = claim_grid.tolist()
-    claims = [tuple(claim_list[bounds[i] : bounds[i + 1]]) for i in range(len(first))]
+    b_list = bounds.tolist()
+    claims = [tuple(claim_list[lo_:hi_]) for lo_, hi_ in zip(b_list[:-1], b_list[1:])]
 
     # geometry of every piece: start point, the vertices strictly inside, end point
     sx, sy = point_at(p_from, p_reach, "right")

@@ -30,7 +30,15 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-__all__ = ["MeasuredVertices", "SegmentIndex", "Segments", "expand_ranges", "measured_segments", "search_within"]
+__all__ = [
+    "MeasuredVertices",
+    "SegmentIndex",
+    "Segments",
+    "boundary_segments",
+    "expand_ranges",
+    "measured_segments",
+    "search_within",
+]
 
 _DENSE_CELLS = 1 << 22
 """Up to this many cells the index keeps a dense table of where each cell's entries start (O(1)
@@ -207,6 +215,24 @@ def measured_segments(
         vertex_local[start][keep],
     )
     return seg, MeasuredVertices(coords, vertex_local, coord_part, part_owner, part_start_m, part_len)
+
+
+def boundary_segments(polygons: np.ndarray, owners: np.ndarray) -> Segments:
+    """The straight segments of the rings of ``polygons`` (``owners[i]`` for ``polygons[i]``),
+    without measures (``m0`` 0, ``part`` the ring): what the coverage check needs of grid
+    boundaries, at a fraction of :func:`measured_segments`' cost."""
+    parts, part_geom = shapely.get_parts(np.asarray(polygons, dtype=object), return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    ring_geom = part_geom[ring_part]
+    coords, ring = shapely.get_coordinates(rings, return_index=True)
+    start = np.flatnonzero(ring[:-1] == ring[1:])
+    x0, y0 = coords[start, 0], coords[start, 1]
+    dx, dy = coords[start + 1, 0] - x0, coords[start + 1, 1] - y0
+    length = np.hypot(dx, dy)
+    keep = length > 0
+    seg_ring = ring[start][keep]
+    owner = np.asarray(owners)[ring_geom[seg_ring]]
+    return Segments(x0[keep], y0[keep], dx[keep], dy[keep], length[keep], owner, seg_ring, np.zeros(int(keep.sum())))
 
 
 @dataclass
