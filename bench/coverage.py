@@ -144,7 +144,7 @@ def run_parallel(
     address = args.scheduler
     if not address:
         cluster = LocalCluster(
-            n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None, memory_limit=0
+            n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=":0", memory_limit=0
         )
         address = cluster.scheduler_address
     with Client(address) as client:

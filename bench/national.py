@@ -81,7 +81,14 @@ def make_national(blocks: int, village: bool) -> Path:
 
 
 def peak_gb() -> float:
-    """Peak resident memory of this process so far, GB (``ru_maxrss`` is in KiB on Linux)."""
+    """Peak resident memory of this process so far, GB: ``VmHWM`` of ``/proc/self/status``
+    (``ru_maxrss`` would carry the parent's peak over into a started worker process)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024**2, 3)
+    except OSError:
+        pass
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2, 3)
 
 
@@ -89,6 +96,24 @@ def child(variant: str, folder: Path, tile_m: float, workers: int, scheduler: st
     """One variant, in this (fresh) process."""
     from gis.checks.coverage import check_coverage  # noqa: PLC0415 — after the memory baseline
 
+    cluster = None
+    address = "inline"
+    t_start = time.perf_counter()
+    if variant == "dask":  # the workers start before the data is read: their memory is their own
+        if scheduler:
+            address = scheduler
+        else:
+            from distributed import LocalCluster  # noqa: PLC0415 — only for this variant
+
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0", memory_limit=0
+            )
+            address = cluster.scheduler_address
+        from distributed import Client  # noqa: PLC0415 — only for this variant
+
+        with Client(address) as client:  # workers import the check once, as a running cluster has
+            client.run(lambda: __import__("gis.checks.tiled"))
+    cluster_start_s = round(time.perf_counter() - t_start, 3)
     reaches = gpd.read_parquet(folder / "reaches.parquet")
     grids = gpd.read_parquet(folder / "grids.parquet")
     out: dict[str, Any] = {
@@ -100,24 +125,7 @@ def child(variant: str, folder: Path, tile_m: float, workers: int, scheduler: st
         "tile_km": tile_m / 1000,
         "loaded_peak_gb": peak_gb(),
     }
-    cluster = None
-    address = "inline"
-    t_start = time.perf_counter()
-    if variant == "dask":
-        if scheduler:
-            address = scheduler
-        else:
-            from distributed import LocalCluster  # noqa: PLC0415 — only for this variant
-
-            cluster = LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, memory_limit=0
-            )
-            address = cluster.scheduler_address
-        from distributed import Client  # noqa: PLC0415 — only for this variant
-
-        with Client(address) as client:  # workers import the check once, as a running cluster has
-            client.run(lambda: __import__("gis.checks.tiled"))
-    out["cluster_start_s"] = round(time.perf_counter() - t_start, 3)
+    out["cluster_start_s"] = cluster_start_s
     t0, c0 = time.perf_counter(), time.process_time()
     res = check_coverage(reaches, grids, tile_m=tile_m, scheduler=address)
     totals = res.totals()
@@ -131,8 +139,8 @@ def child(variant: str, folder: Path, tile_m: float, workers: int, scheduler: st
         from distributed import Client  # noqa: PLC0415 — only for this variant
 
         with Client(address) as client:
-            rss = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2)
-        out["worker_peak_gb"] = sorted(round(v, 3) for v in rss.values())
+            rss = client.run(peak_gb)
+        out["worker_peak_gb"] = sorted(rss.values())
         out["workers"] = len(rss)
         if cluster is not None:
             cluster.close()

@@ -94,7 +94,7 @@ def run_tiles(
                 n_workers=workers,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",
                 memory_limit=0,
             ) as cluster,
             Client(cluster) as client,  # type: ignore[no-untyped-call]

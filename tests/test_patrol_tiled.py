@@ -224,7 +224,7 @@ def dask_scheduler():  # type: ignore[no-untyped-def]
     distributed = pytest.importorskip("distributed")
     # one worker process (the tiles and their results really travel pickled), kept light
     with distributed.LocalCluster(
-        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0", host="127.0.0.1"
     ) as cluster:
         yield cluster.scheduler_address
 

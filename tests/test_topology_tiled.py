@@ -345,6 +345,6 @@ def test_dask_local_cluster_gives_the_same_findings() -> None:
     _, tiles = plan_tiles(gdf, tile_m=1500.0, max_vertices=200)
     assert len(tiles) > 3
     # one worker process: the tiles and their findings really travel (pickled) between processes
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
         tiled = check_topology_tiled(gdf, tile_m=1500.0, max_vertices=200, scheduler=cluster.scheduler_address)
     assert_identical(tiled, single)

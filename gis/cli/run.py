@@ -68,6 +68,27 @@ def _offset_flags(p: argparse.ArgumentParser, help_text: str) -> None:
     p.add_argument("--from-crs", dest="from_offset", choices=OFFSETS, help=argparse.SUPPRESS)
 
 
+def _tile_flags(p: argparse.ArgumentParser) -> None:
+    """``--tile-km`` and ``--scheduler``: where a large check runs (:mod:`gis.tiling`), for this
+    command only (they override ``RIVERGRID_TILE_KM`` and ``RIVERGRID_DASK_SCHEDULER``)."""
+    p.add_argument("--tile-km", type=float, default=None, help="分块边长（公里，默认取 RIVERGRID_TILE_KM，25）")
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        help="分块在哪里计算：inline（本进程）、local（本机 dask 集群）、tcp://主机:8786（dask 集群）；"
+        "默认取 RIVERGRID_DASK_SCHEDULER（自动）",
+    )
+
+
+def _apply_tile_flags(args: argparse.Namespace) -> None:
+    if getattr(args, "tile_km", None) is not None:
+        if not args.tile_km > 0:
+            raise RiverGridError("--tile-km 必须大于 0", "tile size must be > 0")
+        os.environ["RIVERGRID_TILE_KM"] = repr(args.tile_km)
+    if getattr(args, "scheduler", None):
+        os.environ["RIVERGRID_DASK_SCHEDULER"] = args.scheduler
+
+
 def _resolve_import_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """``args.kind`` and ``args.user`` of ``import``/``inspect`` from ``--kind``, ``--as`` and ``--user``.
 
@@ -224,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--csv", type=Path, help="问题清单另存为 CSV")
     p.add_argument("--xlsx", type=Path, help="报告另存为 Excel")
+    _tile_flags(p)
     p.set_defaults(run="checks.cmd_check")
 
     p = sub.add_parser("who", parents=[common], help="查询某点的责任链：所在网格、河段、河长及各级责任人")
@@ -265,6 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corridor-m", type=float, default=50.0, help="河道缓冲距离（米，默认 50）")
     p.add_argument("--max-speed-kmh", type=float, default=30.0, help="判定跳点的最大速度（km/h，默认 30）")
     _offset_flags(p, "轨迹坐标带有火星/百度偏移时转换为 WGS84")
+    _tile_flags(p)
     p.set_defaults(run="patrol.cmd_patrol")
 
     p = sub.add_parser("patrol-report", parents=[common], help="巡河考核：按人员、网格、河段统计完成率和河段覆盖")
@@ -273,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--corridor-m", type=float, default=50.0, help="河道缓冲距离（米，默认 50）")
     p.add_argument("--fix-offsets", action="store_true", help="对疑似 GCJ-02/BD-09 偏移的轨迹按建议转换后再统计")
+    _tile_flags(p)
     p.set_defaults(run="patrol.cmd_patrol_report")
 
     p = sub.add_parser("assess", parents=[common], help="考核评价：各网格的巡河、事件处置、覆盖等指标、得分和同级排名")
@@ -653,6 +677,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _resolve_import_flags(parser, args)
     debug = os.environ.get("RIVERGRID_DEBUG") == "1"
     try:
+        _apply_tile_flags(args)
         return int(_handler(args.run)(args) or 0)
     except BrokenPipeError:  # output piped into `head` and the like: not an error
         sys.stderr.close()
