@@ -7,7 +7,10 @@ For each size (synthetic data from ``bench.synthetic.make_case``) it times, in o
 
 (a) ours: ``check_coverage`` — the full check, including the uncovered / overlap pieces with
     their stationing (``res.uncovered()``, ``res.overlaps()``) and the totals (median of
-    ``--repeat`` runs);
+    ``--repeat`` runs after one untimed warm-up run); and, beside it, ours giving only what the
+    SQL gives, the per-reach lengths (``ours_lengths_only_s``, ``ratio_postgis_same_output``);
+(a') ours in parallel: the tiles on a dask LocalCluster (``parallel_s``, ``parallel_equal``:
+    the same stretches, 桩号 and coordinates as the single pass; ``ratio_postgis_parallel``);
 (b) shapely STRtree local union (``local_union_s``, ``ratio_local_union``): per reach, the grids
     an STRtree finds intersecting it, ``union_all`` of only those, ``difference`` length =
     uncovered; overlap = ``intersection`` length with the union of the pairwise intersections
@@ -99,6 +102,7 @@ def run_ours(
     last result)."""
     from gis.checks.coverage import check_coverage
 
+    check_coverage(reaches, grids, reach_id="id", grid_id="id").uncovered()  # warm-up, not timed
     times, cpu = [], []
     for _ in range(max(1, repeat)):
         t0, c0 = time.perf_counter(), time.process_time()
@@ -109,6 +113,13 @@ def run_ours(
         cpu.append(time.process_time() - c0)
         times.append(time.perf_counter() - t0)
     elapsed, elapsed_cpu = statistics.median(times), statistics.median(cpu)
+    lengths = []
+    for _ in range(max(1, repeat)):  # the SQL's answer only: per-reach uncovered and overlap lengths
+        t0 = time.perf_counter()
+        per_reach = check_coverage(reaches, grids, reach_id="id", grid_id="id").reach_totals
+        assert len(per_reach) == len(reaches)
+        lengths.append(time.perf_counter() - t0)
+    LENGTHS_ONLY["s"] = statistics.median(lengths)
     log(
         f"  ours: {elapsed:.3f} s, CPU {elapsed_cpu:.3f} s (median of {len(times)}:"
         f" {', '.join(f'{t:.3f}' for t in times)}), load {os.getloadavg()[0]:.2f};"
@@ -117,6 +128,11 @@ def run_ours(
     per = res.reach_totals.set_index("reach_id")[["uncovered_m", "overlap_m"]]
     per.index = per.index.astype("int64")
     return (elapsed, elapsed_cpu), per.sort_index(), res
+
+
+LENGTHS_ONLY: dict[str, float] = {}
+"""Median wall time of ours giving only what the PostGIS SQL gives (per-reach lengths), set by
+:func:`run_ours`."""
 
 
 def same_result(a: Any, b: Any) -> bool:
@@ -706,6 +722,9 @@ def bench_size(size: str, args: argparse.Namespace, pg_url: str | None) -> dict[
     run["ratio_local_union"] = ratio(run["local_union_s"])
     run["ratio_local_successive"] = ratio(run["local_successive_s"])
     run["ratio_postgis"] = ratio(run["postgis_s"])
+    if LENGTHS_ONLY and run["postgis_s"] is not None:
+        run["ours_lengths_only_s"] = round(LENGTHS_ONLY["s"], 4)
+        run["ratio_postgis_same_output"] = round(run["postgis_s"] / LENGTHS_ONLY["s"], 2)
     if run.get("parallel_s") and run["postgis_s"] is not None:
         run["ratio_postgis_parallel"] = round(run["postgis_s"] / run["parallel_s"], 2)
 
@@ -821,7 +840,15 @@ def main(argv: list[str] | None = None) -> int:
             "incremental_cpu_s",
         )
     }
-    for k in ("parallel_s", "parallel_cpu_s", "parallel_workers", "parallel_equal", "ratio_postgis_parallel"):
+    for k in (
+        "parallel_s",
+        "parallel_cpu_s",
+        "parallel_workers",
+        "parallel_equal",
+        "ratio_postgis_parallel",
+        "ours_lengths_only_s",
+        "ratio_postgis_same_output",
+    ):
         final[k] = runs[-1].get(k)
     final["postgis_formulation"] = runs[-1].get("postgis_formulation")
     final["load"] = _load()

@@ -169,6 +169,24 @@ class EnvelopeQuery(Protocol):
     def query(self, geometry: Any) -> Any: ...
 
 
+def _claim_tuples(grid: np.ndarray, bounds: np.ndarray, n_grids: int) -> list[tuple[int, ...]]:
+    """The grids ``grid[bounds[i] : bounds[i + 1]]`` of every run as a tuple; most runs have one
+    grid, whose tuple is made once per grid."""
+    n = len(bounds) - 1
+    counts = np.diff(bounds)
+    out: list[tuple[int, ...]] = [()] * n
+    one = np.flatnonzero(counts == 1)
+    singles = [(g,) for g in range(n_grids)]
+    for i, g in zip(one.tolist(), grid[bounds[one]].tolist()):
+        out[i] = singles[g]
+    many = np.flatnonzero(counts > 1).tolist()
+    if many:
+        grid_list, b = grid.tolist(), bounds.tolist()
+        for i in many:
+            out[i] = tuple(grid_list[b[i] : b[i + 1]])
+    return out
+
+
 def cut_pieces(
     reach_geoms: np.ndarray,
     grid_geoms: np.ndarray,
@@ -200,7 +218,7 @@ def cut_pieces(
     reach_end = vm[np.where(v_hi > v_lo, v_hi - 1, -1)]
     # candidate grids by envelope
     pr, pg = grid_tree.query(reach_geoms)
-    cand = np.unique(pg)
+    cand = np.flatnonzero(np.bincount(pg, minlength=len(grid_geoms)))
     bseg = boundary_segments(grid_geoms[cand], cand)
     cell_m = float(max(np.median(rseg.length), np.median(bseg.length))) if len(rseg) and len(bseg) else 1.0
     bindex = SegmentIndex.build(
@@ -285,7 +303,8 @@ def cut_pieces(
         on_int, on_grid = c_pos[on_edge], c_owner[c_which][on_edge]
     # stretches within the tolerance of a grid boundary all along (start, middle, end, vertices)
     near_int, near_grid = np.zeros(0, np.int64), np.zeros(0, np.int64)
-    ci = np.unique(bindex.near(mx, my)[0])  # only stretches whose middle is that near can be
+    near_pt = bindex.near(mx, my)[0]  # only stretches whose middle is that near can be (sorted)
+    ci = near_pt[np.r_[True, near_pt[1:] != near_pt[:-1]]] if len(near_pt) else near_pt
     ci = ci[(b - a)[ci] > 0]
     if len(ci):
         sx, sy = point_at(a[ci], i_reach[ci], "right")
@@ -325,9 +344,7 @@ def cut_pieces(
         uniq = np.r_[True, (claim_run[1:] != claim_run[:-1]) | (claim_grid[1:] != claim_grid[:-1])]
         claim_run, claim_grid = claim_run[uniq], claim_grid[uniq]
     bounds = np.searchsorted(claim_run, np.arange(len(first) + 1))
-    claim_list = claim_grid.tolist()
-    b_list = bounds.tolist()
-    claims = [tuple(claim_list[lo_:hi_]) for lo_, hi_ in zip(b_list[:-1], b_list[1:])]
+    claims = _claim_tuples(claim_grid, bounds, len(grid_geoms))
 
     # geometry of every piece: start point, the vertices strictly inside, end point
     sx, sy = point_at(p_from, p_reach, "right")
