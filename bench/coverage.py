@@ -203,9 +203,6 @@ def run_incremental(
     == full recheck)."""
     from gis.checks.coverage import CoverageChecker, check_coverage
 
-    t0 = time.perf_counter()
-    checker = CoverageChecker(reaches, grids, reach_id="id", grid_id="id")
-    build = time.perf_counter() - t0
     # A grid near the middle of the extent, grown by 50 m (then shrunk back, alternately, so
     # every update really changes the geometry).
     centre = shapely.Point(np.mean(grids.total_bounds[[0, 2]]), np.mean(grids.total_bounds[[1, 3]]))
@@ -213,6 +210,10 @@ def run_incremental(
     gid = int(grids["id"].iloc[pos])
     original = grids.geometry.iloc[pos]
     grown = shapely.segmentize(original.buffer(50.0, join_style="mitre"), 20.0)
+    t0 = time.perf_counter()
+    checker = CoverageChecker(reaches, grids, reach_id="id", grid_id="id")
+    checker.update_grid(gid, original)  # the first edit builds the edit indexes: part of the build
+    build = time.perf_counter() - t0
     times, cpu = [], []
     for i in range(repeat * 2):
         new = grown if i % 2 == 0 else original

@@ -735,11 +735,11 @@ class CoverageChecker:
             geometry = _clean_grids(
                 np.array([shapely.force_2d(geometry)], dtype=object), np.array([grid_id]), messages
             )[0]
-        shapely.prepare(self._grid_geoms)  # after a tiled check: prepared on the first edit
         new = present_grids(np.array([geometry], dtype=object))[0]
         old = self._grid_geoms[i]
         boxes = [g for g in (old, new) if not shapely.is_empty(g)]
-        if self._index is None or self._reach_tree is None:
+        if self._index is None or self._reach_tree is None:  # the first edit
+            shapely.prepare(self._grid_geoms)  # not yet after a tiled check
             self._index = BoxIndex(self._boxes())
             self._reach_tree = STRtree(self._p.reach_geoms)
         self._grid_geoms[i] = new

@@ -169,16 +169,17 @@ class EnvelopeQuery(Protocol):
     def query(self, geometry: Any) -> Any: ...
 
 
-def _claim_tuples(grid: np.ndarray, bounds: np.ndarray, n_grids: int) -> list[tuple[int, ...]]:
+def _claim_tuples(grid: np.ndarray, bounds: np.ndarray) -> list[tuple[int, ...]]:
     """The grids ``grid[bounds[i] : bounds[i + 1]]`` of every run as a tuple; most runs have one
     grid, whose tuple is made once per grid."""
     n = len(bounds) - 1
     counts = np.diff(bounds)
     out: list[tuple[int, ...]] = [()] * n
     one = np.flatnonzero(counts == 1)
-    singles = [(g,) for g in range(n_grids)]
+    singles: dict[int, tuple[int]] = {}
     for i, g in zip(one.tolist(), grid[bounds[one]].tolist()):
-        out[i] = singles[g]
+        t = singles.get(g)
+        out[i] = t if t is not None else singles.setdefault(g, (g,))
     many = np.flatnonzero(counts > 1).tolist()
     if many:
         grid_list, b = grid.tolist(), bounds.tolist()
@@ -284,7 +285,8 @@ def cut_pieces(
     k_int, k_pos = expand_ranges(lo, hi)
     k_grid = pg_s[k_pos]
     # only grids whose envelope holds the midpoint can hold it (a cheap test first)
-    gb = shapely.bounds(grid_geoms)
+    gb = np.full((len(grid_geoms), 4), np.nan)  # only the candidates' (an edit re-checks few)
+    gb[cand] = shapely.bounds(grid_geoms[cand])
     kx, ky = mx[k_int], my[k_int]
     boxed = (gb[k_grid, 0] <= kx) & (kx <= gb[k_grid, 2]) & (gb[k_grid, 1] <= ky) & (ky <= gb[k_grid, 3])
     k_int, k_grid = k_int[boxed], k_grid[boxed]
@@ -326,8 +328,8 @@ def cut_pieces(
     )
 
     # merge neighbouring stretches of one reach claimed by the same grids
-    rng = np.random.default_rng(12345)
-    token = rng.integers(1, 2**62, size=len(grid_geoms), dtype=np.int64)
+    token = np.zeros(len(grid_geoms), dtype=np.int64)
+    token[cand] = np.random.default_rng(12345).integers(1, 2**62, size=len(cand), dtype=np.int64)
     sig = np.zeros(len(a), dtype=np.int64)
     np.bitwise_xor.at(sig, claim_int, token[claim_grid])
     nclaim = np.bincount(claim_int, minlength=len(a))
@@ -344,7 +346,7 @@ def cut_pieces(
         uniq = np.r_[True, (claim_run[1:] != claim_run[:-1]) | (claim_grid[1:] != claim_grid[:-1])]
         claim_run, claim_grid = claim_run[uniq], claim_grid[uniq]
     bounds = np.searchsorted(claim_run, np.arange(len(first) + 1))
-    claims = _claim_tuples(claim_grid, bounds, len(grid_geoms))
+    claims = _claim_tuples(claim_grid, bounds)
 
     # geometry of every piece: start point, the vertices strictly inside, end point
     sx, sy = point_at(p_from, p_reach, "right")
