@@ -9,8 +9,9 @@ For each size (synthetic data from ``bench.synthetic.make_case``) it times, in o
     their stationing (``res.uncovered()``, ``res.overlaps()``) and the totals (median of
     ``--repeat`` runs after one untimed warm-up run); and, beside it, ours giving only what the
     SQL gives, the per-reach lengths (``ours_lengths_only_s``, ``ratio_postgis_same_output``);
-(a') ours in parallel: the tiles on a dask LocalCluster (``parallel_s``, ``parallel_equal``:
-    the same stretches, 桩号 and coordinates as the single pass; ``ratio_postgis_parallel``);
+(a') ours tiled: the tiles one after another in this process (``tiled_s``, ``tiled_equal``) and
+    on a dask LocalCluster (``parallel_s``, ``parallel_equal``: the same stretches, 桩号 and
+    coordinates as the single pass; ``ratio_postgis_parallel``);
 (b) shapely STRtree local union (``local_union_s``, ``ratio_local_union``): per reach, the grids
     an STRtree finds intersecting it, ``union_all`` of only those, ``difference`` length =
     uncovered; overlap = ``intersection`` length with the union of the pairwise intersections
@@ -155,6 +156,20 @@ def run_parallel(
     from gis.checks.coverage import check_coverage
 
     out: dict[str, Any] = {"parallel_tile_km": args.tile_km}
+    tiled_times = []
+    for _ in range(max(1, args.repeat)):  # the tiles one after another in this process
+        t0 = time.perf_counter()
+        res = check_coverage(reaches, grids, tile_m=args.tile_km * 1000, scheduler="inline")
+        res.totals()
+        res.uncovered()
+        res.overlaps()
+        tiled_times.append(time.perf_counter() - t0)
+    out["tiled_s"] = round(statistics.median(tiled_times), 4)
+    out["tiled_equal"] = same_result(single, res)
+    log(
+        f"  ours tiled in one process ({args.tile_km:g} km tiles): {out['tiled_s']:.3f} s;"
+        f" same result: {out['tiled_equal']}"
+    )
     t0 = time.perf_counter()
     cluster = None
     address = args.scheduler
@@ -842,6 +857,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     }
     for k in (
+        "tiled_s",
+        "tiled_equal",
         "parallel_s",
         "parallel_cpu_s",
         "parallel_workers",
