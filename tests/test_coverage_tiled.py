@@ -52,7 +52,11 @@ def reach_geometry(draw: st.DrawFn) -> LineString | MultiLineString:
 
     kind = draw(st.sampled_from(["line", "line", "multi", "boundary"]))
     if kind == "multi":
-        return MultiLineString([line(), line()])
+        parts = [line(), line()]
+        if draw(st.booleans()):  # a part of zero length between them (a stray double click)
+            x, y = draw(point)
+            parts.insert(1, LineString([(X0 + x, Y0 + y), (X0 + x, Y0 + y)]))
+        return MultiLineString(parts)
     if kind == "boundary":  # along grid edges (double claims on shared edges)
         k = draw(st.integers(0, 3))
         return LineString([(X0 + k * SIDE, Y0 - 200), (X0 + k * SIDE, Y0 + 3200), (X0 + 3200, Y0 + 3200)])
@@ -118,6 +122,22 @@ def test_stationing_runs_on_across_tile_edges() -> None:
     # reach's own vertices
     assert list(iv.geometry.iloc[0].coords) == [(X0, Y0 + 50), (X0 + 1200, Y0 + 50)]
     assert_same(check_coverage(river, grids), tiled)
+
+
+@pytest.mark.parametrize("tile_m", [50.0, 150.0, 1000.0])
+def test_a_stretch_across_part_junctions_keeps_every_vertex(tile_m: float) -> None:
+    """A reach of three parts, the middle one a single repeated point, all inside one grid: one
+    stretch whose line has every vertex of the reach in order, whatever tiles cut it."""
+    wkt = (
+        "MULTILINESTRING ((500100 4600100, 500300 4600100, 500300 4600100), (500300 4600100, 500300 4600100),"
+        " (500300 4600100, 500300 4600100, 500500 4600100))"
+    )
+    river = frame([shapely.from_wkt(wkt)])
+    grids = frame(blocks(3))
+    one = check_coverage(river, grids)
+    assert len(one.intervals) == 1
+    assert len(one.intervals.geometry.iloc[0].coords) == 8
+    assert_same(one, check_coverage(river, grids, tile_m=tile_m, scheduler="inline"))
 
 
 def test_demo_like_layers_on_a_dask_local_cluster() -> None:

@@ -113,7 +113,15 @@ import shapely
 from shapely import STRtree
 
 from gis.checks.boxindex import BoxIndex
-from gis.checks.pieces import COINCIDENCE_TOLERANCE_M, EnvelopeQuery, Pieces, cut_pieces, grown_boxes, restrict
+from gis.checks.pieces import (
+    BREAK_TOL_M,
+    COINCIDENCE_TOLERANCE_M,
+    EnvelopeQuery,
+    Pieces,
+    cut_pieces,
+    grown_boxes,
+    restrict,
+)
 from gis.checks.tiled import tiled_pieces
 from gis.errors import CRSError, GeometryError, ValidationError
 from gis.formatting import plain as _py
@@ -490,7 +498,7 @@ def prepare_layers(
         messages.append(f"{int(missing_r.sum())} 条河段没有几何图形，按长度 0 处理")
         r_geoms = np.where(missing_r, shapely.from_wkt("LINESTRING EMPTY"), r_geoms)
     g_geoms = _clean_grids(g_geoms, g_ids, messages)
-    r_geoms, g_geoms = _flat(r_geoms), _flat(g_geoms)
+    r_geoms, g_geoms = _snap_tiny_steps(_flat(r_geoms)), _flat(g_geoms)
     start = (
         pd.to_numeric(reaches[STATION_COLUMN], errors="coerce").fillna(0.0).to_numpy(dtype=float)
         if STATION_COLUMN in reaches.columns
@@ -616,6 +624,30 @@ def _flat(geoms: np.ndarray) -> np.ndarray:
         return geoms
     out = geoms.copy()
     out[z] = shapely.force_2d(geoms[z])
+    return out
+
+
+def _snap_tiny_steps(lines: np.ndarray) -> np.ndarray:
+    """The reaches with every step shorter than :data:`gis.checks.pieces.BREAK_TOL_M` (1 nm,
+    not 0) made 0: the vertex takes its predecessor's coordinates. Points closer than 1 nm are one
+    point for the check (as its breakpoints are), so that no measure depends on whether a
+    nanometre step lies inside a stretch or at a tile's cut. Only reaches with such a step are
+    copied."""
+    coords, part = shapely.get_coordinates(shapely.get_parts(lines), return_index=True)
+    if len(coords) < 2:
+        return lines
+    step = np.hypot(np.diff(coords[:, 0]), np.diff(coords[:, 1]))
+    tiny = np.flatnonzero((part[1:] == part[:-1]) & (step > 0) & (step < BREAK_TOL_M)) + 1
+    if not len(tiny):
+        return lines
+    for k in tiny.tolist():  # in order: a run of tiny steps collapses onto its first point
+        coords[k] = coords[k - 1]
+    _, line_of = shapely.get_coordinates(lines, return_index=True)  # the same order of points
+    touched = np.unique(line_of[tiny])
+    out = np.asarray(lines, dtype=object).copy()
+    sub = out[touched].copy()
+    shapely.set_coordinates(sub, coords[np.isin(line_of, touched)])  # new geometries in ``sub``
+    out[touched] = sub
     return out
 
 

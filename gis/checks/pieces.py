@@ -336,7 +336,7 @@ def cut_pieces(
     start = np.r_[True, (i_reach[1:] != i_reach[:-1]) | (sig[1:] != sig[:-1]) | (nclaim[1:] != nclaim[:-1])]
     run = np.cumsum(start) - 1
     first = np.flatnonzero(start)
-    last = np.r_[first[1:] - 1, len(a) - 1]
+    last = np.r_[first[1:] - 1, len(a) - 1] if len(first) else first
     p_reach, p_from, p_to = i_reach[first], a[first], b[last]
     claim_run = run[claim_int]
     order = np.lexsort((claim_grid, claim_run))

@@ -4,10 +4,10 @@
 (:func:`gis.checks.pieces.cut_pieces` over all reaches), with a tile's worth of working memory:
 
 1. Every reach is cut into *runs*: consecutive segments of one part lying in one tile (a segment
-   belongs to the tile of its midpoint; a run is cut only between two segments of non-zero length,
-   so a repeated vertex is never split from its twin). A run carries the whole reach's measures
-   (:func:`gis.geometry.segindex.measured_segments` with ``start_m``): its measures, computed in
-   the same order, are the whole reach's bit for bit.
+   belongs to the tile of its midpoint; a run is cut only between two segments at least 1 µm
+   long, :data:`CUT_MIN_SEGMENT_M`, so a repeated vertex is never split from its twin). A run
+   carries the whole reach's measures (:func:`gis.geometry.segindex.measured_segments` with
+   ``start_m``): its measures, computed in the same order, are the whole reach's bit for bit.
 2. Each tile's runs are checked against the grids whose envelopes meet them, as a pure,
    picklable task (:func:`check_tile`) run by :func:`gis.tiling.run_tiles` (in process, or on
    dask workers).
@@ -47,6 +47,12 @@ from gis.geometry.segindex import expand_ranges, run_cumsum
 from gis.tiling import run_tiles, tile_keys
 
 __all__ = ["TileTask", "check_tile", "tiled_pieces"]
+
+CUT_MIN_SEGMENT_M = 1e-6
+"""A run is cut only at a vertex between two segments at least this long (1 µm): close
+breakpoints (within :data:`gis.checks.pieces.BREAK_TOL_M`, 1 nm) around the cut then lie on
+the two segments next to it, where :func:`_join` finds them (a repeated vertex, a step of zero
+length, is never at a cut)."""
 
 PARALLEL_MIN_VERTICES = 2_000_000
 """From this many reach vertices on, the automatic scheduler runs the tiles on dask workers
@@ -102,12 +108,20 @@ class _Runs:
     coords: np.ndarray
     vertex_m: np.ndarray  # measure of every vertex within its part
 
-    def end_vertices(self, run: int, *, head: bool) -> np.ndarray:
-        """The run's first (``head``) or last vertex with its repeats (same measure), exact."""
-        a, b = int(self.v_first[run]), int(self.v_last[run])
-        m = self.vertex_m[a : b + 1]
-        same = m == (m[0] if head else m[-1])
-        return np.asarray(self.coords[a : b + 1][same])
+    def junction(self, before: int, after: int) -> np.ndarray:
+        """The vertices where run ``before`` (ending a part) meets run ``after`` (starting a later
+        part of the same reach), exact: the last vertex of one with its repeats, the vertices of
+        any part of zero length between them, the first vertex of the other with its repeats. A
+        stretch of the whole reach across the junction has all of them (one measure)."""
+        a_first, a_last = int(self.v_first[before]), int(self.v_last[before])
+        b_first, b_last = int(self.v_first[after]), int(self.v_last[after])
+        tail = a_last
+        while tail > a_first and self.vertex_m[tail - 1] == self.vertex_m[a_last]:
+            tail -= 1
+        head = b_first
+        while head < b_last and self.vertex_m[head + 1] == self.vertex_m[b_first]:
+            head += 1
+        return np.asarray(self.coords[tail : head + 1])
 
 
 def _cut_runs(reach_geoms: np.ndarray, tile_m: float) -> tuple[_Runs, np.ndarray]:
@@ -136,7 +150,8 @@ def _cut_runs(reach_geoms: np.ndarray, tile_m: float) -> tuple[_Runs, np.ndarray
     s_part = coord_part[seg]
     new_part = np.r_[True, s_part[1:] != s_part[:-1]] if len(seg) else np.zeros(0, bool)
     changed = np.r_[False, (tx[1:] != tx[:-1]) | (ty[1:] != ty[:-1])] if len(seg) else np.zeros(0, bool)
-    cuttable = np.r_[False, (seg_len[1:] > 0) & (seg_len[:-1] > 0)] if len(seg) else np.zeros(0, bool)
+    long_enough = seg_len >= CUT_MIN_SEGMENT_M
+    cuttable = np.r_[False, long_enough[1:] & long_enough[:-1]] if len(seg) else np.zeros(0, bool)
     start = np.flatnonzero(new_part | (changed & cuttable & ~new_part))
     end = np.r_[start[1:], len(seg)]  # segments [start, end) of each run
     v_first, v_last = seg[start], seg[end - 1] + 1
@@ -191,8 +206,7 @@ def _join(pieces: Pieces, run_of: np.ndarray, runs: _Runs) -> Pieces:
         coords = shapely.get_coordinates(geometry[i])
         if runs.part[a_run] != runs.part[b_run]:
             # a part junction: the whole reach keeps both parts' end vertices, repeats included
-            tail, head = runs.end_vertices(a_run, head=False), runs.end_vertices(b_run, head=True)
-            coords = np.concatenate([tail, head, coords[1:]])
+            coords = np.concatenate([runs.junction(a_run, b_run), coords[1:]])
         if merge:
             merged[i] = True
             joined[i] = coords
