@@ -179,6 +179,10 @@ class Settings:
     report_upstream_url: str | None = None
     """``RIVERGRID_REPORT_UPSTREAM_URL``: the county or provincial platform that submitted reports
     are pushed to (:func:`gis.reports.upstream.upstream_payload`); unset: no push."""
+    # issue 19: map at any size
+    map_tiles_reaches: int = 3000
+    """``RIVERGRID_MAP_TILES_REACHES``: above this many reaches the home map draws them from vector
+    tiles by viewport (``/api/tiles/rivers/…``) instead of sending every reach."""
 
 
 def _truthy(value: str | None) -> bool:
@@ -275,4 +279,6 @@ def settings() -> Settings:
         # issue 18: 信息报送
         report_due_workdays=max(1, int(_number("RIVERGRID_REPORT_DUE_WORKDAYS", 5))),
         report_upstream_url=(os.environ.get("RIVERGRID_REPORT_UPSTREAM_URL") or "").strip() or None,
+        # issue 19: map at any size
+        map_tiles_reaches=int(_non_negative("RIVERGRID_MAP_TILES_REACHES", 3000)),
     )

@@ -20,7 +20,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import mapbox_vector_tile
+import mapbox_vector_tile  # type: ignore[import-untyped]
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
@@ -87,12 +87,12 @@ class ReachFeature:
 
 def valid_tile(z: int, x: int, y: int) -> bool:
     """Whether ``z/x/y`` is a tile of the pyramid (``0 <= z <= 30``, ``x``/``y`` in range)."""
-    return 0 <= z <= 30 and 0 <= x < 2**z and 0 <= y < 2**z
+    return 0 <= z <= 30 and 0 <= x < (1 << z) and 0 <= y < (1 << z)
 
 
 def tile_size_m(z: int) -> float:
     """Width of a tile of zoom ``z`` in web-mercator metres."""
-    return 2 * HALF_WORLD_M / 2**z
+    return 2 * HALF_WORLD_M / float(1 << z)
 
 
 def mercator_bounds(z: int, x: int, y: int, *, buffer: float = 0.0) -> tuple[float, float, float, float]:
@@ -124,16 +124,16 @@ def tile_range(z: int, box: Sequence[float]) -> tuple[int, int, int, int]:
     """``(x0, y0, x1, y1)``, inclusive, of the tiles of zoom ``z`` whose grown envelope
     (:func:`query_box`) may meet the lon/lat rectangle ``box`` = (west, south, east, north)."""
     west, south, east, north = box
-    n = 2**z
+    n = 1 << z
     pad = BUFFER / EXTENT + 1e-9
 
     def tx(lon: float) -> float:
-        return (lon + 180.0) / 360.0 * n
+        return (lon + 180.0) / 360.0 * float(n)
 
     def ty(lat: float) -> float:
         lat = max(-MAX_LAT, min(MAX_LAT, lat))
         r = math.radians(lat)
-        return (1.0 - math.log(math.tan(r) + 1.0 / math.cos(r)) / math.pi) / 2.0 * n
+        return (1.0 - math.log(math.tan(r) + 1.0 / math.cos(r)) / math.pi) / 2.0 * float(n)
 
     x0 = max(0, math.floor(tx(west) - pad))
     x1 = min(n - 1, math.floor(tx(east) + pad))
@@ -152,12 +152,14 @@ def _to_mercator(coords: np.ndarray) -> np.ndarray:
 def lonlat_to_mercator(geoms: Iterable[BaseGeometry | None]) -> np.ndarray:
     """The geometries (decimal degrees) in EPSG:3857 metres (vectorised, 2D)."""
     arr = np.asarray(list(geoms) if not isinstance(geoms, np.ndarray) else geoms, dtype=object)
-    return np.asarray(shapely.transform(shapely.force_2d(arr), _to_mercator))
+    merc: np.ndarray = np.asarray(shapely.transform(shapely.force_2d(arr), _to_mercator))
+    return merc
 
 
 def mercator_length(geoms: Iterable[BaseGeometry | None]) -> np.ndarray:
     """Lengths in web-mercator metres (the map's own measure of how long a line looks)."""
-    return np.nan_to_num(np.asarray(shapely.length(lonlat_to_mercator(geoms)), dtype=float))
+    lengths: np.ndarray = np.nan_to_num(np.asarray(shapely.length(lonlat_to_mercator(geoms)), dtype=float))
+    return lengths
 
 
 def min_length_m(z: int) -> float:
