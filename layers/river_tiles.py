@@ -14,7 +14,6 @@ from branca.element import MacroElement
 from folium.template import Template
 
 from gis.basemap.archives import TileSetInfo
-from gis.model import RiverLevel
 from layers.basemap import PROTOMAPS_JS, app_tile_url
 from layers.packed import STATIC_URL, LayerTag
 from layers.rivers import REACH_BASE_STYLE, REACH_WEIGHT_PX
@@ -63,12 +62,11 @@ class RiverTiles(folium.elements.JSCSSMixin, MacroElement):
         }
 
 
-def river_tiles_group(info: TileSetInfo, *, title: str = "河段", show: bool = True, key: str = "reaches") -> folium.FeatureGroup:
+def river_tiles_group(
+    info: TileSetInfo, *, title: str = "河段", show: bool = True, key: str = "reaches"
+) -> folium.FeatureGroup:
     """The reaches from tiles as one overlay of the layer control (tagged ``key`` for the bridge)."""
     fg = folium.FeatureGroup(name=title, overlay=True, control=True, show=show)
     RiverTiles(info).add_to(fg)
     LayerTag("overlay", key).add_to(fg)
     return fg
-
-
-RIVER_LEVELS = tuple(level.value for level in RiverLevel)

@@ -49,7 +49,6 @@ not cover the point).
 from __future__ import annotations
 
 import copy
-
 import math
 from collections import defaultdict
 from collections.abc import Sequence
@@ -261,9 +260,7 @@ class ResponsibilityIndex:
         self._reach_tree = STRtree(self._reach_metric) if len(r_idx) else None
         self._reach_links, self._reach_notes = reach_links(reach_chiefs, self._reach_id, self._reach_name)
 
-    def with_reaches(
-        self, reaches: gpd.GeoDataFrame, reach_chiefs: pd.DataFrame | None = None
-    ) -> ResponsibilityIndex:
+    def with_reaches(self, reaches: gpd.GeoDataFrame, reach_chiefs: pd.DataFrame | None = None) -> ResponsibilityIndex:
         """A copy of the index whose reaches are ``reaches`` (and their chiefs) instead of its own:
         for a store with too many reaches to index them all, the few near a clicked point
         (:func:`reach_frames`); grids, posts and incidents are shared, not copied."""

@@ -138,9 +138,10 @@ class TileIndex:
             row = con.execute("SELECT value FROM state WHERE key = 'version'").fetchone()
             if row is not None and row[0] == version:
                 return 0
-            held = {int(i): (int(v), (a, b, c, d)) for i, v, a, b, c, d in con.execute(
-                "SELECT id, version, minx, miny, maxx, maxy FROM reach"
-            )}
+            held = {
+                int(i): (int(v), (a, b, c, d))
+                for i, v, a, b, c, d in con.execute("SELECT id, version, minx, miny, maxx, maxy FROM reach")
+            }
             now = {int(i): int(v) for i, v in live()}
             changed = [i for i, v in now.items() if held.get(i, (None,))[0] != v]
             removed = [i for i in held if i not in now]
@@ -223,7 +224,8 @@ class TileIndex:
         has moved on to another version meanwhile."""
         with closing(self._connect()) as con:
             cur = con.execute(
-                "INSERT OR REPLACE INTO tile SELECT ?, ?, ?, ? WHERE (SELECT value FROM state WHERE key = 'version') = ?",
+                "INSERT OR REPLACE INTO tile SELECT ?, ?, ?, ?"
+                " WHERE (SELECT value FROM state WHERE key = 'version') = ?",
                 (z, x, y, data, version),
             )
             return cur.rowcount > 0

@@ -52,6 +52,7 @@ from gis.store.schema import AuditEntry, Reach, not_deleted
 __all__ = [
     "NAME",
     "RiverTileSource",
+    "reach_count",
     "reach_ids_near",
     "reach_totals",
     "reaches_version",
@@ -280,6 +281,12 @@ def _factory(config: Settings) -> RiverTileSource | None:
 register_tile_source(NAME, _factory)
 
 
+def reach_count(store: Store) -> int:
+    """Number of live reaches (one SQL count)."""
+    with store.session() as s:
+        return int(s.scalar(select(func.count()).select_from(Reach).where(not_deleted(Reach))) or 0)
+
+
 def reach_totals(store: Store) -> tuple[int, float]:
     """Number of live reaches and their total length in metres, without loading them: PostGIS
     sums geodesic lengths; on SQLite the tile cache (brought in step first) holds every reach's length."""
@@ -306,10 +313,7 @@ def reach_ids_near(store: Store, lon: float, lat: float, radius_m: float) -> lis
             source.sync(s)
             return source.index.candidates(box)
         rows: Iterable[tuple[int]] = s.execute(
-            text(
-                "SELECT id FROM reaches WHERE deleted_at IS NULL"
-                " AND geom && ST_MakeEnvelope(:w, :s, :e, :n, 4326)"
-            ),
+            text("SELECT id FROM reaches WHERE deleted_at IS NULL AND geom && ST_MakeEnvelope(:w, :s, :e, :n, 4326)"),
             dict(zip(("w", "s", "e", "n"), box, strict=True)),
         ).all()
         return [int(r[0]) for r in rows]
