@@ -520,15 +520,16 @@ TILE_REACH_LINES_KEY = "home_tile_reach_lines"
 
 
 def reach_at_click(version: int, click: Selection) -> Selection:
-    """A click on the map background turned into a click on the reach within
-    :func:`click_tolerance_m` of it, when the map draws the reaches from tiles (the lines take
-    no clicks there); any other click unchanged. The reach's heading lines (name, river) are kept
-    in ``st.session_state[TILE_REACH_LINES_KEY]`` for the panel."""
-    if click.kind != "point" or river_tiles_info(version) is None:
+    """A click on the map background or a grid turned into a click on the reach within
+    :data:`CLICK_RADIUS_PX` pixels of it, when the map draws the reaches from tiles (there the
+    lines take no clicks: with packed lines the line on top would have caught it); any other
+    click unchanged. The reach's heading lines (name, river) are kept in
+    ``st.session_state[TILE_REACH_LINES_KEY]`` for the panel."""
+    if click.kind not in ("point", "grid") or river_tiles_info(version) is None:
         return click
-    tolerance = click_tolerance_m(click.lat, click.zoom)
-    index = index_near(version, click.lon, click.lat, tolerance)
-    hit = index.lookup(click.lon, click.lat, tolerance_m=tolerance).reach if index is not None else None
+    radius = pixel_radius_m(click.lat, click.zoom)
+    index = index_near(version, click.lon, click.lat, radius)
+    hit = index.lookup(click.lon, click.lat, tolerance_m=radius).reach if index is not None else None
     if hit is None:
         return click
     lines = st.session_state.setdefault(TILE_REACH_LINES_KEY, {})

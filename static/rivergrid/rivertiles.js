@@ -41,14 +41,15 @@
                 }],
                 labelRules: []
             });
-            layer.on("add", function () {
-                var map = layer._map;
-                if (!map.getPane(PANE)) {
+            var onAdd = layer.onAdd;
+            layer.onAdd = function (map) {
+                if (!map.getPane(PANE)) {  /* the pane must exist before the layer puts its tiles in it */
                     var pane = map.createPane(PANE);
                     pane.style.zIndex = 450;  /* above the grids (overlayPane 400), below markers (600) */
                     pane.style.pointerEvents = "none";
                 }
-            });
+                return onAdd.call(this, map);
+            };
             layer.on("tileload", function () {
                 var map = layer._map;
                 if (map && !map.getContainer().dataset.riverTiles) {
