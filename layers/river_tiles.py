@@ -8,6 +8,8 @@ The lines take no clicks; the page finds the clicked reach by a point query.
 
 from __future__ import annotations
 
+import html
+
 import folium
 import folium.elements
 from branca.element import MacroElement
@@ -59,6 +61,7 @@ class RiverTiles(folium.elements.JSCSSMixin, MacroElement):
             "bounds": [[south - pad, west - pad], [north + pad, east + pad]],
             "color": REACH_BASE_STYLE["color"],
             "widths": {level.value: px for level, px in REACH_WEIGHT_PX.items()},
+            "attribution": html.escape(info.attribution or "河段"),
         }
 
 
