@@ -12,7 +12,8 @@
 2. Starts the app as deployed (``python -m ui.serve``, ``RIVERGRID_BASEMAP=none``, no demo,
    ``RIVERGRID_MAP_TILES_REACHES=0``: tiles at every size) on each store with the tile cache's
    tiles emptied, and opens the home page in headless Chromium twice: ``cold`` (server just
-   started, no tile made yet: every tile of the view is cut from the R-tree and encoded) and ``warm`` (a new browser context: the tiles come from the cache).
+   started, no tile made yet: every tile of the view is cut from the R-tree and encoded) and
+   ``warm`` (a new browser context: the tiles come from the cache).
 3. First paint: from the page's navigation start to the first river tile drawn in the map (the
    map's own signal ``window.rgRiverTilesFirstPaint``, stamped by protomaps-leaflet's
    ``tileload`` of the ``rivers`` layer), in the browser's clock. Also: bytes of the river tiles
