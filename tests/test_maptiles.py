@@ -187,3 +187,26 @@ def test_empty_store_has_no_tile_set(store: Store) -> None:
     info = RiverTileSource(store).info()
     assert info is not None and info.bounds == pytest.approx((126.905, 41.81, 126.935, 41.81))
     assert NAME == "rivers"
+
+
+def test_chain_from_the_reaches_near_a_click_equals_the_full_index(demo_store: Store) -> None:
+    """The home map on many reaches: the index without reaches plus the reaches near the click
+    gives the same chain as the index of every reach."""
+    from gis.grids.chain import ResponsibilityIndex, reach_frames
+
+    reaches = _live(demo_store)
+    with demo_store.session() as s:
+        full = ResponsibilityIndex.from_session(s)
+        bare = ResponsibilityIndex.from_session(s, reaches=False)
+    assert bare.reach_count == 0 and full.reach_count == len(reaches)
+    for line in reaches.geometry:
+        pt = line.interpolate(0.37, normalized=True)
+        near = reach_ids_near(demo_store, pt.x, pt.y, 60.0)
+        with demo_store.session() as s:
+            local = bare.with_reaches(**reach_frames(s, near))
+        want, got = full.lookup(pt.x, pt.y, tolerance_m=60.0), local.lookup(pt.x, pt.y, tolerance_m=60.0)
+        assert got.reach is not None and want.reach is not None
+        assert (got.reach.id, got.reach.station_m) == (want.reach.id, pytest.approx(want.reach.station_m))
+        assert [(c.role_label, c.person) for c in got.chain] == [(c.role_label, c.person) for c in want.chain]
+        assert got.warnings == want.warnings
+    assert bare.lookup(pt.x, pt.y, tolerance_m=60.0).reach is None  # the bare index itself is unchanged
