@@ -159,7 +159,8 @@ class TileIndex:
                     box = (float(b[0]), float(b[1]), float(b[2]), float(b[3]))
                     ground = float(length) * math.cos(math.radians((box[1] + box[3]) / 2))
                     fresh.append(IndexedReach(rid, now[rid], box, float(length), ground))
-            gone = {i for i in changed if i not in {r.id for r in fresh}}  # no geometry any more
+            indexed = {r.id for r in fresh}
+            gone = [i for i in changed if i not in indexed]  # no geometry any more
             boxes += [r.box for r in fresh]
             con.execute("BEGIN IMMEDIATE")
             try:
