@@ -9,7 +9,8 @@
    small grid family over the reaches' extent in every store (one county, one township, 10×10
    village grids): only the number of reaches differs. The store's tile cache
    (:mod:`gis.maptiles.index`) is then built once; its time is printed (``index_s``).
-2. Starts the app as deployed (``python -m ui.serve``, ``RIVERGRID_BASEMAP=none``, no demo,
+2. Starts the app as deployed (``python -m ui.serve`` minus the 简图 build at start-up, see
+   :data:`SERVE_WITHOUT_SIMPLE_BASEMAP`; ``RIVERGRID_BASEMAP=none``, no demo,
    ``RIVERGRID_MAP_TILES_REACHES=0``: tiles at every size) on each store with the tile cache's
    tiles emptied, and opens the home page in headless Chromium twice: ``cold`` (server just
    started, no tile made yet: every tile of the view is cut from the R-tree and encoded) and
@@ -46,6 +47,15 @@ FOLIUM_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
 DEFAULT_CACHE = Path(os.environ.get("RIVERGRID_BENCH_CACHE", Path.home() / ".cache" / "rivergrid-bench")) / (
     "map_first_paint"
 )
+SERVE_WITHOUT_SIMPLE_BASEMAP = (
+    "import sys\n"
+    "import gis.basemap.build as build\n"
+    "build.prepare_simple_basemap = lambda store: None\n"
+    "from ui.serve import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+"""``python -m ui.serve`` without the 简图 build at start-up (it reads every reach: at 450,000 it did
+not finish within 300 s; the maps here draw no basemap anyway): the same for every size."""
 PACKED_FIRST_JS = (
     "() => !!document.querySelector('.leaflet-overlay-pane path.leaflet-interactive, .leaflet-overlay-pane canvas')"
 )
@@ -166,7 +176,7 @@ def start(folder: Path, log: Path, threshold: int | None = None):  # type: ignor
     env.pop("DATABASE_URL", None)
     if threshold is not None:
         env["RIVERGRID_MAP_TILES_REACHES"] = str(threshold)
-    process, url, _ = launch(["-m", "ui.serve"], env, log, timeout_s=300)
+    process, url, _ = launch(["-c", SERVE_WITHOUT_SIMPLE_BASEMAP], env, log, timeout_s=300)
     return process, url
 
 
