@@ -272,10 +272,27 @@ def river_tiles(store: Store) -> RiverTileSource:
         return source
 
 
-def _factory(config: Settings) -> RiverTileSource | None:
-    from gis.serving import process_store  # noqa: PLC0415 — opening the process's store loads the demo; only when tiles are asked for
+class _ProcessRiverTiles:
+    """The ``rivers`` set of the process's store, opened on the first tile or TileJSON (listing the
+    tile sources, as the basemap catalog does, opens no store)."""
 
-    return river_tiles(process_store())
+    name = NAME
+
+    @staticmethod
+    def _source() -> RiverTileSource:
+        from gis.serving import process_store  # noqa: PLC0415 — opening the process's store loads the demo: only when tiles are asked for
+
+        return river_tiles(process_store())
+
+    def info(self) -> TileSetInfo | None:
+        return self._source().info()
+
+    def tile(self, z: int, x: int, y: int) -> Tile | None:
+        return self._source().tile(z, x, y)
+
+
+def _factory(config: Settings) -> _ProcessRiverTiles:
+    return _ProcessRiverTiles()
 
 
 register_tile_source(NAME, _factory)
