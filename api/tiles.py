@@ -6,7 +6,8 @@
 ==========================================  ==============================================
 
 The tile sets are :mod:`gis.basemap.sources`' (``simple``: the bundled 简图; ``local``: the file of
-``RIVERGRID_TILES``; later the data's own viewport tiles): this module only speaks HTTP.
+``RIVERGRID_TILES``; ``rivers``: the river reaches cut by viewport and zoom, :mod:`gis.maptiles`):
+this module only speaks HTTP.
 
 * ``ext`` is the set's format: ``mvt`` or ``pbf`` for vector tiles
   (``application/vnd.mapbox-vector-tile``), ``png``, ``jpg``/``jpeg``, ``webp``, ``avif``.
@@ -36,6 +37,7 @@ from starlette.routing import BaseRoute, Route
 from api.common import ApiError, api_root
 from gis.basemap.archives import TileSetInfo
 from gis.basemap.sources import Tile, TileSource, tile_source
+from gis.maptiles import service as _river_tiles  # noqa: F401 — registers the "rivers" tile set
 
 __all__ = ["CACHE_FRESH", "CACHE_VERSIONED", "routes", "tile_url_template", "tilejson"]
 

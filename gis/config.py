@@ -190,6 +190,10 @@ class Settings:
     """``RIVERGRID_DASK_SCHEDULER``: ``inline``, ``local`` or a dask scheduler address; empty: automatic."""
     tile_km: float = 25.0
     """``RIVERGRID_TILE_KM``: side of the square tiles the large checks are cut into, km."""
+    # issue 19: map at any size
+    map_tiles_reaches: int = 3000
+    """``RIVERGRID_MAP_TILES_REACHES``: above this many reaches the home map draws them from vector
+    tiles by viewport (``/api/tiles/rivers/…``) instead of sending every reach."""
 
 
 def _truthy(value: str | None) -> bool:
@@ -289,4 +293,6 @@ def settings() -> Settings:
         # issue 19: tiles
         dask_scheduler=(os.environ.get("RIVERGRID_DASK_SCHEDULER") or "").strip(),
         tile_km=_number("RIVERGRID_TILE_KM", 25.0),
+        # issue 19: map at any size
+        map_tiles_reaches=int(_non_negative("RIVERGRID_MAP_TILES_REACHES", 3000)),
     )

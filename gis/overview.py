@@ -87,15 +87,18 @@ INCIDENT_COLUMNS = [
 OBJECT_COLUMNS = ["id", "name", "category", "grid_name"]
 
 
-def load_map_data(session: Session) -> MapData:
+def load_map_data(session: Session, *, with_reaches: bool = True) -> MapData:
     """All live features for the overview map, as the trusted reader (every case and track:
     pages limit them to the account's scope with :func:`limit_map_data`).
+
+    ``with_reaches=False`` leaves the reaches out (an empty frame): a map that draws them from vector
+    tiles (:mod:`gis.maptiles`) does not read them all.
 
     The rows are those of the collections' query functions (:mod:`gis.features`), which the OGC
     API serves too: reaches, grids (their published posts), tracks, incidents (an account's
     full fields) and supervised objects.
     """
-    reaches = _rows(query_reaches(session, operator=True), REACH_COLUMNS)
+    reaches = _rows(query_reaches(session, operator=True), REACH_COLUMNS) if with_reaches else []
     for row in reaches:
         row["code"] = row["code"] or ""
     grid_rows = [
@@ -151,7 +154,13 @@ def latest_month_with_data(*times: Any, now: datetime | None = None) -> str | No
     return max(months) if months else None
 
 
-def overview_kpis(data: MapData, *, now: datetime | None = None, month: str | None = None) -> dict[str, Any]:
+def overview_kpis(
+    data: MapData,
+    *,
+    now: datetime | None = None,
+    month: str | None = None,
+    reach_totals: tuple[int, float] | None = None,
+) -> dict[str, Any]:
     """Key figures for the overview page, computed from the map data.
 
     Parameters
@@ -163,6 +172,9 @@ def overview_kpis(data: MapData, *, now: datetime | None = None, month: str | No
     month
         ``YYYY-MM`` of the monthly figures; default the latest month up to ``now``'s with a patrol
         track or a reported incident (:func:`latest_month_with_data`), else ``now``'s month.
+    reach_totals
+        ``(count, metres)`` of the reaches when ``data`` holds none of them (a map drawn from
+        tiles: :func:`gis.maptiles.service.reach_totals`).
 
     Returns
     -------
@@ -182,7 +194,9 @@ def overview_kpis(data: MapData, *, now: datetime | None = None, month: str | No
     now = now or clock.now()
     current = now.astimezone(LOCAL_TZ).strftime("%Y-%m")
     reach_km = 0.0
-    if len(data.reaches):
+    if reach_totals is not None:
+        reach_km = reach_totals[1] / 1000
+    elif len(data.reaches):
         reach_km = float(data.reaches.to_crs(metric_crs_for(data.reaches.total_bounds)).length.sum()) / 1000
     incidents = data.incidents
     is_open = incidents["status"].map(lambda s: IncidentStatus(s).is_open).astype(bool)
@@ -204,7 +218,7 @@ def overview_kpis(data: MapData, *, now: datetime | None = None, month: str | No
 
     trend = [month_shift(month, k) for k in range(1 - TREND_MONTHS, 1)]
     return {
-        "reaches": len(data.reaches),
+        "reaches": reach_totals[0] if reach_totals is not None else len(data.reaches),
         "reach_km": round(reach_km, 1),
         "grids": len(data.grids),
         "village_grids": int((data.grids["level"] == GridLevel.VILLAGE.value).sum()),

@@ -33,6 +33,7 @@ from branca.element import MacroElement
 from folium.template import Template
 
 from gis import clock
+from gis.basemap.archives import TileSetInfo
 from gis.basemap.sources import BasemapCatalog
 from gis.errors import ValidationError
 from gis.formatting import local_time
@@ -54,6 +55,7 @@ from layers.packed import (
     pack_layer,
 )
 from layers.patrol import TRACK_BASE_STYLE, format_length, track_style
+from layers.river_tiles import river_tiles_group
 from layers.rivers import REACH_BASE_STYLE, reach_style
 
 GAP_RULES = ("uncovered", "overlap")
@@ -522,6 +524,7 @@ def home_map(
     legend: str | None = None,
     fit: tuple[float, float, float, float] | None = None,
     catalog: BasemapCatalog | None = None,
+    river_tiles: TileSetInfo | None = None,
 ) -> folium.Map:
     """The 河湖一张图 map, offline-ready.
 
@@ -546,6 +549,9 @@ def home_map(
         size (after ``center``/``zoom``).
     catalog
         The basemaps available (default: read now, :func:`gis.basemap.sources.basemap_catalog`).
+    river_tiles
+        The ``rivers`` tile set: the overlay ``reaches`` is drawn from its vector tiles
+        (:mod:`layers.river_tiles`) instead of its packed features.
 
     Raises
     ------
@@ -570,6 +576,9 @@ def home_map(
     add_basemaps(m, basemap=basemap, catalog=catalog, tag=True)
     clustered = False
     for overlay in overlays:
+        if overlay.key == "reaches" and river_tiles is not None:
+            river_tiles_group(river_tiles, title=overlay.name, show=shown.get(overlay.key, overlay.show)).add_to(m)
+            continue
         if overlay.layer.n_features == 0:
             continue
         show = shown.get(overlay.key, overlay.show)

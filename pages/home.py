@@ -23,10 +23,13 @@ from ui.map_state import (
     home_key,
     home_layers,
     incident_card,
+    index_near,
     layer_key,
     map_state,
+    panel_info,
     parse_output,
-    responsibility_index,
+    reach_at_click,
+    river_tiles_info,
     table_versions,
 )
 from ui.state import current_actor, data_version, scope_key, show_error
@@ -41,7 +44,8 @@ version = data_version()
 today = clock.today()
 visible = scope_key()  # an account bound to a grid sees the cases and tracks of its grids only
 kpi = cached_kpis(version, today, visible)
-coverage = coverage_summary(layer_key(table_versions(version), "gaps"))
+tiled = river_tiles_info(version) is not None  # many reaches: drawn from vector tiles
+coverage = coverage_summary(layer_key(table_versions(version), "gaps"), tiled)
 kpi_cards(kpi, coverage)
 if note := period_note(kpi):
     st.caption(note)
@@ -66,7 +70,7 @@ def pick_incident() -> None:
     st.session_state[PICK_KEY] = None
 
 
-drawn = sum(o.layer.n_features for o in layers.overlays)
+drawn = sum(o.layer.n_features for o in layers.overlays) + (1 if layers.river_tiles is not None else 0)
 with pick_col:
     options = incident_options(layers.incidents)
     st.selectbox(
@@ -98,6 +102,7 @@ with st.container(key=STAGE_KEY):
             shown=mount.overlays,
             legend=layers.legend,
             fit=layers.bounds,
+            river_tiles=layers.river_tiles,
         )
     except RiverGridError as exc:
         show_error(exc)
@@ -111,12 +116,19 @@ with st.container(key=STAGE_KEY):
         center=mount.center,
         zoom=mount.zoom,
     )
-    state.absorb(
+    click = state.absorb(
         parse_output(out),
-        overlay_keys=[o.key for o in layers.overlays if o.layer.n_features],
+        overlay_keys=[
+            o.key for o in layers.overlays if o.layer.n_features or (o.key == "reaches" and layers.river_tiles)
+        ],
         incidents=layers.incidents,
         grids=layers.grids,
     )
+    if click is not None and layers.river_tiles is not None:
+        try:
+            state.selection = reach_at_click(version, click)
+        except RiverGridError as exc:
+            show_error(exc)
     with st.container(key=PANEL_KEY):  # floats over the map's left edge (ui.dashboard.HOME_CSS)
         sel = state.selection
         if sel is None:
@@ -133,8 +145,8 @@ with st.container(key=STAGE_KEY):
             try:
                 render_selection(
                     sel,
-                    info=layers.info,
-                    index=responsibility_index(version),
+                    info=panel_info(layers),
+                    index=index_near(version, sel.lon, sel.lat, click_tolerance_m(sel.lat, sel.zoom)),
                     card=incident_card(version, sel.ref_id) if sel.kind == "incident" else None,
                     signed_in=current_actor() is not None,
                     reach_tolerance_m=click_tolerance_m(sel.lat, sel.zoom),

@@ -32,13 +32,17 @@ import shapely
 import shapely.ops
 import streamlit as st
 
+from gis.auth import Scope
+from gis.basemap.archives import TileSetInfo
 from gis.checks.report import check_layers, store_layers
+from gis.config import settings
 from gis.errors import RiverGridError
-from gis.grids.chain import ResponsibilityIndex
+from gis.grids.chain import ResponsibilityIndex, reach_frames
 from gis.history import latest_entry_ids
 from gis.incidents.card import load_incident_card
+from gis.maptiles.service import reach_count, reach_ids_near, reach_totals, river_tiles
 from gis.model import GridLevel
-from gis.overview import overview_kpis
+from gis.overview import MapData, limit_map_data, load_map_data, overview_kpis
 from layers.basemap import DEFAULT_CENTER, DEFAULT_ZOOM, view_for_bounds
 from layers.home_map import (
     Overlay,
@@ -445,12 +449,15 @@ class CoverageSummary:
 
 
 @st.cache_resource(show_spinner="正在计算网格覆盖率…", max_entries=4)
-def coverage_summary(key: tuple[int, ...]) -> CoverageSummary:
+def coverage_summary(key: tuple[int, ...], tiles: bool = False) -> CoverageSummary:
     """Village-level coverage of the reaches (横向到边), for the KPI and the gap layer.
 
-    ``key``: :func:`layer_key` of ``gaps`` (reaches and grids versions).
+    ``key``: :func:`layer_key` of ``gaps`` (reaches and grids versions). ``tiles``: the map draws
+    the reaches from tiles (too many to check on every visit): not computed here, the KPI points
+    to the 盲区检查 page.
     """
-
+    if tiles:
+        return CoverageSummary(None, 0.0, 0.0, 0, None, "河段较多，覆盖率请在“盲区检查”页面计算")
     with get_store().session() as s:
         reaches, grids = store_layers(s)
     if reaches.empty:
@@ -472,15 +479,81 @@ def coverage_summary(key: tuple[int, ...]) -> CoverageSummary:
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def responsibility_index(version: int):  # type: ignore[no-untyped-def]
+def responsibility_index(version: int, reaches: bool = True):  # type: ignore[no-untyped-def]
     """The :class:`gis.grids.chain.ResponsibilityIndex` of the store as of ``version``
-    (None when no grid is drawn)."""
+    (None when no grid is drawn); ``reaches=False``: without the reaches (see :func:`index_near`)."""
 
     with get_store().session() as s:
         try:
-            return ResponsibilityIndex.from_session(s)
+            return ResponsibilityIndex.from_session(s, reaches=reaches)
         except RiverGridError:
             return None
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def river_tiles_info(version: int) -> TileSetInfo | None:
+    """The ``rivers`` tile set when the store holds more reaches than
+    ``RIVERGRID_MAP_TILES_REACHES`` (the home map then draws them from tiles), else None."""
+    store = get_store()
+    if reach_count(store) <= settings().map_tiles_reaches:
+        return None
+    return river_tiles(store).info()
+
+
+def index_near(version: int, lon: float, lat: float, radius_m: float):  # type: ignore[no-untyped-def]
+    """The chain index for a click at (lon, lat): the cached one, or, when the map draws the
+    reaches from tiles, the cached one without reaches plus the reaches within ``radius_m``
+    metres (a point query: the index of every reach is never built)."""
+    if river_tiles_info(version) is None:
+        return responsibility_index(version)
+    index = responsibility_index(version, reaches=False)
+    if index is None:
+        return None
+    store = get_store()
+    ids = reach_ids_near(store, lon, lat, radius_m)
+    with store.session() as s:
+        return index.with_reaches(**reach_frames(s, ids))
+
+
+TILE_REACH_LINES_KEY = "home_tile_reach_lines"
+"""Where the page keeps the heading lines of reaches found by a click on a map drawn from tiles."""
+
+
+def reach_at_click(version: int, click: Selection) -> Selection:
+    """A click on the map background or a grid turned into a click on the reach within
+    :data:`CLICK_RADIUS_PX` pixels of it, when the map draws the reaches from tiles (there the
+    lines take no clicks: with packed lines the line on top would have caught it); any other
+    click unchanged. The reach's heading lines (name, river) are kept in
+    ``st.session_state[TILE_REACH_LINES_KEY]`` for the panel."""
+    if click.kind not in ("point", "grid") or river_tiles_info(version) is None:
+        return click
+    radius = pixel_radius_m(click.lat, click.zoom)
+    index = index_near(version, click.lon, click.lat, radius)
+    hit = index.lookup(click.lon, click.lat, tolerance_m=radius).reach if index is not None else None
+    if hit is None:
+        return click
+    lines = st.session_state.setdefault(TILE_REACH_LINES_KEY, {})
+    lines[hit.id] = [hit.name, f"所属河流：{hit.river}" if hit.river else ""]
+    return Selection("reach", hit.id, click.lat, click.lon, click.zoom)
+
+
+def panel_info(layers: HomeLayers) -> dict[str, dict[Any, list[str]]]:
+    """``layers.info`` plus the heading lines of reaches found through :func:`reach_at_click`."""
+    extra = st.session_state.get(TILE_REACH_LINES_KEY) or {}
+    if not extra:
+        return layers.info
+    return {**layers.info, "reach": {**layers.info.get("reach", {}), **extra}}
+
+
+@st.cache_data(show_spinner="正在读取地图数据…", max_entries=4)
+def home_map_data(version: int, scope: tuple[int, ...] | None) -> MapData:
+    """:func:`ui.state.visible_map_data`, but without the reaches when the map draws them from
+    tiles (:func:`river_tiles_info`)."""
+    if river_tiles_info(version) is None:
+        return visible_map_data(version, scope)  # type: ignore[no-any-return]
+    with get_store().session() as s:
+        data = load_map_data(s, with_reaches=False)
+    return data if scope is None else limit_map_data(data, Scope(frozenset(scope)))
 
 
 @st.cache_data(show_spinner=False, max_entries=64, ttl=300)
@@ -497,7 +570,8 @@ def cached_kpis(version: int, day: date, scope: tuple[int, ...] | None = None) -
     most every 5 minutes, so that overdue counts and the month move on); the monthly figures are
     those of the latest month with records (:func:`gis.overview.overview_kpis`)."""
 
-    return overview_kpis(visible_map_data(version, scope))
+    totals = reach_totals(get_store()) if river_tiles_info(version) is not None else None
+    return overview_kpis(home_map_data(version, scope), reach_totals=totals)
 
 
 # =============================================================================================
@@ -533,6 +607,9 @@ class HomeLayers:
         the picker.
     grids
         Grid polygons (``id``; EPSG:4326, not simplified) for :func:`snap_into_grid`.
+    river_tiles
+        The ``rivers`` tile set when the reaches are drawn from tiles (then the reach overlay is
+        empty and the info holds no reach).
     """
 
     overlays: list
@@ -544,6 +621,7 @@ class HomeLayers:
     info: dict[str, dict[Any, list[str]]]
     incidents: gpd.GeoDataFrame
     grids: gpd.GeoDataFrame
+    river_tiles: TileSetInfo | None = None
 
 
 @st.cache_resource(show_spinner=False, max_entries=24)
@@ -558,8 +636,9 @@ def home_layers(key: tuple, _version: int) -> HomeLayers:
 
     versions = table_versions(_version)
     gk, scope, today = layer_key(versions, "grids"), key[-2], key[-1]
-    data = visible_map_data(_version, scope)
-    coverage = coverage_summary(layer_key(versions, "gaps"))
+    tiles = river_tiles_info(_version)
+    data = home_map_data(_version, scope)
+    coverage = coverage_summary(layer_key(versions, "gaps"), tiles is not None)
 
     def grid_overlay(level: GridLevel) -> Overlay:
         layer = _packed(
@@ -578,7 +657,9 @@ def home_layers(key: tuple, _version: int) -> HomeLayers:
         Overlay(
             "reaches",
             "河段",
-            _packed("reaches", layer_key(versions, "reaches"), lambda: reach_layer_data(data.reaches)),
+            _packed(
+                "reaches", (*layer_key(versions, "reaches"), tiles is None), lambda: reach_layer_data(data.reaches)
+            ),
         ),
         Overlay(
             "gaps",
@@ -613,6 +694,9 @@ def home_layers(key: tuple, _version: int) -> HomeLayers:
     bounds = None
     if len(frame):
         bounds = tuple(float(v) for v in frame.total_bounds)
+    elif tiles is not None:
+        bounds = tiles.bounds
+    if bounds is not None:
         center, zoom = view_for_bounds(bounds, width_px=MAP_WIDTH_PX, height_px=MAP_HEIGHT_PX)
     else:
         center, zoom = DEFAULT_CENTER, DEFAULT_ZOOM
@@ -640,6 +724,7 @@ def home_layers(key: tuple, _version: int) -> HomeLayers:
         info=info,
         incidents=incidents,
         grids=data.grids[["id", "geometry"]].copy(),
+        river_tiles=tiles,
     )
 
 
@@ -667,6 +752,11 @@ __all__ = [
     "coverage_summary",
     "home_key",
     "home_layers",
+    "home_map_data",
+    "index_near",
+    "panel_info",
+    "reach_at_click",
+    "river_tiles_info",
     "incident_card",
     "layer_key",
     "map_state",

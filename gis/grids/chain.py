@@ -48,6 +48,7 @@ not cover the point).
 
 from __future__ import annotations
 
+import copy
 import math
 from collections import defaultdict
 from collections.abc import Sequence
@@ -88,7 +89,7 @@ from gis.model import STORE_CRS, GridLevel, OrgBodyKind
 from gis.store.queries import grid_people, live_grids
 from gis.store.schema import Incident, OrgBody, OrgMember, Reach, ReachChief, not_deleted
 
-__all__ = ["DEFAULT_TOLERANCE_M", "OUTSIDE_TEXT", "ResponsibilityIndex", "chain_for_incident"]
+__all__ = ["DEFAULT_TOLERANCE_M", "OUTSIDE_TEXT", "ResponsibilityIndex", "chain_for_incident", "reach_frames"]
 
 DEFAULT_TOLERANCE_M = 50.0
 """Default search radius for the reach and the neighbouring grids, in metres."""
@@ -221,24 +222,10 @@ class ResponsibilityIndex:
         self._lowest_level = next((lvl.value for lvl in _LEVELS_UP if lvl.value in present), GridLevel.VILLAGE.value)
         self._area_level = _area_level(GridLevel(self._lowest_level), set(self._level_trees))
 
-        # -- reaches ---------------------------------------------------------------------------
-        r_idx = np.flatnonzero(reach_drawn)
-        self._reach_id = [plain(v) for v in reaches["id"].iloc[r_idx]]
-        self._reach_index = {r: i for i, r in enumerate(self._reach_id)}
-        self._reach_name = [plain_text(v) for v in reaches["name"].iloc[r_idx]]
-        self._reach_river = (
-            [plain_text(v) for v in reaches["river"].iloc[r_idx]] if "river" in reaches else [""] * len(r_idx)
-        )
-        starts = reaches["start_station_m"].iloc[r_idx] if "start_station_m" in reaches else [0.0] * len(r_idx)
-        self._reach_start = [float(plain(v) or 0.0) for v in starts]
-        self._reach_metric = np.asarray(
-            to_crs(gpd.GeoSeries(reach_geoms[r_idx], crs=STORE_CRS), self.crs).array, dtype=object
-        )
-        self._reach_tree = STRtree(self._reach_metric) if len(r_idx) else None
+        self._set_reaches(reaches, reach_chiefs)
 
         # -- people ----------------------------------------------------------------------------
         self._grid_links, self._grid_notes = grid_links(posts, self._grid_id, self._grid_level, self._grid_name)
-        self._reach_links, self._reach_notes = reach_links(reach_chiefs, self._reach_id, self._reach_name)
         self._office_links = office_links(offices, dict(zip(self._grid_id, self._grid_name, strict=True)))
 
         # -- incidents -------------------------------------------------------------------------
@@ -255,6 +242,32 @@ class ResponsibilityIndex:
                     "reach_id": plain(row.get("reach_id")),
                     "geometry": geom,
                 }
+
+    def _set_reaches(self, reaches: gpd.GeoDataFrame, reach_chiefs: pd.DataFrame | None) -> None:
+        reach_geoms = np.asarray(reaches.geometry.array, dtype=object)
+        r_idx = np.flatnonzero(_drawn(reach_geoms))
+        self._reach_id = [plain(v) for v in reaches["id"].iloc[r_idx]]
+        self._reach_index = {r: i for i, r in enumerate(self._reach_id)}
+        self._reach_name = [plain_text(v) for v in reaches["name"].iloc[r_idx]]
+        self._reach_river = (
+            [plain_text(v) for v in reaches["river"].iloc[r_idx]] if "river" in reaches else [""] * len(r_idx)
+        )
+        starts = reaches["start_station_m"].iloc[r_idx] if "start_station_m" in reaches else [0.0] * len(r_idx)
+        self._reach_start = [float(plain(v) or 0.0) for v in starts]
+        self._reach_metric = np.asarray(
+            to_crs(gpd.GeoSeries(reach_geoms[r_idx], crs=STORE_CRS), self.crs).array, dtype=object
+        )
+        self._reach_tree = STRtree(self._reach_metric) if len(r_idx) else None
+        self._reach_links, self._reach_notes = reach_links(reach_chiefs, self._reach_id, self._reach_name)
+
+    def with_reaches(self, reaches: gpd.GeoDataFrame, reach_chiefs: pd.DataFrame | None = None) -> ResponsibilityIndex:
+        """A copy of the index whose reaches are ``reaches`` (and their chiefs) instead of its own:
+        for a store with too many reaches to index them all, the few near a clicked point
+        (:func:`reach_frames`); grids, posts and incidents are shared, not copied."""
+        require_columns(reaches, ["id", "name"], "河段")
+        other = copy.copy(self)
+        other._set_reaches(_to_lonlat(reaches, "河段"), reach_chiefs)
+        return other
 
     # -- construction ---------------------------------------------------------------------------
 
@@ -299,7 +312,9 @@ class ResponsibilityIndex:
         )
 
     @classmethod
-    def from_session(cls, session: Session, *, today: date | None = None, crs: Any = None) -> ResponsibilityIndex:
+    def from_session(
+        cls, session: Session, *, today: date | None = None, crs: Any = None, reaches: bool = True
+    ) -> ResponsibilityIndex:
         """Build the index from the store's live grids and reaches and the posts current on ``today``.
 
         Parameters
@@ -311,8 +326,11 @@ class ResponsibilityIndex:
             being open); default: today in Asia/Shanghai.
         crs : optional
             Metric CRS for distances (default: chosen from the data's location).
+        reaches : bool, optional
+            False: index no reach (a store with too many; add the ones near a point with
+            :meth:`with_reaches` and :func:`reach_frames`).
         """
-        return cls(**_frames_from_session(session, today=today), crs=crs)
+        return cls(**_frames_from_session(session, today=today, reaches=reaches), crs=crs)
 
     # -- properties -------------------------------------------------------------------------------
 
@@ -587,7 +605,7 @@ def _person_row(p: Any) -> dict[str, Any]:
     }
 
 
-def _frames_from_session(session: Session, *, today: date | None) -> dict[str, Any]:
+def _frames_from_session(session: Session, *, today: date | None, reaches: bool = True) -> dict[str, Any]:
     """Frames for :class:`ResponsibilityIndex` from the store's live rows."""
     today = today or clock.today()
     grid_rows = live_grids(session)
@@ -607,24 +625,7 @@ def _frames_from_session(session: Session, *, today: date | None) -> dict[str, A
             posts.extend(
                 {"grid_id": g.id, "role": role.value, "sort": n, **_person_row(p)} for n, p in enumerate(people)
             )
-    reach_rows = session.scalars(
-        select(Reach).where(not_deleted(Reach)).options(selectinload(Reach.river)).order_by(Reach.id)
-    ).all()
-    reaches = gpd.GeoDataFrame(
-        {
-            "id": [r.id for r in reach_rows],
-            "name": [r.name for r in reach_rows],
-            "river": [r.river.name for r in reach_rows],
-            "start_station_m": [r.start_station_m or 0.0 for r in reach_rows],
-        },
-        geometry=[r.geom for r in reach_rows],
-        crs=STORE_CRS,
-    )
-    chiefs = [
-        {"reach_id": c.reach_id, "level": c.level, **_person_row(c.person)}
-        for c in session.scalars(select(ReachChief).options(selectinload(ReachChief.person)).order_by(ReachChief.id))
-        if _current(c.valid_from, c.valid_to, today)
-    ]
+    reach_part = reach_frames(session, None if reaches else [], today=today)
     offices = [
         {"body": b.name, "grid_id": b.grid_id, "sort": m.sort, **_person_row(m.person)}
         for b in session.scalars(
@@ -651,12 +652,46 @@ def _frames_from_session(session: Session, *, today: date | None) -> dict[str, A
     )
     return {
         "grids": grids,
-        "reaches": reaches,
+        "reaches": reach_part["reaches"],
         "posts": pd.DataFrame(posts, columns=POST_COLUMNS),
-        "reach_chiefs": pd.DataFrame(chiefs, columns=CHIEF_COLUMNS),
+        "reach_chiefs": reach_part["reach_chiefs"],
         "offices": pd.DataFrame(offices, columns=OFFICE_COLUMNS),
         "incidents": incidents,
     }
+
+
+def reach_frames(session: Session, ids: Sequence[int] | None = None, *, today: date | None = None) -> dict[str, Any]:
+    """``reaches`` and ``reach_chiefs`` frames of :class:`ResponsibilityIndex` (for its constructor
+    or :meth:`ResponsibilityIndex.with_reaches`): the live reaches whose id is in ``ids`` (None:
+    every live reach) and their chiefs current on ``today``."""
+    today = today or clock.today()
+    query = select(Reach).where(not_deleted(Reach)).options(selectinload(Reach.river)).order_by(Reach.id)
+    reach_rows: list[Reach] = []
+    if ids is None:
+        reach_rows = list(session.scalars(query).all())
+    else:
+        wanted = list(ids)
+        for start in range(0, len(wanted), 900):
+            reach_rows += session.scalars(query.where(Reach.id.in_(wanted[start : start + 900]))).all()
+    reaches = gpd.GeoDataFrame(
+        {
+            "id": [r.id for r in reach_rows],
+            "name": [r.name for r in reach_rows],
+            "river": [r.river.name for r in reach_rows],
+            "start_station_m": [r.start_station_m or 0.0 for r in reach_rows],
+        },
+        geometry=[r.geom for r in reach_rows],
+        crs=STORE_CRS,
+    )
+    chief_query = select(ReachChief).options(selectinload(ReachChief.person)).order_by(ReachChief.id)
+    if ids is not None:
+        chief_query = chief_query.where(ReachChief.reach_id.in_([r.id for r in reach_rows] or [-1]))
+    chiefs = [
+        {"reach_id": c.reach_id, "level": c.level, **_person_row(c.person)}
+        for c in session.scalars(chief_query)
+        if _current(c.valid_from, c.valid_to, today)
+    ]
+    return {"reaches": reaches, "reach_chiefs": pd.DataFrame(chiefs, columns=CHIEF_COLUMNS)}
 
 
 def chain_for_incident(
