@@ -87,6 +87,8 @@ variable                    meaning                                     default
                             (a dask cluster; :mod:`gis.tiling`)
 ``RIVERGRID_TILE_KM``       side of the square tiles large checks are   ``25``
                             cut into, km (memory per tile)
+``RIVERGRID_MAP_TILES_REACHES`` above this many reaches the home map    ``3000``
+                            draws them from vector tiles by viewport
 =========================== =========================================== ==========================
 """
 
