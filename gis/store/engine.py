@@ -129,17 +129,38 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     after_commit: list[Any] = []
     cfg.attributes["after_commit"] = after_commit
-    with engine.connect().execution_options(**{_BEGIN_OPTION: True}) as conn, conn.begin():
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-        current, pending = _pending_on(conn, revision)  # again, now that no other process migrates
-        if not pending:
-            return
-        backups = (os.environ.get(BACKUP_ON_UPGRADE_ENV) or "1").strip().lower() not in {"0", "false", "no", "off"}
-        if current and backups:
-            backup_before_upgrade(engine, current=current, target=pending[-1])
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    with engine.connect().execution_options(**{_BEGIN_OPTION: True}) as conn:
+        # SQLite alters a table by copying it and dropping the old one, which rows of other tables
+        # that refer to it would stop: references are not enforced during the migration (the
+        # setting only changes outside a transaction) and all of them are checked before commit.
+        raw = conn.connection.driver_connection if engine.dialect.name == "sqlite" else None
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                if raw is None:
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                current, pending = _pending_on(conn, revision)  # again, now that no other process migrates
+                if not pending:
+                    return
+                backups = (os.environ.get(BACKUP_ON_UPGRADE_ENV) or "1").strip().lower() not in {
+                    "0",
+                    "false",
+                    "no",
+                    "off",
+                }
+                if current and backups:
+                    backup_before_upgrade(engine, current=current, target=pending[-1])
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
+                if raw is not None and (broken := conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()):
+                    raise RiverGridError(
+                        f"数据库升级后有 {len(broken)} 处引用对不上（如表 {broken[0][0]}），已撤销升级，数据保持原样",
+                        f"foreign key check failed after migrating: {broken[:3]}",
+                    )
+        finally:
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys=ON")
     if after_commit:
         with engine.begin() as conn:
             for work in after_commit:
