@@ -121,7 +121,9 @@ def choose_mode(page, label: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def pick(page, label: str, option: str) -> None:  # type: ignore[no-untyped-def]
-    """Choose ``option`` in the select box labelled ``label``."""
+    """Choose ``option`` in the select box labelled ``label`` (once the page's script run is over:
+    a rerun replaces an open list under the click)."""
+    idle(page)
     box = page.get_by_role("combobox", name=label, exact=True)
     box.click()
     box.press("ArrowDown")
