@@ -34,7 +34,6 @@ calling process. On dask, a worker holds the tiles it is working on (two per wor
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +42,7 @@ import shapely
 from shapely import STRtree
 
 from gis.checks.pieces import COINCIDENCE_TOLERANCE_M, Pieces, cut_pieces, grown_boxes, restrict
-from gis.geometry.segindex import expand_ranges, run_cumsum
+from gis.geometry.segindex import expand_ranges, part_starts, run_cumsum, vertex_steps
 from gis.tiling import run_tiles, tile_keys
 
 __all__ = ["TileTask", "check_tile", "tiled_pieces"]
@@ -130,17 +129,10 @@ def _cut_runs(reach_geoms: np.ndarray, tile_m: float) -> tuple[_Runs, np.ndarray
     coords, coord_part = shapely.get_coordinates(parts, return_index=True)
     n_parts = len(parts)
     # the whole reaches' measures: local sums within each part, part starts within each reach
-    step = np.zeros(len(coords))
-    same = np.r_[coord_part[1:] == coord_part[:-1], False] if len(coords) else np.zeros(0, bool)
-    seg = np.flatnonzero(same)  # segment k: vertices k, k + 1
-    seg_len = np.hypot(coords[seg + 1, 0] - coords[seg, 0], coords[seg + 1, 1] - coords[seg, 1])
-    step[seg + 1] = seg_len
-    first_vertex = np.r_[0, np.flatnonzero(coord_part[1:] != coord_part[:-1]) + 1] if len(coords) else np.zeros(0, int)
+    seg, seg_len, step, first_vertex = vertex_steps(coords, coord_part)  # segment k: vertices k, k + 1
     local = run_cumsum(step, first_vertex)
     part_len = np.bincount(coord_part, weights=step, minlength=n_parts)
-    owner_first = np.r_[True, part_geom[1:] != part_geom[:-1]] if n_parts else np.zeros(0, bool)
-    prev_len = np.where(owner_first, 0.0, np.r_[0.0, part_len[:-1]]) if n_parts else part_len
-    part_start = run_cumsum(prev_len, np.flatnonzero(owner_first))
+    part_start = part_starts(part_len, part_geom)
     reach_len = np.bincount(part_geom, weights=part_len, minlength=len(reach_geoms))
     # tiles of the segments; a run starts at a part's first segment or where the tile changes
     # between two segments of non-zero length
@@ -243,17 +235,13 @@ def tiled_pieces(
     (automatic: on dask workers from :data:`PARALLEL_MIN_VERTICES` reach vertices on)."""
     runs, zero = _cut_runs(reach_geoms, tile_m)
     grid_geoms = np.asarray(grid_geoms, dtype=object)
-    present = ~(shapely.is_missing(grid_geoms) | shapely.is_empty(grid_geoms))
-    tree = STRtree(
-        grown_boxes(np.where(present, grid_geoms, shapely.from_wkt("POLYGON EMPTY")), COINCIDENCE_TOLERANCE_M)
-    )
-    by_tile: dict[int, list[int]] = defaultdict(list)
-    for i, t in enumerate(runs.tile.tolist()):
-        by_tile[t].append(i)
+    tree = STRtree(grown_boxes(grid_geoms, COINCIDENCE_TOLERANCE_M))  # a missing grid: an empty box
+    # the runs of each tile, tiles in key order, runs in reach order within a tile
+    order = np.argsort(runs.tile, kind="stable")
+    _, first = np.unique(runs.tile[order], return_index=True)
     tasks: list[TileTask] = []
     members: list[tuple[np.ndarray, np.ndarray]] = []
-    for t in sorted(by_tile):
-        which = np.asarray(by_tile[t], dtype=np.int64)
+    for which in np.split(order, first[1:]) if len(order) else []:
         _, g = tree.query(runs.geoms[which])
         near = np.unique(g)
         tasks.append(
@@ -262,7 +250,7 @@ def tiled_pieces(
             )
         )
         members.append((which, near))
-    large = int(shapely.get_num_coordinates(reach_geoms).sum()) >= PARALLEL_MIN_VERTICES
+    large = len(runs.coords) >= PARALLEL_MIN_VERTICES
     results = run_tiles(check_tile, tasks, scheduler=scheduler, large=large)
     reach_parts, run_parts, from_parts, to_parts, geom_parts = [], [], [], [], []
     claims: list[tuple[int, ...]] = []

@@ -37,7 +37,9 @@ __all__ = [
     "boundary_segments",
     "expand_ranges",
     "measured_segments",
+    "part_starts",
     "search_within",
+    "vertex_steps",
 ]
 
 _DENSE_CELLS = 1 << 22
@@ -154,6 +156,27 @@ class MeasuredVertices:
     part_len: np.ndarray
 
 
+def vertex_steps(coords: np.ndarray, coord_part: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For the vertices ``coords`` of parts ``coord_part`` (in part order): the segments, as the
+    position of their first vertex, and their lengths; the step to every vertex from the one
+    before it (0 at a part's first vertex); and the position of every part's first vertex."""
+    start = np.flatnonzero(coord_part[:-1] == coord_part[1:])
+    length = np.hypot(coords[start + 1, 0] - coords[start, 0], coords[start + 1, 1] - coords[start, 1])
+    step = np.zeros(len(coords))
+    step[start + 1] = length
+    first_vertex = np.r_[0, np.flatnonzero(coord_part[1:] != coord_part[:-1]) + 1] if len(coords) else np.zeros(0, int)
+    return start, length, step, first_vertex
+
+
+def part_starts(part_len: np.ndarray, part_line: np.ndarray) -> np.ndarray:
+    """The measure at which each part starts along its line (``part_line``, ascending): the sum
+    of the line's earlier parts, added in order from its first."""
+    if not len(part_len):
+        return np.zeros(0)
+    first = np.r_[True, part_line[1:] != part_line[:-1]]
+    return run_cumsum(np.where(first, 0.0, np.r_[0.0, part_len[:-1]]), np.flatnonzero(first))
+
+
 def measured_segments(
     lines: np.ndarray,
     owners: np.ndarray | None = None,
@@ -176,25 +199,17 @@ def measured_segments(
     parts, part_geom = shapely.get_parts(lines, return_index=True)
     part_owner = owners[part_geom]
     coords, coord_part = shapely.get_coordinates(parts, return_index=True)
-    same = coord_part[:-1] == coord_part[1:]
-    start = np.flatnonzero(same)
+    start, length, vertex_step, first_vertex = vertex_steps(coords, coord_part)
     x0, y0 = coords[start, 0], coords[start, 1]
     dx, dy = coords[start + 1, 0] - x0, coords[start + 1, 1] - y0
-    length = np.hypot(dx, dy)
     seg_part = coord_part[start]
     # measure of every vertex along its owner: parts follow each other without gaps. Sums run
     # within each part (and each owner) from its own start, so that a line's measures do not
     # depend on the lines before it in ``lines`` (a re-check of a few reaches gives the bits of
     # a full check)
-    vertex_step = np.zeros(len(coords))
-    vertex_step[start + 1] = length
-    first_vertex = np.r_[0, np.flatnonzero(coord_part[1:] != coord_part[:-1]) + 1] if len(coords) else np.zeros(0, int)
     if start_m is None:
         part_len = np.bincount(coord_part, weights=vertex_step, minlength=len(parts))
-        owner_first_part = np.r_[True, part_geom[1:] != part_geom[:-1]] if len(parts) else np.zeros(0, bool)
-        # measure at which each part starts, within its owner (sum of the owner's earlier parts)
-        prev_len = np.where(owner_first_part, 0.0, np.r_[0.0, part_len[:-1]]) if len(parts) else part_len
-        part_start_m = run_cumsum(prev_len, np.flatnonzero(owner_first_part))
+        part_start_m = part_starts(part_len, part_geom)
     else:
         run_m, part_m = (np.asarray(v, dtype=float) for v in start_m)
         if len(parts) != len(lines):
