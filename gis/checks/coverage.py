@@ -468,7 +468,7 @@ class CoverageResult:
 
 
 @dataclass
-class PreparedLayers:
+class _Prepared:
     reach_ids: np.ndarray
     grid_ids: np.ndarray
     reach_geoms: np.ndarray
@@ -479,9 +479,7 @@ class PreparedLayers:
     messages: list[str]
 
 
-def prepare_layers(
-    reaches: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, reach_id: str, grid_id: str, crs: Any
-) -> PreparedLayers:
+def _prepare(reaches: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, reach_id: str, grid_id: str, crs: Any) -> _Prepared:
     _check_layers(reaches, grids)
     metric = choose_metric_crs(reaches, crs)
     messages: list[str] = []
@@ -504,10 +502,10 @@ def prepare_layers(
         if STATION_COLUMN in reaches.columns
         else np.zeros(len(reaches))
     )
-    return PreparedLayers(r_ids, g_ids, r_geoms, g_geoms, shapely.length(r_geoms), start, metric, messages)
+    return _Prepared(r_ids, g_ids, r_geoms, g_geoms, shapely.length(r_geoms), start, metric, messages)
 
 
-def scope_geoms(
+def _scope_geoms(
     scope: gpd.GeoDataFrame | gpd.GeoSeries | None, reaches: gpd.GeoDataFrame, metric: pyproj.CRS
 ) -> np.ndarray:
     """The scope's polygons in the measuring CRS (empty array: no scope)."""
@@ -633,7 +631,8 @@ def _snap_tiny_steps(lines: np.ndarray) -> np.ndarray:
     point for the check (as its breakpoints are), so that no measure depends on whether a
     nanometre step lies inside a stretch or at a tile's cut. Only reaches with such a step are
     copied."""
-    coords, part = shapely.get_coordinates(shapely.get_parts(lines), return_index=True)
+    parts, part_line = shapely.get_parts(lines, return_index=True)
+    coords, part = shapely.get_coordinates(parts, return_index=True)
     if len(coords) < 2:
         return lines
     step = np.hypot(np.diff(coords[:, 0]), np.diff(coords[:, 1]))
@@ -642,7 +641,7 @@ def _snap_tiny_steps(lines: np.ndarray) -> np.ndarray:
         return lines
     for k in tiny.tolist():  # in order: a run of tiny steps collapses onto its first point
         coords[k] = coords[k - 1]
-    _, line_of = shapely.get_coordinates(lines, return_index=True)  # the same order of points
+    line_of = part_line[part]
     touched = np.unique(line_of[tiny])
     out = np.asarray(lines, dtype=object).copy()
     sub = out[touched].copy()
@@ -651,7 +650,7 @@ def _snap_tiny_steps(lines: np.ndarray) -> np.ndarray:
     return out
 
 
-def present_grids(geoms: np.ndarray, *, prepare: bool = True) -> np.ndarray:
+def _present(geoms: np.ndarray, *, prepare: bool = True) -> np.ndarray:
     """Missing grids as empty polygons, every grid prepared for point-in-polygon tests (unless
     ``prepare`` is false: the tiled check prepares each tile's grids and lets them go again)."""
     out = np.where(shapely.is_missing(geoms), shapely.from_wkt("POLYGON EMPTY"), geoms)
@@ -695,10 +694,10 @@ class CoverageChecker:
     ) -> None:
         if min_gap_m < 0:
             raise ValidationError("最小间隙长度不能为负数", "min_gap_m must be >= 0")
-        self._p = prepare_layers(reaches, grids, reach_id, grid_id, crs)
+        self._p = _prepare(reaches, grids, reach_id, grid_id, crs)
         self.min_gap_m = min_gap_m
-        self._scope = scope_geoms(scope, reaches, self._p.crs)
-        self._grid_geoms = present_grids(np.concatenate([self._p.grid_geoms, self._scope]), prepare=tile_m is None)
+        self._scope = _scope_geoms(scope, reaches, self._p.crs)
+        self._grid_geoms = _present(np.concatenate([self._p.grid_geoms, self._scope]), prepare=tile_m is None)
         self._row = {g: i for i, g in enumerate(self._p.grid_ids.tolist())}
         if tile_m is None:
             self._base = self._compute(np.arange(len(self._p.reach_geoms)), STRtree(self._boxes()))
@@ -767,7 +766,7 @@ class CoverageChecker:
             geometry = _clean_grids(
                 np.array([shapely.force_2d(geometry)], dtype=object), np.array([grid_id]), messages
             )[0]
-        new = present_grids(np.array([geometry], dtype=object))[0]
+        new = _present(np.array([geometry], dtype=object))[0]
         old = self._grid_geoms[i]
         boxes = [g for g in (old, new) if not shapely.is_empty(g)]
         if self._index is None or self._reach_tree is None:  # the first edit

@@ -229,10 +229,8 @@ def cut_pieces(
 
     # breakpoints as measures: crossings, part junctions, reach ends
     part_owner = rx.part_owner
-    # where each part starts: the measure of its first vertex (empty parts: where the last ended)
-    p_first = np.searchsorted(rx.coord_part, np.arange(len(part_owner)), "left")
-    p_has = np.searchsorted(rx.coord_part, np.arange(len(part_owner)), "right") > p_first
-    part_start = np.where(p_has, vm[np.where(p_has, p_first, -1)], rx.part_start_m)
+    # where each part starts (a run is one part: it starts where the run does)
+    part_start = rx.part_start_m if start_m is None else reach_start[part_owner]
     bp_reach = np.concatenate([rseg.owner[bp_seg], part_owner, np.arange(n), np.arange(n)])
     bp_m = np.concatenate(
         [
@@ -352,7 +350,7 @@ def cut_pieces(
     sx, sy = point_at(p_from, p_reach, "right")
     ex, ey = point_at(p_to, p_reach, "left")
     p_vlo, p_vhi = vertices_between(p_reach, p_from, p_to)
-    # a piece never spans a part junction, where a measure repeats: stay in the part
+    # a piece across a part junction has the end vertices of both parts (they share a measure)
     count = p_vhi - p_vlo + 2
     total = int(count.sum())
     coords = np.empty((total, 2))

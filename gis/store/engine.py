@@ -100,6 +100,10 @@ BACKUP_ON_UPGRADE_ENV = "RIVERGRID_BACKUP_ON_UPGRADE"
 (the test suite sets it; its own test of the backup sets it back to ``1``). Default: on."""
 
 
+def _backups_on_upgrade() -> bool:
+    return (os.environ.get(BACKUP_ON_UPGRADE_ENV) or "1").strip().lower() not in {"0", "false", "no", "off"}
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` with Alembic, keeping existing data.
 
@@ -143,13 +147,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
                 current, pending = _pending_on(conn, revision)  # again, now that no other process migrates
                 if not pending:
                     return
-                backups = (os.environ.get(BACKUP_ON_UPGRADE_ENV) or "1").strip().lower() not in {
-                    "0",
-                    "false",
-                    "no",
-                    "off",
-                }
-                if current and backups:
+                if current and _backups_on_upgrade():
                     backup_before_upgrade(engine, current=current, target=pending[-1])
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, revision)
