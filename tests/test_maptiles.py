@@ -210,3 +210,34 @@ def test_chain_from_the_reaches_near_a_click_equals_the_full_index(demo_store: S
         assert [(c.role_label, c.person) for c in got.chain] == [(c.role_label, c.person) for c in want.chain]
         assert got.warnings == want.warnings
     assert bare.lookup(pt.x, pt.y, tolerance_m=60.0).reach is None  # the bare index itself is unchanged
+
+
+def _fetch_all(url: str, tiles: list[tuple[int, int, int]]) -> dict[tuple[int, int, int], set[int]]:
+    """In a fresh process: every tile of ``tiles`` from the store at ``url`` (its reach ids)."""
+    store = Store(url)
+    try:
+        source = RiverTileSource(store)
+        out = {}
+        for zxy in tiles:
+            found = source.tile(*zxy)
+            out[zxy] = _ids(found.data) if found is not None else set()
+        return out
+    finally:
+        store.engine.dispose()
+
+
+@pytest.mark.serial
+def test_four_processes_fill_the_tile_cache_at_once(demo_store: Store) -> None:
+    """Four server processes asking for the same tiles of a cold cache at once (SQLite: one cache
+    file they all fill): every one gets every tile right, and nothing fails on a locked file."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    reaches = _live(demo_store)
+    tiles = _tiles_over(reaches, 12)
+    url = demo_store.engine.url.render_as_string(hide_password=False)
+    with ProcessPoolExecutor(4, mp_context=get_context("fork")) as pool:
+        results = list(pool.map(_fetch_all, [url] * 4, [tiles] * 4))
+    expected = {zxy: _oracle(reaches, *zxy) for zxy in tiles}
+    assert all(r == expected for r in results)
+    assert sum(len(v) for v in expected.values()) > 0
